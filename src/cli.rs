@@ -1,0 +1,376 @@
+//! The command line: clap `Args` record what was typed; `run` resolves them and calls the core.
+//! Exit codes are interface: 0 the run worked (with or without findings), 1 a finding reached
+//! `--fail-on`, 2 usage error or nothing readable.
+
+use crate::ingest::{self, LoadOptions, Loaded, Shape};
+use crate::model::describe::summary;
+use crate::model::host::host_key;
+use crate::model::time::fmt_short;
+use crate::output::{Column, emit, table};
+use anyhow::{Context, Result, bail};
+use chrono::TimeDelta;
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use std::fmt::Write;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "svchop",
+    version,
+    about = "Investigate remote service-based lateral movement (PsExec & co.) in Windows event logs"
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Print the normalized events in time order (the debugging and pivot view of the model).
+    Events(EventsArgs),
+    /// Print, per file, the detected format and how many records were read, kept and skipped.
+    Sources(SourcesArgs),
+}
+
+/// Where the evidence is and how to read it.
+#[derive(Args, Debug, Clone)]
+pub struct InputArgs {
+    /// EVTX or JSON files, or folders (searched recursively).
+    #[arg(required = true)]
+    pub paths: Vec<PathBuf>,
+    /// Force the JSON record shape instead of detecting it per record.
+    #[arg(long, value_enum, default_value_t = InputFormat::Auto)]
+    pub input_format: InputFormat,
+    /// Read zone-less timestamps at this UTC offset (`+02:00`, `-04:00`, `UTC`) instead of inferring it.
+    #[arg(long, value_name = "OFFSET")]
+    pub assume_tz: Option<String>,
+}
+
+#[derive(ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]
+pub enum InputFormat {
+    Auto,
+    /// evtx_dump / Velociraptor JSON (`Event.System`, `Event.EventData`).
+    EvtxJson,
+    /// Elastic winlogbeat / Elastic Agent (ECS).
+    Ecs,
+    /// Security-Datasets (Mordor) / NXLog flat records.
+    Mordor,
+    /// Microsoft Sentinel SecurityEvent / Event rows.
+    Sentinel,
+    /// Microsoft Defender DeviceProcessEvents / DeviceEvents.
+    Defender,
+}
+
+#[derive(ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EventsFormat {
+    Jsonl,
+    Table,
+}
+
+#[derive(ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SourcesFormat {
+    Table,
+    Json,
+}
+
+#[derive(Args, Debug)]
+pub struct EventsArgs {
+    #[command(flatten)]
+    pub input: InputArgs,
+    /// Only events of this host (any form: `WS01`, `ws01.corp.local`).
+    #[arg(long)]
+    pub host: Option<String>,
+    /// Only these event ids (repeatable).
+    #[arg(long = "event-id")]
+    pub event_ids: Vec<u16>,
+    #[arg(long, value_enum, default_value_t = EventsFormat::Table)]
+    pub format: EventsFormat,
+}
+
+#[derive(Args, Debug)]
+pub struct SourcesArgs {
+    #[command(flatten)]
+    pub input: InputArgs,
+    #[arg(long, value_enum, default_value_t = SourcesFormat::Table)]
+    pub format: SourcesFormat,
+}
+
+/// Parses `+02:00`, `-0400`, `UTC`, `Z`.
+pub fn parse_offset(text: &str) -> Result<TimeDelta> {
+    let t = text.trim();
+    if t.eq_ignore_ascii_case("utc") || t == "Z" {
+        return Ok(TimeDelta::zero());
+    }
+    let (sign, rest) = match t.chars().next() {
+        Some('+') => (1, &t[1..]),
+        Some('-') => (-1, &t[1..]),
+        _ => bail!("offset must look like +02:00, -04:00 or UTC, got {t:?}"),
+    };
+    let digits: String = rest.chars().filter(char::is_ascii_digit).collect();
+    let (h, m) = match digits.len() {
+        1 | 2 => (digits.parse::<i64>()?, 0),
+        4 => (digits[..2].parse::<i64>()?, digits[2..].parse::<i64>()?),
+        _ => bail!("offset must look like +02:00, -04:00 or UTC, got {t:?}"),
+    };
+    if h > 14 || m > 59 {
+        bail!("offset out of range: {t:?}");
+    }
+    TimeDelta::try_seconds(sign * (h * 3600 + m * 60)).context("offset out of range")
+}
+
+impl InputArgs {
+    pub fn load_options(&self, keep_raw: bool) -> Result<LoadOptions> {
+        Ok(LoadOptions {
+            forced_shape: match self.input_format {
+                InputFormat::Auto => None,
+                InputFormat::EvtxJson => Some(Shape::EvtxJson),
+                InputFormat::Ecs => Some(Shape::Ecs),
+                InputFormat::Mordor => Some(Shape::Mordor),
+                InputFormat::Sentinel => Some(Shape::Sentinel),
+                InputFormat::Defender => Some(Shape::Defender),
+            },
+            keep_raw,
+            assume_offset: self.assume_tz.as_deref().map(parse_offset).transpose()?,
+        })
+    }
+
+    /// Loads everything; an error when not one record could be read.
+    pub fn load(&self, keep_raw: bool) -> Result<Loaded> {
+        for p in &self.paths {
+            if !p.exists() {
+                bail!("{} does not exist", p.display());
+            }
+        }
+        let loaded = ingest::load(&self.paths, &self.load_options(keep_raw)?);
+        if loaded.report.records_read() == 0 {
+            let problems: Vec<String> = loaded
+                .report
+                .files
+                .iter()
+                .flat_map(|f| {
+                    f.problems
+                        .iter()
+                        .map(move |p| format!("{}: {}", f.path, p.what))
+                })
+                .take(5)
+                .collect();
+            bail!(
+                "nothing could be read from {} file(s){}{}",
+                loaded.report.files.len(),
+                if problems.is_empty() { "" } else { ":\n  " },
+                problems.join("\n  ")
+            );
+        }
+        Ok(loaded)
+    }
+}
+
+/// Entry point of the binary.
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match run(cli) {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("svchop: {e:#}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+pub fn run(cli: Cli) -> Result<ExitCode> {
+    match cli.command {
+        Command::Events(a) => events(&a),
+        Command::Sources(a) => sources(&a),
+    }
+}
+
+fn events(a: &EventsArgs) -> Result<ExitCode> {
+    let loaded = a.input.load(false)?;
+    let host = a.host.as_deref().map(host_key);
+    let mut evs: Vec<&crate::model::Event> = loaded
+        .events
+        .iter()
+        .filter(|e| host.as_deref().is_none_or(|h| &*e.host.key == h))
+        .filter(|e| a.event_ids.is_empty() || a.event_ids.contains(&e.event_id))
+        .collect();
+    evs.sort_by(|x, y| x.ts.cmp(&y.ts).then(x.host.key.cmp(&y.host.key)));
+    match a.format {
+        EventsFormat::Jsonl => {
+            let mut out = String::new();
+            for e in evs {
+                out.push_str(&serde_json::to_string(e)?);
+                out.push('\n');
+                if out.len() > 1 << 20 && !emit(&std::mem::take(&mut out))? {
+                    return Ok(ExitCode::SUCCESS);
+                }
+            }
+            emit(&out)?;
+        }
+        EventsFormat::Table => {
+            let cols = [
+                Column {
+                    header: "TIME (UTC)",
+                    max: 24,
+                },
+                Column {
+                    header: "HOST",
+                    max: 16,
+                },
+                Column {
+                    header: "CH",
+                    max: 6,
+                },
+                Column {
+                    header: "ID",
+                    max: 5,
+                },
+                Column {
+                    header: "SUMMARY",
+                    max: 120,
+                },
+            ];
+            let rows: Vec<Vec<String>> = evs
+                .iter()
+                .map(|e| {
+                    vec![
+                        fmt_short(e.ts),
+                        e.host.display.to_string(),
+                        e.channel.short().to_string(),
+                        e.event_id.to_string(),
+                        summary(e),
+                    ]
+                })
+                .collect();
+            emit(&table(&cols, &rows))?;
+        }
+    }
+    report_problems(&loaded);
+    Ok(ExitCode::SUCCESS)
+}
+
+/// One line on stderr about damaged input, so stdout stays clean for pipelines.
+fn report_problems(loaded: &Loaded) {
+    let r = &loaded.report;
+    if r.records_skipped() > 0 || r.files_with_problems() > 0 {
+        eprintln!(
+            "svchop: {} record(s) skipped in {} file(s) with problems; `svchop sources` lists them",
+            r.records_skipped(),
+            r.files_with_problems()
+        );
+    }
+}
+
+fn sources(a: &SourcesArgs) -> Result<ExitCode> {
+    let loaded = a.input.load(false)?;
+    match a.format {
+        SourcesFormat::Json => {
+            let v = serde_json::json!({ "files": loaded.report.files, "ignored": loaded.ignored });
+            emit(&format!("{}\n", serde_json::to_string_pretty(&v)?))?;
+        }
+        SourcesFormat::Table => {
+            emit(&sources_table(&loaded))?;
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn sources_table(loaded: &Loaded) -> String {
+    let cols = [
+        Column {
+            header: "PATH",
+            max: 60,
+        },
+        Column {
+            header: "FORMAT",
+            max: 16,
+        },
+        Column {
+            header: "READ",
+            max: 8,
+        },
+        Column {
+            header: "KEPT",
+            max: 8,
+        },
+        Column {
+            header: "SKIPPED",
+            max: 8,
+        },
+        Column {
+            header: "HOSTS",
+            max: 30,
+        },
+        Column {
+            header: "FIRST",
+            max: 24,
+        },
+        Column {
+            header: "LAST",
+            max: 24,
+        },
+        Column {
+            header: "PROBLEMS",
+            max: 80,
+        },
+    ];
+    let rows: Vec<Vec<String>> = loaded
+        .report
+        .files
+        .iter()
+        .map(|f| {
+            let probs: Vec<String> = f
+                .problems
+                .iter()
+                .map(|p| format!("{}: {}", p.at, p.what))
+                .collect();
+            vec![
+                f.path.clone(),
+                f.format.clone(),
+                f.records_read.to_string(),
+                f.records_kept.to_string(),
+                f.records_skipped.to_string(),
+                f.hosts.iter().cloned().collect::<Vec<_>>().join(","),
+                f.first.map(fmt_short).unwrap_or_default(),
+                f.last.map(fmt_short).unwrap_or_default(),
+                probs.join("; "),
+            ]
+        })
+        .collect();
+    let mut out = table(&cols, &rows);
+    let r = &loaded.report;
+    let _ = write!(
+        out,
+        "\n{} file(s): {} read, {} kept, {} skipped",
+        r.files.len(),
+        r.records_read(),
+        r.records_kept(),
+        r.records_skipped()
+    );
+    if !loaded.ignored.is_empty() {
+        let _ = write!(
+            out,
+            "; {} other file(s) ignored (not EVTX or JSON)",
+            loaded.ignored.len()
+        );
+    }
+    out.push('\n');
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn offsets_parse() {
+        assert_eq!(parse_offset("UTC").unwrap(), TimeDelta::zero());
+        assert_eq!(parse_offset("-04:00").unwrap().num_seconds(), -4 * 3600);
+        assert_eq!(
+            parse_offset("+0530").unwrap().num_seconds(),
+            5 * 3600 + 1800
+        );
+        assert!(parse_offset("4").is_err());
+        assert!(parse_offset("+25:00").is_err());
+    }
+}

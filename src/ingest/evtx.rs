@@ -1,0 +1,121 @@
+//! EVTX files with the evtx crate: chunks parsed in parallel, each record turned into JSON, its
+//! channel and id checked against `kept`, and only kept records normalized. Damaged chunks and
+//! records are counted and described, never fatal.
+
+use super::evtxjson::{channel_and_id, to_raw, unwrap_event};
+use super::fieldmap::normalize;
+use super::kept::is_kept;
+use super::report::FileReport;
+use crate::model::{Channel, Event};
+use chrono::TimeDelta;
+use evtx::{EvtxParser, ParserSettings};
+use std::path::Path;
+use std::sync::Arc;
+
+enum Outcome {
+    Kept(Box<Event>),
+    Dropped,
+    Unusable(String),
+}
+
+/// Reads one EVTX file. `keep_raw` stores each kept record's JSON for the detail pane.
+pub fn read_evtx(path: &Path, shown: &Arc<str>, keep_raw: bool) -> (Vec<Event>, FileReport) {
+    let mut report = FileReport::new(shown, "evtx");
+    let mut events = Vec::new();
+    let mut parser = match EvtxParser::from_path(path) {
+        Ok(p) => p.with_configuration(ParserSettings::new().num_threads(0)),
+        Err(e) => {
+            report.problem("file", format!("not readable as EVTX: {e}"));
+            return (events, report);
+        }
+    };
+    let file = Arc::clone(shown);
+    let records = parser.serialized_records(move |record| {
+        let record = record?;
+        let json = record.into_json_value()?;
+        Ok((json.event_record_id, classify(&json.data, &file, keep_raw)))
+    });
+    for item in records {
+        match item {
+            Ok((_, Outcome::Kept(ev))) => {
+                report.records_read += 1;
+                report.records_kept += 1;
+                report.saw(&ev.host.display, ev.ts);
+                events.push(*ev);
+            }
+            Ok((_, Outcome::Dropped)) => report.records_read += 1,
+            Ok((id, Outcome::Unusable(why))) => {
+                report.records_read += 1;
+                report.records_skipped += 1;
+                report.problem(format!("record {id}"), why);
+            }
+            Err(e) => {
+                report.records_skipped += 1;
+                let text = e.to_string();
+                report.problem(locate(&text), first_line(&text));
+            }
+        }
+    }
+    (events, report)
+}
+
+fn classify(data: &serde_json::Value, file: &Arc<str>, keep_raw: bool) -> Outcome {
+    let Some(event) = unwrap_event(data) else {
+        return Outcome::Unusable("record has no System element".into());
+    };
+    let Some((channel, id)) = channel_and_id(event) else {
+        return Outcome::Dropped;
+    };
+    if !is_kept(&Channel::from_name(&channel), id) {
+        return Outcome::Dropped;
+    }
+    let Some(mut raw) = to_raw(event) else {
+        return Outcome::Unusable("record has no System element".into());
+    };
+    if keep_raw {
+        raw.raw = Some(data.to_string());
+    }
+    match normalize(raw, file, TimeDelta::zero()) {
+        Some(ev) => Outcome::Kept(Box::new(ev)),
+        None => Outcome::Unusable("record has no readable TimeCreated".into()),
+    }
+}
+
+/// `chunk 6` or `record 6335011` from the parser's message, else `file`.
+fn locate(message: &str) -> String {
+    for (needle, label) in [("chunk number ", "chunk"), ("record number ", "record")] {
+        if let Some(i) = message.find(needle) {
+            let n: String = message[i + needle.len()..]
+                .chars()
+                .take_while(char::is_ascii_digit)
+                .collect();
+            if !n.is_empty() {
+                return format!("{label} {n}");
+            }
+        }
+    }
+    "file".into()
+}
+
+fn first_line(text: &str) -> String {
+    let line = text.lines().next().unwrap_or(text);
+    line.chars().take(200).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn locates_chunk_and_record_errors() {
+        assert_eq!(
+            locate("Failed to parse chunk number 6: bad magic"),
+            "chunk 6"
+        );
+        assert_eq!(
+            locate("Failed to parse record number 6335011: x"),
+            "record 6335011"
+        );
+        assert_eq!(locate("something else"), "file");
+    }
+}

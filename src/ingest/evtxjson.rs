@@ -1,0 +1,188 @@
+//! The EVTX record shape as JSON — `{"Event": {"System": {...}, "EventData": {...}}}` — written by
+//! the evtx crate, `evtx_dump`, and (without the `Event` wrapper) Velociraptor's `parse_evtx`.
+//! Turned into a `RawRecord`; shared by the EVTX reader and the JSON reader.
+
+use super::fieldmap::{RawRecord, RecordTime, parse_pid};
+use crate::model::time::{parse_epoch, parse_time};
+use serde_json::Value;
+
+/// Text of a scalar or of an `{"#text": ...}` / `{"Value": ...}` wrapper.
+pub fn text_of(v: &Value) -> Option<String> {
+    match v {
+        Value::String(s) => Some(s.clone()),
+        Value::Number(n) => Some(n.to_string()),
+        Value::Bool(b) => Some(b.to_string()),
+        Value::Object(m) => m.get("#text").or_else(|| m.get("Value")).and_then(text_of),
+        Value::Array(items) => {
+            let parts: Vec<String> = items.iter().filter_map(text_of).collect();
+            (!parts.is_empty()).then(|| parts.join("\n"))
+        }
+        Value::Null => None,
+    }
+}
+
+fn attr<'a>(v: &'a Value, name: &str) -> Option<&'a Value> {
+    v.get("#attributes")
+        .and_then(|a| a.get(name))
+        .or_else(|| v.get(name))
+        .or_else(|| v.get(format!("{name}_attributes")))
+}
+
+/// The System part: `(channel, event_id)` only, read before deciding whether to keep a record.
+pub fn channel_and_id(event: &Value) -> Option<(String, u16)> {
+    let system = event.get("System")?;
+    let channel = system.get("Channel").and_then(text_of).unwrap_or_default();
+    let id = system.get("EventID").and_then(text_of)?;
+    Some((channel, id.trim().parse().ok()?))
+}
+
+/// The record object inside an optional `Event` wrapper.
+pub fn unwrap_event(v: &Value) -> Option<&Value> {
+    if let Some(e) = v.get("Event")
+        && e.get("System").is_some()
+    {
+        return Some(e);
+    }
+    v.get("System").is_some().then_some(v)
+}
+
+/// Builds the raw record from an unwrapped EVTX-shaped event.
+pub fn to_raw(event: &Value) -> Option<RawRecord> {
+    let system = event.get("System")?;
+    let (channel, event_id) = channel_and_id(event)?;
+    let mut raw = RawRecord {
+        channel,
+        event_id,
+        host: system.get("Computer").and_then(text_of).unwrap_or_default(),
+        provider: system
+            .get("Provider")
+            .and_then(|p| attr(p, "Name"))
+            .and_then(text_of),
+        record_id: system
+            .get("EventRecordID")
+            .and_then(text_of)
+            .and_then(|r| r.trim().parse().ok()),
+        user_sid: system
+            .get("Security")
+            .and_then(|s| attr(s, "UserID"))
+            .and_then(text_of),
+        exec_pid: system
+            .get("Execution")
+            .and_then(|s| attr(s, "ProcessID"))
+            .and_then(text_of)
+            .and_then(|p| parse_pid(&p)),
+        time: system_time(system),
+        ..RawRecord::default()
+    };
+    for part in ["EventData", "UserData"] {
+        if let Some(data) = event.get(part) {
+            flatten_data(data, &mut raw.data);
+        }
+    }
+    Some(raw)
+}
+
+fn system_time(system: &Value) -> RecordTime {
+    let Some(tc) = system.get("TimeCreated") else {
+        return RecordTime::default();
+    };
+    let st = attr(tc, "SystemTime").or(Some(tc));
+    match st {
+        Some(Value::Number(n)) => RecordTime {
+            utc: n.as_f64().and_then(|f| parse_epoch(&f.to_string())),
+            ..RecordTime::default()
+        },
+        Some(v) => text_of(v)
+            .and_then(|t| parse_time(&t))
+            .map(RecordTime::from_parsed)
+            .unwrap_or_default(),
+        None => RecordTime::default(),
+    }
+}
+
+/// EventData as named fields. Handles `{"Name": value}`, `{"Data": [{"#attributes":{"Name":..},
+/// "#text":..}]}`, unnamed `Data` arrays (`Data[0]`…), and one level of UserData nesting.
+pub fn flatten_data(data: &Value, out: &mut Vec<(String, String)>) {
+    let Value::Object(map) = data else {
+        return;
+    };
+    for (k, v) in map {
+        if k == "#attributes" || k.ends_with("_attributes") {
+            continue;
+        }
+        if k == "Data" {
+            flatten_data_items(v, out);
+            continue;
+        }
+        match v {
+            Value::Object(inner) if !inner.contains_key("#text") => {
+                // UserData: one wrapper element (e.g. LogFileCleared) holding the fields.
+                flatten_data(v, out);
+            }
+            _ => out.push((k.clone(), text_of(v).unwrap_or_default())),
+        }
+    }
+}
+
+fn flatten_data_items(v: &Value, out: &mut Vec<(String, String)>) {
+    let items: Vec<&Value> = match v {
+        Value::Array(a) => a.iter().collect(),
+        other => vec![other],
+    };
+    for (i, item) in items.into_iter().enumerate() {
+        let name = attr(item, "Name").and_then(text_of);
+        let value = match item {
+            Value::Object(_) => item.get("#text").and_then(text_of).unwrap_or_default(),
+            other => text_of(other).unwrap_or_default(),
+        };
+        out.push((name.unwrap_or_else(|| format!("Data[{i}]")), value));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn evtx_dump_shape_with_qualifiers() {
+        let v = json!({"Event": {"System": {
+            "EventID": {"#attributes": {"Qualifiers": 16384}, "#text": 7045},
+            "Channel": "System", "Computer": "PC01.example.corp", "EventRecordID": 3,
+            "TimeCreated": {"#attributes": {"SystemTime": "2019-03-19T00:41:29.008933Z"}},
+            "Security": {"#attributes": {"UserID": "S-1-5-21-1-2-3-500"}},
+            "Execution": {"#attributes": {"ProcessID": 444, "ThreadID": 1}}},
+            "EventData": {"ServiceName": "remotesvc", "ImagePath": "calc.exe"}}});
+        let raw = to_raw(unwrap_event(&v).unwrap()).unwrap();
+        assert_eq!(raw.event_id, 7045);
+        assert_eq!(raw.user_sid.as_deref(), Some("S-1-5-21-1-2-3-500"));
+        assert_eq!(raw.exec_pid, Some(444));
+        assert_eq!(raw.record_id, Some(3));
+        assert_eq!(raw.get("ServiceName"), Some("remotesvc"));
+    }
+
+    #[test]
+    fn velociraptor_shape() {
+        let v = json!({"System": {"EventID": {"Value": 4624}, "Channel": "Security",
+            "Computer": "WS01", "TimeCreated": {"SystemTime": 1_600_000_000.5}},
+            "EventData": {"TargetLogonId": "0x1234", "LogonType": 3}});
+        let raw = to_raw(unwrap_event(&v).unwrap()).unwrap();
+        assert_eq!(raw.event_id, 4624);
+        assert!(raw.time.utc.is_some());
+        assert_eq!(raw.get("LogonType"), Some("3"));
+    }
+
+    #[test]
+    fn unnamed_data_items() {
+        let v = json!({"Data": [{"#text": "a"}, "b"]});
+        let mut out = vec![];
+        flatten_data(&v, &mut out);
+        assert_eq!(
+            out,
+            vec![
+                ("Data[0]".into(), "a".into()),
+                ("Data[1]".into(), "b".into())
+            ]
+        );
+    }
+}

@@ -1,0 +1,430 @@
+//! From a source-neutral `RawRecord` (Windows field names, as EVTX writes them) to the typed
+//! `Event`. Every reader (EVTX, evtx_dump JSON, ECS, Mordor, Sentinel, Defender) first renames its
+//! fields to the Windows names, then calls `normalize`; there is one mapping, not one per format.
+
+use crate::model::host::normalize_ip;
+use crate::model::time::ParsedTime;
+use crate::model::{Channel, Event, Fields, HostName, LogonId, SourceRef};
+use chrono::{DateTime, NaiveDateTime, TimeDelta, Utc};
+use std::sync::Arc;
+
+/// The times a record carries, before the file's zone rule is applied.
+#[derive(Debug, Clone, Default)]
+pub struct RecordTime {
+    /// A time known to be UTC (zoned text, EVTX `SystemTime`, Sysmon `UtcTime`).
+    pub utc: Option<DateTime<Utc>>,
+    /// A zone-less time the exporter wrote in local time.
+    pub local: Option<NaiveDateTime>,
+    /// A collector's receive time in UTC (`@timestamp` next to `EventTime`): used to infer the
+    /// zone of `local` and as a last resort.
+    pub received: Option<DateTime<Utc>>,
+}
+
+impl RecordTime {
+    pub fn from_parsed(p: ParsedTime) -> Self {
+        match p {
+            ParsedTime::Zoned(t) => RecordTime {
+                utc: Some(t),
+                ..RecordTime::default()
+            },
+            ParsedTime::Naive(n) => RecordTime {
+                local: Some(n),
+                ..RecordTime::default()
+            },
+        }
+    }
+
+    /// The event time in UTC: exact UTC first, then local at `offset`, then the receive time.
+    pub fn resolve(&self, offset: TimeDelta) -> Option<DateTime<Utc>> {
+        self.utc
+            .or_else(|| self.local.and_then(|l| ParsedTime::Naive(l).to_utc(offset)))
+            .or(self.received)
+    }
+}
+
+/// One record in Windows field names, whatever format it was read from.
+#[derive(Debug, Clone, Default)]
+pub struct RawRecord {
+    pub channel: String,
+    pub provider: Option<String>,
+    pub event_id: u16,
+    pub host: String,
+    pub time: RecordTime,
+    pub record_id: Option<u64>,
+    pub line: Option<u64>,
+    pub user_sid: Option<String>,
+    pub exec_pid: Option<u32>,
+    pub data: Vec<(String, String)>,
+    pub raw: Option<String>,
+    /// NXLog overwrote the 7045 `AccountName` with the installing user.
+    pub nxlog: bool,
+}
+
+impl RawRecord {
+    pub fn get(&self, name: &str) -> Option<&str> {
+        self.data
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    }
+
+    /// Sets a field unless it is already there with a value.
+    pub fn set_default(&mut self, name: &str, value: String) {
+        if value.is_empty() {
+            return;
+        }
+        match self
+            .data
+            .iter_mut()
+            .find(|(k, _)| k.eq_ignore_ascii_case(name))
+        {
+            Some((_, v)) if v.is_empty() || v == "-" => *v = value,
+            Some(_) => {}
+            None => self.data.push((name.to_string(), value)),
+        }
+    }
+}
+
+/// A value worth keeping: not empty, not `-`.
+fn val(v: Option<&str>) -> Option<Box<str>> {
+    let t = v?.trim();
+    if t.is_empty() || t == "-" {
+        None
+    } else {
+        Some(Box::from(t))
+    }
+}
+
+/// PIDs: hex with `0x` in Security, decimal elsewhere.
+pub fn parse_pid(v: &str) -> Option<u32> {
+    let t = v.trim();
+    if let Some(h) = t.strip_prefix("0x").or_else(|| t.strip_prefix("0X")) {
+        u32::from_str_radix(h, 16).ok()
+    } else {
+        t.parse().ok()
+    }
+}
+
+fn parse_logon_type(v: &str) -> Option<u8> {
+    let t = v.trim();
+    if let Ok(n) = t.parse::<u8>() {
+        return Some(n);
+    }
+    Some(match t.to_ascii_lowercase().replace(' ', "").as_str() {
+        "interactive" => 2,
+        "network" => 3,
+        "batch" => 4,
+        "service" => 5,
+        "unlock" => 7,
+        "networkcleartext" => 8,
+        "newcredentials" => 9,
+        "remoteinteractive" => 10,
+        "cachedinteractive" => 11,
+        _ => return None,
+    })
+}
+
+fn ip(v: Option<&str>) -> Option<Box<str>> {
+    val(v).map(|s| Box::from(normalize_ip(&s)))
+}
+
+/// Field names that have a typed slot; everything else goes to `extra`.
+const TYPED: &[&str] = &[
+    "TargetLogonId",
+    "SubjectLogonId",
+    "LogonId",
+    "SubjectUserName",
+    "SubjectDomainName",
+    "SubjectUserSid",
+    "TargetUserName",
+    "TargetDomainName",
+    "TargetUserSid",
+    "LogonType",
+    "IpAddress",
+    "IpPort",
+    "WorkstationName",
+    "AuthenticationPackageName",
+    "LogonProcessName",
+    "ServiceName",
+    "ImagePath",
+    "ServiceFileName",
+    "AccountName",
+    "ServiceAccount",
+    "ServiceType",
+    "StartType",
+    "ServiceStartType",
+    "NewProcessName",
+    "Image",
+    "CommandLine",
+    "NewProcessId",
+    "ProcessId",
+    "ParentProcessName",
+    "ParentImage",
+    "ParentCommandLine",
+    "ParentProcessId",
+    "User",
+    "PipeName",
+    "ShareName",
+    "RelativeTargetName",
+    "AccessList",
+    "AccessMask",
+    "TargetFilename",
+    "SourceIp",
+    "SourcePort",
+    "SourceHostname",
+    "DestinationIp",
+    "DestinationPort",
+    "DestinationHostname",
+    "Initiated",
+    "EventType",
+    "TargetObject",
+    "Details",
+    "param1",
+    "param2",
+    "Binary",
+    "Domain",
+];
+
+/// Builds the typed event. `None` when the record has no usable time.
+pub fn normalize(mut raw: RawRecord, file: &Arc<str>, offset: TimeDelta) -> Option<Event> {
+    let ts = raw.time.resolve(offset)?;
+    let channel = Channel::from_name(&raw.channel);
+    let fields = typed_fields(&raw, &channel);
+    let extra = std::mem::take(&mut raw.data)
+        .into_iter()
+        .filter(|(k, v)| !v.is_empty() && !TYPED.iter().any(|t| t.eq_ignore_ascii_case(k)))
+        .map(|(k, v)| (Box::from(k), Box::from(v)))
+        .collect();
+    Some(Event {
+        ts,
+        host: HostName::new(&raw.host),
+        channel,
+        event_id: raw.event_id,
+        provider: raw.provider.map(Box::from),
+        source: SourceRef {
+            file: Arc::clone(file),
+            record_id: raw.record_id,
+            line: raw.line,
+        },
+        fields,
+        extra,
+        raw: raw.raw.map(Box::from),
+    })
+}
+
+fn typed_fields(r: &RawRecord, channel: &Channel) -> Fields {
+    let mut f = Fields::default();
+    let g = |n: &str| r.get(n);
+    let is_logon = matches!(r.event_id, 4624 | 4625) && *channel != Channel::Sysmon;
+    f.subject_logon_id = g("SubjectLogonId").and_then(LogonId::parse);
+    f.logon_id = if is_logon {
+        g("TargetLogonId").and_then(LogonId::parse)
+    } else {
+        g("LogonId").and_then(LogonId::parse).or(f.subject_logon_id)
+    };
+    f.subject.user = val(g("SubjectUserName"));
+    f.subject.domain = val(g("SubjectDomainName"));
+    f.subject.sid = val(g("SubjectUserSid"));
+    f.target.user = val(g("TargetUserName"));
+    f.target.domain = val(g("TargetDomainName"));
+    f.target.sid = val(g("TargetUserSid"));
+    f.user_sid = val(r.user_sid.as_deref());
+    f.exec_pid = r.exec_pid;
+    f.logon.logon_type = g("LogonType").and_then(parse_logon_type);
+    f.logon.workstation = val(g("WorkstationName"));
+    f.logon.auth_package = val(g("AuthenticationPackageName"));
+    f.logon.logon_process = val(g("LogonProcessName"));
+    service_fields(r, &mut f);
+    process_fields(r, channel, &mut f);
+    f.share.share_name = val(g("ShareName"));
+    f.share.relative_target = val(g("RelativeTargetName"));
+    f.share.access_list = val(g("AccessList")).map(|s| Box::from(fold_space(&s)));
+    f.share.access_mask = g("AccessMask").and_then(parse_pid);
+    f.share.pipe_name = val(g("PipeName"));
+    f.share.file_path = val(g("TargetFilename"));
+    net_fields(r, &mut f);
+    f.registry.event_type = val(g("EventType"));
+    f.registry.target_object = val(g("TargetObject"));
+    f.registry.details = val(g("Details"));
+    f
+}
+
+fn fold_space(s: &str) -> String {
+    s.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+fn service_fields(r: &RawRecord, f: &mut Fields) {
+    let g = |n: &str| r.get(n);
+    let s = &mut f.service;
+    match r.event_id {
+        7036 | 7034 => {
+            s.name = val(g("param1"));
+            s.state = val(g("param2"));
+            s.key_name = g("Binary").and_then(decode_binary_key);
+        }
+        7035 => {
+            s.name = val(g("param1"));
+            s.state = val(g("param2"));
+        }
+        7009 => {
+            s.name = val(g("param2"));
+            s.state = Some(Box::from("start timeout"));
+        }
+        7000 => {
+            s.name = val(g("param1"));
+            s.state = val(g("param2")).or(Some(Box::from("failed to start")));
+            s.key_name = g("Binary").and_then(decode_binary_key);
+        }
+        _ => {
+            s.name = val(g("ServiceName"));
+        }
+    }
+    s.image_path = val(g("ImagePath")).or_else(|| val(g("ServiceFileName")));
+    s.service_type = val(g("ServiceType"));
+    s.start_type = val(g("StartType")).or_else(|| val(g("ServiceStartType")));
+    s.account = val(g("ServiceAccount"));
+    if r.event_id == 7045 {
+        if r.nxlog {
+            // NXLog put the installing user into AccountName; the service account is lost.
+            f.subject.user = val(g("AccountName"));
+            f.subject.domain = val(g("Domain"));
+        } else {
+            s.account = val(g("AccountName"));
+        }
+    }
+}
+
+/// The SCM writes the service key name into 7036/7000 `Binary` as hex UTF-16LE, `<key>/4`.
+pub fn decode_binary_key(hex: &str) -> Option<Box<str>> {
+    let bytes: Vec<u8> = (0..hex.len() / 2)
+        .filter_map(|i| hex.get(i * 2..i * 2 + 2))
+        .filter_map(|b| u8::from_str_radix(b, 16).ok())
+        .collect();
+    let units: Vec<u16> = bytes
+        .chunks_exact(2)
+        .map(|c| u16::from_le_bytes([c[0], c[1]]))
+        .collect();
+    let text = String::from_utf16_lossy(&units);
+    let key = text.trim_end_matches('\0').split('/').next()?.trim();
+    if key.is_empty() || key.contains('\u{fffd}') {
+        None
+    } else {
+        Some(Box::from(key))
+    }
+}
+
+fn process_fields(r: &RawRecord, channel: &Channel, f: &mut Fields) {
+    let g = |n: &str| r.get(n);
+    let p = &mut f.process;
+    p.image = val(g("NewProcessName")).or_else(|| val(g("Image")));
+    p.command_line = val(g("CommandLine"));
+    p.parent_image = val(g("ParentProcessName")).or_else(|| val(g("ParentImage")));
+    p.parent_command_line = val(g("ParentCommandLine"));
+    if r.event_id == 4688 && *channel == Channel::Security {
+        // In 4688, ProcessId is the creator.
+        p.pid = g("NewProcessId").and_then(parse_pid);
+        p.parent_pid = g("ProcessId").and_then(parse_pid);
+    } else {
+        p.pid = g("ProcessId").and_then(parse_pid);
+        p.parent_pid = g("ParentProcessId").and_then(parse_pid);
+    }
+    p.user = val(g("User"));
+}
+
+fn net_fields(r: &RawRecord, f: &mut Fields) {
+    let g = |n: &str| r.get(n);
+    let n = &mut f.net;
+    n.src_ip = ip(g("IpAddress")).or_else(|| ip(g("SourceIp")));
+    n.src_port = g("IpPort")
+        .or_else(|| g("SourcePort"))
+        .and_then(|p| p.trim().parse().ok());
+    n.src_host = val(g("SourceHostname"));
+    n.dst_ip = ip(g("DestinationIp"));
+    n.dst_port = g("DestinationPort").and_then(|p| p.trim().parse().ok());
+    n.dst_host = val(g("DestinationHostname"));
+    n.initiated = g("Initiated").map(|v| v.eq_ignore_ascii_case("true") || v == "1");
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn rec(event_id: u16, channel: &str, data: &[(&str, &str)]) -> RawRecord {
+        RawRecord {
+            channel: channel.into(),
+            event_id,
+            host: "ws01.corp.local".into(),
+            time: RecordTime {
+                utc: DateTime::from_timestamp(1_600_000_000, 0),
+                ..RecordTime::default()
+            },
+            data: data
+                .iter()
+                .map(|(k, v)| ((*k).into(), (*v).into()))
+                .collect(),
+            ..RawRecord::default()
+        }
+    }
+
+    #[test]
+    fn logon_takes_target_logon_id() {
+        let r = rec(
+            4624,
+            "Security",
+            &[
+                ("TargetLogonId", "0X3E8"),
+                ("SubjectLogonId", "0x3e7"),
+                ("LogonType", "3"),
+                ("IpAddress", "::ffff:10.0.0.5"),
+            ],
+        );
+        let e = normalize(r, &Arc::from("f"), TimeDelta::zero()).unwrap();
+        assert_eq!(e.fields.logon_id, Some(LogonId(0x3e8)));
+        assert_eq!(e.fields.logon.logon_type, Some(3));
+        assert_eq!(e.fields.net.src_ip.as_deref(), Some("10.0.0.5"));
+        assert_eq!(&*e.host.key, "WS01");
+    }
+
+    #[test]
+    fn process_4688_creator_pid_is_parent() {
+        let r = rec(
+            4688,
+            "Security",
+            &[
+                ("NewProcessId", "0x1c58"),
+                ("ProcessId", "0x850"),
+                ("NewProcessName", "C:\\x.exe"),
+            ],
+        );
+        let e = normalize(r, &Arc::from("f"), TimeDelta::zero()).unwrap();
+        assert_eq!(e.fields.process.pid, Some(0x1c58));
+        assert_eq!(e.fields.process.parent_pid, Some(0x850));
+    }
+
+    #[test]
+    fn logon_type_words() {
+        let r = rec(4624, "Security", &[("LogonType", "Network")]);
+        let e = normalize(r, &Arc::from("f"), TimeDelta::zero()).unwrap();
+        assert_eq!(e.fields.logon.logon_type, Some(3));
+    }
+
+    #[test]
+    fn binary_key_name_decodes() {
+        // "hello/4" in UTF-16LE
+        let hex = "680065006C006C006F002F0034000000";
+        assert_eq!(decode_binary_key(hex).as_deref(), Some("hello"));
+        assert_eq!(decode_binary_key("zz"), None);
+    }
+
+    #[test]
+    fn untyped_fields_go_to_extra() {
+        let r = rec(
+            5145,
+            "Security",
+            &[("ShareName", "\\\\*\\IPC$"), ("ObjectType", "File")],
+        );
+        let e = normalize(r, &Arc::from("f"), TimeDelta::zero()).unwrap();
+        assert_eq!(e.fields.share.share_name.as_deref(), Some("\\\\*\\IPC$"));
+        assert_eq!(e.extra.len(), 1);
+    }
+}

@@ -1,0 +1,294 @@
+//! JSON files: an array, JSON lines, or one or more objects. Each record's shape is sniffed (or
+//! forced), renamed to Windows fields, filtered by `kept`, and normalized once the file's rule for
+//! zone-less times is known. A damaged line or a truncated array loses only what is damaged.
+
+use super::fieldmap::{RawRecord, normalize};
+use super::kept::is_kept;
+use super::report::FileReport;
+use super::shapes::Shape;
+use crate::model::time::infer_offset;
+use crate::model::{Channel, Event};
+use chrono::TimeDelta;
+use serde_json::Value;
+use std::collections::{BTreeMap, BTreeSet};
+use std::io::{BufRead, BufReader, Read};
+use std::path::Path;
+use std::sync::Arc;
+
+/// Settings for one JSON file.
+#[derive(Debug, Clone, Copy)]
+pub struct JsonOptions {
+    pub forced: Option<Shape>,
+    pub keep_raw: bool,
+    /// Offset to read zone-less times at when the file gives no way to infer one.
+    pub assume_offset: Option<TimeDelta>,
+}
+
+struct Collector<'a> {
+    opts: JsonOptions,
+    report: &'a mut FileReport,
+    records: Vec<RawRecord>,
+    shapes: BTreeSet<Shape>,
+    unknown: u64,
+    first_unknown: Option<String>,
+}
+
+impl Collector<'_> {
+    fn take(&mut self, value: &Value, line: Option<u64>, text: Option<&str>) {
+        self.report.records_read += 1;
+        let Some(shape) = self.opts.forced.or_else(|| Shape::sniff(value)) else {
+            self.unknown += 1;
+            self.report.records_skipped += 1;
+            if self.first_unknown.is_none() {
+                self.first_unknown = Some(line.map_or("record".into(), |l| format!("line {l}")));
+            }
+            return;
+        };
+        self.shapes.insert(shape);
+        let Some(mut raw) = shape.to_raw(value) else {
+            self.report.records_skipped += 1;
+            self.report
+                .problem(at(line), format!("not a {} record", shape.name()));
+            return;
+        };
+        if !is_kept(&Channel::from_name(&raw.channel), raw.event_id) {
+            return;
+        }
+        raw.line = line;
+        if self.opts.keep_raw {
+            raw.raw = Some(text.map_or_else(|| value.to_string(), str::to_string));
+        }
+        self.records.push(raw);
+    }
+}
+
+fn at(line: Option<u64>) -> String {
+    line.map_or("record".into(), |l| format!("line {l}"))
+}
+
+/// Reads one JSON file (any container) into events.
+pub fn read_json(path: &Path, shown: &Arc<str>, opts: JsonOptions) -> (Vec<Event>, FileReport) {
+    let mut report = FileReport::new(shown, "json");
+    let file = match std::fs::File::open(path) {
+        Ok(f) => f,
+        Err(e) => {
+            report.problem("file", format!("cannot open: {e}"));
+            return (Vec::new(), report);
+        }
+    };
+    let mut reader = BufReader::new(file);
+    let lines_mode = looks_like_lines(&mut reader);
+    let mut c = Collector {
+        opts,
+        report: &mut report,
+        records: Vec::new(),
+        shapes: BTreeSet::new(),
+        unknown: 0,
+        first_unknown: None,
+    };
+    let container = if lines_mode {
+        read_lines(reader, &mut c);
+        "jsonl"
+    } else {
+        read_whole(reader, &mut c);
+        "json"
+    };
+    let shapes: Vec<&str> = c.shapes.iter().map(|s| s.name()).collect();
+    let format = if shapes.is_empty() {
+        container.to_string()
+    } else {
+        format!("{container}:{}", shapes.join("+"))
+    };
+    if c.unknown > 0 {
+        let first = c.first_unknown.take().unwrap_or_default();
+        c.report.problem(
+            first,
+            format!("{} record(s) of unknown shape skipped", c.unknown),
+        );
+    }
+    let records = std::mem::take(&mut c.records);
+    report.format = format;
+    let events = finish(records, shown, opts, &mut report);
+    (events, report)
+}
+
+/// A file is JSON lines when its first non-blank line is a complete JSON object.
+fn looks_like_lines(reader: &mut BufReader<std::fs::File>) -> bool {
+    let Ok(buf) = reader.fill_buf() else {
+        return false;
+    };
+    let text = String::from_utf8_lossy(buf);
+    let text = text.trim_start_matches('\u{feff}').trim_start();
+    if !text.starts_with('{') {
+        return false;
+    }
+    match text.lines().next() {
+        Some(first) => serde_json::from_str::<Value>(first).is_ok_and(|v| v.is_object()),
+        None => false,
+    }
+}
+
+fn read_lines(mut reader: BufReader<std::fs::File>, c: &mut Collector<'_>) {
+    let mut buf = Vec::new();
+    let mut line_no = 0u64;
+    loop {
+        buf.clear();
+        match reader.read_until(b'\n', &mut buf) {
+            Ok(0) => break,
+            Ok(_) => {}
+            Err(e) => {
+                c.report
+                    .problem(format!("line {}", line_no + 1), format!("read error: {e}"));
+                break;
+            }
+        }
+        line_no += 1;
+        let Ok(text) = std::str::from_utf8(&buf) else {
+            c.report.records_read += 1;
+            c.report.records_skipped += 1;
+            c.report.problem(format!("line {line_no}"), "not UTF-8");
+            continue;
+        };
+        let text = text.trim_start_matches('\u{feff}').trim();
+        if text.is_empty() {
+            continue;
+        }
+        match serde_json::from_str::<Value>(text) {
+            Ok(v) => c.take(&v, Some(line_no), Some(text)),
+            Err(e) => {
+                c.report.records_read += 1;
+                c.report.records_skipped += 1;
+                c.report
+                    .problem(format!("line {line_no}"), format!("damaged JSON: {e}"));
+            }
+        }
+    }
+}
+
+fn read_whole(mut reader: BufReader<std::fs::File>, c: &mut Collector<'_>) {
+    let mut bytes = Vec::new();
+    if let Err(e) = reader.read_to_end(&mut bytes) {
+        c.report.problem("file", format!("read error: {e}"));
+        return;
+    }
+    let text = String::from_utf8_lossy(&bytes);
+    let text = text.trim_start_matches('\u{feff}');
+    let trimmed = text.trim_start();
+    if let Some(body) = trimmed.strip_prefix('[') {
+        read_values(body, c, true);
+    } else if trimmed.starts_with('{') {
+        read_values(trimmed, c, false);
+    } else if !trimmed.is_empty() {
+        c.report
+            .problem("file", "not JSON (neither an array nor objects)");
+    }
+}
+
+/// Values one after another (array elements when `in_array`), stopping at the first damage.
+fn read_values(text: &str, c: &mut Collector<'_>, in_array: bool) {
+    let mut pos = 0;
+    let mut index = 0u64;
+    loop {
+        let rest = &text[pos..];
+        let skip = rest
+            .char_indices()
+            .find(|&(_, ch)| !(ch.is_whitespace() || (in_array && ch == ',')))
+            .map_or(rest.len(), |(i, _)| i);
+        pos += skip;
+        let rest = &text[pos..];
+        if rest.is_empty() || (in_array && rest.starts_with(']')) {
+            if in_array && rest.is_empty() {
+                c.report.problem(
+                    format!("record {}", index + 1),
+                    "JSON array is not closed (truncated file?)",
+                );
+            }
+            break;
+        }
+        let mut stream = serde_json::Deserializer::from_str(rest).into_iter::<Value>();
+        match stream.next() {
+            Some(Ok(v)) => {
+                index += 1;
+                c.take(&v, None, None);
+                pos += stream.byte_offset();
+            }
+            Some(Err(e)) => {
+                c.report.records_read += 1;
+                c.report.records_skipped += 1;
+                c.report.problem(
+                    format!("record {}", index + 1),
+                    format!("damaged JSON, rest of file skipped: {e}"),
+                );
+                break;
+            }
+            None => break,
+        }
+    }
+}
+
+/// Infers the file's zone for zone-less times, then normalizes every kept record.
+fn finish(
+    records: Vec<RawRecord>,
+    shown: &Arc<str>,
+    opts: JsonOptions,
+    report: &mut FileReport,
+) -> Vec<Event> {
+    let has_naive = records
+        .iter()
+        .any(|r| r.time.utc.is_none() && r.time.local.is_some());
+    let (offset, rule) = match (opts.assume_offset, infer_file_offset(&records)) {
+        (Some(o), _) => (o, format!("{} (--assume-tz)", fmt_offset(o))),
+        (None, Some(o)) => (
+            o,
+            format!(
+                "{} (inferred from records with both UTC and local times)",
+                fmt_offset(o)
+            ),
+        ),
+        (None, None) => (
+            TimeDelta::zero(),
+            "UTC (nothing to infer a zone from)".to_string(),
+        ),
+    };
+    if has_naive {
+        report.naive_time_rule = Some(rule);
+    }
+    let mut events = Vec::with_capacity(records.len());
+    for raw in records {
+        let line = raw.line;
+        if let Some(ev) = normalize(raw, shown, offset) {
+            report.records_kept += 1;
+            report.saw(&ev.host.display, ev.ts);
+            events.push(ev);
+        } else {
+            report.records_skipped += 1;
+            report.problem(at(line), "no readable time");
+        }
+    }
+    events
+}
+
+/// The most common offset among records that carry both a UTC time and a local one.
+fn infer_file_offset(records: &[RawRecord]) -> Option<TimeDelta> {
+    let mut votes: BTreeMap<i64, u32> = BTreeMap::new();
+    for r in records {
+        let Some(local) = r.time.local else { continue };
+        if let Some(o) = r
+            .time
+            .utc
+            .or(r.time.received)
+            .and_then(|u| infer_offset(local, u))
+        {
+            *votes.entry(o.num_seconds()).or_default() += 1;
+        }
+    }
+    let (secs, _) = votes.into_iter().max_by_key(|&(_, n)| n)?;
+    TimeDelta::try_seconds(secs)
+}
+
+pub fn fmt_offset(o: TimeDelta) -> String {
+    let secs = o.num_seconds();
+    let sign = if secs < 0 { '-' } else { '+' };
+    let abs = secs.abs();
+    format!("UTC{sign}{:02}:{:02}", abs / 3600, (abs % 3600) / 60)
+}

@@ -1,0 +1,85 @@
+//! What ingest tells the caller about each file: counts of records read, kept and skipped, and
+//! every problem with where it happened. The caller decides how to show it.
+
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+use std::collections::BTreeSet;
+
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct Problem {
+    /// Where: `chunk 6`, `record 6335011`, `line 12`, or `file`.
+    pub at: String,
+    pub what: String,
+}
+
+#[derive(Debug, Clone, Serialize, Default)]
+pub struct FileReport {
+    pub path: String,
+    pub format: String,
+    /// Every record parsed, whether or not a detection keeps it.
+    pub records_read: u64,
+    pub records_kept: u64,
+    pub records_skipped: u64,
+    pub problems: Vec<Problem>,
+    pub hosts: BTreeSet<String>,
+    pub first: Option<DateTime<Utc>>,
+    pub last: Option<DateTime<Utc>>,
+    /// How zone-less times in this file were read (`UTC-04:00 (inferred)`), when it had any.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub naive_time_rule: Option<String>,
+}
+
+/// At most this many problems are listed per file; the rest are counted in the last entry.
+pub const MAX_PROBLEMS_LISTED: usize = 50;
+
+impl FileReport {
+    pub fn new(path: &str, format: &str) -> Self {
+        FileReport {
+            path: path.to_string(),
+            format: format.to_string(),
+            ..FileReport::default()
+        }
+    }
+
+    pub fn problem(&mut self, at: impl Into<String>, what: impl Into<String>) {
+        if self.problems.len() < MAX_PROBLEMS_LISTED {
+            self.problems.push(Problem {
+                at: at.into(),
+                what: what.into(),
+            });
+        } else if self.problems.len() == MAX_PROBLEMS_LISTED {
+            self.problems.push(Problem {
+                at: "…".into(),
+                what: "more problems not listed".into(),
+            });
+        }
+    }
+
+    pub fn saw(&mut self, host: &str, ts: DateTime<Utc>) {
+        if !host.is_empty() && !self.hosts.contains(host) {
+            self.hosts.insert(host.to_string());
+        }
+        self.first = Some(self.first.map_or(ts, |f| f.min(ts)));
+        self.last = Some(self.last.map_or(ts, |l| l.max(ts)));
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Default)]
+pub struct IngestReport {
+    pub files: Vec<FileReport>,
+}
+
+impl IngestReport {
+    pub fn records_read(&self) -> u64 {
+        self.files.iter().map(|f| f.records_read).sum()
+    }
+    pub fn records_kept(&self) -> u64 {
+        self.files.iter().map(|f| f.records_kept).sum()
+    }
+    pub fn records_skipped(&self) -> u64 {
+        self.files.iter().map(|f| f.records_skipped).sum()
+    }
+    pub fn files_with_problems(&self) -> usize {
+        self.files.iter().filter(|f| !f.problems.is_empty()).count()
+    }
+}

@@ -1,0 +1,10 @@
+//! svchop: investigate remote service-based lateral movement (PsExec, PAExec, RemCom, Impacket
+//! psexec/smbexec, Metasploit psexec, NetExec) in Windows event logs.
+//!
+//! Core layers, each using only those before it: `model` -> `ingest` -> `detect`;
+//! the `cli` shell sits on top.
+
+pub mod cli;
+pub mod ingest;
+pub mod model;
+pub mod output;

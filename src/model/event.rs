@@ -1,0 +1,279 @@
+//! The normalized `Event`. Typed fields hold what the detections read; `extra` keeps every other
+//! field for the detail pane; `raw` keeps the record as it was read (JSON text) for evidence.
+
+use super::host::HostName;
+use super::logon::LogonId;
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+use std::sync::Arc;
+
+/// The log a record came from, folded from the spellings exporters use.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize)]
+pub enum Channel {
+    Security,
+    System,
+    Sysmon,
+    /// Microsoft Defender for Endpoint advanced-hunting tables.
+    Defender,
+    Other(Box<str>),
+}
+
+impl Channel {
+    pub fn from_name(name: &str) -> Self {
+        let t = name.trim();
+        if t.eq_ignore_ascii_case("security") {
+            Channel::Security
+        } else if t.eq_ignore_ascii_case("system") {
+            Channel::System
+        } else if t.to_ascii_lowercase().contains("sysmon") {
+            Channel::Sysmon
+        } else if t.starts_with("Device") {
+            Channel::Defender
+        } else {
+            Channel::Other(t.into())
+        }
+    }
+
+    pub fn name(&self) -> &str {
+        match self {
+            Channel::Security => "Security",
+            Channel::System => "System",
+            Channel::Sysmon => "Microsoft-Windows-Sysmon/Operational",
+            Channel::Defender => "Defender",
+            Channel::Other(n) => n,
+        }
+    }
+
+    pub fn short(&self) -> &str {
+        match self {
+            Channel::Security => "Sec",
+            Channel::System => "Sys",
+            Channel::Sysmon => "Sysmon",
+            Channel::Defender => "MDE",
+            Channel::Other(n) => n,
+        }
+    }
+}
+
+/// Where the evidence is: a file plus a record id (EVTX, exports that keep it) or a line number.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize)]
+pub struct SourceRef {
+    pub file: Arc<str>,
+    pub record_id: Option<u64>,
+    pub line: Option<u64>,
+}
+
+impl std::fmt::Display for SourceRef {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match (self.record_id, self.line) {
+            (Some(r), _) => write!(f, "{}#record={r}", self.file),
+            (None, Some(l)) => write!(f, "{}:{l}", self.file),
+            (None, None) => write!(f, "{}", self.file),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct Account {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub domain: Option<Box<str>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub user: Option<Box<str>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sid: Option<Box<str>>,
+}
+
+impl Account {
+    pub fn is_empty(&self) -> bool {
+        self.user.is_none() && self.sid.is_none()
+    }
+
+    /// `DOMAIN\user`, the user alone, or the SID when nothing else is known.
+    pub fn display(&self) -> Option<String> {
+        match (&self.domain, &self.user, &self.sid) {
+            (Some(d), Some(u), _) => Some(format!("{d}\\{u}")),
+            (None, Some(u), _) => Some(u.to_string()),
+            (_, None, Some(s)) => Some(s.to_string()),
+            _ => None,
+        }
+    }
+
+    /// Case-folded user name without domain, for matching the same account across forms.
+    pub fn user_key(&self) -> Option<String> {
+        self.user.as_deref().map(str::to_ascii_lowercase)
+    }
+
+    pub fn is_machine_account(&self) -> bool {
+        self.user.as_deref().is_some_and(|u| u.ends_with('$'))
+    }
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct LogonInfo {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub logon_type: Option<u8>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub workstation: Option<Box<str>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub auth_package: Option<Box<str>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub logon_process: Option<Box<str>>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct ServiceInfo {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub name: Option<Box<str>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub image_path: Option<Box<str>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub account: Option<Box<str>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub service_type: Option<Box<str>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub start_type: Option<Box<str>>,
+    /// The key name when the record gives it apart from the display name (7036 `Binary`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub key_name: Option<Box<str>>,
+    /// 7036 state (`running`, `stopped`) or 7009/7000 text.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub state: Option<Box<str>>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct ProcessInfo {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub image: Option<Box<str>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub command_line: Option<Box<str>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub pid: Option<u32>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub parent_image: Option<Box<str>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub parent_command_line: Option<Box<str>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub parent_pid: Option<u32>,
+    /// `DOMAIN\user` the process runs as (Sysmon `User`, Defender `AccountName`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub user: Option<Box<str>>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct ShareInfo {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub share_name: Option<Box<str>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub relative_target: Option<Box<str>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub access_list: Option<Box<str>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub access_mask: Option<u32>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub pipe_name: Option<Box<str>>,
+    /// File created or deleted (Sysmon 11/23/26 `TargetFilename`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub file_path: Option<Box<str>>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct NetInfo {
+    /// The remote client of a logon or share access; for Sysmon 3, the connection's source.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub src_ip: Option<Box<str>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub src_port: Option<u16>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub src_host: Option<Box<str>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub dst_ip: Option<Box<str>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub dst_port: Option<u16>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub dst_host: Option<Box<str>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub initiated: Option<bool>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct RegistryInfo {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub event_type: Option<Box<str>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub target_object: Option<Box<str>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub details: Option<Box<str>>,
+}
+
+/// Typed fields, grouped by what they describe.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct Fields {
+    /// The session the event belongs to: `TargetLogonId` of a logon, `SubjectLogonId` otherwise.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub logon_id: Option<LogonId>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub subject_logon_id: Option<LogonId>,
+    #[serde(skip_serializing_if = "Account::is_empty")]
+    pub subject: Account,
+    #[serde(skip_serializing_if = "Account::is_empty")]
+    pub target: Account,
+    /// SID in `System/Security/@UserID`: for 7045 the installing account, the only link to a logon.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub user_sid: Option<Box<str>>,
+    /// `System/Execution/@ProcessID`: for SCM events, the PID of services.exe.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub exec_pid: Option<u32>,
+    pub logon: LogonInfo,
+    pub service: ServiceInfo,
+    pub process: ProcessInfo,
+    pub share: ShareInfo,
+    pub net: NetInfo,
+    pub registry: RegistryInfo,
+}
+
+/// One normalized event.
+#[derive(Debug, Clone, Serialize)]
+pub struct Event {
+    pub ts: DateTime<Utc>,
+    pub host: HostName,
+    pub channel: Channel,
+    pub event_id: u16,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub provider: Option<Box<str>>,
+    pub source: SourceRef,
+    pub fields: Fields,
+    /// Every field that has no typed slot, as read.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub extra: Vec<(Box<str>, Box<str>)>,
+    /// The record as read (JSON text), for the detail pane and exports.
+    #[serde(skip)]
+    pub raw: Option<Box<str>>,
+}
+
+impl Event {
+    /// The account that acted: target of a logon, subject otherwise, or the process user.
+    pub fn actor(&self) -> Option<String> {
+        let f = &self.fields;
+        if matches!(self.event_id, 4624 | 4625) && !f.target.is_empty() {
+            return f.target.display();
+        }
+        f.subject
+            .display()
+            .or_else(|| f.process.user.as_deref().map(str::to_string))
+            .or_else(|| f.user_sid.as_deref().map(str::to_string))
+    }
+
+    /// Stable identity of the record for dedupe and finding ids.
+    pub fn identity(&self) -> String {
+        format!(
+            "{}|{}|{}|{}|{}",
+            self.host.key,
+            self.channel.name(),
+            self.event_id,
+            self.ts.timestamp_nanos_opt().unwrap_or_default(),
+            self.source
+                .record_id
+                .map_or(String::new(), |r| r.to_string())
+        )
+    }
+}

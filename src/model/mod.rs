@@ -1,0 +1,17 @@
+//! The normalized event model: one `Event` for every source format, plus the small value types
+//! (host names, logon ids, timestamps) the detections compare, and `sanitize` for any string that
+//! came from evidence. Nothing here reads files, prints, or knows about the terminal.
+
+pub mod describe;
+pub mod event;
+pub mod host;
+pub mod logon;
+pub mod sanitize;
+pub mod time;
+
+pub use event::{
+    Account, Channel, Event, Fields, LogonInfo, NetInfo, ProcessInfo, RegistryInfo, ServiceInfo,
+    ShareInfo, SourceRef,
+};
+pub use host::{HostName, host_key, is_ip_literal};
+pub use logon::LogonId;

@@ -1,0 +1,140 @@
+//! Timestamps from evidence. All storage is UTC. Inputs come as RFC 3339 with an offset, as
+//! `YYYY-MM-DD HH:MM:SS[.fraction]` without one (exporters that write local time), with 7 or 9
+//! fraction digits, or as epoch numbers. A zone-less time is returned as naive so the caller can
+//! apply the rule documented in the README (per-file offset inference, else UTC).
+
+use chrono::{DateTime, NaiveDateTime, TimeDelta, Utc};
+
+/// A parsed timestamp: either it carried an offset (then it is exact) or it did not.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ParsedTime {
+    Zoned(DateTime<Utc>),
+    Naive(NaiveDateTime),
+}
+
+impl ParsedTime {
+    /// The UTC instant, reading a naive time as if it were at `offset` from UTC.
+    pub fn to_utc(self, offset: TimeDelta) -> Option<DateTime<Utc>> {
+        match self {
+            ParsedTime::Zoned(t) => Some(t),
+            ParsedTime::Naive(n) => n.checked_sub_signed(offset).map(|n| n.and_utc()),
+        }
+    }
+}
+
+/// Parses the timestamp forms seen in Windows event exports.
+pub fn parse_time(text: &str) -> Option<ParsedTime> {
+    let t = text.trim();
+    if t.is_empty() {
+        return None;
+    }
+    if let Ok(dt) = DateTime::parse_from_rfc3339(t) {
+        return Some(ParsedTime::Zoned(dt.with_timezone(&Utc)));
+    }
+    // RFC 3339 with a space instead of `T`, and an offset.
+    if let Ok(dt) = DateTime::parse_from_str(t, "%Y-%m-%d %H:%M:%S%.f%:z") {
+        return Some(ParsedTime::Zoned(dt.with_timezone(&Utc)));
+    }
+    if let Some(stripped) = t.strip_suffix('Z').or_else(|| t.strip_suffix(" UTC")) {
+        return parse_naive(stripped).map(|n| ParsedTime::Zoned(n.and_utc()));
+    }
+    if let Some(n) = parse_naive(t) {
+        return Some(ParsedTime::Naive(n));
+    }
+    parse_epoch(t).map(ParsedTime::Zoned)
+}
+
+fn parse_naive(t: &str) -> Option<NaiveDateTime> {
+    const FORMATS: [&str; 4] = [
+        "%Y-%m-%d %H:%M:%S%.f",
+        "%Y-%m-%dT%H:%M:%S%.f",
+        "%Y/%m/%d %H:%M:%S%.f",
+        "%m/%d/%Y %H:%M:%S%.f",
+    ];
+    FORMATS
+        .iter()
+        .find_map(|f| NaiveDateTime::parse_from_str(t, f).ok())
+}
+
+/// Epoch seconds or milliseconds (ECS exports sometimes carry them as numbers).
+pub fn parse_epoch(t: &str) -> Option<DateTime<Utc>> {
+    let v: f64 = t.parse().ok()?;
+    if !v.is_finite() || v < 0.0 {
+        return None;
+    }
+    // Values past the year 2286 in seconds are milliseconds.
+    let secs = if v > 1.0e10 { v / 1000.0 } else { v };
+    #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
+    // Why: bounded above (checked finite and non-negative; from_timestamp rejects out-of-range).
+    let whole = secs.trunc() as i64;
+    #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
+    // Why: the fraction of a second is in [0, 1), so nanoseconds fit u32.
+    let nanos = ((secs - secs.trunc()) * 1e9) as u32;
+    DateTime::from_timestamp(whole, nanos)
+}
+
+/// Offset (rounded to 15 minutes) between a local time and the same instant in UTC.
+pub fn infer_offset(local: NaiveDateTime, utc: DateTime<Utc>) -> Option<TimeDelta> {
+    let diff = local.signed_duration_since(utc.naive_utc()).num_seconds();
+    let quarter: i64 = 15 * 60;
+    let secs = (diff + quarter / 2).div_euclid(quarter) * quarter;
+    if secs.abs() > 14 * 3600 {
+        return None;
+    }
+    TimeDelta::try_seconds(secs)
+}
+
+/// RFC 3339 text with microseconds and an explicit `Z`, as svchop prints every time.
+pub fn fmt_utc(t: DateTime<Utc>) -> String {
+    t.format("%Y-%m-%dT%H:%M:%S%.6fZ").to_string()
+}
+
+/// Short form for tables: `2019-02-16 17:54:26.956Z`.
+pub fn fmt_short(t: DateTime<Utc>) -> String {
+    t.format("%Y-%m-%d %H:%M:%S%.3fZ").to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn zoned_forms() {
+        let a = parse_time("2019-02-16T17:54:26.956251Z").unwrap();
+        let b = parse_time("2019-02-16 17:54:26.956251 UTC").unwrap();
+        assert_eq!(a, b);
+        let c = parse_time("2020-08-06T06:26:36.286+00:00").unwrap();
+        assert!(matches!(c, ParsedTime::Zoned(_)));
+        let nine = parse_time("2019-02-16T17:54:26.956251123Z").unwrap();
+        assert!(matches!(nine, ParsedTime::Zoned(_)));
+    }
+
+    #[test]
+    fn naive_forms() {
+        let n = parse_time("2020-10-19 03:30:41.104").unwrap();
+        assert!(matches!(n, ParsedTime::Naive(_)));
+        let off = TimeDelta::try_hours(-4).unwrap();
+        let utc = n.to_utc(off).unwrap();
+        assert_eq!(fmt_short(utc), "2020-10-19 07:30:41.104Z");
+    }
+
+    #[test]
+    fn epoch_forms() {
+        let s = parse_time("1600000000").unwrap();
+        let ms = parse_time("1600000000000").unwrap();
+        assert_eq!(s, ms);
+        assert!(parse_time("-5").is_none());
+        assert!(parse_time("nonsense").is_none());
+    }
+
+    #[test]
+    fn offset_inference_rounds_collector_delay() {
+        let local =
+            NaiveDateTime::parse_from_str("2020-09-20 12:16:56", "%Y-%m-%d %H:%M:%S").unwrap();
+        let utc = parse_time("2020-09-20T16:16:58.233Z")
+            .unwrap()
+            .to_utc(TimeDelta::zero())
+            .unwrap();
+        assert_eq!(infer_offset(local, utc), TimeDelta::try_hours(-4));
+    }
+}
