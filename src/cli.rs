@@ -2,6 +2,13 @@
 //! Exit codes are interface: 0 the run worked (with or without findings), 1 a finding reached
 //! `--fail-on`, 2 usage error or nothing readable.
 
+use crate::detect::allowlist::Allowlist;
+use crate::detect::finding::Finding;
+use crate::detect::store::EventStore;
+use crate::detect::{Detector, Severity};
+use crate::export::csv_out::findings_csv;
+use crate::export::markdown::findings_md;
+use crate::export::table::findings_table;
 use crate::ingest::{self, LoadOptions, Loaded, Shape};
 use crate::model::describe::summary;
 use crate::model::host::host_key;
@@ -31,6 +38,71 @@ pub enum Command {
     Events(EventsArgs),
     /// Print, per file, the detected format and how many records were read, kept and skipped.
     Sources(SourcesArgs),
+    /// Detect remote service-based lateral movement and print findings sorted by score.
+    Scan(ScanArgs),
+}
+
+#[derive(ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ScanFormat {
+    Table,
+    Json,
+    Jsonl,
+    Csv,
+    Md,
+}
+
+/// Which rules, allow-list and thresholds a detection run uses.
+#[derive(Args, Debug, Clone)]
+pub struct DetectArgs {
+    /// Rule profile: default, sentinel, elastic, otrf, sigma, hunt.
+    #[arg(long, default_value = "default")]
+    pub profile: String,
+    /// An allow-list file (TOML, same form as assets/allowlist.toml) added to the default one.
+    #[arg(long = "allowlist", value_name = "FILE")]
+    pub allowlists: Vec<PathBuf>,
+    /// Do not use the built-in allow-list.
+    #[arg(long)]
+    pub no_default_allowlist: bool,
+}
+
+#[derive(Args, Debug)]
+pub struct ScanArgs {
+    #[command(flatten)]
+    pub input: InputArgs,
+    #[command(flatten)]
+    pub detect: DetectArgs,
+    #[arg(long, value_enum, default_value_t = ScanFormat::Table)]
+    pub format: ScanFormat,
+    /// Only findings at or above this severity (low, medium, high, critical).
+    #[arg(long, value_parser = parse_severity)]
+    pub min_severity: Option<Severity>,
+    /// Exit with status 1 when a (not suppressed) finding reaches this severity.
+    #[arg(long, value_parser = parse_severity)]
+    pub fail_on: Option<Severity>,
+    /// Also list findings an allow-list entry suppressed (with the entry).
+    #[arg(long)]
+    pub show_suppressed: bool,
+}
+
+fn parse_severity(s: &str) -> std::result::Result<Severity, String> {
+    Severity::parse(s)
+        .ok_or_else(|| format!("severity must be low, medium, high or critical, got {s:?}"))
+}
+
+impl DetectArgs {
+    pub fn detector(&self) -> Result<Detector> {
+        let mut d = Detector::builtin(&self.profile)?;
+        if self.no_default_allowlist {
+            d.allowlist = Allowlist::default();
+        }
+        for path in &self.allowlists {
+            let text = std::fs::read_to_string(path)
+                .with_context(|| format!("cannot read allow-list {}", path.display()))?;
+            d.allowlist
+                .extend(Allowlist::from_toml(&text, &path.display().to_string())?);
+        }
+        Ok(d)
+    }
 }
 
 /// Where the evidence is and how to read it.
@@ -182,6 +254,7 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
     match cli.command {
         Command::Events(a) => events(&a),
         Command::Sources(a) => sources(&a),
+        Command::Scan(a) => scan(&a),
     }
 }
 
@@ -356,6 +429,64 @@ fn sources_table(loaded: &Loaded) -> String {
     }
     out.push('\n');
     out
+}
+
+fn scan(a: &ScanArgs) -> Result<ExitCode> {
+    let detector = a.detect.detector()?;
+    let loaded = a.input.load(false)?;
+    let store = EventStore::new(loaded.events);
+    let findings = detector.scan(&store);
+    let min = a.min_severity.unwrap_or(Severity::Low);
+    let shown: Vec<&Finding> = findings
+        .iter()
+        .filter(|f| f.severity >= min && (a.show_suppressed || !f.is_suppressed()))
+        .collect();
+    let suppressed = findings.iter().filter(|f| f.is_suppressed()).count();
+    let text = match a.format {
+        ScanFormat::Table => {
+            let mut t = findings_table(&shown);
+            let _ = write!(
+                t,
+                "\n{} finding(s) shown, profile {}; stages S source L logon H share P pipe I install E exec C cleanup",
+                shown.len(),
+                detector.profile.name
+            );
+            if suppressed > 0 && !a.show_suppressed {
+                let _ = write!(
+                    t,
+                    "; {suppressed} suppressed by the allow-list (--show-suppressed)"
+                );
+            }
+            t.push('\n');
+            t
+        }
+        ScanFormat::Json => format!("{}\n", serde_json::to_string_pretty(&shown)?),
+        ScanFormat::Jsonl => shown
+            .iter()
+            .map(|f| serde_json::to_string(f).map(|s| s + "\n"))
+            .collect::<std::result::Result<String, _>>()?,
+        ScanFormat::Csv => findings_csv(&shown)?,
+        ScanFormat::Md => findings_md(
+            &shown,
+            &format!("svchop findings (profile {})", detector.profile.name),
+        ),
+    };
+    emit(&text)?;
+    report_problems(&Loaded {
+        events: Vec::new(),
+        report: loaded.report,
+        ignored: loaded.ignored,
+    });
+    let failed = a.fail_on.is_some_and(|s| {
+        findings
+            .iter()
+            .any(|f| !f.is_suppressed() && f.severity >= s)
+    });
+    Ok(if failed {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    })
 }
 
 #[cfg(test)]

@@ -5,6 +5,8 @@
 //! the `cli` shell sits on top.
 
 pub mod cli;
+pub mod detect;
+pub mod export;
 pub mod ingest;
 pub mod model;
 pub mod output;

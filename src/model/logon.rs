@@ -1,7 +1,7 @@
 //! Logon ids as numbers: Security logs write them as hex (`0x3e7`, beyond 32 bits `0x308fd3169`),
 //! some exports write decimal, Defender writes them as plain integers. Compare them as `u64`.
 
-use serde::{Serialize, Serializer};
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use std::fmt;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -40,6 +40,14 @@ impl fmt::Display for LogonId {
 impl Serialize for LogonId {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         s.serialize_str(&self.to_string())
+    }
+}
+
+impl<'de> Deserialize<'de> for LogonId {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let text = String::deserialize(d)?;
+        LogonId::parse(&text)
+            .ok_or_else(|| serde::de::Error::custom(format!("bad logon id {text:?}")))
     }
 }
 

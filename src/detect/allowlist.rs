@@ -1,0 +1,158 @@
+//! The allow-list: entries on a service name, image path, account, source or target host, each
+//! with a reason. A matching finding is marked suppressed, never deleted.
+
+use super::assets::{ALLOWLIST_TOML, AssetError, glob_to_regex, parse_toml};
+use super::build::image_for_match;
+use super::finding::{Finding, Suppression};
+use crate::model::host::host_key;
+use regex::Regex;
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AllowField {
+    ServiceName,
+    ImagePath,
+    Account,
+    SourceHost,
+    SourceIp,
+    TargetHost,
+}
+
+impl AllowField {
+    pub fn label(self) -> &'static str {
+        match self {
+            AllowField::ServiceName => "service_name",
+            AllowField::ImagePath => "image_path",
+            AllowField::Account => "account",
+            AllowField::SourceHost => "source_host",
+            AllowField::SourceIp => "source_ip",
+            AllowField::TargetHost => "target_host",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct AllowSpec {
+    pub field: AllowField,
+    pub pattern: String,
+    pub reason: String,
+}
+
+#[derive(Debug, Clone)]
+pub struct AllowEntry {
+    pub spec: AllowSpec,
+    pub origin: String,
+    re: Regex,
+}
+
+#[derive(Debug, Deserialize)]
+struct AllowFile {
+    #[serde(default)]
+    entry: Vec<AllowSpec>,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct Allowlist {
+    pub entries: Vec<AllowEntry>,
+}
+
+impl AllowEntry {
+    pub fn new(spec: AllowSpec, origin: &str) -> Result<Self, AssetError> {
+        let re = Regex::new(&format!("(?i){}", glob_to_regex(spec.pattern.trim()))).map_err(
+            |source| AssetError::Regex {
+                file: origin.to_string(),
+                pattern: spec.pattern.clone(),
+                source,
+            },
+        )?;
+        Ok(AllowEntry {
+            spec,
+            origin: origin.to_string(),
+            re,
+        })
+    }
+
+    fn hit(&self, v: &str) -> bool {
+        self.re.is_match(v.trim())
+    }
+
+    /// Whether the entry covers the finding: every service (or source) of it must match.
+    pub fn matches(&self, f: &Finding) -> bool {
+        match self.spec.field {
+            AllowField::ServiceName => {
+                let names: Vec<&str> = f
+                    .services
+                    .iter()
+                    .filter_map(|s| s.name.as_deref())
+                    .collect();
+                !names.is_empty()
+                    && f.services.iter().all(|s| {
+                        s.name.as_deref().is_some_and(|n| self.hit(n))
+                            || s.key_name.as_deref().is_some_and(|n| self.hit(n))
+                    })
+            }
+            AllowField::ImagePath => {
+                !f.services.is_empty()
+                    && f.services.iter().all(|s| {
+                        s.image_path
+                            .as_deref()
+                            .is_some_and(|i| self.hit(i) || self.hit(&image_for_match(i)))
+                    })
+            }
+            AllowField::Account => f
+                .user
+                .as_deref()
+                .is_some_and(|u| self.hit(u) || self.hit(u.rsplit('\\').next().unwrap_or(u))),
+            AllowField::SourceHost => {
+                !f.source_hosts.is_empty()
+                    && f.source_hosts
+                        .iter()
+                        .all(|h| self.hit(h) || self.hit(&host_key(h)))
+            }
+            AllowField::SourceIp => {
+                !f.source_ips.is_empty() && f.source_ips.iter().all(|ip| self.hit(ip))
+            }
+            AllowField::TargetHost => self.hit(&f.target_host) || self.hit(&f.target_key),
+        }
+    }
+}
+
+impl Allowlist {
+    pub fn builtin() -> Result<Self, AssetError> {
+        Self::from_toml(ALLOWLIST_TOML, "default")
+    }
+
+    pub fn from_toml(text: &str, origin: &str) -> Result<Self, AssetError> {
+        let file: AllowFile = parse_toml(origin, text)?;
+        let entries = file
+            .entry
+            .into_iter()
+            .map(|s| AllowEntry::new(s, origin))
+            .collect::<Result<_, _>>()?;
+        Ok(Allowlist { entries })
+    }
+
+    pub fn extend(&mut self, other: Allowlist) {
+        self.entries.extend(other.entries);
+    }
+
+    /// The first entry that covers the finding.
+    pub fn suppression(&self, f: &Finding) -> Option<Suppression> {
+        self.entries
+            .iter()
+            .find(|e| e.matches(f))
+            .map(|e| Suppression {
+                field: e.spec.field.label().to_string(),
+                pattern: e.spec.pattern.clone(),
+                reason: e.spec.reason.clone(),
+                origin: e.origin.clone(),
+            })
+    }
+
+    pub fn apply(&self, findings: &mut [Finding]) {
+        for f in findings {
+            f.suppressed_by = self.suppression(f);
+        }
+    }
+}

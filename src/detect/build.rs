@@ -1,0 +1,317 @@
+//! From a linked chain to a `Finding`: stages in time order with evidence, services and their
+//! flags, origin, score and severity, techniques, a stable id.
+
+use super::chain::Chain;
+use super::finding::{Finding, Origin, OriginKind, ServiceRef, Stage, StageRef};
+use super::patterns::{Patterns, exe_path};
+use super::profile::Profile;
+use super::score::{ScoreInput, Weights, part};
+use super::store::EventStore;
+use crate::model::describe::summary;
+use chrono::{DateTime, Utc};
+use regex::Regex;
+use sha2::{Digest, Sha256};
+use std::collections::BTreeSet;
+use std::fmt::Write;
+use std::sync::LazyLock;
+
+/// Collection-wide facts the score may add (source fan-out).
+#[derive(Debug, Default)]
+pub struct Extras {
+    /// Source IP -> number of hosts it logged on to within the burst window.
+    pub bursts: std::collections::HashMap<String, usize>,
+}
+
+static RANDOM_NAME: LazyLock<Option<Regex>> = LazyLock::new(|| Regex::new("^[A-Z0-9]{6,8}$").ok());
+
+/// Sentinel's service flags plus the tool signature, kept as words on each service.
+pub fn service_flags(
+    pats: &Patterns,
+    w: &Weights,
+    name: Option<&str>,
+    image: Option<&str>,
+) -> Vec<String> {
+    let mut flags = Vec::new();
+    if let Some(n) = name {
+        if w.is_suspicious_name(n) {
+            flags.push("suspicious_name".into());
+        }
+        if n.len() <= 8 && RANDOM_NAME.as_ref().is_some_and(|r| r.is_match(n)) {
+            flags.push("random_name".into());
+        }
+    }
+    if let Some(i) = image {
+        let l = i.to_ascii_lowercase();
+        if ["\\temp\\", "\\tmp\\", "\\appdata\\", "\\programdata\\"]
+            .iter()
+            .any(|p| l.contains(p))
+        {
+            flags.push("temp_path".into());
+        }
+        if l.starts_with("\\\\") {
+            flags.push("admin_share_path".into());
+        }
+        if [
+            "cmd.exe",
+            "powershell.exe",
+            "wmic.exe",
+            "rundll32.exe",
+            "%comspec%",
+        ]
+        .iter()
+        .any(|p| l.contains(p))
+        {
+            flags.push("shell_in_path".into());
+        }
+        if l.contains(" -enc") || l.contains("-encodedcommand") || l.contains("frombase64string") {
+            flags.push("encoded_powershell".into());
+        }
+        if pats.is_getsystem(i) {
+            flags.push("getsystem".into());
+        }
+    }
+    if let Some(t) = pats.tool_for_service(name, image) {
+        flags.push(format!("tool:{}", pats.tools[t].id));
+    }
+    flags
+}
+
+pub struct Builder<'a> {
+    pub store: &'a EventStore,
+    pub pats: &'a Patterns,
+    pub weights: &'a Weights,
+    pub profile: &'a Profile,
+    pub extras: &'a Extras,
+}
+
+impl Builder<'_> {
+    pub fn finding(&self, c: &Chain) -> Option<Finding> {
+        let mut stages = self.stages(c);
+        if stages.is_empty() {
+            return None;
+        }
+        stages.sort_by(|a, b| {
+            a.time
+                .cmp(&b.time)
+                .then(a.stage.cmp(&b.stage))
+                .then_with(|| a.evidence.cmp(&b.evidence))
+        });
+        let target = self
+            .store
+            .get(stages[0].event_index)
+            .map(|e| e.host.display.to_string())
+            .unwrap_or_default();
+        let services = self.services(c);
+        let processes = self.processes(c);
+        let origin = origin(c);
+        let tools: Vec<String> = c.tools.iter().cloned().collect();
+        let signals: Vec<String> = c.signals.iter().map(|s| (*s).to_string()).collect();
+        let (score, parts) = self.weights.score(&ScoreInput {
+            signals: &signals,
+            services: &services,
+            known_tool: c.known_tool,
+            tools: &tools,
+            processes: &processes,
+            origin: origin.kind,
+            rule: &self.profile.origin,
+            extras: self.extra_parts(c),
+        });
+        let severity = self.weights.severity(score);
+        let present: BTreeSet<Stage> = stages.iter().map(|s| s.stage).collect();
+        Some(Finding {
+            id: finding_id(&c.target_key, &stages),
+            profile: self.profile.name.clone(),
+            target_host: target,
+            target_key: c.target_key.clone(),
+            source_hosts: c.source_hosts.iter().cloned().collect(),
+            source_ips: c.source_ips.iter().cloned().collect(),
+            user: c.user.clone(),
+            logon_ids: c.logon_ids.iter().copied().collect(),
+            first_seen: stages.first().map_or(DateTime::<Utc>::MIN_UTC, |s| s.time),
+            last_seen: stages.last().map_or(DateTime::<Utc>::MIN_UTC, |s| s.time),
+            severity,
+            score,
+            score_breakdown: parts,
+            signals,
+            services,
+            processes,
+            tools,
+            origin,
+            missing_stages: Stage::ALL
+                .iter()
+                .copied()
+                .filter(|s| !present.contains(s))
+                .collect(),
+            techniques: self.techniques(&present),
+            recommendation: self.weights.recommendation(severity).to_string(),
+            stages,
+            suppressed_by: None,
+        })
+    }
+
+    fn stages(&self, c: &Chain) -> Vec<StageRef> {
+        c.links
+            .iter()
+            .filter_map(|l| {
+                let e = self.store.get(l.idx)?;
+                Some(StageRef {
+                    stage: l.stage,
+                    time: e.ts,
+                    host: e.host.display.to_string(),
+                    channel: e.channel.name().to_string(),
+                    event_id: e.event_id,
+                    evidence: e.source.to_string(),
+                    summary: summary(e),
+                    link: l.how.clone(),
+                    event_index: l.idx,
+                })
+            })
+            .collect()
+    }
+
+    fn services(&self, c: &Chain) -> Vec<ServiceRef> {
+        if c.service.names.is_empty() && c.service.image.is_none() {
+            return c.extra_services.clone();
+        }
+        let name = c.service.names.first().cloned();
+        let key = c.service.names.get(1).cloned();
+        let flags = service_flags(
+            self.pats,
+            self.weights,
+            name.as_deref(),
+            c.service.image.as_deref(),
+        );
+        let mut out = vec![ServiceRef {
+            name,
+            key_name: key,
+            image_path: c.service.image.clone(),
+            account: c.service.account.clone(),
+            flags,
+        }];
+        out.extend(c.extra_services.iter().cloned());
+        out
+    }
+
+    fn processes(&self, c: &Chain) -> Vec<String> {
+        let mut out: Vec<String> = Vec::new();
+        for l in c.links.iter().filter(|l| l.stage == Stage::Exec) {
+            let Some(e) = self.store.get(l.idx) else {
+                continue;
+            };
+            let p = &e.fields.process;
+            if let Some(t) = p.command_line.as_deref().or(p.image.as_deref())
+                && !out.iter().any(|o| o == t)
+            {
+                out.push(t.to_string());
+            }
+        }
+        out
+    }
+
+    fn extra_parts(&self, c: &Chain) -> Vec<super::finding::ScorePart> {
+        if self.profile.origin.unknown_penalty.is_none() {
+            // Seed profiles score exactly as their document does.
+            return Vec::new();
+        }
+        let mut parts = Vec::new();
+        let ntlm = c
+            .links
+            .iter()
+            .filter_map(|l| self.store.get(l.idx))
+            .any(|e| {
+                e.event_id == 4624
+                    && e.fields
+                        .logon
+                        .auth_package
+                        .as_deref()
+                        .is_some_and(|a| a.eq_ignore_ascii_case("NTLM"))
+            });
+        if ntlm {
+            parts.push(part(
+                "ntlm",
+                3,
+                "network logon used NTLM (pass-the-hash is possible)".into(),
+            ));
+        }
+        if let Some((ip, n)) = c
+            .source_ips
+            .iter()
+            .filter_map(|ip| self.extras.bursts.get(ip).map(|n| (ip, *n)))
+            .max_by_key(|(_, n)| *n)
+        {
+            parts.push(part(
+                "fan-out",
+                5,
+                format!("{ip} logged on to {n} hosts within minutes"),
+            ));
+        }
+        parts
+    }
+
+    fn techniques(&self, present: &BTreeSet<Stage>) -> Vec<super::finding::Technique> {
+        let want = |id: &str| match id {
+            "T1021.002" => {
+                present.contains(&Stage::Share)
+                    || present.contains(&Stage::Pipe)
+                    || present.contains(&Stage::Logon)
+            }
+            "T1543.003" => present.contains(&Stage::Install),
+            "T1569.002" => present.contains(&Stage::Exec),
+            "T1570" => present.contains(&Stage::Share),
+            _ => false,
+        };
+        self.weights
+            .technique
+            .iter()
+            .filter(|t| want(&t.id))
+            .cloned()
+            .collect()
+    }
+}
+
+fn origin(c: &Chain) -> Origin {
+    if !c.local.is_empty() {
+        Origin {
+            kind: OriginKind::Local,
+            reasons: c.local.clone(),
+        }
+    } else if !c.remote.is_empty() {
+        Origin {
+            kind: OriginKind::Remote,
+            reasons: c.remote.clone(),
+        }
+    } else {
+        Origin {
+            kind: OriginKind::Unknown,
+            reasons: vec!["no logon, share, pipe or network event shows a remote client".into()],
+        }
+    }
+}
+
+/// `F-` and 12 hex digits of SHA-256 over the target and the sorted evidence locations.
+pub fn finding_id(target_key: &str, stages: &[StageRef]) -> String {
+    let mut ev: Vec<&str> = stages.iter().map(|s| s.evidence.as_str()).collect();
+    ev.sort_unstable();
+    let mut h = Sha256::new();
+    h.update(target_key.as_bytes());
+    for e in ev {
+        h.update(b"\n");
+        h.update(e.as_bytes());
+    }
+    let digest = h.finalize();
+    let hex = digest.iter().take(6).fold(String::new(), |mut acc, b| {
+        let _ = write!(acc, "{b:02x}");
+        acc
+    });
+    format!("F-{hex}")
+}
+
+/// Normalized executable for allow-list matching.
+pub fn image_for_match(image: &str) -> String {
+    let e = exe_path(image);
+    if e.is_empty() {
+        image.to_ascii_lowercase()
+    } else {
+        e
+    }
+}

@@ -1,0 +1,129 @@
+//! The chain accumulator shared by every engine: the events linked so far, by stage, with how
+//! each was linked, plus what the links reveal (services, tools, origin hints, sources).
+
+use super::finding::{ServiceRef, Stage};
+use crate::model::LogonId;
+use chrono::{DateTime, Utc};
+use std::collections::{BTreeSet, HashSet};
+
+#[derive(Debug, Clone)]
+pub struct Link {
+    pub idx: usize,
+    pub stage: Stage,
+    pub how: String,
+}
+
+/// What identifies the service of a chain: installed, or inferred from a helper or pipe.
+#[derive(Debug, Clone, Default)]
+pub struct ServiceId {
+    /// Display and key names seen (7045 gives the display name, 4697/registry the key name).
+    pub names: Vec<String>,
+    pub image: Option<String>,
+    pub account: Option<String>,
+    /// Whether an install event was seen (else the service is inferred).
+    pub installed: bool,
+}
+
+impl ServiceId {
+    pub fn has_name(&self, name: &str) -> bool {
+        self.names.iter().any(|n| n.eq_ignore_ascii_case(name))
+    }
+
+    pub fn add_name(&mut self, name: &str) {
+        let t = name.trim();
+        if !t.is_empty() && !self.has_name(t) {
+            self.names.push(t.to_string());
+        }
+    }
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct Chain {
+    pub target_key: String,
+    pub t0: Option<DateTime<Utc>>,
+    pub links: Vec<Link>,
+    seen: HashSet<usize>,
+    pub service: ServiceId,
+    /// Correlation types satisfied (`logon_then_service`, ...).
+    pub signals: BTreeSet<&'static str>,
+    /// Tool display names.
+    pub tools: BTreeSet<String>,
+    /// A tool identified by a strong signature (client binary, helper, pipe scheme).
+    pub known_tool: bool,
+    pub local: Vec<String>,
+    pub remote: Vec<String>,
+    pub source_hosts: BTreeSet<String>,
+    pub source_ips: BTreeSet<String>,
+    pub logon_ids: BTreeSet<LogonId>,
+    /// (source ip, user key) pairs of the attacker's SMB sessions.
+    pub sessions: BTreeSet<(String, String)>,
+    pub user: Option<String>,
+    /// The logon link came only through the installer's SID and time (7045).
+    pub weak_logon: bool,
+    /// Services in the chain when several installs were grouped (Sentinel grouping).
+    pub extra_services: Vec<ServiceRef>,
+}
+
+impl Chain {
+    pub fn new(target_key: &str) -> Self {
+        Chain {
+            target_key: target_key.to_string(),
+            ..Chain::default()
+        }
+    }
+
+    /// Links an event once; `false` when it was already linked.
+    pub fn add(&mut self, idx: usize, stage: Stage, how: impl Into<String>) -> bool {
+        if !self.seen.insert(idx) {
+            return false;
+        }
+        self.links.push(Link {
+            idx,
+            stage,
+            how: how.into(),
+        });
+        true
+    }
+
+    pub fn has(&self, idx: usize) -> bool {
+        self.seen.contains(&idx)
+    }
+
+    pub fn has_stage(&self, stage: Stage) -> bool {
+        self.links.iter().any(|l| l.stage == stage)
+    }
+
+    pub fn indices(&self) -> impl Iterator<Item = usize> + '_ {
+        self.links.iter().map(|l| l.idx)
+    }
+
+    pub fn merge(&mut self, other: Chain) {
+        for l in other.links {
+            self.add(l.idx, l.stage, l.how);
+        }
+        for n in &other.service.names {
+            self.service.add_name(n);
+        }
+        if self.service.image.is_none() {
+            self.service.image = other.service.image;
+        }
+        self.service.installed |= other.service.installed;
+        self.signals.extend(other.signals);
+        self.tools.extend(other.tools);
+        self.known_tool |= other.known_tool;
+        self.local.extend(other.local);
+        self.remote.extend(other.remote);
+        self.source_hosts.extend(other.source_hosts);
+        self.source_ips.extend(other.source_ips);
+        self.logon_ids.extend(other.logon_ids);
+        self.sessions.extend(other.sessions);
+        if self.user.is_none() {
+            self.user = other.user;
+        }
+        self.weak_logon &= other.weak_logon;
+        self.t0 = match (self.t0, other.t0) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        };
+    }
+}

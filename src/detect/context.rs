@@ -1,0 +1,251 @@
+//! What the detections look up across a whole collection: per-host time windows over the store,
+//! which addresses belong to which host, and where lateral tools were run and at whom.
+
+use super::patterns::Patterns;
+use super::store::EventStore;
+use crate::model::host::{host_key, is_loopback_or_empty, normalize_ip};
+use crate::model::{Event, is_ip_literal};
+use chrono::{DateTime, TimeDelta, Utc};
+use std::collections::{BTreeSet, HashMap};
+use std::ops::Range;
+
+/// The events of one host, in time order, with their store indices.
+#[derive(Clone)]
+pub struct HostView<'a> {
+    pub store: &'a EventStore,
+    pub range: Range<usize>,
+    pub key: &'a str,
+}
+
+impl<'a> HostView<'a> {
+    pub fn events(&self) -> impl Iterator<Item = (usize, &'a Event)> + 'a {
+        let store = self.store;
+        self.range
+            .clone()
+            .filter_map(move |i| store.get(i).map(|e| (i, e)))
+    }
+
+    /// Events with `from <= ts <= to`.
+    pub fn between(
+        &self,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+    ) -> impl Iterator<Item = (usize, &'a Event)> + 'a {
+        let evs = &self.store.events()[self.range.clone()];
+        let start = evs.partition_point(|e| e.ts < from);
+        let end = evs.partition_point(|e| e.ts <= to);
+        let base = self.range.start;
+        let store = self.store;
+        (base + start..base + end.max(start)).filter_map(move |i| store.get(i).map(|e| (i, e)))
+    }
+
+    /// Events within `before` ahead of and `after` past `t`.
+    pub fn around(
+        &self,
+        t: DateTime<Utc>,
+        before: TimeDelta,
+        after: TimeDelta,
+    ) -> impl Iterator<Item = (usize, &'a Event)> + 'a {
+        let from = t
+            .checked_sub_signed(before)
+            .unwrap_or(DateTime::<Utc>::MIN_UTC);
+        let to = t
+            .checked_add_signed(after)
+            .unwrap_or(DateTime::<Utc>::MAX_UTC);
+        self.between(from, to)
+    }
+}
+
+/// A lateral tool run seen on some host, and the target it names.
+#[derive(Debug, Clone)]
+pub struct ClientRun {
+    pub idx: usize,
+    pub tool: usize,
+    pub source_key: String,
+    pub target: Option<String>,
+    pub ts: DateTime<Utc>,
+}
+
+/// First and last time an address was seen on a host.
+pub type Seen = (DateTime<Utc>, DateTime<Utc>);
+
+/// How far from an observation an address mapping is trusted (a day).
+fn address_trust() -> TimeDelta {
+    TimeDelta::try_hours(24).unwrap_or(TimeDelta::MAX)
+}
+
+fn near(seen: &Seen, at: DateTime<Utc>) -> bool {
+    let trust = address_trust();
+    seen.0
+        .checked_sub_signed(trust)
+        .is_none_or(|from| at >= from)
+        && seen.1.checked_add_signed(trust).is_none_or(|to| at <= to)
+}
+
+/// Collection-wide facts: host addresses and lateral tool runs.
+#[derive(Debug, Default)]
+pub struct Context {
+    /// IP -> host key -> when that host was seen with that address (first, last). Addresses
+    /// move (DHCP, lab rebuilds), so a mapping only counts near the time it was seen.
+    pub ip_hosts: HashMap<String, HashMap<String, Seen>>,
+    /// Host key -> its own addresses, with when.
+    pub host_ips: HashMap<String, HashMap<String, Seen>>,
+    /// Host key -> the display names seen for it (FQDN, short).
+    pub host_names: HashMap<String, BTreeSet<String>>,
+    pub client_runs: Vec<ClientRun>,
+}
+
+impl Context {
+    pub fn build(store: &EventStore, pats: &Patterns) -> Self {
+        let mut c = Context::default();
+        for (i, e) in store.events().iter().enumerate() {
+            c.host_names
+                .entry(e.host.key.to_string())
+                .or_default()
+                .insert(e.host.display.to_string());
+            c.learn_addresses(e);
+            if matches!(e.event_id, 1 | 4688)
+                && let Some((tool, target)) = pats.client_tool(e)
+            {
+                c.client_runs.push(ClientRun {
+                    idx: i,
+                    tool,
+                    source_key: e.host.key.to_string(),
+                    target,
+                    ts: e.ts,
+                });
+            }
+        }
+        c
+    }
+
+    fn add_ip(&mut self, host: &str, ip: &str, at: DateTime<Utc>) {
+        if is_loopback_or_empty(ip) || host.is_empty() {
+            return;
+        }
+        let key = host_key(host);
+        let ip = normalize_ip(ip);
+        let widen = |s: &mut Seen| {
+            s.0 = s.0.min(at);
+            s.1 = s.1.max(at);
+        };
+        widen(
+            self.ip_hosts
+                .entry(ip.clone())
+                .or_default()
+                .entry(key.clone())
+                .or_insert((at, at)),
+        );
+        widen(
+            self.host_ips
+                .entry(key)
+                .or_default()
+                .entry(ip)
+                .or_insert((at, at)),
+        );
+    }
+
+    /// Sysmon 3 names both ends; the logging host owns its side of the connection.
+    fn learn_addresses(&mut self, e: &Event) {
+        if e.event_id != 3 {
+            return;
+        }
+        let n = &e.fields.net;
+        if let (Some(h), Some(ip)) = (n.src_host.as_deref(), n.src_ip.as_deref()) {
+            self.add_ip(h, ip, e.ts);
+        }
+        if let (Some(h), Some(ip)) = (n.dst_host.as_deref(), n.dst_ip.as_deref()) {
+            self.add_ip(h, ip, e.ts);
+        }
+    }
+
+    /// Whether `name` (short name, FQDN or IP) designates the host `key` at time `at`.
+    pub fn names_host(&self, name: &str, key: &str, at: DateTime<Utc>) -> bool {
+        let t = name.trim().trim_start_matches('\\');
+        if is_ip_literal(t) {
+            return self.is_own_ip(key, t, at);
+        }
+        if let Some((net, bits)) = parse_cidr(t) {
+            return self.host_ips.get(key).is_some_and(|m| {
+                m.iter().any(|(ip, seen)| near(seen, at) && in_cidr(ip, net, bits))
+            });
+        }
+        host_key(t) == key
+    }
+
+    /// The host keys an IP belonged to around `at` (possibly none).
+    pub fn hosts_of_ip(&self, ip: &str, at: DateTime<Utc>) -> Vec<String> {
+        let mut out: Vec<String> = self
+            .ip_hosts
+            .get(&normalize_ip(ip))
+            .map(|m| {
+                m.iter()
+                    .filter(|(_, s)| near(s, at))
+                    .map(|(h, _)| h.clone())
+                    .collect()
+            })
+            .unwrap_or_default();
+        out.sort();
+        out
+    }
+
+    /// Whether the IP was one of `key`'s own addresses around `at`.
+    pub fn is_own_ip(&self, key: &str, ip: &str, at: DateTime<Utc>) -> bool {
+        self.host_ips
+            .get(key)
+            .and_then(|m| m.get(&normalize_ip(ip)))
+            .is_some_and(|s| near(s, at))
+    }
+}
+
+/// Inbound SMB on a Sysmon 3 record: the remote address, whichever side old Sysmon put it on.
+pub fn inbound_smb_peer(e: &Event) -> Option<String> {
+    if e.event_id != 3 {
+        return None;
+    }
+    let n = &e.fields.net;
+    let remote = if n.dst_port == Some(445) && n.initiated != Some(true) {
+        n.src_ip.as_deref()
+    } else if n.src_port == Some(445) && n.initiated != Some(true) {
+        // Older Sysmon logs inbound SMB with the local side as Source.
+        n.dst_ip.as_deref()
+    } else {
+        None
+    }?;
+    (!is_loopback_or_empty(remote)).then(|| remote.to_string())
+}
+
+/// Outbound SMB (Sysmon 3 initiated to 445): the destination.
+pub fn outbound_smb_peer(e: &Event) -> Option<String> {
+    let n = &e.fields.net;
+    (e.event_id == 3 && n.initiated == Some(true) && n.dst_port == Some(445))
+        .then(|| n.dst_ip.as_deref().map(str::to_string))
+        .flatten()
+}
+
+/// `10.1.1.0/24` as (network, prefix length); IPv4 only.
+fn parse_cidr(t: &str) -> Option<(u32, u32)> {
+    let (net, bits) = t.split_once('/')?;
+    let net: std::net::Ipv4Addr = net.parse().ok()?;
+    let bits: u32 = bits.parse().ok().filter(|b| *b <= 32)?;
+    Some((u32::from(net), bits))
+}
+
+fn in_cidr(ip: &str, net: u32, bits: u32) -> bool {
+    let Ok(addr) = ip.parse::<std::net::Ipv4Addr>() else { return false };
+    let mask = if bits == 0 { 0 } else { u32::MAX << (32 - bits) };
+    (u32::from(addr) & mask) == (net & mask)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cidr_membership() {
+        let (net, bits) = parse_cidr("10.1.1.0/24").unwrap();
+        assert!(in_cidr("10.1.1.77", net, bits));
+        assert!(!in_cidr("10.1.2.1", net, bits));
+        assert!(parse_cidr("host/24").is_none());
+    }
+}

@@ -1,0 +1,328 @@
+//! The `chain` engine (default profile): every install anchors a chain, and what installs leave
+//! unexplained (tool pipes, remote SCM access, helper binaries run by services.exe) anchors one
+//! too, so a partial collection still yields a finding with its missing stages named.
+
+use super::chain::Chain;
+use super::finding::Stage;
+use super::install::{InstallRecord, install_groups};
+use super::links::{Linker, is_system_image, pipe_name, push_unique, session_of, share_stage};
+use super::patterns::{exe_path, file_stem, is_exe};
+use super::profile::secs;
+use crate::model::host::is_loopback_or_empty;
+use crate::model::{Channel, Event};
+use chrono::{DateTime, Utc};
+use std::collections::HashSet;
+
+/// All chains on one host.
+pub fn chains_on_host(l: &Linker<'_>) -> Vec<Chain> {
+    let scm_pids = scm_pids(l);
+    let mut chains: Vec<Chain> = install_groups(&l.view, l.profile)
+        .into_iter()
+        .map(|g| install_chain(l, &g, &scm_pids))
+        .collect();
+    let claimed: HashSet<usize> = chains.iter().flat_map(Chain::indices).collect();
+    for cluster in clusters(l, &claimed) {
+        chains.push(anchorless_chain(l, &cluster, &scm_pids));
+    }
+    chains
+}
+
+/// PIDs of services.exe, from the SCM's own System events (`Execution/@ProcessID`).
+fn scm_pids(l: &Linker<'_>) -> Vec<u32> {
+    let mut pids: Vec<u32> = l
+        .view
+        .events()
+        .filter(|(_, e)| {
+            e.channel == Channel::System
+                && matches!(e.event_id, 7045 | 7036 | 7035 | 7034 | 7000 | 7009)
+        })
+        .filter_map(|(_, e)| e.fields.exec_pid)
+        .collect();
+    pids.sort_unstable();
+    pids.dedup();
+    pids
+}
+
+fn install_chain(l: &Linker<'_>, group: &[InstallRecord], scm_pids: &[u32]) -> Chain {
+    let mut c = Chain::new(l.view.key);
+    let t0 = group
+        .iter()
+        .map(|r| r.ts)
+        .min()
+        .unwrap_or(DateTime::<Utc>::MIN_UTC);
+    c.t0 = Some(t0);
+    c.service.installed = true;
+    for r in group {
+        c.add(r.idx, Stage::Install, "service installed");
+        if let Some(n) = &r.name {
+            c.service.add_name(n);
+        }
+        if c.service.image.is_none() {
+            c.service.image.clone_from(&r.image);
+        }
+        if c.service.account.is_none() {
+            c.service.account.clone_from(&r.account);
+        }
+        if c.user.is_none() {
+            c.user.clone_from(&r.user);
+        }
+    }
+    let ids: Vec<_> = group
+        .iter()
+        .filter_map(|r| r.logon_id)
+        .filter(|l| !l.is_well_known())
+        .collect();
+    c.logon_ids.extend(ids.iter().copied());
+    l.logons_by_id(&mut c, &ids, t0);
+    if !c.has_stage(Stage::Logon) {
+        let sids: Vec<String> = group.iter().filter_map(|r| r.sid.clone()).collect();
+        let users: Vec<String> = group
+            .iter()
+            .filter(|r| l.view.store.get(r.idx).is_some_and(|e| e.event_id == 7045))
+            .filter_map(|r| {
+                r.user
+                    .as_deref()
+                    .map(|u| u.rsplit('\\').next().unwrap_or(u).to_string())
+            })
+            .collect();
+        l.logons_by_installer(&mut c, &sids, &users, t0);
+    }
+    let tool = l.pats.tool_for_service(
+        c.service.names.first().map(String::as_str),
+        c.service.image.as_deref(),
+    );
+    if let Some(t) = tool {
+        c.tools.insert(l.pats.tools[t].name.clone());
+        c.known_tool = true;
+    }
+    link_rest(l, &mut c, t0, tool, scm_pids);
+    if let Some(img) = c.service.image.as_deref()
+        && l.pats.is_getsystem(img)
+    {
+        push_unique(
+            &mut c.local,
+            "service command echoes into a local named pipe (getsystem-style privilege escalation)"
+                .into(),
+        );
+    }
+    c
+}
+
+/// Everything after the anchor: sessions, pipes, helper writes, processes, lifecycle, network,
+/// source side, local use.
+fn link_rest(
+    l: &Linker<'_>,
+    c: &mut Chain,
+    t0: DateTime<Utc>,
+    tool: Option<usize>,
+    scm_pids: &[u32],
+) {
+    let lead_in = c.service.installed;
+    l.sessions(c, t0, lead_in);
+    l.pipes(c, t0, tool);
+    l.helper_writes(c, t0);
+    l.sessions(c, t0, lead_in);
+    l.processes(c, t0, scm_pids);
+    l.lifecycle(c, t0);
+    l.inbound(c, t0);
+    l.sources(c, t0);
+    l.local_client(c, t0);
+    if c.has_stage(Stage::Logon) && (c.service.installed || c.has_stage(Stage::Pipe)) {
+        c.signals.insert("logon_then_service");
+    }
+    if c.has_stage(Stage::Pipe) {
+        c.signals.insert("pipe_evidence");
+    }
+}
+
+/// What can start a chain without an install record.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Cand {
+    Strong,
+    Weak,
+}
+
+fn candidate(l: &Linker<'_>, e: &Event) -> Option<Cand> {
+    let pats = l.pats;
+    if let Some(name) = pipe_name(e) {
+        if pats.pipe_match(name).is_some() {
+            return Some(Cand::Strong);
+        }
+        let remote = e
+            .fields
+            .net
+            .src_ip
+            .as_deref()
+            .is_some_and(|ip| !is_loopback_or_empty(ip));
+        if e.event_id == 5145 && pats.is_scm_pipe(name) && remote {
+            return Some(Cand::Strong);
+        }
+    }
+    match e.event_id {
+        1 | 4688 => {
+            let p = &e.fields.process;
+            let helper = p
+                .image
+                .as_deref()
+                .is_some_and(|i| pats.tool_for_image(i).is_some());
+            let parent = p.parent_image.as_deref().unwrap_or("");
+            (helper && (parent.is_empty() || parent == "?" || pats.is_scm_image(parent)))
+                .then_some(Cand::Strong)
+        }
+        5145 if share_stage(pats, e) == Some(Stage::Share) && pats.is_write(e) => {
+            let rel = e.fields.share.relative_target.as_deref().unwrap_or("");
+            pats.is_helper_path(rel).then_some(Cand::Weak)
+        }
+        11 if is_system_image(e) => {
+            let written = e.fields.share.file_path.as_deref().unwrap_or("");
+            pats.is_helper_path(written).then_some(Cand::Weak)
+        }
+        _ => None,
+    }
+}
+
+/// Unclaimed candidates grouped: by logon id or (source, account), else by time.
+fn clusters(l: &Linker<'_>, claimed: &HashSet<usize>) -> Vec<Vec<usize>> {
+    let gap = secs(l.profile.windows.stage_window);
+    let merge = secs(l.profile.windows.session_merge);
+    let mut out: Vec<(Vec<usize>, bool, DateTime<Utc>)> = Vec::new();
+    for (i, e) in l.view.events() {
+        if claimed.contains(&i) {
+            continue;
+        }
+        let Some(kind) = candidate(l, e) else {
+            continue;
+        };
+        let id = e.fields.logon_id.filter(|x| !x.is_well_known());
+        let sess = session_of(e);
+        let found = out.iter_mut().rev().find(|(members, _, last)| {
+            members
+                .iter()
+                .filter_map(|&m| l.view.store.get(m))
+                .any(|o| {
+                    let oid = o.fields.logon_id.filter(|x| !x.is_well_known());
+                    match (id, oid) {
+                        (Some(a), Some(b)) if a == b => true,
+                        (Some(_), Some(_)) => {
+                            sess.is_some()
+                                && session_of(o) == sess
+                                && e.ts.signed_duration_since(o.ts).abs() <= merge
+                        }
+                        (None, None) => e.ts.signed_duration_since(*last) <= gap,
+                        _ => false,
+                    }
+                })
+        });
+        match found {
+            Some((members, strong, last)) => {
+                members.push(i);
+                *strong |= kind == Cand::Strong;
+                *last = e.ts;
+            }
+            None => out.push((vec![i], kind == Cand::Strong, e.ts)),
+        }
+    }
+    out.into_iter()
+        .filter(|(_, strong, _)| *strong)
+        .map(|(m, _, _)| m)
+        .collect()
+}
+
+fn anchorless_chain(l: &Linker<'_>, members: &[usize], scm_pids: &[u32]) -> Chain {
+    let mut c = Chain::new(l.view.key);
+    let t0 = members
+        .iter()
+        .filter_map(|&i| l.view.store.get(i))
+        .map(|e| e.ts)
+        .min()
+        .unwrap_or(DateTime::<Utc>::MIN_UTC);
+    c.t0 = Some(t0);
+    let mut tool = None;
+    for &i in members {
+        let Some(e) = l.view.store.get(i) else {
+            continue;
+        };
+        infer_service(l, &mut c, e, &mut tool);
+        let stage = match e.event_id {
+            1 | 4688 => Stage::Exec,
+            11 => Stage::Share,
+            _ => pipe_name(e).map_or(Stage::Share, |_| Stage::Pipe),
+        };
+        let how = match stage {
+            Stage::Exec => "helper binary started by services.exe",
+            Stage::Share => "helper binary written over SMB",
+            _ => "service-control or tool pipe",
+        };
+        if c.add(i, stage, how) {
+            if matches!(e.event_id, 5140 | 5145) {
+                note_share_session(l, &mut c, e);
+            }
+            if e.event_id == 11 {
+                push_unique(
+                    &mut c.remote,
+                    "helper written by the SMB server (System)".into(),
+                );
+            }
+            if stage == Stage::Share {
+                c.signals.insert("share_then_service");
+            }
+            if stage == Stage::Exec {
+                c.signals.insert("service_then_process");
+            }
+        }
+    }
+    link_rest(l, &mut c, t0, tool, scm_pids);
+    c
+}
+
+fn note_share_session(l: &Linker<'_>, c: &mut Chain, e: &Event) {
+    if let Some(id) = e.fields.logon_id.filter(|x| !x.is_well_known()) {
+        c.logon_ids.insert(id);
+    }
+    if let Some(s) = session_of(e) {
+        c.sessions.insert(s);
+    }
+    if c.user.is_none() {
+        c.user = e.fields.subject.display();
+    }
+    l.note_ip(c, e.fields.net.src_ip.as_deref(), "SMB access");
+}
+
+/// The service of an anchorless chain: from the pipe scheme, the helper's name, or the tool.
+fn infer_service(l: &Linker<'_>, c: &mut Chain, e: &Event, tool: &mut Option<usize>) {
+    if let Some(name) = pipe_name(e)
+        && let Some(m) = l.pats.pipe_match(name)
+    {
+        tool.get_or_insert(m.tool);
+        l.note_pipe(c, e, &m, is_system_image(e));
+        if m.service.is_none() && l.pats.tools[m.tool].id == "psexec" {
+            c.service.add_name("PSEXESVC");
+        }
+    }
+    let helper = match e.event_id {
+        1 | 4688 => e.fields.process.image.as_deref().map(str::to_string),
+        11 => e.fields.share.file_path.as_deref().map(str::to_string),
+        5145 if share_stage(l.pats, e) == Some(Stage::Share) => e
+            .fields
+            .share
+            .relative_target
+            .as_deref()
+            .map(|r| format!("C:\\Windows\\{}", r.trim_start_matches('\\'))),
+        _ => None,
+    };
+    if let Some(path) = helper.filter(|p| is_exe(p)) {
+        if c.service.image.is_none() {
+            c.service.image = Some(path.clone());
+        }
+        c.service.add_name(&file_stem(&path));
+        if let Some(t) = l
+            .pats
+            .tool_for_image(&exe_path(&path))
+            .or_else(|| l.pats.tool_for_image(&path))
+        {
+            tool.get_or_insert(t);
+            c.tools.insert(l.pats.tools[t].name.clone());
+            c.known_tool = true;
+        }
+    }
+}

@@ -1,0 +1,587 @@
+//! How events join a chain on one target host. Each function adds the events one rule links,
+//! says how in the link text, and records what the link reveals (sessions, sources, origin).
+
+use super::chain::Chain;
+use super::context::{Context, HostView, inbound_smb_peer};
+use super::finding::Stage;
+use super::patterns::{Patterns, exe_path, file_name, is_exe, pipe_base};
+use super::profile::{Profile, secs};
+use crate::model::host::is_loopback_or_empty;
+use crate::model::{Event, LogonId};
+use chrono::{DateTime, Utc};
+
+const WELL_KNOWN_SIDS: &[&str] = &["S-1-5-18", "S-1-5-19", "S-1-5-20", "S-1-0-0"];
+
+pub struct Linker<'a> {
+    pub view: HostView<'a>,
+    pub ctx: &'a Context,
+    pub pats: &'a Patterns,
+    pub profile: &'a Profile,
+}
+
+/// A share-access event's stage: ADMIN$/C$ is Share, IPC$ with an SCM or tool pipe is Pipe.
+pub fn share_stage(pats: &Patterns, e: &Event) -> Option<Stage> {
+    let share = e.fields.share.share_name.as_deref()?;
+    if pats.is_admin_share(share) {
+        return Some(Stage::Share);
+    }
+    if pats.is_ipc_share(share) {
+        let rel = e.fields.share.relative_target.as_deref().unwrap_or("");
+        if pats.is_scm_pipe(rel) || pats.pipe_match(rel).is_some() {
+            return Some(Stage::Pipe);
+        }
+    }
+    None
+}
+
+fn user_key(e: &Event) -> Option<String> {
+    let f = &e.fields;
+    let acct = if e.event_id == 4624 {
+        &f.target
+    } else {
+        &f.subject
+    };
+    acct.user_key()
+}
+
+/// The (source ip, user) of a logon or share access from the network.
+pub fn session_of(e: &Event) -> Option<(String, String)> {
+    let ip = e.fields.net.src_ip.as_deref()?;
+    Some((ip.to_string(), user_key(e)?))
+}
+
+impl Linker<'_> {
+    pub fn is_network_logon(&self, e: &Event) -> bool {
+        self.profile.logon.event_ids.contains(&e.event_id)
+            && e.event_id == 4624
+            && e.fields
+                .logon
+                .logon_type
+                .is_some_and(|t| self.profile.logon.logon_types.contains(&t))
+    }
+
+    /// Exact: the install's logon id equals a network logon's `TargetLogonId` on this host.
+    pub fn logons_by_id(&self, c: &mut Chain, ids: &[LogonId], t0: DateTime<Utc>) {
+        let back = secs(self.profile.windows.logon_to_install.max(0));
+        for (i, e) in self.view.around(t0, back, secs(1)) {
+            if self.is_network_logon(e) && e.fields.logon_id.is_some_and(|l| ids.contains(&l)) {
+                let how = format!(
+                    "logon id {}",
+                    e.fields.logon_id.map_or(String::new(), |l| l.to_string())
+                );
+                if c.add(i, Stage::Logon, how) {
+                    self.note_session(c, e);
+                }
+            }
+        }
+    }
+
+    /// Weaker: a 7045 has no logon id; its installer SID (or, from NXLog, user name) and time
+    /// point at the logon or share access of the same account just before.
+    pub fn logons_by_installer(
+        &self,
+        c: &mut Chain,
+        sids: &[String],
+        users: &[String],
+        t0: DateTime<Utc>,
+    ) {
+        let sids: Vec<&String> = sids
+            .iter()
+            .filter(|s| !WELL_KNOWN_SIDS.contains(&s.as_str()))
+            .collect();
+        if sids.is_empty() && users.is_empty() {
+            return;
+        }
+        let back = secs(self.profile.windows.logon_to_install.max(0));
+        for (i, e) in self.view.around(t0, back, secs(2)) {
+            let f = &e.fields;
+            let acct = if e.event_id == 4624 {
+                &f.target
+            } else {
+                &f.subject
+            };
+            let sid_hit = acct
+                .sid
+                .as_deref()
+                .is_some_and(|s| sids.iter().any(|x| x.eq_ignore_ascii_case(s)));
+            let user_hit = acct
+                .user
+                .as_deref()
+                .is_some_and(|u| users.iter().any(|x| x.eq_ignore_ascii_case(u)));
+            if !(sid_hit || user_hit) {
+                continue;
+            }
+            let stage = if self.is_network_logon(e) {
+                Some(Stage::Logon)
+            } else {
+                share_stage(self.pats, e)
+            };
+            if let Some(stage) = stage {
+                let how = if sid_hit {
+                    "installer SID + time (weaker than a logon id)"
+                } else {
+                    "installer name + time (weaker than a logon id)"
+                };
+                if c.add(i, stage, how) {
+                    self.note_session(c, e);
+                    if stage == Stage::Logon {
+                        c.weak_logon = true;
+                    }
+                }
+            }
+        }
+    }
+
+    fn note_session(&self, c: &mut Chain, e: &Event) {
+        if let Some(l) = e.fields.logon_id.filter(|l| !l.is_well_known()) {
+            c.logon_ids.insert(l);
+        }
+        if let Some(s) = session_of(e) {
+            c.sessions.insert(s);
+        }
+        if c.user.is_none() {
+            c.user = if e.event_id == 4624 {
+                e.fields.target.display()
+            } else {
+                e.fields.subject.display()
+            };
+        }
+        self.note_ip(c, e.fields.net.src_ip.as_deref(), "network access");
+    }
+
+    /// Records a client address as evidence of origin (remote, or local if it is the target's own).
+    pub fn note_ip(&self, c: &mut Chain, ip: Option<&str>, what: &str) {
+        let Some(ip) = ip else { return };
+        let at = c.t0.unwrap_or(DateTime::<Utc>::MIN_UTC);
+        if ip == "-" || ip.is_empty() {
+            return;
+        }
+        if is_loopback_or_empty(ip) {
+            push_unique(&mut c.local, format!("{what} from loopback {ip}"));
+        } else if self.ctx.is_own_ip(&c.target_key, ip, at) {
+            push_unique(
+                &mut c.local,
+                format!("{what} from the target's own address {ip}"),
+            );
+        } else {
+            c.source_ips.insert(ip.to_string());
+            for h in self.ctx.hosts_of_ip(ip, at) {
+                if h != c.target_key {
+                    c.source_hosts.insert(h);
+                }
+            }
+            push_unique(&mut c.remote, format!("{what} from {ip}"));
+        }
+    }
+
+    /// Same SMB session(s): events with a linked logon id, or the same (ip, user) close in time.
+    /// With `lead_in`, the same (ip, user) also counts anywhere in the stage window before `t0`
+    /// (the file copy and SCM sessions a tool opens before the install).
+    pub fn sessions(&self, c: &mut Chain, t0: DateTime<Utc>, lead_in: bool) {
+        let merge = secs(self.profile.windows.session_merge);
+        let lead = secs(self.profile.windows.stage_window);
+        let before = secs(
+            self.profile
+                .windows
+                .logon_to_install
+                .max(self.profile.windows.stage_window),
+        );
+        for _ in 0..2 {
+            let times: Vec<DateTime<Utc>> = c
+                .links
+                .iter()
+                .filter_map(|l| self.view.store.get(l.idx))
+                .map(|e| e.ts)
+                .collect();
+            for (i, e) in self
+                .view
+                .around(t0, before, secs(self.profile.windows.stage_window))
+            {
+                if c.has(i) || !matches!(e.event_id, 4624 | 5140 | 5145) {
+                    continue;
+                }
+                let by_id = e.fields.logon_id.is_some_and(|l| c.logon_ids.contains(&l));
+                let close = times
+                    .iter()
+                    .any(|t| e.ts.signed_duration_since(*t).abs() <= merge)
+                    || (lead_in && e.ts <= t0 && t0.signed_duration_since(e.ts) <= lead);
+                let by_session = close && session_of(e).is_some_and(|s| c.sessions.contains(&s));
+                if !(by_id || by_session) {
+                    continue;
+                }
+                let stage = if self.is_network_logon(e) {
+                    Some(Stage::Logon)
+                } else {
+                    share_stage(self.pats, e)
+                };
+                if let Some(stage) = stage {
+                    let how = if by_id {
+                        "same logon session"
+                    } else {
+                        "same account and source within seconds (another SMB session of the run)"
+                    };
+                    if c.add(i, stage, how) {
+                        self.note_session(c, e);
+                    }
+                }
+            }
+        }
+    }
+
+    /// Tool pipes naming this service, generic tool pipes of the same tool, and SCM pipes
+    /// opened by the SMB server (System) just before the install.
+    pub fn pipes(&self, c: &mut Chain, t0: DateTime<Utc>, tool: Option<usize>) {
+        let win = &self.profile.windows;
+        for (i, e) in self
+            .view
+            .around(t0, secs(win.stage_window), secs(win.lifecycle))
+        {
+            let Some(name) = pipe_name(e) else { continue };
+            let by_system = is_system_image(e);
+            if let Some(m) = self.pats.pipe_match(name) {
+                let named = m.service.as_deref().is_some_and(|s| c.service.has_name(s));
+                let near = e.ts.signed_duration_since(t0).abs() <= secs(win.stage_window);
+                let same_tool = m.service.is_none() && tool == Some(m.tool);
+                if !(named || same_tool || (tool.is_none() && m.service.is_none() && near)) {
+                    continue;
+                }
+                let how = if named {
+                    "pipe named after the service"
+                } else {
+                    "tool pipe of the same tool"
+                };
+                if c.add(i, Stage::Pipe, how) {
+                    self.note_pipe(c, e, &m, by_system);
+                }
+            } else if self.pats.is_scm_pipe(name)
+                && by_system
+                && e.ts <= t0
+                && t0.signed_duration_since(e.ts) <= secs(10)
+                && c.add(
+                    i,
+                    Stage::Pipe,
+                    "SCM pipe opened over SMB just before the install",
+                )
+            {
+                {
+                    push_unique(
+                        &mut c.remote,
+                        format!(
+                            "SMB client opened {} (Sysmon {})",
+                            pipe_base(name),
+                            e.event_id
+                        ),
+                    );
+                }
+            }
+        }
+    }
+
+    pub fn note_pipe(
+        &self,
+        c: &mut Chain,
+        e: &Event,
+        m: &super::patterns::PipeMatch,
+        by_system: bool,
+    ) {
+        if let Some(s) = &m.service {
+            c.service.add_name(s);
+        }
+        c.tools.insert(self.pats.tools[m.tool].name.clone());
+        c.known_tool = true;
+        if let Some(h) = &m.source_host {
+            let key = crate::model::host_key(h);
+            if key == c.target_key {
+                push_unique(
+                    &mut c.local,
+                    format!(
+                        "pipe {} names the target itself as the client",
+                        pipe_name(e).unwrap_or("")
+                    ),
+                );
+            } else {
+                c.source_hosts.insert(key.clone());
+                push_unique(&mut c.remote, format!("pipe names client host {key}"));
+            }
+        }
+        if by_system && e.event_id == 18 {
+            push_unique(
+                &mut c.remote,
+                "tool pipe connected by the SMB server (System)".to_string(),
+            );
+        }
+        if e.event_id == 5145 {
+            self.note_session(c, e);
+        }
+    }
+
+    /// The helper binary written over SMB: a 5145 ADMIN$/C$ write, or Sysmon 11 by System.
+    pub fn helper_writes(&self, c: &mut Chain, t0: DateTime<Utc>) {
+        let Some(exe) = c.service.image.as_deref().map(exe_path) else {
+            return;
+        };
+        let want = file_name(&exe);
+        if want.is_empty() || !is_exe(&want) {
+            return;
+        }
+        for (i, e) in self
+            .view
+            .around(t0, secs(self.profile.windows.stage_window), secs(1))
+        {
+            let written = match e.event_id {
+                5145 => e.fields.share.relative_target.as_deref().filter(|_| {
+                    share_stage(self.pats, e) == Some(Stage::Share) && self.pats.is_write(e)
+                }),
+                11 if is_system_image(e) => e.fields.share.file_path.as_deref(),
+                _ => None,
+            };
+            if written.is_some_and(|p| file_name(p) == want)
+                && c.add(i, Stage::Share, "service binary written over SMB")
+            {
+                if e.event_id == 5145 {
+                    self.note_session(c, e);
+                } else {
+                    push_unique(
+                        &mut c.remote,
+                        "helper written by the SMB server (System)".to_string(),
+                    );
+                }
+                c.signals.insert("share_then_service");
+            }
+        }
+    }
+
+    /// Processes of the service: its binary, its children (by PID or parent image), or what
+    /// services.exe started right after the install when it matches the service's command.
+    pub fn processes(&self, c: &mut Chain, t0: DateTime<Utc>, scm_pids: &[u32]) {
+        let Some(image) = c.service.image.clone() else {
+            return;
+        };
+        let exe = exe_path(&image);
+        let exe_name = file_name(&exe);
+        let win = &self.profile.windows;
+        let mut pids: Vec<u32> = Vec::new();
+        for (i, e) in self.view.around(t0, secs(1), secs(win.helper_children)) {
+            if !matches!(e.event_id, 1 | 4688) {
+                continue;
+            }
+            let p = &e.fields.process;
+            let img = file_name(p.image.as_deref().unwrap_or(""));
+            let parent = p.parent_image.as_deref().unwrap_or("");
+            let from_scm = self.pats.is_scm_image(parent)
+                || ((parent.is_empty() || parent == "?")
+                    && p.parent_pid.is_some_and(|pp| scm_pids.contains(&pp)));
+            let early = e.ts.signed_duration_since(t0) <= secs(win.install_to_process);
+            let how = if !exe_name.is_empty()
+                && img == exe_name
+                && e.ts.signed_duration_since(t0) <= secs(win.stage_window)
+            {
+                Some("runs the service binary")
+            } else if p.parent_pid.is_some_and(|pp| pids.contains(&pp))
+                || (!exe_name.is_empty() && file_name(parent) == exe_name)
+            {
+                Some("child of the service binary")
+            } else if from_scm && early && relates(&image, &img) {
+                Some("started by services.exe right after the install")
+            } else {
+                None
+            };
+            if let Some(how) = how {
+                c.add(i, Stage::Exec, how);
+                if let Some(pid) = p.pid {
+                    pids.push(pid);
+                }
+                c.signals.insert("service_then_process");
+            }
+        }
+    }
+
+    /// 7036/7035/7000/7009/7034 for this service, Sysmon 23/26 deleting its binary, Sysmon 12
+    /// deleting its key.
+    pub fn lifecycle(&self, c: &mut Chain, t0: DateTime<Utc>) {
+        let exe_name = c
+            .service
+            .image
+            .as_deref()
+            .map(|i| file_name(&exe_path(i)))
+            .unwrap_or_default();
+        for (i, e) in self
+            .view
+            .around(t0, secs(1), secs(self.profile.windows.lifecycle))
+        {
+            let s = &e.fields.service;
+            let named = s.name.as_deref().is_some_and(|n| c.service.has_name(n))
+                || s.key_name.as_deref().is_some_and(|n| c.service.has_name(n));
+            match e.event_id {
+                7036 | 7035 | 7000 | 7009 | 7034 if named => {
+                    let state = s.state.as_deref().unwrap_or("").to_ascii_lowercase();
+                    let stopped = state.contains("stop") || e.event_id == 7034;
+                    let state_stage = if stopped { Stage::Cleanup } else { Stage::Exec };
+                    c.add(
+                        i,
+                        state_stage,
+                        format!("service {}", if stopped { "stopped" } else { "started" }),
+                    );
+                }
+                23 | 26
+                    if !exe_name.is_empty()
+                        && e.fields
+                            .share
+                            .file_path
+                            .as_deref()
+                            .is_some_and(|p| file_name(p) == exe_name) =>
+                {
+                    c.add(i, Stage::Cleanup, "service binary deleted");
+                }
+                12 if e.fields.registry.event_type.as_deref() == Some("DeleteKey")
+                    && e.fields.registry.target_object.as_deref().is_some_and(|k| {
+                        let kl = k.to_ascii_lowercase();
+                        c.service.names.iter().any(|n| {
+                            kl.ends_with(&format!("\\services\\{}", n.to_ascii_lowercase()))
+                        })
+                    }) =>
+                {
+                    c.add(i, Stage::Cleanup, "service key deleted");
+                }
+                _ => {}
+            }
+        }
+    }
+
+    /// Inbound SMB to this host just before the chain (Sysmon 3).
+    pub fn inbound(&self, c: &mut Chain, t0: DateTime<Utc>) {
+        let w = secs(self.profile.windows.stage_window);
+        for (i, e) in self.view.around(t0, w, w) {
+            if let Some(peer) = inbound_smb_peer(e)
+                && c.add(i, Stage::Logon, format!("inbound SMB from {peer}"))
+            {
+                self.note_ip(c, Some(&peer), "inbound SMB");
+            }
+        }
+    }
+
+    /// A lateral tool run elsewhere that names this host, shortly before the install.
+    pub fn sources(&self, c: &mut Chain, t0: DateTime<Utc>) {
+        let win = secs(self.profile.windows.tool_to_install);
+        for run in &self.ctx.client_runs {
+            if run.source_key == c.target_key
+                || run.ts > t0 + secs(2)
+                || t0.signed_duration_since(run.ts) > win
+            {
+                continue;
+            }
+            if run
+                .target
+                .as_deref()
+                .is_some_and(|t| self.ctx.names_host(t, &c.target_key, t0))
+            {
+                let name = self.pats.tools[run.tool].name.clone();
+                if c.add(
+                    run.idx,
+                    Stage::Source,
+                    format!("{name} run on {} naming this host", run.source_key),
+                ) {
+                    c.source_hosts.insert(run.source_key.clone());
+                    c.tools.insert(name);
+                    c.known_tool = true;
+                    c.signals.insert("tool_service_process");
+                    push_unique(&mut c.remote, format!("tool run on {}", run.source_key));
+                }
+            }
+        }
+    }
+
+    /// Signs that the client ran on the target itself.
+    pub fn local_client(&self, c: &mut Chain, t0: DateTime<Utc>) {
+        for run in &self.ctx.client_runs {
+            if run.source_key == c.target_key && (run.ts - t0).abs() <= secs(60) {
+                let name = &self.pats.tools[run.tool].name;
+                push_unique(
+                    &mut c.local,
+                    format!("{name} client ran on the target itself"),
+                );
+                c.add(
+                    run.idx,
+                    Stage::Source,
+                    "client tool on the target (local use)",
+                );
+            }
+        }
+        for (i, e) in self.view.around(t0, secs(60), secs(5)) {
+            if e.event_id == 13
+                && let Some(t) = e
+                    .fields
+                    .registry
+                    .target_object
+                    .as_deref()
+                    .and_then(|k| self.pats.client_registry_tool(k))
+            {
+                push_unique(
+                    &mut c.local,
+                    format!(
+                        "{} client wrote its EULA key on the target",
+                        self.pats.tools[t].name
+                    ),
+                );
+                c.add(i, Stage::Source, "client tool on the target (local use)");
+            }
+        }
+    }
+}
+
+pub fn push_unique(v: &mut Vec<String>, s: String) {
+    if !v.contains(&s) {
+        v.push(s);
+    }
+}
+
+pub fn pipe_name(e: &Event) -> Option<&str> {
+    match e.event_id {
+        17 | 18 => e.fields.share.pipe_name.as_deref(),
+        5145 if e
+            .fields
+            .share
+            .share_name
+            .as_deref()
+            .is_some_and(|s| s.to_ascii_uppercase().ends_with("IPC$")) =>
+        {
+            e.fields.share.relative_target.as_deref()
+        }
+        _ => None,
+    }
+}
+
+/// `System` (PID 4) acts for SMB clients: files it writes and pipes it opens came over the network.
+pub fn is_system_image(e: &Event) -> bool {
+    e.fields
+        .process
+        .image
+        .as_deref()
+        .is_some_and(|i| i.eq_ignore_ascii_case("System"))
+        || e.fields.process.pid == Some(4)
+}
+
+/// Whether a process started by services.exe is what the service's image path runs.
+pub fn relates(service_image: &str, proc_file: &str) -> bool {
+    let exe = exe_path(service_image);
+    let img = service_image.to_ascii_lowercase();
+    file_name(&exe) == proc_file
+        || ((exe == "%comspec%" || file_name(&exe) == "cmd.exe") && proc_file == "cmd.exe")
+        || (img.contains("powershell") && proc_file == "powershell.exe")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn relates_images() {
+        assert!(relates(
+            "%COMSPEC% /C start /b powershell -enc AAA",
+            "cmd.exe"
+        ));
+        assert!(relates("%SystemRoot%\\PSEXESVC.exe", "psexesvc.exe"));
+        assert!(relates("cmd.exe /c echo x", "cmd.exe"));
+        assert!(!relates("C:\\Windows\\x.exe", "cmd.exe"));
+    }
+}

@@ -1,0 +1,145 @@
+//! Detection: the chain engine and the reference profiles over an `EventStore`, scoring, and the
+//! allow-list. Pure: takes the store and the loaded assets, returns findings in a deterministic
+//! order. The TUI, `svchop scan` and exports all call `Detector::scan`.
+
+pub mod allowlist;
+pub mod assets;
+pub mod build;
+pub mod chain;
+pub mod context;
+pub mod finding;
+pub mod full;
+pub mod install;
+pub mod links;
+pub mod patterns;
+pub mod profile;
+pub mod score;
+pub mod seeds;
+pub mod store;
+
+use allowlist::Allowlist;
+use assets::{AssetError, SCORING_TOML, parse_toml};
+use build::{Builder, Extras};
+use chain::Chain;
+use context::Context;
+use finding::Finding;
+use links::Linker;
+use patterns::Patterns;
+use profile::{Engine, Profile};
+use rayon::prelude::*;
+use score::Weights;
+use store::EventStore;
+
+pub use finding::{Severity, Stage};
+
+/// Everything a scan needs besides the events.
+#[derive(Debug, Clone)]
+pub struct Detector {
+    pub patterns: std::sync::Arc<Patterns>,
+    pub weights: Weights,
+    pub profile: Profile,
+    pub allowlist: Allowlist,
+}
+
+impl Detector {
+    /// The built-in assets with the named profile and the default allow-list.
+    pub fn builtin(profile: &str) -> Result<Self, AssetError> {
+        Ok(Detector {
+            patterns: std::sync::Arc::new(Patterns::builtin()?),
+            weights: parse_toml("assets/scoring.toml", SCORING_TOML)?,
+            profile: Profile::builtin(profile)?,
+            allowlist: Allowlist::builtin()?,
+        })
+    }
+
+    /// All findings, suppressed ones included (marked), sorted by score.
+    pub fn scan(&self, store: &EventStore) -> Vec<Finding> {
+        let ctx = Context::build(store, &self.patterns);
+        let bursts = seeds::bursts(store, &self.profile);
+        let chains = self.chains(store, &ctx, &bursts);
+        let extras = Extras { bursts };
+        let b = Builder {
+            store,
+            pats: &self.patterns,
+            weights: &self.weights,
+            profile: &self.profile,
+            extras: &extras,
+        };
+        let mut findings: Vec<Finding> = chains
+            .iter()
+            .filter(|c| keep_chain(c, self.profile.engine))
+            .filter_map(|c| b.finding(c))
+            .filter(|f| f.severity >= self.profile.report_min_severity)
+            .collect();
+        dedupe(&mut findings);
+        self.allowlist.apply(&mut findings);
+        findings.sort_by(Finding::order);
+        findings
+    }
+
+    fn chains(
+        &self,
+        store: &EventStore,
+        ctx: &Context,
+        bursts: &std::collections::HashMap<String, usize>,
+    ) -> Vec<Chain> {
+        let p = &self.profile;
+        match p.engine {
+            Engine::LogonService => seeds::logon_service(store, p),
+            Engine::Sentinel => seeds::sentinel(store, p),
+            Engine::Chain | Engine::Hunt => {
+                let keys: Vec<(&str, std::ops::Range<usize>)> = store.hosts().collect();
+                keys.into_par_iter()
+                    .flat_map_iter(|(key, range)| {
+                        let l = Linker {
+                            view: context::HostView { store, range, key },
+                            ctx,
+                            pats: &self.patterns,
+                            profile: p,
+                        };
+                        if p.engine == Engine::Hunt {
+                            seeds::hunt(&l, bursts)
+                        } else {
+                            full::chains_on_host(&l)
+                        }
+                    })
+                    .collect()
+            }
+        }
+    }
+}
+
+/// The chain engine keeps a chain only when something in it points at lateral movement or at a
+/// service worth a look: remote origin, a tool, linked stages beyond the install, or a flag.
+fn keep_chain(c: &Chain, engine: Engine) -> bool {
+    if engine != Engine::Chain {
+        return true;
+    }
+    let beyond_install = c.links.iter().any(|l| l.stage != Stage::Install);
+    let suspicious_image = c.service.image.as_deref().is_some_and(|i| {
+        let l = i.to_ascii_lowercase();
+        [
+            "cmd",
+            "powershell",
+            "%comspec%",
+            "\\temp\\",
+            "\\appdata\\",
+            "\\programdata\\",
+            "rundll32",
+            "\\\\",
+        ]
+        .iter()
+        .any(|p| l.contains(p))
+    });
+    !c.remote.is_empty()
+        || !c.local.is_empty()
+        || c.known_tool
+        || beyond_install
+        || suspicious_image
+}
+
+/// Two chains that ended up with the same evidence are one finding.
+fn dedupe(findings: &mut Vec<Finding>) {
+    let mut seen = std::collections::HashSet::new();
+    findings.retain(|f| seen.insert(f.id.clone()));
+}

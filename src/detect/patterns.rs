@@ -1,0 +1,377 @@
+//! Tool signatures and stage patterns (from `assets/patterns.toml`), compiled, with the
+//! predicates the detections ask of one event: is this a tool pipe, an admin-share write, a
+//! helper image, a client tool naming a target?
+
+use super::assets::{AssetError, PATTERNS_TOML, any_match, compile, parse_toml};
+use crate::model::Event;
+use regex::Regex;
+use serde::Deserialize;
+
+#[derive(Debug, Deserialize)]
+struct ToolSpec {
+    id: String,
+    name: String,
+    #[serde(default)]
+    service_names: Vec<String>,
+    #[serde(default)]
+    images: Vec<String>,
+    #[serde(default)]
+    pipes: Vec<String>,
+    #[serde(default)]
+    client_images: Vec<String>,
+    #[serde(default)]
+    client_registry: Vec<String>,
+}
+
+#[derive(Debug, Deserialize)]
+struct PatternSpec {
+    scm_pipes: Vec<String>,
+    admin_shares: Vec<String>,
+    ipc_share: String,
+    scm_images: Vec<String>,
+    write_access: Vec<String>,
+    helper_paths: Vec<String>,
+    getsystem_images: Vec<String>,
+    target_in_command: Vec<String>,
+    tool: Vec<ToolSpec>,
+}
+
+#[derive(Debug)]
+pub struct Tool {
+    pub id: String,
+    pub name: String,
+    pub service_names: Vec<Regex>,
+    pub images: Vec<Regex>,
+    pub pipes: Vec<Regex>,
+    pub client_images: Vec<Regex>,
+    pub client_registry: Vec<Regex>,
+}
+
+#[derive(Debug)]
+pub struct Patterns {
+    pub scm_pipes: Vec<Regex>,
+    pub admin_shares: Vec<Regex>,
+    pub ipc_share: Regex,
+    pub scm_images: Vec<Regex>,
+    pub write_access: Vec<String>,
+    pub helper_paths: Vec<Regex>,
+    pub getsystem_images: Vec<Regex>,
+    pub target_in_command: Vec<Regex>,
+    pub tools: Vec<Tool>,
+}
+
+/// A tool pipe: which tool, and what the name tells (PsExec: service and source host).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PipeMatch {
+    pub tool: usize,
+    pub service: Option<String>,
+    pub source_host: Option<String>,
+}
+
+const FILE: &str = "assets/patterns.toml";
+
+impl Patterns {
+    pub fn builtin() -> Result<Self, AssetError> {
+        Self::from_toml(PATTERNS_TOML)
+    }
+
+    pub fn from_toml(text: &str) -> Result<Self, AssetError> {
+        let spec: PatternSpec = parse_toml(FILE, text)?;
+        let tools = spec
+            .tool
+            .into_iter()
+            .map(|t| {
+                Ok(Tool {
+                    id: t.id,
+                    name: t.name,
+                    service_names: compile(FILE, &t.service_names)?,
+                    images: compile(FILE, &t.images)?,
+                    pipes: compile(FILE, &t.pipes)?,
+                    client_images: compile(FILE, &t.client_images)?,
+                    client_registry: compile(FILE, &t.client_registry)?,
+                })
+            })
+            .collect::<Result<Vec<_>, AssetError>>()?;
+        let ipc = compile(FILE, std::slice::from_ref(&spec.ipc_share))?;
+        Ok(Patterns {
+            scm_pipes: compile(FILE, &spec.scm_pipes)?,
+            admin_shares: compile(FILE, &spec.admin_shares)?,
+            ipc_share: ipc
+                .into_iter()
+                .next()
+                .ok_or_else(|| AssetError::UnknownProfile("ipc_share".into()))?,
+            scm_images: compile(FILE, &spec.scm_images)?,
+            write_access: spec.write_access,
+            helper_paths: compile(FILE, &spec.helper_paths)?,
+            getsystem_images: compile(FILE, &spec.getsystem_images)?,
+            target_in_command: compile(FILE, &spec.target_in_command)?,
+            tools,
+        })
+    }
+
+    /// The tool whose service-name or image signature matches an installed service.
+    pub fn tool_for_service(&self, name: Option<&str>, image: Option<&str>) -> Option<usize> {
+        self.tools.iter().position(|t| {
+            name.is_some_and(|n| any_match(&t.service_names, n))
+                || image.is_some_and(|i| any_match(&t.images, &normalize_percent(i)))
+        })
+    }
+
+    /// The tool whose helper image a process runs.
+    pub fn tool_for_image(&self, image: &str) -> Option<usize> {
+        self.tools.iter().position(|t| any_match(&t.images, image))
+    }
+
+    /// Pipe name without its leading backslash and any `\\.\pipe\` prefix.
+    pub fn pipe_match(&self, pipe: &str) -> Option<PipeMatch> {
+        let name = pipe_base(pipe);
+        for (i, t) in self.tools.iter().enumerate() {
+            for re in &t.pipes {
+                if let Some(c) = re.captures(name) {
+                    return Some(PipeMatch {
+                        tool: i,
+                        service: c.name("svc").map(|m| m.as_str().to_string()),
+                        source_host: c.name("host").map(|m| m.as_str().to_string()),
+                    });
+                }
+            }
+        }
+        None
+    }
+
+    pub fn is_scm_pipe(&self, pipe: &str) -> bool {
+        any_match(&self.scm_pipes, pipe_base(pipe))
+    }
+
+    pub fn is_admin_share(&self, share: &str) -> bool {
+        any_match(&self.admin_shares, share)
+    }
+
+    pub fn is_ipc_share(&self, share: &str) -> bool {
+        self.ipc_share.is_match(share)
+    }
+
+    pub fn is_scm_image(&self, image: &str) -> bool {
+        any_match(&self.scm_images, image)
+    }
+
+    pub fn is_getsystem(&self, image_path: &str) -> bool {
+        any_match(&self.getsystem_images, &normalize_percent(image_path))
+    }
+
+    pub fn is_helper_path(&self, path: &str) -> bool {
+        any_match(&self.helper_paths, path)
+    }
+
+    /// A share access that writes (`AccessList` codes, or write bits in the mask).
+    pub fn is_write(&self, e: &Event) -> bool {
+        let s = &e.fields.share;
+        s.access_list
+            .as_deref()
+            .is_some_and(|l| self.write_access.iter().any(|w| l.contains(w.as_str())))
+            || s.access_mask.is_some_and(|m| m & 0x6 != 0)
+    }
+
+    /// A client tool run (lateral tool on a source host): the tool and the target it names.
+    pub fn client_tool(&self, e: &Event) -> Option<(usize, Option<String>)> {
+        let p = &e.fields.process;
+        let image = p.image.as_deref().unwrap_or("");
+        let cmd = p.command_line.as_deref().unwrap_or("");
+        let tool = self
+            .tools
+            .iter()
+            .position(|t| any_match(&t.client_images, image) || any_match(&t.client_images, cmd))?;
+        Some((tool, self.target_in(cmd)))
+    }
+
+    /// The first host a command line names (`\\HOST`, `/node:HOST`, `user@HOST`, `smb HOST`).
+    pub fn target_in(&self, cmd: &str) -> Option<String> {
+        self.target_in_command
+            .iter()
+            .find_map(|r| {
+                r.captures(cmd)
+                    .and_then(|c| c.get(1))
+                    .map(|m| m.as_str().to_string())
+            })
+            .filter(|t| !t.is_empty() && t != "." && !t.eq_ignore_ascii_case("localhost"))
+    }
+
+    /// A registry write that only a client tool makes (PsExec's `EulaAccepted`).
+    pub fn client_registry_tool(&self, key: &str) -> Option<usize> {
+        self.tools
+            .iter()
+            .position(|t| any_match(&t.client_registry, key))
+    }
+}
+
+pub fn pipe_base(pipe: &str) -> &str {
+    let t = pipe.trim();
+    let t = t
+        .strip_prefix("\\\\.\\pipe\\")
+        .or_else(|| t.strip_prefix("\\??\\pipe\\"))
+        .unwrap_or(t);
+    t.trim_start_matches('\\')
+}
+
+/// Sysmon doubles `%` in registry values (`%%COMSPEC%%`).
+pub fn normalize_percent(s: &str) -> String {
+    s.replace("%%", "%")
+}
+
+/// The executable part of an image path, lower-case: quotes and arguments dropped,
+/// `%SystemRoot%`/`\SystemRoot`/`\??\` expanded to `c:\windows`.
+pub fn exe_path(image: &str) -> String {
+    let t = normalize_percent(image.trim());
+    let exe = if let Some(rest) = t.strip_prefix('"') {
+        rest.split('"').next().unwrap_or(rest).to_string()
+    } else {
+        let first = t.split_whitespace().next().unwrap_or("");
+        let lower = t.to_ascii_lowercase();
+        let first_lower = first.to_ascii_lowercase();
+        if is_exe(&first_lower) || first.starts_with('%') || !first.contains('\\') {
+            first.to_string()
+        } else {
+            // An unquoted path with spaces (`C:\Program Files\x.exe /svc`), as CreateProcess reads it.
+            lower
+                .find(".exe")
+                .map_or_else(|| first.to_string(), |i| t[..i + 4].to_string())
+        }
+    };
+    let l = exe.to_ascii_lowercase();
+    let l = l.strip_prefix("\\??\\").unwrap_or(&l).to_string();
+    for (from, to) in [
+        ("%systemroot%", "c:\\windows"),
+        ("%windir%", "c:\\windows"),
+        ("\\systemroot", "c:\\windows"),
+    ] {
+        if let Some(rest) = l.strip_prefix(from) {
+            return format!("{to}{rest}");
+        }
+    }
+    l
+}
+
+/// Whether a name ends in `.exe`, any case.
+pub fn is_exe(name: &str) -> bool {
+    name.len() >= 4
+        && name
+            .get(name.len() - 4..)
+            .is_some_and(|x| x.eq_ignore_ascii_case(".exe"))
+}
+
+/// File name of a Windows path, lower-case.
+pub fn file_name(path: &str) -> String {
+    let l = path.trim().trim_matches('"').to_ascii_lowercase();
+    l.rsplit(['\\', '/']).next().unwrap_or(&l).to_string()
+}
+
+/// File stem (`psexesvc` from `C:\Windows\PSEXESVC.exe`), case kept.
+pub fn file_stem(path: &str) -> String {
+    let t = path.trim().trim_matches('"');
+    let name = t.rsplit(['\\', '/']).next().unwrap_or(t);
+    name.rsplit_once('.').map_or(name, |(s, _)| s).to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn p() -> Patterns {
+        Patterns::builtin().unwrap()
+    }
+
+    #[test]
+    fn psexec_pipes() {
+        let p = p();
+        let m = p.pipe_match("blabla-NLLT108334-37048-stdin").unwrap();
+        assert_eq!(m.service.as_deref(), Some("blabla"));
+        assert_eq!(m.source_host.as_deref(), Some("NLLT108334"));
+        assert!(p.pipe_match("\\PSEXESVC").is_some());
+        assert!(p.pipe_match("\\RemCom_communication").is_some());
+        assert!(p.pipe_match("\\lsass").is_none());
+        assert!(p.is_scm_pipe("svcctl"));
+        assert!(p.is_scm_pipe("\\ntsvcs"));
+    }
+
+    #[test]
+    fn shares() {
+        let p = p();
+        assert!(p.is_admin_share("\\\\*\\ADMIN$"));
+        assert!(p.is_admin_share("\\\\*\\C$"));
+        assert!(!p.is_admin_share("\\\\*\\IPC$"));
+        assert!(p.is_ipc_share("\\\\*\\IPC$"));
+    }
+
+    #[test]
+    fn service_signatures() {
+        let p = p();
+        let t = p.tool_for_service(Some("PSEXESVC"), None).unwrap();
+        assert_eq!(p.tools[t].id, "psexec");
+        let t = p
+            .tool_for_service(
+                Some("x"),
+                Some("%COMSPEC% /Q /c echo cd ^> \\\\127.0.0.1\\C$\\__output"),
+            )
+            .unwrap();
+        assert_eq!(p.tools[t].id, "impacket-smbexec");
+        let t = p
+            .tool_for_service(
+                Some("hello"),
+                Some("%%COMSPEC%% /b /c start /b /min powershell.exe -nop"),
+            )
+            .unwrap();
+        assert_eq!(p.tools[t].id, "metasploit-psexec");
+        assert!(
+            p.tool_for_service(Some("Updater2"), Some("C:\\Program Files\\x.exe"))
+                .is_none()
+        );
+    }
+
+    #[test]
+    fn getsystem() {
+        let p = p();
+        assert!(p.is_getsystem("cmd.exe /c echo msdhch > \\\\.\\pipe\\msdhch"));
+        assert!(p.is_getsystem(
+            "%COMSPEC% /c ping -n 1 127.0.0.1 >nul && echo 'WinPwnage' > \\\\.\\pipe\\WinPwnagePipe"
+        ));
+        assert!(!p.is_getsystem("%SystemRoot%\\PSEXESVC.exe"));
+    }
+
+    #[test]
+    fn targets_in_commands() {
+        let p = p();
+        assert_eq!(
+            p.target_in("psexec.exe \\\\ws02 -s cmd").as_deref(),
+            Some("ws02")
+        );
+        assert_eq!(
+            p.target_in("wmic /node:\"srv1\" process call create")
+                .as_deref(),
+            Some("srv1")
+        );
+        assert_eq!(
+            p.target_in("psexec.py corp/admin:pw@10.0.0.5 cmd")
+                .as_deref(),
+            Some("10.0.0.5")
+        );
+        assert_eq!(
+            p.target_in("nxc smb 10.1.1.0/24 -x whoami").as_deref(),
+            Some("10.1.1.0/24")
+        );
+    }
+
+    #[test]
+    fn exe_paths() {
+        assert_eq!(
+            exe_path("%SystemRoot%\\PSEXESVC.exe"),
+            "c:\\windows\\psexesvc.exe"
+        );
+        assert_eq!(
+            exe_path("\"C:\\Program Files\\x\\y.exe\" /svc"),
+            "c:\\program files\\x\\y.exe"
+        );
+        assert_eq!(exe_path("%%COMSPEC%% /b /c start"), "%comspec%");
+        assert_eq!(file_name("C:\\Windows\\PSEXESVC.exe"), "psexesvc.exe");
+        assert_eq!(file_stem("System32\\RemComSvc.exe"), "RemComSvc");
+    }
+}

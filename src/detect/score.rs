@@ -1,0 +1,232 @@
+//! Scoring with the Sentinel rule's weights (`assets/scoring.toml`): base by distinct correlation
+//! types, service, tool and process bonuses, then the profile's origin rule. Every part says why.
+
+use super::finding::{OriginKind, ScorePart, ServiceRef, Severity, Technique};
+use super::profile::Origin;
+use serde::Deserialize;
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct Base {
+    pub three_or_more: i64,
+    pub two: i64,
+    pub one: i64,
+    pub none: i64,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct ServiceWeights {
+    pub suspicious: i64,
+    pub many: i64,
+    pub other: i64,
+    pub suspicious_patterns: Vec<String>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct ToolWeights {
+    pub known: i64,
+    pub any: i64,
+    pub none: i64,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct ProcessWeights {
+    pub powershell: i64,
+    pub cmd: i64,
+    pub other: i64,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct Thresholds {
+    pub critical: i64,
+    pub high: i64,
+    pub medium: i64,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct Recommendation {
+    pub critical: String,
+    pub high: String,
+    pub medium: String,
+    pub low: String,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct Weights {
+    pub base: Base,
+    pub service: ServiceWeights,
+    pub tool: ToolWeights,
+    pub process: ProcessWeights,
+    pub severity: Thresholds,
+    pub recommendation: Recommendation,
+    pub technique: Vec<Technique>,
+}
+
+/// What the score is computed from.
+pub struct ScoreInput<'a> {
+    pub signals: &'a [String],
+    pub services: &'a [ServiceRef],
+    pub known_tool: bool,
+    pub tools: &'a [String],
+    pub processes: &'a [String],
+    pub origin: OriginKind,
+    pub rule: &'a Origin,
+    pub extras: Vec<ScorePart>,
+}
+
+impl Weights {
+    pub fn severity(&self, score: i64) -> Severity {
+        if score >= self.severity.critical {
+            Severity::Critical
+        } else if score >= self.severity.high {
+            Severity::High
+        } else if score >= self.severity.medium {
+            Severity::Medium
+        } else {
+            Severity::Low
+        }
+    }
+
+    pub fn recommendation(&self, s: Severity) -> &str {
+        match s {
+            Severity::Critical => &self.recommendation.critical,
+            Severity::High => &self.recommendation.high,
+            Severity::Medium => &self.recommendation.medium,
+            Severity::Low => &self.recommendation.low,
+        }
+    }
+
+    pub fn is_suspicious_name(&self, name: &str) -> bool {
+        let n = name.to_ascii_lowercase();
+        self.service
+            .suspicious_patterns
+            .iter()
+            .any(|p| n.contains(&p.to_ascii_lowercase()))
+    }
+
+    pub fn score(&self, i: &ScoreInput<'_>) -> (i64, Vec<ScorePart>) {
+        let mut parts = vec![self.base_part(i.signals)];
+        parts.push(self.service_part(i.services));
+        parts.push(self.tool_part(i.known_tool, i.tools));
+        parts.push(self.process_part(i.processes));
+        parts.extend(i.extras.iter().cloned());
+        let mut total: i64 = parts.iter().map(|p| p.points).sum();
+        match (i.origin, i.rule.local_cap, i.rule.unknown_penalty) {
+            (OriginKind::Local, Some(cap), _) if total > cap => {
+                parts.push(part("origin", cap - total, format!("client ran on the target itself: local use, not lateral movement (capped at {cap})")));
+                total = cap;
+            }
+            (OriginKind::Unknown, _, Some(pen)) => {
+                parts.push(part(
+                    "origin",
+                    -pen,
+                    "no evidence of a remote client in the collected logs".into(),
+                ));
+                total -= pen;
+            }
+            _ => {}
+        }
+        (total, parts)
+    }
+
+    fn base_part(&self, signals: &[String]) -> ScorePart {
+        let n = signals.len();
+        let (points, label) = match n {
+            0 => (self.base.none, "no correlation type complete"),
+            1 => (self.base.one, "1 correlation type"),
+            2 => (self.base.two, "2 correlation types (partial chain)"),
+            _ => (
+                self.base.three_or_more,
+                "3 or more correlation types (full chain)",
+            ),
+        };
+        let list = if signals.is_empty() {
+            String::new()
+        } else {
+            format!(": {}", signals.join(", "))
+        };
+        part("base", points, format!("{label}{list}"))
+    }
+
+    fn service_part(&self, services: &[ServiceRef]) -> ScorePart {
+        let suspicious: Vec<&str> = services
+            .iter()
+            .filter_map(|s| s.name.as_deref().or(s.key_name.as_deref()))
+            .filter(|n| self.is_suspicious_name(n))
+            .collect();
+        let tool_sig = services
+            .iter()
+            .any(|s| s.flags.iter().any(|f| f.starts_with("tool:")));
+        if !suspicious.is_empty() || tool_sig {
+            let why = if suspicious.is_empty() {
+                "service matches a lateral tool signature".to_string()
+            } else {
+                format!(
+                    "service name matches a known tool pattern ({})",
+                    suspicious.join(", ")
+                )
+            };
+            part("service", self.service.suspicious, why)
+        } else if services.len() > 2 {
+            part(
+                "service",
+                self.service.many,
+                format!("{} services created", services.len()),
+            )
+        } else {
+            part(
+                "service",
+                self.service.other,
+                "service created, no known tool pattern".into(),
+            )
+        }
+    }
+
+    fn tool_part(&self, known: bool, tools: &[String]) -> ScorePart {
+        if known {
+            part(
+                "tool",
+                self.tool.known,
+                format!("known lateral tool: {}", tools.join(", ")),
+            )
+        } else if !tools.is_empty() {
+            part(
+                "tool",
+                self.tool.any,
+                format!("tool usage detected: {}", tools.join(", ")),
+            )
+        } else {
+            part("tool", self.tool.none, "no tool identified".into())
+        }
+    }
+
+    fn process_part(&self, processes: &[String]) -> ScorePart {
+        let lower: Vec<String> = processes.iter().map(|p| p.to_ascii_lowercase()).collect();
+        if lower.iter().any(|p| p.contains("powershell")) {
+            part(
+                "process",
+                self.process.powershell,
+                "PowerShell executed".into(),
+            )
+        } else if lower.iter().any(|p| p.contains("cmd.exe")) {
+            part("process", self.process.cmd, "cmd.exe executed".into())
+        } else {
+            part(
+                "process",
+                self.process.other,
+                if processes.is_empty() {
+                    "no process seen".into()
+                } else {
+                    "other process executed".into()
+                },
+            )
+        }
+    }
+}
+
+pub fn part(name: &str, points: i64, why: String) -> ScorePart {
+    ScorePart {
+        name: name.to_string(),
+        points,
+        why,
+    }
+}

@@ -1,0 +1,97 @@
+//! The findings table for a terminal: fits 80 columns, severity as a word (never colour alone).
+
+use crate::detect::finding::{Finding, Severity, Stage};
+use crate::output::{Column, table};
+
+pub fn sev_short(s: Severity) -> &'static str {
+    match s {
+        Severity::Critical => "CRIT",
+        Severity::High => "HIGH",
+        Severity::Medium => "MED",
+        Severity::Low => "LOW",
+    }
+}
+
+/// One letter per stage present, `-` where missing: `SLHPIEC` = source, logon, share (H),
+/// pipe, install, exec, cleanup.
+pub fn stage_strip(f: &Finding) -> String {
+    Stage::ALL
+        .iter()
+        .map(|s| {
+            if f.stages.iter().any(|x| x.stage == *s) {
+                match s {
+                    Stage::Source => 'S',
+                    Stage::Logon => 'L',
+                    Stage::Share => 'H',
+                    Stage::Pipe => 'P',
+                    Stage::Install => 'I',
+                    Stage::Exec => 'E',
+                    Stage::Cleanup => 'C',
+                }
+            } else {
+                '-'
+            }
+        })
+        .collect()
+}
+
+pub fn source_label(f: &Finding) -> String {
+    f.source_hosts
+        .first()
+        .or(f.source_ips.first())
+        .cloned()
+        .unwrap_or_else(|| "-".into())
+}
+
+pub fn findings_table(findings: &[&Finding]) -> String {
+    let cols = [
+        Column {
+            header: "SEV",
+            max: 4,
+        },
+        Column {
+            header: "SCR",
+            max: 3,
+        },
+        Column {
+            header: "TARGET",
+            max: 14,
+        },
+        Column {
+            header: "SOURCE",
+            max: 14,
+        },
+        Column {
+            header: "USER",
+            max: 12,
+        },
+        Column {
+            header: "SERVICE",
+            max: 10,
+        },
+        Column {
+            header: "STAGES",
+            max: 7,
+        },
+    ];
+    let rows: Vec<Vec<String>> = findings
+        .iter()
+        .map(|f| {
+            let sev = if f.is_suppressed() {
+                format!("({})", sev_short(f.severity).to_ascii_lowercase())
+            } else {
+                sev_short(f.severity).into()
+            };
+            vec![
+                sev,
+                f.score.to_string(),
+                f.target_host.clone(),
+                source_label(f),
+                f.user.clone().unwrap_or_else(|| "-".into()),
+                f.service_label(),
+                stage_strip(f),
+            ]
+        })
+        .collect();
+    table(&cols, &rows)
+}
