@@ -60,6 +60,8 @@ pub struct Chain {
     pub user: Option<String>,
     /// The logon link came only through the installer's SID and time (7045).
     pub weak_logon: bool,
+    /// The install was made by a user account (installer SID not SYSTEM/LOCAL/NETWORK SERVICE).
+    pub by_user_account: bool,
     /// Services in the chain when several installs were grouped (Sentinel grouping).
     pub extra_services: Vec<ServiceRef>,
 }

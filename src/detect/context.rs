@@ -93,6 +93,8 @@ pub struct Context {
     /// Host key -> the display names seen for it (FQDN, short).
     pub host_names: HashMap<String, BTreeSet<String>>,
     pub client_runs: Vec<ClientRun>,
+    /// Destination IP -> outbound SMB connections to it: (time, store index, source host key).
+    pub outbound_smb: HashMap<String, Vec<(DateTime<Utc>, usize, String)>>,
 }
 
 impl Context {
@@ -104,6 +106,13 @@ impl Context {
                 .or_default()
                 .insert(e.host.display.to_string());
             c.learn_addresses(e);
+            if let Some(dst) = outbound_smb_peer(e) {
+                c.outbound_smb.entry(normalize_ip(&dst)).or_default().push((
+                    e.ts,
+                    i,
+                    e.host.key.to_string(),
+                ));
+            }
             if matches!(e.event_id, 1 | 4688)
                 && let Some((tool, target)) = pats.client_tool(e)
             {
@@ -151,6 +160,26 @@ impl Context {
             return;
         }
         let n = &e.fields.net;
+        let host = e.host.display.to_string();
+        let names_me = |h: Option<&str>| h.is_some_and(|h| host_key(h) == *e.host.key);
+        // The side whose host name is the logging host is local; without names, the initiator
+        // is local for outbound, and for inbound older Sysmon puts the local side as Source
+        // when the source port is a service port.
+        let local = if names_me(n.src_host.as_deref()) {
+            n.src_ip.as_deref()
+        } else if names_me(n.dst_host.as_deref()) {
+            n.dst_ip.as_deref()
+        } else {
+            match n.initiated {
+                Some(true) => n.src_ip.as_deref(),
+                Some(false) if n.src_port.is_some_and(|p| p < 1024) => n.src_ip.as_deref(),
+                Some(false) => n.dst_ip.as_deref(),
+                None => None,
+            }
+        };
+        if let Some(ip) = local {
+            self.add_ip(&host, ip, e.ts);
+        }
         if let (Some(h), Some(ip)) = (n.src_host.as_deref(), n.src_ip.as_deref()) {
             self.add_ip(h, ip, e.ts);
         }
@@ -167,7 +196,8 @@ impl Context {
         }
         if let Some((net, bits)) = parse_cidr(t) {
             return self.host_ips.get(key).is_some_and(|m| {
-                m.iter().any(|(ip, seen)| near(seen, at) && in_cidr(ip, net, bits))
+                m.iter()
+                    .any(|(ip, seen)| near(seen, at) && in_cidr(ip, net, bits))
             });
         }
         host_key(t) == key
@@ -215,6 +245,25 @@ pub fn inbound_smb_peer(e: &Event) -> Option<String> {
     (!is_loopback_or_empty(remote)).then(|| remote.to_string())
 }
 
+/// Inbound RPC to the Service Control Manager over TCP (Sysmon 3 accepted by services.exe, or
+/// to the endpoint mapper on 135): the remote address. Empire's Invoke-PsExec and other
+/// DCE/RPC-over-TCP clients leave no `svcctl` pipe, only this.
+pub fn inbound_scm_peer(e: &Event) -> Option<String> {
+    if e.event_id != 3 || e.fields.net.initiated == Some(true) {
+        return None;
+    }
+    let n = &e.fields.net;
+    let by_scm = e
+        .fields
+        .process
+        .image
+        .as_deref()
+        .is_some_and(|i| i.to_ascii_lowercase().ends_with("\\services.exe"));
+    let remote = n.src_ip.as_deref()?;
+    ((by_scm || n.dst_port == Some(135)) && !is_loopback_or_empty(remote))
+        .then(|| remote.to_string())
+}
+
 /// Outbound SMB (Sysmon 3 initiated to 445): the destination.
 pub fn outbound_smb_peer(e: &Event) -> Option<String> {
     let n = &e.fields.net;
@@ -232,8 +281,14 @@ fn parse_cidr(t: &str) -> Option<(u32, u32)> {
 }
 
 fn in_cidr(ip: &str, net: u32, bits: u32) -> bool {
-    let Ok(addr) = ip.parse::<std::net::Ipv4Addr>() else { return false };
-    let mask = if bits == 0 { 0 } else { u32::MAX << (32 - bits) };
+    let Ok(addr) = ip.parse::<std::net::Ipv4Addr>() else {
+        return false;
+    };
+    let mask = if bits == 0 {
+        0
+    } else {
+        u32::MAX << (32 - bits)
+    };
     (u32::from(addr) & mask) == (net & mask)
 }
 

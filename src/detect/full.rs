@@ -66,6 +66,7 @@ fn install_chain(l: &Linker<'_>, group: &[InstallRecord], scm_pids: &[u32]) -> C
         if c.user.is_none() {
             c.user.clone_from(&r.user);
         }
+        c.by_user_account |= r.sid.as_deref().is_some_and(|s| s.starts_with("S-1-5-21-"));
     }
     let ids: Vec<_> = group
         .iter()
@@ -126,6 +127,7 @@ fn link_rest(
     l.lifecycle(c, t0);
     l.inbound(c, t0);
     l.sources(c, t0);
+    l.outbound_sources(c, t0);
     l.local_client(c, t0);
     if c.has_stage(Stage::Logon) && (c.service.installed || c.has_stage(Stage::Pipe)) {
         c.signals.insert("logon_then_service");

@@ -2,7 +2,7 @@
 //! says how in the link text, and records what the link reveals (sessions, sources, origin).
 
 use super::chain::Chain;
-use super::context::{Context, HostView, inbound_smb_peer};
+use super::context::{Context, HostView, inbound_scm_peer, inbound_smb_peer};
 use super::finding::Stage;
 use super::patterns::{Patterns, exe_path, file_name, is_exe, pipe_base};
 use super::profile::{Profile, secs};
@@ -433,6 +433,16 @@ impl Linker<'_> {
                 {
                     c.add(i, Stage::Cleanup, "service binary deleted");
                 }
+                13 if e.fields.registry.target_object.as_deref().is_some_and(|k| {
+                    let kl = k.to_ascii_lowercase();
+                    kl.ends_with("\\deleteflag")
+                        && c.service.names.iter().any(|n| {
+                            kl.contains(&format!("\\services\\{}\\", n.to_ascii_lowercase()))
+                        })
+                }) =>
+                {
+                    c.add(i, Stage::Cleanup, "service marked for deletion");
+                }
                 12 if e.fields.registry.event_type.as_deref() == Some("DeleteKey")
                     && e.fields.registry.target_object.as_deref().is_some_and(|k| {
                         let kl = k.to_ascii_lowercase();
@@ -456,6 +466,14 @@ impl Linker<'_> {
                 && c.add(i, Stage::Logon, format!("inbound SMB from {peer}"))
             {
                 self.note_ip(c, Some(&peer), "inbound SMB");
+            } else if let Some(peer) = inbound_scm_peer(e)
+                && c.add(
+                    i,
+                    Stage::Pipe,
+                    format!("inbound RPC to the service manager from {peer}"),
+                )
+            {
+                self.note_ip(c, Some(&peer), "inbound RPC to the SCM");
             }
         }
     }
@@ -487,6 +505,41 @@ impl Linker<'_> {
                     c.signals.insert("tool_service_process");
                     push_unique(&mut c.remote, format!("tool run on {}", run.source_key));
                 }
+            }
+        }
+    }
+
+    /// Outbound SMB from another host to this one shortly before the chain: the source side.
+    /// One connection per source host is kept (the latest before the chain).
+    pub fn outbound_sources(&self, c: &mut Chain, t0: DateTime<Utc>) {
+        let win = secs(self.profile.windows.tool_to_install);
+        let Some(ips) = self.ctx.host_ips.get(&c.target_key) else {
+            return;
+        };
+        let mut latest: std::collections::BTreeMap<&str, (DateTime<Utc>, usize)> =
+            std::collections::BTreeMap::new();
+        for ip in ips.keys() {
+            for (ts, idx, src) in self.ctx.outbound_smb.get(ip).map_or(&[][..], Vec::as_slice) {
+                if *src != c.target_key
+                    && *ts <= t0 + secs(2)
+                    && t0.signed_duration_since(*ts) <= win
+                    && self.ctx.is_own_ip(&c.target_key, ip, t0)
+                {
+                    let e = latest.entry(src.as_str()).or_insert((*ts, *idx));
+                    if *ts > e.0 {
+                        *e = (*ts, *idx);
+                    }
+                }
+            }
+        }
+        for (src, (_, idx)) in latest {
+            if c.add(
+                idx,
+                Stage::Source,
+                format!("outbound SMB from {src} to this host"),
+            ) {
+                c.source_hosts.insert(src.to_string());
+                push_unique(&mut c.remote, format!("outbound SMB from {src}"));
             }
         }
     }

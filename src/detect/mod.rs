@@ -110,7 +110,8 @@ impl Detector {
 }
 
 /// The chain engine keeps a chain only when something in it points at lateral movement or at a
-/// service worth a look: remote origin, a tool, linked stages beyond the install, or a flag.
+/// service worth a look: remote origin, a tool, linked stages beyond the install, a flag, or an
+/// install made by a user account rather than by the system itself.
 fn keep_chain(c: &Chain, engine: Engine) -> bool {
     if engine != Engine::Chain {
         return true;
@@ -136,6 +137,7 @@ fn keep_chain(c: &Chain, engine: Engine) -> bool {
         || c.known_tool
         || beyond_install
         || suspicious_image
+        || c.by_user_account
 }
 
 /// Two chains that ended up with the same evidence are one finding.

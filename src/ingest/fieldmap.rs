@@ -243,10 +243,21 @@ fn typed_fields(r: &RawRecord, channel: &Channel) -> Fields {
     f.share.pipe_name = val(g("PipeName"));
     f.share.file_path = val(g("TargetFilename"));
     net_fields(r, &mut f);
-    f.registry.event_type = val(g("EventType"));
+    // NXLog renames Sysmon's EventType to `EventTypeOrignal` (sic) and writes its own severity there.
+    f.registry.event_type = val(g("EventTypeOrignal"))
+        .or_else(|| val(g("EventTypeOriginal")))
+        .or_else(|| val(g("EventType")).filter(|t| !r.nxlog && !is_collector_severity(t)));
     f.registry.target_object = val(g("TargetObject"));
     f.registry.details = val(g("Details"));
     f
+}
+
+/// NXLog writes its own severity (`INFO`, `AUDIT_SUCCESS`, ...) into `EventType`.
+fn is_collector_severity(t: &str) -> bool {
+    matches!(
+        t,
+        "INFO" | "WARNING" | "ERROR" | "CRITICAL" | "VERBOSE" | "AUDIT_SUCCESS" | "AUDIT_FAILURE"
+    )
 }
 
 fn fold_space(s: &str) -> String {
