@@ -145,3 +145,8 @@ fn dedupe(findings: &mut Vec<Finding>) {
     let mut seen = std::collections::HashSet::new();
     findings.retain(|f| seen.insert(f.id.clone()));
 }
+
+#[cfg(test)]
+mod testkit;
+#[cfg(test)]
+mod tests;
