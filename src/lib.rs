@@ -5,6 +5,7 @@
 //! the `cli` shell sits on top.
 
 pub mod cli;
+pub mod demo;
 pub mod detect;
 pub mod export;
 pub mod ingest;

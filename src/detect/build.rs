@@ -96,11 +96,11 @@ impl Builder<'_> {
                 .then(a.stage.cmp(&b.stage))
                 .then_with(|| a.evidence.cmp(&b.evidence))
         });
-        let target = self
-            .store
-            .get(stages[0].event_index)
-            .map(|e| e.host.display.to_string())
-            .unwrap_or_default();
+        let target = stages
+            .iter()
+            .filter_map(|s| self.store.get(s.event_index))
+            .find(|e| *e.host.key == *c.target_key)
+            .map_or_else(|| c.target_key.clone(), |e| e.host.display.to_string());
         let services = self.services(c);
         let processes = self.processes(c);
         let origin = origin(c);
@@ -209,8 +209,11 @@ impl Builder<'_> {
     }
 
     fn extra_parts(&self, c: &Chain) -> Vec<super::finding::ScorePart> {
-        if self.profile.origin.unknown_penalty.is_none() {
-            // Seed profiles score exactly as their document does.
+        if self.profile.origin.unknown_penalty.is_none()
+            || (c.service.names.is_empty() && c.service.image.is_none())
+        {
+            // Seed profiles score exactly as their document does; context bonuses are for
+            // chains that involve a service, not for a bare remote SCM open.
             return Vec::new();
         }
         let mut parts = Vec::new();

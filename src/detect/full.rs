@@ -129,7 +129,7 @@ fn link_rest(
     l.sources(c, t0);
     l.outbound_sources(c, t0);
     l.local_client(c, t0);
-    if c.has_stage(Stage::Logon) && (c.service.installed || c.has_stage(Stage::Pipe)) {
+    if c.has_stage(Stage::Logon) && (c.service.installed || !c.service.names.is_empty()) {
         c.signals.insert("logon_then_service");
     }
     if c.has_stage(Stage::Pipe) {

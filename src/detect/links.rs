@@ -232,21 +232,43 @@ impl Linker<'_> {
     /// opened by the SMB server (System) just before the install.
     pub fn pipes(&self, c: &mut Chain, t0: DateTime<Utc>, tool: Option<usize>) {
         let win = &self.profile.windows;
-        for (i, e) in self
-            .view
-            .around(t0, secs(win.stage_window), secs(win.lifecycle))
-        {
+        let window = || {
+            self.view
+                .around(t0, secs(win.stage_window), secs(win.lifecycle))
+        };
+        // Pipes the service's own binary created (Impacket's helper opens RemCom's pipes):
+        // every event on those pipe names belongs to the chain, whatever tool they look like.
+        let helper = c
+            .service
+            .image
+            .as_deref()
+            .map(|i| file_name(&exe_path(i)))
+            .unwrap_or_default();
+        let owned: Vec<String> = window()
+            .filter(|(_, e)| e.event_id == 17 && !helper.is_empty())
+            .filter(|(_, e)| {
+                e.fields
+                    .process
+                    .image
+                    .as_deref()
+                    .is_some_and(|i| file_name(i) == helper)
+            })
+            .filter_map(|(_, e)| pipe_name(e).map(|n| pipe_base(n).to_ascii_lowercase()))
+            .collect();
+        for (i, e) in window() {
             let Some(name) = pipe_name(e) else { continue };
             let by_system = is_system_image(e);
             if let Some(m) = self.pats.pipe_match(name) {
                 let named = m.service.as_deref().is_some_and(|s| c.service.has_name(s));
-                let near = e.ts.signed_duration_since(t0).abs() <= secs(win.stage_window);
                 let same_tool = m.service.is_none() && tool == Some(m.tool);
-                if !(named || same_tool || (tool.is_none() && m.service.is_none() && near)) {
+                let own = owned.contains(&pipe_base(name).to_ascii_lowercase());
+                if !(named || same_tool || own) {
                     continue;
                 }
                 let how = if named {
                     "pipe named after the service"
+                } else if own {
+                    "pipe of the service binary"
                 } else {
                     "tool pipe of the same tool"
                 };

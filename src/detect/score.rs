@@ -148,6 +148,9 @@ impl Weights {
     }
 
     fn service_part(&self, services: &[ServiceRef]) -> ScorePart {
+        if services.is_empty() {
+            return part("service", 0, "no service identified".into());
+        }
         let suspicious: Vec<&str> = services
             .iter()
             .filter_map(|s| s.name.as_deref().or(s.key_name.as_deref()))
@@ -209,15 +212,14 @@ impl Weights {
             )
         } else if lower.iter().any(|p| p.contains("cmd.exe")) {
             part("process", self.process.cmd, "cmd.exe executed".into())
+        } else if processes.is_empty() {
+            // Sentinel's correlations always include a process; a chain without one gets none.
+            part("process", 0, "no process seen".into())
         } else {
             part(
                 "process",
                 self.process.other,
-                if processes.is_empty() {
-                    "no process seen".into()
-                } else {
-                    "other process executed".into()
-                },
+                "other process executed".into(),
             )
         }
     }

@@ -21,13 +21,18 @@ pub fn ev(host: &str, ms: i64, channel: Channel, id: u16) -> B {
         channel,
         event_id: id,
         provider: None,
-        source: SourceRef { file: Arc::from("unit"), record_id: Some(rid), line: None },
+        source: SourceRef {
+            file: Arc::from("unit"),
+            record_id: Some(rid),
+            line: None,
+        },
         fields: Fields::default(),
         extra: Vec::new(),
         raw: None,
     })
 }
 
+#[allow(clippy::unnecessary_wraps)] // Why: every typed field it fills is an Option.
 fn bs(s: &str) -> Option<Box<str>> {
     Some(Box::from(s))
 }
@@ -72,13 +77,20 @@ impl B {
         self.0.fields.net.src_ip = bs(ip);
         self
     }
-    pub fn process(mut self, image: &str, cmd: &str, pid: u32, parent: &str, ppid: u32) -> Self {
+    pub fn process(
+        mut self,
+        image: &str,
+        cmd: &str,
+        pid: u32,
+        parent_image: &str,
+        parent_pid: u32,
+    ) -> Self {
         let p = &mut self.0.fields.process;
         p.image = bs(image);
         p.command_line = bs(cmd);
         p.pid = Some(pid);
-        p.parent_image = bs(parent);
-        p.parent_pid = Some(ppid);
+        p.parent_image = bs(parent_image);
+        p.parent_pid = Some(parent_pid);
         self
     }
 }

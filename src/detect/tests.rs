@@ -11,70 +11,144 @@ const SID: &str = "S-1-5-21-10-20-30-1105";
 const IP: &str = "10.9.9.9";
 
 fn scan(profile: &str, events: Vec<Event>) -> Vec<Finding> {
-    Detector::builtin(profile).unwrap().scan(&EventStore::new(events))
+    Detector::builtin(profile)
+        .unwrap()
+        .scan(&EventStore::new(events))
 }
 
 fn logon(host: &str, ms: i64, id: u64) -> Event {
-    ev(host, ms, Channel::Security, 4624).logon(id, 3, IP, "admin", SID).done()
+    ev(host, ms, Channel::Security, 4624)
+        .logon(id, 3, IP, "admin", SID)
+        .done()
 }
 
 fn install_4697(host: &str, ms: i64, id: u64, name: &str, image: &str) -> Event {
-    ev(host, ms, Channel::Security, 4697).subject(id, "admin", SID).service(name, image).done()
+    ev(host, ms, Channel::Security, 4697)
+        .subject(id, "admin", SID)
+        .service(name, image)
+        .done()
 }
 
 fn install_7045(host: &str, ms: i64, name: &str, image: &str) -> Event {
-    ev(host, ms, Channel::System, 7045).service(name, image).user_sid(SID).done()
+    ev(host, ms, Channel::System, 7045)
+        .service(name, image)
+        .user_sid(SID)
+        .done()
 }
 
 fn scm_child(host: &str, ms: i64, image: &str, cmd: &str, pid: u32) -> Event {
-    ev(host, ms, Channel::Sysmon, 1).process(image, cmd, pid, "C:\\Windows\\System32\\services.exe", 600).done()
+    ev(host, ms, Channel::Sysmon, 1)
+        .process(image, cmd, pid, "C:\\Windows\\System32\\services.exe", 600)
+        .done()
 }
 
 #[test]
 fn elastic_window_edges() {
-    let inside = vec![logon("WS01", 0, 0x1234), install_4697("WS01", 60_000, 0x1234, "evil", "C:\\x\\e.exe")];
-    assert_eq!(scan("elastic", inside).len(), 1, "59-60 s after the logon is inside maxspan=1m");
-    let outside = vec![logon("WS01", 0, 0x1234), install_4697("WS01", 60_001, 0x1234, "evil", "C:\\x\\e.exe")];
-    assert!(scan("elastic", outside).is_empty(), "just past 1m is outside");
-    let before = vec![install_4697("WS01", 0, 0x1234, "evil", "C:\\x\\e.exe"), logon("WS01", 1, 0x1234)];
-    assert!(scan("elastic", before).is_empty(), "a sequence needs the logon first");
+    let inside = vec![
+        logon("WS01", 0, 0x1234),
+        install_4697("WS01", 60_000, 0x1234, "evil", "C:\\x\\e.exe"),
+    ];
+    assert_eq!(
+        scan("elastic", inside).len(),
+        1,
+        "59-60 s after the logon is inside maxspan=1m"
+    );
+    let outside = vec![
+        logon("WS01", 0, 0x1234),
+        install_4697("WS01", 60_001, 0x1234, "evil", "C:\\x\\e.exe"),
+    ];
+    assert!(
+        scan("elastic", outside).is_empty(),
+        "just past 1m is outside"
+    );
+    let before = vec![
+        install_4697("WS01", 0, 0x1234, "evil", "C:\\x\\e.exe"),
+        logon("WS01", 1, 0x1234),
+    ];
+    assert!(
+        scan("elastic", before).is_empty(),
+        "a sequence needs the logon first"
+    );
 }
 
 #[test]
 fn sigma_window_is_30s_and_7045_cannot_join() {
-    let inside = vec![logon("WS01", 0, 0x77), install_4697("WS01", 30_000, 0x77, "evil", "C:\\e.exe")];
+    let inside = vec![
+        logon("WS01", 0, 0x77),
+        install_4697("WS01", 30_000, 0x77, "evil", "C:\\e.exe"),
+    ];
     assert_eq!(scan("sigma", inside).len(), 1);
-    let outside = vec![logon("WS01", 0, 0x77), install_4697("WS01", 30_001, 0x77, "evil", "C:\\e.exe")];
+    let outside = vec![
+        logon("WS01", 0, 0x77),
+        install_4697("WS01", 30_001, 0x77, "evil", "C:\\e.exe"),
+    ];
     assert!(scan("sigma", outside).is_empty());
-    let only_7045 = vec![logon("WS01", 0, 0x77), install_7045("WS01", 1_000, "evil", "C:\\e.exe")];
-    assert!(scan("sigma", only_7045).is_empty(), "7045 has no SubjectLogonId");
+    let only_7045 = vec![
+        logon("WS01", 0, 0x77),
+        install_7045("WS01", 1_000, "evil", "C:\\e.exe"),
+    ];
+    assert!(
+        scan("sigma", only_7045).is_empty(),
+        "7045 has no SubjectLogonId"
+    );
 }
 
 #[test]
 fn elastic_exclusions_apply() {
-    let psexec = vec![logon("WS01", 0, 0x55), install_4697("WS01", 1_000, 0x55, "PSEXESVC", "C:\\Windows\\PSEXESVC.EXE")];
-    assert!(scan("elastic", psexec.clone()).is_empty(), "Elastic excludes ?:\\Windows\\PSEXESVC.EXE");
-    assert!(!scan("default", psexec).is_empty(), "the default profile does not");
-    let system = vec![logon("WS01", 0, 0x3e7), install_4697("WS01", 1_000, 0x3e7, "evil", "C:\\e.exe")];
-    assert!(scan("elastic", system).is_empty(), "SubjectLogonId 0x3e7 is excluded");
+    let psexec = vec![
+        logon("WS01", 0, 0x55),
+        install_4697("WS01", 1_000, 0x55, "PSEXESVC", "C:\\Windows\\PSEXESVC.EXE"),
+    ];
+    assert!(
+        scan("elastic", psexec.clone()).is_empty(),
+        "Elastic excludes ?:\\Windows\\PSEXESVC.EXE"
+    );
+    assert!(
+        !scan("default", psexec).is_empty(),
+        "the default profile does not"
+    );
+    let system = vec![
+        logon("WS01", 0, 0x3e7),
+        install_4697("WS01", 1_000, 0x3e7, "evil", "C:\\e.exe"),
+    ];
+    assert!(
+        scan("elastic", system).is_empty(),
+        "SubjectLogonId 0x3e7 is excluded"
+    );
 }
 
 #[test]
 fn otrf_excludes_machine_accounts_and_has_no_window() {
     let machine = vec![
-        ev("WS01", 0, Channel::Security, 4624).logon(0x99, 3, IP, "WS02$", "S-1-5-18").done(),
+        ev("WS01", 0, Channel::Security, 4624)
+            .logon(0x99, 3, IP, "WS02$", "S-1-5-18")
+            .done(),
         install_4697("WS01", 1_000, 0x99, "evil", "C:\\e.exe"),
     ];
     assert!(scan("otrf", machine).is_empty());
-    let hours_apart = vec![logon("WS01", 0, 0x98), install_4697("WS01", 3 * 3_600_000, 0x98, "evil", "C:\\e.exe")];
-    assert_eq!(scan("otrf", hours_apart.clone()).len(), 1, "the playbook's join has no time window");
+    let hours_apart = vec![
+        logon("WS01", 0, 0x98),
+        install_4697("WS01", 3 * 3_600_000, 0x98, "evil", "C:\\e.exe"),
+    ];
+    assert_eq!(
+        scan("otrf", hours_apart.clone()).len(),
+        1,
+        "the playbook's join has no time window"
+    );
     let d = scan("default", hours_apart);
-    assert!(d.iter().all(|f| !f.stages.iter().any(|s| s.stage == Stage::Logon)), "default does not link a logon hours earlier (logon-id reuse)");
+    assert!(
+        d.iter()
+            .all(|f| !f.stages.iter().any(|s| s.stage == Stage::Logon)),
+        "default does not link a logon hours earlier (logon-id reuse)"
+    );
 }
 
 #[test]
 fn host_name_forms_meet() {
-    let evs = vec![logon("ws01.corp.local", 0, 0x42), install_4697("WS01", 500, 0x42, "evil", "C:\\e.exe")];
+    let evs = vec![
+        logon("ws01.corp.local", 0, 0x42),
+        install_4697("WS01", 500, 0x42, "evil", "C:\\e.exe"),
+    ];
     let f = scan("elastic", evs);
     assert_eq!(f.len(), 1);
     assert_eq!(f[0].target_key, "WS01");
@@ -82,9 +156,16 @@ fn host_name_forms_meet() {
 
 #[test]
 fn default_links_7045_through_installer_sid_as_weaker() {
-    let evs = vec![logon("WS01", 0, 0x500), install_7045("WS01", 2_000, "evil", "C:\\Windows\\evil.exe")];
+    let evs = vec![
+        logon("WS01", 0, 0x500),
+        install_7045("WS01", 2_000, "evil", "C:\\Windows\\evil.exe"),
+    ];
     let f = scan("default", evs);
-    let logon = f[0].stages.iter().find(|s| s.stage == Stage::Logon).expect("logon linked");
+    let logon = f[0]
+        .stages
+        .iter()
+        .find(|s| s.stage == Stage::Logon)
+        .expect("logon linked");
     assert!(logon.link.contains("installer SID"), "{}", logon.link);
     assert_eq!(f[0].origin.kind, OriginKind::Remote);
 }
@@ -93,14 +174,31 @@ fn default_links_7045_through_installer_sid_as_weaker() {
 fn several_smb_sessions_of_one_run_are_one_finding() {
     let evs = vec![
         logon("WS01", 0, 0xA1),
-        ev("WS01", 5, Channel::Security, 5145).subject(0xA1, "admin", SID).share("\\\\*\\ADMIN$", "PSEXESVC.exe", "%%4417", IP).done(),
+        ev("WS01", 5, Channel::Security, 5145)
+            .subject(0xA1, "admin", SID)
+            .share("\\\\*\\ADMIN$", "PSEXESVC.exe", "%%4417", IP)
+            .done(),
         logon("WS01", 15, 0xB2),
-        ev("WS01", 18, Channel::Security, 5145).subject(0xB2, "admin", SID).share("\\\\*\\IPC$", "svcctl", "%%4417", IP).done(),
+        ev("WS01", 18, Channel::Security, 5145)
+            .subject(0xB2, "admin", SID)
+            .share("\\\\*\\IPC$", "svcctl", "%%4417", IP)
+            .done(),
         install_4697("WS01", 20, 0xB2, "PSEXESVC", "%SystemRoot%\\PSEXESVC.exe"),
-        scm_child("WS01", 40, "C:\\Windows\\PSEXESVC.exe", "C:\\Windows\\PSEXESVC.exe", 700),
+        scm_child(
+            "WS01",
+            40,
+            "C:\\Windows\\PSEXESVC.exe",
+            "C:\\Windows\\PSEXESVC.exe",
+            700,
+        ),
     ];
     let f = scan("default", evs);
-    assert_eq!(f.len(), 1, "{:#?}", f.iter().map(|f| &f.stages).collect::<Vec<_>>());
+    assert_eq!(
+        f.len(),
+        1,
+        "{:#?}",
+        f.iter().map(|f| &f.stages).collect::<Vec<_>>()
+    );
     let ids: Vec<String> = f[0].logon_ids.iter().map(ToString::to_string).collect();
     assert_eq!(ids, vec!["0xa1", "0xb2"]);
     assert!(f[0].severity >= Severity::High);
@@ -108,13 +206,28 @@ fn several_smb_sessions_of_one_run_are_one_finding() {
 
 #[test]
 fn sentinel_service_to_process_window_edges() {
-    let mk = |ms: i64| vec![
-        logon("WS01", 0, 0x61),
-        install_4697("WS01", 1_000, 0x61, "evil", "%COMSPEC% /c whoami"),
-        scm_child("WS01", 1_000 + ms, "C:\\Windows\\System32\\cmd.exe", "cmd.exe /c whoami", 800),
-    ];
-    assert_eq!(scan("sentinel", mk(10_000)).len(), 1, "process 10 s after the service is inside");
-    assert!(scan("sentinel", mk(10_001)).is_empty(), "just past 10 s is outside");
+    let mk = |ms: i64| {
+        vec![
+            logon("WS01", 0, 0x61),
+            install_4697("WS01", 1_000, 0x61, "evil", "%COMSPEC% /c whoami"),
+            scm_child(
+                "WS01",
+                1_000 + ms,
+                "C:\\Windows\\System32\\cmd.exe",
+                "cmd.exe /c whoami",
+                800,
+            ),
+        ]
+    };
+    assert_eq!(
+        scan("sentinel", mk(10_000)).len(),
+        1,
+        "process 10 s after the service is inside"
+    );
+    assert!(
+        scan("sentinel", mk(10_001)).is_empty(),
+        "just past 10 s is outside"
+    );
 }
 
 #[test]
@@ -122,33 +235,81 @@ fn process_linked_by_parent_image_regardless_of_window() {
     let evs = vec![
         logon("WS01", 0, 0x71),
         install_4697("WS01", 1_000, 0x71, "svcx", "C:\\Windows\\svcx.exe"),
-        scm_child("WS01", 1_100, "C:\\Windows\\svcx.exe", "C:\\Windows\\svcx.exe", 900),
-        ev("WS01", 1_800_000, Channel::Sysmon, 1).process("C:\\Windows\\System32\\cmd.exe", "cmd /c net user", 901, "C:\\Windows\\svcx.exe", 900).done(),
+        scm_child(
+            "WS01",
+            1_100,
+            "C:\\Windows\\svcx.exe",
+            "C:\\Windows\\svcx.exe",
+            900,
+        ),
+        ev("WS01", 1_800_000, Channel::Sysmon, 1)
+            .process(
+                "C:\\Windows\\System32\\cmd.exe",
+                "cmd /c net user",
+                901,
+                "C:\\Windows\\svcx.exe",
+                900,
+            )
+            .done(),
     ];
     let f = scan("default", evs);
-    let late = f[0].stages.iter().find(|s| s.summary.contains("net user")).expect("child linked 30 min later");
+    let late = f[0]
+        .stages
+        .iter()
+        .find(|s| s.summary.contains("net user"))
+        .expect("child linked 30 min later");
     assert_eq!(late.link, "child of the service binary");
 }
 
 #[test]
 fn tool_on_source_links_within_30s() {
-    let mk = |ms: i64| vec![
-        ev("ADMIN01", 0, Channel::Sysmon, 1).process("C:\\Tools\\PsExec.exe", "PsExec.exe \\\\ws01.corp.local -s cmd", 100, "C:\\Windows\\explorer.exe", 50).done(),
-        install_7045("WS01", ms, "PSEXESVC", "%SystemRoot%\\PSEXESVC.exe"),
-    ];
+    let mk = |ms: i64| {
+        vec![
+            ev("ADMIN01", 0, Channel::Sysmon, 1)
+                .process(
+                    "C:\\Tools\\PsExec.exe",
+                    "PsExec.exe \\\\ws01.corp.local -s cmd",
+                    100,
+                    "C:\\Windows\\explorer.exe",
+                    50,
+                )
+                .done(),
+            install_7045("WS01", ms, "PSEXESVC", "%SystemRoot%\\PSEXESVC.exe"),
+        ]
+    };
     let f = scan("default", mk(30_000));
-    assert!(f[0].stages.iter().any(|s| s.stage == Stage::Source), "30 s after the tool run is inside");
+    assert!(
+        f[0].stages.iter().any(|s| s.stage == Stage::Source),
+        "30 s after the tool run is inside"
+    );
     assert_eq!(f[0].source_hosts, vec!["ADMIN01".to_string()]);
     let f = scan("default", mk(30_001 + 2_000));
-    assert!(!f[0].stages.iter().any(|s| s.stage == Stage::Source), "past 30 s is outside");
+    assert!(
+        !f[0].stages.iter().any(|s| s.stage == Stage::Source),
+        "past 30 s is outside"
+    );
 }
 
 #[test]
 fn local_client_on_the_target_is_capped_below_medium() {
     let evs = vec![
-        ev("WS01", 0, Channel::Sysmon, 1).process("C:\\Tools\\PsExec64.exe", "PsExec64.exe -s cmd", 100, "C:\\Windows\\explorer.exe", 50).done(),
+        ev("WS01", 0, Channel::Sysmon, 1)
+            .process(
+                "C:\\Tools\\PsExec64.exe",
+                "PsExec64.exe -s cmd",
+                100,
+                "C:\\Windows\\explorer.exe",
+                50,
+            )
+            .done(),
         install_7045("WS01", 300, "PSEXESVC", "%SystemRoot%\\PSEXESVC.exe"),
-        scm_child("WS01", 400, "C:\\Windows\\PSEXESVC.exe", "C:\\Windows\\PSEXESVC.exe", 700),
+        scm_child(
+            "WS01",
+            400,
+            "C:\\Windows\\PSEXESVC.exe",
+            "C:\\Windows\\PSEXESVC.exe",
+            700,
+        ),
     ];
     let f = scan("default", evs);
     assert_eq!(f[0].origin.kind, OriginKind::Local);
@@ -158,7 +319,16 @@ fn local_client_on_the_target_is_capped_below_medium() {
 
 #[test]
 fn allowlist_suppresses_but_keeps_the_finding() {
-    let evs = vec![logon("WS01", 0, 0x81), install_4697("WS01", 1_000, 0x81, "SplunkForwarder", "C:\\Program Files\\SplunkUniversalForwarder\\bin\\splunkd.exe")];
+    let evs = vec![
+        logon("WS01", 0, 0x81),
+        install_4697(
+            "WS01",
+            1_000,
+            0x81,
+            "SplunkForwarder",
+            "C:\\Program Files\\SplunkUniversalForwarder\\bin\\splunkd.exe",
+        ),
+    ];
     let f = scan("default", evs);
     assert_eq!(f.len(), 1);
     let s = f[0].suppressed_by.as_ref().expect("suppressed");
@@ -167,7 +337,16 @@ fn allowlist_suppresses_but_keeps_the_finding() {
 
 #[test]
 fn score_breakdown_adds_up() {
-    let evs = vec![logon("WS01", 0, 0x91), install_4697("WS01", 1_000, 0x91, "PSEXESVC", "%SystemRoot%\\PSEXESVC.exe")];
+    let evs = vec![
+        logon("WS01", 0, 0x91),
+        install_4697(
+            "WS01",
+            1_000,
+            0x91,
+            "PSEXESVC",
+            "%SystemRoot%\\PSEXESVC.exe",
+        ),
+    ];
     for f in scan("default", evs) {
         let sum: i64 = f.score_breakdown.iter().map(|p| p.points).sum();
         assert_eq!(sum, f.score);
