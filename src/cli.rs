@@ -454,6 +454,10 @@ fn sources_table(loaded: &Loaded) -> String {
     out
 }
 
+/// The legend under every findings table (under 80 columns).
+const STAGE_LEGEND: &str =
+    "Stages: S source  L logon  H share  P pipe  I install  E exec  C cleanup\n";
+
 fn demo(a: &DemoArgs) -> Result<ExitCode> {
     let opts = crate::demo::DemoOptions {
         hosts: a.hosts.max(8),
@@ -510,19 +514,19 @@ fn scan(a: &ScanArgs) -> Result<ExitCode> {
     let text = match a.format {
         ScanFormat::Table => {
             let mut t = findings_table(&shown);
-            let _ = write!(
+            let _ = writeln!(
                 t,
-                "\n{} finding(s) shown, profile {}; stages S source L logon H share P pipe I install E exec C cleanup",
+                "\n{} finding(s), profile {}.",
                 shown.len(),
                 detector.profile.name
             );
+            t.push_str(STAGE_LEGEND);
             if suppressed > 0 && !a.show_suppressed {
-                let _ = write!(
+                let _ = writeln!(
                     t,
-                    "; {suppressed} suppressed by the allow-list (--show-suppressed)"
+                    "{suppressed} suppressed by the allow-list (list them with --show-suppressed)"
                 );
             }
-            t.push('\n');
             t
         }
         ScanFormat::Json => format!("{}\n", serde_json::to_string_pretty(&shown)?),

@@ -33,7 +33,8 @@ pub fn read_evtx(path: &Path, shown: &Arc<str>, keep_raw: bool) -> (Vec<Event>, 
     let records = parser.serialized_records(move |record| {
         let record = record?;
         let json = record.into_json_value()?;
-        Ok((json.event_record_id, classify(&json.data, &file, keep_raw)))
+        let id = json.event_record_id;
+        Ok((id, classify(&json.data, id, &file, keep_raw)))
     });
     for item in records {
         match item {
@@ -59,7 +60,7 @@ pub fn read_evtx(path: &Path, shown: &Arc<str>, keep_raw: bool) -> (Vec<Event>, 
     (events, report)
 }
 
-fn classify(data: &serde_json::Value, file: &Arc<str>, keep_raw: bool) -> Outcome {
+fn classify(data: &serde_json::Value, header_id: u64, file: &Arc<str>, keep_raw: bool) -> Outcome {
     let Some(event) = unwrap_event(data) else {
         return Outcome::Unusable("record has no System element".into());
     };
@@ -72,6 +73,12 @@ fn classify(data: &serde_json::Value, file: &Arc<str>, keep_raw: bool) -> Outcom
     let Some(mut raw) = to_raw(event) else {
         return Outcome::Unusable("record has no System element".into());
     };
+    // Cite the record as evtx_dump and the file itself number it; keep the logged
+    // EventRecordID (it differs in exported or filtered logs) among the fields.
+    if let Some(logged) = raw.record_id.filter(|l| *l != header_id) {
+        raw.data.push(("EventRecordID".into(), logged.to_string()));
+    }
+    raw.record_id = Some(header_id);
     if keep_raw {
         raw.raw = Some(data.to_string());
     }

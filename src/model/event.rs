@@ -27,7 +27,7 @@ impl Channel {
             Channel::System
         } else if t.to_ascii_lowercase().contains("sysmon") {
             Channel::Sysmon
-        } else if t.starts_with("Device") {
+        } else if t.starts_with("Device") || t.eq_ignore_ascii_case("Defender") {
             Channel::Defender
         } else {
             Channel::Other(t.into())

@@ -1,0 +1,289 @@
+//! The binary as a pipeline sees it: exit codes, output formats, stderr messages.
+
+mod common;
+
+use assert_cmd::Command;
+use common::{corpus, fixture};
+
+#[allow(clippy::unwrap_used)] // Test helper outside a #[test] fn: a missing binary must fail loudly.
+fn svchop() -> Command {
+    Command::cargo_bin("svchop").unwrap()
+}
+
+fn lm(name: &str) -> std::path::PathBuf {
+    corpus()
+        .join("evtx-attack-samples/Lateral Movement")
+        .join(name)
+}
+
+#[test]
+fn scan_exit_codes() {
+    svchop()
+        .args(["scan"])
+        .arg(lm("LM_REMCOM_5145_TargetHost.evtx"))
+        .assert()
+        .code(0);
+    svchop()
+        .args(["scan", "--fail-on", "high"])
+        .arg(lm("LM_REMCOM_5145_TargetHost.evtx"))
+        .assert()
+        .code(1);
+    let quiet = corpus().join("evtx-attack-samples/Command and Control/DE_RDP_Tunneling_4624.evtx");
+    svchop()
+        .args(["scan", "--fail-on", "medium"])
+        .arg(&quiet)
+        .assert()
+        .code(0);
+    svchop()
+        .args(["scan", "--profile", "nope"])
+        .arg(&quiet)
+        .assert()
+        .code(2)
+        .stderr(predicates::str::contains("unknown profile"));
+    svchop()
+        .args(["scan", "/no/such/file.evtx"])
+        .assert()
+        .code(2)
+        .stderr(predicates::str::contains("does not exist"));
+    svchop()
+        .args(["scan", "--format", "yaml"])
+        .arg(&quiet)
+        .assert()
+        .code(2);
+    let dir = tempfile::tempdir().unwrap();
+    let junk = dir.path().join("junk.evtx");
+    std::fs::write(&junk, b"not a log").unwrap();
+    svchop()
+        .arg("scan")
+        .arg(&junk)
+        .assert()
+        .code(2)
+        .stderr(predicates::str::contains("nothing could be read"));
+}
+
+#[test]
+fn scan_table_fits_80_columns() {
+    let out = svchop().arg("scan").arg(corpus()).output().unwrap();
+    assert!(out.status.success());
+    let text = String::from_utf8(out.stdout).unwrap();
+    for line in text.lines() {
+        assert!(
+            line.chars().count() <= 80,
+            "{} chars: {line}",
+            line.chars().count()
+        );
+    }
+    assert!(text.contains("CRIT") && text.contains("PC01.example"));
+}
+
+#[test]
+fn scan_json_has_the_documented_fields() {
+    let out = svchop()
+        .args(["scan", "--format", "json"])
+        .arg(lm("LM_renamed_psexecsvc_5145.evtx"))
+        .output()
+        .unwrap();
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let f = &v[0];
+    for key in [
+        "id",
+        "target_host",
+        "source_hosts",
+        "source_ips",
+        "user",
+        "logon_ids",
+        "first_seen",
+        "last_seen",
+        "severity",
+        "score",
+        "score_breakdown",
+        "signals",
+        "services",
+        "processes",
+        "tools",
+        "stages",
+        "techniques",
+        "recommendation",
+        "suppressed_by",
+    ] {
+        assert!(f.get(key).is_some(), "missing {key}");
+    }
+    assert_eq!(
+        f["stages"][0]["evidence"]
+            .as_str()
+            .map(|s| s.contains("#record=")),
+        Some(true)
+    );
+}
+
+#[test]
+fn scan_csv_parses_and_jsonl_has_one_finding_per_line() {
+    let out = svchop()
+        .args(["scan", "--format", "csv"])
+        .arg(corpus())
+        .output()
+        .unwrap();
+    let mut r = csv::Reader::from_reader(out.stdout.as_slice());
+    assert_eq!(r.headers().unwrap().len(), 16);
+    assert!(r.records().count() > 5);
+    let out = svchop()
+        .args(["scan", "--format", "jsonl"])
+        .arg(corpus())
+        .output()
+        .unwrap();
+    for line in String::from_utf8(out.stdout).unwrap().lines() {
+        let _: serde_json::Value = serde_json::from_str(line).unwrap();
+    }
+}
+
+#[test]
+fn suppressed_findings_are_listed_on_request() {
+    let dir = tempfile::tempdir().unwrap();
+    let allow = dir.path().join("allow.toml");
+    std::fs::write(&allow, "[[entry]]\nfield = \"service_name\"\npattern = \"RemCom*\"\nreason = \"sanctioned by change CHG-1\"\n").unwrap();
+    let file = lm("LM_REMCOM_5145_TargetHost.evtx");
+    let out = svchop()
+        .args(["scan", "--allowlist"])
+        .arg(&allow)
+        .arg(&file)
+        .output()
+        .unwrap();
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(text.contains("3 suppressed"), "{text}");
+    let out = svchop()
+        .args([
+            "scan",
+            "--show-suppressed",
+            "--format",
+            "json",
+            "--allowlist",
+        ])
+        .arg(&allow)
+        .arg(&file)
+        .output()
+        .unwrap();
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(
+        v[0]["suppressed_by"]["reason"],
+        "sanctioned by change CHG-1"
+    );
+    svchop()
+        .args(["scan", "--fail-on", "low", "--allowlist"])
+        .arg(&allow)
+        .arg(&file)
+        .assert()
+        .code(0);
+}
+
+#[test]
+fn sources_and_events_commands() {
+    let out = svchop()
+        .args(["sources", "--format", "json"])
+        .arg(corpus().join("malformed"))
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let files = v["files"].as_array().unwrap();
+    for f in files {
+        for key in [
+            "path",
+            "format",
+            "records_read",
+            "records_kept",
+            "records_skipped",
+            "problems",
+            "hosts",
+            "first",
+            "last",
+        ] {
+            assert!(f.get(key).is_some(), "missing {key}");
+        }
+    }
+    let out = svchop()
+        .args([
+            "events",
+            "--host",
+            "pc01.EXAMPLE.corp",
+            "--event-id",
+            "5145",
+            "--format",
+            "jsonl",
+        ])
+        .arg(lm("LM_REMCOM_5145_TargetHost.evtx"))
+        .output()
+        .unwrap();
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert_eq!(text.lines().count(), 30);
+    let out = svchop()
+        .args(["events"])
+        .arg(fixture("ecs_winlogbeat.jsonl"))
+        .output()
+        .unwrap();
+    assert!(String::from_utf8(out.stdout).unwrap().contains("PSEXESVC"));
+}
+
+#[test]
+fn damaged_input_is_summarised_on_stderr() {
+    svchop()
+        .arg("events")
+        .arg(corpus().join("malformed/sample_with_a_bad_chunk_magic.evtx"))
+        .assert()
+        .code(0)
+        .stderr(predicates::str::contains("skipped"));
+}
+
+#[test]
+fn demo_runs_and_writes() {
+    let out = svchop().arg("demo").output().unwrap();
+    assert!(out.status.success());
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(
+        text.contains("PSEXESVC") && text.contains("BTOBTO") && text.contains("RemComSvc"),
+        "{text}"
+    );
+    let dir = tempfile::tempdir().unwrap();
+    svchop()
+        .args(["demo", "--write"])
+        .arg(dir.path())
+        .assert()
+        .code(0);
+    assert!(dir.path().join("DC01/Security.jsonl").exists());
+    svchop()
+        .arg("scan")
+        .arg(dir.path())
+        .args(["--fail-on", "critical"])
+        .assert()
+        .code(1);
+}
+
+#[test]
+fn broken_pipe_is_not_an_error() {
+    use std::io::Read;
+    use std::process::{Command as Std, Stdio};
+    let bin = assert_cmd::cargo::cargo_bin("svchop");
+    let mut child = Std::new(bin)
+        .args(["events", "--format", "jsonl"])
+        .arg(corpus())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut first = [0u8; 16];
+    child
+        .stdout
+        .as_mut()
+        .unwrap()
+        .read_exact(&mut first)
+        .unwrap();
+    drop(child.stdout.take());
+    let status = child.wait().unwrap();
+    let mut err = String::new();
+    child
+        .stderr
+        .take()
+        .unwrap()
+        .read_to_string(&mut err)
+        .unwrap();
+    assert!(status.success(), "exit {status:?}, stderr {err}");
+}
