@@ -1,4 +1,5 @@
 //! The binary as a pipeline sees it: exit codes, output formats, stderr messages.
+#![allow(clippy::expect_used, clippy::unwrap_used)] // Test helpers fail loudly; clippy.toml only covers #[test] fns.
 
 mod common;
 

@@ -2,6 +2,7 @@
 //! EXPECTED.tsv yields a finding on its target with its service, citing the file; every `none`
 //! row yields nothing at Medium or above in the default profile; each seed profile fires exactly
 //! where its document would.
+#![allow(clippy::expect_used, clippy::unwrap_used)] // Test helpers fail loudly; clippy.toml only covers #[test] fns.
 
 mod common;
 

@@ -1,5 +1,6 @@
 //! The built-in demo case: every generated attack chain is found with the right source, target,
 //! account and tool; no benign activity reaches Medium; the case is deterministic for a seed.
+#![allow(clippy::expect_used, clippy::unwrap_used)] // Test helpers fail loudly; clippy.toml only covers #[test] fns.
 
 use svchop::demo::{DemoOptions, events, generate};
 use svchop::detect::Detector;

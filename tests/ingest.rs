@@ -1,6 +1,7 @@
 //! Ingest against the real corpus (EVTX, Security-Datasets JSON) and against small fixtures
 //! written from each product's documented schema where the corpus has no sample (ECS/winlogbeat,
 //! Microsoft Sentinel SecurityEvent, Microsoft Defender advanced hunting).
+#![allow(clippy::expect_used, clippy::unwrap_used)] // Test helpers fail loudly; clippy.toml only covers #[test] fns.
 
 mod common;
 
@@ -8,7 +9,7 @@ use common::{corpus, fixture, load_paths};
 use evtx::EvtxParser;
 use svchop::model::{Channel, Event, LogonId};
 
-fn find<'a>(events: &'a [Event], pred: impl Fn(&Event) -> bool) -> &'a Event {
+fn find(events: &[Event], pred: impl Fn(&Event) -> bool) -> &Event {
     events.iter().find(|e| pred(e)).expect("event present")
 }
 
