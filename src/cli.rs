@@ -25,11 +25,51 @@ use std::process::ExitCode;
 #[command(
     name = "svchop",
     version,
-    about = "Investigate remote service-based lateral movement (PsExec & co.) in Windows event logs"
+    about = "Investigate remote service-based lateral movement (PsExec & co.) in Windows event logs",
+    args_conflicts_with_subcommands = true,
+    after_help = "With paths and no command, svchop opens the workbench: `svchop PATH...` = `svchop open PATH...`."
 )]
 pub struct Cli {
     #[command(subcommand)]
-    pub command: Command,
+    pub command: Option<Command>,
+    #[command(flatten)]
+    pub open: OpenArgs,
+}
+
+/// Opening the workbench.
+#[derive(Args, Debug, Clone)]
+pub struct OpenArgs {
+    /// EVTX or JSON files, or folders (searched recursively).
+    pub paths: Vec<PathBuf>,
+    #[arg(long, value_enum, default_value_t = InputFormat::Auto)]
+    pub input_format: InputFormat,
+    #[arg(long, value_name = "OFFSET")]
+    pub assume_tz: Option<String>,
+    #[command(flatten)]
+    pub detect: DetectArgs,
+    /// Case file (created if missing). Default: `<name>.svchop-case.json` in the working directory.
+    #[arg(long, value_name = "FILE")]
+    pub case: Option<PathBuf>,
+    /// Case name (default: the first path's name).
+    #[arg(long)]
+    pub name: Option<String>,
+}
+
+#[derive(ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ExportFormat {
+    Md,
+    Json,
+}
+
+#[derive(Args, Debug)]
+pub struct ExportArgs {
+    /// A case file written by the workbench.
+    pub case: PathBuf,
+    #[arg(long, value_enum, default_value_t = ExportFormat::Md)]
+    pub format: ExportFormat,
+    /// Write here instead of standard output.
+    #[arg(long, short, value_name = "FILE")]
+    pub output: Option<PathBuf>,
 }
 
 #[derive(Subcommand, Debug)]
@@ -40,6 +80,10 @@ pub enum Command {
     Sources(SourcesArgs),
     /// Detect remote service-based lateral movement and print findings sorted by score.
     Scan(ScanArgs),
+    /// Open the investigation workbench (terminal UI) on the sources.
+    Open(OpenArgs),
+    /// Export a case's notes: findings, timelines, scores, triage, notes, allow-list decisions.
+    Export(ExportArgs),
     /// The built-in demo case: a synthetic domain with benign noise and attacks by several tools.
     Demo(DemoArgs),
 }
@@ -60,6 +104,12 @@ pub struct DemoArgs {
     /// Benign events per host per day.
     #[arg(long, default_value_t = 120)]
     pub noise: usize,
+    /// Print the findings table instead of opening the workbench.
+    #[arg(long)]
+    pub headless: bool,
+    /// Case file for the workbench (default: svchop-demo.svchop-case.json in the working directory).
+    #[arg(long, value_name = "FILE")]
+    pub case: Option<PathBuf>,
     #[command(flatten)]
     pub detect: DetectArgs,
 }
@@ -274,11 +324,146 @@ pub fn main() -> ExitCode {
 
 pub fn run(cli: Cli) -> Result<ExitCode> {
     match cli.command {
-        Command::Events(a) => events(&a),
-        Command::Sources(a) => sources(&a),
-        Command::Scan(a) => scan(&a),
-        Command::Demo(a) => demo(&a),
+        Some(Command::Events(a)) => events(&a),
+        Some(Command::Sources(a)) => sources(&a),
+        Some(Command::Scan(a)) => scan(&a),
+        Some(Command::Demo(a)) => demo(&a),
+        Some(Command::Open(a)) => open(&a),
+        Some(Command::Export(a)) => export(&a),
+        None if !cli.open.paths.is_empty() => open(&cli.open),
+        None => bail!("give paths to open the workbench, or a command (svchop --help)"),
     }
+}
+
+impl OpenArgs {
+    fn input(&self) -> InputArgs {
+        InputArgs {
+            paths: self.paths.clone(),
+            input_format: self.input_format,
+            assume_tz: self.assume_tz.clone(),
+        }
+    }
+}
+
+/// The case for a run: loaded from its file when it exists (refusing damaged or foreign files),
+/// else new; never inside the evidence; its folder must be writable.
+fn case_for(
+    path: &std::path::Path,
+    name: &str,
+    sources: crate::case::CaseSources,
+    evidence: &[PathBuf],
+    base: Allowlist,
+) -> Result<crate::tui::state::CaseHandle> {
+    use crate::case::persist;
+    persist::check_not_in_evidence(path, evidence)?;
+    let case = if let Some(c) = persist::load(path)? {
+        c
+    } else {
+        persist::check_writable(path)?;
+        crate::case::Case::new(name, sources)
+    };
+    Ok(crate::tui::state::CaseHandle {
+        case,
+        path: path.to_path_buf(),
+        base_allowlist: base,
+    })
+}
+
+fn open(a: &OpenArgs) -> Result<ExitCode> {
+    if a.paths.is_empty() {
+        bail!("give the evidence to open: svchop open PATH...");
+    }
+    for p in &a.paths {
+        if !p.exists() {
+            bail!("{} does not exist", p.display());
+        }
+    }
+    let detector = a.detect.detector()?;
+    let name = a
+        .name
+        .clone()
+        .unwrap_or_else(|| crate::case::persist::case_name(&a.paths));
+    let cwd = std::env::current_dir()?;
+    let path = a
+        .case
+        .clone()
+        .unwrap_or_else(|| crate::case::persist::default_case_path(&name, &cwd));
+    let sources = crate::case::CaseSources {
+        paths: a.paths.iter().map(|p| p.display().to_string()).collect(),
+        profile: detector.profile.name.clone(),
+        allowlist_files: a
+            .detect
+            .allowlists
+            .iter()
+            .map(|p| p.display().to_string())
+            .collect(),
+    };
+    let case = case_for(&path, &name, sources, &a.paths, detector.allowlist.clone())?;
+    let load = a.input().load_options(true)?;
+    crate::tui::run(crate::tui::OpenConfig {
+        evidence: crate::tui::Evidence::Paths {
+            paths: a.paths.clone(),
+            load,
+        },
+        detector,
+        case,
+    })?;
+    eprintln!("svchop: case saved in {}", path.display());
+    Ok(ExitCode::SUCCESS)
+}
+
+fn export(a: &ExportArgs) -> Result<ExitCode> {
+    let case = crate::case::persist::load(&a.case)?
+        .with_context(|| format!("{} does not exist", a.case.display()))?;
+    let detect = DetectArgs {
+        profile: case.sources.profile.clone(),
+        allowlists: case
+            .sources
+            .allowlist_files
+            .iter()
+            .map(PathBuf::from)
+            .collect(),
+        no_default_allowlist: false,
+    };
+    let detector = detect.detector()?;
+    let input = InputArgs {
+        paths: case.sources.paths.iter().map(PathBuf::from).collect(),
+        input_format: InputFormat::Auto,
+        assume_tz: None,
+    };
+    let findings = if input.paths.iter().any(|p| p.as_os_str() == "demo:") {
+        detector.scan(&EventStore::new(crate::demo::events(
+            &crate::demo::generate(&crate::demo::DemoOptions::default()),
+        )))
+    } else {
+        detector.scan(&EventStore::new(input.load(false)?.events))
+    };
+    let mut findings = findings;
+    case.apply(&detector.allowlist, &mut findings);
+    findings.sort_by(|x, y| {
+        x.is_suppressed()
+            .cmp(&y.is_suppressed())
+            .then_with(|| Finding::order(x, y))
+    });
+    let playbook = crate::case::playbook::Playbook::builtin()?;
+    let text = match a.format {
+        ExportFormat::Md => crate::case::export::report_md(&case, &findings, &playbook),
+        ExportFormat::Json => format!(
+            "{}\n",
+            serde_json::to_string_pretty(&crate::case::export::report_json(
+                &case, &findings, &playbook
+            ))?
+        ),
+    };
+    match &a.output {
+        Some(p) => {
+            std::fs::write(p, text).with_context(|| format!("cannot write {}", p.display()))?;
+        }
+        None => {
+            emit(&text)?;
+        }
+    }
+    Ok(ExitCode::SUCCESS)
 }
 
 fn events(a: &EventsArgs) -> Result<ExitCode> {
@@ -479,6 +664,32 @@ fn demo(a: &DemoArgs) -> Result<ExitCode> {
         return Ok(ExitCode::SUCCESS);
     }
     let detector = a.detect.detector()?;
+    if !a.headless && std::io::IsTerminal::is_terminal(&std::io::stdout()) {
+        let cwd = std::env::current_dir()?;
+        let path = a
+            .case
+            .clone()
+            .unwrap_or_else(|| crate::case::persist::default_case_path("svchop-demo", &cwd));
+        let sources = crate::case::CaseSources {
+            paths: vec!["demo:".into()],
+            profile: detector.profile.name.clone(),
+            allowlist_files: vec![],
+        };
+        let handle = case_for(
+            &path,
+            "svchop-demo",
+            sources,
+            &[],
+            detector.allowlist.clone(),
+        )?;
+        crate::tui::run(crate::tui::OpenConfig {
+            evidence: crate::tui::Evidence::Demo(Box::new(case)),
+            detector,
+            case: handle,
+        })?;
+        eprintln!("svchop: case saved in {}", path.display());
+        return Ok(ExitCode::SUCCESS);
+    }
     let store = EventStore::new(crate::demo::events(&case));
     let findings = detector.scan(&store);
     let shown: Vec<&Finding> = findings.iter().filter(|f| !f.is_suppressed()).collect();

@@ -4,6 +4,7 @@
 //! Core layers, each using only those before it: `model` -> `ingest` -> `detect`;
 //! the `cli` shell sits on top.
 
+pub mod case;
 pub mod cli;
 pub mod demo;
 pub mod detect;
@@ -11,3 +12,4 @@ pub mod export;
 pub mod ingest;
 pub mod model;
 pub mod output;
+pub mod tui;

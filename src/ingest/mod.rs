@@ -131,7 +131,24 @@ fn read_one(path: &Path, named: bool, opts: &LoadOptions) -> FileResult {
 
 /// Reads every path (files and folders), in parallel across files.
 pub fn load(paths: &[PathBuf], opts: &LoadOptions) -> Loaded {
+    load_with_progress(paths, opts, &|_, _| {})
+}
+
+/// `load`, calling `progress(files_done, files_total)` as files finish (from any thread).
+pub fn load_with_progress(
+    paths: &[PathBuf],
+    opts: &LoadOptions,
+    progress: &(dyn Fn(usize, usize) + Sync),
+) -> Loaded {
     let files = expand(paths);
+    let total = files.len();
+    let done = std::sync::atomic::AtomicUsize::new(0);
+    let tick = || {
+        progress(
+            done.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1,
+            total,
+        );
+    };
     // EVTX files are read one after another from this thread, each parsed chunk-parallel by the
     // evtx crate on the rayon pool; running them inside rayon workers would block the workers
     // the evtx pipeline waits on. Everything else is read in parallel across files.
@@ -142,11 +159,18 @@ pub fn load(paths: &[PathBuf], opts: &LoadOptions) -> Loaded {
     let mut results: Vec<Option<FileResult>> = files
         .par_iter()
         .zip(kinds.par_iter())
-        .map(|((p, named), kind)| (*kind != Kind::Evtx).then(|| read_one(p, *named, opts)))
+        .map(|((p, named), kind)| {
+            (*kind != Kind::Evtx).then(|| {
+                let r = read_one(p, *named, opts);
+                tick();
+                r
+            })
+        })
         .collect();
     for (slot, (p, named)) in results.iter_mut().zip(&files) {
         if slot.is_none() {
             *slot = Some(read_one(p, *named, opts));
+            tick();
         }
     }
     let results: Vec<FileResult> = results.into_iter().flatten().collect();

@@ -1,0 +1,214 @@
+//! The analyst's case: allow-list decisions, triage marks and notes, saved at once to a case file
+//! (atomically), and the report exports. Pure apart from `persist`, which only writes the case
+//! file and exports, never the evidence.
+
+pub mod export;
+pub mod persist;
+pub mod playbook;
+
+use crate::detect::allowlist::{AllowEntry, AllowSpec, Allowlist};
+use crate::detect::finding::Finding;
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+
+/// The case file format version this build writes and reads.
+pub const CASE_VERSION: u32 = 1;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum StepState {
+    #[default]
+    Todo,
+    Done,
+    NotApplicable,
+}
+
+impl StepState {
+    #[must_use]
+    pub fn next(self) -> Self {
+        match self {
+            StepState::Todo => StepState::Done,
+            StepState::Done => StepState::NotApplicable,
+            StepState::NotApplicable => StepState::Todo,
+        }
+    }
+
+    pub fn mark(self) -> &'static str {
+        match self {
+            StepState::Todo => "[ ]",
+            StepState::Done => "[x]",
+            StepState::NotApplicable => "[-]",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StepMark {
+    pub state: StepState,
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub note: String,
+}
+
+/// An allow-list entry the analyst made, with when.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CaseAllow {
+    #[serde(flatten)]
+    pub spec: AllowSpec,
+    pub added: DateTime<Utc>,
+}
+
+/// How the sources were read and detected, so the case reopens to the same findings.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CaseSources {
+    pub paths: Vec<String>,
+    pub profile: String,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub allowlist_files: Vec<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Case {
+    /// Marks the file as a svchop case (a JSON file without it is refused).
+    pub svchop_case: u32,
+    pub name: String,
+    pub sources: CaseSources,
+    #[serde(default)]
+    pub allowlist: Vec<CaseAllow>,
+    /// Finding id -> step id -> mark.
+    #[serde(default)]
+    pub triage: BTreeMap<String, BTreeMap<String, StepMark>>,
+    /// Finding id -> note.
+    #[serde(default)]
+    pub notes: BTreeMap<String, String>,
+    #[serde(default)]
+    pub case_note: String,
+    pub updated: DateTime<Utc>,
+}
+
+impl Case {
+    pub fn new(name: &str, sources: CaseSources) -> Self {
+        Case {
+            svchop_case: CASE_VERSION,
+            name: name.to_string(),
+            sources,
+            allowlist: Vec::new(),
+            triage: BTreeMap::new(),
+            notes: BTreeMap::new(),
+            case_note: String::new(),
+            updated: Utc::now(),
+        }
+    }
+
+    /// The analyst's entries as an allow-list (origin `case`); entries that do not compile are skipped.
+    pub fn allowlist(&self) -> Allowlist {
+        Allowlist {
+            entries: self
+                .allowlist
+                .iter()
+                .filter_map(|a| AllowEntry::new(a.spec.clone(), "case").ok())
+                .collect(),
+        }
+    }
+
+    pub fn add_allow(&mut self, spec: AllowSpec) {
+        if !self.allowlist.iter().any(|a| a.spec == spec) {
+            self.allowlist.push(CaseAllow {
+                spec,
+                added: Utc::now(),
+            });
+        }
+    }
+
+    pub fn remove_allow(&mut self, index: usize) -> Option<CaseAllow> {
+        (index < self.allowlist.len()).then(|| self.allowlist.remove(index))
+    }
+
+    pub fn mark(&self, finding: &str, step: &str) -> StepMark {
+        self.triage
+            .get(finding)
+            .and_then(|m| m.get(step))
+            .cloned()
+            .unwrap_or_default()
+    }
+
+    pub fn cycle_step(&mut self, finding: &str, step: &str) {
+        let m = self
+            .triage
+            .entry(finding.to_string())
+            .or_default()
+            .entry(step.to_string())
+            .or_default();
+        m.state = m.state.next();
+    }
+
+    pub fn set_step_note(&mut self, finding: &str, step: &str, note: &str) {
+        self.triage
+            .entry(finding.to_string())
+            .or_default()
+            .entry(step.to_string())
+            .or_default()
+            .note = note.to_string();
+    }
+
+    /// (steps done or not applicable, total) for a finding.
+    pub fn progress(&self, finding: &str, total: usize) -> (usize, usize) {
+        let done = self.triage.get(finding).map_or(0, |m| {
+            m.values().filter(|s| s.state != StepState::Todo).count()
+        });
+        (done.min(total), total)
+    }
+
+    pub fn note(&self, finding: &str) -> &str {
+        self.notes.get(finding).map_or("", String::as_str)
+    }
+
+    pub fn set_note(&mut self, finding: &str, text: &str) {
+        if text.trim().is_empty() {
+            self.notes.remove(finding);
+        } else {
+            self.notes.insert(finding.to_string(), text.to_string());
+        }
+    }
+
+    /// Re-marks suppression on findings: the built-in/file allow-list, then the case's own.
+    pub fn apply(&self, base: &Allowlist, findings: &mut [Finding]) {
+        let mut all = base.clone();
+        all.extend(self.allowlist());
+        all.apply(findings);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::detect::allowlist::AllowField;
+
+    #[test]
+    fn steps_cycle_and_count() {
+        let mut c = Case::new("t", CaseSources::default());
+        c.cycle_step("F-1", "a");
+        c.cycle_step("F-1", "b");
+        c.cycle_step("F-1", "b");
+        assert_eq!(c.mark("F-1", "a").state, StepState::Done);
+        assert_eq!(c.mark("F-1", "b").state, StepState::NotApplicable);
+        assert_eq!(c.progress("F-1", 5), (2, 5));
+        c.cycle_step("F-1", "b");
+        assert_eq!(c.progress("F-1", 5), (1, 5));
+    }
+
+    #[test]
+    fn allow_entries_dedupe_and_remove() {
+        let mut c = Case::new("t", CaseSources::default());
+        let spec = AllowSpec {
+            field: AllowField::ServiceName,
+            pattern: "X".into(),
+            reason: "r".into(),
+        };
+        c.add_allow(spec.clone());
+        c.add_allow(spec);
+        assert_eq!(c.allowlist.len(), 1);
+        assert!(c.remove_allow(0).is_some());
+        assert!(c.remove_allow(0).is_none());
+    }
+}

@@ -1,0 +1,245 @@
+//! Case files on disk: loaded with checks (a truncated file, a newer version or a file that is
+//! not a case is refused and never overwritten), saved atomically (temporary file in the same
+//! folder, fsync, rename), and never placed inside the evidence svchop reads.
+
+use super::{CASE_VERSION, Case};
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use thiserror::Error;
+
+#[derive(Debug, Error)]
+pub enum CaseError {
+    #[error("{path}: cannot read the case file: {source}")]
+    Read {
+        path: String,
+        source: std::io::Error,
+    },
+    #[error(
+        "{path}: the case file is damaged or truncated ({detail}); it was not changed. Restore it or pass another --case"
+    )]
+    Damaged { path: String, detail: String },
+    #[error("{path}: not a svchop case file; it was not changed. Pass another --case")]
+    NotACase { path: String },
+    #[error(
+        "{path}: written by a newer svchop (case version {found}, this build reads {CASE_VERSION}); it was not changed"
+    )]
+    Newer { path: String, found: u32 },
+    #[error(
+        "{path}: cannot save the case here ({source}); choose a writable place with --case FILE"
+    )]
+    Write {
+        path: String,
+        source: std::io::Error,
+    },
+    #[error(
+        "{path}: the case file would be inside the evidence ({evidence}); svchop never writes there. Choose another place with --case FILE"
+    )]
+    InEvidence { path: String, evidence: String },
+}
+
+/// `<name>.svchop-case.json` in the working directory, the name made file-safe.
+pub fn default_case_path(name: &str, cwd: &Path) -> PathBuf {
+    let safe: String = name
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.') {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    let safe = if safe.trim_matches(['.', '_']).is_empty() {
+        "case".to_string()
+    } else {
+        safe
+    };
+    cwd.join(format!("{safe}.svchop-case.json"))
+}
+
+/// A case name from the sources: the last component of the first path.
+pub fn case_name(paths: &[PathBuf]) -> String {
+    paths
+        .first()
+        .and_then(|p| std::fs::canonicalize(p).ok().or_else(|| Some(p.clone())))
+        .and_then(|p| p.file_stem().map(|s| s.to_string_lossy().into_owned()))
+        .unwrap_or_else(|| "case".into())
+}
+
+fn absolute(p: &Path) -> PathBuf {
+    std::fs::canonicalize(p)
+        .unwrap_or_else(|_| std::env::current_dir().map_or_else(|_| p.to_path_buf(), |d| d.join(p)))
+}
+
+/// Refuses a case path inside a folder of evidence (or equal to an evidence file).
+pub fn check_not_in_evidence(case_path: &Path, sources: &[PathBuf]) -> Result<(), CaseError> {
+    let dir = case_path
+        .parent()
+        .filter(|d| !d.as_os_str().is_empty())
+        .map_or_else(|| PathBuf::from("."), Path::to_path_buf);
+    let case_abs = absolute(&dir).join(case_path.file_name().unwrap_or_default());
+    for s in sources {
+        let ev = absolute(s);
+        let inside = if ev.is_dir() {
+            case_abs.starts_with(&ev)
+        } else {
+            case_abs == ev
+        };
+        if inside {
+            return Err(CaseError::InEvidence {
+                path: case_path.display().to_string(),
+                evidence: s.display().to_string(),
+            });
+        }
+    }
+    Ok(())
+}
+
+/// Loads a case; `Ok(None)` when there is no file yet.
+pub fn load(path: &Path) -> Result<Option<Case>, CaseError> {
+    let shown = path.display().to_string();
+    let text = match std::fs::read_to_string(path) {
+        Ok(t) => t,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(source) => {
+            return Err(CaseError::Read {
+                path: shown,
+                source,
+            });
+        }
+    };
+    let value: serde_json::Value = serde_json::from_str(&text).map_err(|e| CaseError::Damaged {
+        path: shown.clone(),
+        detail: e.to_string(),
+    })?;
+    let Some(version) = value.get("svchop_case").and_then(serde_json::Value::as_u64) else {
+        return Err(CaseError::NotACase { path: shown });
+    };
+    let version = u32::try_from(version).unwrap_or(u32::MAX);
+    if version > CASE_VERSION {
+        return Err(CaseError::Newer {
+            path: shown,
+            found: version,
+        });
+    }
+    serde_json::from_value(value)
+        .map(Some)
+        .map_err(|e| CaseError::Damaged {
+            path: shown,
+            detail: e.to_string(),
+        })
+}
+
+/// Saves atomically: a crash leaves either the old file or the new one, never a mix.
+pub fn save(path: &Path, case: &Case) -> Result<(), CaseError> {
+    let shown = path.display().to_string();
+    let werr = |source| CaseError::Write {
+        path: shown.clone(),
+        source,
+    };
+    let dir = path
+        .parent()
+        .filter(|d| !d.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    let name = path
+        .file_name()
+        .map_or_else(|| "case".into(), |n| n.to_string_lossy().into_owned());
+    let tmp = dir.join(format!(".{name}.tmp-{}", std::process::id()));
+    let text = serde_json::to_string_pretty(case).map_err(|e| werr(std::io::Error::other(e)))?;
+    let mut f = std::fs::File::create(&tmp).map_err(werr)?;
+    f.write_all(text.as_bytes())
+        .and_then(|()| f.write_all(b"\n"))
+        .and_then(|()| f.sync_all())
+        .map_err(werr)?;
+    drop(f);
+    std::fs::rename(&tmp, path).map_err(|e| {
+        let _ = std::fs::remove_file(&tmp);
+        werr(e)
+    })?;
+    if let Ok(d) = std::fs::File::open(dir) {
+        let _ = d.sync_all();
+    }
+    Ok(())
+}
+
+/// Whether the case's folder accepts files (checked before the analyst starts working).
+pub fn check_writable(path: &Path) -> Result<(), CaseError> {
+    let dir = path
+        .parent()
+        .filter(|d| !d.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    let probe = dir.join(format!(".svchop-write-probe-{}", std::process::id()));
+    match std::fs::File::create(&probe) {
+        Ok(_) => {
+            let _ = std::fs::remove_file(&probe);
+            Ok(())
+        }
+        Err(source) => Err(CaseError::Write {
+            path: path.display().to_string(),
+            source,
+        }),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::case::CaseSources;
+
+    #[test]
+    fn save_then_load_round_trips() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("c.svchop-case.json");
+        let mut c = Case::new(
+            "c",
+            CaseSources {
+                paths: vec!["x".into()],
+                profile: "default".into(),
+                allowlist_files: vec![],
+            },
+        );
+        c.set_note("F-1", "looks bad\nreally");
+        c.cycle_step("F-1", "contain-target");
+        save(&p, &c).unwrap();
+        assert_eq!(load(&p).unwrap(), Some(c));
+        assert!(
+            std::fs::read_dir(dir.path()).unwrap().count() == 1,
+            "no temporary file left behind"
+        );
+    }
+
+    #[test]
+    fn refuses_damaged_foreign_and_newer_files_without_touching_them() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("c.json");
+        std::fs::write(&p, "{\"svchop_case\": 1, \"name\": \"c\", \"sour").unwrap();
+        assert!(matches!(load(&p), Err(CaseError::Damaged { .. })));
+        std::fs::write(&p, "{\"hello\": 1}").unwrap();
+        assert!(matches!(load(&p), Err(CaseError::NotACase { .. })));
+        std::fs::write(&p, "{\"svchop_case\": 99}").unwrap();
+        assert!(matches!(load(&p), Err(CaseError::Newer { found: 99, .. })));
+        assert_eq!(
+            std::fs::read_to_string(&p).unwrap(),
+            "{\"svchop_case\": 99}"
+        );
+        assert_eq!(load(&dir.path().join("none.json")).unwrap(), None);
+    }
+
+    #[test]
+    fn case_inside_evidence_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let ev = dir.path().join("evidence");
+        std::fs::create_dir(&ev).unwrap();
+        assert!(
+            check_not_in_evidence(&ev.join("x.svchop-case.json"), std::slice::from_ref(&ev))
+                .is_err()
+        );
+        assert!(check_not_in_evidence(&dir.path().join("x.svchop-case.json"), &[ev]).is_ok());
+    }
+
+    #[test]
+    fn default_names_are_file_safe() {
+        let p = default_case_path("dev corpus/../x", Path::new("/tmp"));
+        assert_eq!(p, Path::new("/tmp/dev_corpus_.._x.svchop-case.json"));
+    }
+}

@@ -1,0 +1,169 @@
+//! The keymap (`assets/keymap.toml`), resolved by context: a text editor takes typed characters,
+//! a view's own section comes before `list` and `global`. The help screen lists exactly these.
+
+use super::action::Action;
+use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+use std::collections::BTreeMap;
+
+pub const KEYMAP_TOML: &str = include_str!("../../assets/keymap.toml");
+
+/// Where the key was pressed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Context {
+    Normal,
+    Triage,
+    AllowList,
+    Editor,
+    Finder,
+}
+
+#[derive(Debug, Clone)]
+pub struct Keymap {
+    pub sections: BTreeMap<String, BTreeMap<String, String>>,
+}
+
+impl Keymap {
+    pub fn builtin() -> Result<Self, toml::de::Error> {
+        Ok(Keymap {
+            sections: toml::from_str(KEYMAP_TOML)?,
+        })
+    }
+
+    fn lookup(&self, section: &str, key: &str) -> Option<Action> {
+        self.sections
+            .get(section)?
+            .get(key)
+            .and_then(|n| Action::from_name(n))
+    }
+
+    /// The action for a key press in a context.
+    pub fn resolve(&self, ctx: Context, ev: KeyEvent) -> Option<Action> {
+        let key = key_name(ev)?;
+        match ctx {
+            Context::Editor | Context::Finder => {
+                if let Some(a) = self.lookup("editor", &key) {
+                    return Some(a);
+                }
+                return match ev.code {
+                    KeyCode::Char(c) if !ev.modifiers.contains(KeyModifiers::CONTROL) => {
+                        Some(Action::Input(c))
+                    }
+                    KeyCode::Backspace => Some(Action::Backspace),
+                    KeyCode::Enter if ctx == Context::Editor => Some(Action::Newline),
+                    KeyCode::Enter => Some(Action::Open),
+                    KeyCode::Left => Some(Action::Left),
+                    KeyCode::Right | KeyCode::Tab => Some(Action::Right),
+                    KeyCode::Up => Some(Action::Up),
+                    KeyCode::Down => Some(Action::Down),
+                    _ => None,
+                };
+            }
+            Context::Triage => self.lookup("triage", &key),
+            Context::AllowList => self.lookup("allowlist", &key),
+            Context::Normal => None,
+        }
+        .or_else(|| self.lookup("list", &key))
+        .or_else(|| self.lookup("global", &key))
+    }
+
+    /// (section, key, action name) for the help screen.
+    pub fn bindings(&self) -> Vec<(String, String, String)> {
+        let mut out = Vec::new();
+        for section in ["global", "list", "triage", "allowlist", "editor"] {
+            if let Some(m) = self.sections.get(section) {
+                for (k, v) in m {
+                    out.push((section.to_string(), k.clone(), v.clone()));
+                }
+            }
+        }
+        out
+    }
+
+    /// The first key bound to an action, for hints in the status bar.
+    pub fn key_for(&self, action: &str) -> Option<&str> {
+        self.sections
+            .values()
+            .flat_map(|m| m.iter())
+            .find(|(_, v)| v.as_str() == action)
+            .map(|(k, _)| k.as_str())
+    }
+}
+
+/// A key press as the keymap spells it.
+pub fn key_name(ev: KeyEvent) -> Option<String> {
+    let ctrl = ev.modifiers.contains(KeyModifiers::CONTROL);
+    let name = match ev.code {
+        KeyCode::Char(' ') => "space".to_string(),
+        KeyCode::Char(c) if ctrl => format!("ctrl-{}", c.to_ascii_lowercase()),
+        KeyCode::Char(c) => c.to_string(),
+        KeyCode::Enter => "enter".into(),
+        KeyCode::Esc => "esc".into(),
+        KeyCode::Tab => "tab".into(),
+        KeyCode::BackTab => "backtab".into(),
+        KeyCode::Up => "up".into(),
+        KeyCode::Down => "down".into(),
+        KeyCode::Left => "left".into(),
+        KeyCode::Right => "right".into(),
+        KeyCode::PageUp => "pageup".into(),
+        KeyCode::PageDown => "pagedown".into(),
+        KeyCode::Home => "home".into(),
+        KeyCode::End => "end".into(),
+        KeyCode::Backspace => "backspace".into(),
+        _ => return None,
+    };
+    Some(name)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn k(c: KeyCode) -> KeyEvent {
+        KeyEvent::new(c, KeyModifiers::NONE)
+    }
+
+    #[test]
+    fn every_binding_names_a_real_action() {
+        let km = Keymap::builtin().unwrap();
+        for (section, key, name) in km.bindings() {
+            assert!(
+                Action::from_name(&name).is_some(),
+                "[{section}] {key} = {name}"
+            );
+            assert!(
+                !Action::describe(&name).is_empty(),
+                "{name} has no description"
+            );
+        }
+    }
+
+    #[test]
+    fn context_decides() {
+        let km = Keymap::builtin().unwrap();
+        assert!(matches!(
+            km.resolve(Context::Normal, k(KeyCode::Char('j'))),
+            Some(Action::Down)
+        ));
+        assert!(matches!(
+            km.resolve(Context::Editor, k(KeyCode::Char('j'))),
+            Some(Action::Input('j'))
+        ));
+        assert!(matches!(
+            km.resolve(Context::Editor, k(KeyCode::Esc)),
+            Some(Action::Cancel)
+        ));
+        assert!(matches!(
+            km.resolve(Context::Triage, k(KeyCode::Char(' '))),
+            Some(Action::ToggleStep)
+        ));
+        assert!(matches!(
+            km.resolve(Context::Normal, k(KeyCode::Char('q'))),
+            Some(Action::Quit)
+        ));
+        let ctrl_s = KeyEvent::new(KeyCode::Char('s'), KeyModifiers::CONTROL);
+        assert!(matches!(
+            km.resolve(Context::Editor, ctrl_s),
+            Some(Action::Save)
+        ));
+    }
+}

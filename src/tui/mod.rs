@@ -1,0 +1,170 @@
+//! The investigation workbench: state + actions + rendering over the same engine as the CLI.
+//! `run` loads on a worker thread (progress shown, `q` works at once), then answers every key
+//! with a new frame; every analyst decision is saved to the case file as it is made.
+
+pub mod action;
+pub mod finder;
+pub mod hops;
+pub mod keymap;
+pub mod panes;
+pub mod pivot;
+pub mod state;
+pub mod terminal;
+pub mod theme;
+pub mod update;
+pub mod update_modal;
+
+use crate::case::export::{report_json, report_md};
+use crate::case::persist;
+use crate::detect::Detector;
+use crate::detect::store::EventStore;
+use crate::ingest::LoadOptions;
+use action::Action;
+use anyhow::Result;
+use crossterm::event::{self, Event as TermEvent, KeyEventKind};
+use keymap::Context;
+use state::{AppState, CaseHandle, InspectorTab, Investigation, Modal, Pane};
+use std::path::PathBuf;
+use std::sync::mpsc;
+use std::time::Duration;
+use update::{Effect, update};
+
+/// Where the events come from.
+pub enum Evidence {
+    Paths {
+        paths: Vec<PathBuf>,
+        load: LoadOptions,
+    },
+    Demo(Box<crate::demo::DemoCase>),
+}
+
+pub struct OpenConfig {
+    pub evidence: Evidence,
+    pub detector: Detector,
+    pub case: CaseHandle,
+}
+
+/// Loads and scans (worker thread), reporting progress as actions.
+fn load(evidence: Evidence, detector: Detector, tx: &mpsc::Sender<Action>) {
+    let (events, report) = match evidence {
+        Evidence::Paths { paths, load } => {
+            let progress = |done: usize, total: usize| {
+                let _ = tx.send(Action::Progress {
+                    files_done: done,
+                    files_total: total,
+                });
+            };
+            let loaded = crate::ingest::load_with_progress(&paths, &load, &progress);
+            if loaded.report.records_read() == 0 {
+                let _ = tx.send(Action::LoadFailed(format!(
+                    "nothing could be read from {} file(s) ({} other files ignored)",
+                    loaded.report.files.len(),
+                    loaded.ignored.len()
+                )));
+                return;
+            }
+            (loaded.events, loaded.report)
+        }
+        Evidence::Demo(case) => (
+            crate::demo::events(&case),
+            crate::ingest::IngestReport::default(),
+        ),
+    };
+    let store = EventStore::new(events);
+    let findings = detector.scan(&store);
+    let _ = tx.send(Action::Loaded(Box::new(Investigation {
+        store,
+        findings,
+        report,
+        detector,
+    })));
+}
+
+/// Which keymap context a key press is in.
+pub fn context(s: &AppState) -> Context {
+    match &s.ui.modal {
+        Some(Modal::Edit(_) | Modal::AllowEdit(_)) => Context::Editor,
+        Some(Modal::Finder { .. }) => Context::Finder,
+        Some(Modal::AllowList { .. }) => Context::AllowList,
+        None if s.ui.focus == Pane::Inspector && s.ui.tab == InspectorTab::Triage => {
+            Context::Triage
+        }
+        Some(_) | None => Context::Normal,
+    }
+}
+
+/// Carries out an effect; the result comes back as an action.
+pub fn execute(s: &AppState, effect: &Effect) -> Action {
+    match effect {
+        Effect::SaveCase => {
+            let mut case = s.case.case.clone();
+            case.updated = chrono::Utc::now();
+            Action::Saved(
+                persist::save(&s.case.path, &case)
+                    .map(|()| format!("saved {}", s.case.path.display()))
+                    .map_err(|e| e.to_string()),
+            )
+        }
+        Effect::Export => Action::Saved(export(s)),
+    }
+}
+
+fn export(s: &AppState) -> Result<String, String> {
+    let data = s.data.as_ref().ok_or("still loading")?;
+    let stem = s
+        .case
+        .path
+        .to_string_lossy()
+        .trim_end_matches(".json")
+        .trim_end_matches(".svchop-case")
+        .to_string();
+    let md_path = PathBuf::from(format!("{stem}-report.md"));
+    let json_path = PathBuf::from(format!("{stem}-report.json"));
+    let md = report_md(&s.case.case, &data.findings, &s.playbook);
+    let json = report_json(&s.case.case, &data.findings, &s.playbook);
+    std::fs::write(&md_path, md).map_err(|e| format!("{}: {e}", md_path.display()))?;
+    let text = serde_json::to_string_pretty(&json).map_err(|e| e.to_string())?;
+    std::fs::write(&json_path, text + "\n").map_err(|e| format!("{}: {e}", json_path.display()))?;
+    Ok(format!("exported {} and .json", md_path.display()))
+}
+
+/// Runs the workbench until the analyst quits.
+pub fn run(cfg: OpenConfig) -> Result<()> {
+    let playbook = crate::case::playbook::Playbook::builtin()?;
+    let keymap = keymap::Keymap::builtin()?;
+    let theme = theme::Theme::from_env();
+    let mut state = AppState::new(cfg.case, playbook, keymap);
+    let (tx, rx) = mpsc::channel();
+    let detector = cfg.detector;
+    let evidence = cfg.evidence;
+    std::thread::spawn(move || load(evidence, detector, &tx));
+    let (mut term, _guard) = terminal::enter()?;
+    let size = term.size()?;
+    update(&mut state, Action::Resize(size.width, size.height));
+    loop {
+        while let Ok(a) = rx.try_recv() {
+            update(&mut state, a);
+        }
+        term.draw(|f| panes::draw(f, &state, theme))?;
+        if state.ui.quit {
+            break;
+        }
+        if !event::poll(Duration::from_millis(100))? {
+            continue;
+        }
+        let action = match event::read()? {
+            TermEvent::Key(k) if k.kind == KeyEventKind::Press => {
+                state.keymap.resolve(context(&state), k)
+            }
+            TermEvent::Resize(w, h) => Some(Action::Resize(w, h)),
+            _ => None,
+        };
+        if let Some(a) = action {
+            for effect in update(&mut state, a) {
+                let result = execute(&state, &effect);
+                update(&mut state, result);
+            }
+        }
+    }
+    Ok(())
+}

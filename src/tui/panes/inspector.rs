@@ -1,0 +1,287 @@
+//! Inspector: tabs on the selected event and finding — every field, the raw record, the score
+//! breakdown, the triage walk, and notes. Every string from evidence is sanitized.
+
+use crate::case::playbook::fill;
+use crate::model::Event;
+use crate::model::sanitize::{clip, for_terminal};
+use crate::model::time::fmt_utc;
+use crate::tui::state::{AppState, InspectorTab, Pane};
+use crate::tui::theme::Theme;
+use ratatui::buffer::Buffer;
+use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Block, Borders, Paragraph, Widget, Wrap};
+use std::fmt::Write;
+
+pub struct InspectorPane<'a> {
+    pub s: &'a AppState,
+    pub theme: Theme,
+}
+
+fn leaves(prefix: &str, v: &serde_json::Value, out: &mut Vec<(String, String)>) {
+    match v {
+        serde_json::Value::Object(m) => {
+            for (k, x) in m {
+                let key = if prefix.is_empty() {
+                    k.clone()
+                } else {
+                    format!("{prefix}.{k}")
+                };
+                leaves(&key, x, out);
+            }
+        }
+        serde_json::Value::Null => {}
+        serde_json::Value::String(s) => out.push((prefix.to_string(), s.clone())),
+        other => out.push((prefix.to_string(), other.to_string())),
+    }
+}
+
+/// Every field of an event as `name: value` pairs (typed fields first, then the rest).
+pub fn event_fields(e: &Event) -> Vec<(String, String)> {
+    let mut out = vec![
+        ("evidence".to_string(), e.source.to_string()),
+        ("time".to_string(), fmt_utc(e.ts)),
+        ("host".to_string(), e.host.display.to_string()),
+        (
+            "channel".to_string(),
+            format!("{} {}", e.channel.name(), e.event_id),
+        ),
+    ];
+    if let Some(p) = &e.provider {
+        out.push(("provider".into(), p.to_string()));
+    }
+    if let Ok(v) = serde_json::to_value(&e.fields) {
+        leaves("", &v, &mut out);
+    }
+    out.extend(e.extra.iter().map(|(k, v)| (k.to_string(), v.to_string())));
+    out
+}
+
+impl InspectorPane<'_> {
+    fn detail(&self) -> Vec<Line<'static>> {
+        let s = self.s;
+        let Some(e) = s
+            .selected_event()
+            .and_then(|i| s.data.as_ref()?.store.get(i))
+        else {
+            return vec![Line::from("select an event in the timeline")];
+        };
+        event_fields(e)
+            .into_iter()
+            .map(|(k, v)| {
+                Line::from(vec![
+                    Span::styled(format!("{k}: "), self.theme.dim()),
+                    Span::raw(for_terminal(&v).into_owned()),
+                ])
+            })
+            .collect()
+    }
+
+    fn raw(&self) -> Vec<Line<'static>> {
+        let s = self.s;
+        let Some(e) = s
+            .selected_event()
+            .and_then(|i| s.data.as_ref()?.store.get(i))
+        else {
+            return vec![Line::from("select an event in the timeline")];
+        };
+        let mut lines = vec![Line::styled(
+            format!("evidence: {}", for_terminal(&e.source.to_string())),
+            self.theme.dim(),
+        )];
+        let text = e.raw.as_deref().map_or_else(
+            || "(raw record not kept)".to_string(),
+            |r| {
+                serde_json::from_str::<serde_json::Value>(r)
+                    .and_then(|v| serde_json::to_string_pretty(&v))
+                    .unwrap_or_else(|_| r.to_string())
+            },
+        );
+        lines.extend(
+            text.lines()
+                .map(|l| Line::from(for_terminal(l).into_owned())),
+        );
+        lines
+    }
+
+    fn score(&self) -> Vec<Line<'static>> {
+        let Some(f) = self.s.finding() else {
+            return vec![Line::from("no finding selected")];
+        };
+        let mut lines = vec![Line::styled(
+            format!("{} {} score {}", f.severity.label(), f.id, f.score),
+            self.theme.severity(f.severity),
+        )];
+        for p in &f.score_breakdown {
+            lines.push(Line::from(format!(
+                "{:>+5}  {:<8} {}",
+                p.points,
+                p.name,
+                for_terminal(&p.why)
+            )));
+        }
+        lines.push(Line::from(format!(
+            "origin: {:?} — {}",
+            f.origin.kind,
+            for_terminal(&f.origin.reasons.join("; "))
+        )));
+        let missing: Vec<&str> = f.missing_stages.iter().map(|s| s.label()).collect();
+        lines.push(Line::from(format!(
+            "missing stages: {}",
+            missing.join(", ")
+        )));
+        for svc in &f.services {
+            lines.push(Line::from(format!(
+                "service: {} image {} flags {}",
+                for_terminal(svc.name.as_deref().unwrap_or("-")),
+                for_terminal(svc.image_path.as_deref().unwrap_or("-")),
+                svc.flags.join(",")
+            )));
+        }
+        let tech: Vec<String> = f
+            .techniques
+            .iter()
+            .map(|t| format!("{} {}", t.id, t.name))
+            .collect();
+        lines.push(Line::from(format!("techniques: {}", tech.join("; "))));
+        lines.push(Line::from(format!("recommendation: {}", f.recommendation)));
+        if let Some(sup) = &f.suppressed_by {
+            lines.push(Line::from(format!(
+                "SUPPRESSED by {} = {} ({}): {}",
+                sup.field,
+                for_terminal(&sup.pattern),
+                sup.origin,
+                for_terminal(&sup.reason)
+            )));
+        }
+        lines
+    }
+
+    fn triage(&self) -> Vec<Line<'static>> {
+        let s = self.s;
+        let Some(f) = s.finding() else {
+            return vec![Line::from("no finding selected")];
+        };
+        let (done, total) = s.case.case.progress(&f.id, s.playbook.len());
+        let mut lines = vec![Line::styled(
+            format!(
+                "Triage {done}/{total} for {} (space: todo/done/n-a, e: note)",
+                f.id
+            ),
+            self.theme.title(),
+        )];
+        let mut phase = "";
+        for (i, step) in s.playbook.step.iter().enumerate() {
+            if step.phase != phase {
+                phase = &step.phase;
+                lines.push(Line::styled(phase.to_string(), self.theme.dim()));
+            }
+            let m = s.case.case.mark(&f.id, &step.id);
+            let mut text = format!("{} {}", m.state.mark(), for_terminal(&fill(step, f)));
+            if !m.note.is_empty() {
+                let _ = write!(text, "  — {}", for_terminal(&m.note));
+            }
+            let style = if i == s.ui.triage_sel && s.ui.focus == Pane::Inspector {
+                self.theme.selected()
+            } else {
+                ratatui::style::Style::new()
+            };
+            lines.push(Line::styled(text, style));
+        }
+        lines
+    }
+
+    fn notes(&self) -> Vec<Line<'static>> {
+        let s = self.s;
+        let mut lines = Vec::new();
+        if let Some(f) = s.finding() {
+            lines.push(Line::styled(
+                format!("Finding {} note (n to edit):", f.id),
+                self.theme.title(),
+            ));
+            lines.extend(
+                s.case
+                    .case
+                    .note(&f.id)
+                    .lines()
+                    .map(|l| Line::from(for_terminal(l).into_owned())),
+            );
+            lines.push(Line::from(""));
+        }
+        lines.push(Line::styled("Case note (N to edit):", self.theme.title()));
+        lines.extend(
+            s.case
+                .case
+                .case_note
+                .lines()
+                .map(|l| Line::from(for_terminal(l).into_owned())),
+        );
+        lines.push(Line::from(""));
+        lines.push(Line::styled(
+            format!(
+                "case file: {}",
+                for_terminal(&s.case.path.display().to_string())
+            ),
+            self.theme.dim(),
+        ));
+        lines
+    }
+}
+
+impl Widget for InspectorPane<'_> {
+    fn render(self, area: Rect, buf: &mut Buffer) {
+        let s = self.s;
+        let focused = s.ui.focus == Pane::Inspector;
+        let tabs: Vec<Span<'_>> = InspectorTab::ALL
+            .iter()
+            .flat_map(|t| {
+                [
+                    Span::styled(
+                        t.label(),
+                        if *t == s.ui.tab {
+                            self.theme.selected()
+                        } else {
+                            self.theme.dim()
+                        },
+                    ),
+                    Span::raw(" "),
+                ]
+            })
+            .collect();
+        let block = Block::default()
+            .borders(Borders::ALL)
+            .title(Line::from(tabs))
+            .border_style(self.theme.border(focused));
+        let inner = block.inner(area);
+        block.render(area, buf);
+        let lines = match s.ui.tab {
+            InspectorTab::Detail => self.detail(),
+            InspectorTab::Raw => self.raw(),
+            InspectorTab::Score => self.score(),
+            InspectorTab::Triage => self.triage(),
+            InspectorTab::Notes => self.notes(),
+        };
+        let [body] = Layout::vertical([Constraint::Min(1)]).areas(inner);
+        let scroll = if s.ui.tab == InspectorTab::Triage {
+            let before = s.ui.triage_sel + 8;
+            before.saturating_sub(usize::from(body.height))
+        } else {
+            s.ui.inspector_scroll
+        };
+        let width = usize::from(body.width.max(1));
+        let lines: Vec<Line<'static>> = lines
+            .into_iter()
+            .map(|l| {
+                if l.width() > width * 40 {
+                    Line::from(clip(&l.to_string(), width * 40))
+                } else {
+                    l
+                }
+            })
+            .collect();
+        Paragraph::new(lines)
+            .wrap(Wrap { trim: false })
+            .scroll((u16::try_from(scroll).unwrap_or(u16::MAX), 0))
+            .render(body, buf);
+    }
+}

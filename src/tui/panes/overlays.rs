@@ -1,0 +1,219 @@
+//! Views over the panes: help (generated from the keymap), fuzzy finder, hops graph, allow-list
+//! editor and manager, and the note editor.
+
+use crate::export::table::sev_short;
+use crate::model::sanitize::{clip, for_terminal};
+use crate::tui::action::{ALLOW_FIELDS, Action};
+use crate::tui::state::{AppState, EditTarget, Modal};
+use crate::tui::theme::Theme;
+use ratatui::Frame;
+use ratatui::layout::Rect;
+use ratatui::text::Line;
+use ratatui::widgets::{Block, Borders, Clear, Paragraph, Wrap};
+
+fn centered(area: Rect, wide: bool) -> Rect {
+    if area.width < 100 {
+        return area;
+    }
+    let w = if wide {
+        area.width * 9 / 10
+    } else {
+        area.width * 7 / 10
+    };
+    let h = area.height * 8 / 10;
+    Rect {
+        x: area.x + (area.width - w) / 2,
+        y: area.y + (area.height - h) / 2,
+        width: w,
+        height: h,
+    }
+}
+
+pub fn draw(f: &mut Frame<'_>, s: &AppState, area: Rect, theme: Theme) {
+    let Some(modal) = &s.ui.modal else { return };
+    let (title, lines, scroll): (String, Vec<Line<'static>>, usize) = match modal {
+        Modal::Help { scroll } => (" Keys (esc closes) ".into(), help(s), *scroll),
+        Modal::Finder { query, sel } => finder(s, query, *sel, theme),
+        Modal::Hops { sel } => hops(s, *sel, theme),
+        Modal::AllowEdit(d) => (" Allow-list the selected finding (←/→ field, type a reason, enter saves, esc cancels) ".into(), allow_edit(d, theme), 0),
+        Modal::AllowList { sel } => allow_list(s, *sel, theme),
+        Modal::Edit(e) => {
+            let what = match &e.target {
+                EditTarget::FindingNote(id) => format!("note for {id}"),
+                EditTarget::CaseNote => "case note".into(),
+                EditTarget::StepNote { step, .. } => format!("note for step {step}"),
+                EditTarget::AllowReason => "reason".into(),
+            };
+            let keys = if e.multiline { "ctrl-s saves, esc cancels" } else { "enter saves, esc cancels" };
+            let mut lines: Vec<Line<'static>> = e.text.split('\n').map(|l| Line::from(for_terminal(l).into_owned())).collect();
+            if let Some(last) = lines.last_mut() {
+                last.push_span("█");
+            }
+            (format!(" Edit {what} ({keys}) "), lines, 0)
+        }
+    };
+    let rect = centered(area, true);
+    let height = usize::from(rect.height.saturating_sub(2));
+    let scroll = scroll.min(lines.len().saturating_sub(height));
+    f.render_widget(Clear, rect);
+    let block = Block::default()
+        .borders(Borders::ALL)
+        .title(clip(&title, usize::from(rect.width).saturating_sub(2)))
+        .border_style(theme.border(true));
+    f.render_widget(
+        Paragraph::new(lines)
+            .block(block)
+            .wrap(Wrap { trim: false })
+            .scroll((u16::try_from(scroll).unwrap_or(0), 0)),
+        rect,
+    );
+}
+
+fn help(s: &AppState) -> Vec<Line<'static>> {
+    let mut lines = Vec::new();
+    let mut section = String::new();
+    for (sec, key, action) in s.keymap.bindings() {
+        if sec != section {
+            section.clone_from(&sec);
+            lines.push(Line::from(format!("[{sec}]")));
+        }
+        lines.push(Line::from(format!(
+            "  {key:<10} {}",
+            Action::describe(&action)
+        )));
+    }
+    lines
+}
+
+fn window(sel: usize, len: usize, height: usize) -> std::ops::Range<usize> {
+    let start = sel.saturating_sub(height.saturating_sub(1));
+    start..len.min(start + height)
+}
+
+fn finder(
+    s: &AppState,
+    query: &str,
+    sel: usize,
+    theme: Theme,
+) -> (String, Vec<Line<'static>>, usize) {
+    let hits = crate::tui::finder::matches(s, query);
+    let sel = sel.min(hits.len().saturating_sub(1));
+    let mut lines = vec![
+        Line::from(format!("> {}█", for_terminal(query))),
+        Line::from(""),
+    ];
+    for i in window(sel, hits.len(), 30) {
+        let (k, v) = &hits[i];
+        let st = if i == sel {
+            theme.selected()
+        } else {
+            ratatui::style::Style::new()
+        };
+        lines.push(Line::styled(
+            format!("{:<8} {}", k.label(), clip(v, 100)),
+            st,
+        ));
+    }
+    (
+        format!(" Find ({} matches; enter jumps, esc closes) ", hits.len()),
+        lines,
+        0,
+    )
+}
+
+fn hops(s: &AppState, sel: usize, theme: Theme) -> (String, Vec<Line<'static>>, usize) {
+    let edges = crate::tui::hops::edges(s);
+    let mut lines = vec![Line::styled(
+        "TIME (UTC)      SEV  HOPS                                  ACCOUNT         TOOL",
+        theme.dim(),
+    )];
+    for (i, e) in edges.iter().enumerate() {
+        let path = e
+            .path
+            .iter()
+            .map(|p| clip(p, 16))
+            .collect::<Vec<_>>()
+            .join(" ──▶ ");
+        let text = format!(
+            "{} {:<4} {:<38} {:<15} {}",
+            e.time.format("%m-%d %H:%M:%S"),
+            sev_short(e.severity),
+            path,
+            clip(&e.user, 15),
+            clip(&e.tool, 30)
+        );
+        let st = if i == sel {
+            theme.selected()
+        } else {
+            theme.severity(e.severity)
+        };
+        lines.push(Line::styled(text, st));
+    }
+    if edges.is_empty() {
+        lines.push(Line::from("no remote hops found"));
+    }
+    let scroll = sel.saturating_sub(20);
+    (
+        " Hops: who moved where (enter opens the finding, esc closes) ".into(),
+        lines,
+        scroll,
+    )
+}
+
+fn allow_edit(d: &crate::tui::state::AllowDraft, theme: Theme) -> Vec<Line<'static>> {
+    let mut lines = Vec::new();
+    for (i, field) in ALLOW_FIELDS.iter().enumerate() {
+        let value = d.values.get(i).map_or("", String::as_str);
+        let v = if value.is_empty() {
+            "(none on this finding)".to_string()
+        } else {
+            clip(value, 90)
+        };
+        let st = if i == d.field {
+            theme.selected()
+        } else {
+            ratatui::style::Style::new()
+        };
+        lines.push(Line::styled(
+            format!(
+                "{} {:<12} {v}",
+                if i == d.field { ">" } else { " " },
+                field.label()
+            ),
+            st,
+        ));
+    }
+    lines.push(Line::from(""));
+    lines.push(Line::from(format!("reason: {}█", for_terminal(&d.reason))));
+    lines
+}
+
+fn allow_list(s: &AppState, sel: usize, theme: Theme) -> (String, Vec<Line<'static>>, usize) {
+    let mut lines = Vec::new();
+    for (i, a) in s.case.case.allowlist.iter().enumerate() {
+        let st = if i == sel {
+            theme.selected()
+        } else {
+            ratatui::style::Style::new()
+        };
+        lines.push(Line::styled(
+            format!(
+                "{:<12} {:<30} {}",
+                a.spec.field.label(),
+                clip(&a.spec.pattern, 30),
+                clip(&a.spec.reason, 60)
+            ),
+            st,
+        ));
+    }
+    if lines.is_empty() {
+        lines.push(Line::from(
+            "no allow-list entries in this case yet (a on a finding adds one)",
+        ));
+    }
+    (
+        " Allow-list entries of this case (d removes, esc closes) ".into(),
+        lines,
+        0,
+    )
+}

@@ -1,0 +1,97 @@
+//! Targets: hosts ranked by their highest finding score, with severity (as a word), number of
+//! findings, first/last seen, triage progress, and a mark when every finding is suppressed.
+
+use crate::export::table::sev_short;
+use crate::model::sanitize::clip;
+use crate::tui::state::{AppState, Pane};
+use crate::tui::theme::Theme;
+use ratatui::buffer::Buffer;
+use ratatui::layout::Rect;
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Block, Borders, Paragraph, Widget};
+use std::fmt::Write;
+
+pub struct TargetsPane<'a> {
+    pub s: &'a AppState,
+    pub theme: Theme,
+}
+
+/// First index of a window of `height` rows that keeps `sel` visible.
+pub fn window_start(sel: usize, height: usize) -> usize {
+    if height == 0 {
+        0
+    } else {
+        sel.saturating_sub(height - 1)
+    }
+}
+
+impl Widget for TargetsPane<'_> {
+    fn render(self, area: Rect, buf: &mut Buffer) {
+        let s = self.s;
+        let focused = s.ui.focus == Pane::Targets;
+        let title = format!(
+            " Targets ({}){} ",
+            s.targets.len(),
+            if s.ui.show_suppressed {
+                " +suppressed"
+            } else {
+                ""
+            }
+        );
+        let block = Block::default()
+            .borders(Borders::ALL)
+            .title(title)
+            .border_style(self.theme.border(focused));
+        let inner = block.inner(area);
+        block.render(area, buf);
+        let height = usize::from(inner.height.saturating_sub(1));
+        let wide = inner.width >= 60;
+        let header = if wide {
+            "SEV  SCR HOST               N  TRIAGE  LAST SEEN (UTC)"
+        } else {
+            "SEV  SCR HOST           N TRIAGE"
+        };
+        let mut lines = vec![Line::styled(header, self.theme.dim())];
+        let start = window_start(s.ui.target_sel, height);
+        let host_w = if wide {
+            18
+        } else {
+            usize::from(inner.width).saturating_sub(20).clamp(6, 14)
+        };
+        let total_steps = s.playbook.len();
+        for (i, t) in s.targets.iter().enumerate().skip(start).take(height) {
+            let (done, total) = t
+                .findings
+                .first()
+                .and_then(|&fi| s.data.as_ref()?.findings.get(fi))
+                .map_or((0, total_steps), |f| {
+                    s.case.case.progress(&f.id, total_steps)
+                });
+            let mark = if t.all_suppressed { "~" } else { " " };
+            let mut text = format!(
+                "{:<4} {:>3} {:<host_w$} {:>2} {:>2}/{:<2}",
+                sev_short(t.severity),
+                t.top_score,
+                clip(&format!("{mark}{}", t.display), host_w),
+                t.findings.len(),
+                done,
+                total
+            );
+            if wide {
+                let _ = write!(text, "  {}", t.last.format("%m-%d %H:%M:%S"));
+            }
+            let style = if i == s.ui.target_sel {
+                self.theme.selected()
+            } else {
+                self.theme.severity(t.severity)
+            };
+            lines.push(Line::from(Span::styled(text, style)));
+        }
+        if s.targets.is_empty() {
+            lines.push(Line::from(
+                "no findings: nothing points at remote service-based lateral movement",
+            ));
+        }
+        Paragraph::new(lines).render(inner, buf);
+    }
+}

@@ -1,0 +1,225 @@
+//! Timeline of the selected finding: one row per stage in time order, gaps between stages, the
+//! chain tied by a gutter; with `t`, every event of the host around it. When a pivot is open this
+//! pane shows the pivot results with a breadcrumb instead.
+
+use super::targets::window_start;
+use crate::detect::Stage;
+use crate::export::table::{sev_short, stage_strip};
+use crate::model::describe::summary;
+use crate::model::sanitize::clip;
+use crate::tui::state::{AppState, Pane};
+use crate::tui::theme::Theme;
+use ratatui::buffer::Buffer;
+use ratatui::layout::Rect;
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Block, Borders, Paragraph, Widget};
+
+pub struct TimelinePane<'a> {
+    pub s: &'a AppState,
+    pub theme: Theme,
+}
+
+/// `+0.8s`, `+12s`, `+3m`, `+2h` between two times.
+pub fn gap(ms: i64) -> String {
+    match ms {
+        i64::MIN..=-1 => "-".into(),
+        0..=9_999 => format!("+{}.{}s", ms / 1000, (ms % 1000) / 100),
+        10_000..=119_999 => format!("+{}s", ms / 1000),
+        120_000..=7_199_999 => format!("+{}m", ms / 60_000),
+        _ => format!("+{}h", ms / 3_600_000),
+    }
+}
+
+fn stage_tag(stage: Option<Stage>) -> &'static str {
+    match stage {
+        Some(Stage::Source) => "SOURCE ",
+        Some(Stage::Logon) => "LOGON  ",
+        Some(Stage::Share) => "SHARE  ",
+        Some(Stage::Pipe) => "PIPE   ",
+        Some(Stage::Install) => "INSTALL",
+        Some(Stage::Exec) => "EXEC   ",
+        Some(Stage::Cleanup) => "CLEANUP",
+        None => "       ",
+    }
+}
+
+impl Widget for TimelinePane<'_> {
+    fn render(self, area: Rect, buf: &mut Buffer) {
+        if !self.s.ui.pivots.is_empty() {
+            self.render_pivot(area, buf);
+            return;
+        }
+        let s = self.s;
+        let focused = s.ui.focus == Pane::Timeline;
+        let title = match (s.finding(), s.target()) {
+            (Some(f), Some(t)) => format!(
+                " Timeline {} {} {} ({}/{}) {}{} ",
+                clip(&f.target_host, 24),
+                sev_short(f.severity),
+                f.id,
+                s.ui.finding_sel + 1,
+                t.findings.len(),
+                stage_strip(f),
+                if f.is_suppressed() { " SUPPRESSED" } else { "" }
+            ),
+            _ => " Timeline ".into(),
+        };
+        let block = Block::default()
+            .borders(Borders::ALL)
+            .title(title)
+            .border_style(self.theme.border(focused));
+        let inner = block.inner(area);
+        block.render(area, buf);
+        let Some(data) = s.data.as_ref() else { return };
+        let rows = s.timeline_rows();
+        let height = usize::from(inner.height);
+        let start = window_start(s.ui.timeline_sel, height);
+        let width = usize::from(inner.width);
+        let mut lines = Vec::new();
+        let mut prev = None;
+        let target = s.finding().map_or("", |f| f.target_key.as_str());
+        for (n, (idx, stage, link)) in rows.iter().enumerate() {
+            let Some(e) = data.store.get(*idx) else {
+                continue;
+            };
+            let g = prev.map_or_else(
+                || "     ".to_string(),
+                |p: chrono::DateTime<chrono::Utc>| gap((e.ts - p).num_milliseconds()),
+            );
+            if stage.is_some() {
+                prev = Some(e.ts);
+            }
+            if n >= start && n < start + height {
+                let selected = n == s.ui.timeline_sel && focused;
+                lines.push(self.row(e, *stage, link, &g, (target, width, selected)));
+            }
+        }
+        if rows.is_empty() {
+            lines.push(Line::from(
+                "select a target (Targets pane) to see its chain",
+            ));
+        }
+        Paragraph::new(lines).render(inner, buf);
+    }
+}
+
+impl TimelinePane<'_> {
+    /// One timeline row: time, gap, the chain's gutter, stage, event id, summary (and link).
+    fn row(
+        &self,
+        e: &crate::model::Event,
+        stage: Option<Stage>,
+        link: &str,
+        g: &str,
+        (target, width, selected): (&str, usize, bool),
+    ) -> Line<'static> {
+        let gutter = if stage.is_some() { "┃" } else { "│" };
+        let other_host = if *e.host.key == *target {
+            String::new()
+        } else {
+            format!("[{}] ", clip(&e.host.display, 14))
+        };
+        let head = format!(
+            "{} {:>6} {gutter} {} {:>5} ",
+            e.ts.format("%H:%M:%S%.3f"),
+            g,
+            stage_tag(stage),
+            e.event_id
+        );
+        let rest_w = width.saturating_sub(head.chars().count());
+        let tail = if link.is_empty() || width < 110 {
+            String::new()
+        } else {
+            format!("  ({link})")
+        };
+        let body = clip(&format!("{other_host}{}{tail}", summary(e)), rest_w);
+        let head_style = if selected {
+            self.theme.selected()
+        } else if stage.is_some() {
+            self.theme.stage()
+        } else {
+            self.theme.dim()
+        };
+        let body_style = if selected {
+            self.theme.selected()
+        } else {
+            ratatui::style::Style::new()
+        };
+        Line::from(vec![
+            Span::styled(head, head_style),
+            Span::styled(body, body_style),
+        ])
+    }
+
+    fn render_pivot(&self, area: Rect, buf: &mut Buffer) {
+        let s = self.s;
+        let crumbs: Vec<String> =
+            s.ui.pivots
+                .iter()
+                .map(|p| format!("{}={}", p.field.label(), clip(&p.value, 30)))
+                .collect();
+        let title = format!(" Pivot: {} (esc back) ", crumbs.join(" > "));
+        let block = Block::default()
+            .borders(Borders::ALL)
+            .title(clip(&title, usize::from(area.width).saturating_sub(2)))
+            .border_style(self.theme.border(s.ui.focus == Pane::Timeline));
+        let inner = block.inner(area);
+        block.render(area, buf);
+        let (Some(p), Some(data)) = (s.ui.pivots.last(), s.data.as_ref()) else {
+            return;
+        };
+        let height = usize::from(inner.height);
+        let width = usize::from(inner.width);
+        let total = p.findings.len() + p.events.len();
+        let start = window_start(p.sel, height);
+        let mut lines = Vec::new();
+        for n in start..total.min(start + height) {
+            let text = if n < p.findings.len() {
+                let f = &data.findings[p.findings[n]];
+                format!(
+                    "FINDING {} {:>3} {} {} svc={} user={}",
+                    sev_short(f.severity),
+                    f.score,
+                    f.id,
+                    f.target_host,
+                    f.service_label(),
+                    f.user.as_deref().unwrap_or("-")
+                )
+            } else {
+                let Some(e) = data.store.get(p.events[n - p.findings.len()]) else {
+                    continue;
+                };
+                format!(
+                    "{} {} {} {}",
+                    e.ts.format("%m-%d %H:%M:%S"),
+                    e.host.key,
+                    e.event_id,
+                    summary(e)
+                )
+            };
+            let style = if n == p.sel {
+                self.theme.selected()
+            } else {
+                ratatui::style::Style::new()
+            };
+            lines.push(Line::styled(clip(&text, width), style));
+        }
+        if total == 0 {
+            lines.push(Line::from("nothing shares this value"));
+        }
+        Paragraph::new(lines).render(inner, buf);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::gap;
+
+    #[test]
+    fn gaps_read_naturally() {
+        assert_eq!(gap(800), "+0.8s");
+        assert_eq!(gap(15_000), "+15s");
+        assert_eq!(gap(180_000), "+3m");
+        assert_eq!(gap(7_200_000), "+2h");
+    }
+}

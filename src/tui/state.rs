@@ -1,0 +1,334 @@
+//! Workbench state: the investigation (events and findings, read-only after loading), the case
+//! (the analyst's decisions), and `UiState` (focus, selections, open views). Panes own nothing.
+
+use super::action::PivotField;
+use crate::case::Case;
+use crate::case::playbook::Playbook;
+use crate::detect::Detector;
+use crate::detect::allowlist::Allowlist;
+use crate::detect::finding::{Finding, Severity};
+use crate::detect::store::EventStore;
+use crate::ingest::IngestReport;
+use chrono::{DateTime, Utc};
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+
+/// What loading produced.
+#[derive(Debug)]
+pub struct Investigation {
+    pub store: EventStore,
+    pub findings: Vec<Finding>,
+    pub report: IngestReport,
+    pub detector: Detector,
+}
+
+/// One row of the Targets pane.
+#[derive(Debug, Clone)]
+pub struct TargetRow {
+    pub key: String,
+    pub display: String,
+    pub top_score: i64,
+    pub severity: Severity,
+    pub findings: Vec<usize>,
+    pub first: DateTime<Utc>,
+    pub last: DateTime<Utc>,
+    pub all_suppressed: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Pane {
+    Targets,
+    Timeline,
+    Inspector,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum InspectorTab {
+    Detail,
+    Raw,
+    Score,
+    Triage,
+    Notes,
+}
+
+impl InspectorTab {
+    pub const ALL: [InspectorTab; 5] = [
+        InspectorTab::Detail,
+        InspectorTab::Raw,
+        InspectorTab::Score,
+        InspectorTab::Triage,
+        InspectorTab::Notes,
+    ];
+    pub fn label(self) -> &'static str {
+        match self {
+            InspectorTab::Detail => "1 Detail",
+            InspectorTab::Raw => "2 Raw",
+            InspectorTab::Score => "3 Score",
+            InspectorTab::Triage => "4 Triage",
+            InspectorTab::Notes => "5 Notes",
+        }
+    }
+}
+
+/// One pivot: a field and the value followed, with its results.
+#[derive(Debug, Clone)]
+pub struct Pivot {
+    pub field: PivotField,
+    pub value: String,
+    /// Finding indices, then event indices.
+    pub findings: Vec<usize>,
+    pub events: Vec<usize>,
+    pub sel: usize,
+}
+
+/// What a text editor is editing.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum EditTarget {
+    FindingNote(String),
+    CaseNote,
+    StepNote { finding: String, step: String },
+    AllowReason,
+}
+
+#[derive(Debug, Clone)]
+pub struct Editor {
+    pub target: EditTarget,
+    pub text: String,
+    pub multiline: bool,
+}
+
+/// The allow-list editor: which field of the selected finding, its value, and a reason.
+#[derive(Debug, Clone)]
+pub struct AllowDraft {
+    pub field: usize,
+    pub values: Vec<String>,
+    pub reason: String,
+}
+
+#[derive(Debug, Clone)]
+pub enum Modal {
+    Help { scroll: usize },
+    Finder { query: String, sel: usize },
+    Hops { sel: usize },
+    AllowEdit(AllowDraft),
+    AllowList { sel: usize },
+    Edit(Editor),
+}
+
+#[derive(Debug, Clone)]
+pub enum Loading {
+    Running {
+        files_done: usize,
+        files_total: usize,
+    },
+    Failed(String),
+    Done,
+}
+
+#[derive(Debug, Clone)]
+pub struct UiState {
+    pub focus: Pane,
+    pub target_sel: usize,
+    pub finding_sel: usize,
+    pub timeline_sel: usize,
+    pub all_events: bool,
+    pub tab: InspectorTab,
+    pub inspector_scroll: usize,
+    pub triage_sel: usize,
+    pub show_suppressed: bool,
+    pub pivots: Vec<Pivot>,
+    pub modal: Option<Modal>,
+    pub status: String,
+    pub width: u16,
+    pub height: u16,
+    pub loading: Loading,
+    pub quit: bool,
+}
+
+impl Default for UiState {
+    fn default() -> Self {
+        UiState {
+            focus: Pane::Targets,
+            target_sel: 0,
+            finding_sel: 0,
+            timeline_sel: 0,
+            all_events: false,
+            tab: InspectorTab::Detail,
+            inspector_scroll: 0,
+            triage_sel: 0,
+            show_suppressed: false,
+            pivots: Vec::new(),
+            modal: None,
+            status: String::new(),
+            width: 80,
+            height: 24,
+            loading: Loading::Running {
+                files_done: 0,
+                files_total: 0,
+            },
+            quit: false,
+        }
+    }
+}
+
+/// Where the case lives and what it started from.
+#[derive(Debug, Clone)]
+pub struct CaseHandle {
+    pub case: Case,
+    pub path: PathBuf,
+    /// Built-in and file allow-lists (the case's own entries come on top).
+    pub base_allowlist: Allowlist,
+}
+
+pub struct AppState {
+    pub data: Option<Investigation>,
+    pub case: CaseHandle,
+    pub playbook: Playbook,
+    pub ui: UiState,
+    pub targets: Vec<TargetRow>,
+    pub keymap: super::keymap::Keymap,
+}
+
+impl AppState {
+    pub fn new(case: CaseHandle, playbook: Playbook, keymap: super::keymap::Keymap) -> Self {
+        AppState {
+            data: None,
+            case,
+            playbook,
+            ui: UiState::default(),
+            targets: Vec::new(),
+            keymap,
+        }
+    }
+
+    /// Recomputes suppression (case allow-list) and the Targets ranking.
+    pub fn refresh(&mut self) {
+        let Some(data) = self.data.as_mut() else {
+            return;
+        };
+        self.case
+            .case
+            .apply(&self.case.base_allowlist, &mut data.findings);
+        data.findings.sort_by(|a, b| {
+            a.is_suppressed()
+                .cmp(&b.is_suppressed())
+                .then_with(|| Finding::order(a, b))
+        });
+        self.targets = targets(&data.findings, self.ui.show_suppressed);
+        let n = self.targets.len();
+        self.ui.target_sel = self.ui.target_sel.min(n.saturating_sub(1));
+        let m = self.target().map_or(0, |t| t.findings.len());
+        self.ui.finding_sel = self.ui.finding_sel.min(m.saturating_sub(1));
+    }
+
+    pub fn target(&self) -> Option<&TargetRow> {
+        self.targets.get(self.ui.target_sel)
+    }
+
+    pub fn finding(&self) -> Option<&Finding> {
+        let idx = *self.target()?.findings.get(self.ui.finding_sel)?;
+        self.data.as_ref()?.findings.get(idx)
+    }
+
+    /// Rows of the timeline: (event index, is a stage of the finding, stage label).
+    pub fn timeline_rows(&self) -> Vec<(usize, Option<crate::detect::Stage>, String)> {
+        let (Some(f), Some(data)) = (self.finding(), self.data.as_ref()) else {
+            return Vec::new();
+        };
+        let stage_of = |i: usize| f.stages.iter().find(|s| s.event_index == i);
+        if !self.ui.all_events {
+            return f
+                .stages
+                .iter()
+                .map(|s| (s.event_index, Some(s.stage), s.link.clone()))
+                .collect();
+        }
+        let margin = chrono::TimeDelta::try_minutes(5).unwrap_or_default();
+        let from = f.first_seen - margin;
+        let to = f.last_seen + margin;
+        let mut rows: Vec<(usize, Option<crate::detect::Stage>, String)> = data
+            .store
+            .host_range(&f.target_key)
+            .into_iter()
+            .flatten()
+            .filter(|&i| {
+                data.store
+                    .get(i)
+                    .is_some_and(|e| e.ts >= from && e.ts <= to)
+            })
+            .map(|i| match stage_of(i) {
+                Some(s) => (i, Some(s.stage), s.link.clone()),
+                None => (i, None, String::new()),
+            })
+            .collect();
+        for s in &f.stages {
+            if !rows.iter().any(|r| r.0 == s.event_index) {
+                rows.push((s.event_index, Some(s.stage), s.link.clone()));
+            }
+        }
+        rows.sort_by_key(|r| data.store.get(r.0).map(|e| e.ts));
+        rows
+    }
+
+    /// The event under the cursor: the pivot's selection when a pivot is open, else the timeline's.
+    pub fn selected_event(&self) -> Option<usize> {
+        if let Some(p) = self.ui.pivots.last()
+            && p.sel >= p.findings.len()
+        {
+            return p.events.get(p.sel - p.findings.len()).copied();
+        }
+        self.timeline_rows().get(self.ui.timeline_sel).map(|r| r.0)
+    }
+}
+
+/// Targets ranked by their highest finding score. Hosts whose findings are all suppressed stay
+/// listed (marked, at the bottom) so an allow-list decision never hides a host.
+pub fn targets(findings: &[Finding], show_suppressed: bool) -> Vec<TargetRow> {
+    let mut groups: BTreeMap<&str, Vec<usize>> = BTreeMap::new();
+    for (i, f) in findings.iter().enumerate() {
+        groups.entry(f.target_key.as_str()).or_default().push(i);
+    }
+    let mut rows: Vec<TargetRow> = groups
+        .into_iter()
+        .map(|(key, all)| {
+            let active: Vec<usize> = all
+                .iter()
+                .copied()
+                .filter(|&i| !findings[i].is_suppressed())
+                .collect();
+            let all_suppressed = active.is_empty();
+            let shown = if show_suppressed || all_suppressed {
+                all
+            } else {
+                active.clone()
+            };
+            let ranked = if all_suppressed { &shown } else { &active };
+            let top = ranked.iter().map(|&i| &findings[i]).max_by_key(|f| f.score);
+            TargetRow {
+                key: key.to_string(),
+                display: findings[shown[0]].target_host.clone(),
+                top_score: top.map_or(0, |f| f.score),
+                severity: top.map_or(Severity::Low, |f| f.severity),
+                first: shown
+                    .iter()
+                    .map(|&i| findings[i].first_seen)
+                    .min()
+                    .unwrap_or_default(),
+                last: shown
+                    .iter()
+                    .map(|&i| findings[i].last_seen)
+                    .max()
+                    .unwrap_or_default(),
+                findings: shown,
+                all_suppressed,
+            }
+        })
+        .collect();
+    rows.sort_by(|a, b| {
+        a.all_suppressed
+            .cmp(&b.all_suppressed)
+            .then(b.top_score.cmp(&a.top_score))
+            .then_with(|| a.key.cmp(&b.key))
+    });
+    rows
+}

@@ -1,0 +1,68 @@
+//! Styles. With `NO_COLOR` set (or a monochrome terminal) everything is bold/reverse/plain; with
+//! colour, only the 16 basic colours are used. Severity is always also written as a word.
+
+use crate::detect::Severity;
+use ratatui::style::{Color, Modifier, Style};
+
+#[derive(Debug, Clone, Copy)]
+pub struct Theme {
+    pub color: bool,
+}
+
+impl Theme {
+    pub fn from_env() -> Self {
+        Theme {
+            color: std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty()),
+        }
+    }
+
+    pub fn severity(self, s: Severity) -> Style {
+        if !self.color {
+            return if s >= Severity::High {
+                Style::new().add_modifier(Modifier::BOLD)
+            } else {
+                Style::new()
+            };
+        }
+        match s {
+            Severity::Critical => Style::new()
+                .fg(Color::LightRed)
+                .add_modifier(Modifier::BOLD),
+            Severity::High => Style::new().fg(Color::Red),
+            Severity::Medium => Style::new().fg(Color::Yellow),
+            Severity::Low => Style::new().fg(Color::Gray),
+        }
+    }
+
+    pub fn selected(self) -> Style {
+        Style::new().add_modifier(Modifier::REVERSED)
+    }
+
+    pub fn border(self, focused: bool) -> Style {
+        match (focused, self.color) {
+            (true, true) => Style::new().fg(Color::Cyan).add_modifier(Modifier::BOLD),
+            (true, false) => Style::new().add_modifier(Modifier::BOLD),
+            (false, _) => Style::new(),
+        }
+    }
+
+    pub fn dim(self) -> Style {
+        if self.color {
+            Style::new().fg(Color::DarkGray)
+        } else {
+            Style::new().add_modifier(Modifier::DIM)
+        }
+    }
+
+    pub fn stage(self) -> Style {
+        if self.color {
+            Style::new().fg(Color::Cyan)
+        } else {
+            Style::new().add_modifier(Modifier::BOLD)
+        }
+    }
+
+    pub fn title(self) -> Style {
+        Style::new().add_modifier(Modifier::BOLD)
+    }
+}

@@ -1,0 +1,355 @@
+//! The only place state changes. `update` does no I/O: it returns effects (save the case, write
+//! the export) that the runtime carries out and reports back.
+
+use super::action::{ALLOW_FIELDS, Action};
+use super::state::{AllowDraft, AppState, EditTarget, Editor, InspectorTab, Loading, Modal, Pane};
+use crate::detect::allowlist::AllowSpec;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Effect {
+    SaveCase,
+    Export,
+}
+
+const PAGE: i64 = 10;
+
+pub fn update(s: &mut AppState, action: Action) -> Vec<Effect> {
+    match action {
+        Action::Progress {
+            files_done,
+            files_total,
+        } => {
+            s.ui.loading = Loading::Running {
+                files_done,
+                files_total,
+            };
+            return vec![];
+        }
+        Action::Loaded(inv) => {
+            s.data = Some(*inv);
+            s.ui.loading = Loading::Done;
+            s.refresh();
+            let n = s.data.as_ref().map_or(0, |d| d.findings.len());
+            s.ui.status = format!("{n} finding(s) loaded; ? for help");
+            return vec![];
+        }
+        Action::LoadFailed(why) => {
+            s.ui.loading = Loading::Failed(why);
+            return vec![];
+        }
+        Action::Saved(r) => {
+            s.ui.status = match r {
+                Ok(m) => m,
+                Err(e) => format!("NOT SAVED: {e}"),
+            };
+            return vec![];
+        }
+        Action::Resize(w, h) => {
+            s.ui.width = w;
+            s.ui.height = h;
+            return vec![];
+        }
+        Action::Quit
+            if !matches!(
+                s.ui.modal,
+                Some(Modal::Edit(_) | Modal::Finder { .. } | Modal::AllowEdit(_))
+            ) =>
+        {
+            s.ui.quit = true;
+            return vec![];
+        }
+        _ => {}
+    }
+    if s.ui.modal.is_some() {
+        return super::update_modal::update_modal(s, &action);
+    }
+    if open_view(s, &action) {
+        return vec![];
+    }
+    update_main(s, &action)
+}
+
+/// Actions that open a view over the panes; `true` when handled.
+fn open_view(s: &mut AppState, action: &Action) -> bool {
+    match action {
+        Action::Help => s.ui.modal = Some(Modal::Help { scroll: 0 }),
+        Action::Find => {
+            s.ui.modal = Some(Modal::Finder {
+                query: String::new(),
+                sel: 0,
+            });
+        }
+        Action::Hops => s.ui.modal = Some(Modal::Hops { sel: 0 }),
+        Action::AllowList => s.ui.modal = Some(Modal::AllowList { sel: 0 }),
+        Action::Allow => open_allow(s),
+        Action::EditFindingNote => {
+            if let Some(id) = s.finding().map(|f| f.id.clone()) {
+                let text = s.case.case.note(&id).to_string();
+                s.ui.modal = Some(Modal::Edit(Editor {
+                    target: EditTarget::FindingNote(id),
+                    text,
+                    multiline: true,
+                }));
+            }
+        }
+        Action::EditCaseNote => {
+            let text = s.case.case.case_note.clone();
+            s.ui.modal = Some(Modal::Edit(Editor {
+                target: EditTarget::CaseNote,
+                text,
+                multiline: true,
+            }));
+        }
+        Action::EditStepNote => edit_step_note(s),
+        _ => return false,
+    }
+    true
+}
+
+fn update_main(s: &mut AppState, action: &Action) -> Vec<Effect> {
+    match *action {
+        Action::FocusNext | Action::FocusPrev => {
+            cycle_focus(s, matches!(action, Action::FocusNext));
+        }
+        Action::NextFinding | Action::PrevFinding => {
+            step_finding(s, matches!(action, Action::NextFinding));
+        }
+        Action::Tab(t) => {
+            s.ui.tab = t;
+            s.ui.inspector_scroll = 0;
+            s.ui.focus = Pane::Inspector;
+        }
+        Action::ToggleAllEvents => {
+            s.ui.all_events = !s.ui.all_events;
+            s.ui.timeline_sel = 0;
+        }
+        Action::ToggleSuppressed => {
+            s.ui.show_suppressed = !s.ui.show_suppressed;
+            s.refresh();
+            s.ui.status = if s.ui.show_suppressed {
+                "showing suppressed findings".into()
+            } else {
+                "hiding suppressed findings".into()
+            };
+        }
+        Action::Pivot(field) => match super::pivot::build(s, field) {
+            Ok(p) => {
+                s.ui.status = format!(
+                    "pivot {} = {}: {} finding(s), {} event(s)",
+                    field.label(),
+                    p.value,
+                    p.findings.len(),
+                    p.events.len()
+                );
+                s.ui.pivots.push(p);
+                s.ui.focus = Pane::Timeline;
+            }
+            Err(why) => s.ui.status = why,
+        },
+        Action::Back if s.ui.pivots.pop().is_some() => {
+            s.ui.status = "pivot closed".into();
+        }
+        Action::ToggleStep => return toggle_step(s),
+        Action::Export => return vec![Effect::Export],
+        Action::Up => move_sel(s, -1),
+        Action::Down => move_sel(s, 1),
+        Action::PageUp => move_sel(s, -PAGE),
+        Action::PageDown => move_sel(s, PAGE),
+        Action::Top => move_sel(s, i64::MIN / 2),
+        Action::Bottom => move_sel(s, i64::MAX / 2),
+        Action::Open => open(s),
+        _ => {}
+    }
+    vec![]
+}
+
+fn cycle_focus(s: &mut AppState, forward: bool) {
+    let order = [Pane::Targets, Pane::Timeline, Pane::Inspector];
+    let i = order.iter().position(|p| *p == s.ui.focus).unwrap_or(0);
+    let n = order.len();
+    s.ui.focus = order[if forward {
+        (i + 1) % n
+    } else {
+        (i + n - 1) % n
+    }];
+}
+
+fn step_finding(s: &mut AppState, forward: bool) {
+    let n = s.target().map_or(0, |t| t.findings.len());
+    if n == 0 {
+        return;
+    }
+    s.ui.finding_sel = if forward {
+        (s.ui.finding_sel + 1) % n
+    } else {
+        (s.ui.finding_sel + n - 1) % n
+    };
+    s.ui.timeline_sel = 0;
+    s.ui.triage_sel = 0;
+}
+
+fn clamp_move(cur: usize, delta: i64, len: usize) -> usize {
+    if len == 0 {
+        return 0;
+    }
+    let max = i64::try_from(len - 1).unwrap_or(i64::MAX);
+    let cur = i64::try_from(cur).unwrap_or(0);
+    usize::try_from(cur.saturating_add(delta).clamp(0, max)).unwrap_or(0)
+}
+
+fn move_sel(s: &mut AppState, delta: i64) {
+    if let Some(p) = s.ui.pivots.last_mut()
+        && s.ui.focus == Pane::Timeline
+    {
+        p.sel = clamp_move(p.sel, delta, p.findings.len() + p.events.len());
+        return;
+    }
+    match s.ui.focus {
+        Pane::Targets => {
+            let before = s.ui.target_sel;
+            s.ui.target_sel = clamp_move(s.ui.target_sel, delta, s.targets.len());
+            if before != s.ui.target_sel {
+                s.ui.finding_sel = 0;
+                s.ui.timeline_sel = 0;
+                s.ui.triage_sel = 0;
+            }
+        }
+        Pane::Timeline => {
+            s.ui.timeline_sel = clamp_move(s.ui.timeline_sel, delta, s.timeline_rows().len());
+        }
+        Pane::Inspector if s.ui.tab == InspectorTab::Triage => {
+            s.ui.triage_sel = clamp_move(s.ui.triage_sel, delta, s.playbook.len());
+        }
+        Pane::Inspector => {
+            s.ui.inspector_scroll = clamp_move(s.ui.inspector_scroll, delta, 100_000);
+        }
+    }
+}
+
+/// Enter: on a target, go to its timeline; on a pivot row, jump to that finding or event.
+fn open(s: &mut AppState) {
+    if s.ui.focus == Pane::Timeline
+        && let Some(p) = s.ui.pivots.last()
+    {
+        if p.sel < p.findings.len() {
+            let fi = p.findings[p.sel];
+            jump_to_finding(s, fi);
+            s.ui.pivots.clear();
+        } else {
+            s.ui.focus = Pane::Inspector;
+            s.ui.tab = InspectorTab::Detail;
+        }
+        return;
+    }
+    match s.ui.focus {
+        Pane::Targets => s.ui.focus = Pane::Timeline,
+        Pane::Timeline => {
+            s.ui.focus = Pane::Inspector;
+            s.ui.tab = InspectorTab::Detail;
+        }
+        Pane::Inspector => {}
+    }
+}
+
+/// Selects the target and finding of a finding index (showing suppressed ones if needed).
+pub fn jump_to_finding(s: &mut AppState, fi: usize) {
+    let suppressed = s
+        .data
+        .as_ref()
+        .and_then(|d| d.findings.get(fi))
+        .is_some_and(crate::detect::finding::Finding::is_suppressed);
+    if suppressed && !s.ui.show_suppressed {
+        s.ui.show_suppressed = true;
+        s.refresh();
+    }
+    for (ti, t) in s.targets.iter().enumerate() {
+        if let Some(pos) = t.findings.iter().position(|&x| x == fi) {
+            s.ui.target_sel = ti;
+            s.ui.finding_sel = pos;
+            s.ui.timeline_sel = 0;
+            s.ui.focus = Pane::Timeline;
+            return;
+        }
+    }
+}
+
+fn open_allow(s: &mut AppState) {
+    let Some(f) = s.finding() else {
+        s.ui.status = "select a finding to allow-list".into();
+        return;
+    };
+    let values = vec![
+        f.services
+            .iter()
+            .find_map(|x| x.name.clone())
+            .unwrap_or_default(),
+        f.services
+            .iter()
+            .find_map(|x| x.image_path.clone())
+            .unwrap_or_default(),
+        f.user.clone().unwrap_or_default(),
+        f.source_hosts.first().cloned().unwrap_or_default(),
+        f.source_ips.first().cloned().unwrap_or_default(),
+        f.target_host.clone(),
+    ];
+    let field = values.iter().position(|v| !v.is_empty()).unwrap_or(0);
+    s.ui.modal = Some(Modal::AllowEdit(AllowDraft {
+        field,
+        values,
+        reason: String::new(),
+    }));
+}
+
+fn toggle_step(s: &mut AppState) -> Vec<Effect> {
+    if s.ui.tab != InspectorTab::Triage {
+        return vec![];
+    }
+    let (Some(fid), Some(step)) = (
+        s.finding().map(|f| f.id.clone()),
+        s.playbook.step.get(s.ui.triage_sel).map(|x| x.id.clone()),
+    ) else {
+        return vec![];
+    };
+    s.case.case.cycle_step(&fid, &step);
+    vec![Effect::SaveCase]
+}
+
+fn edit_step_note(s: &mut AppState) {
+    if s.ui.tab != InspectorTab::Triage {
+        return;
+    }
+    let (Some(fid), Some(step)) = (
+        s.finding().map(|f| f.id.clone()),
+        s.playbook.step.get(s.ui.triage_sel).map(|x| x.id.clone()),
+    ) else {
+        return;
+    };
+    let text = s.case.case.mark(&fid, &step).note;
+    s.ui.modal = Some(Modal::Edit(Editor {
+        target: EditTarget::StepNote { finding: fid, step },
+        text,
+        multiline: false,
+    }));
+}
+
+/// Adds the drafted allow-list entry to the case and re-marks the findings.
+pub fn commit_allow(s: &mut AppState, d: &AllowDraft) -> Vec<Effect> {
+    let field = ALLOW_FIELDS[d.field.min(ALLOW_FIELDS.len() - 1)];
+    let pattern = d.values.get(d.field).cloned().unwrap_or_default();
+    if pattern.trim().is_empty() {
+        s.ui.status = format!("the finding has no {}", field.label());
+        return vec![];
+    }
+    if d.reason.trim().is_empty() {
+        s.ui.status = "an allow-list entry needs a reason".into();
+        return vec![];
+    }
+    s.case.case.add_allow(AllowSpec {
+        field,
+        pattern: pattern.clone(),
+        reason: d.reason.trim().to_string(),
+    });
+    s.refresh();
+    s.ui.status = format!("allow-listed {} = {pattern}", field.label());
+    vec![Effect::SaveCase]
+}
