@@ -33,6 +33,14 @@ pub fn report_md(case: &Case, findings: &[Finding], playbook: &Playbook) -> Stri
             triage_md(&mut out, case, f, playbook);
         }
     }
+    let suppressed: Vec<&Finding> = findings.iter().filter(|f| f.is_suppressed()).collect();
+    if !suppressed.is_empty() {
+        let _ = writeln!(out, "## Suppressed findings ({})\n", suppressed.len());
+        for f in suppressed {
+            finding_md(&mut out, f);
+            triage_md(&mut out, case, f, playbook);
+        }
+    }
     allow_md(&mut out, case, findings);
     out
 }

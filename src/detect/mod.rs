@@ -147,6 +147,6 @@ fn dedupe(findings: &mut Vec<Finding>) {
 }
 
 #[cfg(test)]
-mod testkit;
+pub(crate) mod testkit;
 #[cfg(test)]
 mod tests;

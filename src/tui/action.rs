@@ -79,6 +79,7 @@ pub enum Action {
     Loaded(Box<Investigation>),
     LoadFailed(String),
     Saved(Result<String, String>),
+    Exported(Result<String, String>),
 }
 
 impl Action {

@@ -105,7 +105,7 @@ pub fn execute(s: &AppState, effect: &Effect) -> Action {
                     .map_err(|e| e.to_string()),
             )
         }
-        Effect::Export => Action::Saved(export(s)),
+        Effect::Export => Action::Exported(export(s)),
     }
 }
 
@@ -168,3 +168,6 @@ pub fn run(cfg: OpenConfig) -> Result<()> {
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests;

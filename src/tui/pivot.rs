@@ -10,6 +10,21 @@ fn eq(a: &str, b: &str) -> bool {
     a.trim().eq_ignore_ascii_case(b.trim())
 }
 
+/// `DOMAIN\user` against an account: the user must match, and the domain too when both are
+/// known (`CORP` meets `corp.local`; local accounts of different hosts do not meet).
+fn account_matches(acct: &crate::model::Account, value: &str) -> bool {
+    let (domain, user) = match value.rsplit_once('\\') {
+        Some((d, u)) => (Some(d), u),
+        None => (None, value),
+    };
+    let short = |d: &str| d.split('.').next().unwrap_or(d).to_ascii_uppercase();
+    acct.user.as_deref().is_some_and(|u| eq(u, user))
+        && match (domain, acct.domain.as_deref()) {
+            (Some(a), Some(b)) => short(a) == short(b),
+            _ => true,
+        }
+}
+
 /// The value of `field` on an event.
 pub fn event_value(e: &Event, field: PivotField) -> Option<String> {
     let f = &e.fields;
@@ -56,10 +71,9 @@ fn event_matches(e: &Event, field: PivotField, value: &str) -> bool {
     let f = &e.fields;
     match field {
         PivotField::User => {
-            let user = value.rsplit('\\').next().unwrap_or(value);
             [&f.subject, &f.target]
                 .iter()
-                .any(|a| a.user.as_deref().is_some_and(|u| eq(u, user)))
+                .any(|a| account_matches(a, value))
                 || f.process.user.as_deref().is_some_and(|u| eq(u, value))
         }
         PivotField::SourceHost => {
@@ -77,11 +91,19 @@ fn event_matches(e: &Event, field: PivotField, value: &str) -> bool {
 fn finding_matches(fd: &Finding, field: PivotField, value: &str) -> bool {
     match field {
         PivotField::User => fd.user.as_deref().is_some_and(|u| {
-            eq(u, value)
-                || eq(
-                    u.rsplit('\\').next().unwrap_or(u),
-                    value.rsplit('\\').next().unwrap_or(value),
-                )
+            let acct = match u.rsplit_once('\\') {
+                Some((d, n)) => crate::model::Account {
+                    domain: Some(d.into()),
+                    user: Some(n.into()),
+                    sid: None,
+                },
+                None => crate::model::Account {
+                    domain: None,
+                    user: Some(u.into()),
+                    sid: None,
+                },
+            };
+            account_matches(&acct, value)
         }),
         PivotField::SourceIp => fd.source_ips.iter().any(|i| eq(i, value)),
         PivotField::SourceHost => {

@@ -203,6 +203,8 @@ impl AppState {
 
     /// Recomputes suppression (case allow-list) and the Targets ranking.
     pub fn refresh(&mut self) {
+        let keep_target = self.target().map(|t| t.key.clone());
+        let keep_finding = self.finding().map(|f| f.id.clone());
         let Some(data) = self.data.as_mut() else {
             return;
         };
@@ -215,6 +217,19 @@ impl AppState {
                 .then_with(|| Finding::order(a, b))
         });
         self.targets = targets(&data.findings, self.ui.show_suppressed);
+        // Stay on the host and finding the analyst was looking at.
+        if let Some(i) = keep_target.and_then(|k| self.targets.iter().position(|t| t.key == k)) {
+            self.ui.target_sel = i;
+            let findings = &data.findings;
+            if let Some(j) = keep_finding.and_then(|id| {
+                self.targets[i]
+                    .findings
+                    .iter()
+                    .position(|&fi| findings[fi].id == id)
+            }) {
+                self.ui.finding_sel = j;
+            }
+        }
         let n = self.targets.len();
         self.ui.target_sel = self.ui.target_sel.min(n.saturating_sub(1));
         let m = self.target().map_or(0, |t| t.findings.len());

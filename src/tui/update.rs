@@ -38,9 +38,19 @@ pub fn update(s: &mut AppState, action: Action) -> Vec<Effect> {
             return vec![];
         }
         Action::Saved(r) => {
+            // Keep what the analyst just did on the status line; say it is saved.
+            s.ui.status = match r {
+                Ok(m) if s.ui.status.is_empty() => m,
+                Ok(_) if s.ui.status.ends_with("(saved)") => s.ui.status.clone(),
+                Ok(_) => format!("{} (saved)", s.ui.status),
+                Err(e) => format!("NOT SAVED: {e}"),
+            };
+            return vec![];
+        }
+        Action::Exported(r) => {
             s.ui.status = match r {
                 Ok(m) => m,
-                Err(e) => format!("NOT SAVED: {e}"),
+                Err(e) => format!("export failed: {e}"),
             };
             return vec![];
         }

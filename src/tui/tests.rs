@@ -1,0 +1,344 @@
+//! Workbench tests without a terminal: state built from the real corpus, actions applied through
+//! `update`, panes drawn into a `TestBackend` at 80x24 and 200x60.
+
+use super::action::{Action, PivotField};
+use super::keymap::Keymap;
+use super::panes;
+use super::state::{AppState, CaseHandle, InspectorTab, Investigation, Modal, Pane};
+use super::theme::Theme;
+use super::update::{Effect, update};
+use crate::case::playbook::Playbook;
+use crate::case::{Case, CaseSources, StepState};
+use crate::detect::Detector;
+use crate::detect::store::EventStore;
+use crate::ingest::{LoadOptions, load};
+use ratatui::Terminal;
+use ratatui::backend::TestBackend;
+use std::path::PathBuf;
+
+fn lateral() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../shared/corpus/dev/evtx-attack-samples/Lateral Movement")
+}
+
+fn state_from(events: Vec<crate::model::Event>) -> AppState {
+    let det = Detector::builtin("default").unwrap();
+    let store = EventStore::new(events);
+    let findings = det.scan(&store);
+    let case = CaseHandle {
+        case: Case::new("t", CaseSources::default()),
+        path: PathBuf::from("unused.json"),
+        base_allowlist: det.allowlist.clone(),
+    };
+    let mut s = AppState::new(
+        case,
+        Playbook::builtin().unwrap(),
+        Keymap::builtin().unwrap(),
+    );
+    update(
+        &mut s,
+        Action::Loaded(Box::new(Investigation {
+            store,
+            findings,
+            report: crate::ingest::IngestReport::default(),
+            detector: det,
+        })),
+    );
+    s
+}
+
+fn corpus_state() -> AppState {
+    let loaded = load(
+        &[lateral()],
+        &LoadOptions {
+            keep_raw: true,
+            ..LoadOptions::default()
+        },
+    );
+    state_from(loaded.events)
+}
+
+fn screen(s: &AppState, w: u16, h: u16, theme: Theme) -> (String, ratatui::buffer::Buffer) {
+    let mut t = Terminal::new(TestBackend::new(w, h)).unwrap();
+    t.draw(|f| panes::draw(f, s, theme)).unwrap();
+    let buf = t.backend().buffer().clone();
+    let mut text = String::new();
+    for y in 0..h {
+        for x in 0..w {
+            text.push_str(buf[(x, y)].symbol());
+        }
+        text.push('\n');
+    }
+    (text, buf)
+}
+
+fn color() -> Theme {
+    Theme { color: true }
+}
+
+fn select_target(s: &mut AppState, key: &str) {
+    let i = s
+        .targets
+        .iter()
+        .position(|t| t.key == key)
+        .expect("target present");
+    s.ui.target_sel = i;
+    s.ui.finding_sel = 0;
+}
+
+#[test]
+fn targets_pane_small_and_large() {
+    let s = corpus_state();
+    let (small, buf) = screen(&s, 80, 24, color());
+    assert!(small.contains("Targets ("), "{small}");
+    assert!(
+        small.contains("CRIT") && small.contains("PC01.example"),
+        "{small}"
+    );
+    // Severity is a word and also a colour on the row.
+    let unselected = |y: u16| {
+        !buf[(2, y)]
+            .modifier
+            .contains(ratatui::style::Modifier::REVERSED)
+    };
+    let row = (0..24u16)
+        .find(|&y| {
+            unselected(y)
+                && (0..80u16)
+                    .map(|x| buf[(x, y)].symbol())
+                    .collect::<String>()
+                    .contains("CRIT")
+        })
+        .unwrap();
+    assert_ne!(buf[(2, row)].fg, ratatui::style::Color::Reset);
+    let (large, _) = screen(&s, 200, 60, color());
+    assert!(
+        large.contains("Targets (") && large.contains("Timeline") && large.contains("1 Detail"),
+        "all panes at 200x60"
+    );
+}
+
+#[test]
+fn timeline_pane_shows_the_chain_with_gaps() {
+    let mut s = corpus_state();
+    select_target(&mut s, "PC01");
+    update(&mut s, Action::FocusNext);
+    assert_eq!(s.ui.focus, Pane::Timeline);
+    for (w, h) in [(80, 24), (200, 60)] {
+        let (text, _) = screen(&s, w, h, color());
+        assert!(text.contains("SHARE") && text.contains("PIPE"), "{text}");
+        assert!(
+            text.contains("+14s"),
+            "gap between write and svcctl: {text}"
+        );
+        assert!(text.contains("┃"), "stages tied by the gutter");
+    }
+    update(&mut s, Action::ToggleAllEvents);
+    let (text, _) = screen(&s, 200, 60, color());
+    assert!(
+        text.contains("│"),
+        "non-chain events shown in all-events mode"
+    );
+}
+
+#[test]
+fn inspector_tabs_render() {
+    let mut s = corpus_state();
+    select_target(&mut s, "PC01");
+    s.ui.focus = Pane::Timeline;
+    update(&mut s, Action::Down);
+    for (tab, needle) in [
+        (InspectorTab::Detail, "#record="),
+        (InspectorTab::Raw, "\"System\""),
+        (InspectorTab::Score, "base"),
+        (InspectorTab::Triage, "Containment"),
+        (InspectorTab::Notes, "Case note"),
+    ] {
+        update(&mut s, Action::Tab(tab));
+        for (w, h) in [(80, 24), (200, 60)] {
+            let (text, _) = screen(&s, w, h, color());
+            assert!(text.contains(needle), "{tab:?} at {w}x{h}: {text}");
+        }
+    }
+}
+
+#[test]
+fn pivot_on_the_account_stacks_and_goes_back() {
+    let mut s = corpus_state();
+    select_target(&mut s, "PC01");
+    s.ui.focus = Pane::Timeline;
+    update(&mut s, Action::Pivot(PivotField::User));
+    let p = s.ui.pivots.last().expect("pivot open");
+    assert_eq!(p.value, "PC01\\IEUser");
+    assert_eq!(
+        p.findings.len(),
+        3,
+        "the three RemCom runs, not IEWIN7\\IEUser's"
+    );
+    let (text, _) = screen(&s, 80, 24, color());
+    assert!(text.contains("Pivot: user=PC01\\IEUser"), "{text}");
+    update(&mut s, Action::Down);
+    update(&mut s, Action::Pivot(PivotField::SourceIp));
+    assert_eq!(s.ui.pivots.len(), 2);
+    let (text, _) = screen(&s, 200, 60, color());
+    assert!(text.contains(" > "), "breadcrumb: {text}");
+    update(&mut s, Action::Back);
+    update(&mut s, Action::Back);
+    assert!(s.ui.pivots.is_empty());
+}
+
+#[test]
+fn allow_listing_suppresses_at_once_and_saves() {
+    let mut s = corpus_state();
+    select_target(&mut s, "PC01");
+    let before = s.targets.iter().position(|t| t.key == "PC01").unwrap();
+    update(&mut s, Action::Allow);
+    assert!(matches!(s.ui.modal, Some(Modal::AllowEdit(_))));
+    for c in "lab".chars() {
+        update(&mut s, Action::Input(c));
+    }
+    let eff = update(&mut s, Action::Open);
+    assert_eq!(eff, vec![Effect::SaveCase]);
+    assert_eq!(s.case.case.allowlist[0].spec.pattern, "RemComSvc");
+    let row = s.targets.iter().find(|t| t.key == "PC01").unwrap();
+    assert!(row.all_suppressed, "all three RemCom findings suppressed");
+    let after = s.targets.iter().position(|t| t.key == "PC01").unwrap();
+    assert!(after > before, "ranked below active targets");
+    let (text, _) = screen(&s, 200, 60, color());
+    assert!(text.contains("~PC01"), "marked: {text}");
+    update(&mut s, Action::AllowList);
+    update(&mut s, Action::RemoveAllow);
+    assert!(s.case.case.allowlist.is_empty());
+    assert!(
+        !s.targets
+            .iter()
+            .find(|t| t.key == "PC01")
+            .unwrap()
+            .all_suppressed
+    );
+}
+
+#[test]
+fn reason_is_required_for_allow_entries() {
+    let mut s = corpus_state();
+    update(&mut s, Action::Allow);
+    assert!(update(&mut s, Action::Open).is_empty());
+    assert!(s.ui.status.contains("reason"));
+}
+
+#[test]
+fn triage_marks_and_notes_go_to_the_case() {
+    let mut s = corpus_state();
+    update(&mut s, Action::Tab(InspectorTab::Triage));
+    assert_eq!(super::context(&s), super::keymap::Context::Triage);
+    let fid = s.finding().unwrap().id.clone();
+    assert_eq!(update(&mut s, Action::ToggleStep), vec![Effect::SaveCase]);
+    assert_eq!(
+        s.case.case.mark(&fid, "contain-target").state,
+        StepState::Done
+    );
+    update(&mut s, Action::EditFindingNote);
+    for c in "beacon\x1b[2J".chars() {
+        update(&mut s, Action::Input(c));
+    }
+    update(&mut s, Action::Newline);
+    update(&mut s, Action::Input('x'));
+    assert_eq!(update(&mut s, Action::Save), vec![Effect::SaveCase]);
+    assert_eq!(s.case.case.note(&fid), "beacon\x1b[2J\nx");
+    update(&mut s, Action::Tab(InspectorTab::Notes));
+    let (text, _) = screen(&s, 80, 24, color());
+    assert!(
+        text.contains("beacon\\x1b[2J") && !text.contains('\x1b'),
+        "escaped on screen: {text}"
+    );
+}
+
+#[test]
+fn hops_finder_and_help_views() {
+    let mut s = corpus_state();
+    update(&mut s, Action::Hops);
+    let (text, _) = screen(&s, 200, 60, color());
+    assert!(text.contains("Hops") && text.contains("──▶"), "{text}");
+    update(&mut s, Action::Back);
+    update(&mut s, Action::Find);
+    for c in "nllt".chars() {
+        update(&mut s, Action::Input(c));
+    }
+    let (text, _) = screen(&s, 80, 24, color());
+    assert!(text.contains("NLLT108334"), "{text}");
+    update(&mut s, Action::Open);
+    assert!(!s.ui.pivots.is_empty() || s.target().is_some_and(|t| t.key == "NLLT108334"));
+    s.ui.pivots.clear();
+    update(&mut s, Action::Help);
+    let (text, _) = screen(&s, 200, 60, color());
+    assert!(
+        text.contains("quit (everything is already saved)"),
+        "{text}"
+    );
+}
+
+#[test]
+fn hostile_strings_never_reach_the_terminal() {
+    let mut e = crate::detect::testkit::ev("WS01", 0, crate::model::Channel::System, 7045)
+        .service(
+            "evil\x1b]0;pwned\x07\u{202e}name",
+            "C:\\Windows\\x\x1b[31m.exe",
+        )
+        .user_sid("S-1-5-21-1-1-1-1000")
+        .done();
+    e.raw = Some("{\"x\":\"\\u001b[2J\"}".into());
+    let mut s = state_from(vec![e]);
+    s.ui.focus = Pane::Timeline;
+    for tab in InspectorTab::ALL {
+        update(&mut s, Action::Tab(tab));
+        for (w, h) in [(80, 24), (200, 60)] {
+            let (text, buf) = screen(&s, w, h, color());
+            assert!(
+                !text.chars().any(|c| c.is_control() && c != '\n'),
+                "{tab:?}: control character on screen"
+            );
+            assert!(
+                buf.content()
+                    .iter()
+                    .all(|c| !c.symbol().contains('\u{202e}'))
+            );
+        }
+    }
+}
+
+#[test]
+fn no_color_theme_uses_no_colours() {
+    let s = corpus_state();
+    let (_, buf) = screen(&s, 80, 24, Theme { color: false });
+    assert!(
+        buf.content()
+            .iter()
+            .all(|c| c.fg == ratatui::style::Color::Reset && c.bg == ratatui::style::Color::Reset)
+    );
+}
+
+#[test]
+fn loading_screen_shows_progress() {
+    let det = Detector::builtin("default").unwrap();
+    let case = CaseHandle {
+        case: Case::new("t", CaseSources::default()),
+        path: PathBuf::from("x.json"),
+        base_allowlist: det.allowlist,
+    };
+    let mut s = AppState::new(
+        case,
+        Playbook::builtin().unwrap(),
+        Keymap::builtin().unwrap(),
+    );
+    update(
+        &mut s,
+        Action::Progress {
+            files_done: 3,
+            files_total: 12,
+        },
+    );
+    let (text, _) = screen(&s, 80, 24, color());
+    assert!(text.contains("3/12 files"), "{text}");
+    update(&mut s, Action::Quit);
+    assert!(s.ui.quit, "q works while loading");
+}

@@ -1,0 +1,211 @@
+//! Drives the real binary in tmux (send-keys, capture-pane) on the shared corpus: open, read the
+//! top target's timeline, find a host, pivot on the account, allow-list its service and see the
+//! finding suppressed, mark a triage step, write a note, quit, reopen and see it all restored,
+//! export the case notes and check the file. Skipped (with a message) when tmux is missing;
+//! `scripts/test.sh` installs it.
+#![allow(clippy::expect_used, clippy::unwrap_used)] // Test helpers fail loudly; clippy.toml only covers #[test] fns.
+
+mod common;
+
+use std::path::Path;
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+struct Tmux {
+    socket: String,
+    session: &'static str,
+}
+
+impl Tmux {
+    fn start(cmd: &str, w: u16, h: u16) -> Tmux {
+        let t = Tmux {
+            socket: format!("svchop-e2e-{}", std::process::id()),
+            session: "e2e",
+        };
+        let ok = Command::new("tmux")
+            .args([
+                "-L",
+                &t.socket,
+                "new-session",
+                "-d",
+                "-s",
+                t.session,
+                "-x",
+                &w.to_string(),
+                "-y",
+                &h.to_string(),
+                cmd,
+            ])
+            .status()
+            .unwrap()
+            .success();
+        assert!(ok, "tmux session starts");
+        t
+    }
+
+    fn keys(&self, keys: &[&str]) {
+        for k in keys {
+            Command::new("tmux")
+                .args(["-L", &self.socket, "send-keys", "-t", self.session, k])
+                .status()
+                .unwrap();
+        }
+    }
+
+    fn literal(&self, text: &str) {
+        Command::new("tmux")
+            .args([
+                "-L",
+                &self.socket,
+                "send-keys",
+                "-l",
+                "-t",
+                self.session,
+                text,
+            ])
+            .status()
+            .unwrap();
+    }
+
+    fn screen(&self) -> String {
+        let out = Command::new("tmux")
+            .args(["-L", &self.socket, "capture-pane", "-p", "-t", self.session])
+            .output()
+            .unwrap();
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+
+    /// Waits (bounded) until the screen shows `text`; the screen on failure.
+    fn wait_for(&self, text: &str) -> String {
+        let end = Instant::now() + Duration::from_secs(30);
+        loop {
+            let s = self.screen();
+            if s.contains(text) {
+                return s;
+            }
+            assert!(
+                Instant::now() < end,
+                "timed out waiting for {text:?}; screen:\n{s}"
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    fn wait_gone(&self) {
+        let end = Instant::now() + Duration::from_secs(10);
+        while Command::new("tmux")
+            .args(["-L", &self.socket, "has-session", "-t", self.session])
+            .status()
+            .is_ok_and(|s| s.success())
+        {
+            assert!(Instant::now() < end, "svchop did not quit");
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+}
+
+impl Drop for Tmux {
+    fn drop(&mut self) {
+        let _ = Command::new("tmux")
+            .args(["-L", &self.socket, "kill-server"])
+            .status();
+    }
+}
+
+fn have_tmux() -> bool {
+    Command::new("tmux")
+        .arg("-V")
+        .output()
+        .is_ok_and(|o| o.status.success())
+}
+
+fn open_cmd(case: &Path) -> String {
+    let bin = assert_cmd::cargo::cargo_bin("svchop");
+    format!(
+        "{} open '{}' --case '{}'",
+        bin.display(),
+        common::corpus().display(),
+        case.display()
+    )
+}
+
+#[test]
+fn workbench_end_to_end_in_tmux() {
+    if !have_tmux() {
+        eprintln!(
+            "tmux not installed: skipping the tmux end-to-end test (scripts/test.sh installs it)"
+        );
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let case = dir.path().join("e2e.svchop-case.json");
+    for (w, h) in [(80u16, 24u16), (200, 60)] {
+        let _ = std::fs::remove_file(&case);
+        session(&case, w, h);
+    }
+}
+
+fn session(case: &Path, w: u16, h: u16) {
+    let t = Tmux::start(&open_cmd(case), w, h);
+    t.wait_for("finding(s) loaded");
+    t.wait_for("CRIT");
+    t.keys(&["Enter"]);
+    let s = t.wait_for("Timeline");
+    assert!(
+        s.contains("INSTALL") || s.contains("PIPE") || s.contains("EXEC"),
+        "top target's chain:\n{s}"
+    );
+    t.keys(&["/"]);
+    t.literal("PC01");
+    t.wait_for("> PC01");
+    t.keys(&["Enter"]);
+    t.wait_for("PC01.example.corp CRIT");
+    t.keys(&["u"]);
+    t.wait_for("Pivot: user=PC01\\IEUser");
+    t.keys(&["Escape"]);
+    t.wait_for("pivot closed");
+    t.keys(&["a"]);
+    t.wait_for("Allow-list the selected finding");
+    t.literal("sanctioned e2e lab");
+    t.keys(&["Enter"]);
+    t.wait_for("allow-listed service_name = RemComSvc");
+    t.keys(&["4"]);
+    t.wait_for("Triage 0/15");
+    t.keys(&["Space"]);
+    t.wait_for("Triage 1/15");
+    t.keys(&["n"]);
+    t.wait_for("Edit note for");
+    t.literal("e2e note: RemCom from 10.0.2.16");
+    t.keys(&["C-s"]);
+    t.wait_for("note saved");
+    t.keys(&["q"]);
+    t.wait_gone();
+    let saved = std::fs::read_to_string(case).unwrap();
+    assert!(
+        saved.contains("sanctioned e2e lab")
+            && saved.contains("e2e note")
+            && saved.contains("\"done\""),
+        "{saved}"
+    );
+
+    let t = Tmux::start(&open_cmd(case), w, h);
+    t.wait_for("finding(s) loaded");
+    t.keys(&["/"]);
+    t.literal("PC01");
+    t.wait_for("> PC01");
+    t.keys(&["Enter"]);
+    t.wait_for("SUPPRESSED");
+    t.keys(&["4"]);
+    t.wait_for("Triage 1/15");
+    t.keys(&["5"]);
+    t.wait_for("e2e note: RemCom from 10.0.2.16");
+    t.keys(&["x"]);
+    t.wait_for("exported");
+    t.keys(&["q"]);
+    t.wait_gone();
+    let report = case.with_file_name("e2e-report.md");
+    let md = std::fs::read_to_string(&report).unwrap();
+    assert!(md.contains("e2e note: RemCom from 10.0.2.16"), "{md}");
+    assert!(md.contains("sanctioned e2e lab") && md.contains("Allow-list decisions"));
+    assert!(md.contains("# svchop case"));
+}
