@@ -288,3 +288,68 @@ fn broken_pipe_is_not_an_error() {
         .unwrap();
     assert!(status.success(), "exit {status:?}, stderr {err}");
 }
+
+#[test]
+fn export_reads_a_case_and_its_sources() {
+    use svchop::case::{Case, CaseSources, persist};
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("c.svchop-case.json");
+    let src = lm("LM_REMCOM_5145_TargetHost.evtx");
+    let mut case = Case::new(
+        "remcom",
+        CaseSources {
+            paths: vec![src.display().to_string()],
+            profile: "default".into(),
+            allowlist_files: vec![],
+        },
+    );
+    case.case_note = "escalated to IR | ticket #42".into();
+    persist::save(&path, &case).unwrap();
+    let out = svchop()
+        .args(["export", "--format", "md"])
+        .arg(&path)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let md = String::from_utf8(out.stdout).unwrap();
+    assert!(
+        md.contains("# svchop case: remcom") && md.contains("Critical findings (3)"),
+        "{md}"
+    );
+    assert!(
+        md.contains("escalated to IR \\| ticket \\#42"),
+        "markdown-escaped note"
+    );
+    let out = svchop()
+        .args(["export", "--format", "json"])
+        .arg(&path)
+        .output()
+        .unwrap();
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["findings"].as_array().unwrap().len(), 3);
+    std::fs::write(&path, "{\"svchop_case\": 9}").unwrap();
+    svchop()
+        .arg("export")
+        .arg(&path)
+        .assert()
+        .code(2)
+        .stderr(predicates::str::contains("newer svchop"));
+}
+
+#[test]
+fn case_inside_the_evidence_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::copy(fixture("ecs_winlogbeat.jsonl"), dir.path().join("e.jsonl")).unwrap();
+    svchop()
+        .arg("open")
+        .arg(dir.path())
+        .arg("--case")
+        .arg(dir.path().join("x.svchop-case.json"))
+        .assert()
+        .code(2)
+        .stderr(predicates::str::contains("inside the evidence"));
+}
