@@ -1,0 +1,103 @@
+//! Frame time of the workbench: drawing every pane into a `TestBackend` at 200x60 and 80x24, and
+//! key-to-frame (an `update` for a key plus the redraw), with the dev corpus and with a large
+//! synthetic load. Run with `cargo bench --bench render`.
+
+use criterion::{Criterion, criterion_group, criterion_main};
+use ratatui::Terminal;
+use ratatui::backend::TestBackend;
+use std::hint::black_box;
+use std::path::PathBuf;
+use svchop::case::playbook::Playbook;
+use svchop::case::{Case, CaseSources};
+use svchop::detect::Detector;
+use svchop::detect::store::EventStore;
+use svchop::tui::action::Action;
+use svchop::tui::keymap::Keymap;
+use svchop::tui::panes::draw;
+use svchop::tui::state::{AppState, CaseHandle, InspectorTab, Investigation, Pane};
+use svchop::tui::theme::Theme;
+use svchop::tui::update::update;
+
+fn state(events: Vec<svchop::model::Event>) -> AppState {
+    let det = Detector::builtin("default").expect("assets");
+    let store = EventStore::new(events);
+    let findings = det.scan(&store);
+    let case = CaseHandle {
+        case: Case::new("bench", CaseSources::default()),
+        path: PathBuf::from("bench.json"),
+        base_allowlist: det.allowlist.clone(),
+    };
+    let mut s = AppState::new(
+        case,
+        Playbook::builtin().expect("playbook"),
+        Keymap::builtin().expect("keymap"),
+    );
+    update(
+        &mut s,
+        Action::Loaded(Box::new(Investigation {
+            store,
+            findings,
+            report: svchop::ingest::IngestReport::default(),
+            detector: det,
+        })),
+    );
+    s
+}
+
+fn frames(c: &mut Criterion, name: &str, s: &mut AppState) {
+    let theme = Theme { color: true };
+    let mut g = c.benchmark_group(format!("frame/{name}"));
+    for (w, h) in [(200u16, 60u16), (80, 24)] {
+        let mut term = Terminal::new(TestBackend::new(w, h)).expect("backend");
+        for tab in [InspectorTab::Detail, InspectorTab::Triage] {
+            s.ui.tab = tab;
+            g.bench_function(format!("draw {w}x{h} {tab:?}"), |b| {
+                b.iter(|| term.draw(|f| draw(f, s, theme)).map(|_| ()).expect("draw"))
+            });
+        }
+        s.ui.focus = Pane::Timeline;
+        g.bench_function(format!("key j + draw {w}x{h}"), |b| {
+            b.iter(|| {
+                update(s, Action::Down);
+                update(s, Action::Up);
+                black_box(term.draw(|f| draw(f, s, theme)).map(|_| ()).expect("draw"));
+            });
+        });
+        g.bench_function(format!("pivot user + back + draw {w}x{h}"), |b| {
+            b.iter(|| {
+                update(s, Action::Pivot(svchop::tui::action::PivotField::User));
+                black_box(term.draw(|f| draw(f, s, theme)).map(|_| ()).expect("draw"));
+                update(s, Action::Back);
+            });
+        });
+    }
+    g.finish();
+}
+
+fn render(c: &mut Criterion) {
+    let corpus = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared/corpus/dev");
+    let loaded = svchop::ingest::load(
+        &[corpus],
+        &svchop::ingest::LoadOptions {
+            keep_raw: true,
+            ..Default::default()
+        },
+    );
+    let mut s = state(loaded.events);
+    frames(c, "dev corpus", &mut s);
+    let case = svchop::demo::generate(&svchop::demo::DemoOptions {
+        hosts: 100,
+        days: 10,
+        seed: 7,
+        noise_per_day: 200,
+    });
+    let mut s = state(svchop::demo::events(&case));
+    frames(c, "demo 100 hosts x 10 days", &mut s);
+}
+
+criterion_group! {
+    name = benches;
+    config = Criterion::default().sample_size(20);
+    targets = render
+}
+criterion_main!(benches);
