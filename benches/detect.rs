@@ -1,5 +1,6 @@
 //! Ingest and detection throughput: the dev corpus from disk, and the demo case in memory at two
 //! sizes (correlation cost as the collection grows). Run with `cargo bench --bench detect`.
+#![allow(clippy::expect_used)] // Benchmarks abort loudly on broken assets, like tests.
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use std::hint::black_box;
@@ -21,7 +22,7 @@ fn ingest_corpus(c: &mut Criterion) {
     g.throughput(Throughput::Elements(records));
     g.sample_size(10);
     g.bench_function("dev corpus (EVTX + JSON)", |b| {
-        b.iter(|| black_box(load(&[corpus()], &LoadOptions::default())))
+        b.iter(|| black_box(load(&[corpus()], &LoadOptions::default())));
     });
     g.finish();
 }

@@ -1,6 +1,7 @@
 //! Frame time of the workbench: drawing every pane into a `TestBackend` at 200x60 and 80x24, and
 //! key-to-frame (an `update` for a key plus the redraw), with the dev corpus and with a large
 //! synthetic load. Run with `cargo bench --bench render`.
+#![allow(clippy::expect_used)] // Benchmarks abort loudly on broken assets, like tests.
 
 use criterion::{Criterion, criterion_group, criterion_main};
 use ratatui::Terminal;
@@ -52,7 +53,7 @@ fn frames(c: &mut Criterion, name: &str, s: &mut AppState) {
         for tab in [InspectorTab::Detail, InspectorTab::Triage] {
             s.ui.tab = tab;
             g.bench_function(format!("draw {w}x{h} {tab:?}"), |b| {
-                b.iter(|| term.draw(|f| draw(f, s, theme)).map(|_| ()).expect("draw"))
+                b.iter(|| term.draw(|f| draw(f, s, theme)).map(|_| ()).expect("draw"));
             });
         }
         s.ui.focus = Pane::Timeline;
@@ -60,13 +61,15 @@ fn frames(c: &mut Criterion, name: &str, s: &mut AppState) {
             b.iter(|| {
                 update(s, Action::Down);
                 update(s, Action::Up);
-                black_box(term.draw(|f| draw(f, s, theme)).map(|_| ()).expect("draw"));
+                term.draw(|f| draw(f, s, theme)).map(|_| ()).expect("draw");
+                black_box(());
             });
         });
         g.bench_function(format!("pivot user + back + draw {w}x{h}"), |b| {
             b.iter(|| {
                 update(s, Action::Pivot(svchop::tui::action::PivotField::User));
-                black_box(term.draw(|f| draw(f, s, theme)).map(|_| ()).expect("draw"));
+                term.draw(|f| draw(f, s, theme)).map(|_| ()).expect("draw");
+                black_box(());
                 update(s, Action::Back);
             });
         });
