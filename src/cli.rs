@@ -80,6 +80,9 @@ pub enum Command {
     Sources(SourcesArgs),
     /// Detect remote service-based lateral movement and print findings sorted by score.
     Scan(ScanArgs),
+    /// Per host: which logs and event ids are present, over what time, and which stages of the
+    /// chain cannot be seen because the logs that would show them are absent.
+    Coverage(SourcesArgs),
     /// Open the investigation workbench (terminal UI) on the sources.
     Open(OpenArgs),
     /// Export a case's notes: findings, timelines, scores, triage, notes, allow-list decisions.
@@ -329,6 +332,7 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         Some(Command::Scan(a)) => scan(&a),
         Some(Command::Demo(a)) => demo(&a),
         Some(Command::Open(a)) => open(&a),
+        Some(Command::Coverage(a)) => coverage(&a),
         Some(Command::Export(a)) => export(&a),
         None if !cli.open.paths.is_empty() => open(&cli.open),
         None => bail!("give paths to open the workbench, or a command (svchop --help)"),
@@ -554,6 +558,75 @@ fn sources(a: &SourcesArgs) -> Result<ExitCode> {
         }
     }
     Ok(ExitCode::SUCCESS)
+}
+
+fn coverage(a: &SourcesArgs) -> Result<ExitCode> {
+    let loaded = a.input.load(false)?;
+    let cov = crate::detect::coverage::coverage(&loaded.report.files);
+    let text = match a.format {
+        SourcesFormat::Json => format!("{}\n", serde_json::to_string_pretty(&cov)?),
+        SourcesFormat::Table => coverage_text(&cov),
+    };
+    emit(&text)?;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// One block per host, every line under 80 columns.
+pub fn coverage_text(cov: &[crate::detect::coverage::HostCoverage]) -> String {
+    use crate::model::sanitize::clip;
+    let mut out = String::new();
+    for h in cov {
+        let span = match (h.first, h.last) {
+            (Some(a), Some(b)) => format!("{} .. {}", fmt_short(a), fmt_short(b)),
+            _ => "time unknown".into(),
+        };
+        let _ = writeln!(out, "{}  {}", clip(&h.host, 30), span);
+        for c in &h.channels {
+            let ids: Vec<String> = c
+                .event_ids
+                .iter()
+                .map(|(id, n)| format!("{id}x{n}"))
+                .collect();
+            let _ = writeln!(
+                out,
+                "  {:<8} {:>6} records  ids {}",
+                clip(crate::model::Channel::from_name(&c.channel).short(), 8),
+                c.records,
+                clip(&ids.join(" "), 44)
+            );
+        }
+        if h.blind.is_empty() {
+            let _ = writeln!(out, "  every stage of the chain is visible");
+        }
+        for b in &h.blind {
+            wrap_into(
+                &mut out,
+                &format!("cannot see {}: {}", b.stage.label(), b.why),
+            );
+        }
+        for n in &h.notes {
+            wrap_into(&mut out, &format!("note: {n}"));
+        }
+        out.push('\n');
+    }
+    out
+}
+
+/// Word-wrapped at 78 columns, indented two (continuations four), sanitized.
+fn wrap_into(out: &mut String, text: &str) {
+    let safe = crate::model::sanitize::for_terminal(text);
+    let mut line = String::from("  ");
+    for word in safe.split_whitespace() {
+        if line.chars().count() + word.chars().count() + 1 > 78 && line.trim().len() > 1 {
+            out.push_str(line.trim_end());
+            out.push('\n');
+            line = String::from("    ");
+        }
+        line.push_str(word);
+        line.push(' ');
+    }
+    out.push_str(line.trim_end());
+    out.push('\n');
 }
 
 fn sources_table(loaded: &Loaded) -> String {

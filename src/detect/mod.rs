@@ -7,6 +7,7 @@ pub mod assets;
 pub mod build;
 pub mod chain;
 pub mod context;
+pub mod coverage;
 pub mod finding;
 pub mod full;
 pub mod install;

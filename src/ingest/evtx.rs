@@ -7,14 +7,15 @@ use super::fieldmap::normalize;
 use super::kept::is_kept;
 use super::report::FileReport;
 use crate::model::{Channel, Event};
-use chrono::TimeDelta;
+use chrono::{DateTime, TimeDelta};
 use evtx::{EvtxParser, ParserSettings};
 use std::path::Path;
 use std::sync::Arc;
 
 enum Outcome {
     Kept(Box<Event>),
-    Dropped,
+    /// Not used by the detections: (host, channel, event id) for coverage.
+    Dropped(Option<(String, String, u16)>),
     Unusable(String),
 }
 
@@ -34,18 +35,30 @@ pub fn read_evtx(path: &Path, shown: &Arc<str>, keep_raw: bool) -> (Vec<Event>, 
         let record = record?;
         let json = record.into_json_value()?;
         let id = json.event_record_id;
-        Ok((id, classify(&json.data, id, &file, keep_raw)))
+        let ts = DateTime::from_timestamp(json.timestamp.as_second(), 0);
+        Ok((id, ts, classify(&json.data, id, &file, keep_raw)))
     });
     for item in records {
         match item {
-            Ok((_, Outcome::Kept(ev))) => {
+            Ok((_, _, Outcome::Kept(ev))) => {
                 report.records_read += 1;
                 report.records_kept += 1;
                 report.saw(&ev.host.display, ev.ts);
+                report.note(
+                    &ev.host.display,
+                    ev.channel.name(),
+                    ev.event_id,
+                    Some(ev.ts),
+                );
                 events.push(*ev);
             }
-            Ok((_, Outcome::Dropped)) => report.records_read += 1,
-            Ok((id, Outcome::Unusable(why))) => {
+            Ok((_, ts, Outcome::Dropped(what))) => {
+                report.records_read += 1;
+                if let Some((host, channel, id)) = what {
+                    report.note(&host, &channel, id, ts);
+                }
+            }
+            Ok((id, _, Outcome::Unusable(why))) => {
                 report.records_read += 1;
                 report.records_skipped += 1;
                 report.problem(format!("record {id}"), why);
@@ -65,10 +78,15 @@ fn classify(data: &serde_json::Value, header_id: u64, file: &Arc<str>, keep_raw:
         return Outcome::Unusable("record has no System element".into());
     };
     let Some((channel, id)) = channel_and_id(event) else {
-        return Outcome::Dropped;
+        return Outcome::Dropped(None);
     };
     if !is_kept(&Channel::from_name(&channel), id) {
-        return Outcome::Dropped;
+        let host = event
+            .get("System")
+            .and_then(|s| s.get("Computer"))
+            .and_then(super::evtxjson::text_of)
+            .unwrap_or_default();
+        return Outcome::Dropped(Some((host, channel, id)));
     }
     let Some(mut raw) = to_raw(event) else {
         return Outcome::Unusable("record has no System element".into());

@@ -52,6 +52,8 @@ impl Collector<'_> {
             return;
         };
         if !is_kept(&Channel::from_name(&raw.channel), raw.event_id) {
+            let ts = raw.time.utc.or(raw.time.received);
+            self.report.note(&raw.host, &raw.channel, raw.event_id, ts);
             return;
         }
         raw.line = line;
@@ -259,6 +261,12 @@ fn finish(
         if let Some(ev) = normalize(raw, shown, offset) {
             report.records_kept += 1;
             report.saw(&ev.host.display, ev.ts);
+            report.note(
+                &ev.host.display,
+                ev.channel.name(),
+                ev.event_id,
+                Some(ev.ts),
+            );
             events.push(ev);
         } else {
             report.records_skipped += 1;

@@ -12,6 +12,28 @@ pub struct Problem {
     pub what: String,
 }
 
+/// How often a (channel, event id) was seen for a host, and when.
+#[derive(Debug, Clone, Copy, Default, Serialize)]
+pub struct Seen {
+    pub count: u64,
+    pub first: Option<DateTime<Utc>>,
+    pub last: Option<DateTime<Utc>>,
+}
+
+impl Seen {
+    pub fn add(&mut self, ts: Option<DateTime<Utc>>) {
+        self.count += 1;
+        if let Some(t) = ts {
+            self.first = Some(self.first.map_or(t, |f| f.min(t)));
+            self.last = Some(self.last.map_or(t, |l| l.max(t)));
+        }
+    }
+}
+
+/// Host key -> (channel, event id) -> seen: every record parsed, kept or not (for coverage).
+pub type SeenMap =
+    std::collections::BTreeMap<String, std::collections::BTreeMap<(String, u16), Seen>>;
+
 #[derive(Debug, Clone, Serialize, Default)]
 pub struct FileReport {
     pub path: String,
@@ -27,6 +49,9 @@ pub struct FileReport {
     /// How zone-less times in this file were read (`UTC-04:00 (inferred)`), when it had any.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub naive_time_rule: Option<String>,
+    /// What each host logged in this file, for the coverage report.
+    #[serde(skip)]
+    pub seen: SeenMap,
 }
 
 /// At most this many problems are listed per file; the rest are counted in the last entry.
@@ -53,6 +78,18 @@ impl FileReport {
                 what: "more problems not listed".into(),
             });
         }
+    }
+
+    /// Counts a parsed record (kept or not) for coverage.
+    pub fn note(&mut self, host: &str, channel: &str, event_id: u16, ts: Option<DateTime<Utc>>) {
+        let key = crate::model::host_key(host);
+        let channel = crate::model::Channel::from_name(channel).name().to_string();
+        self.seen
+            .entry(key)
+            .or_default()
+            .entry((channel, event_id))
+            .or_default()
+            .add(ts);
     }
 
     pub fn saw(&mut self, host: &str, ts: DateTime<Utc>) {

@@ -49,15 +49,17 @@ pub enum InspectorTab {
     Score,
     Triage,
     Notes,
+    Coverage,
 }
 
 impl InspectorTab {
-    pub const ALL: [InspectorTab; 5] = [
+    pub const ALL: [InspectorTab; 6] = [
         InspectorTab::Detail,
         InspectorTab::Raw,
         InspectorTab::Score,
         InspectorTab::Triage,
         InspectorTab::Notes,
+        InspectorTab::Coverage,
     ];
     pub fn label(self) -> &'static str {
         match self {
@@ -66,6 +68,7 @@ impl InspectorTab {
             InspectorTab::Score => "3 Score",
             InspectorTab::Triage => "4 Triage",
             InspectorTab::Notes => "5 Notes",
+            InspectorTab::Coverage => "6 Coverage",
         }
     }
 }

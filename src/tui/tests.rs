@@ -22,6 +22,11 @@ fn lateral() -> PathBuf {
 }
 
 fn state_from(events: Vec<crate::model::Event>) -> AppState {
+    let mut file = crate::ingest::FileReport::new("t", "t");
+    for e in &events {
+        file.note(&e.host.display, e.channel.name(), e.event_id, Some(e.ts));
+    }
+    let report = crate::ingest::IngestReport { files: vec![file] };
     let det = Detector::builtin("default").unwrap();
     let store = EventStore::new(events);
     let findings = det.scan(&store);
@@ -40,7 +45,7 @@ fn state_from(events: Vec<crate::model::Event>) -> AppState {
         Action::Loaded(Box::new(Investigation {
             store,
             findings,
-            report: crate::ingest::IngestReport::default(),
+            report,
             detector: det,
         })),
     );
@@ -153,6 +158,7 @@ fn inspector_tabs_render() {
         (InspectorTab::Score, "base"),
         (InspectorTab::Triage, "Containment"),
         (InspectorTab::Notes, "Case note"),
+        (InspectorTab::Coverage, "Coverage of"),
     ] {
         update(&mut s, Action::Tab(tab));
         for (w, h) in [(80, 24), (200, 60)] {

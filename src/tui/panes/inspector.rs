@@ -191,6 +191,50 @@ impl InspectorPane<'_> {
         lines
     }
 
+    fn coverage(&self) -> Vec<Line<'static>> {
+        let s = self.s;
+        let (Some(t), Some(data)) = (s.target(), s.data.as_ref()) else {
+            return vec![Line::from("no target selected")];
+        };
+        let cov = crate::detect::coverage::coverage(&data.report.files);
+        let Some(h) = cov.iter().find(|h| h.host == t.key) else {
+            return vec![Line::from("no coverage information for this host")];
+        };
+        let mut lines = vec![Line::styled(
+            format!(
+                "Coverage of {}: what its logs can and cannot show",
+                for_terminal(&t.display)
+            ),
+            self.theme.title(),
+        )];
+        for c in &h.channels {
+            let ids: Vec<String> = c
+                .event_ids
+                .iter()
+                .map(|(id, n)| format!("{id}x{n}"))
+                .collect();
+            lines.push(Line::from(format!(
+                "{} ({} records): {}",
+                c.channel,
+                c.records,
+                ids.join(" ")
+            )));
+        }
+        if h.blind.is_empty() {
+            lines.push(Line::from("every stage of the chain is visible"));
+        }
+        for b in &h.blind {
+            lines.push(Line::styled(
+                format!("cannot see {}: {}", b.stage.label(), b.why),
+                self.theme.severity(crate::detect::Severity::Medium),
+            ));
+        }
+        for n in &h.notes {
+            lines.push(Line::from(format!("note: {n}")));
+        }
+        lines
+    }
+
     fn notes(&self) -> Vec<Line<'static>> {
         let s = self.s;
         let mut lines = Vec::new();
@@ -260,6 +304,7 @@ impl Widget for InspectorPane<'_> {
             InspectorTab::Score => self.score(),
             InspectorTab::Triage => self.triage(),
             InspectorTab::Notes => self.notes(),
+            InspectorTab::Coverage => self.coverage(),
         };
         let [body] = Layout::vertical([Constraint::Min(1)]).areas(inner);
         let scroll = if s.ui.tab == InspectorTab::Triage {
