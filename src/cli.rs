@@ -13,7 +13,7 @@ use crate::ingest::{self, LoadOptions, Loaded, Shape};
 use crate::model::describe::summary;
 use crate::model::host::host_key;
 use crate::model::time::fmt_short;
-use crate::output::{Column, emit, table};
+use crate::output::{Column, emit, json_safe, table};
 use anyhow::{Context, Result, bail};
 use chrono::TimeDelta;
 use clap::{Args, Parser, Subcommand, ValueEnum};
@@ -454,9 +454,9 @@ fn export(a: &ExportArgs) -> Result<ExitCode> {
         ExportFormat::Md => crate::case::export::report_md(&case, &findings, &playbook),
         ExportFormat::Json => format!(
             "{}\n",
-            serde_json::to_string_pretty(&crate::case::export::report_json(
-                &case, &findings, &playbook
-            ))?
+            json_safe(serde_json::to_string_pretty(
+                &crate::case::export::report_json(&case, &findings, &playbook)
+            )?)
         ),
     };
     match &a.output {
@@ -484,7 +484,7 @@ fn events(a: &EventsArgs) -> Result<ExitCode> {
         EventsFormat::Jsonl => {
             let mut out = String::new();
             for e in evs {
-                out.push_str(&serde_json::to_string(e)?);
+                out.push_str(&json_safe(serde_json::to_string(e)?));
                 out.push('\n');
                 if out.len() > 1 << 20 && !emit(&std::mem::take(&mut out))? {
                     return Ok(ExitCode::SUCCESS);
@@ -551,7 +551,10 @@ fn sources(a: &SourcesArgs) -> Result<ExitCode> {
     match a.format {
         SourcesFormat::Json => {
             let v = serde_json::json!({ "files": loaded.report.files, "ignored": loaded.ignored });
-            emit(&format!("{}\n", serde_json::to_string_pretty(&v)?))?;
+            emit(&format!(
+                "{}\n",
+                json_safe(serde_json::to_string_pretty(&v)?)
+            ))?;
         }
         SourcesFormat::Table => {
             emit(&sources_table(&loaded))?;
@@ -564,7 +567,7 @@ fn coverage(a: &SourcesArgs) -> Result<ExitCode> {
     let loaded = a.input.load(false)?;
     let cov = crate::detect::coverage::coverage(&loaded.report.files);
     let text = match a.format {
-        SourcesFormat::Json => format!("{}\n", serde_json::to_string_pretty(&cov)?),
+        SourcesFormat::Json => format!("{}\n", json_safe(serde_json::to_string_pretty(&cov)?)),
         SourcesFormat::Table => coverage_text(&cov),
     };
     emit(&text)?;
@@ -813,10 +816,10 @@ fn scan(a: &ScanArgs) -> Result<ExitCode> {
             }
             t
         }
-        ScanFormat::Json => format!("{}\n", serde_json::to_string_pretty(&shown)?),
+        ScanFormat::Json => format!("{}\n", json_safe(serde_json::to_string_pretty(&shown)?)),
         ScanFormat::Jsonl => shown
             .iter()
-            .map(|f| serde_json::to_string(f).map(|s| s + "\n"))
+            .map(|f| serde_json::to_string(f).map(|s| json_safe(s) + "\n"))
             .collect::<std::result::Result<String, _>>()?,
         ScanFormat::Csv => findings_csv(&shown)?,
         ScanFormat::Md => findings_md(

@@ -108,7 +108,13 @@ pub fn load(path: &Path) -> Result<Option<Case>, CaseError> {
             });
         }
     };
-    let value: serde_json::Value = serde_json::from_str(&text).map_err(|e| CaseError::Damaged {
+    parse(&text, &shown).map(Some)
+}
+
+/// A case from its text, with the same checks as `load` (`shown` names it in errors).
+pub fn parse(text: &str, shown: &str) -> Result<Case, CaseError> {
+    let shown = shown.to_string();
+    let value: serde_json::Value = serde_json::from_str(text).map_err(|e| CaseError::Damaged {
         path: shown.clone(),
         detail: e.to_string(),
     })?;
@@ -122,12 +128,10 @@ pub fn load(path: &Path) -> Result<Option<Case>, CaseError> {
             found: version,
         });
     }
-    serde_json::from_value(value)
-        .map(Some)
-        .map_err(|e| CaseError::Damaged {
-            path: shown,
-            detail: e.to_string(),
-        })
+    serde_json::from_value(value).map_err(|e| CaseError::Damaged {
+        path: shown,
+        detail: e.to_string(),
+    })
 }
 
 /// Saves atomically: a crash leaves either the old file or the new one, never a mix.

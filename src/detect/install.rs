@@ -119,9 +119,30 @@ pub fn install_groups(view: &HostView<'_>, p: &Profile) -> Vec<Vec<InstallRecord
     groups
 }
 
+/// What identifies a service's image: the executable, or the whole command when the
+/// executable is a shell (`%COMSPEC% /c ...` services differ only by their command).
+fn image_key(image: &str) -> String {
+    let exe = exe_path(image);
+    let name = super::patterns::file_name(&exe);
+    if exe == "%comspec%"
+        || matches!(
+            name.as_str(),
+            "cmd.exe" | "powershell.exe" | "pwsh.exe" | "rundll32.exe"
+        )
+    {
+        crate::detect::patterns::normalize_percent(image)
+            .to_ascii_lowercase()
+            .split_whitespace()
+            .collect::<Vec<_>>()
+            .join(" ")
+    } else {
+        exe
+    }
+}
+
 fn same_service(a: &InstallRecord, b: &InstallRecord) -> bool {
     let names = matches!((&a.name, &b.name), (Some(x), Some(y)) if x.eq_ignore_ascii_case(y));
-    let images = matches!((&a.image, &b.image), (Some(x), Some(y)) if exe_path(x) == exe_path(y) && !exe_path(x).is_empty());
+    let images = matches!((&a.image, &b.image), (Some(x), Some(y)) if !image_key(x).is_empty() && image_key(x) == image_key(y));
     names || images
 }
 

@@ -21,15 +21,43 @@ enum Outcome {
 
 /// Reads one EVTX file. `keep_raw` stores each kept record's JSON for the detail pane.
 pub fn read_evtx(path: &Path, shown: &Arc<str>, keep_raw: bool) -> (Vec<Event>, FileReport) {
+    match EvtxParser::from_path(path) {
+        Ok(p) => read_parser(
+            p.with_configuration(ParserSettings::new().num_threads(0)),
+            shown,
+            keep_raw,
+        ),
+        Err(e) => {
+            let mut report = FileReport::new(shown, "evtx");
+            report.problem("file", format!("not readable as EVTX: {e}"));
+            (Vec::new(), report)
+        }
+    }
+}
+
+/// Reads an EVTX image held in memory (single-threaded; used by the fuzz targets).
+pub fn read_evtx_bytes(bytes: Vec<u8>, shown: &Arc<str>) -> (Vec<Event>, FileReport) {
+    match EvtxParser::from_buffer(bytes) {
+        Ok(p) => read_parser(
+            p.with_configuration(ParserSettings::new().num_threads(1)),
+            shown,
+            true,
+        ),
+        Err(e) => {
+            let mut report = FileReport::new(shown, "evtx");
+            report.problem("file", format!("not readable as EVTX: {e}"));
+            (Vec::new(), report)
+        }
+    }
+}
+
+fn read_parser<T: std::io::Read + std::io::Seek>(
+    mut parser: EvtxParser<T>,
+    shown: &Arc<str>,
+    keep_raw: bool,
+) -> (Vec<Event>, FileReport) {
     let mut report = FileReport::new(shown, "evtx");
     let mut events = Vec::new();
-    let mut parser = match EvtxParser::from_path(path) {
-        Ok(p) => p.with_configuration(ParserSettings::new().num_threads(0)),
-        Err(e) => {
-            report.problem("file", format!("not readable as EVTX: {e}"));
-            return (events, report);
-        }
-    };
     let file = Arc::clone(shown);
     let records = parser.serialized_records(move |record| {
         let record = record?;

@@ -11,7 +11,7 @@ use crate::model::{Channel, Event};
 use chrono::TimeDelta;
 use serde_json::Value;
 use std::collections::{BTreeMap, BTreeSet};
-use std::io::{BufRead, BufReader, Read};
+use std::io::{BufRead, BufReader};
 use std::path::Path;
 use std::sync::Arc;
 
@@ -70,15 +70,23 @@ fn at(line: Option<u64>) -> String {
 
 /// Reads one JSON file (any container) into events.
 pub fn read_json(path: &Path, shown: &Arc<str>, opts: JsonOptions) -> (Vec<Event>, FileReport) {
-    let mut report = FileReport::new(shown, "json");
-    let file = match std::fs::File::open(path) {
-        Ok(f) => f,
+    match std::fs::File::open(path) {
+        Ok(f) => read_json_from(BufReader::new(f), shown, opts),
         Err(e) => {
+            let mut report = FileReport::new(shown, "json");
             report.problem("file", format!("cannot open: {e}"));
-            return (Vec::new(), report);
+            (Vec::new(), report)
         }
-    };
-    let mut reader = BufReader::new(file);
+    }
+}
+
+/// Reads JSON from any buffered reader (a file, or bytes in memory).
+pub fn read_json_from<R: BufRead>(
+    mut reader: R,
+    shown: &Arc<str>,
+    opts: JsonOptions,
+) -> (Vec<Event>, FileReport) {
+    let mut report = FileReport::new(shown, "json");
     let lines_mode = looks_like_lines(&mut reader);
     let mut c = Collector {
         opts,
@@ -115,7 +123,7 @@ pub fn read_json(path: &Path, shown: &Arc<str>, opts: JsonOptions) -> (Vec<Event
 }
 
 /// A file is JSON lines when its first non-blank line is a complete JSON object.
-fn looks_like_lines(reader: &mut BufReader<std::fs::File>) -> bool {
+fn looks_like_lines<R: BufRead>(reader: &mut R) -> bool {
     let Ok(buf) = reader.fill_buf() else {
         return false;
     };
@@ -130,7 +138,7 @@ fn looks_like_lines(reader: &mut BufReader<std::fs::File>) -> bool {
     }
 }
 
-fn read_lines(mut reader: BufReader<std::fs::File>, c: &mut Collector<'_>) {
+fn read_lines<R: BufRead>(mut reader: R, c: &mut Collector<'_>) {
     let mut buf = Vec::new();
     let mut line_no = 0u64;
     loop {
@@ -167,7 +175,7 @@ fn read_lines(mut reader: BufReader<std::fs::File>, c: &mut Collector<'_>) {
     }
 }
 
-fn read_whole(mut reader: BufReader<std::fs::File>, c: &mut Collector<'_>) {
+fn read_whole<R: BufRead>(mut reader: R, c: &mut Collector<'_>) {
     let mut bytes = Vec::new();
     if let Err(e) = reader.read_to_end(&mut bytes) {
         c.report.problem("file", format!("read error: {e}"));

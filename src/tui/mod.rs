@@ -123,7 +123,8 @@ fn export(s: &AppState) -> Result<String, String> {
     let md = report_md(&s.case.case, &data.findings, &s.playbook);
     let json = report_json(&s.case.case, &data.findings, &s.playbook);
     std::fs::write(&md_path, md).map_err(|e| format!("{}: {e}", md_path.display()))?;
-    let text = serde_json::to_string_pretty(&json).map_err(|e| e.to_string())?;
+    let text =
+        crate::output::json_safe(serde_json::to_string_pretty(&json).map_err(|e| e.to_string())?);
     std::fs::write(&json_path, text + "\n").map_err(|e| format!("{}: {e}", json_path.display()))?;
     Ok(format!("exported {} and .json", md_path.display()))
 }

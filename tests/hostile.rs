@@ -1,0 +1,160 @@
+//! Hostile event data, written by the test itself: escape sequences, C0/C1 controls, bidi
+//! overrides, NUL, 1 MB values, lone surrogates, formula-looking cells. Nothing may reach a
+//! terminal or an export unescaped, and nothing may crash.
+#![allow(clippy::expect_used, clippy::unwrap_used)] // Test helpers fail loudly; clippy.toml only covers #[test] fns.
+
+mod common;
+
+use assert_cmd::Command;
+use serde_json::json;
+
+const EVIL: &[&str] = &[
+    "\u{1b}[2J\u{1b}[31mRED",
+    "\u{1b}]0;pwned title\u{7}",
+    "\u{9b}31m",
+    "a\u{0}b",
+    "\u{202e}exe.txt",
+    "\u{7f}\u{8}\u{8}",
+    "=cmd|' /C calc'!A0",
+    "+SUM(1)",
+    "-2+3",
+    "@IMPORT",
+    "| pipe * star _ und [l](x) <script>",
+];
+
+fn record(id: u16, channel: &str, rid: u64, data: serde_json::Value) -> serde_json::Value {
+    // Each chain ten minutes after the previous one.
+    let time = format!("2024-01-01T{:02}:{:02}:00Z", 10 + (rid / 60) % 12, rid % 60);
+    json!({"Event": {"System": {"EventID": id, "Channel": channel, "Computer": "WS\u{1b}[1mHOST", "EventRecordID": rid,
+        "TimeCreated": {"#attributes": {"SystemTime": time}},
+        "Security": {"#attributes": {"UserID": "S-1-5-21-9-9-9-1001"}}}, "EventData": data}})
+}
+
+/// A chain whose every string field is hostile, plus a 1 MB command line and damaged lines.
+fn hostile_file(dir: &std::path::Path) -> std::path::PathBuf {
+    let mut lines = Vec::new();
+    for (i, evil) in EVIL.iter().enumerate() {
+        let rid = 10 * i as u64;
+        let user = format!("adm{evil}");
+        lines.push(record(4624, "Security", rid, json!({"TargetUserName": user, "TargetDomainName": evil, "TargetLogonId": format!("{:#x}", 0x1000 + i), "LogonType": "3", "IpAddress": "10.0.0.9", "WorkstationName": evil})));
+        lines.push(record(4697, "Security", rid + 1, json!({"SubjectUserName": user, "SubjectLogonId": format!("{:#x}", 0x1000 + i), "ServiceName": format!("{evil}PSEXESVC"), "ServiceFileName": format!("%COMSPEC% /c {evil}")})));
+        lines.push(record(1, "Microsoft-Windows-Sysmon/Operational", rid + 2, json!({"Image": "C:\\Windows\\System32\\cmd.exe", "CommandLine": format!("cmd.exe /c {evil}"), "ParentImage": "C:\\Windows\\System32\\services.exe", "ProcessId": "100"})));
+    }
+    let big = "A".repeat(1 << 20);
+    lines.push(record(1, "Microsoft-Windows-Sysmon/Operational", 999, json!({"Image": "C:\\x.exe", "CommandLine": big, "ParentImage": "C:\\Windows\\System32\\services.exe"})));
+    let mut text: String = lines.iter().map(|l| l.to_string() + "\n").collect();
+    text.push_str("{\"Event\": {\"System\": {\"EventID\": 7045, \"Channel\": \"System\", \"Computer\": \"X\", \"TimeCreated\": {\"#attributes\": {\"SystemTime\": \"2024-01-01T10:00:00Z\"}}}, \"EventData\": {\"ServiceName\": \"\\ud800lone\"}}}\n");
+    text.push_str("{\"Event\": {\"System\": \n");
+    let path = dir.join("hostile.jsonl");
+    std::fs::write(&path, text).unwrap();
+    path
+}
+
+fn run(args: &[&str], path: &std::path::Path) -> (String, String, i32) {
+    let out = Command::cargo_bin("svchop")
+        .unwrap()
+        .args(args)
+        .arg(path)
+        .output()
+        .unwrap();
+    (
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+        out.status.code().unwrap_or(-1),
+    )
+}
+
+fn assert_inert(text: &str, what: &str) {
+    for c in text.chars() {
+        assert!(
+            !(c.is_control() && c != '\n' && c != '\r' && c != '\t')
+                && !matches!(c, '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}'),
+            "{what}: raw {c:?} reached the output"
+        );
+    }
+}
+
+#[test]
+fn terminal_outputs_are_escaped() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = hostile_file(dir.path());
+    for args in [
+        &["scan"][..],
+        &["scan", "--show-suppressed", "--profile", "hunt"],
+        &["events"],
+        &["sources"],
+        &["coverage"],
+    ] {
+        let (out, err, code) = run(args, &path);
+        assert_eq!(code, 0, "{args:?}: {err}");
+        assert_inert(&out, &format!("{args:?} stdout"));
+        assert_inert(&err, &format!("{args:?} stderr"));
+    }
+    let (out, _, _) = run(&["events"], &path);
+    assert!(out.contains("\\x1b[2J"), "escapes are visible, not dropped");
+    assert!(
+        out.lines().all(|l| l.chars().count() < 400),
+        "a 1 MB value is clipped in tables"
+    );
+}
+
+#[test]
+fn damaged_lines_are_counted() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = hostile_file(dir.path());
+    let (out, _, _) = run(&["sources", "--format", "json"], &path);
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    let f = &v["files"][0];
+    assert_eq!(
+        f["records_skipped"], 2,
+        "lone surrogate and truncated line: {f}"
+    );
+    assert_eq!(f["records_read"], EVIL.len() as u64 * 3 + 1 + 2);
+}
+
+#[test]
+fn csv_cells_are_inert_and_round_trip() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = hostile_file(dir.path());
+    let (out, _, _) = run(&["scan", "--format", "csv"], &path);
+    assert_inert(&out.replace('\n', ""), "csv");
+    let mut r = csv::Reader::from_reader(out.as_bytes());
+    let mut rows = 0;
+    for rec in r.records() {
+        let rec = rec.expect("valid RFC 4180");
+        for cell in rec.iter() {
+            assert!(
+                !cell.starts_with(['=', '+', '-', '@', '\t', '\r']),
+                "formula cell {cell:?}"
+            );
+        }
+        rows += 1;
+    }
+    assert!(rows >= EVIL.len(), "one row per hostile chain");
+    assert!(out.contains("'=cmd|"), "neutralized, not dropped");
+}
+
+#[test]
+fn markdown_is_escaped() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = hostile_file(dir.path());
+    let (out, _, _) = run(&["scan", "--format", "md"], &path);
+    assert_inert(&out, "markdown");
+    assert!(!out.contains("<script>"), "no raw HTML");
+    assert!(!out.contains("[l](x)"), "no live links");
+    assert!(out.contains("\\<script\\>"));
+}
+
+#[test]
+fn json_outputs_escape_controls() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = hostile_file(dir.path());
+    for args in [
+        &["scan", "--format", "json"][..],
+        &["events", "--format", "jsonl"],
+    ] {
+        let (out, _, code) = run(args, &path);
+        assert_eq!(code, 0);
+        assert_inert(&out, "json");
+    }
+}
