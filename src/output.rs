@@ -53,7 +53,7 @@ pub fn table(columns: &[Column], rows: &[Vec<String>]) -> String {
     out
 }
 
-/// JSON text made safe to print on a terminal: serde_json already escapes C0 controls; this also
+/// JSON text made safe to print on a terminal: `serde_json` already escapes C0 controls; this also
 /// escapes DEL, C1 controls and bidi/invisible formatting characters as `\uXXXX` (they can only
 /// occur inside strings, where the escape decodes to the same text).
 pub fn json_safe(json: String) -> String {
