@@ -122,7 +122,7 @@ fn csv_cells_are_inert_and_round_trip() {
     let mut rows = 0;
     for rec in r.records() {
         let rec = rec.expect("valid RFC 4180");
-        for cell in rec.iter() {
+        for cell in &rec {
             assert!(
                 !cell.starts_with(['=', '+', '-', '@', '\t', '\r']),
                 "formula cell {cell:?}"
