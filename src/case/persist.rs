@@ -95,8 +95,25 @@ pub fn check_not_in_evidence(case_path: &Path, sources: &[PathBuf]) -> Result<()
     Ok(())
 }
 
-/// Loads a case; `Ok(None)` when there is no file yet.
+/// Removes temporary files a killed save left beside the case (`.<name>.tmp-<pid>`).
+fn clean_stale_temps(path: &Path) {
+    let dir = path.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(Path::new("."));
+    let Some(name) = path.file_name().map(|n| n.to_string_lossy().into_owned()) else { return };
+    let prefix = format!(".{name}.tmp-");
+    let own = format!("{prefix}{}", std::process::id());
+    if let Ok(entries) = std::fs::read_dir(dir) {
+        for e in entries.flatten() {
+            let n = e.file_name().to_string_lossy().into_owned();
+            if n.starts_with(&prefix) && n != own {
+                let _ = std::fs::remove_file(e.path());
+            }
+        }
+    }
+}
+
+/// Loads a case; `Ok(None)` when there is no file yet. Leftovers of interrupted saves are removed.
 pub fn load(path: &Path) -> Result<Option<Case>, CaseError> {
+    clean_stale_temps(path);
     let shown = path.display().to_string();
     let text = match std::fs::read_to_string(path) {
         Ok(t) => t,
