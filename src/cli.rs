@@ -550,7 +550,11 @@ fn sources(a: &SourcesArgs) -> Result<ExitCode> {
     let loaded = a.input.load(false)?;
     match a.format {
         SourcesFormat::Json => {
-            let v = serde_json::json!({ "files": loaded.report.files, "ignored": loaded.ignored });
+            let v = serde_json::json!({
+                "files": loaded.report.files,
+                "ignored": loaded.ignored,
+                "duplicates_merged": loaded.report.duplicates_merged,
+            });
             emit(&format!(
                 "{}\n",
                 json_safe(serde_json::to_string_pretty(&v)?)
@@ -704,6 +708,13 @@ fn sources_table(loaded: &Loaded) -> String {
         r.records_kept(),
         r.records_skipped()
     );
+    if r.duplicates_merged > 0 {
+        let _ = write!(
+            out,
+            "; {} duplicate record(s) merged (same record in several files)",
+            r.duplicates_merged
+        );
+    }
     if !loaded.ignored.is_empty() {
         let _ = write!(
             out,

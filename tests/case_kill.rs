@@ -13,9 +13,13 @@ const ENV: &str = "SVCHOP_CASE_KILL_PATH";
 #[test]
 #[ignore = "run by kill_during_save_never_loses_a_saved_change"]
 fn child_save_loop() {
-    let Some(path) = std::env::var_os(ENV) else { return };
+    let Some(path) = std::env::var_os(ENV) else {
+        return;
+    };
     let path = std::path::PathBuf::from(path);
-    let mut case = persist::load(&path).unwrap().unwrap_or_else(|| Case::new("kill", CaseSources::default()));
+    let mut case = persist::load(&path)
+        .unwrap()
+        .unwrap_or_else(|| Case::new("kill", CaseSources::default()));
     let mut n: u64 = case.case_note.parse().unwrap_or(0);
     loop {
         n += 1;
@@ -34,7 +38,13 @@ fn kill_during_save_never_loses_a_saved_change() {
     let mut last_saved = 0u64;
     for i in 0..100u64 {
         let mut child = Command::new(&exe)
-            .args(["--ignored", "--exact", "child_save_loop", "--nocapture", "--test-threads=1"])
+            .args([
+                "--ignored",
+                "--exact",
+                "child_save_loop",
+                "--nocapture",
+                "--test-threads=1",
+            ])
             .env(ENV, &path)
             .stdout(Stdio::piped())
             .stderr(Stdio::null())
@@ -63,12 +73,26 @@ fn kill_during_save_never_loses_a_saved_change() {
             }
         }
         child.wait().unwrap();
-        let case = persist::load(&path).expect("case file loads after a kill").expect("case file exists");
+        let case = persist::load(&path)
+            .expect("case file loads after a kill")
+            .expect("case file exists");
         let n: u64 = case.case_note.parse().unwrap();
-        assert!(n >= last_saved, "round {i}: file has change {n}, but {last_saved} was reported saved");
-        assert!(n <= last_saved + 1, "round {i}: at most the save in flight is extra");
+        assert!(
+            n >= last_saved,
+            "round {i}: file has change {n}, but {last_saved} was reported saved"
+        );
+        assert!(
+            n <= last_saved + 1,
+            "round {i}: at most the save in flight is extra"
+        );
         last_saved = n;
     }
-    let leftovers: Vec<_> = std::fs::read_dir(dir.path()).unwrap().map(|e| e.unwrap().file_name()).collect();
-    assert!(leftovers.len() <= 2, "at most the case and one interrupted temporary file: {leftovers:?}");
+    let leftovers: Vec<_> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
+    assert!(
+        leftovers.len() <= 2,
+        "at most the case and one interrupted temporary file: {leftovers:?}"
+    );
 }

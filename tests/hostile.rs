@@ -68,7 +68,8 @@ fn assert_inert(text: &str, what: &str) {
     for c in text.chars() {
         assert!(
             matches!(c, '\n' | '\r' | '\t')
-                || !(c.is_control() || matches!(c, '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')),
+                || !(c.is_control()
+                    || matches!(c, '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')),
             "{what}: raw {c:?} reached the output"
         );
     }

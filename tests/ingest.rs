@@ -341,3 +341,38 @@ fn not_evidence_files_are_named_or_ignored() {
     assert!(walked.report.files.is_empty());
     assert_eq!(walked.ignored.len(), 1);
 }
+
+#[test]
+fn the_same_record_in_several_files_counts_once() {
+    let src = corpus().join("evtx-attack-samples/Lateral Movement/LM_renamed_psexecsvc_5145.evtx");
+    let dir = tempfile::tempdir().unwrap();
+    // A VSS-style copy, and a re-export of the same records as evtx_dump JSON lines.
+    let copy = dir.path().join("vss_copy.evtx");
+    std::fs::copy(&src, &copy).unwrap();
+    let mut p = EvtxParser::from_path(&src).unwrap();
+    let lines: Vec<String> = p
+        .records_json_value()
+        .map(|r| r.unwrap().data.to_string())
+        .collect();
+    let export = dir.path().join("reexport.jsonl");
+    std::fs::write(&export, lines.join("\n")).unwrap();
+    let once = load_paths(std::slice::from_ref(&src));
+    let thrice = load_paths(&[src.clone(), copy, export]);
+    assert_eq!(thrice.events.len(), once.events.len(), "copies count once");
+    assert_eq!(
+        thrice.report.duplicates_merged,
+        2 * once.events.len() as u64
+    );
+    assert!(
+        thrice.events.iter().all(|e| e.also_at.len() == 2),
+        "every location kept"
+    );
+    let a = common::scan_paths(std::slice::from_ref(&src), "default");
+    let b = common::scan_paths(&[src, dir.path().to_path_buf()], "default");
+    let scores = |v: &[svchop::detect::finding::Finding]| {
+        v.iter()
+            .map(|f| (f.target_key.clone(), f.score, f.stages.len()))
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(scores(&a), scores(&b), "duplicates change no finding");
+}

@@ -97,8 +97,13 @@ pub fn check_not_in_evidence(case_path: &Path, sources: &[PathBuf]) -> Result<()
 
 /// Removes temporary files a killed save left beside the case (`.<name>.tmp-<pid>`).
 fn clean_stale_temps(path: &Path) {
-    let dir = path.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(Path::new("."));
-    let Some(name) = path.file_name().map(|n| n.to_string_lossy().into_owned()) else { return };
+    let dir = path
+        .parent()
+        .filter(|d| !d.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    let Some(name) = path.file_name().map(|n| n.to_string_lossy().into_owned()) else {
+        return;
+    };
     let prefix = format!(".{name}.tmp-");
     let own = format!("{prefix}{}", std::process::id());
     if let Ok(entries) = std::fs::read_dir(dir) {

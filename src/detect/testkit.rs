@@ -29,6 +29,7 @@ pub fn ev(host: &str, ms: i64, channel: Channel, id: u16) -> B {
         fields: Fields::default(),
         extra: Vec::new(),
         raw: None,
+        also_at: Vec::new(),
     })
 }
 

@@ -209,6 +209,7 @@ pub fn normalize(mut raw: RawRecord, file: &Arc<str>, offset: TimeDelta) -> Opti
         fields,
         extra,
         raw: raw.raw.map(Box::from),
+        also_at: Vec::new(),
     })
 }
 

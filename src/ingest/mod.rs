@@ -185,7 +185,34 @@ pub fn load_with_progress(
         }
     }
     sort_events(&mut loaded.events);
+    loaded.report.duplicates_merged = dedupe(&mut loaded.events);
     loaded
+}
+
+/// Merges records seen in several files (VSS copies, the same log exported twice): the first
+/// location keeps the event, the others are listed in `also_at`. Events must be in store order.
+/// Returns how many copies were merged.
+pub fn dedupe(events: &mut Vec<Event>) -> u64 {
+    let mut merged = 0;
+    let mut out: Vec<Event> = Vec::with_capacity(events.len());
+    let mut run_start = 0;
+    for e in events.drain(..) {
+        if out
+            .last()
+            .is_none_or(|l| l.ts != e.ts || l.host.key != e.host.key)
+        {
+            run_start = out.len();
+        }
+        // Only events at the same instant on the same host can be the same record.
+        if let Some(first) = out[run_start..].iter_mut().find(|o| o.same_record(&e)) {
+            first.also_at.push(e.source);
+            merged += 1;
+        } else {
+            out.push(e);
+        }
+    }
+    *events = out;
+    merged
 }
 
 /// The store order: host key, then time, then source location (deterministic).

@@ -104,6 +104,9 @@ impl FileReport {
 #[derive(Debug, Clone, Serialize, Default)]
 pub struct IngestReport {
     pub files: Vec<FileReport>,
+    /// Records found in more than one place and counted once.
+    #[serde(default)]
+    pub duplicates_merged: u64,
 }
 
 impl IngestReport {

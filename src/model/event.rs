@@ -248,6 +248,9 @@ pub struct Event {
     /// The record as read (JSON text), for the detail pane and exports.
     #[serde(skip)]
     pub raw: Option<Box<str>>,
+    /// Other places the same record was found (VSS copies, re-exports): it counts once.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub also_at: Vec<SourceRef>,
 }
 
 impl Event {
@@ -261,6 +264,25 @@ impl Event {
             .display()
             .or_else(|| f.process.user.as_deref().map(str::to_string))
             .or_else(|| f.user_sid.as_deref().map(str::to_string))
+    }
+
+    /// The record id the log itself wrote (the `EventRecordID`), whichever file it came from.
+    pub fn logged_record_id(&self) -> Option<u64> {
+        self.extra
+            .iter()
+            .find(|(k, _)| &**k == "EventRecordID")
+            .and_then(|(_, v)| v.parse().ok())
+            .or(self.source.record_id)
+    }
+
+    /// Whether two events are the same record seen in two places (copies, re-exports).
+    pub fn same_record(&self, other: &Event) -> bool {
+        self.ts == other.ts
+            && self.host.key == other.host.key
+            && self.channel == other.channel
+            && self.event_id == other.event_id
+            && self.logged_record_id() == other.logged_record_id()
+            && self.fields == other.fields
     }
 
     /// Stable identity of the record for dedupe and finding ids.

@@ -54,6 +54,11 @@ pub fn event_fields(e: &Event) -> Vec<(String, String)> {
         leaves("", &v, &mut out);
     }
     out.extend(e.extra.iter().map(|(k, v)| (k.to_string(), v.to_string())));
+    out.extend(
+        e.also_at
+            .iter()
+            .map(|s| ("also at".to_string(), s.to_string())),
+    );
     out
 }
 
