@@ -699,6 +699,13 @@ fn sources_table(loaded: &Loaded) -> String {
         })
         .collect();
     let mut out = table(&cols, &rows);
+    out.push_str(&sources_summary(loaded));
+    out
+}
+
+/// The line under the sources table: totals, merged duplicates, ignored files.
+fn sources_summary(loaded: &Loaded) -> String {
+    let mut out = String::new();
     let r = &loaded.report;
     let _ = write!(
         out,

@@ -26,7 +26,10 @@ fn state_from(events: Vec<crate::model::Event>) -> AppState {
     for e in &events {
         file.note(&e.host.display, e.channel.name(), e.event_id, Some(e.ts));
     }
-    let report = crate::ingest::IngestReport { files: vec![file] };
+    let report = crate::ingest::IngestReport {
+        files: vec![file],
+        ..Default::default()
+    };
     let det = Detector::builtin("default").unwrap();
     let store = EventStore::new(events);
     let findings = det.scan(&store);
