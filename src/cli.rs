@@ -12,7 +12,7 @@ use crate::export::table::findings_table;
 use crate::ingest::{self, LoadOptions, Loaded, Shape};
 use crate::model::describe::summary;
 use crate::model::host::host_key;
-use crate::model::time::fmt_short;
+use crate::model::time::DisplayZone;
 use crate::output::{Column, emit, json_safe, table};
 use anyhow::{Context, Result, bail};
 use chrono::TimeDelta;
@@ -53,6 +53,9 @@ pub struct OpenArgs {
     /// Case name (default: the first path's name).
     #[arg(long)]
     pub name: Option<String>,
+    /// Show times in this zone (z cycles UTC / local / this zone in the workbench).
+    #[arg(long, value_name = "ZONE", default_value = "UTC", value_parser = parse_zone)]
+    pub tz: DisplayZone,
 }
 
 #[derive(ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]
@@ -113,6 +116,9 @@ pub struct DemoArgs {
     /// Case file for the workbench (default: svchop-demo.svchop-case.json in the working directory).
     #[arg(long, value_name = "FILE")]
     pub case: Option<PathBuf>,
+    /// Show times in this zone: UTC (default), local, +HH:MM, or an IANA name.
+    #[arg(long, value_name = "ZONE", default_value = "UTC", value_parser = parse_zone)]
+    pub tz: DisplayZone,
     #[command(flatten)]
     pub detect: DetectArgs,
 }
@@ -192,6 +198,13 @@ pub struct InputArgs {
     /// Read zone-less timestamps at this UTC offset (`+02:00`, `-04:00`, `UTC`) instead of inferring it.
     #[arg(long, value_name = "OFFSET")]
     pub assume_tz: Option<String>,
+    /// Show times in this zone: UTC (default), local, +HH:MM, or an IANA name (Europe/Berlin).
+    #[arg(long, value_name = "ZONE", default_value = "UTC", value_parser = parse_zone)]
+    pub tz: DisplayZone,
+}
+
+fn parse_zone(s: &str) -> std::result::Result<DisplayZone, String> {
+    DisplayZone::parse(s)
 }
 
 #[derive(ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]
@@ -345,6 +358,7 @@ impl OpenArgs {
             paths: self.paths.clone(),
             input_format: self.input_format,
             assume_tz: self.assume_tz.clone(),
+            tz: self.tz,
         }
     }
 }
@@ -411,6 +425,7 @@ fn open(a: &OpenArgs) -> Result<ExitCode> {
         },
         detector,
         case,
+        zone: a.tz,
     })?;
     eprintln!("svchop: case saved in {}", path.display());
     Ok(ExitCode::SUCCESS)
@@ -434,6 +449,7 @@ fn export(a: &ExportArgs) -> Result<ExitCode> {
         paths: case.sources.paths.iter().map(PathBuf::from).collect(),
         input_format: InputFormat::Auto,
         assume_tz: None,
+        tz: DisplayZone::Utc,
     };
     let findings = if input.paths.iter().any(|p| p.as_os_str() == "demo:") {
         detector.scan(&EventStore::new(crate::demo::events(
@@ -495,8 +511,8 @@ fn events(a: &EventsArgs) -> Result<ExitCode> {
         EventsFormat::Table => {
             let cols = [
                 Column {
-                    header: "TIME (UTC)",
-                    max: 24,
+                    header: "TIME",
+                    max: 30,
                 },
                 Column {
                     header: "HOST",
@@ -519,7 +535,7 @@ fn events(a: &EventsArgs) -> Result<ExitCode> {
                 .iter()
                 .map(|e| {
                     vec![
-                        fmt_short(e.ts),
+                        a.input.tz.fmt(e.ts),
                         e.host.display.to_string(),
                         e.channel.short().to_string(),
                         e.event_id.to_string(),
@@ -561,7 +577,7 @@ fn sources(a: &SourcesArgs) -> Result<ExitCode> {
             ))?;
         }
         SourcesFormat::Table => {
-            emit(&sources_table(&loaded))?;
+            emit(&sources_table(&loaded, a.input.tz))?;
         }
     }
     Ok(ExitCode::SUCCESS)
@@ -572,19 +588,19 @@ fn coverage(a: &SourcesArgs) -> Result<ExitCode> {
     let cov = crate::detect::coverage::coverage(&loaded.report.files);
     let text = match a.format {
         SourcesFormat::Json => format!("{}\n", json_safe(serde_json::to_string_pretty(&cov)?)),
-        SourcesFormat::Table => coverage_text(&cov),
+        SourcesFormat::Table => coverage_text(&cov, a.input.tz),
     };
     emit(&text)?;
     Ok(ExitCode::SUCCESS)
 }
 
 /// One block per host, every line under 80 columns.
-pub fn coverage_text(cov: &[crate::detect::coverage::HostCoverage]) -> String {
+pub fn coverage_text(cov: &[crate::detect::coverage::HostCoverage], tz: DisplayZone) -> String {
     use crate::model::sanitize::clip;
     let mut out = String::new();
     for h in cov {
         let span = match (h.first, h.last) {
-            (Some(a), Some(b)) => format!("{} .. {}", fmt_short(a), fmt_short(b)),
+            (Some(a), Some(b)) => format!("{} .. {}", tz.fmt(a), tz.fmt(b)),
             _ => "time unknown".into(),
         };
         let _ = writeln!(out, "{}  {}", clip(&h.host, 30), span);
@@ -636,7 +652,7 @@ fn wrap_into(out: &mut String, text: &str) {
     out.push('\n');
 }
 
-fn sources_table(loaded: &Loaded) -> String {
+fn sources_table(loaded: &Loaded, tz: DisplayZone) -> String {
     let cols = [
         Column {
             header: "PATH",
@@ -692,8 +708,8 @@ fn sources_table(loaded: &Loaded) -> String {
                 f.records_kept.to_string(),
                 f.records_skipped.to_string(),
                 f.hosts.iter().cloned().collect::<Vec<_>>().join(","),
-                f.first.map(fmt_short).unwrap_or_default(),
-                f.last.map(fmt_short).unwrap_or_default(),
+                f.first.map(|t| tz.fmt(t)).unwrap_or_default(),
+                f.last.map(|t| tz.fmt(t)).unwrap_or_default(),
                 probs.join("; "),
             ]
         })
@@ -780,6 +796,7 @@ fn demo(a: &DemoArgs) -> Result<ExitCode> {
             evidence: crate::tui::Evidence::Demo(Box::new(case)),
             detector,
             case: handle,
+            zone: a.tz,
         })?;
         eprintln!("svchop: case saved in {}", path.display());
         return Ok(ExitCode::SUCCESS);

@@ -353,3 +353,22 @@ fn case_inside_the_evidence_is_refused() {
         .code(2)
         .stderr(predicates::str::contains("inside the evidence"));
 }
+
+#[test]
+fn display_zone_option() {
+    let out = svchop()
+        .args(["events", "--tz", "+02:00"])
+        .arg(lm("LM_Remote_Service02_7045.evtx"))
+        .output()
+        .unwrap();
+    assert!(
+        String::from_utf8(out.stdout)
+            .unwrap()
+            .contains("2019-03-19 02:41:29.008+02:00")
+    );
+    svchop()
+        .args(["events", "--tz", "Mars/Olympus"])
+        .arg(lm("LM_Remote_Service02_7045.evtx"))
+        .assert()
+        .code(2);
+}

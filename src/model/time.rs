@@ -138,3 +138,110 @@ mod tests {
         assert_eq!(infer_offset(local, utc), TimeDelta::try_hours(-4));
     }
 }
+
+/// The zone times are shown in. Storage is always UTC; this only changes display, and every
+/// displayed time carries its offset.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum DisplayZone {
+    #[default]
+    Utc,
+    /// The machine's zone (TZ, /etc/localtime).
+    Local,
+    Fixed(chrono::FixedOffset),
+    Named(chrono_tz::Tz),
+}
+
+impl DisplayZone {
+    /// `UTC`, `local`, `+02:00` / `-0430`, or an IANA name such as `Europe/Berlin`.
+    pub fn parse(text: &str) -> Result<Self, String> {
+        let t = text.trim();
+        if t.eq_ignore_ascii_case("utc") || t == "Z" {
+            return Ok(DisplayZone::Utc);
+        }
+        if t.eq_ignore_ascii_case("local") {
+            return Ok(DisplayZone::Local);
+        }
+        if t.starts_with(['+', '-']) {
+            let digits: String = t[1..].chars().filter(char::is_ascii_digit).collect();
+            let (h, m): (i32, i32) = match digits.len() {
+                1 | 2 => (digits.parse().map_err(|_| format!("bad offset {t:?}"))?, 0),
+                4 => (
+                    digits[..2]
+                        .parse()
+                        .map_err(|_| format!("bad offset {t:?}"))?,
+                    digits[2..]
+                        .parse()
+                        .map_err(|_| format!("bad offset {t:?}"))?,
+                ),
+                _ => return Err(format!("bad offset {t:?}: use +HH:MM")),
+            };
+            let secs = (h * 3600 + m * 60) * if t.starts_with('-') { -1 } else { 1 };
+            return chrono::FixedOffset::east_opt(secs)
+                .map(DisplayZone::Fixed)
+                .ok_or_else(|| format!("offset out of range: {t:?}"));
+        }
+        t.parse::<chrono_tz::Tz>().map(DisplayZone::Named).map_err(|_| format!("unknown time zone {t:?}: use UTC, local, +HH:MM or an IANA name like Europe/Berlin"))
+    }
+
+    pub fn label(self) -> String {
+        match self {
+            DisplayZone::Utc => "UTC".into(),
+            DisplayZone::Local => "local".into(),
+            DisplayZone::Fixed(o) => o.to_string(),
+            DisplayZone::Named(tz) => tz.name().into(),
+        }
+    }
+
+    /// `2019-02-16 18:54:26.956+01:00` (UTC prints `Z`).
+    pub fn fmt(self, t: DateTime<Utc>) -> String {
+        self.fmt_with(t, "%Y-%m-%d %H:%M:%S%.3f")
+    }
+
+    /// Any strftime pattern, with the offset appended.
+    pub fn fmt_with(self, t: DateTime<Utc>, pattern: &str) -> String {
+        match self {
+            DisplayZone::Utc => format!("{}Z", t.format(pattern)),
+            DisplayZone::Local => t
+                .with_timezone(&chrono::Local)
+                .format(&format!("{pattern}%:z"))
+                .to_string(),
+            DisplayZone::Fixed(o) => t
+                .with_timezone(&o)
+                .format(&format!("{pattern}%:z"))
+                .to_string(),
+            DisplayZone::Named(tz) => t
+                .with_timezone(&tz)
+                .format(&format!("{pattern}%:z"))
+                .to_string(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod zone_tests {
+    use super::*;
+
+    #[test]
+    fn zones_parse_and_show_their_offset() {
+        let t = DateTime::from_timestamp(1_550_339_666, 956_000_000).unwrap();
+        assert_eq!(
+            DisplayZone::parse("UTC").unwrap().fmt(t),
+            "2019-02-16 17:54:26.956Z"
+        );
+        assert_eq!(
+            DisplayZone::parse("+01:00").unwrap().fmt(t),
+            "2019-02-16 18:54:26.956+01:00"
+        );
+        assert_eq!(
+            DisplayZone::parse("-0430").unwrap().fmt(t),
+            "2019-02-16 13:24:26.956-04:30"
+        );
+        assert_eq!(
+            DisplayZone::parse("Europe/Berlin").unwrap().fmt(t),
+            "2019-02-16 18:54:26.956+01:00"
+        );
+        assert!(DisplayZone::parse("Mars/Olympus").is_err());
+        assert!(DisplayZone::parse("+25:00").is_err());
+        assert!(DisplayZone::parse("local").unwrap().fmt(t).contains(':'));
+    }
+}

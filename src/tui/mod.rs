@@ -42,6 +42,7 @@ pub struct OpenConfig {
     pub evidence: Evidence,
     pub detector: Detector,
     pub case: CaseHandle,
+    pub zone: crate::model::time::DisplayZone,
 }
 
 /// Loads and scans (worker thread), reporting progress as actions.
@@ -135,6 +136,8 @@ pub fn run(cfg: OpenConfig) -> Result<()> {
     let keymap = keymap::Keymap::builtin()?;
     let theme = theme::Theme::from_env();
     let mut state = AppState::new(cfg.case, playbook, keymap);
+    state.ui.zone = cfg.zone;
+    state.ui.configured_zone = cfg.zone;
     let (tx, rx) = mpsc::channel();
     let detector = cfg.detector;
     let evidence = cfg.evidence;

@@ -146,6 +146,9 @@ pub struct UiState {
     pub height: u16,
     pub loading: Loading,
     pub quit: bool,
+    /// Zone times are shown in, and the one given on the command line (`z` cycles).
+    pub zone: crate::model::time::DisplayZone,
+    pub configured_zone: crate::model::time::DisplayZone,
 }
 
 impl Default for UiState {
@@ -170,6 +173,8 @@ impl Default for UiState {
                 files_total: 0,
             },
             quit: false,
+            zone: crate::model::time::DisplayZone::Utc,
+            configured_zone: crate::model::time::DisplayZone::Utc,
         }
     }
 }

@@ -351,3 +351,20 @@ fn loading_screen_shows_progress() {
     update(&mut s, Action::Quit);
     assert!(s.ui.quit, "q works while loading");
 }
+
+#[test]
+fn display_zone_cycles_and_shows_the_offset() {
+    let mut s = corpus_state();
+    s.ui.configured_zone = crate::model::time::DisplayZone::parse("+02:00").unwrap();
+    select_target(&mut s, "PC01");
+    s.ui.focus = Pane::Timeline;
+    let (text, _) = screen(&s, 200, 60, color());
+    assert!(text.contains("17:54:26.956Z"), "UTC by default: {text}");
+    update(&mut s, Action::CycleZone);
+    update(&mut s, Action::CycleZone);
+    let (text, _) = screen(&s, 200, 60, color());
+    assert!(
+        text.contains("19:54:26.956+02:00"),
+        "configured zone with its offset: {text}"
+    );
+}

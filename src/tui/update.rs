@@ -129,6 +129,16 @@ fn update_main(s: &mut AppState, action: &Action) -> Vec<Effect> {
             s.ui.inspector_scroll = 0;
             s.ui.focus = Pane::Inspector;
         }
+        Action::CycleZone => {
+            use crate::model::time::DisplayZone as Z;
+            let mut order = vec![Z::Utc, Z::Local];
+            if !order.contains(&s.ui.configured_zone) {
+                order.push(s.ui.configured_zone);
+            }
+            let i = order.iter().position(|z| *z == s.ui.zone).unwrap_or(0);
+            s.ui.zone = order[(i + 1) % order.len()];
+            s.ui.status = format!("times shown in {}", s.ui.zone.label());
+        }
         Action::ToggleAllEvents => {
             s.ui.all_events = !s.ui.all_events;
             s.ui.timeline_sel = 0;

@@ -37,10 +37,13 @@ fn leaves(prefix: &str, v: &serde_json::Value, out: &mut Vec<(String, String)>) 
 }
 
 /// Every field of an event as `name: value` pairs (typed fields first, then the rest).
-pub fn event_fields(e: &Event) -> Vec<(String, String)> {
+pub fn event_fields(e: &Event, zone: crate::model::time::DisplayZone) -> Vec<(String, String)> {
     let mut out = vec![
         ("evidence".to_string(), e.source.to_string()),
-        ("time".to_string(), fmt_utc(e.ts)),
+        (
+            "time".to_string(),
+            format!("{} ({})", zone.fmt(e.ts), fmt_utc(e.ts)),
+        ),
         ("host".to_string(), e.host.display.to_string()),
         (
             "channel".to_string(),
@@ -71,7 +74,7 @@ impl InspectorPane<'_> {
         else {
             return vec![Line::from("select an event in the timeline")];
         };
-        event_fields(e)
+        event_fields(e, s.ui.zone)
             .into_iter()
             .map(|(k, v)| {
                 Line::from(vec![

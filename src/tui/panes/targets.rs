@@ -78,7 +78,7 @@ impl Widget for TargetsPane<'_> {
                 total
             );
             if wide {
-                let _ = write!(text, "  {}", t.last.format("%m-%d %H:%M:%S"));
+                let _ = write!(text, "  {}", s.ui.zone.fmt_with(t.last, "%m-%d %H:%M:%S"));
             }
             let style = if i == s.ui.target_sel {
                 self.theme.selected()
