@@ -605,17 +605,12 @@ pub fn coverage_text(cov: &[crate::detect::coverage::HostCoverage], tz: DisplayZ
         };
         let _ = writeln!(out, "{}  {}", clip(&h.host, 30), span);
         for c in &h.channels {
-            let ids: Vec<String> = c
-                .event_ids
-                .iter()
-                .map(|(id, n)| format!("{id}x{n}"))
-                .collect();
             let _ = writeln!(
                 out,
                 "  {:<8} {:>6} records  ids {}",
                 clip(crate::model::Channel::from_name(&c.channel).short(), 8),
                 c.records,
-                clip(&ids.join(" "), 44)
+                clip(&c.ids_text(), 44)
             );
         }
         if h.blind.is_empty() {

@@ -16,6 +16,17 @@ pub struct ChannelCoverage {
     pub event_ids: Vec<(u16, u64)>,
 }
 
+impl ChannelCoverage {
+    /// `4624x12 5145x3`.
+    pub fn ids_text(&self) -> String {
+        self.event_ids
+            .iter()
+            .map(|(id, n)| format!("{id}x{n}"))
+            .collect::<Vec<_>>()
+            .join(" ")
+    }
+}
+
 #[derive(Debug, Clone, Serialize)]
 pub struct Blind {
     pub stage: Stage,

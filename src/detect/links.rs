@@ -60,6 +60,15 @@ impl Linker<'_> {
                 .is_some_and(|t| self.profile.logon.logon_types.contains(&t))
     }
 
+    /// The stage a logon or share-access event of the attacker's session stands for.
+    fn session_stage(&self, e: &Event) -> Option<Stage> {
+        if self.is_network_logon(e) {
+            Some(Stage::Logon)
+        } else {
+            share_stage(self.pats, e)
+        }
+    }
+
     /// Exact: the install's logon id equals a network logon's `TargetLogonId` on this host.
     pub fn logons_by_id(&self, c: &mut Chain, ids: &[LogonId], t0: DateTime<Utc>) {
         let back = secs(self.profile.windows.logon_to_install.max(0));
@@ -111,11 +120,7 @@ impl Linker<'_> {
             if !(sid_hit || user_hit) {
                 continue;
             }
-            let stage = if self.is_network_logon(e) {
-                Some(Stage::Logon)
-            } else {
-                share_stage(self.pats, e)
-            };
+            let stage = self.session_stage(e);
             if let Some(stage) = stage {
                 let how = if sid_hit {
                     "installer SID + time (weaker than a logon id)"
@@ -209,11 +214,7 @@ impl Linker<'_> {
                 if !(by_id || by_session) {
                     continue;
                 }
-                let stage = if self.is_network_logon(e) {
-                    Some(Stage::Logon)
-                } else {
-                    share_stage(self.pats, e)
-                };
+                let stage = self.session_stage(e);
                 if let Some(stage) = stage {
                     let how = if by_id {
                         "same logon session"

@@ -216,16 +216,11 @@ impl InspectorPane<'_> {
             self.theme.title(),
         )];
         for c in &h.channels {
-            let ids: Vec<String> = c
-                .event_ids
-                .iter()
-                .map(|(id, n)| format!("{id}x{n}"))
-                .collect();
             lines.push(Line::from(format!(
                 "{} ({} records): {}",
                 c.channel,
                 c.records,
-                ids.join(" ")
+                c.ids_text()
             )));
         }
         if h.blind.is_empty() {
