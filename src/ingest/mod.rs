@@ -175,6 +175,17 @@ pub fn load_with_progress(
     }
     let results: Vec<FileResult> = results.into_iter().flatten().collect();
     let mut loaded = Loaded::default();
+    let total: usize = results
+        .iter()
+        .map(|r| {
+            if let FileResult::Read(ev, _) = r {
+                ev.len()
+            } else {
+                0
+            }
+        })
+        .sum();
+    loaded.events.reserve_exact(total);
     for r in results {
         match r {
             FileResult::Read(ev, rep) => {
@@ -193,37 +204,43 @@ pub fn load_with_progress(
 /// location keeps the event, the others are listed in `also_at`. Events must be in store order.
 /// Returns how many copies were merged.
 pub fn dedupe(events: &mut Vec<Event>) -> u64 {
+    // In place (no second copy of the events): `w` is where the next distinct event goes.
     let mut merged = 0;
-    let mut out: Vec<Event> = Vec::with_capacity(events.len());
+    let mut w = 0;
     let mut run_start = 0;
-    for e in events.drain(..) {
-        if out
-            .last()
-            .is_none_or(|l| l.ts != e.ts || l.host.key != e.host.key)
-        {
-            run_start = out.len();
+    for i in 0..events.len() {
+        let (done, rest) = events.split_at_mut(i);
+        let e = &mut rest[0];
+        if w == 0 || done[w - 1].ts != e.ts || done[w - 1].host.key != e.host.key {
+            run_start = w;
         }
         // Only events at the same instant on the same host can be the same record.
-        if let Some(first) = out[run_start..].iter_mut().find(|o| o.same_record(&e)) {
-            first.also_at.push(e.source);
+        if let Some(first) = done[run_start..w].iter_mut().find(|o| o.same_record(e)) {
+            first.also_at.push(e.source.clone());
             merged += 1;
         } else {
-            out.push(e);
+            events.swap(w, i);
+            w += 1;
         }
     }
-    *events = out;
+    events.truncate(w);
     merged
 }
 
 /// The store order: host key, then time, then source location (deterministic).
 pub fn sort_events(events: &mut [Event]) {
-    events.par_sort_by(|a, b| {
-        a.host
-            .key
-            .cmp(&b.host.key)
-            .then(a.ts.cmp(&b.ts))
-            .then_with(|| a.source.file.cmp(&b.source.file))
-            .then(a.source.record_id.cmp(&b.source.record_id))
-            .then(a.source.line.cmp(&b.source.line))
-    });
+    if events.is_sorted_by(|a, b| store_order(a, b).is_le()) {
+        return;
+    }
+    events.par_sort_by(store_order);
+}
+
+fn store_order(a: &Event, b: &Event) -> std::cmp::Ordering {
+    a.host
+        .key
+        .cmp(&b.host.key)
+        .then(a.ts.cmp(&b.ts))
+        .then_with(|| a.source.file.cmp(&b.source.file))
+        .then(a.source.record_id.cmp(&b.source.record_id))
+        .then(a.source.line.cmp(&b.source.line))
 }
