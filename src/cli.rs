@@ -62,6 +62,31 @@ pub struct OpenArgs {
 pub enum ExportFormat {
     Md,
     Json,
+    /// ATT&CK Navigator layer of the case's techniques.
+    AttackLayer,
+}
+
+#[derive(ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TimelineFormat {
+    Timesketch,
+    Csv,
+    Jsonl,
+}
+
+#[derive(Args, Debug)]
+pub struct TimelineArgs {
+    #[command(flatten)]
+    pub input: InputArgs,
+    #[command(flatten)]
+    pub detect: DetectArgs,
+    #[arg(long, value_enum)]
+    pub format: TimelineFormat,
+    /// Only events of this host.
+    #[arg(long)]
+    pub host: Option<String>,
+    /// Only events that belong to a finding.
+    #[arg(long)]
+    pub findings_only: bool,
 }
 
 #[derive(Args, Debug)]
@@ -86,6 +111,9 @@ pub enum Command {
     /// Per host: which logs and event ids are present, over what time, and which stages of the
     /// chain cannot be seen because the logs that would show them are absent.
     Coverage(SourcesArgs),
+    /// A timeline of the events (Timesketch JSONL, Timeline Explorer CSV, JSON lines), with the
+    /// finding, stage and severity of every event that belongs to a finding.
+    Timeline(TimelineArgs),
     /// Open the investigation workbench (terminal UI) on the sources.
     Open(OpenArgs),
     /// Export a case's notes: findings, timelines, scores, triage, notes, allow-list decisions.
@@ -346,6 +374,7 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         Some(Command::Demo(a)) => demo(&a),
         Some(Command::Open(a)) => open(&a),
         Some(Command::Coverage(a)) => coverage(&a),
+        Some(Command::Timeline(a)) => timeline(&a),
         Some(Command::Export(a)) => export(&a),
         None if !cli.open.paths.is_empty() => open(&cli.open),
         None => bail!("give paths to open the workbench, or a command (svchop --help)"),
@@ -468,6 +497,12 @@ fn export(a: &ExportArgs) -> Result<ExitCode> {
     let playbook = crate::case::playbook::Playbook::builtin()?;
     let text = match a.format {
         ExportFormat::Md => crate::case::export::report_md(&case, &findings, &playbook),
+        ExportFormat::AttackLayer => format!(
+            "{}\n",
+            json_safe(serde_json::to_string_pretty(
+                &crate::export::attack_layer::layer(&case.name, &findings)
+            )?)
+        ),
         ExportFormat::Json => format!(
             "{}\n",
             json_safe(serde_json::to_string_pretty(
@@ -580,6 +615,50 @@ fn sources(a: &SourcesArgs) -> Result<ExitCode> {
             emit(&sources_table(&loaded, a.input.tz))?;
         }
     }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn timeline(a: &TimelineArgs) -> Result<ExitCode> {
+    use crate::export::timeline::{csv, marks, timesketch};
+    let detector = a.detect.detector()?;
+    let loaded = a.input.load(false)?;
+    let store = EventStore::new(loaded.events);
+    let findings = detector.scan(&store);
+    let marks = marks(&findings);
+    let host = a.host.as_deref().map(host_key);
+    let mut rows: Vec<usize> = (0..store.len())
+        .filter(|i| {
+            store
+                .get(*i)
+                .is_some_and(|e| host.as_deref().is_none_or(|h| *e.host.key == *h))
+        })
+        .filter(|i| !a.findings_only || marks.contains(*i))
+        .collect();
+    rows.sort_by_key(|&i| store.get(i).map(|e| e.ts));
+    let text = match a.format {
+        TimelineFormat::Csv => csv(&store, &rows, &marks)?,
+        TimelineFormat::Timesketch | TimelineFormat::Jsonl => {
+            let mut out = String::new();
+            for &i in &rows {
+                let Some(e) = store.get(i) else { continue };
+                let v = if a.format == TimelineFormat::Timesketch {
+                    timesketch(e, marks.get(i))
+                } else {
+                    let mut v = serde_json::to_value(e)?;
+                    if let (Some(m), Some(obj)) = (marks.get(i), v.as_object_mut()) {
+                        obj.insert("finding_id".into(), serde_json::json!(m.finding));
+                        obj.insert("stage".into(), serde_json::json!(m.stage));
+                        obj.insert("severity".into(), serde_json::json!(m.severity));
+                    }
+                    v
+                };
+                out.push_str(&json_safe(serde_json::to_string(&v)?));
+                out.push('\n');
+            }
+            out
+        }
+    };
+    emit(&text)?;
     Ok(ExitCode::SUCCESS)
 }
 

@@ -372,3 +372,95 @@ fn display_zone_option() {
         .assert()
         .code(2);
 }
+
+#[test]
+fn timesketch_lines_have_the_required_fields() {
+    let out = svchop()
+        .args(["timeline", "--format", "timesketch"])
+        .arg(corpus())
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let text = String::from_utf8(out.stdout).unwrap();
+    let mut n = 0;
+    let mut marked = 0;
+    for line in text.lines() {
+        let v: serde_json::Value = serde_json::from_str(line).unwrap();
+        for key in [
+            "message",
+            "datetime",
+            "timestamp_desc",
+            "data_type",
+            "timestamp",
+        ] {
+            assert!(
+                v.get(key).is_some_and(|x| !x.is_null()),
+                "missing {key}: {line}"
+            );
+        }
+        let dt = v["datetime"].as_str().unwrap();
+        let parsed = chrono::DateTime::parse_from_rfc3339(dt).expect("ISO 8601 with offset");
+        assert_eq!(parsed.timestamp_micros(), v["timestamp"].as_i64().unwrap());
+        if v.get("finding_id").is_some() {
+            marked += 1;
+            assert!(v["stage"].is_string() && v["severity"].is_string());
+        }
+        n += 1;
+    }
+    assert!(n > 4000, "every kept event of the corpus: {n}");
+    assert!(marked > 50, "events of findings are marked: {marked}");
+    let only = svchop()
+        .args([
+            "timeline",
+            "--format",
+            "jsonl",
+            "--findings-only",
+            "--host",
+            "PC01",
+        ])
+        .arg(corpus())
+        .output()
+        .unwrap();
+    let text = String::from_utf8(only.stdout).unwrap();
+    assert!(
+        text.lines().count() >= 12
+            && text
+                .lines()
+                .all(|l| l.contains("\"finding_id\"") && l.contains("PC01"))
+    );
+}
+
+#[test]
+fn attack_layer_export() {
+    use svchop::case::{Case, CaseSources, persist};
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("c.svchop-case.json");
+    let case = Case::new(
+        "remcom",
+        CaseSources {
+            paths: vec![lm("LM_REMCOM_5145_TargetHost.evtx").display().to_string()],
+            profile: "default".into(),
+            allowlist_files: vec![],
+        },
+    );
+    persist::save(&path, &case).unwrap();
+    let out = svchop()
+        .args(["export", "--format", "attack-layer"])
+        .arg(&path)
+        .output()
+        .unwrap();
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["domain"], "enterprise-attack");
+    let ids: Vec<&str> = v["techniques"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["techniqueID"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        ids,
+        vec!["T1021.002", "T1570"],
+        "share and pipe stages of RemCom"
+    );
+    assert_eq!(v["techniques"][0]["score"], 4, "critical");
+}

@@ -159,3 +159,32 @@ fn json_outputs_escape_controls() {
         assert_inert(&out, "json");
     }
 }
+
+#[test]
+fn timeline_csv_round_trips_hostile_cells_inert() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = hostile_file(dir.path());
+    let (out, _, code) = run(&["timeline", "--format", "csv"], &path);
+    assert_eq!(code, 0);
+    let mut r = csv::Reader::from_reader(out.as_bytes());
+    assert_eq!(
+        r.headers().unwrap().len(),
+        svchop::export::timeline::CSV_HEADER.len()
+    );
+    let mut rows = 0;
+    let mut saw_formula = false;
+    for rec in r.records() {
+        let rec = rec.expect("RFC 4180");
+        for cell in &rec {
+            assert!(
+                !cell.starts_with(['=', '+', '-', '@', '\t', '\r']),
+                "formula cell {cell:?}"
+            );
+            assert_inert(cell, "timeline cell");
+            saw_formula |= cell.contains("'=cmd|");
+        }
+        rows += 1;
+    }
+    assert_eq!(rows, EVIL.len() * 3 + 1, "one row per event");
+    assert!(saw_formula, "hostile text kept, neutralized");
+}
