@@ -1,0 +1,57 @@
+#!/usr/bin/env bash
+# Whole-process benchmarks: svchop against the evtx crate's own evtx_dump (the parse-only floor)
+# on the same EVTX set with the same threads, and svchop on demo cases of growing size.
+# Prints wall time, throughput and peak memory. Usage: bash bench/run.sh [target-GB]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+GB=${1:-1}
+THREADS=$(nproc)
+CORPUS=../shared/corpus/dev
+WORK=$(mktemp -d)
+trap 'rm -rf "$WORK"' EXIT
+
+cargo build --release -q
+if ! command -v evtx_dump >/dev/null 2>&1; then
+  cargo install -q evtx --version 0.15.1 --features evtx_dump
+fi
+
+measure() { # label, command...
+  local label=$1; shift
+  local t0 t1
+  t0=$(date +%s.%N)
+  /usr/bin/time -f "%M" -o "$WORK/rss" "$@" > /dev/null 2> "$WORK/err" || { echo "$label: failed"; cat "$WORK/err"; return 1; }
+  t1=$(date +%s.%N)
+  echo "$(echo "$t1 - $t0" | bc) $(cat "$WORK/rss")"
+}
+
+echo "machine: $(nproc) cores, $(free -g | awk '/Mem:/{print $2}') GiB"
+
+# 1. The scale EVTX set: the corpus's EVTX files replicated to >= GB gigabytes.
+mkdir -p "$WORK/evtx"
+n=0
+while [ "$(du -sb "$WORK/evtx" | cut -f1)" -lt $((GB * 1024 * 1024 * 1024)) ]; do
+  find "$CORPUS" -name '*.evtx' -print0 | while IFS= read -r -d '' f; do
+    cp "$f" "$WORK/evtx/$n-$(basename "$f" | tr ' %' '__')"
+  done
+  n=$((n + 1))
+done
+size=$(du -sb "$WORK/evtx" | cut -f1)
+files=$(find "$WORK/evtx" -name '*.evtx' | wc -l)
+echo "scale set: $files EVTX files, $((size / 1024 / 1024)) MiB"
+
+read -r dump_s dump_kb < <(measure evtx_dump bash -c "for f in \"$WORK\"/evtx/*.evtx; do evtx_dump -t $THREADS -o json \"\$f\"; done")
+read -r scan_s scan_kb < <(measure svchop target/release/svchop scan "$WORK/evtx")
+mbs() { echo "scale=1; $size / 1048576 / $1" | bc; }
+echo "evtx_dump JSON : ${dump_s}s  $(mbs "$dump_s") MB/s  peak ${dump_kb} KiB"
+echo "svchop scan    : ${scan_s}s  $(mbs "$scan_s") MB/s  peak ${scan_kb} KiB"
+echo "ratio svchop/evtx_dump: $(echo "scale=2; $scan_s / $dump_s" | bc)"
+
+# 2. Demo cases of growing size (JSON lines with attack chains inside).
+for spec in "100 10 500" "200 20 500" "400 25 1000"; do
+  set -- $spec
+  rm -rf "$WORK/demo"
+  target/release/svchop demo --headless --write "$WORK/demo" --hosts "$1" --days "$2" --noise "$3" > "$WORK/demo.txt"
+  records=$(awk '{print $2}' "$WORK/demo.txt" | head -1)
+  read -r s kb < <(measure demo target/release/svchop scan "$WORK/demo")
+  echo "demo $1 hosts x $2 days: $records records, scan ${s}s ($(echo "scale=0; $records / $s" | bc) records/s), peak ${kb} KiB"
+done
