@@ -1,5 +1,5 @@
-//! The hops graph: every (not suppressed) finding as an edge source -> target, in time order,
-//! with the longest chain of earlier hops that ends at its source, so A -> B -> C stands out.
+//! The hops graph: every remote finding of Medium or above as an edge source -> target, in time
+//! order, with the longest chain of earlier hops that ends at its source, so A -> B -> C stands out.
 
 use super::state::AppState;
 use chrono::{DateTime, Utc};
@@ -25,8 +25,12 @@ pub fn edges(s: &AppState) -> Vec<Edge> {
         .findings
         .iter()
         .enumerate()
+        // Movement worth drawing: not suppressed, remote, Medium or above, with a known source.
         .filter(|(_, f)| {
-            !f.is_suppressed() && f.origin.kind != crate::detect::finding::OriginKind::Local
+            !f.is_suppressed()
+                && f.origin.kind == crate::detect::finding::OriginKind::Remote
+                && f.severity >= crate::detect::Severity::Medium
+                && !(f.source_hosts.is_empty() && f.source_ips.is_empty())
         })
         .map(|(i, f)| Edge {
             finding: i,

@@ -60,11 +60,20 @@ pub fn draw(f: &mut Frame<'_>, s: &AppState, area: Rect, theme: Theme) {
         .borders(Borders::ALL)
         .title(clip(&title, usize::from(rect.width).saturating_sub(2)))
         .border_style(theme.border(true));
+    // Lists stay one row per item (cut at the edge); text views wrap.
+    let wraps = matches!(
+        modal,
+        Modal::Help { .. } | Modal::Edit(_) | Modal::AllowEdit(_)
+    );
+    let p = Paragraph::new(lines)
+        .block(block)
+        .scroll((u16::try_from(scroll).unwrap_or(0), 0));
     f.render_widget(
-        Paragraph::new(lines)
-            .block(block)
-            .wrap(Wrap { trim: false })
-            .scroll((u16::try_from(scroll).unwrap_or(0), 0)),
+        if wraps {
+            p.wrap(Wrap { trim: false })
+        } else {
+            p
+        },
         rect,
     );
 }
