@@ -368,3 +368,20 @@ fn display_zone_cycles_and_shows_the_offset() {
         "configured zone with its offset: {text}"
     );
 }
+
+#[test]
+fn hops_of_the_demo_are_the_attacks_and_show_the_multi_hop_chain() {
+    let case = crate::demo::generate(&crate::demo::DemoOptions::default());
+    let s = state_from(crate::demo::events(&case));
+    let edges = super::hops::edges(&s);
+    assert_eq!(
+        edges.len(),
+        case.chains.len(),
+        "one edge per attack, no benign admin traffic"
+    );
+    assert!(
+        edges.iter().any(|e| e.path == ["WS01", "FS01", "DC01"]),
+        "{:?}",
+        edges.iter().map(|e| &e.path).collect::<Vec<_>>()
+    );
+}
