@@ -177,6 +177,10 @@ impl Patterns {
         let p = &e.fields.process;
         let image = p.image.as_deref().unwrap_or("");
         let cmd = p.command_line.as_deref().unwrap_or("");
+        // A helper binary (PAExec-1234-HOST.exe, PSEXESVC.exe) is the service side, never the client.
+        if self.tool_for_image(image).is_some() {
+            return None;
+        }
         let tool = self
             .tools
             .iter()

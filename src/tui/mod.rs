@@ -66,10 +66,20 @@ fn load(evidence: Evidence, detector: Detector, tx: &mpsc::Sender<Action>) {
             }
             (loaded.events, loaded.report)
         }
-        Evidence::Demo(case) => (
-            crate::demo::events(&case),
-            crate::ingest::IngestReport::default(),
-        ),
+        Evidence::Demo(case) => {
+            let events = crate::demo::events(&case);
+            let mut file = crate::ingest::FileReport::new("demo", "demo");
+            for e in &events {
+                file.note(&e.host.display, e.channel.name(), e.event_id, Some(e.ts));
+            }
+            (
+                events,
+                crate::ingest::IngestReport {
+                    files: vec![file],
+                    ..Default::default()
+                },
+            )
+        }
     };
     let store = EventStore::new(events);
     let findings = detector.scan(&store);
