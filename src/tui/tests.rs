@@ -367,6 +367,11 @@ fn display_zone_cycles_and_shows_the_offset() {
         text.contains("19:54:26.956+02:00"),
         "configured zone with its offset: {text}"
     );
+    let rows: Vec<&str> = text.lines().filter(|l| l.contains('┃')).collect();
+    assert!(
+        !rows.is_empty() && rows.iter().all(|l| l.contains("+02:00")),
+        "every timeline row carries the offset: {rows:?}"
+    );
 }
 
 #[test]

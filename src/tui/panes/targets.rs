@@ -47,7 +47,7 @@ impl Widget for TargetsPane<'_> {
         let height = usize::from(inner.height.saturating_sub(1));
         let wide = inner.width >= 60;
         let header = if wide {
-            "SEV  SCR HOST               N  TRIAGE  LAST SEEN (UTC)"
+            "SEV  SCR HOST               N  TRIAGE  LAST SEEN"
         } else {
             "SEV  SCR HOST           N TRIAGE"
         };

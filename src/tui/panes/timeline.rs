@@ -121,7 +121,7 @@ impl TimelinePane<'_> {
         };
         let head = format!(
             "{} {:>6} {gutter} {} {:>5} ",
-            e.ts.format("%H:%M:%S%.3f"),
+            self.s.ui.zone.fmt_with(e.ts, "%H:%M:%S%.3f"),
             g,
             stage_tag(stage),
             e.event_id
@@ -191,7 +191,7 @@ impl TimelinePane<'_> {
                 };
                 format!(
                     "{} {} {} {}",
-                    e.ts.format("%m-%d %H:%M:%S"),
+                    s.ui.zone.fmt_with(e.ts, "%m-%d %H:%M:%S"),
                     e.host.key,
                     e.event_id,
                     summary(e)
