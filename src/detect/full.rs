@@ -173,13 +173,31 @@ fn candidate(l: &Linker<'_>, e: &Event) -> Option<Cand> {
         }
         5145 if share_stage(pats, e) == Some(Stage::Share) && pats.is_write(e) => {
             let rel = e.fields.share.relative_target.as_deref().unwrap_or("");
-            pats.is_helper_path(rel).then_some(Cand::Weak)
+            let full = format!("C:\\Windows\\{}", rel.trim_start_matches('\\'));
+            helper_write(pats, rel, &full)
         }
         11 if is_system_image(e) => {
             let written = e.fields.share.file_path.as_deref().unwrap_or("");
-            pats.is_helper_path(written).then_some(Cand::Weak)
+            helper_write(pats, written, written)
+        }
+        // The SCM reporting a tool's service (PSEXESVC running, RemComSvc stopped) on its own.
+        7036 | 7035 | 7034 | 7000 | 7009 => {
+            let s = &e.fields.service;
+            let named =
+                |n: Option<&str>| n.is_some_and(|n| pats.tool_for_service(Some(n), None).is_some());
+            (named(s.name.as_deref()) || named(s.key_name.as_deref())).then_some(Cand::Strong)
         }
         _ => None,
+    }
+}
+
+/// A binary written over SMB into the Windows folder: a known tool's helper is enough on its own,
+/// any other executable needs another sign (a pipe, a service start) to start a chain.
+fn helper_write(pats: &super::patterns::Patterns, path: &str, full: &str) -> Option<Cand> {
+    if pats.tool_for_image(full).is_some() {
+        Some(Cand::Strong)
+    } else {
+        pats.is_helper_path(path).then_some(Cand::Weak)
     }
 }
 
@@ -245,12 +263,24 @@ fn anchorless_chain(l: &Linker<'_>, members: &[usize], scm_pids: &[u32]) -> Chai
             continue;
         };
         infer_service(l, &mut c, e, &mut tool);
+        let scm = matches!(e.event_id, 7036 | 7035 | 7034 | 7000 | 7009);
+        let stopped = scm
+            && (e.event_id == 7034
+                || e.fields
+                    .service
+                    .state
+                    .as_deref()
+                    .is_some_and(|s| s.to_ascii_lowercase().contains("stop")));
         let stage = match e.event_id {
             1 | 4688 => Stage::Exec,
             11 => Stage::Share,
+            _ if stopped => Stage::Cleanup,
+            _ if scm => Stage::Exec,
             _ => pipe_name(e).map_or(Stage::Share, |_| Stage::Pipe),
         };
         let how = match stage {
+            Stage::Exec if scm => "tool service started (Service Control Manager)",
+            Stage::Cleanup => "tool service stopped (Service Control Manager)",
             Stage::Exec => "helper binary started by services.exe",
             Stage::Share => "helper binary written over SMB",
             _ => "service-control or tool pipe",
@@ -299,6 +329,20 @@ fn infer_service(l: &Linker<'_>, c: &mut Chain, e: &Event, tool: &mut Option<usi
         l.note_pipe(c, e, &m, is_system_image(e));
         if m.service.is_none() && l.pats.tools[m.tool].id == "psexec" {
             c.service.add_name("PSEXESVC");
+        }
+    }
+    if matches!(e.event_id, 7036 | 7035 | 7034 | 7000 | 7009) {
+        let s = &e.fields.service;
+        for n in [s.key_name.as_deref(), s.name.as_deref()]
+            .into_iter()
+            .flatten()
+        {
+            c.service.add_name(n);
+            if let Some(t) = l.pats.tool_for_service(Some(n), None) {
+                tool.get_or_insert(t);
+                c.tools.insert(l.pats.tools[t].name.clone());
+                c.known_tool = true;
+            }
         }
     }
     let helper = match e.event_id {

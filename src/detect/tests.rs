@@ -352,3 +352,26 @@ fn score_breakdown_adds_up() {
         assert_eq!(sum, f.score);
     }
 }
+
+#[test]
+fn partial_collections_still_yield_findings() {
+    // Only the System log's state change of a tool service.
+    let mut e = ev("WS01", 0, Channel::System, 7036).done();
+    e.fields.service.name = Some("PSEXESVC".into());
+    e.fields.service.state = Some("running".into());
+    let f = scan("default", vec![e]);
+    assert_eq!(f.len(), 1);
+    assert_eq!(f[0].service_label(), "PSEXESVC");
+    assert!(f[0].missing_stages.contains(&Stage::Install));
+    // Only the helper written by the SMB server.
+    let mut w = ev("WS01", 0, Channel::Sysmon, 11).done();
+    w.fields.process.image = Some("System".into());
+    w.fields.process.pid = Some(4);
+    w.fields.share.file_path = Some("C:\\Windows\\PSEXESVC.exe".into());
+    let f = scan("default", vec![w.clone()]);
+    assert_eq!(f.len(), 1, "a known helper written over SMB is enough");
+    assert_eq!(f[0].origin.kind, OriginKind::Remote);
+    // Any other executable written over SMB is not, on its own.
+    w.fields.share.file_path = Some("C:\\Windows\\update.exe".into());
+    assert!(scan("default", vec![w]).is_empty());
+}
