@@ -193,11 +193,11 @@ fn candidate(l: &Linker<'_>, e: &Event) -> Option<Cand> {
 
 /// A binary written over SMB into the Windows folder: a known tool's helper is enough on its own,
 /// any other executable needs another sign (a pipe, a service start) to start a chain.
-fn helper_write(pats: &super::patterns::Patterns, path: &str, full: &str) -> Option<Cand> {
+fn helper_write(pats: &super::patterns::Patterns, written: &str, full: &str) -> Option<Cand> {
     if pats.tool_for_image(full).is_some() {
         Some(Cand::Strong)
     } else {
-        pats.is_helper_path(path).then_some(Cand::Weak)
+        pats.is_helper_path(written).then_some(Cand::Weak)
     }
 }
 
