@@ -51,6 +51,22 @@ pub fn marks(findings: &[Finding]) -> Marks {
     Marks(out)
 }
 
+/// The image an event is about: the service's image (7045/4697, or the value a Sysmon 13 writes
+/// to `Services\<key>\ImagePath`), else the process image.
+fn image_of(e: &Event) -> Option<&str> {
+    let f = &e.fields;
+    let registry_image = (e.event_id == 13)
+        .then_some(f.registry.target_object.as_deref())
+        .flatten()
+        .filter(|k| crate::detect::install::service_key_from_registry(k).is_some())
+        .and(f.registry.details.as_deref());
+    f.service
+        .image_path
+        .as_deref()
+        .or(registry_image)
+        .or(f.process.image.as_deref())
+}
+
 fn opt(v: Option<&str>) -> Value {
     v.map_or(Value::Null, |s| Value::String(s.to_string()))
 }
@@ -72,7 +88,7 @@ pub fn timesketch(e: &Event, mark: Option<&Mark>) -> Value {
         "logon_id": f.logon_id.map(|l| l.to_string()),
         "source_ip": opt(f.net.src_ip.as_deref()),
         "service_name": opt(f.service.name.as_deref()),
-        "image_path": opt(f.service.image_path.as_deref().or(f.process.image.as_deref())),
+        "image_path": opt(image_of(e)),
         "command_line": opt(f.process.command_line.as_deref()),
         "parent_image": opt(f.process.parent_image.as_deref()),
         "pipe_name": opt(f.share.pipe_name.as_deref()),
@@ -134,12 +150,7 @@ pub fn csv(store: &EventStore, rows: &[usize], marks: &Marks) -> Result<String, 
             f.net.src_ip.as_deref().unwrap_or("").to_string(),
             f.logon_id.map(|l| l.to_string()).unwrap_or_default(),
             f.service.name.as_deref().unwrap_or("").to_string(),
-            f.service
-                .image_path
-                .as_deref()
-                .or(f.process.image.as_deref())
-                .unwrap_or("")
-                .to_string(),
+            image_of(e).unwrap_or("").to_string(),
             f.process.command_line.as_deref().unwrap_or("").to_string(),
             f.process.parent_image.as_deref().unwrap_or("").to_string(),
             summary(e),
