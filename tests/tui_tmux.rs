@@ -95,6 +95,7 @@ impl Tmux {
         let end = Instant::now() + Duration::from_secs(10);
         while Command::new("tmux")
             .args(["-L", &self.socket, "has-session", "-t", self.session])
+            .stderr(std::process::Stdio::null())
             .status()
             .is_ok_and(|s| s.success())
         {
