@@ -293,6 +293,11 @@ impl AppState {
         rows
     }
 
+    /// The selected event itself.
+    pub fn selected_event_ref(&self) -> Option<&crate::model::Event> {
+        self.data.as_ref()?.store.get(self.selected_event()?)
+    }
+
     /// The event under the cursor: the pivot's selection when a pivot is open, else the timeline's.
     pub fn selected_event(&self) -> Option<usize> {
         if let Some(p) = self.ui.pivots.last()

@@ -68,10 +68,7 @@ pub fn event_fields(e: &Event, zone: crate::model::time::DisplayZone) -> Vec<(St
 impl InspectorPane<'_> {
     fn detail(&self) -> Vec<Line<'static>> {
         let s = self.s;
-        let Some(e) = s
-            .selected_event()
-            .and_then(|i| s.data.as_ref()?.store.get(i))
-        else {
+        let Some(e) = s.selected_event_ref() else {
             return vec![Line::from("select an event in the timeline")];
         };
         event_fields(e, s.ui.zone)
@@ -87,10 +84,7 @@ impl InspectorPane<'_> {
 
     fn raw(&self) -> Vec<Line<'static>> {
         let s = self.s;
-        let Some(e) = s
-            .selected_event()
-            .and_then(|i| s.data.as_ref()?.store.get(i))
-        else {
+        let Some(e) = s.selected_event_ref() else {
             return vec![Line::from("select an event in the timeline")];
         };
         let mut lines = vec![Line::styled(
