@@ -132,8 +132,7 @@ fn finding_matches(fd: &Finding, field: PivotField, value: &str) -> bool {
 pub fn build(state: &AppState, field: PivotField) -> Result<Pivot, String> {
     let data = state.data.as_ref().ok_or("still loading")?;
     let value = state
-        .selected_event()
-        .and_then(|i| data.store.get(i))
+        .selected_event_ref()
         .and_then(|e| event_value(e, field))
         .or_else(|| state.finding().and_then(|f| finding_value(f, field)))
         .ok_or_else(|| format!("no {} on the selected event or finding", field.label()))?;
