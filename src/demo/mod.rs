@@ -193,6 +193,7 @@ pub fn write(case: &DemoCase, dir: &std::path::Path) -> std::io::Result<()> {
 /// The case as normalized events, without touching the disk.
 pub fn events(case: &DemoCase) -> Vec<crate::model::Event> {
     let mut out = Vec::new();
+    let mut hosts = crate::model::HostCache::default();
     for (rel, recs) in &case.files {
         let file: std::sync::Arc<str> = std::sync::Arc::from(format!("demo:{rel}").as_str());
         for r in recs {
@@ -206,7 +207,8 @@ pub fn events(case: &DemoCase) -> Vec<crate::model::Event> {
                 continue;
             }
             if let Some(raw) = crate::ingest::evtxjson::to_raw(e)
-                && let Some(ev) = crate::ingest::fieldmap::normalize(raw, &file, TimeDelta::zero())
+                && let Some(ev) =
+                    crate::ingest::fieldmap::normalize(raw, &file, TimeDelta::zero(), &mut hosts)
             {
                 out.push(ev);
             }

@@ -59,12 +59,18 @@ fn read_parser<T: std::io::Read + std::io::Seek>(
     let mut report = FileReport::new(shown, "evtx");
     let mut events = Vec::new();
     let file = Arc::clone(shown);
+    // Each chunk gets its own clone of this closure, and so its own host-name cache.
+    let mut hosts = crate::model::HostCache::default();
     let records = parser.serialized_records(move |record| {
         let record = record?;
         let json = record.into_json_value()?;
         let id = json.event_record_id;
         let ts = DateTime::from_timestamp(json.timestamp.as_second(), 0);
-        Ok((id, ts, classify(&json.data, id, &file, keep_raw)))
+        Ok((
+            id,
+            ts,
+            classify(&json.data, (id, &file), keep_raw, &mut hosts),
+        ))
     });
     for item in records {
         match item {
@@ -101,7 +107,12 @@ fn read_parser<T: std::io::Read + std::io::Seek>(
     (events, report)
 }
 
-fn classify(data: &serde_json::Value, header_id: u64, file: &Arc<str>, keep_raw: bool) -> Outcome {
+fn classify(
+    data: &serde_json::Value,
+    (header_id, file): (u64, &Arc<str>),
+    keep_raw: bool,
+    hosts: &mut crate::model::HostCache,
+) -> Outcome {
     let Some(event) = unwrap_event(data) else {
         return Outcome::Unusable("record has no System element".into());
     };
@@ -128,7 +139,7 @@ fn classify(data: &serde_json::Value, header_id: u64, file: &Arc<str>, keep_raw:
     if keep_raw {
         raw.raw = Some(data.to_string());
     }
-    match normalize(raw, file, TimeDelta::zero()) {
+    match normalize(raw, file, TimeDelta::zero(), hosts) {
         Some(ev) => Outcome::Kept(Box::new(ev)),
         None => Outcome::Unusable("record has no readable TimeCreated".into()),
     }

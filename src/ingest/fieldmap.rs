@@ -4,7 +4,7 @@
 
 use crate::model::host::normalize_ip;
 use crate::model::time::ParsedTime;
-use crate::model::{Channel, Event, Fields, HostName, LogonId, SourceRef};
+use crate::model::{Channel, Event, Fields, HostCache, LogonId, SourceRef};
 use chrono::{DateTime, NaiveDateTime, TimeDelta, Utc};
 use std::sync::Arc;
 
@@ -186,7 +186,12 @@ const TYPED: &[&str] = &[
 ];
 
 /// Builds the typed event. `None` when the record has no usable time.
-pub fn normalize(mut raw: RawRecord, file: &Arc<str>, offset: TimeDelta) -> Option<Event> {
+pub fn normalize(
+    mut raw: RawRecord,
+    file: &Arc<str>,
+    offset: TimeDelta,
+    hosts: &mut HostCache,
+) -> Option<Event> {
     let ts = raw.time.resolve(offset)?;
     let channel = Channel::from_name(&raw.channel);
     let fields = typed_fields(&raw, &channel);
@@ -197,7 +202,7 @@ pub fn normalize(mut raw: RawRecord, file: &Arc<str>, offset: TimeDelta) -> Opti
         .collect();
     Some(Event {
         ts,
-        host: HostName::new(&raw.host),
+        host: hosts.get(&raw.host),
         channel,
         event_id: raw.event_id,
         provider: raw.provider.map(Box::from),
@@ -390,7 +395,13 @@ mod tests {
                 ("IpAddress", "::ffff:10.0.0.5"),
             ],
         );
-        let e = normalize(r, &Arc::from("f"), TimeDelta::zero()).unwrap();
+        let e = normalize(
+            r,
+            &Arc::from("f"),
+            TimeDelta::zero(),
+            &mut HostCache::default(),
+        )
+        .unwrap();
         assert_eq!(e.fields.logon_id, Some(LogonId(0x3e8)));
         assert_eq!(e.fields.logon.logon_type, Some(3));
         assert_eq!(e.fields.net.src_ip.as_deref(), Some("10.0.0.5"));
@@ -408,7 +419,13 @@ mod tests {
                 ("NewProcessName", "C:\\x.exe"),
             ],
         );
-        let e = normalize(r, &Arc::from("f"), TimeDelta::zero()).unwrap();
+        let e = normalize(
+            r,
+            &Arc::from("f"),
+            TimeDelta::zero(),
+            &mut HostCache::default(),
+        )
+        .unwrap();
         assert_eq!(e.fields.process.pid, Some(0x1c58));
         assert_eq!(e.fields.process.parent_pid, Some(0x850));
     }
@@ -416,7 +433,13 @@ mod tests {
     #[test]
     fn logon_type_words() {
         let r = rec(4624, "Security", &[("LogonType", "Network")]);
-        let e = normalize(r, &Arc::from("f"), TimeDelta::zero()).unwrap();
+        let e = normalize(
+            r,
+            &Arc::from("f"),
+            TimeDelta::zero(),
+            &mut HostCache::default(),
+        )
+        .unwrap();
         assert_eq!(e.fields.logon.logon_type, Some(3));
     }
 
@@ -435,7 +458,13 @@ mod tests {
             "Security",
             &[("ShareName", "\\\\*\\IPC$"), ("ObjectType", "File")],
         );
-        let e = normalize(r, &Arc::from("f"), TimeDelta::zero()).unwrap();
+        let e = normalize(
+            r,
+            &Arc::from("f"),
+            TimeDelta::zero(),
+            &mut HostCache::default(),
+        )
+        .unwrap();
         assert_eq!(e.fields.share.share_name.as_deref(), Some("\\\\*\\IPC$"));
         assert_eq!(e.extra.len(), 1);
     }

@@ -264,9 +264,10 @@ fn finish(
         report.naive_time_rule = Some(rule);
     }
     let mut events = Vec::with_capacity(records.len());
+    let mut hosts = crate::model::HostCache::default();
     for raw in records {
         let line = raw.line;
-        if let Some(ev) = normalize(raw, shown, offset) {
+        if let Some(ev) = normalize(raw, shown, offset, &mut hosts) {
             report.records_kept += 1;
             report.saw(&ev.host.display, ev.ts);
             report.note(

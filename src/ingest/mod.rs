@@ -232,7 +232,8 @@ pub fn sort_events(events: &mut [Event]) {
     if events.is_sorted_by(|a, b| store_order(a, b).is_le()) {
         return;
     }
-    events.par_sort_by(store_order);
+    // In place (no merge buffer): the key is total, so an unstable sort is deterministic.
+    events.par_sort_unstable_by(store_order);
 }
 
 fn store_order(a: &Event, b: &Event) -> std::cmp::Ordering {

@@ -26,6 +26,21 @@ impl HostName {
     }
 }
 
+/// Host names seen so far, so events of the same host share one allocation.
+#[derive(Debug, Default, Clone)]
+pub struct HostCache(std::collections::HashMap<String, HostName>);
+
+impl HostCache {
+    pub fn get(&mut self, display: &str) -> HostName {
+        if let Some(h) = self.0.get(display) {
+            return h.clone();
+        }
+        let h = HostName::new(display);
+        self.0.insert(display.to_string(), h.clone());
+        h
+    }
+}
+
 /// True for IPv4 and IPv6 literals (with or without an IPv4-mapped prefix).
 pub fn is_ip_literal(text: &str) -> bool {
     text.parse::<std::net::IpAddr>().is_ok()

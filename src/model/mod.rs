@@ -13,5 +13,5 @@ pub use event::{
     Account, Channel, Event, Fields, LogonInfo, NetInfo, ProcessInfo, RegistryInfo, ServiceInfo,
     ShareInfo, SourceRef,
 };
-pub use host::{HostName, host_key, is_ip_literal};
+pub use host::{HostCache, HostName, host_key, is_ip_literal};
 pub use logon::LogonId;
