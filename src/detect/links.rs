@@ -8,7 +8,7 @@ use super::patterns::{Patterns, exe_path, file_name, is_exe, pipe_base};
 use super::profile::{Profile, secs};
 use crate::model::host::is_loopback_or_empty;
 use crate::model::{Event, LogonId};
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, TimeDelta, Utc};
 
 const WELL_KNOWN_SIDS: &[&str] = &["S-1-5-18", "S-1-5-19", "S-1-5-20", "S-1-0-0"];
 
@@ -192,12 +192,13 @@ impl Linker<'_> {
                 .max(self.profile.windows.stage_window),
         );
         for _ in 0..2 {
-            let times: Vec<DateTime<Utc>> = c
+            let mut times: Vec<DateTime<Utc>> = c
                 .links
                 .iter()
                 .filter_map(|l| self.view.store.get(l.idx))
                 .map(|e| e.ts)
                 .collect();
+            times.sort_unstable();
             for (i, e) in self
                 .view
                 .around(t0, before, secs(self.profile.windows.stage_window))
@@ -206,9 +207,7 @@ impl Linker<'_> {
                     continue;
                 }
                 let by_id = e.fields.logon_id.is_some_and(|l| c.logon_ids.contains(&l));
-                let close = times
-                    .iter()
-                    .any(|t| e.ts.signed_duration_since(*t).abs() <= merge)
+                let close = near_any(&times, e.ts, merge)
                     || (lead_in && e.ts <= t0 && t0.signed_duration_since(e.ts) <= lead);
                 let by_session = close && session_of(e).is_some_and(|s| c.sessions.contains(&s));
                 if !(by_id || by_session) {
@@ -644,6 +643,20 @@ pub fn relates(service_image: &str, proc_file: &str) -> bool {
     file_name(&exe) == proc_file
         || ((exe == "%comspec%" || file_name(&exe) == "cmd.exe") && proc_file == "cmd.exe")
         || (img.contains("powershell") && proc_file == "powershell.exe")
+}
+
+/// Whether some time in `sorted` lies within `within` of `t` (binary search: chains that absorb
+/// thousands of logons on a busy server stay cheap).
+fn near_any(sorted: &[DateTime<Utc>], t: DateTime<Utc>, within: TimeDelta) -> bool {
+    let at = sorted.partition_point(|x| *x < t);
+    let after = sorted
+        .get(at)
+        .is_some_and(|x| x.signed_duration_since(t) <= within);
+    let before = at
+        .checked_sub(1)
+        .and_then(|i| sorted.get(i))
+        .is_some_and(|x| t.signed_duration_since(*x) <= within);
+    after || before
 }
 
 #[cfg(test)]

@@ -147,7 +147,8 @@ fn dedupe(findings: &mut Vec<Finding>) {
     findings.retain(|f| seen.insert(f.id.clone()));
 }
 
-#[cfg(test)]
-pub(crate) mod testkit;
+/// Hand-built events for the unit tests and the adversarial benchmark; not a stable API.
+#[doc(hidden)]
+pub mod testkit;
 #[cfg(test)]
 mod tests;

@@ -1,4 +1,5 @@
-//! Hand-built events for unit tests of the correlations (synthetic, written here).
+//! Hand-built events for unit tests of the correlations and the adversarial benchmark
+//! (synthetic, written here).
 
 use crate::model::{Channel, Event, Fields, HostName, LogonId, SourceRef};
 use chrono::{DateTime, TimeDelta, Utc};
@@ -8,6 +9,7 @@ pub fn t0() -> DateTime<Utc> {
     DateTime::from_timestamp(1_700_000_000, 0).unwrap_or_default()
 }
 
+#[must_use]
 pub struct B(pub Event);
 
 static RECORD: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
