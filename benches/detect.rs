@@ -56,8 +56,8 @@ fn scan_demo(c: &mut Criterion) {
 const ACCOUNTS: usize = 20;
 
 /// Logons in the adversarial set: `SVCHOP_BENCH_LOGONS`, default 10,000 (installs are 1 in 20).
-/// The 1M does not finish today: the session linking scans each chain's window, so this
-/// set costs O(installs x logons in 240 s); see README "Benchmarks".
+/// 1M does not finish today: several linking stages scan each chain's time window, so this set
+/// costs O(installs x events in the window); see README "Benchmarks".
 fn logons() -> usize {
     std::env::var("SVCHOP_BENCH_LOGONS")
         .ok()

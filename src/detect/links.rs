@@ -9,6 +9,7 @@ use super::profile::{Profile, secs};
 use crate::model::host::is_loopback_or_empty;
 use crate::model::{Event, LogonId};
 use chrono::{DateTime, TimeDelta, Utc};
+use std::collections::{BTreeSet, HashMap};
 
 const WELL_KNOWN_SIDS: &[&str] = &["S-1-5-18", "S-1-5-19", "S-1-5-20", "S-1-0-0"];
 
@@ -17,6 +18,92 @@ pub struct Linker<'a> {
     pub ctx: &'a Context,
     pub pats: &'a Patterns,
     pub profile: &'a Profile,
+    /// The host's logon and share-access events by logon id and by (source, account).
+    pub sess: SessionIndex,
+}
+
+/// Store indices (in time order) of a host's 4624/5140/5145 events, by logon id and by session
+/// key, so linking a chain's sibling sessions looks up its keys instead of scanning its window.
+#[derive(Default)]
+pub struct SessionIndex {
+    by_logon: HashMap<LogonId, Vec<usize>>,
+    by_session: HashMap<(String, String), Vec<usize>>,
+}
+
+impl SessionIndex {
+    pub fn build(view: &HostView<'_>) -> Self {
+        let mut ix = Self::default();
+        for (i, e) in view.events() {
+            if !matches!(e.event_id, 4624 | 5140 | 5145) {
+                continue;
+            }
+            if let Some(l) = e.fields.logon_id {
+                ix.by_logon.entry(l).or_default().push(i);
+            }
+            if let Some(s) = session_of(e) {
+                ix.by_session.entry(s).or_default().push(i);
+            }
+        }
+        ix
+    }
+
+    /// Indices in `list` whose events lie in `[from, to]` and come after `after`.
+    fn window<'s>(
+        store: &'s super::store::EventStore,
+        list: &'s [usize],
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+        after: Option<usize>,
+    ) -> impl Iterator<Item = usize> + 's {
+        let ts = |i: usize| store.get(i).map_or(DateTime::<Utc>::MIN_UTC, |e| e.ts);
+        let start = list.partition_point(|&i| ts(i) < from);
+        let end = list.partition_point(|&i| ts(i) <= to);
+        list.get(start..end.max(start))
+            .unwrap_or_default()
+            .iter()
+            .copied()
+            .filter(move |&i| after.is_none_or(|a| i > a))
+    }
+
+    /// The events of keys a chain just learned, after the event that taught them.
+    #[allow(clippy::too_many_arguments)] // Why: a window and a work list, all needed together.
+    fn learned(
+        &self,
+        store: &super::store::EventStore,
+        lid: Option<LogonId>,
+        sess: Option<&(String, String)>,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+        after: usize,
+        out: &mut BTreeSet<usize>,
+    ) {
+        if let Some(list) = lid.and_then(|l| self.by_logon.get(&l)) {
+            out.extend(Self::window(store, list, from, to, Some(after)));
+        }
+        if let Some(list) = sess.and_then(|s| self.by_session.get(s)) {
+            out.extend(Self::window(store, list, from, to, Some(after)));
+        }
+    }
+
+    fn candidates(
+        &self,
+        store: &super::store::EventStore,
+        c: &Chain,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+        out: &mut BTreeSet<usize>,
+    ) {
+        for l in &c.logon_ids {
+            if let Some(list) = self.by_logon.get(l) {
+                out.extend(Self::window(store, list, from, to, None));
+            }
+        }
+        for s in &c.sessions {
+            if let Some(list) = self.by_session.get(s) {
+                out.extend(Self::window(store, list, from, to, None));
+            }
+        }
+    }
 }
 
 /// A share-access event's stage: ADMIN$/C$ is Share, IPC$ with an SCM or tool pipe is Pipe.
@@ -199,10 +286,19 @@ impl Linker<'_> {
                 .map(|e| e.ts)
                 .collect();
             times.sort_unstable();
-            for (i, e) in self
-                .view
-                .around(t0, before, secs(self.profile.windows.stage_window))
-            {
+            // Only events sharing a logon id or session key with the chain can link; visit them
+            // in time order, adding those of keys the chain learns on the way (as a scan would).
+            let from = t0
+                .checked_sub_signed(before)
+                .unwrap_or(DateTime::<Utc>::MIN_UTC);
+            let to = t0
+                .checked_add_signed(secs(self.profile.windows.stage_window))
+                .unwrap_or(DateTime::<Utc>::MAX_UTC);
+            let store = self.view.store;
+            let mut work = BTreeSet::new();
+            self.sess.candidates(store, c, from, to, &mut work);
+            while let Some(i) = work.pop_first() {
+                let Some(e) = store.get(i) else { continue };
                 if c.has(i) || !matches!(e.event_id, 4624 | 5140 | 5145) {
                     continue;
                 }
@@ -221,7 +317,12 @@ impl Linker<'_> {
                         "same account and source within seconds (another SMB session of the run)"
                     };
                     if c.add(i, stage, how) {
+                        let lid = e.fields.logon_id.filter(|l| !c.logon_ids.contains(l));
+                        let sess = session_of(e).filter(|s| !c.sessions.contains(s));
                         self.note_session(c, e);
+                        let lid = lid.filter(|l| c.logon_ids.contains(l));
+                        self.sess
+                            .learned(store, lid, sess.as_ref(), from, to, i, &mut work);
                     }
                 }
             }

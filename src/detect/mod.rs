@@ -92,8 +92,10 @@ impl Detector {
                 let keys: Vec<(&str, std::ops::Range<usize>)> = store.hosts().collect();
                 keys.into_par_iter()
                     .flat_map_iter(|(key, range)| {
+                        let view = context::HostView { store, range, key };
                         let l = Linker {
-                            view: context::HostView { store, range, key },
+                            sess: links::SessionIndex::build(&view),
+                            view,
                             ctx,
                             pats: &self.patterns,
                             profile: p,
