@@ -18,22 +18,26 @@ pub struct Linker<'a> {
     pub ctx: &'a Context,
     pub pats: &'a Patterns,
     pub profile: &'a Profile,
-    /// The host's logon and share-access events by logon id and by (source, account).
-    pub sess: SessionIndex,
+    /// The host's events by event id, logon id and (source, account).
+    pub sess: HostIndex,
 }
 
-/// Store indices (in time order) of a host's 4624/5140/5145 events, by logon id and by session
-/// key, so linking a chain's sibling sessions looks up its keys instead of scanning its window.
+/// Store indices (in time order) of a host's events: all by event id, and 4624/5140/5145 by
+/// logon id and by session key, so linking stages look up what can match instead of scanning
+/// each chain's time window (a dense host would cost installs x events in window).
 #[derive(Default)]
-pub struct SessionIndex {
+pub struct HostIndex {
     by_logon: HashMap<LogonId, Vec<usize>>,
     by_session: HashMap<(String, String), Vec<usize>>,
+    /// Every event of the host by event id.
+    event_ids: HashMap<u16, Vec<usize>>,
 }
 
-impl SessionIndex {
+impl HostIndex {
     pub fn build(view: &HostView<'_>) -> Self {
         let mut ix = Self::default();
         for (i, e) in view.events() {
+            ix.event_ids.entry(e.event_id).or_default().push(i);
             if !matches!(e.event_id, 4624 | 5140 | 5145) {
                 continue;
             }
@@ -63,6 +67,25 @@ impl SessionIndex {
             .iter()
             .copied()
             .filter(move |&i| after.is_none_or(|a| i > a))
+    }
+
+    /// The host's events with one of `ids` in `[from, to]`, in time order.
+    pub fn with_ids<'s>(
+        &self,
+        store: &'s super::store::EventStore,
+        ids: &[u16],
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+    ) -> Vec<(usize, &'s Event)> {
+        let mut hits: Vec<usize> = ids
+            .iter()
+            .filter_map(|id| self.event_ids.get(id))
+            .flat_map(|list| Self::window(store, list, from, to, None))
+            .collect();
+        hits.sort_unstable();
+        hits.into_iter()
+            .filter_map(|i| store.get(i).map(|e| (i, e)))
+            .collect()
     }
 
     /// The events of keys a chain just learned, after the event that taught them.
@@ -159,7 +182,23 @@ impl Linker<'_> {
     /// Exact: the install's logon id equals a network logon's `TargetLogonId` on this host.
     pub fn logons_by_id(&self, c: &mut Chain, ids: &[LogonId], t0: DateTime<Utc>) {
         let back = secs(self.profile.windows.logon_to_install.max(0));
-        for (i, e) in self.view.around(t0, back, secs(1)) {
+        let from = t0
+            .checked_sub_signed(back)
+            .unwrap_or(DateTime::<Utc>::MIN_UTC);
+        let to = t0
+            .checked_add_signed(secs(1))
+            .unwrap_or(DateTime::<Utc>::MAX_UTC);
+        let store = self.view.store;
+        let mut hits = BTreeSet::new();
+        for l in ids {
+            if let Some(list) = self.sess.by_logon.get(l) {
+                hits.extend(HostIndex::window(store, list, from, to, None));
+            }
+        }
+        for (i, e) in hits
+            .into_iter()
+            .filter_map(|i| store.get(i).map(|e| (i, e)))
+        {
             if self.is_network_logon(e) && e.fields.logon_id.is_some_and(|l| ids.contains(&l)) {
                 let how = format!(
                     "logon id {}",
@@ -528,10 +567,14 @@ impl Linker<'_> {
             .as_deref()
             .map(|i| file_name(&exe_path(i)))
             .unwrap_or_default();
-        for (i, e) in self
-            .view
-            .around(t0, secs(1), secs(self.profile.windows.lifecycle))
-        {
+        let from = t0
+            .checked_sub_signed(secs(1))
+            .unwrap_or(DateTime::<Utc>::MIN_UTC);
+        let to = t0
+            .checked_add_signed(secs(self.profile.windows.lifecycle))
+            .unwrap_or(DateTime::<Utc>::MAX_UTC);
+        let ids = [7036, 7035, 7000, 7009, 7034, 23, 26, 13, 12];
+        for (i, e) in self.sess.with_ids(self.view.store, &ids, from, to) {
             let s = &e.fields.service;
             let named = s.name.as_deref().is_some_and(|n| c.service.has_name(n))
                 || s.key_name.as_deref().is_some_and(|n| c.service.has_name(n));

@@ -94,7 +94,7 @@ impl Detector {
                     .flat_map_iter(|(key, range)| {
                         let view = context::HostView { store, range, key };
                         let l = Linker {
-                            sess: links::SessionIndex::build(&view),
+                            sess: links::HostIndex::build(&view),
                             view,
                             ctx,
                             pats: &self.patterns,
