@@ -46,14 +46,24 @@ impl<'a> HostView<'a> {
         before: TimeDelta,
         after: TimeDelta,
     ) -> impl Iterator<Item = (usize, &'a Event)> + 'a {
-        let from = t
-            .checked_sub_signed(before)
-            .unwrap_or(DateTime::<Utc>::MIN_UTC);
-        let to = t
-            .checked_add_signed(after)
-            .unwrap_or(DateTime::<Utc>::MAX_UTC);
+        let (from, to) = span(t, before, after);
         self.between(from, to)
     }
+}
+
+/// The bounds `before` ahead of and `after` past `t`, clamped to the representable range.
+pub fn span(
+    t: DateTime<Utc>,
+    before: TimeDelta,
+    after: TimeDelta,
+) -> (DateTime<Utc>, DateTime<Utc>) {
+    let from = t
+        .checked_sub_signed(before)
+        .unwrap_or(DateTime::<Utc>::MIN_UTC);
+    let to = t
+        .checked_add_signed(after)
+        .unwrap_or(DateTime::<Utc>::MAX_UTC);
+    (from, to)
 }
 
 /// A lateral tool run seen on some host, and the target it names.

@@ -2,7 +2,7 @@
 //! says how in the link text, and records what the link reveals (sessions, sources, origin).
 
 use super::chain::Chain;
-use super::context::{Context, HostView, inbound_scm_peer, inbound_smb_peer};
+use super::context::{Context, HostView, inbound_scm_peer, inbound_smb_peer, span};
 use super::finding::Stage;
 use super::patterns::{Patterns, exe_path, file_name, is_exe, pipe_base};
 use super::profile::{Profile, secs};
@@ -69,6 +69,37 @@ impl HostIndex {
             .filter(move |&i| after.is_none_or(|a| i > a))
     }
 
+    /// Adds to `out` the indices, in `[from, to]` and after `after`, listed under any of `keys`.
+    #[allow(clippy::too_many_arguments)] // Why: a map, its keys, a window and a work list.
+    fn keyed<'k, K: std::hash::Hash + Eq + 'k>(
+        map: &HashMap<K, Vec<usize>>,
+        keys: impl IntoIterator<Item = &'k K>,
+        store: &super::store::EventStore,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+        after: Option<usize>,
+        out: &mut BTreeSet<usize>,
+    ) {
+        for list in keys.into_iter().filter_map(|k| map.get(k)) {
+            out.extend(Self::window(store, list, from, to, after));
+        }
+    }
+
+    /// The events listed under any of `keys` in `[from, to]`, in time order.
+    fn in_order<'s, 'k, K: std::hash::Hash + Eq + 'k>(
+        map: &HashMap<K, Vec<usize>>,
+        keys: impl IntoIterator<Item = &'k K>,
+        store: &'s super::store::EventStore,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+    ) -> Vec<(usize, &'s Event)> {
+        let mut hits = BTreeSet::new();
+        Self::keyed(map, keys, store, from, to, None, &mut hits);
+        hits.into_iter()
+            .filter_map(|i| store.get(i).map(|e| (i, e)))
+            .collect()
+    }
+
     /// The host's events with one of `ids` in `[from, to]`, in time order.
     pub fn with_ids<'s>(
         &self,
@@ -77,15 +108,18 @@ impl HostIndex {
         from: DateTime<Utc>,
         to: DateTime<Utc>,
     ) -> Vec<(usize, &'s Event)> {
-        let mut hits: Vec<usize> = ids
-            .iter()
-            .filter_map(|id| self.event_ids.get(id))
-            .flat_map(|list| Self::window(store, list, from, to, None))
-            .collect();
-        hits.sort_unstable();
-        hits.into_iter()
-            .filter_map(|i| store.get(i).map(|e| (i, e)))
-            .collect()
+        Self::in_order(&self.event_ids, ids, store, from, to)
+    }
+
+    /// The network logons and share accesses of `ids` in `[from, to]`, in time order.
+    pub fn with_logon_ids<'s>(
+        &self,
+        store: &'s super::store::EventStore,
+        ids: &[LogonId],
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+    ) -> Vec<(usize, &'s Event)> {
+        Self::in_order(&self.by_logon, ids, store, from, to)
     }
 
     /// The events of keys a chain just learned, after the event that taught them.
@@ -100,14 +134,19 @@ impl HostIndex {
         after: usize,
         out: &mut BTreeSet<usize>,
     ) {
-        if let Some(list) = lid.and_then(|l| self.by_logon.get(&l)) {
-            out.extend(Self::window(store, list, from, to, Some(after)));
-        }
-        if let Some(list) = sess.and_then(|s| self.by_session.get(s)) {
-            out.extend(Self::window(store, list, from, to, Some(after)));
-        }
+        Self::keyed(
+            &self.by_logon,
+            lid.as_ref(),
+            store,
+            from,
+            to,
+            Some(after),
+            out,
+        );
+        Self::keyed(&self.by_session, sess, store, from, to, Some(after), out);
     }
 
+    /// The events sharing a logon id or session key with the chain, in `[from, to]`.
     fn candidates(
         &self,
         store: &super::store::EventStore,
@@ -116,16 +155,8 @@ impl HostIndex {
         to: DateTime<Utc>,
         out: &mut BTreeSet<usize>,
     ) {
-        for l in &c.logon_ids {
-            if let Some(list) = self.by_logon.get(l) {
-                out.extend(Self::window(store, list, from, to, None));
-            }
-        }
-        for s in &c.sessions {
-            if let Some(list) = self.by_session.get(s) {
-                out.extend(Self::window(store, list, from, to, None));
-            }
-        }
+        Self::keyed(&self.by_logon, &c.logon_ids, store, from, to, None, out);
+        Self::keyed(&self.by_session, &c.sessions, store, from, to, None, out);
     }
 }
 
@@ -182,23 +213,8 @@ impl Linker<'_> {
     /// Exact: the install's logon id equals a network logon's `TargetLogonId` on this host.
     pub fn logons_by_id(&self, c: &mut Chain, ids: &[LogonId], t0: DateTime<Utc>) {
         let back = secs(self.profile.windows.logon_to_install.max(0));
-        let from = t0
-            .checked_sub_signed(back)
-            .unwrap_or(DateTime::<Utc>::MIN_UTC);
-        let to = t0
-            .checked_add_signed(secs(1))
-            .unwrap_or(DateTime::<Utc>::MAX_UTC);
-        let store = self.view.store;
-        let mut hits = BTreeSet::new();
-        for l in ids {
-            if let Some(list) = self.sess.by_logon.get(l) {
-                hits.extend(HostIndex::window(store, list, from, to, None));
-            }
-        }
-        for (i, e) in hits
-            .into_iter()
-            .filter_map(|i| store.get(i).map(|e| (i, e)))
-        {
+        let (from, to) = span(t0, back, secs(1));
+        for (i, e) in self.sess.with_logon_ids(self.view.store, ids, from, to) {
             if self.is_network_logon(e) && e.fields.logon_id.is_some_and(|l| ids.contains(&l)) {
                 let how = format!(
                     "logon id {}",
@@ -317,6 +333,7 @@ impl Linker<'_> {
                 .logon_to_install
                 .max(self.profile.windows.stage_window),
         );
+        let (from, to) = span(t0, before, secs(self.profile.windows.stage_window));
         for _ in 0..2 {
             let mut times: Vec<DateTime<Utc>> = c
                 .links
@@ -327,12 +344,6 @@ impl Linker<'_> {
             times.sort_unstable();
             // Only events sharing a logon id or session key with the chain can link; visit them
             // in time order, adding those of keys the chain learns on the way (as a scan would).
-            let from = t0
-                .checked_sub_signed(before)
-                .unwrap_or(DateTime::<Utc>::MIN_UTC);
-            let to = t0
-                .checked_add_signed(secs(self.profile.windows.stage_window))
-                .unwrap_or(DateTime::<Utc>::MAX_UTC);
             let store = self.view.store;
             let mut work = BTreeSet::new();
             self.sess.candidates(store, c, from, to, &mut work);
@@ -567,12 +578,7 @@ impl Linker<'_> {
             .as_deref()
             .map(|i| file_name(&exe_path(i)))
             .unwrap_or_default();
-        let from = t0
-            .checked_sub_signed(secs(1))
-            .unwrap_or(DateTime::<Utc>::MIN_UTC);
-        let to = t0
-            .checked_add_signed(secs(self.profile.windows.lifecycle))
-            .unwrap_or(DateTime::<Utc>::MAX_UTC);
+        let (from, to) = span(t0, secs(1), secs(self.profile.windows.lifecycle));
         let ids = [7036, 7035, 7000, 7009, 7034, 23, 26, 13, 12];
         for (i, e) in self.sess.with_ids(self.view.store, &ids, from, to) {
             let s = &e.fields.service;
