@@ -118,8 +118,20 @@ pub enum Command {
     Open(OpenArgs),
     /// Export a case's notes: findings, timelines, scores, triage, notes, allow-list decisions.
     Export(ExportArgs),
+    /// Write the normalized events as a table (JSON lines parts + manifest) for data-lake engines:
+    /// the input of the Spark job from `svchop rules export --to spark`.
+    Normalize(NormalizeArgs),
     /// The built-in demo case: a synthetic domain with benign noise and attacks by several tools.
     Demo(DemoArgs),
+}
+
+#[derive(Args, Debug)]
+pub struct NormalizeArgs {
+    #[command(flatten)]
+    pub input: InputArgs,
+    /// Folder for the table (created; must be empty, new, or an earlier svchop table).
+    #[arg(long, value_name = "DIR")]
+    pub to: PathBuf,
 }
 
 #[derive(Args, Debug)]
@@ -376,6 +388,7 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         Some(Command::Coverage(a)) => coverage(&a),
         Some(Command::Timeline(a)) => timeline(&a),
         Some(Command::Export(a)) => export(&a),
+        Some(Command::Normalize(a)) => normalize(&a),
         None if !cli.open.paths.is_empty() => open(&cli.open),
         None => bail!("give paths to open the workbench, or a command (svchop --help)"),
     }
@@ -581,13 +594,12 @@ fn events(a: &EventsArgs) -> Result<ExitCode> {
             emit(&table(&cols, &rows))?;
         }
     }
-    report_problems(&loaded);
+    report_problems(&loaded.report);
     Ok(ExitCode::SUCCESS)
 }
 
 /// One line on stderr about damaged input, so stdout stays clean for pipelines.
-fn report_problems(loaded: &Loaded) {
-    let r = &loaded.report;
+fn report_problems(r: &crate::ingest::report::IngestReport) {
     if r.records_skipped() > 0 || r.files_with_problems() > 0 {
         eprintln!(
             "svchop: {} record(s) skipped in {} file(s) with problems; `svchop sources` lists them",
@@ -659,6 +671,29 @@ fn timeline(a: &TimelineArgs) -> Result<ExitCode> {
         }
     };
     emit(&text)?;
+    Ok(ExitCode::SUCCESS)
+}
+
+fn normalize(a: &NormalizeArgs) -> Result<ExitCode> {
+    if let Some(ev) = crate::case::persist::evidence_holding(&a.to, &a.input.paths) {
+        bail!(
+            "{} is inside the evidence ({}); svchop never writes there. Choose another --to folder",
+            a.to.display(),
+            ev.display()
+        );
+    }
+    let loaded = a.input.load(false)?;
+    let sources: Vec<String> = loaded.report.files.iter().map(|f| f.path.clone()).collect();
+    let store = EventStore::new(loaded.events);
+    let m = crate::export::normalized::write_table(store.events().iter(), &a.to, sources)?;
+    eprintln!(
+        "svchop: wrote {} event(s) in {} part(s) to {} (schema version {})",
+        m.rows,
+        m.parts.len(),
+        a.to.display(),
+        m.schema_version
+    );
+    report_problems(&loaded.report);
     Ok(ExitCode::SUCCESS)
 }
 
@@ -937,11 +972,7 @@ fn scan(a: &ScanArgs) -> Result<ExitCode> {
         ),
     };
     emit(&text)?;
-    report_problems(&Loaded {
-        events: Vec::new(),
-        report: loaded.report,
-        ignored: loaded.ignored,
-    });
+    report_problems(&loaded.report);
     let failed = a.fail_on.is_some_and(|s| {
         findings
             .iter()

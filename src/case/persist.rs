@@ -66,33 +66,57 @@ pub fn case_name(paths: &[PathBuf]) -> String {
         .unwrap_or_else(|| "case".into())
 }
 
+/// The canonical form of a path that may not exist yet: its longest existing ancestor
+/// canonicalized (symlinks and `..` resolved), with the missing rest appended.
 fn absolute(p: &Path) -> PathBuf {
-    std::fs::canonicalize(p)
-        .unwrap_or_else(|_| std::env::current_dir().map_or_else(|_| p.to_path_buf(), |d| d.join(p)))
+    let full = if p.is_absolute() {
+        p.to_path_buf()
+    } else {
+        std::env::current_dir().map_or_else(|_| p.to_path_buf(), |d| d.join(p))
+    };
+    let mut missing = Vec::new();
+    let mut cur = full.as_path();
+    loop {
+        if let Ok(c) = std::fs::canonicalize(cur) {
+            let mut out = c;
+            for part in missing.iter().rev() {
+                out.push(part);
+            }
+            return out;
+        }
+        match (cur.parent(), cur.file_name()) {
+            (Some(parent), Some(name)) => {
+                missing.push(name.to_os_string());
+                cur = parent;
+            }
+            // `..` or the root: nothing left to resolve.
+            _ => return full,
+        }
+    }
 }
 
 /// Refuses a case path inside a folder of evidence (or equal to an evidence file).
 pub fn check_not_in_evidence(case_path: &Path, sources: &[PathBuf]) -> Result<(), CaseError> {
-    let dir = case_path
-        .parent()
-        .filter(|d| !d.as_os_str().is_empty())
-        .map_or_else(|| PathBuf::from("."), Path::to_path_buf);
-    let case_abs = absolute(&dir).join(case_path.file_name().unwrap_or_default());
-    for s in sources {
-        let ev = absolute(s);
-        let inside = if ev.is_dir() {
-            case_abs.starts_with(&ev)
-        } else {
-            case_abs == ev
-        };
-        if inside {
-            return Err(CaseError::InEvidence {
-                path: case_path.display().to_string(),
-                evidence: s.display().to_string(),
-            });
-        }
+    match evidence_holding(case_path, sources) {
+        Some(s) => Err(CaseError::InEvidence {
+            path: case_path.display().to_string(),
+            evidence: s.display().to_string(),
+        }),
+        None => Ok(()),
     }
-    Ok(())
+}
+
+/// The evidence path (folder or file) that `path` would be inside of or equal to, if any.
+pub fn evidence_holding<'a>(path: &Path, sources: &'a [PathBuf]) -> Option<&'a PathBuf> {
+    let abs = absolute(path);
+    sources.iter().find(|s| {
+        let ev = absolute(s);
+        if ev.is_dir() {
+            abs.starts_with(&ev)
+        } else {
+            abs == ev
+        }
+    })
 }
 
 /// Removes temporary files a killed save left beside the case (`.<name>.tmp-<pid>`).

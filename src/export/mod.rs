@@ -4,5 +4,6 @@
 pub mod attack_layer;
 pub mod csv_out;
 pub mod markdown;
+pub mod normalized;
 pub mod table;
 pub mod timeline;
