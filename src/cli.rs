@@ -118,11 +118,45 @@ pub enum Command {
     Open(OpenArgs),
     /// Export a case's notes: findings, timelines, scores, triage, notes, allow-list decisions.
     Export(ExportArgs),
+    /// The profile in use as rules for other engines (Sigma, KQL, EQL, SPL, a PySpark job).
+    #[command(subcommand)]
+    Rules(RulesCommand),
     /// Write the normalized events as a table (JSON lines parts + manifest) for data-lake engines:
     /// the input of the Spark job from `svchop rules export --to spark`.
     Normalize(NormalizeArgs),
     /// The built-in demo case: a synthetic domain with benign noise and attacks by several tools.
     Demo(DemoArgs),
+}
+
+#[derive(Subcommand, Debug)]
+pub enum RulesCommand {
+    /// Write the profile's correlation, windows and exclusions, with the allow-list as filters.
+    Export(RulesExportArgs),
+}
+
+#[derive(ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RulesTarget {
+    /// Sigma base rules and a Sigma v2 `temporal_ordered` correlation (YAML stream).
+    Sigma,
+    /// Microsoft Sentinel / Defender XDR query.
+    Kql,
+    /// Elastic EQL sequence.
+    Eql,
+    /// Splunk search.
+    Spl,
+    /// PySpark job over `svchop normalize` tables, writing svchop findings.
+    Spark,
+}
+
+#[derive(Args, Debug)]
+pub struct RulesExportArgs {
+    #[arg(long, value_enum)]
+    pub to: RulesTarget,
+    #[command(flatten)]
+    pub detect: DetectArgs,
+    /// Write here instead of standard output.
+    #[arg(long, short, value_name = "FILE")]
+    pub output: Option<PathBuf>,
 }
 
 #[derive(Args, Debug)]
@@ -175,7 +209,8 @@ pub enum ScanFormat {
 /// Which rules, allow-list and thresholds a detection run uses.
 #[derive(Args, Debug, Clone)]
 pub struct DetectArgs {
-    /// Rule profile: default, sentinel, elastic, otrf, sigma, hunt.
+    /// Rule profile: default, sentinel, elastic, otrf, sigma, hunt, or a TOML file of the same
+    /// form as assets/profiles/*.toml (a tuned copy).
     #[arg(long, default_value = "default")]
     pub profile: String,
     /// An allow-list file (TOML, same form as assets/allowlist.toml) added to the default one.
@@ -212,7 +247,7 @@ fn parse_severity(s: &str) -> std::result::Result<Severity, String> {
 
 impl DetectArgs {
     pub fn detector(&self) -> Result<Detector> {
-        let mut d = Detector::builtin(&self.profile)?;
+        let mut d = Detector::with_profile(&self.profile)?;
         if self.no_default_allowlist {
             d.allowlist = Allowlist::default();
         }
@@ -389,6 +424,7 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         Some(Command::Timeline(a)) => timeline(&a),
         Some(Command::Export(a)) => export(&a),
         Some(Command::Normalize(a)) => normalize(&a),
+        Some(Command::Rules(RulesCommand::Export(a))) => rules_export(&a),
         None if !cli.open.paths.is_empty() => open(&cli.open),
         None => bail!("give paths to open the workbench, or a command (svchop --help)"),
     }
@@ -671,6 +707,33 @@ fn timeline(a: &TimelineArgs) -> Result<ExitCode> {
         }
     };
     emit(&text)?;
+    Ok(ExitCode::SUCCESS)
+}
+
+fn rules_export(a: &RulesExportArgs) -> Result<ExitCode> {
+    use crate::rules::{Target, eql, export};
+    let detector = a.detect.detector()?;
+    let target = match a.to {
+        RulesTarget::Sigma => Target::Sigma,
+        RulesTarget::Kql => Target::Kql,
+        RulesTarget::Eql => Target::Eql,
+        RulesTarget::Spl => Target::Spl,
+        RulesTarget::Spark => Target::Spark,
+    };
+    let mut text = export(&detector, target)?;
+    if target == Target::Eql && a.output.is_none() {
+        let m = crate::rules::RuleModel::from_detector(&detector)?;
+        text = eql::preamble(&m) + &text;
+    }
+    match &a.output {
+        Some(path) => {
+            std::fs::write(path, text)
+                .with_context(|| format!("cannot write {}", path.display()))?;
+        }
+        None => {
+            emit(&text)?;
+        }
+    }
     Ok(ExitCode::SUCCESS)
 }
 

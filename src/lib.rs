@@ -12,4 +12,5 @@ pub mod export;
 pub mod ingest;
 pub mod model;
 pub mod output;
+pub mod rules;
 pub mod tui;

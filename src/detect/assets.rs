@@ -21,8 +21,16 @@ pub enum AssetError {
         #[source]
         source: regex::Error,
     },
-    #[error("unknown profile {0:?} (known: default, sentinel, elastic, otrf, sigma, hunt)")]
+    #[error(
+        "unknown profile {0:?} (known: default, sentinel, elastic, otrf, sigma, hunt, or a TOML file)"
+    )]
     UnknownProfile(String),
+    #[error("cannot read {file}: {source}")]
+    Read {
+        file: String,
+        #[source]
+        source: std::io::Error,
+    },
 }
 
 pub const PATTERNS_TOML: &str = include_str!("../../assets/patterns.toml");

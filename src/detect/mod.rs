@@ -53,6 +53,22 @@ impl Detector {
         })
     }
 
+    /// The built-in assets with a profile given by name or as a TOML file path.
+    pub fn with_profile(profile: &str) -> Result<Self, AssetError> {
+        let path = std::path::Path::new(profile);
+        let is_file = std::path::Path::new(profile)
+            .extension()
+            .is_some_and(|x| x.eq_ignore_ascii_case("toml"))
+            && path.is_file();
+        let mut d = Detector::builtin("default")?;
+        d.profile = if is_file {
+            Profile::from_file(path)?
+        } else {
+            Profile::builtin(profile)?
+        };
+        Ok(d)
+    }
+
     /// All findings, suppressed ones included (marked), sorted by score.
     pub fn scan(&self, store: &EventStore) -> Vec<Finding> {
         let ctx = Context::build(store, &self.patterns);

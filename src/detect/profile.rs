@@ -94,6 +94,8 @@ pub struct InstallRule {
     pub sources: Vec<InstallSource>,
     pub exclude_subject_logon_ids: Vec<LogonId>,
     pub exclude_images: Vec<Regex>,
+    /// The globs `exclude_images` was compiled from (rule export writes them).
+    pub exclude_image_globs: Vec<String>,
     pub exclude_service_names: Vec<String>,
 }
 
@@ -157,6 +159,16 @@ impl Profile {
         parse_toml(&format!("assets/profiles/{name}.toml"), text)
     }
 
+    /// A profile from a TOML file of the same form as `assets/profiles/*.toml` (an analyst's
+    /// tuned copy of a built-in profile).
+    pub fn from_file(path: &std::path::Path) -> Result<Self, AssetError> {
+        let text = std::fs::read_to_string(path).map_err(|e| AssetError::Read {
+            file: path.display().to_string(),
+            source: e,
+        })?;
+        parse_toml(&path.display().to_string(), &text)
+    }
+
     pub fn builtin_names() -> Vec<&'static str> {
         PROFILES.iter().map(|(n, _)| *n).collect()
     }
@@ -190,6 +202,7 @@ impl Profile {
                 .filter_map(|l| LogonId::parse(l))
                 .collect(),
             exclude_images: compile(&file, &globs)?,
+            exclude_image_globs: s.install.exclude_image_globs.clone(),
             exclude_service_names: s
                 .install
                 .exclude_service_names

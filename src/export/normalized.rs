@@ -37,7 +37,12 @@ pub const COLUMNS: &[(&str, ColType, &str)] = &[
     (
         "ts",
         ColType::String,
-        "event time, RFC 3339 UTC with nanoseconds",
+        "event time, RFC 3339 UTC (as svchop's finding schema writes it)",
+    ),
+    (
+        "seq",
+        ColType::Long,
+        "row number in svchop's order (host, then time): a stable tie-break",
     ),
     (
         "ts_ns",
@@ -175,6 +180,7 @@ pub const COLUMNS: &[(&str, ColType, &str)] = &[
 #[derive(Debug, Serialize)]
 pub struct Row<'a> {
     pub ts: String,
+    pub seq: u64,
     pub ts_ns: i64,
     pub host_key: &'a str,
     pub host: &'a str,
@@ -279,11 +285,16 @@ pub struct Row<'a> {
 }
 
 /// The row of one event.
-pub fn row(e: &Event) -> Row<'_> {
+pub fn row(seq: u64, e: &Event) -> Row<'_> {
     let f = &e.fields;
     let image = f.service.image_path.as_deref();
     Row {
-        ts: e.ts.to_rfc3339_opts(chrono::SecondsFormat::Nanos, true),
+        // The same text as svchop's finding schema writes times in.
+        ts: serde_json::to_value(e.ts)
+            .ok()
+            .and_then(|v| v.as_str().map(str::to_string))
+            .unwrap_or_default(),
+        seq,
         ts_ns: e.ts.timestamp_nanos_opt().unwrap_or(i64::MIN),
         host_key: &e.host.key,
         host: &e.host.display,
@@ -377,7 +388,8 @@ pub fn write_table<'a>(
         if name.starts_with("events-")
             && std::path::Path::new(&name)
                 .extension()
-                .is_some_and(|x| x.eq_ignore_ascii_case("jsonl")) {
+                .is_some_and(|x| x.eq_ignore_ascii_case("jsonl"))
+        {
             old_parts.push(entry.path());
         } else if name != MANIFEST {
             foreign += 1;
@@ -412,7 +424,7 @@ pub fn write_table<'a>(
             parts.push(name);
         }
         if let Some(w) = out.as_mut() {
-            serde_json::to_writer(&mut *w, &row(e))?;
+            serde_json::to_writer(&mut *w, &row(rows as u64, e))?;
             w.write_all(b"\n")?;
         }
         rows += 1;
@@ -499,7 +511,7 @@ mod tests {
         f.registry.target_object = s();
         f.registry.details = s();
         e.source.record_id = Some(7);
-        let v = serde_json::to_value(row(&e)).unwrap_or_default();
+        let v = serde_json::to_value(row(0, &e)).unwrap_or_default();
         let keys: Vec<String> = v
             .as_object()
             .map(|o| o.keys().cloned().collect())
