@@ -7,6 +7,16 @@ if ! command -v tmux >/dev/null 2>&1; then
   (apt-get update -qq && apt-get install -y -qq tmux >/dev/null) || echo "note: tmux not installed; tmux-driven tests will be skipped"
 fi
 rustup component add rustfmt clippy >/dev/null 2>&1 || true
+# Interoperability tests (tests/interop.rs) check exports with each ecosystem's own tools:
+# sigma-cli/pySigma, eql and PySpark from PyPI (Spark needs Java 17+), Kusto.Language from npm.
+if ! command -v java >/dev/null 2>&1; then
+  apt-get update -qq && apt-get install -y -qq openjdk-17-jre-headless >/dev/null
+fi
+python3 -m pip install -q --disable-pip-version-check -r scripts/interop/requirements.txt
+if [ ! -d target/interop-node/node_modules/@kusto/language-service-next ]; then
+  mkdir -p target/interop-node
+  npm install --silent --no-audit --no-fund --prefix target/interop-node @kusto/language-service-next@12.4.1
+fi
 # The core never touches the terminal: only src/tui/ may use ratatui or crossterm.
 if grep -rln "ratatui\|crossterm" src --include='*.rs' | grep -v '^src/tui/'; then
   echo "ratatui/crossterm used outside src/tui/" >&2

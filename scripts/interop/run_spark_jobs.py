@@ -1,0 +1,27 @@
+"""Runs several exported svchop Spark jobs in one local Spark session (one JVM start).
+
+Usage: python3 run_spark_jobs.py PLAN.json, where PLAN is a list of
+{"job": job.py, "events": [table dir...], "out": findings dir}.
+"""
+import importlib.util
+import json
+import sys
+
+from pyspark.sql import SparkSession
+
+plan = json.load(open(sys.argv[1], encoding="utf-8"))
+spark = (
+    SparkSession.builder.master("local[2]")
+    .appName("svchop-interop-test")
+    .config("spark.ui.enabled", "false")
+    .config("spark.sql.shuffle.partitions", "4")
+    .getOrCreate()
+)
+spark.sparkContext.setLogLevel("ERROR")
+for i, step in enumerate(plan):
+    spec = importlib.util.spec_from_file_location("svchop_job_%d" % i, step["job"])
+    job = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(job)
+    n = job.run(spark, step["events"], step["out"])
+    print("%s: %d finding(s)" % (step["job"], n))
+spark.stop()
