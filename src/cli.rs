@@ -56,6 +56,10 @@ pub struct OpenArgs {
     /// Show times in this zone (z cycles UTC / local / this zone in the workbench).
     #[arg(long, value_name = "ZONE", default_value = "UTC", value_parser = parse_zone)]
     pub tz: DisplayZone,
+    /// Triage findings made elsewhere (the Spark job's output folder, or `svchop scan --format
+    /// jsonl|json`) instead of scanning; PATHs, when given, supply the events of their hosts.
+    #[arg(long, value_name = "FILE|DIR")]
+    pub findings: Option<PathBuf>,
 }
 
 #[derive(ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]
@@ -425,7 +429,7 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         Some(Command::Export(a)) => export(&a),
         Some(Command::Normalize(a)) => normalize(&a),
         Some(Command::Rules(RulesCommand::Export(a))) => rules_export(&a),
-        None if !cli.open.paths.is_empty() => open(&cli.open),
+        None if !cli.open.paths.is_empty() || cli.open.findings.is_some() => open(&cli.open),
         None => bail!("give paths to open the workbench, or a command (svchop --help)"),
     }
 }
@@ -465,27 +469,66 @@ fn case_for(
     })
 }
 
+/// Reads an imported findings file and says on stderr how many were read and skipped.
+fn read_findings(f: &std::path::Path) -> Result<crate::case::imported::Imported> {
+    let imp = crate::case::imported::read(f)?;
+    let r = &imp.report;
+    eprintln!(
+        "svchop: {} finding(s) read from {}{}",
+        imp.findings.len(),
+        f.display(),
+        if r.records_skipped() > 0 {
+            format!(
+                "; {} line(s) skipped ({})",
+                r.records_skipped(),
+                r.files
+                    .iter()
+                    .flat_map(|x| x.problems.iter().map(|p| {
+                        crate::model::sanitize::clip(&format!("{}: {}", p.at, p.what), 160)
+                    }))
+                    .take(3)
+                    .collect::<Vec<_>>()
+                    .join("; ")
+            )
+        } else {
+            String::new()
+        }
+    );
+    Ok(imp)
+}
+
 fn open(a: &OpenArgs) -> Result<ExitCode> {
-    if a.paths.is_empty() {
-        bail!("give the evidence to open: svchop open PATH...");
+    if a.paths.is_empty() && a.findings.is_none() {
+        bail!("give the evidence to open: svchop open PATH... (or --findings FILE)");
     }
-    for p in &a.paths {
+    for p in a.paths.iter().chain(a.findings.iter()) {
         if !p.exists() {
             bail!("{} does not exist", p.display());
         }
     }
-    let detector = a.detect.detector()?;
+    let imported = a.findings.as_deref().map(read_findings).transpose()?;
+    let mut detector = a.detect.detector()?;
+    if let Some(p) = imported
+        .as_ref()
+        .and_then(|i| i.findings.first())
+        .map(|f| f.profile.clone())
+    {
+        // The findings' own profile names the case; the allow-list still applies on top.
+        detector.profile.name = p;
+    }
+    let mut evidence: Vec<PathBuf> = a.paths.clone();
+    evidence.extend(a.findings.iter().cloned());
     let name = a
         .name
         .clone()
-        .unwrap_or_else(|| crate::case::persist::case_name(&a.paths));
+        .unwrap_or_else(|| crate::case::persist::case_name(&evidence));
     let cwd = std::env::current_dir()?;
     let path = a
         .case
         .clone()
         .unwrap_or_else(|| crate::case::persist::default_case_path(&name, &cwd));
     let sources = crate::case::CaseSources {
-        paths: a.paths.iter().map(|p| p.display().to_string()).collect(),
+        paths: evidence.iter().map(|p| p.display().to_string()).collect(),
         profile: detector.profile.name.clone(),
         allowlist_files: a
             .detect
@@ -494,12 +537,19 @@ fn open(a: &OpenArgs) -> Result<ExitCode> {
             .map(|p| p.display().to_string())
             .collect(),
     };
-    let case = case_for(&path, &name, sources, &a.paths, detector.allowlist.clone())?;
+    let case = case_for(&path, &name, sources, &evidence, detector.allowlist.clone())?;
     let load = a.input().load_options(true)?;
     crate::tui::run(crate::tui::OpenConfig {
-        evidence: crate::tui::Evidence::Paths {
-            paths: a.paths.clone(),
-            load,
+        evidence: match imported {
+            Some(imported) => crate::tui::Evidence::Findings {
+                imported,
+                paths: a.paths.clone(),
+                load,
+            },
+            None => crate::tui::Evidence::Paths {
+                paths: a.paths.clone(),
+                load,
+            },
         },
         detector,
         case,

@@ -464,3 +464,72 @@ fn attack_layer_export() {
     );
     assert_eq!(v["techniques"][0]["score"], 4, "critical");
 }
+
+#[test]
+fn normalize_writes_a_table_with_a_manifest_and_refuses_the_evidence_folder() {
+    let dir = tempfile::tempdir().unwrap();
+    let evidence = dir.path().join("evidence");
+    std::fs::create_dir(&evidence).unwrap();
+    let src = common::corpus().join("json");
+    for f in std::fs::read_dir(&src).unwrap().flatten().take(2) {
+        std::fs::copy(f.path(), evidence.join(f.file_name())).unwrap();
+    }
+    let before: Vec<_> = std::fs::read_dir(&evidence)
+        .unwrap()
+        .flatten()
+        .map(|e| e.file_name())
+        .collect();
+    // Inside the evidence (a folder that does not exist yet): refused, nothing created.
+    Command::cargo_bin("svchop")
+        .unwrap()
+        .arg("normalize")
+        .arg(&evidence)
+        .arg("--to")
+        .arg(evidence.join("new/table"))
+        .assert()
+        .failure()
+        .stderr(predicates::str::contains("inside the evidence"));
+    let after: Vec<_> = std::fs::read_dir(&evidence)
+        .unwrap()
+        .flatten()
+        .map(|e| e.file_name())
+        .collect();
+    assert_eq!(before, after);
+    // Elsewhere: parts and a manifest; every row has the documented keys.
+    let table = dir.path().join("table");
+    Command::cargo_bin("svchop")
+        .unwrap()
+        .arg("normalize")
+        .arg(&evidence)
+        .arg("--to")
+        .arg(&table)
+        .assert()
+        .success();
+    let manifest: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(table.join("manifest.json")).unwrap())
+            .unwrap();
+    let rows = manifest["rows"].as_u64().unwrap();
+    assert!(rows > 100, "{manifest}");
+    let text = std::fs::read_to_string(table.join("events-00000.jsonl")).unwrap();
+    assert_eq!(text.lines().count() as u64, rows);
+    for line in text.lines() {
+        let v: serde_json::Value = serde_json::from_str(line).unwrap();
+        for k in [
+            "ts", "ts_ns", "seq", "host_key", "event_id", "evidence", "summary",
+        ] {
+            assert!(!v[k].is_null(), "{k} missing in {line}");
+        }
+    }
+    // A folder with other files in it is not overwritten.
+    std::fs::create_dir_all(dir.path().join("other")).unwrap();
+    std::fs::write(dir.path().join("other/keep.txt"), "x").unwrap();
+    Command::cargo_bin("svchop")
+        .unwrap()
+        .arg("normalize")
+        .arg(&evidence)
+        .arg("--to")
+        .arg(dir.path().join("other"))
+        .assert()
+        .failure()
+        .stderr(predicates::str::contains("holds no svchop table"));
+}

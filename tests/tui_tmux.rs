@@ -11,6 +11,9 @@ use std::path::Path;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
+/// Tests in this binary run in parallel: each session gets its own tmux server.
+static NEXT: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+
 struct Tmux {
     socket: String,
     session: &'static str,
@@ -19,7 +22,11 @@ struct Tmux {
 impl Tmux {
     fn start(cmd: &str, w: u16, h: u16) -> Tmux {
         let t = Tmux {
-            socket: format!("svchop-e2e-{}", std::process::id()),
+            socket: format!(
+                "svchop-e2e-{}-{}",
+                std::process::id(),
+                NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+            ),
             session: "e2e",
         };
         let ok = Command::new("tmux")
@@ -210,4 +217,61 @@ fn session(case: &Path, w: u16, h: u16) {
     assert!(md.contains("e2e note: RemCom from 10.0.2.16"), "{md}");
     assert!(md.contains("sanctioned e2e lab") && md.contains("Allow-list decisions"));
     assert!(md.contains("# svchop case"));
+}
+
+/// `svchop open --findings`: findings made elsewhere (here `svchop scan --format jsonl`, the
+/// schema the Spark job writes) open for triage, first alone (stages shown from the findings,
+/// marked not loaded), then with the evidence (stages tied to their events).
+#[test]
+fn workbench_opens_imported_findings_in_tmux() {
+    if !have_tmux() {
+        eprintln!(
+            "tmux not installed: skipping the tmux end-to-end test (scripts/test.sh installs it)"
+        );
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let findings = dir.path().join("findings.jsonl");
+    let out = Command::new(assert_cmd::cargo::cargo_bin("svchop"))
+        .arg("scan")
+        .arg(common::corpus())
+        .args(["--format", "jsonl", "--show-suppressed"])
+        .output()
+        .unwrap();
+    std::fs::write(&findings, &out.stdout).unwrap();
+    let n = out
+        .stdout
+        .split(|b| *b == b'\n')
+        .filter(|l| !l.is_empty())
+        .count();
+    let bin = assert_cmd::cargo::cargo_bin("svchop");
+    let case = dir.path().join("imported.svchop-case.json");
+    let alone = format!(
+        "{} open --findings '{}' --case '{}'",
+        bin.display(),
+        findings.display(),
+        case.display()
+    );
+    let t = Tmux::start(&alone, 80, 24);
+    t.wait_for(&format!("{n} finding(s) loaded"));
+    t.keys(&["Enter"]);
+    let s = t.wait_for("[not loaded]");
+    assert!(s.contains("CRIT"), "{s}");
+    t.keys(&["q"]);
+    t.wait_gone();
+    let with = format!(
+        "{} open --findings '{}' '{}' --case '{}'",
+        bin.display(),
+        findings.display(),
+        common::corpus().display(),
+        case.display()
+    );
+    let t = Tmux::start(&with, 200, 60);
+    let s = t.wait_for(&format!("{n} finding(s) loaded; ? for help"));
+    assert!(!s.contains("without their event"), "{s}");
+    t.keys(&["Enter"]);
+    let s = t.wait_for("INSTALL");
+    assert!(!s.contains("[not loaded]"), "{s}");
+    t.keys(&["q"]);
+    t.wait_gone();
 }

@@ -3,6 +3,7 @@
 //! file and exports, never the evidence.
 
 pub mod export;
+pub mod imported;
 pub mod persist;
 pub mod playbook;
 

@@ -36,6 +36,13 @@ pub enum Evidence {
         load: LoadOptions,
     },
     Demo(Box<crate::demo::DemoCase>),
+    /// Findings made elsewhere (Spark job, another machine's scan), with the evidence of the
+    /// hosts they involve when paths are given.
+    Findings {
+        imported: crate::case::imported::Imported,
+        paths: Vec<PathBuf>,
+        load: LoadOptions,
+    },
 }
 
 pub struct OpenConfig {
@@ -47,6 +54,15 @@ pub struct OpenConfig {
 
 /// Loads and scans (worker thread), reporting progress as actions.
 fn load(evidence: Evidence, detector: Detector, tx: &mpsc::Sender<Action>) {
+    if let Evidence::Findings {
+        imported,
+        paths,
+        load,
+    } = evidence
+    {
+        load_findings(imported, &paths, &load, detector, tx);
+        return;
+    }
     let (events, report) = match evidence {
         Evidence::Paths { paths, load } => {
             let progress = |done: usize, total: usize| {
@@ -66,6 +82,7 @@ fn load(evidence: Evidence, detector: Detector, tx: &mpsc::Sender<Action>) {
             }
             (loaded.events, loaded.report)
         }
+        Evidence::Findings { .. } => return,
         Evidence::Demo(case) => {
             let events = crate::demo::events(&case);
             let mut file = crate::ingest::FileReport::new("demo", "demo");
@@ -83,6 +100,48 @@ fn load(evidence: Evidence, detector: Detector, tx: &mpsc::Sender<Action>) {
     };
     let store = EventStore::new(events);
     let findings = detector.scan(&store);
+    let _ = tx.send(Action::Loaded(Box::new(Investigation {
+        store,
+        findings,
+        report,
+        detector,
+    })));
+}
+
+/// Imported findings: the evidence of their hosts (when paths are given) is loaded and each
+/// stage tied to its event; the findings are not recomputed.
+fn load_findings(
+    imported: crate::case::imported::Imported,
+    paths: &[PathBuf],
+    load: &LoadOptions,
+    detector: Detector,
+    tx: &mpsc::Sender<Action>,
+) {
+    use crate::case::imported::{hosts_involved, resolve};
+    let crate::case::imported::Imported {
+        mut findings,
+        mut report,
+    } = imported;
+    let mut events = Vec::new();
+    if !paths.is_empty() {
+        let progress = |done: usize, total: usize| {
+            let _ = tx.send(Action::Progress {
+                files_done: done,
+                files_total: total,
+            });
+        };
+        let loaded = crate::ingest::load_with_progress(paths, load, &progress);
+        let hosts = hosts_involved(&findings);
+        events = loaded
+            .events
+            .into_iter()
+            .filter(|e| hosts.contains(&*e.host.key))
+            .collect();
+        report.files.extend(loaded.report.files);
+        report.duplicates_merged += loaded.report.duplicates_merged;
+    }
+    let store = EventStore::new(events);
+    resolve(&mut findings, &store);
     let _ = tx.send(Action::Loaded(Box::new(Investigation {
         store,
         findings,

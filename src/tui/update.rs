@@ -30,7 +30,20 @@ pub fn update(s: &mut AppState, action: Action) -> Vec<Effect> {
             s.ui.loading = Loading::Done;
             s.refresh();
             let n = s.data.as_ref().map_or(0, |d| d.findings.len());
-            s.ui.status = format!("{n} finding(s) loaded; ? for help");
+            let unloaded = s.data.as_ref().map_or(0, |d| {
+                d.findings
+                    .iter()
+                    .flat_map(|f| &f.stages)
+                    .filter(|st| d.store.get(st.event_index).is_none())
+                    .count()
+            });
+            s.ui.status = if unloaded > 0 {
+                format!(
+                    "{n} finding(s) loaded; {unloaded} stage(s) without their event (give the evidence paths); ? for help"
+                )
+            } else {
+                format!("{n} finding(s) loaded; ? for help")
+            };
             return vec![];
         }
         Action::LoadFailed(why) => {

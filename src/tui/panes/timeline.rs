@@ -79,19 +79,39 @@ impl Widget for TimelinePane<'_> {
         let mut prev = None;
         let target = s.finding().map_or("", |f| f.target_key.as_str());
         for (n, (idx, stage, link)) in rows.iter().enumerate() {
-            let Some(e) = data.store.get(*idx) else {
-                continue;
+            // An imported finding's stage whose event was not loaded: shown from the finding.
+            let r = match data.store.get(*idx) {
+                Some(e) => RowData {
+                    ts: e.ts,
+                    host_key: e.host.key.to_string(),
+                    host: e.host.display.to_string(),
+                    event_id: e.event_id,
+                    summary: summary(e),
+                },
+                None => match s
+                    .finding()
+                    .and_then(|f| f.stages.iter().find(|st| st.event_index == *idx))
+                {
+                    Some(st) => RowData {
+                        ts: st.time,
+                        host_key: crate::model::host_key(&st.host),
+                        host: st.host.clone(),
+                        event_id: st.event_id,
+                        summary: format!("[not loaded] {}", st.summary),
+                    },
+                    None => continue,
+                },
             };
             let g = prev.map_or_else(
                 || "     ".to_string(),
-                |p: chrono::DateTime<chrono::Utc>| gap((e.ts - p).num_milliseconds()),
+                |p: chrono::DateTime<chrono::Utc>| gap((r.ts - p).num_milliseconds()),
             );
             if stage.is_some() {
-                prev = Some(e.ts);
+                prev = Some(r.ts);
             }
             if n >= start && n < start + height {
                 let selected = n == s.ui.timeline_sel && focused;
-                lines.push(self.row(e, *stage, link, &g, (target, width, selected)));
+                lines.push(self.row(&r, *stage, link, &g, (target, width, selected)));
             }
         }
         if rows.is_empty() {
@@ -103,21 +123,30 @@ impl Widget for TimelinePane<'_> {
     }
 }
 
+/// What a timeline row shows of its event.
+struct RowData {
+    ts: chrono::DateTime<chrono::Utc>,
+    host_key: String,
+    host: String,
+    event_id: u16,
+    summary: String,
+}
+
 impl TimelinePane<'_> {
     /// One timeline row: time, gap, the chain's gutter, stage, event id, summary (and link).
     fn row(
         &self,
-        e: &crate::model::Event,
+        e: &RowData,
         stage: Option<Stage>,
         link: &str,
         g: &str,
         (target, width, selected): (&str, usize, bool),
     ) -> Line<'static> {
         let gutter = if stage.is_some() { "┃" } else { "│" };
-        let other_host = if *e.host.key == *target {
+        let other_host = if e.host_key == target {
             String::new()
         } else {
-            format!("[{}] ", clip(&e.host.display, 14))
+            format!("[{}] ", clip(&e.host, 14))
         };
         let head = format!(
             "{} {:>6} {gutter} {} {:>5} ",
@@ -132,7 +161,7 @@ impl TimelinePane<'_> {
         } else {
             format!("  ({link})")
         };
-        let body = clip(&format!("{other_host}{}{tail}", summary(e)), rest_w);
+        let body = clip(&format!("{other_host}{}{tail}", e.summary), rest_w);
         let head_style = if selected {
             self.theme.selected()
         } else if stage.is_some() {
