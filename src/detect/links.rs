@@ -29,8 +29,53 @@ pub struct Linker<'a> {
 pub struct HostIndex {
     by_logon: HashMap<LogonId, Vec<usize>>,
     by_session: HashMap<(String, String), Vec<usize>>,
+    /// 4624/5140/5145 by the acting account's SID and user name (lower-case), for installs
+    /// that carry no logon id (7045).
+    by_account: HashMap<String, Vec<usize>>,
     /// Every event of the host by event id.
     event_ids: HashMap<u16, Vec<usize>>,
+}
+
+/// Most events one weak rule (installer SID + time, same account and source) links to a
+/// chain: those nearest the install. A tool run opens a handful of SMB sessions; a host where
+/// an account logs on thousands of times around an install (a busy server, or logs flooded on
+/// purpose) must not make every chain absorb all of them, nor cost installs x logons.
+pub const MAX_WEAK_LINKS: usize = 8;
+
+/// The `k` indices of `list` (time-ordered) in `[from, to]` nearest to `t`, in time order.
+fn nearest(
+    store: &super::store::EventStore,
+    list: &[usize],
+    t: DateTime<Utc>,
+    (from, to): (DateTime<Utc>, DateTime<Utc>),
+    k: usize,
+    keep: impl Fn(usize) -> bool,
+) -> Vec<usize> {
+    let ts = |i: usize| store.get(i).map_or(DateTime::<Utc>::MIN_UTC, |e| e.ts);
+    let start = list.partition_point(|&i| ts(i) < from);
+    let end = list.partition_point(|&i| ts(i) <= to).max(start);
+    let mid = list[start..end].partition_point(|&i| ts(i) < t) + start;
+    let (mut lo, mut hi) = (mid, mid);
+    let mut out = Vec::new();
+    while out.len() < k && (lo > start || hi < end) {
+        let take_hi = match (lo > start, hi < end) {
+            (true, true) => (ts(list[hi]) - t) <= (t - ts(list[lo - 1])),
+            (false, true) => true,
+            _ => false,
+        };
+        let i = if take_hi {
+            hi += 1;
+            list[hi - 1]
+        } else {
+            lo -= 1;
+            list[lo]
+        };
+        if keep(i) {
+            out.push(i);
+        }
+    }
+    out.sort_unstable();
+    out
 }
 
 impl HostIndex {
@@ -46,6 +91,23 @@ impl HostIndex {
             }
             if let Some(s) = session_of(e) {
                 ix.by_session.entry(s).or_default().push(i);
+            }
+            let acct = if e.event_id == 4624 {
+                &e.fields.target
+            } else {
+                &e.fields.subject
+            };
+            if let Some(s) = acct.sid.as_deref() {
+                ix.by_account
+                    .entry(format!("sid:{}", s.to_ascii_lowercase()))
+                    .or_default()
+                    .push(i);
+            }
+            if let Some(u) = acct.user.as_deref() {
+                ix.by_account
+                    .entry(format!("user:{}", u.to_ascii_lowercase()))
+                    .or_default()
+                    .push(i);
             }
         }
         ix
@@ -122,15 +184,15 @@ impl HostIndex {
         Self::in_order(&self.by_logon, ids, store, from, to)
     }
 
-    /// The events of keys a chain just learned, after the event that taught them.
+    /// The events of keys a chain just learned, after the event that taught them (of a session
+    /// key, only the [`MAX_WEAK_LINKS`] nearest `t0`).
     #[allow(clippy::too_many_arguments)] // Why: a window and a work list, all needed together.
     fn learned(
         &self,
         store: &super::store::EventStore,
         lid: Option<LogonId>,
         sess: Option<&(String, String)>,
-        from: DateTime<Utc>,
-        to: DateTime<Utc>,
+        (t0, from, to): (DateTime<Utc>, DateTime<Utc>, DateTime<Utc>),
         after: usize,
         out: &mut BTreeSet<usize>,
     ) {
@@ -143,20 +205,57 @@ impl HostIndex {
             Some(after),
             out,
         );
-        Self::keyed(&self.by_session, sess, store, from, to, Some(after), out);
+        if let Some(list) = sess.and_then(|s| self.by_session.get(s)) {
+            out.extend(nearest(store, list, t0, (from, to), MAX_WEAK_LINKS, |i| {
+                i > after
+            }));
+        }
     }
 
-    /// The events sharing a logon id or session key with the chain, in `[from, to]`.
+    /// The events sharing a logon id with the chain in `[from, to]`, and of each session key
+    /// the [`MAX_WEAK_LINKS`] nearest `t0`.
     fn candidates(
         &self,
         store: &super::store::EventStore,
         c: &Chain,
-        from: DateTime<Utc>,
-        to: DateTime<Utc>,
+        (t0, from, to): (DateTime<Utc>, DateTime<Utc>, DateTime<Utc>),
         out: &mut BTreeSet<usize>,
     ) {
         Self::keyed(&self.by_logon, &c.logon_ids, store, from, to, None, out);
-        Self::keyed(&self.by_session, &c.sessions, store, from, to, None, out);
+        for list in c.sessions.iter().filter_map(|s| self.by_session.get(s)) {
+            out.extend(nearest(store, list, t0, (from, to), MAX_WEAK_LINKS, |_| {
+                true
+            }));
+        }
+    }
+
+    /// Session events (4624/5140/5145) of the given SIDs or user names in `[from, to]`, the
+    /// `k` nearest `t` that `keep` accepts, in time order.
+    #[allow(clippy::too_many_arguments)] // Why: keys, a window, a bound and a filter.
+    fn by_installer(
+        &self,
+        store: &super::store::EventStore,
+        sids: &[&String],
+        users: &[String],
+        t: DateTime<Utc>,
+        (from, to): (DateTime<Utc>, DateTime<Utc>),
+        keep: impl Fn(usize) -> bool,
+    ) -> Vec<usize> {
+        let keys = sids
+            .iter()
+            .map(|s| format!("sid:{}", s.to_ascii_lowercase()))
+            .chain(
+                users
+                    .iter()
+                    .map(|u| format!("user:{}", u.to_ascii_lowercase())),
+            );
+        let mut all: BTreeSet<usize> = BTreeSet::new();
+        for list in keys.filter_map(|k| self.by_account.get(&k)) {
+            all.extend(nearest(store, list, t, (from, to), MAX_WEAK_LINKS, &keep));
+        }
+        // Several keys: still the k nearest overall.
+        let v: Vec<usize> = all.into_iter().collect();
+        nearest(store, &v, t, (from, to), MAX_WEAK_LINKS, |_| true)
     }
 }
 
@@ -244,7 +343,18 @@ impl Linker<'_> {
             return;
         }
         let back = secs(self.profile.windows.logon_to_install.max(0));
-        for (i, e) in self.view.around(t0, back, secs(2)) {
+        let store = self.view.store;
+        let hits = self
+            .sess
+            .by_installer(store, &sids, users, t0, span(t0, back, secs(2)), |i| {
+                store
+                    .get(i)
+                    .is_some_and(|e| self.session_stage(e).is_some())
+            });
+        for (i, e) in hits
+            .into_iter()
+            .filter_map(|i| store.get(i).map(|e| (i, e)))
+        {
             let f = &e.fields;
             let acct = if e.event_id == 4624 {
                 &f.target
@@ -346,7 +456,7 @@ impl Linker<'_> {
             // in time order, adding those of keys the chain learns on the way (as a scan would).
             let store = self.view.store;
             let mut work = BTreeSet::new();
-            self.sess.candidates(store, c, from, to, &mut work);
+            self.sess.candidates(store, c, (t0, from, to), &mut work);
             while let Some(i) = work.pop_first() {
                 let Some(e) = store.get(i) else { continue };
                 if c.has(i) || !matches!(e.event_id, 4624 | 5140 | 5145) {
@@ -372,7 +482,7 @@ impl Linker<'_> {
                         self.note_session(c, e);
                         let lid = lid.filter(|l| c.logon_ids.contains(l));
                         self.sess
-                            .learned(store, lid, sess.as_ref(), from, to, i, &mut work);
+                            .learned(store, lid, sess.as_ref(), (t0, from, to), i, &mut work);
                     }
                 }
             }
@@ -383,9 +493,11 @@ impl Linker<'_> {
     /// opened by the SMB server (System) just before the install.
     pub fn pipes(&self, c: &mut Chain, t0: DateTime<Utc>, tool: Option<usize>) {
         let win = &self.profile.windows;
+        let (from, to) = span(t0, secs(win.stage_window), secs(win.lifecycle));
         let window = || {
-            self.view
-                .around(t0, secs(win.stage_window), secs(win.lifecycle))
+            self.sess
+                .with_ids(self.view.store, &[17, 18, 5145], from, to)
+                .into_iter()
         };
         // Pipes the service's own binary created (Impacket's helper opens RemCom's pipes):
         // every event on those pipe names belongs to the chain, whatever tool they look like.
@@ -497,10 +609,8 @@ impl Linker<'_> {
         if want.is_empty() || !is_exe(&want) {
             return;
         }
-        for (i, e) in self
-            .view
-            .around(t0, secs(self.profile.windows.stage_window), secs(1))
-        {
+        let (from, to) = span(t0, secs(self.profile.windows.stage_window), secs(1));
+        for (i, e) in self.sess.with_ids(self.view.store, &[5145, 11], from, to) {
             let written = match e.event_id {
                 5145 => e.fields.share.relative_target.as_deref().filter(|_| {
                     share_stage(self.pats, e) == Some(Stage::Share) && self.pats.is_write(e)
@@ -534,10 +644,8 @@ impl Linker<'_> {
         let exe_name = file_name(&exe);
         let win = &self.profile.windows;
         let mut pids: Vec<u32> = Vec::new();
-        for (i, e) in self.view.around(t0, secs(1), secs(win.helper_children)) {
-            if !matches!(e.event_id, 1 | 4688) {
-                continue;
-            }
+        let (from, to) = span(t0, secs(1), secs(win.helper_children));
+        for (i, e) in self.sess.with_ids(self.view.store, &[1, 4688], from, to) {
             let p = &e.fields.process;
             let img = file_name(p.image.as_deref().unwrap_or(""));
             let parent = p.parent_image.as_deref().unwrap_or("");
@@ -633,7 +741,8 @@ impl Linker<'_> {
     /// Inbound SMB to this host just before the chain (Sysmon 3).
     pub fn inbound(&self, c: &mut Chain, t0: DateTime<Utc>) {
         let w = secs(self.profile.windows.stage_window);
-        for (i, e) in self.view.around(t0, w, w) {
+        let (from, to) = span(t0, w, w);
+        for (i, e) in self.sess.with_ids(self.view.store, &[3], from, to) {
             if let Some(peer) = inbound_smb_peer(e)
                 && c.add(i, Stage::Logon, format!("inbound SMB from {peer}"))
             {
@@ -732,7 +841,8 @@ impl Linker<'_> {
                 );
             }
         }
-        for (i, e) in self.view.around(t0, secs(60), secs(5)) {
+        let (from, to) = span(t0, secs(60), secs(5));
+        for (i, e) in self.sess.with_ids(self.view.store, &[13], from, to) {
             if e.event_id == 13
                 && let Some(t) = e
                     .fields

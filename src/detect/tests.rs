@@ -375,3 +375,36 @@ fn partial_collections_still_yield_findings() {
     w.fields.share.file_path = Some("C:\\Windows\\update.exe".into());
     assert!(scan("default", vec![w]).is_empty());
 }
+
+#[test]
+fn weak_links_are_bounded_to_the_nearest() {
+    // An account that logs on 200 times in the minute before a 7045 (a busy server, or a log
+    // flooded on purpose): the chain keeps the nearest few, not all, and the nearest is the
+    // logon right before the install.
+    let mut evs: Vec<Event> = (0..200)
+        .map(|i| logon("SRV01", i * 250, 0x5000 + i as u64))
+        .collect();
+    evs.push(install_7045(
+        "SRV01",
+        200 * 250,
+        "updsvc",
+        "C:\\Windows\\updsvc.exe",
+    ));
+    let f = scan("default", evs);
+    assert_eq!(f.len(), 1);
+    let logons: Vec<_> = f[0]
+        .stages
+        .iter()
+        .filter(|s| s.stage == Stage::Logon)
+        .collect();
+    assert!(
+        !logons.is_empty() && logons.len() <= 2 * super::links::MAX_WEAK_LINKS,
+        "{} logon links",
+        logons.len()
+    );
+    let last = logons.iter().map(|s| s.time).max().unwrap();
+    assert_eq!(
+        last,
+        super::testkit::t0() + chrono::TimeDelta::milliseconds(199 * 250)
+    );
+}
