@@ -381,8 +381,8 @@ fn weak_links_are_bounded_to_the_nearest() {
     // An account that logs on 200 times in the minute before a 7045 (a busy server, or a log
     // flooded on purpose): the chain keeps the nearest few, not all, and the nearest is the
     // logon right before the install.
-    let mut evs: Vec<Event> = (0..200)
-        .map(|i| logon("SRV01", i * 250, 0x5000 + i as u64))
+    let mut evs: Vec<Event> = (0u32..200)
+        .map(|i| logon("SRV01", i64::from(i) * 250, 0x5000 + u64::from(i)))
         .collect();
     evs.push(install_7045(
         "SRV01",
