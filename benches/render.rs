@@ -98,9 +98,41 @@ fn render(c: &mut Criterion) {
     frames(c, "demo 100 hosts x 10 days", &mut s);
 }
 
+/// The finder over 100,000 distinct values (hosts, accounts, IPs, services of a large
+/// collection): one keystroke = ranking every value against the new query.
+fn finder(c: &mut Criterion) {
+    use svchop::tui::finder::{Kind, rank};
+    let mut values: Vec<(Kind, String)> = (0..100_000u32)
+        .map(|i| match i % 4 {
+            0 => (Kind::Host, format!("WS{i:06}.corp.example.com")),
+            1 => (Kind::User, format!("CORP\\svc_account_{i}")),
+            2 => (
+                Kind::Ip,
+                format!("10.{}.{}.{}", i / 65_536, (i / 256) % 256, i % 256),
+            ),
+            _ => (Kind::Service, format!("UpdateService{i:06}")),
+        })
+        .collect();
+    values.sort();
+    let mut g = c.benchmark_group("finder 100k values");
+    for q in [
+        "w",
+        "ws0123",
+        "corp\\svc_account_9",
+        "10.1.2",
+        "updsvc77",
+        "zzz",
+    ] {
+        g.bench_function(format!("query {q:?}"), |b| {
+            b.iter(|| black_box(rank(&values, q)));
+        });
+    }
+    g.finish();
+}
+
 criterion_group! {
     name = benches;
     config = Criterion::default().sample_size(20);
-    targets = render
+    targets = render, finder
 }
 criterion_main!(benches);

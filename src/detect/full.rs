@@ -11,13 +11,15 @@ use super::profile::secs;
 use crate::model::host::is_loopback_or_empty;
 use crate::model::{Channel, Event};
 use chrono::{DateTime, Utc};
+use rayon::prelude::*;
 use std::collections::HashSet;
 
 /// All chains on one host.
 pub fn chains_on_host(l: &Linker<'_>) -> Vec<Chain> {
     let scm_pids = scm_pids(l);
+    // Install chains are independent of each other: built in parallel, kept in install order.
     let mut chains: Vec<Chain> = install_groups(&l.view, l.profile)
-        .into_iter()
+        .into_par_iter()
         .map(|g| install_chain(l, &g, &scm_pids))
         .collect();
     let claimed: HashSet<usize> = chains.iter().flat_map(Chain::indices).collect();

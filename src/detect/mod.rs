@@ -83,7 +83,7 @@ impl Detector {
             extras: &extras,
         };
         let mut findings: Vec<Finding> = chains
-            .iter()
+            .par_iter()
             .filter(|c| keep_chain(c, self.profile.engine))
             .filter_map(|c| b.finding(c))
             .filter(|f| f.severity >= self.profile.report_min_severity)

@@ -58,16 +58,53 @@ pub fn candidates(s: &AppState) -> Vec<(Kind, String)> {
 /// Candidates matching the query, best first (all, in order, for an empty query).
 pub fn matches(s: &AppState, query: &str) -> Vec<(Kind, String)> {
     let all = candidates(s);
-    if query.is_empty() {
-        return all;
-    }
-    let m = SkimMatcherV2::default();
-    let mut scored: Vec<(i64, (Kind, String))> = all
+    rank(&all, query)
         .into_iter()
-        .filter_map(|c| m.fuzzy_match(&c.1, query).map(|sc| (sc, c)))
-        .collect();
-    scored.sort_by(|a, b| b.0.cmp(&a.0).then_with(|| a.1.cmp(&b.1)));
-    scored.into_iter().map(|(_, c)| c).collect()
+        .filter_map(|i| all.get(i).cloned())
+        .collect()
+}
+
+/// Whether `query`'s characters appear in `value` in order, ignoring ASCII case: every fuzzy
+/// match is such a subsequence, and checking it first spares the scorer most values.
+fn subsequence(value: &str, query: &[char]) -> bool {
+    let mut q = query.iter().peekable();
+    for c in value.chars() {
+        match q.peek() {
+            Some(&&w) if c.to_ascii_lowercase() == w => {
+                q.next();
+            }
+            Some(_) => {}
+            None => return true,
+        }
+    }
+    q.peek().is_none()
+}
+
+/// Indices of `values` matching `query`, best first (ties in value order); all for an empty
+/// query. Large lists are scored in parallel.
+pub fn rank(values: &[(Kind, String)], query: &str) -> Vec<usize> {
+    use rayon::prelude::*;
+    if query.is_empty() {
+        return (0..values.len()).collect();
+    }
+    let q: Vec<char> = query.chars().map(|c| c.to_ascii_lowercase()).collect();
+    // The prefilter folds ASCII case only; a query with other letters goes to the scorer as is.
+    let ascii = query.is_ascii();
+    let score = |(i, (_, v)): (usize, &(Kind, String))| {
+        if ascii && !subsequence(v, &q) {
+            return None;
+        }
+        SkimMatcherV2::default()
+            .fuzzy_match(v, query)
+            .map(|sc| (sc, i))
+    };
+    let mut scored: Vec<(i64, usize)> = if values.len() > 4096 {
+        values.par_iter().enumerate().filter_map(score).collect()
+    } else {
+        values.iter().enumerate().filter_map(score).collect()
+    };
+    scored.sort_unstable_by(|a, b| b.0.cmp(&a.0).then(a.1.cmp(&b.1)));
+    scored.into_iter().map(|(_, i)| i).collect()
 }
 
 /// Acts on a chosen value: select the host's target row, or pivot on the value.
@@ -99,5 +136,41 @@ pub fn jump(s: &mut AppState, hit: &(Kind, String)) {
         );
         s.ui.pivots.push(p);
         s.ui.focus = super::state::Pane::Timeline;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The ranking without the prefilter and without parallelism.
+    fn naive(values: &[(Kind, String)], query: &str) -> Vec<usize> {
+        let m = SkimMatcherV2::default();
+        let mut v: Vec<(i64, usize)> = values
+            .iter()
+            .enumerate()
+            .filter_map(|(i, (_, s))| m.fuzzy_match(s, query).map(|sc| (sc, i)))
+            .collect();
+        v.sort_unstable_by(|a, b| b.0.cmp(&a.0).then(a.1.cmp(&b.1)));
+        v.into_iter().map(|(_, i)| i).collect()
+    }
+
+    #[test]
+    fn ranking_equals_the_scorer_alone() {
+        let mut values: Vec<(Kind, String)> = (0..6000)
+            .map(|i| match i % 4 {
+                0 => (Kind::Host, format!("WS{i:05}.corp.local")),
+                1 => (Kind::User, format!("CORP\\user{i}")),
+                2 => (Kind::Ip, format!("10.{}.{}.{}", i % 7, i % 250, i % 199)),
+                _ => (Kind::Service, format!("Svc-É{i}-Ärger")),
+            })
+            .collect();
+        values.sort();
+        for q in [
+            "ws12", "WS12", "corp\\u", "10.3.1", "é", "Ä", "svc", "zz", "r9",
+        ] {
+            assert_eq!(rank(&values, q), naive(&values, q), "query {q:?}");
+        }
+        assert_eq!(rank(&values, "").len(), values.len());
     }
 }

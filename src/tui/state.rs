@@ -110,11 +110,22 @@ pub struct AllowDraft {
 
 #[derive(Debug, Clone)]
 pub enum Modal {
-    Help { scroll: usize },
-    Finder { query: String, sel: usize },
-    Hops { sel: usize },
+    Help {
+        scroll: usize,
+    },
+    /// `hits`: indices into `AppState::finder_values`, best first (computed as the query changes).
+    Finder {
+        query: String,
+        sel: usize,
+        hits: Vec<usize>,
+    },
+    Hops {
+        sel: usize,
+    },
     AllowEdit(AllowDraft),
-    AllowList { sel: usize },
+    AllowList {
+        sel: usize,
+    },
     Edit(Editor),
 }
 
@@ -195,6 +206,8 @@ pub struct AppState {
     pub ui: UiState,
     pub targets: Vec<TargetRow>,
     pub keymap: super::keymap::Keymap,
+    /// What the finder offers (hosts, users, services, IPs), built once per load.
+    pub finder_values: Vec<(super::finder::Kind, String)>,
 }
 
 impl AppState {
@@ -206,6 +219,7 @@ impl AppState {
             ui: UiState::default(),
             targets: Vec::new(),
             keymap,
+            finder_values: Vec::new(),
         }
     }
 

@@ -29,6 +29,7 @@ pub fn update(s: &mut AppState, action: Action) -> Vec<Effect> {
             s.data = Some(*inv);
             s.ui.loading = Loading::Done;
             s.refresh();
+            s.finder_values = super::finder::candidates(s);
             let n = s.data.as_ref().map_or(0, |d| d.findings.len());
             let unloaded = s.data.as_ref().map_or(0, |d| {
                 d.findings
@@ -100,6 +101,7 @@ fn open_view(s: &mut AppState, action: &Action) -> bool {
             s.ui.modal = Some(Modal::Finder {
                 query: String::new(),
                 sel: 0,
+                hits: super::finder::rank(&s.finder_values, ""),
             });
         }
         Action::Hops => s.ui.modal = Some(Modal::Hops { sel: 0 }),

@@ -11,7 +11,7 @@ pub fn update_modal(s: &mut AppState, action: &Action) -> Vec<Effect> {
     };
     let (next, effects) = match modal {
         Modal::Help { scroll } => (help(scroll, action), vec![]),
-        Modal::Finder { query, sel } => finder(s, query, sel, action),
+        Modal::Finder { query, sel, hits } => finder(s, query, sel, hits, action),
         Modal::Hops { sel } => hops(s, sel, action),
         Modal::AllowEdit(mut d) => match *action {
             Action::Cancel | Action::Back => (None, vec![]),
@@ -98,6 +98,7 @@ fn finder(
     s: &mut AppState,
     mut query: String,
     mut sel: usize,
+    mut hits: Vec<usize>,
     action: &Action,
 ) -> (Option<Modal>, Vec<Effect>) {
     match *action {
@@ -105,23 +106,28 @@ fn finder(
         Action::Input(c) => {
             query.push(c);
             sel = 0;
+            hits = super::finder::rank(&s.finder_values, &query);
         }
         Action::Backspace => {
             query.pop();
             sel = 0;
+            hits = super::finder::rank(&s.finder_values, &query);
         }
-        Action::Down => sel += 1,
+        Action::Down => sel = (sel + 1).min(hits.len().saturating_sub(1)),
         Action::Up => sel = sel.saturating_sub(1),
         Action::Open => {
-            let hits = super::finder::matches(s, &query);
-            if let Some(hit) = hits.get(sel.min(hits.len().saturating_sub(1))) {
-                super::finder::jump(s, hit);
+            let hit = hits
+                .get(sel.min(hits.len().saturating_sub(1)))
+                .and_then(|&i| s.finder_values.get(i))
+                .cloned();
+            if let Some(hit) = hit {
+                super::finder::jump(s, &hit);
             }
             return (None, vec![]);
         }
         _ => {}
     }
-    (Some(Modal::Finder { query, sel }), vec![])
+    (Some(Modal::Finder { query, sel, hits }), vec![])
 }
 
 fn hops(s: &mut AppState, sel: usize, action: &Action) -> (Option<Modal>, Vec<Effect>) {

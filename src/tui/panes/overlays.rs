@@ -33,7 +33,7 @@ pub fn draw(f: &mut Frame<'_>, s: &AppState, area: Rect, theme: Theme) {
     let Some(modal) = &s.ui.modal else { return };
     let (title, lines, scroll): (String, Vec<Line<'static>>, usize) = match modal {
         Modal::Help { scroll } => (" Keys (esc closes) ".into(), help(s), *scroll),
-        Modal::Finder { query, sel } => finder(s, query, *sel, theme),
+        Modal::Finder { query, sel, hits } => finder(s, query, *sel, hits, theme),
         Modal::Hops { sel } => hops(s, *sel, theme),
         Modal::AllowEdit(d) => (" Allow-list the selected finding (←/→ field, type a reason, enter saves, esc cancels) ".into(), allow_edit(d, theme), 0),
         Modal::AllowList { sel } => allow_list(s, *sel, theme),
@@ -103,9 +103,13 @@ fn finder(
     s: &AppState,
     query: &str,
     sel: usize,
+    hits: &[usize],
     theme: Theme,
 ) -> (String, Vec<Line<'static>>, usize) {
-    let hits = crate::tui::finder::matches(s, query);
+    let hits: Vec<&(crate::tui::finder::Kind, String)> = hits
+        .iter()
+        .filter_map(|&i| s.finder_values.get(i))
+        .collect();
     let sel = sel.min(hits.len().saturating_sub(1));
     let mut lines = vec![
         Line::from(format!("> {}█", for_terminal(query))),
