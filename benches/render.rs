@@ -35,12 +35,12 @@ fn state(events: Vec<svchop::model::Event>) -> AppState {
     );
     update(
         &mut s,
-        Action::Loaded(Box::new(Investigation {
+        Action::Loaded(Box::new(Investigation::new(
             store,
             findings,
-            report: svchop::ingest::IngestReport::default(),
-            detector: det,
-        })),
+            svchop::ingest::IngestReport::default(),
+            det,
+        ))),
     );
     s
 }
@@ -88,14 +88,31 @@ fn render(c: &mut Criterion) {
     );
     let mut s = state(loaded.events);
     frames(c, "dev corpus", &mut s);
+    // `SVCHOP_BENCH_DEMO=hosts,days,noise` (default 100,10,200: ~51k events; 400,10,250 is
+    // ~1M events).
+    let dims: Vec<usize> = std::env::var("SVCHOP_BENCH_DEMO")
+        .unwrap_or_else(|_| "100,10,200".into())
+        .split(',')
+        .filter_map(|x| x.trim().parse().ok())
+        .collect();
+    let (hosts, days, noise) = match dims[..] {
+        [h, d, n] => (h, u32::try_from(d).unwrap_or(10), n),
+        _ => (100, 10, 200),
+    };
     let case = svchop::demo::generate(&svchop::demo::DemoOptions {
-        hosts: 100,
-        days: 10,
+        hosts,
+        days,
         seed: 7,
-        noise_per_day: 200,
+        noise_per_day: noise,
     });
-    let mut s = state(svchop::demo::events(&case));
-    frames(c, "demo 100 hosts x 10 days", &mut s);
+    let events = svchop::demo::events(&case);
+    let n = events.len();
+    let mut s = state(events);
+    frames(
+        c,
+        &format!("demo {hosts} hosts x {days} days ({n} events)"),
+        &mut s,
+    );
 }
 
 /// The finder over 100,000 distinct values (hosts, accounts, IPs, services of a large

@@ -5,7 +5,7 @@ use super::state::Investigation;
 use crate::detect::allowlist::AllowField;
 
 /// Fields a pivot can follow.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum PivotField {
     User,
     SourceIp,

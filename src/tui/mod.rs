@@ -100,12 +100,9 @@ fn load(evidence: Evidence, detector: Detector, tx: &mpsc::Sender<Action>) {
     };
     let store = EventStore::new(events);
     let findings = detector.scan(&store);
-    let _ = tx.send(Action::Loaded(Box::new(Investigation {
-        store,
-        findings,
-        report,
-        detector,
-    })));
+    let _ = tx.send(Action::Loaded(Box::new(Investigation::new(
+        store, findings, report, detector,
+    ))));
 }
 
 /// Imported findings: the evidence of their hosts (when paths are given) is loaded and each
@@ -142,12 +139,9 @@ fn load_findings(
     }
     let store = EventStore::new(events);
     resolve(&mut findings, &store);
-    let _ = tx.send(Action::Loaded(Box::new(Investigation {
-        store,
-        findings,
-        report,
-        detector,
-    })));
+    let _ = tx.send(Action::Loaded(Box::new(Investigation::new(
+        store, findings, report, detector,
+    ))));
 }
 
 /// Which keymap context a key press is in.

@@ -13,14 +13,16 @@ fn eq(a: &str, b: &str) -> bool {
 /// `DOMAIN\user` against an account: the user must match, and the domain too when both are
 /// known (`CORP` meets `corp.local`; local accounts of different hosts do not meet).
 fn account_matches(acct: &crate::model::Account, value: &str) -> bool {
+    fn short(d: &str) -> &str {
+        d.split('.').next().unwrap_or(d)
+    }
     let (domain, user) = match value.rsplit_once('\\') {
         Some((d, u)) => (Some(d), u),
         None => (None, value),
     };
-    let short = |d: &str| d.split('.').next().unwrap_or(d).to_ascii_uppercase();
     acct.user.as_deref().is_some_and(|u| eq(u, user))
         && match (domain, acct.domain.as_deref()) {
-            (Some(a), Some(b)) => short(a) == short(b),
+            (Some(a), Some(b)) => short(a).eq_ignore_ascii_case(short(b)),
             _ => true,
         }
 }
@@ -128,6 +130,153 @@ fn finding_matches(fd: &Finding, field: PivotField, value: &str) -> bool {
     }
 }
 
+/// Events by (field, key), each list in time order. Keys are exact: an event is listed under a
+/// value's key(s) if and only if the pivot rule (`event_matches`) says it matches, so a pivot
+/// costs its matches and never reads the events themselves.
+#[derive(Debug, Default)]
+pub struct PivotIndex {
+    map: std::collections::HashMap<(PivotField, String), Vec<u32>>,
+    /// Position of each event in time order (store order is host, then time).
+    rank: Vec<u32>,
+}
+
+const FIELDS: [PivotField; 8] = [
+    PivotField::User,
+    PivotField::SourceIp,
+    PivotField::SourceHost,
+    PivotField::LogonId,
+    PivotField::Service,
+    PivotField::Image,
+    PivotField::CommandLine,
+    PivotField::ParentImage,
+];
+
+/// What `eq` compares: trimmed, ASCII case folded.
+fn fold(s: &str) -> String {
+    s.trim().to_ascii_lowercase()
+}
+
+/// The short domain as `account_matches` compares it.
+fn short_domain(d: &str) -> String {
+    d.split('.').next().unwrap_or(d).to_ascii_lowercase()
+}
+
+/// The keys a pivot value is looked up under (their lists together are the matches).
+pub fn query_keys(field: PivotField, value: &str) -> Vec<String> {
+    match field {
+        PivotField::User => {
+            let mut keys = vec![format!("p:{}", fold(value))];
+            match value.rsplit_once('\\') {
+                Some((d, u)) => {
+                    keys.push(format!("ad:{}\\{}", short_domain(d), fold(u)));
+                    keys.push(format!("an:{}", fold(u)));
+                }
+                None => keys.push(format!("a:{}", fold(value))),
+            }
+            keys
+        }
+        PivotField::SourceHost => vec![crate::model::host_key(value)],
+        _ => vec![fold(value)],
+    }
+}
+
+/// Every key an event is listed under for `field`.
+fn event_keys(e: &Event, field: PivotField) -> Vec<String> {
+    let f = &e.fields;
+    match field {
+        PivotField::User => {
+            let mut keys = Vec::new();
+            for acct in [&f.subject, &f.target] {
+                let Some(user) = acct.user.as_deref() else {
+                    continue;
+                };
+                let user = fold(user);
+                match acct.domain.as_deref() {
+                    Some(dom) => keys.push(format!("ad:{}\\{user}", short_domain(dom))),
+                    None => keys.push(format!("an:{user}")),
+                }
+                keys.push(format!("a:{user}"));
+            }
+            if let Some(p) = f.process.user.as_deref() {
+                keys.push(format!("p:{}", fold(p)));
+            }
+            keys
+        }
+        PivotField::SourceHost => {
+            let mut v: Vec<String> = [f.logon.workstation.as_deref(), f.net.src_host.as_deref()]
+                .into_iter()
+                .flatten()
+                .map(crate::model::host_key)
+                .collect();
+            if f.net.initiated == Some(true) {
+                v.push(e.host.key.to_string());
+            }
+            v
+        }
+        other => event_value(e, other)
+            .map(|v| fold(&v))
+            .into_iter()
+            .collect(),
+    }
+}
+
+impl PivotIndex {
+    pub fn build(store: &crate::detect::store::EventStore) -> Self {
+        let n = store.len();
+        let mut order: Vec<u32> = (0..u32::try_from(n).unwrap_or(u32::MAX)).collect();
+        order.sort_by_key(|&i| (store.get(i as usize).map(|e| e.ts), i));
+        let mut rank = vec![0u32; order.len()];
+        for (r, &i) in order.iter().enumerate() {
+            rank[i as usize] = u32::try_from(r).unwrap_or(u32::MAX);
+        }
+        let mut map: std::collections::HashMap<(PivotField, String), Vec<u32>> =
+            std::collections::HashMap::new();
+        for &i in &order {
+            let Some(e) = store.get(i as usize) else {
+                continue;
+            };
+            for field in FIELDS {
+                let mut keys = event_keys(e, field);
+                keys.sort_unstable();
+                keys.dedup();
+                for k in keys {
+                    map.entry((field, k)).or_default().push(i);
+                }
+            }
+        }
+        PivotIndex { map, rank }
+    }
+
+    /// The matching events in time order, or `None` when the index is empty (not built).
+    fn matches(&self, field: PivotField, value: &str) -> Option<Vec<usize>> {
+        if self.map.is_empty() {
+            return None;
+        }
+        let lists: Vec<&[u32]> = query_keys(field, value)
+            .into_iter()
+            .filter_map(|k| self.map.get(&(field, k)).map(Vec::as_slice))
+            .collect();
+        let rank = |i: u32| self.rank.get(i as usize).copied().unwrap_or(u32::MAX);
+        let mut out: Vec<usize> = Vec::new();
+        let mut pos = vec![0usize; lists.len()];
+        let mut last = None;
+        // k-way merge by time rank; an event listed under several keys comes once.
+        loop {
+            let next = (0..lists.len())
+                .filter(|&l| pos[l] < lists[l].len())
+                .min_by_key(|&l| rank(lists[l][pos[l]]));
+            let Some(l) = next else { break };
+            let i = lists[l][pos[l]];
+            pos[l] += 1;
+            if last != Some(i) {
+                out.push(i as usize);
+                last = Some(i);
+            }
+        }
+        Some(out)
+    }
+}
+
 /// Builds the pivot for the current selection; `Err` says why there is nothing to pivot on.
 pub fn build(state: &AppState, field: PivotField) -> Result<Pivot, String> {
     let data = state.data.as_ref().ok_or("still loading")?;
@@ -148,15 +297,19 @@ pub fn search(data: &super::state::Investigation, field: PivotField, value: &str
         .filter(|(_, f)| finding_matches(f, field, value))
         .map(|(i, _)| i)
         .collect();
-    let mut events: Vec<usize> = data
-        .store
-        .events()
-        .iter()
-        .enumerate()
-        .filter(|(_, e)| event_matches(e, field, value))
-        .map(|(i, _)| i)
-        .collect();
-    events.sort_by_key(|&i| data.store.get(i).map(|e| e.ts));
+    // Without an index (not built): a scan, same result.
+    let events: Vec<usize> = data.pivots.matches(field, value).unwrap_or_else(|| {
+        let mut v: Vec<usize> = data
+            .store
+            .events()
+            .iter()
+            .enumerate()
+            .filter(|(_, e)| event_matches(e, field, value))
+            .map(|(i, _)| i)
+            .collect();
+        v.sort_by_key(|&i| data.store.get(i).map(|e| e.ts));
+        v
+    });
     Pivot {
         field,
         value: value.to_string(),

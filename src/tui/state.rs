@@ -20,6 +20,27 @@ pub struct Investigation {
     pub findings: Vec<Finding>,
     pub report: IngestReport,
     pub detector: Detector,
+    /// Events by pivot field value, so a pivot costs its matches, not a scan of every event.
+    pub pivots: super::pivot::PivotIndex,
+}
+
+impl Investigation {
+    /// Builds the pivot index (call off the UI thread: it reads every event once).
+    pub fn new(
+        store: EventStore,
+        findings: Vec<Finding>,
+        report: IngestReport,
+        detector: Detector,
+    ) -> Self {
+        let pivots = super::pivot::PivotIndex::build(&store);
+        Investigation {
+            store,
+            findings,
+            report,
+            detector,
+            pivots,
+        }
+    }
 }
 
 /// One row of the Targets pane.

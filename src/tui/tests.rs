@@ -45,12 +45,7 @@ fn state_from(events: Vec<crate::model::Event>) -> AppState {
     );
     update(
         &mut s,
-        Action::Loaded(Box::new(Investigation {
-            store,
-            findings,
-            report,
-            detector: det,
-        })),
+        Action::Loaded(Box::new(Investigation::new(store, findings, report, det))),
     );
     s
 }
@@ -389,4 +384,57 @@ fn hops_of_the_demo_are_the_attacks_and_show_the_multi_hop_chain() {
         "{:?}",
         edges.iter().map(|e| &e.path).collect::<Vec<_>>()
     );
+}
+
+#[test]
+fn pivot_index_finds_exactly_what_a_full_scan_finds() {
+    use super::pivot::{PivotIndex, event_value, search};
+    let mut s = corpus_state();
+    let fields = [
+        PivotField::User,
+        PivotField::SourceIp,
+        PivotField::SourceHost,
+        PivotField::LogonId,
+        PivotField::Service,
+        PivotField::Image,
+        PivotField::CommandLine,
+        PivotField::ParentImage,
+    ];
+    let data = s.data.as_mut().unwrap();
+    let mut values = std::collections::BTreeSet::new();
+    for e in data.store.events() {
+        for f in fields {
+            if let Some(v) = event_value(e, f) {
+                values.insert((f as usize, v));
+            }
+        }
+    }
+    // Variants an analyst could meet: other case, padding, DOMAIN\user against the user.
+    let mut extra: Vec<(usize, String)> = values
+        .iter()
+        .flat_map(|(f, v)| [(*f, v.to_uppercase()), (*f, format!(" {v} "))])
+        .collect();
+    // A user with a longer or another domain, and without one.
+    for (f, v) in &values {
+        if let Some((d, u)) = v.rsplit_once('\\') {
+            extra.push((*f, format!("{}.local\\{u}", d.to_lowercase())));
+            extra.push((*f, format!("OTHER\\{u}")));
+            extra.push((*f, u.to_string()));
+        }
+    }
+    values.extend(extra);
+    assert!(values.len() > 200, "{} values", values.len());
+    let indexed: Vec<_> = values
+        .iter()
+        .map(|(f, v)| search(data, fields[*f], v).events)
+        .collect();
+    data.pivots = PivotIndex::default();
+    for ((f, v), want) in values.iter().zip(indexed) {
+        assert_eq!(
+            search(data, fields[*f], v).events,
+            want,
+            "{:?} {v:?}",
+            fields[*f]
+        );
+    }
 }
