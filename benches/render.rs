@@ -96,7 +96,7 @@ fn render(c: &mut Criterion) {
         .filter_map(|x| x.trim().parse().ok())
         .collect();
     let (hosts, days, noise) = match dims[..] {
-        [h, d, n] => (h, u32::try_from(d).unwrap_or(10), n),
+        [hosts, days, noise] => (hosts, u32::try_from(days).unwrap_or(10), noise),
         _ => (100, 10, 200),
     };
     let case = svchop::demo::generate(&svchop::demo::DemoOptions {
@@ -106,11 +106,11 @@ fn render(c: &mut Criterion) {
         noise_per_day: noise,
     });
     let events = svchop::demo::events(&case);
-    let n = events.len();
+    let count = events.len();
     let mut s = state(events);
     frames(
         c,
-        &format!("demo {hosts} hosts x {days} days ({n} events)"),
+        &format!("demo {hosts} hosts x {days} days ({count} events)"),
         &mut s,
     );
 }
