@@ -46,13 +46,15 @@ echo "evtx_dump JSON : ${dump_s}s  $(mbs "$dump_s") MB/s  peak ${dump_kb} KiB"
 echo "svchop scan    : ${scan_s}s  $(mbs "$scan_s") MB/s  peak ${scan_kb} KiB"
 echo "ratio svchop/evtx_dump: $(echo "scale=2; $scan_s / $dump_s" | bc)"
 
-# 2. Demo cases of growing size (JSON lines with attack chains inside).
-# Sizes kept within this machine while memory is ~3 KB per kept event (see README).
-for spec in "100 10 250" "200 10 500" "200 20 500"; do
+# 2. Demo cases of growing size (JSON lines with attack chains inside): hosts days noise per
+# spec, ~63k, ~254k, ~1M and ~4M records by default. Memory is ~3 KB per kept event today, so
+# 10M (~30 GB) does not fit a 24 GiB machine; set DEMO_SIZES to choose (';'-separated).
+IFS=';' read -r -a SPECS <<< "${DEMO_SIZES:-100 10 250;200 10 500;400 10 1000;800 20 1000}"
+for spec in "${SPECS[@]}"; do
   set -- $spec
   rm -rf "$WORK/demo"
   target/release/svchop demo --headless --write "$WORK/demo" --hosts "$1" --days "$2" --noise "$3" > "$WORK/demo.txt"
   records=$(awk '{print $2}' "$WORK/demo.txt" | head -1)
   read -r s kb < <(measure demo target/release/svchop scan "$WORK/demo")
-  echo "demo $1 hosts x $2 days: $records records, scan ${s}s ($(echo "scale=0; $records / $s" | bc) records/s), peak ${kb} KiB"
+  echo "demo $1 hosts x $2 days: $records records, scan ${s}s ($(echo "scale=0; $records / $s" | bc) records/s), peak ${kb} KiB ($(echo "scale=0; $kb * 1024 / $records" | bc) B/record)"
 done

@@ -1,5 +1,5 @@
 //! EQL for Elastic (winlogbeat / ECS fields), in the form of Elastic's prebuilt rule
-//! "Remote Windows Service Installed": `sequence by winlog.computer_name, winlog.logon.id with
+//! "Remote Windows Service Installed": `sequence by winlog.logon.id, winlog.computer_name with
 //! maxspan`, the logon then the install, with the profile's exclusions and the allow-list.
 
 use super::{RuleModel, printable};
@@ -128,7 +128,7 @@ fn clause(out: &mut String, category: &str, terms: &[String]) {
 pub fn write(m: &RuleModel) -> String {
     let mut out = String::new();
     let by = if m.same_host {
-        "winlog.computer_name, winlog.logon.id"
+        "winlog.logon.id, winlog.computer_name"
     } else {
         "winlog.logon.id"
     };
