@@ -131,6 +131,48 @@ fn benign(logons: usize) -> Vec<Event> {
         .collect()
 }
 
+/// The benign set with the adversarial set's installs: every 20th logon is followed 1 s later by
+/// an install of the same session (4697 by logon id, or 7045 by SID), on its own host, minutes
+/// from the next one. Same events, same installs and findings to build; nothing piles up. The
+/// ratio to this set isolates what density costs.
+fn benign_installs(logons: usize) -> Vec<Event> {
+    let mut v = Vec::with_capacity(logons + logons / 20);
+    for i in 0..logons {
+        let a = i % 500;
+        let host = format!("WS{:03}", i % 200);
+        let sid = format!("S-1-5-21-1-2-3-{}", 1100 + a);
+        let user = format!("user{a}");
+        let ms = i as i64 * 86;
+        v.push(
+            ev(&host, ms, Channel::Security, 4624)
+                .logon(
+                    0x10_0000 + i as u64,
+                    3,
+                    &format!("10.1.{}.{}", a / 250, a % 250 + 1),
+                    &user,
+                    &sid,
+                )
+                .done(),
+        );
+        if i % 20 == 19 {
+            let n = i / 20;
+            let image = format!("%SystemRoot%\\svc{n:05}.exe");
+            let name = format!("svc{n:05}");
+            let e = if n.is_multiple_of(2) {
+                ev(&host, ms + 1000, Channel::System, 7045)
+                    .service(&name, &image)
+                    .user_sid(&sid)
+            } else {
+                ev(&host, ms + 1000, Channel::Security, 4697)
+                    .subject(0x10_0000 + i as u64, &user, &sid)
+                    .service(&name, &image)
+            };
+            v.push(e.done());
+        }
+    }
+    v
+}
+
 fn scan_adversarial(c: &mut Criterion) {
     let det = Detector::builtin("default").expect("assets");
     let mut g = c.benchmark_group("correlation");
@@ -140,6 +182,10 @@ fn scan_adversarial(c: &mut Criterion) {
         (
             format!("benign {n} logons + {} events, 200 hosts", n / 20),
             benign(n),
+        ),
+        (
+            format!("benign {n} logons + {} installs, 200 hosts", n / 20),
+            benign_installs(n),
         ),
         (
             format!("adversarial {n} logons + {} installs, 1 host", n / 20),
