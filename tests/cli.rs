@@ -533,3 +533,45 @@ fn normalize_writes_a_table_with_a_manifest_and_refuses_the_evidence_folder() {
         .failure()
         .stderr(predicates::str::contains("holds no svchop table"));
 }
+
+#[test]
+fn rules_export_takes_a_tuned_profile_file() {
+    // An analyst's copy of the elastic profile with a 2-minute window and an extra service
+    // exclusion: the Sigma timespan and filter follow it.
+    let dir = tempfile::tempdir().unwrap();
+    let src = std::fs::read_to_string(
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("assets/profiles/elastic.toml"),
+    )
+    .unwrap();
+    let tuned = src
+        .replace("name = \"elastic\"", "name = \"elastic-tuned\"")
+        .replace("logon_to_install = 60", "logon_to_install = 120")
+        .replace(
+            "exclude_service_names = []",
+            "exclude_service_names = [\"SanctionedDeploy\"]",
+        );
+    let path = dir.path().join("elastic-tuned.toml");
+    std::fs::write(&path, tuned).unwrap();
+    let out = Command::cargo_bin("svchop")
+        .unwrap()
+        .args(["rules", "export", "--to", "sigma", "--profile"])
+        .arg(&path)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(text.contains("timespan: 120s"), "{text}");
+    assert!(text.contains("'sanctioneddeploy'"), "{text}"); // names compare case-insensitively
+    assert!(text.contains("name: svchop_elastic_tuned_remote_service_creation"));
+    // The default profile has no rule form: a clear refusal, exit 2.
+    Command::cargo_bin("svchop")
+        .unwrap()
+        .args(["rules", "export", "--to", "kql"])
+        .assert()
+        .code(2)
+        .stderr(predicates::str::contains("no rule form"));
+}

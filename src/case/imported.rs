@@ -167,6 +167,20 @@ mod tests {
     }
 
     #[test]
+    fn a_spark_output_folder_reads_its_part_files_only() {
+        let dir = tempfile::tempdir().unwrap();
+        let d = dir.path();
+        std::fs::write(d.join("_SUCCESS"), "").unwrap();
+        std::fs::write(d.join(".part-00000.txt.crc"), "junk").unwrap();
+        std::fs::write(d.join("part-00000-abc.txt"), "not a finding\n").unwrap();
+        std::fs::write(d.join("part-00001-abc.txt"), "").unwrap();
+        let r = read(d).unwrap();
+        assert_eq!(r.report.files.len(), 2);
+        assert_eq!(r.report.records_read(), 1);
+        assert_eq!(r.report.records_skipped(), 1);
+    }
+
+    #[test]
     fn an_empty_folder_is_refused() {
         let dir = tempfile::tempdir().unwrap();
         assert!(read(dir.path()).is_err());

@@ -2,20 +2,8 @@
 //! "Remote Windows Service Installed": `sequence by winlog.logon.id, winlog.computer_name with
 //! maxspan`, the logon then the install, with the profile's exclusions and the allow-list.
 
-use super::{RuleModel, printable};
+use super::{RuleModel, dq as s, dq_list as list, host_globs, printable};
 use std::fmt::Write as _;
-
-/// An EQL string literal: backslashes and quotes escaped, control characters replaced.
-pub fn s(text: &str) -> String {
-    format!(
-        "\"{}\"",
-        printable(text).replace('\\', "\\\\").replace('"', "\\\"")
-    )
-}
-
-fn list(items: &[String]) -> String {
-    items.iter().map(|i| s(i)).collect::<Vec<_>>().join(", ")
-}
 
 /// Winlogbeat's `winlog.logon.type` words.
 pub fn logon_type_name(t: u8) -> String {
@@ -31,15 +19,6 @@ pub fn logon_type_name(t: u8) -> String {
         11 => "CachedInteractive".into(),
         n => n.to_string(),
     }
-}
-
-fn host_terms(m: &RuleModel) -> Vec<String> {
-    let mut v = Vec::new();
-    for h in &m.allow.target_hosts {
-        v.push(h.clone());
-        v.push(format!("{h}.*"));
-    }
-    v
 }
 
 fn account_terms(m: &RuleModel) -> Vec<String> {
@@ -78,7 +57,7 @@ fn logon_clause(m: &RuleModel) -> Vec<String> {
             list(&m.allow.source_ips)
         ));
     }
-    let hosts = host_terms(m);
+    let hosts = host_globs(m);
     if !hosts.is_empty() {
         c.push(format!("not winlog.computer_name : ({})", list(&hosts)));
     }
@@ -110,7 +89,7 @@ fn install_clause(m: &RuleModel) -> Vec<String> {
         ));
     }
     c.extend(account_terms(m));
-    let hosts = host_terms(m);
+    let hosts = host_globs(m);
     if !hosts.is_empty() {
         c.push(format!("not winlog.computer_name : ({})", list(&hosts)));
     }

@@ -2,20 +2,8 @@
 //! `DeviceEvents`): network logons joined to service installs on the logon id (and computer),
 //! within the profile's window, with its exclusions and the allow-list.
 
-use super::{RuleModel, glob_regex, printable};
+use super::{RuleModel, dq as s, dq_list as list, glob_regex, host_globs, printable};
 use std::fmt::Write as _;
-
-/// A KQL string literal: backslashes and quotes escaped, control characters replaced.
-pub fn s(text: &str) -> String {
-    format!(
-        "\"{}\"",
-        printable(text).replace('\\', "\\\\").replace('"', "\\\"")
-    )
-}
-
-fn list(items: &[String]) -> String {
-    items.iter().map(|i| s(i)).collect::<Vec<_>>().join(", ")
-}
 
 /// Case-insensitive whole-value glob match of a column (RE2 regex).
 fn glob_any(col: &str, globs: &[String]) -> String {
@@ -24,15 +12,6 @@ fn glob_any(col: &str, globs: &[String]) -> String {
         "{col} matches regex {}",
         s(&format!("(?i)(?:{})", alts.join("|")))
     )
-}
-
-fn host_globs(m: &RuleModel) -> Vec<String> {
-    let mut v = Vec::new();
-    for h in &m.allow.target_hosts {
-        v.push(h.clone());
-        v.push(format!("{h}.*"));
-    }
-    v
 }
 
 fn account_filters(m: &RuleModel, user: &str, domain: &str) -> Vec<String> {

@@ -217,6 +217,29 @@ pub fn glob_regex(glob: &str) -> String {
     crate::detect::assets::glob_to_regex(glob)
 }
 
+/// A double-quoted string literal as KQL, EQL and SPL read it: `\` and `"` escaped, control
+/// characters replaced.
+pub fn dq(text: &str) -> String {
+    format!(
+        "\"{}\"",
+        printable(text).replace('\\', "\\\\").replace('"', "\\\"")
+    )
+}
+
+/// Comma-separated double-quoted literals.
+pub fn dq_list(items: &[String]) -> String {
+    items.iter().map(|i| dq(i)).collect::<Vec<_>>().join(", ")
+}
+
+/// The target-host allow-list globs: each as written and followed by a domain.
+pub fn host_globs(m: &RuleModel) -> Vec<String> {
+    m.allow
+        .target_hosts
+        .iter()
+        .flat_map(|h| [h.clone(), format!("{h}.*")])
+        .collect()
+}
+
 /// Text with every character outside printable ASCII written as `\uXXXX`-free `?`: rule text is
 /// pasted into consoles; a control character in an allow-list pattern must not travel.
 pub fn printable(s: &str) -> String {

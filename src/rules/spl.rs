@@ -2,20 +2,8 @@
 //! event's EventData): network logons and service installs in one search, ordered per logon
 //! session, each install kept when a logon of its session came within the window before it.
 
-use super::{RuleModel, glob_regex, printable};
+use super::{RuleModel, dq as s, dq_list as list, glob_regex, host_globs, printable};
 use std::fmt::Write as _;
-
-/// An SPL string literal: backslashes and quotes escaped, control characters replaced.
-pub fn s(text: &str) -> String {
-    format!(
-        "\"{}\"",
-        printable(text).replace('\\', "\\\\").replace('"', "\\\"")
-    )
-}
-
-fn list(items: &[String]) -> String {
-    items.iter().map(|i| s(i)).collect::<Vec<_>>().join(", ")
-}
 
 /// `NOT` a case-insensitive whole-value glob match; a missing field never matches.
 fn not_glob(field: &str, globs: &[String]) -> String {
@@ -24,15 +12,6 @@ fn not_glob(field: &str, globs: &[String]) -> String {
         "NOT (isnotnull({field}) AND match({field}, {}))",
         s(&format!("(?i)(?:{})", alts.join("|")))
     )
-}
-
-fn host_globs(m: &RuleModel) -> Vec<String> {
-    let mut v = Vec::new();
-    for h in &m.allow.target_hosts {
-        v.push(h.clone());
-        v.push(format!("{h}.*"));
-    }
-    v
 }
 
 fn logon_terms(m: &RuleModel) -> Vec<String> {

@@ -140,7 +140,8 @@ pub struct PivotIndex {
     rank: Vec<u32>,
 }
 
-const FIELDS: [PivotField; 8] = [
+/// Every field a pivot can follow.
+pub const FIELDS: [PivotField; 8] = [
     PivotField::User,
     PivotField::SourceIp,
     PivotField::SourceHost,

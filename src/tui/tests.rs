@@ -388,18 +388,8 @@ fn hops_of_the_demo_are_the_attacks_and_show_the_multi_hop_chain() {
 
 #[test]
 fn pivot_index_finds_exactly_what_a_full_scan_finds() {
-    use super::pivot::{PivotIndex, event_value, search};
+    use super::pivot::{FIELDS as fields, PivotIndex, event_value, search};
     let mut s = corpus_state();
-    let fields = [
-        PivotField::User,
-        PivotField::SourceIp,
-        PivotField::SourceHost,
-        PivotField::LogonId,
-        PivotField::Service,
-        PivotField::Image,
-        PivotField::CommandLine,
-        PivotField::ParentImage,
-    ];
     let data = s.data.as_mut().unwrap();
     let mut values = std::collections::BTreeSet::new();
     for e in data.store.events() {
