@@ -77,6 +77,8 @@ pub enum Action {
         files_done: usize,
         files_total: usize,
     },
+    /// What loading is doing once the files are read (correlating, indexing).
+    Phase(String),
     Loaded(Box<Investigation>),
     LoadFailed(String),
     Saved(Result<String, String>),

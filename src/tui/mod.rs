@@ -98,8 +98,17 @@ fn load(evidence: Evidence, detector: Detector, tx: &mpsc::Sender<Action>) {
             )
         }
     };
+    let _ = tx.send(Action::Phase(format!(
+        "correlating {} events…",
+        events.len()
+    )));
     let store = EventStore::new(events);
     let findings = detector.scan(&store);
+    let _ = tx.send(Action::Phase(format!(
+        "{} finding(s); indexing {} events for pivots…",
+        findings.len(),
+        store.len()
+    )));
     let _ = tx.send(Action::Loaded(Box::new(Investigation::new(
         store, findings, report, detector,
     ))));

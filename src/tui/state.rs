@@ -156,6 +156,8 @@ pub enum Loading {
         files_done: usize,
         files_total: usize,
     },
+    /// Files read; the named step is running.
+    Working(String),
     Failed(String),
     Done,
 }

@@ -343,6 +343,13 @@ fn loading_screen_shows_progress() {
     );
     let (text, _) = screen(&s, 80, 24, color());
     assert!(text.contains("3/12 files"), "{text}");
+    // After the files: which step runs, so a long correlation does not look stuck.
+    update(&mut s, Action::Phase("correlating 1030722 events…".into()));
+    let (text, _) = screen(&s, 80, 24, color());
+    assert!(
+        text.contains("all files read") && text.contains("correlating 1030722 events"),
+        "{text}"
+    );
     update(&mut s, Action::Quit);
     assert!(s.ui.quit, "q works while loading");
 }

@@ -47,6 +47,10 @@ pub fn update(s: &mut AppState, action: Action) -> Vec<Effect> {
             };
             return vec![];
         }
+        Action::Phase(what) => {
+            s.ui.loading = Loading::Working(what);
+            return vec![];
+        }
         Action::LoadFailed(why) => {
             s.ui.loading = Loading::Failed(why);
             return vec![];

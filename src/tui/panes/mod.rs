@@ -89,6 +89,14 @@ fn draw_loading(f: &mut Frame<'_>, s: &AppState, area: Rect) {
                 Line::from("q quits at any time."),
             ]
         }
+        Loading::Working(what) => vec![
+            Line::from("Loading evidence and running the detections…"),
+            Line::from(""),
+            Line::from(format!("[{}] all files read", "#".repeat(40))),
+            Line::from(clip(what, 200)),
+            Line::from(""),
+            Line::from("q quits at any time."),
+        ],
         Loading::Failed(why) => vec![
             Line::from("Nothing could be loaded:"),
             Line::from(clip(why, 400)),
