@@ -36,8 +36,8 @@ pub fn ev(host: &str, ms: i64, channel: Channel, id: u16) -> B {
 }
 
 #[allow(clippy::unnecessary_wraps)] // Why: every typed field it fills is an Option.
-fn bs(s: &str) -> Option<Box<str>> {
-    Some(Box::from(s))
+fn bs(s: &str) -> Option<std::sync::Arc<str>> {
+    Some(std::sync::Arc::from(s))
 }
 
 impl B {

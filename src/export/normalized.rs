@@ -482,7 +482,7 @@ mod tests {
             .done();
         e.provider = Some("p".into());
         let f = &mut e.fields;
-        let s = || Some(Box::<str>::from("x"));
+        let s = || Some(std::sync::Arc::<str>::from("x"));
         f.logon.workstation = s();
         f.logon.auth_package = s();
         f.logon.logon_process = s();

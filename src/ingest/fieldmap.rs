@@ -85,13 +85,43 @@ impl RawRecord {
     }
 }
 
+/// Short values repeat across records (accounts, domains, SIDs, providers, logon processes,
+/// images): one shared copy each per reading thread instead of one per event.
+const INTERN_MAX_LEN: usize = 96;
+const INTERN_MAX_ENTRIES: usize = 1 << 16;
+
+thread_local! {
+    static STRINGS: std::cell::RefCell<std::collections::HashSet<Arc<str>>> =
+        std::cell::RefCell::new(std::collections::HashSet::new());
+}
+
+/// The text as a shared string: interned when short, its own allocation otherwise.
+pub fn intern(t: &str) -> Arc<str> {
+    if t.len() > INTERN_MAX_LEN {
+        return Arc::from(t);
+    }
+    STRINGS.with(|cell| {
+        let mut set = cell.borrow_mut();
+        if let Some(s) = set.get(t) {
+            return Arc::clone(s);
+        }
+        if set.len() >= INTERN_MAX_ENTRIES {
+            // A bounded cache: strings already handed out stay alive in their events.
+            set.clear();
+        }
+        let s: Arc<str> = Arc::from(t);
+        set.insert(Arc::clone(&s));
+        s
+    })
+}
+
 /// A value worth keeping: not empty, not `-`.
-fn val(v: Option<&str>) -> Option<Box<str>> {
+fn val(v: Option<&str>) -> Option<Arc<str>> {
     let t = v?.trim();
     if t.is_empty() || t == "-" {
         None
     } else {
-        Some(Box::from(t))
+        Some(intern(t))
     }
 }
 
@@ -124,8 +154,8 @@ fn parse_logon_type(v: &str) -> Option<u8> {
     })
 }
 
-fn ip(v: Option<&str>) -> Option<Box<str>> {
-    val(v).map(|s| Box::from(normalize_ip(&s)))
+fn ip(v: Option<&str>) -> Option<Arc<str>> {
+    val(v).map(|s| intern(&normalize_ip(&s)))
 }
 
 /// Field names that have a typed slot; everything else goes to `extra`.
@@ -205,7 +235,7 @@ pub fn normalize(
         host: hosts.get(&raw.host),
         channel,
         event_id: raw.event_id,
-        provider: raw.provider.map(Box::from),
+        provider: raw.provider.as_deref().map(intern),
         source: SourceRef {
             file: Arc::clone(file),
             record_id: raw.record_id,
@@ -244,7 +274,7 @@ fn typed_fields(r: &RawRecord, channel: &Channel) -> Fields {
     process_fields(r, channel, &mut f);
     f.share.share_name = val(g("ShareName"));
     f.share.relative_target = val(g("RelativeTargetName"));
-    f.share.access_list = val(g("AccessList")).map(|s| Box::from(fold_space(&s)));
+    f.share.access_list = val(g("AccessList")).map(|s| intern(&fold_space(&s)));
     f.share.access_mask = g("AccessMask").and_then(parse_pid);
     f.share.pipe_name = val(g("PipeName"));
     f.share.file_path = val(g("TargetFilename"));
@@ -285,11 +315,11 @@ fn service_fields(r: &RawRecord, f: &mut Fields) {
         }
         7009 => {
             s.name = val(g("param2"));
-            s.state = Some(Box::from("start timeout"));
+            s.state = Some(intern("start timeout"));
         }
         7000 => {
             s.name = val(g("param1"));
-            s.state = val(g("param2")).or(Some(Box::from("failed to start")));
+            s.state = val(g("param2")).or_else(|| Some(intern("failed to start")));
             s.key_name = g("Binary").and_then(decode_binary_key);
         }
         _ => {
@@ -312,7 +342,7 @@ fn service_fields(r: &RawRecord, f: &mut Fields) {
 }
 
 /// The SCM writes the service key name into 7036/7000 `Binary` as hex UTF-16LE, `<key>/4`.
-pub fn decode_binary_key(hex: &str) -> Option<Box<str>> {
+pub fn decode_binary_key(hex: &str) -> Option<Arc<str>> {
     let bytes: Vec<u8> = (0..hex.len() / 2)
         .filter_map(|i| hex.get(i * 2..i * 2 + 2))
         .filter_map(|b| u8::from_str_radix(b, 16).ok())
@@ -326,7 +356,7 @@ pub fn decode_binary_key(hex: &str) -> Option<Box<str>> {
     if key.is_empty() || key.contains('\u{fffd}') {
         None
     } else {
-        Some(Box::from(key))
+        Some(intern(key))
     }
 }
 
@@ -449,6 +479,20 @@ mod tests {
         let hex = "680065006C006C006F002F0034000000";
         assert_eq!(decode_binary_key(hex).as_deref(), Some("hello"));
         assert_eq!(decode_binary_key("zz"), None);
+    }
+
+    #[test]
+    fn short_values_are_shared_long_ones_are_not() {
+        let a = intern("CORP");
+        let b = intern(&String::from("CORP"));
+        assert!(Arc::ptr_eq(&a, &b));
+        let long = "x".repeat(INTERN_MAX_LEN + 1);
+        assert!(!Arc::ptr_eq(&intern(&long), &intern(&long)));
+        // The cache is bounded: past its size it starts over, values stay valid.
+        for i in 0..=INTERN_MAX_ENTRIES {
+            let _ = intern(&i.to_string());
+        }
+        assert_eq!(&*intern("CORP"), "CORP");
     }
 
     #[test]

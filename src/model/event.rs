@@ -76,11 +76,11 @@ impl std::fmt::Display for SourceRef {
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct Account {
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub domain: Option<Box<str>>,
+    pub domain: Option<Arc<str>>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub user: Option<Box<str>>,
+    pub user: Option<Arc<str>>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub sid: Option<Box<str>>,
+    pub sid: Option<Arc<str>>,
 }
 
 impl Account {
@@ -113,84 +113,84 @@ pub struct LogonInfo {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub logon_type: Option<u8>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub workstation: Option<Box<str>>,
+    pub workstation: Option<Arc<str>>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub auth_package: Option<Box<str>>,
+    pub auth_package: Option<Arc<str>>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub logon_process: Option<Box<str>>,
+    pub logon_process: Option<Arc<str>>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct ServiceInfo {
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub name: Option<Box<str>>,
+    pub name: Option<Arc<str>>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub image_path: Option<Box<str>>,
+    pub image_path: Option<Arc<str>>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub account: Option<Box<str>>,
+    pub account: Option<Arc<str>>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub service_type: Option<Box<str>>,
+    pub service_type: Option<Arc<str>>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub start_type: Option<Box<str>>,
+    pub start_type: Option<Arc<str>>,
     /// The key name when the record gives it apart from the display name (7036 `Binary`).
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub key_name: Option<Box<str>>,
+    pub key_name: Option<Arc<str>>,
     /// 7036 state (`running`, `stopped`) or 7009/7000 text.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub state: Option<Box<str>>,
+    pub state: Option<Arc<str>>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct ProcessInfo {
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub image: Option<Box<str>>,
+    pub image: Option<Arc<str>>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub command_line: Option<Box<str>>,
+    pub command_line: Option<Arc<str>>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub pid: Option<u32>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub parent_image: Option<Box<str>>,
+    pub parent_image: Option<Arc<str>>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub parent_command_line: Option<Box<str>>,
+    pub parent_command_line: Option<Arc<str>>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub parent_pid: Option<u32>,
     /// `DOMAIN\user` the process runs as (Sysmon `User`, Defender `AccountName`).
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub user: Option<Box<str>>,
+    pub user: Option<Arc<str>>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct ShareInfo {
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub share_name: Option<Box<str>>,
+    pub share_name: Option<Arc<str>>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub relative_target: Option<Box<str>>,
+    pub relative_target: Option<Arc<str>>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub access_list: Option<Box<str>>,
+    pub access_list: Option<Arc<str>>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub access_mask: Option<u32>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub pipe_name: Option<Box<str>>,
+    pub pipe_name: Option<Arc<str>>,
     /// File created or deleted (Sysmon 11/23/26 `TargetFilename`).
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub file_path: Option<Box<str>>,
+    pub file_path: Option<Arc<str>>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct NetInfo {
     /// The remote client of a logon or share access; for Sysmon 3, the connection's source.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub src_ip: Option<Box<str>>,
+    pub src_ip: Option<Arc<str>>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub src_port: Option<u16>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub src_host: Option<Box<str>>,
+    pub src_host: Option<Arc<str>>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub dst_ip: Option<Box<str>>,
+    pub dst_ip: Option<Arc<str>>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub dst_port: Option<u16>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub dst_host: Option<Box<str>>,
+    pub dst_host: Option<Arc<str>>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub initiated: Option<bool>,
 }
@@ -198,11 +198,11 @@ pub struct NetInfo {
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct RegistryInfo {
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub event_type: Option<Box<str>>,
+    pub event_type: Option<Arc<str>>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub target_object: Option<Box<str>>,
+    pub target_object: Option<Arc<str>>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub details: Option<Box<str>>,
+    pub details: Option<Arc<str>>,
 }
 
 /// Typed fields, grouped by what they describe.
@@ -219,7 +219,7 @@ pub struct Fields {
     pub target: Account,
     /// SID in `System/Security/@UserID`: for 7045 the installing account, the only link to a logon.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub user_sid: Option<Box<str>>,
+    pub user_sid: Option<Arc<str>>,
     /// `System/Execution/@ProcessID`: for SCM events, the PID of services.exe.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub exec_pid: Option<u32>,
@@ -239,7 +239,7 @@ pub struct Event {
     pub channel: Channel,
     pub event_id: u16,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub provider: Option<Box<str>>,
+    pub provider: Option<Arc<str>>,
     pub source: SourceRef,
     pub fields: Fields,
     /// Every field that has no typed slot, as read.
