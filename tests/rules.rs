@@ -331,6 +331,15 @@ fn replay(text: &str, store: &EventStore) -> BTreeSet<String> {
     ids
 }
 
+/// The ids of the findings a profile reports and does not suppress.
+fn unsuppressed_ids(d: &Detector, store: &EventStore) -> BTreeSet<String> {
+    d.scan(store)
+        .into_iter()
+        .filter(|f| !f.is_suppressed())
+        .map(|f| f.id)
+        .collect()
+}
+
 #[test]
 fn exported_sigma_replayed_on_the_corpus_finds_what_the_profile_finds() {
     let loaded = common::load_paths(&[common::corpus()]);
@@ -338,12 +347,7 @@ fn exported_sigma_replayed_on_the_corpus_finds_what_the_profile_finds() {
     let mut total = 0;
     for p in PROFILES {
         let d = Detector::with_profile(p).expect("profile");
-        let want: BTreeSet<String> = d
-            .scan(&store)
-            .into_iter()
-            .filter(|f| !f.is_suppressed())
-            .map(|f| f.id)
-            .collect();
+        let want = unsuppressed_ids(&d, &store);
         let text = export(&d, Target::Sigma).expect("export");
         let got = replay(&text, &store);
         assert_eq!(got, want, "profile {p}: Sigma replay vs svchop scan");
@@ -363,12 +367,7 @@ fn exported_sigma_replayed_on_the_demo_case_finds_what_the_profile_finds() {
     let store = EventStore::new(svchop::demo::events(&case));
     for p in PROFILES {
         let d = Detector::with_profile(p).expect("profile");
-        let want: BTreeSet<String> = d
-            .scan(&store)
-            .into_iter()
-            .filter(|f| !f.is_suppressed())
-            .map(|f| f.id)
-            .collect();
+        let want = unsuppressed_ids(&d, &store);
         assert!(want.len() >= 3, "profile {p}: {} findings", want.len());
         assert_eq!(
             replay(&export(&d, Target::Sigma).expect("export"), &store),
@@ -436,12 +435,7 @@ fn allowlist_entries_filter_the_replayed_correlation() {
         )
         .expect("allow-list"),
     );
-    let want: BTreeSet<String> = d
-        .scan(&store)
-        .into_iter()
-        .filter(|f| !f.is_suppressed())
-        .map(|f| f.id)
-        .collect();
+    let want = unsuppressed_ids(&d, &store);
     assert!(!want.contains(&victim.id));
     let got = replay(&export(&d, Target::Sigma).expect("export"), &store);
     assert_eq!(got, want);
