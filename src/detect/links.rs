@@ -445,6 +445,8 @@ impl Linker<'_> {
         );
         let (from, to) = span(t0, before, secs(self.profile.windows.stage_window));
         for _ in 0..2 {
+            // A pass that links nothing leaves the chain as it was: another would do the same.
+            let linked_before = c.links.len();
             let mut times: Vec<DateTime<Utc>> = c
                 .links
                 .iter()
@@ -485,6 +487,9 @@ impl Linker<'_> {
                             .learned(store, lid, sess.as_ref(), (t0, from, to), i, &mut work);
                     }
                 }
+            }
+            if c.links.len() == linked_before {
+                break;
             }
         }
     }
