@@ -37,6 +37,13 @@ fn run(cmd: &mut std::process::Command, what: &str) -> String {
     text
 }
 
+/// sigma-cli, run by the Python that has it (`scripts/interop/sigma_cli.py`).
+fn sigma() -> std::process::Command {
+    let mut c = std::process::Command::new("python3");
+    c.arg(scripts().join("sigma_cli.py"));
+    c
+}
+
 fn export(profile: &str, to: &str, path: &Path, extra: &[&str]) {
     svchop()
         .args(["rules", "export", "--to", to, "--profile", profile, "-o"])
@@ -55,7 +62,7 @@ fn sigma_rules_pass_sigma_check_and_convert_to_splunk_and_elasticsearch() {
         // attacktag/d3_fendtag download MITRE data from GitHub at run time; this machine reaches
         // package registries only. Every other validator runs, and any issue fails (-i).
         run(
-            std::process::Command::new("sigma")
+            sigma()
                 .args([
                     "check",
                     "-i",
@@ -85,7 +92,7 @@ fn sigma_rules_pass_sigma_check_and_convert_to_splunk_and_elasticsearch() {
             ("eql", "EventID:4697"),
         ] {
             let out = run(
-                std::process::Command::new("sigma")
+                sigma()
                     .args(["convert", "-t", target, "--without-pipeline"])
                     .arg(&base_file),
                 &format!("sigma convert -t {target} ({p})"),
