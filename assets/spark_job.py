@@ -319,6 +319,7 @@ def build_finding(install, logons):
         "recommendation": CONFIG["weights"]["recommendation"][sev],
         "suppressed_by": None,
         "_services_exe": services_exe,
+        "_first_ns": rows[0][1]["ts_ns"],
     }
     f["suppressed_by"] = suppression(f)
     del f["_services_exe"]
@@ -383,16 +384,19 @@ def run(spark, event_dirs, out_dir):
         d = row.asDict(recursive=True)
         logons = [{k[2:]: v for k, v in x.items()} for x in d.pop("logons")]
         f = build_finding(d, logons)
-        return (f["id"], -f["score"], f["target_key"], f["first_seen"], json.dumps(f, ensure_ascii=False))
+        first_ns = f.pop("_first_ns")
+        return (f["id"], -f["score"], f["target_key"], first_ns, json.dumps(f, ensure_ascii=False))
 
     rdd = grouped.rdd.map(to_finding)
-    # Same evidence, one finding; then svchop's order: score desc, target, first seen, id.
-    # (first_seen is RFC 3339 UTC text of one form, so it sorts as time.)
+    # Same evidence, one finding; then svchop's order: score desc, target, first seen (as an
+    # instant: the RFC 3339 text varies in its fraction digits), id.
     deduped = rdd.keyBy(lambda t: t[0]).reduceByKey(lambda a, b: a).values()
-    out = spark.createDataFrame(deduped, ["id", "neg_score", "target_key", "first_seen", "json"])
-    out = out.orderBy("neg_score", "target_key", "first_seen", "id").select("json")
+    out = spark.createDataFrame(deduped, ["id", "neg_score", "target_key", "first_ns", "json"])
+    out = out.orderBy("neg_score", "target_key", "first_ns", "id").select("json").persist()
+    n = out.count()  # computes the findings once; the write below reuses them
     out.coalesce(1).write.mode("overwrite").text(out_dir)
-    return out.count()
+    out.unpersist()
+    return n
 
 
 def main(argv=None):

@@ -214,7 +214,11 @@ fn spark_job_finds_exactly_what_svchop_scan_finds() {
         .args(["--hosts", "40", "--days", "3"])
         .assert()
         .success();
-    let inputs = [("corpus", common::corpus()), ("demo", demo)];
+    let inputs = [
+        ("corpus", common::corpus()),
+        ("demo", demo),
+        ("ties", ties_case(d)),
+    ];
     for (name, src) in &inputs {
         svchop()
             .arg("normalize")
@@ -271,6 +275,47 @@ fn spark_job_finds_exactly_what_svchop_scan_finds() {
     let (total, suppressed) = compare(checks);
     assert!(total >= 20, "only {total} findings compared");
     assert!(suppressed >= 2, "the allow-list suppressed {suppressed}");
+}
+
+/// Two findings on one host with the same score whose first times are 10:00:16Z and
+/// 10:00:16.500Z: as text they sort the wrong way round, as instants the right way.
+fn ties_case(dir: &Path) -> PathBuf {
+    let out = dir.join("ties");
+    std::fs::create_dir_all(&out).expect("mkdir");
+    let ev = |id: u32, rec: u32, time: &str, data: &str| {
+        format!(
+            "{{\"Event\":{{\"System\":{{\"Provider\":{{\"#attributes\":{{\"Name\":\"Microsoft-Windows-Security-Auditing\"}}}},\"EventID\":{id},\"EventRecordID\":{rec},\"TimeCreated\":{{\"#attributes\":{{\"SystemTime\":\"{time}\"}}}},\"Channel\":\"Security\",\"Computer\":\"srv9.corp.local\"}},\"EventData\":{{{data}}}}}}}\n"
+        )
+    };
+    let logon = |lid: &str| {
+        format!(
+            "\"TargetUserName\":\"bob\",\"TargetDomainName\":\"CORP\",\"TargetUserSid\":\"S-1-5-21-1-2-3-1200\",\"TargetLogonId\":\"{lid}\",\"LogonType\":\"3\",\"IpAddress\":\"10.0.0.7\",\"AuthenticationPackageName\":\"Kerberos\""
+        )
+    };
+    let install = |lid: &str, name: &str| {
+        format!(
+            "\"SubjectUserName\":\"bob\",\"SubjectDomainName\":\"CORP\",\"SubjectUserSid\":\"S-1-5-21-1-2-3-1200\",\"SubjectLogonId\":\"{lid}\",\"ServiceName\":\"{name}\",\"ServiceFileName\":\"C:\\\\Users\\\\Public\\\\{name}.exe\",\"ServiceAccount\":\"LocalSystem\""
+        )
+    };
+    let text = [
+        ev(4624, 1, "2024-01-01T10:00:16.000000Z", &logon("0x1111")),
+        ev(4624, 2, "2024-01-01T10:00:16.500000Z", &logon("0x2222")),
+        ev(
+            4697,
+            3,
+            "2024-01-01T10:00:20.000000Z",
+            &install("0x1111", "updsvc1"),
+        ),
+        ev(
+            4697,
+            4,
+            "2024-01-01T10:00:21.000000Z",
+            &install("0x2222", "updsvc2"),
+        ),
+    ]
+    .concat();
+    std::fs::write(out.join("Security.jsonl"), text).expect("write");
+    out
 }
 
 /// Each Spark output against its scan: same ids in the same order, every field equal.
