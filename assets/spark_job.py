@@ -360,9 +360,12 @@ def run(spark, event_dirs, out_dir):
     for rx in inst["exclude_image_regexes"]:
         ins = ins.where(F.col("service_image_path").isNull() | ~F.col("service_image_path").rlike(rx))
     if inst["exclude_service_names"]:
+        # ASCII case folding, as svchop compares service names.
+        ascii_lower = F.translate(
+            F.col("service_name"), "ABCDEFGHIJKLMNOPQRSTUVWXYZ", "abcdefghijklmnopqrstuvwxyz"
+        )
         ins = ins.where(
-            F.col("service_name").isNull()
-            | ~F.lower(F.col("service_name")).isin(inst["exclude_service_names"])
+            F.col("service_name").isNull() | ~ascii_lower.isin(inst["exclude_service_names"])
         )
 
     l = lg.select([F.col(c).alias("l_" + c) for c in lg.columns])

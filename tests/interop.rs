@@ -236,12 +236,34 @@ fn spark_job_finds_exactly_what_svchop_scan_finds() {
     )
     .expect("write");
     let allow_arg = ["--allowlist", allow.to_str().expect("utf-8")];
+    // An analyst's tuned profile: excluded service names (any case) and installer logon ids.
+    let tuned = d.join("tuned.toml");
+    let elastic = std::fs::read_to_string(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("assets/profiles/elastic.toml"),
+    )
+    .expect("elastic.toml");
+    std::fs::write(
+        &tuned,
+        elastic
+            .replace("name = \"elastic\"", "name = \"tuned\"")
+            .replace(
+                "exclude_service_names = []",
+                "exclude_service_names = [\"UPDSVC1\"]",
+            )
+            .replace("logon_to_install = 60", "logon_to_install = 5"),
+    )
+    .expect("write");
+    let tuned = tuned.to_str().expect("utf-8").to_string();
     let mut plan = Vec::new();
     let mut checks = Vec::new();
-    for p in PROFILES {
+    for (name, p) in PROFILES
+        .iter()
+        .map(|p| (*p, *p))
+        .chain([("tuned", tuned.as_str())])
+    {
         for with_allow in [false, true] {
             let extra: &[&str] = if with_allow { &allow_arg } else { &[] };
-            let tag = format!("{p}{}", if with_allow { "-allow" } else { "" });
+            let tag = format!("{name}{}", if with_allow { "-allow" } else { "" });
             let job = d.join(format!("job-{tag}.py"));
             export(p, "spark", &job, extra);
             for (name, src) in &inputs {
