@@ -236,24 +236,7 @@ fn spark_job_finds_exactly_what_svchop_scan_finds() {
     )
     .expect("write");
     let allow_arg = ["--allowlist", allow.to_str().expect("utf-8")];
-    // An analyst's tuned profile: excluded service names (any case) and installer logon ids.
-    let tuned = d.join("tuned.toml");
-    let elastic = std::fs::read_to_string(
-        Path::new(env!("CARGO_MANIFEST_DIR")).join("assets/profiles/elastic.toml"),
-    )
-    .expect("elastic.toml");
-    std::fs::write(
-        &tuned,
-        elastic
-            .replace("name = \"elastic\"", "name = \"tuned\"")
-            .replace(
-                "exclude_service_names = []",
-                "exclude_service_names = [\"UPDSVC1\"]",
-            )
-            .replace("logon_to_install = 60", "logon_to_install = 5"),
-    )
-    .expect("write");
-    let tuned = tuned.to_str().expect("utf-8").to_string();
+    let tuned = tuned_profile(d);
     let mut plan = Vec::new();
     let mut checks = Vec::new();
     for (name, p) in PROFILES
@@ -297,6 +280,28 @@ fn spark_job_finds_exactly_what_svchop_scan_finds() {
     let (total, suppressed) = compare(checks);
     assert!(total >= 20, "only {total} findings compared");
     assert!(suppressed >= 2, "the allow-list suppressed {suppressed}");
+}
+
+/// An analyst's tuned copy of the elastic profile: an excluded service name in another case and
+/// a 5 s window. Returns its path.
+fn tuned_profile(d: &Path) -> String {
+    let tuned = d.join("tuned.toml");
+    let elastic = std::fs::read_to_string(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("assets/profiles/elastic.toml"),
+    )
+    .expect("elastic.toml");
+    std::fs::write(
+        &tuned,
+        elastic
+            .replace("name = \"elastic\"", "name = \"tuned\"")
+            .replace(
+                "exclude_service_names = []",
+                "exclude_service_names = [\"UPDSVC1\"]",
+            )
+            .replace("logon_to_install = 60", "logon_to_install = 5"),
+    )
+    .expect("write");
+    tuned.to_str().expect("utf-8").to_string()
 }
 
 /// Two findings on one host with the same score whose first times are 10:00:16Z and
