@@ -7,7 +7,6 @@ use crate::detect::patterns::normalize_percent;
 use crate::model::Event;
 use crate::model::describe::summary;
 use serde::Serialize;
-use std::fmt::Write as _;
 
 /// Schema version written in every manifest; bump when a column changes meaning.
 pub const SCHEMA_VERSION: u32 = 1;
@@ -449,18 +448,6 @@ pub fn write_table<'a>(
         serde_json::to_string_pretty(&manifest)? + "\n",
     )?;
     Ok(manifest)
-}
-
-/// The schema as Markdown (README and `normalize --schema`).
-pub fn schema_markdown() -> String {
-    let mut out = format!(
-        "Normalized event table, schema version {SCHEMA_VERSION}. One JSON object per line; \
-         absent columns are null.\n\n| column | type | meaning |\n|---|---|---|\n"
-    );
-    for (name, ty, what) in COLUMNS {
-        let _ = writeln!(out, "| `{name}` | {} | {what} |", ty.label());
-    }
-    out
 }
 
 #[cfg(test)]
