@@ -507,15 +507,12 @@ fn open(a: &OpenArgs) -> Result<ExitCode> {
         }
     }
     let imported = a.findings.as_deref().map(read_findings).transpose()?;
-    let mut detector = a.detect.detector()?;
-    if let Some(p) = imported
+    let detector = a.detect.detector()?;
+    // Imported findings name the profile that made them; the allow-list still applies on top.
+    let profile = imported
         .as_ref()
         .and_then(|i| i.findings.first())
-        .map(|f| f.profile.clone())
-    {
-        // The findings' own profile names the case; the allow-list still applies on top.
-        detector.profile.name = p;
-    }
+        .map_or_else(|| detector.profile.name.clone(), |f| f.profile.clone());
     let mut evidence: Vec<PathBuf> = a.paths.clone();
     evidence.extend(a.findings.iter().cloned());
     let name = a
@@ -529,7 +526,7 @@ fn open(a: &OpenArgs) -> Result<ExitCode> {
         .unwrap_or_else(|| crate::case::persist::default_case_path(&name, &cwd));
     let sources = crate::case::CaseSources {
         paths: evidence.iter().map(|p| p.display().to_string()).collect(),
-        profile: detector.profile.name.clone(),
+        profile,
         allowlist_files: a
             .detect
             .allowlists

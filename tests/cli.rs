@@ -480,8 +480,7 @@ fn normalize_writes_a_table_with_a_manifest_and_refuses_the_evidence_folder() {
         .map(|e| e.file_name())
         .collect();
     // Inside the evidence (a folder that does not exist yet): refused, nothing created.
-    Command::cargo_bin("svchop")
-        .unwrap()
+    svchop()
         .arg("normalize")
         .arg(&evidence)
         .arg("--to")
@@ -497,8 +496,7 @@ fn normalize_writes_a_table_with_a_manifest_and_refuses_the_evidence_folder() {
     assert_eq!(before, after);
     // Elsewhere: parts and a manifest; every row has the documented keys.
     let table = dir.path().join("table");
-    Command::cargo_bin("svchop")
-        .unwrap()
+    svchop()
         .arg("normalize")
         .arg(&evidence)
         .arg("--to")
@@ -523,8 +521,7 @@ fn normalize_writes_a_table_with_a_manifest_and_refuses_the_evidence_folder() {
     // A folder with other files in it is not overwritten.
     std::fs::create_dir_all(dir.path().join("other")).unwrap();
     std::fs::write(dir.path().join("other/keep.txt"), "x").unwrap();
-    Command::cargo_bin("svchop")
-        .unwrap()
+    svchop()
         .arg("normalize")
         .arg(&evidence)
         .arg("--to")
@@ -552,8 +549,7 @@ fn rules_export_takes_a_tuned_profile_file() {
         );
     let path = dir.path().join("elastic-tuned.toml");
     std::fs::write(&path, tuned).unwrap();
-    let out = Command::cargo_bin("svchop")
-        .unwrap()
+    let out = svchop()
         .args(["rules", "export", "--to", "sigma", "--profile"])
         .arg(&path)
         .output()
@@ -568,8 +564,7 @@ fn rules_export_takes_a_tuned_profile_file() {
     assert!(text.contains("'sanctioneddeploy'"), "{text}"); // names compare case-insensitively
     assert!(text.contains("name: svchop_elastic_tuned_remote_service_creation"));
     // The default profile has no rule form: a clear refusal, exit 2.
-    Command::cargo_bin("svchop")
-        .unwrap()
+    svchop()
         .args(["rules", "export", "--to", "kql"])
         .assert()
         .code(2)

@@ -45,10 +45,15 @@ pub struct Detector {
 impl Detector {
     /// The built-in assets with the named profile and the default allow-list.
     pub fn builtin(profile: &str) -> Result<Self, AssetError> {
+        Self::with(Profile::builtin(profile)?)
+    }
+
+    /// The built-in assets and allow-list with this profile.
+    pub fn with(profile: Profile) -> Result<Self, AssetError> {
         Ok(Detector {
             patterns: std::sync::Arc::new(Patterns::builtin()?),
             weights: parse_toml("assets/scoring.toml", SCORING_TOML)?,
-            profile: Profile::builtin(profile)?,
+            profile,
             allowlist: Allowlist::builtin()?,
         })
     }
@@ -56,17 +61,15 @@ impl Detector {
     /// The built-in assets with a profile given by name or as a TOML file path.
     pub fn with_profile(profile: &str) -> Result<Self, AssetError> {
         let path = std::path::Path::new(profile);
-        let is_file = std::path::Path::new(profile)
+        let is_file = path
             .extension()
             .is_some_and(|x| x.eq_ignore_ascii_case("toml"))
             && path.is_file();
-        let mut d = Detector::builtin("default")?;
-        d.profile = if is_file {
+        Self::with(if is_file {
             Profile::from_file(path)?
         } else {
             Profile::builtin(profile)?
-        };
-        Ok(d)
+        })
     }
 
     /// All findings, suppressed ones included (marked), sorted by score.

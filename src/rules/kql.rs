@@ -2,16 +2,12 @@
 //! `DeviceEvents`): network logons joined to service installs on the logon id (and computer),
 //! within the profile's window, with its exclusions and the allow-list.
 
-use super::{RuleModel, dq as s, dq_list as list, glob_regex, host_globs, printable};
+use super::{RuleModel, dq as s, dq_list as list, glob_alternation, host_globs, printable};
 use std::fmt::Write as _;
 
 /// Case-insensitive whole-value glob match of a column (RE2 regex).
 fn glob_any(col: &str, globs: &[String]) -> String {
-    let alts: Vec<String> = globs.iter().map(|g| glob_regex(g)).collect();
-    format!(
-        "{col} matches regex {}",
-        s(&format!("(?i)(?:{})", alts.join("|")))
-    )
+    format!("{col} matches regex {}", s(&glob_alternation(globs)))
 }
 
 fn account_filters(m: &RuleModel, user: &str, domain: &str) -> Vec<String> {

@@ -212,9 +212,14 @@ pub fn rule_uuid(parts: &[&str]) -> String {
     s
 }
 
-/// A glob (`*` any run, `?` one character, everything else literal) as an anchored regex.
-pub fn glob_regex(glob: &str) -> String {
-    crate::detect::assets::glob_to_regex(glob)
+/// Globs (`*` any run, `?` one character, everything else literal) as one case-insensitive,
+/// anchored regex alternation (RE2 and PCRE read it alike).
+pub fn glob_alternation(globs: &[String]) -> String {
+    let alts: Vec<String> = globs
+        .iter()
+        .map(|g| crate::detect::assets::glob_to_regex(g))
+        .collect();
+    format!("(?i)(?:{})", alts.join("|"))
 }
 
 /// A double-quoted string literal as KQL, EQL and SPL read it: `\` and `"` escaped, control

@@ -3,7 +3,7 @@
 //! `Computer`, with the profile's window as timespan. Exclusions and allow-list entries become
 //! filters. One YAML stream, documents separated by `---`.
 
-use super::{RuleModel, printable, rule_uuid};
+use super::{RuleModel, host_globs, printable, rule_uuid};
 use std::fmt::Write as _;
 
 /// The date written in every rule (the rule template's date, so output is reproducible).
@@ -166,18 +166,20 @@ fn literals(v: &[String]) -> Vec<String> {
     v.iter().map(|g| q(&literal(g))).collect()
 }
 
-/// Allow-list filters shared by the rules: target host on `Computer` (as written, or its short
-/// name followed by the domain), account on the given user/domain fields.
-fn allow_filters(m: &RuleModel, user_field: &str, domain_field: &str) -> Vec<Item> {
+/// The allow-listed target hosts on `Computer` (as written, or followed by a domain).
+fn target_host_filter(m: &RuleModel) -> Option<Item> {
+    (!m.allow.target_hosts.is_empty()).then(|| {
+        Item::one(
+            "allow_target_host",
+            "Computer",
+            host_globs(m).iter().map(|g| q(&glob(g))).collect(),
+        )
+    })
+}
+
+/// The allow-listed accounts on the given user/domain fields.
+fn account_filters(m: &RuleModel, user_field: &str, domain_field: &str) -> Vec<Item> {
     let mut items = Vec::new();
-    if !m.allow.target_hosts.is_empty() {
-        let mut v = Vec::new();
-        for h in &m.allow.target_hosts {
-            v.push(q(&glob(h)));
-            v.push(q(&format!("{}.*", glob(h))));
-        }
-        items.push(Item::one("allow_target_host", "Computer", v));
-    }
     for (i, a) in m.allow.accounts.iter().enumerate() {
         let name = format!("allow_account_{}", i + 1);
         match a.split_once('\\') {
@@ -229,11 +231,7 @@ fn logon_rule(m: &RuleModel) -> Rule<'_> {
             globs(&m.allow.source_ips),
         ));
     }
-    filters.extend(
-        allow_filters(m, "TargetUserName", "TargetDomainName")
-            .into_iter()
-            .filter(|i| i.name == "allow_target_host"),
-    );
+    filters.extend(target_host_filter(m));
     Rule {
         m,
         key: "network_logon",
@@ -257,7 +255,9 @@ fn logon_rule(m: &RuleModel) -> Rule<'_> {
     }
 }
 
-fn install_filters(m: &RuleModel, with_logon_ids: bool) -> Vec<Item> {
+/// The install exclusions and allow-list on a log's field names (`image`: `ServiceFileName` in
+/// 4697, `ImagePath` in 7045, which carries no logon id).
+fn install_filters(m: &RuleModel, image: &str, with_logon_ids: bool) -> Vec<Item> {
     let mut filters = Vec::new();
     if with_logon_ids && !m.exclude_subject_logon_ids.is_empty() {
         filters.push(Item::one(
@@ -269,7 +269,7 @@ fn install_filters(m: &RuleModel, with_logon_ids: bool) -> Vec<Item> {
     if !m.exclude_image_globs.is_empty() {
         filters.push(Item::one(
             "filter_image",
-            "ServiceFileName",
+            image,
             globs(&m.exclude_image_globs),
         ));
     }
@@ -288,18 +288,15 @@ fn install_filters(m: &RuleModel, with_logon_ids: bool) -> Vec<Item> {
         ));
     }
     if !m.allow.images.is_empty() {
-        filters.push(Item::one(
-            "allow_image",
-            "ServiceFileName",
-            globs(&m.allow.images),
-        ));
+        filters.push(Item::one("allow_image", image, globs(&m.allow.images)));
     }
     filters
 }
 
 fn install_rule(m: &RuleModel) -> Rule<'_> {
-    let mut filters = install_filters(m, true);
-    filters.extend(allow_filters(m, "SubjectUserName", "SubjectDomainName"));
+    let mut filters = install_filters(m, "ServiceFileName", true);
+    filters.extend(target_host_filter(m));
+    filters.extend(account_filters(m, "SubjectUserName", "SubjectDomainName"));
     Rule {
         m,
         key: "service_install",
@@ -318,19 +315,8 @@ fn install_rule(m: &RuleModel) -> Rule<'_> {
 }
 
 fn system_install_rule(m: &RuleModel) -> Rule<'_> {
-    let mut filters = install_filters(m, false);
-    for i in &mut filters {
-        for f in &mut i.fields {
-            if f.0 == "ServiceFileName" {
-                f.0 = "ImagePath".into();
-            }
-        }
-    }
-    filters.extend(
-        allow_filters(m, "", "")
-            .into_iter()
-            .filter(|i| i.name == "allow_target_host"),
-    );
+    let mut filters = install_filters(m, "ImagePath", false);
+    filters.extend(target_host_filter(m));
     Rule {
         m,
         key: "service_install_system",

@@ -2,15 +2,14 @@
 //! event's EventData): network logons and service installs in one search, ordered per logon
 //! session, each install kept when a logon of its session came within the window before it.
 
-use super::{RuleModel, dq as s, dq_list as list, glob_regex, host_globs, printable};
+use super::{RuleModel, dq as s, dq_list as list, glob_alternation, host_globs, printable};
 use std::fmt::Write as _;
 
 /// `NOT` a case-insensitive whole-value glob match; a missing field never matches.
 fn not_glob(field: &str, globs: &[String]) -> String {
-    let alts: Vec<String> = globs.iter().map(|g| glob_regex(g)).collect();
     format!(
         "NOT (isnotnull({field}) AND match({field}, {}))",
-        s(&format!("(?i)(?:{})", alts.join("|")))
+        s(&glob_alternation(globs))
     )
 }
 

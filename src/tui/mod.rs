@@ -53,25 +53,20 @@ pub struct OpenConfig {
 }
 
 /// Loads and scans (worker thread), reporting progress as actions.
-fn load(evidence: Evidence, detector: Detector, tx: &mpsc::Sender<Action>) {
-    if let Evidence::Findings {
-        imported,
-        paths,
-        load,
-    } = evidence
-    {
-        load_findings(imported, &paths, &load, detector, tx);
-        return;
+/// Reports files read as progress actions.
+fn progress(tx: &mpsc::Sender<Action>) -> impl Fn(usize, usize) + Sync + '_ {
+    move |done, total| {
+        let _ = tx.send(Action::Progress {
+            files_done: done,
+            files_total: total,
+        });
     }
+}
+
+fn load(evidence: Evidence, detector: Detector, tx: &mpsc::Sender<Action>) {
     let (events, report) = match evidence {
         Evidence::Paths { paths, load } => {
-            let progress = |done: usize, total: usize| {
-                let _ = tx.send(Action::Progress {
-                    files_done: done,
-                    files_total: total,
-                });
-            };
-            let loaded = crate::ingest::load_with_progress(&paths, &load, &progress);
+            let loaded = crate::ingest::load_with_progress(&paths, &load, &progress(tx));
             if loaded.report.records_read() == 0 {
                 let _ = tx.send(Action::LoadFailed(format!(
                     "nothing could be read from {} file(s) ({} other files ignored)",
@@ -82,7 +77,14 @@ fn load(evidence: Evidence, detector: Detector, tx: &mpsc::Sender<Action>) {
             }
             (loaded.events, loaded.report)
         }
-        Evidence::Findings { .. } => return,
+        Evidence::Findings {
+            imported,
+            paths,
+            load,
+        } => {
+            load_findings(imported, &paths, &load, detector, tx);
+            return;
+        }
         Evidence::Demo(case) => {
             let events = crate::demo::events(&case);
             let mut file = crate::ingest::FileReport::new("demo", "demo");
@@ -130,13 +132,7 @@ fn load_findings(
     } = imported;
     let mut events = Vec::new();
     if !paths.is_empty() {
-        let progress = |done: usize, total: usize| {
-            let _ = tx.send(Action::Progress {
-                files_done: done,
-                files_total: total,
-            });
-        };
-        let loaded = crate::ingest::load_with_progress(paths, load, &progress);
+        let loaded = crate::ingest::load_with_progress(paths, load, &progress(tx));
         let hosts = hosts_involved(&findings);
         events = loaded
             .events
