@@ -55,15 +55,6 @@ pub fn candidates(s: &AppState) -> Vec<(Kind, String)> {
     out.into_iter().collect()
 }
 
-/// Candidates matching the query, best first (all, in order, for an empty query).
-pub fn matches(s: &AppState, query: &str) -> Vec<(Kind, String)> {
-    let all = candidates(s);
-    rank(&all, query)
-        .into_iter()
-        .filter_map(|i| all.get(i).cloned())
-        .collect()
-}
-
 /// Whether `query`'s characters appear in `value` in order, ignoring ASCII case: every fuzzy
 /// match is such a subsequence, and checking it first spares the scorer most values.
 fn subsequence(value: &str, query: &[char]) -> bool {
