@@ -29,7 +29,7 @@ pub fn ev(host: &str, ms: i64, channel: Channel, id: u16) -> B {
             line: None,
         },
         fields: Fields::default(),
-        extra: Vec::new(),
+        extra: Box::default(),
         raw: None,
         also_at: Vec::new(),
     })

@@ -4,7 +4,10 @@
 
 use crate::model::host::normalize_ip;
 use crate::model::time::ParsedTime;
-use crate::model::{Channel, Event, Fields, HostCache, LogonId, SourceRef};
+use crate::model::{
+    Account, Channel, Event, Fields, Group, HostCache, LogonId, LogonInfo, NetInfo, ProcessInfo,
+    RegistryInfo, ServiceInfo, ShareInfo, SourceRef,
+};
 use chrono::{DateTime, NaiveDateTime, TimeDelta, Utc};
 use std::sync::Arc;
 
@@ -224,11 +227,11 @@ pub fn normalize(
 ) -> Option<Event> {
     let ts = raw.time.resolve(offset)?;
     let channel = Channel::from_name(&raw.channel);
-    let fields = typed_fields(&raw, &channel);
+    let fields = typed_fields(&raw, &channel).finish();
     let extra = std::mem::take(&mut raw.data)
         .into_iter()
         .filter(|(k, v)| !v.is_empty() && !TYPED.iter().any(|t| t.eq_ignore_ascii_case(k)))
-        .map(|(k, v)| (Box::from(k), Box::from(v)))
+        .map(|(k, v)| (intern(&k), Arc::from(v.as_str())))
         .collect();
     Some(Event {
         ts,
@@ -248,8 +251,45 @@ pub fn normalize(
     })
 }
 
-fn typed_fields(r: &RawRecord, channel: &Channel) -> Fields {
-    let mut f = Fields::default();
+/// `Fields` while the mapper fills them, every group inline; `finish` stores only the groups
+/// something was written to, so an event pays for the groups it uses.
+#[derive(Default)]
+struct Draft {
+    logon_id: Option<LogonId>,
+    subject_logon_id: Option<LogonId>,
+    subject: Account,
+    target: Account,
+    user_sid: Option<Arc<str>>,
+    exec_pid: Option<u32>,
+    logon: LogonInfo,
+    service: ServiceInfo,
+    process: ProcessInfo,
+    share: ShareInfo,
+    net: NetInfo,
+    registry: RegistryInfo,
+}
+
+impl Draft {
+    fn finish(self) -> Fields {
+        Fields {
+            logon_id: self.logon_id,
+            subject_logon_id: self.subject_logon_id,
+            subject: Group::filled(self.subject),
+            target: Group::filled(self.target),
+            user_sid: self.user_sid,
+            exec_pid: self.exec_pid,
+            logon: Group::filled(self.logon),
+            service: Group::filled(self.service),
+            process: Group::filled(self.process),
+            share: Group::filled(self.share),
+            net: Group::filled(self.net),
+            registry: Group::filled(self.registry),
+        }
+    }
+}
+
+fn typed_fields(r: &RawRecord, channel: &Channel) -> Draft {
+    let mut f = Draft::default();
     let g = |n: &str| r.get(n);
     let is_logon = matches!(r.event_id, 4624 | 4625) && *channel != Channel::Sysmon;
     f.subject_logon_id = g("SubjectLogonId").and_then(LogonId::parse);
@@ -300,7 +340,7 @@ fn fold_space(s: &str) -> String {
     s.split_whitespace().collect::<Vec<_>>().join(" ")
 }
 
-fn service_fields(r: &RawRecord, f: &mut Fields) {
+fn service_fields(r: &RawRecord, f: &mut Draft) {
     let g = |n: &str| r.get(n);
     let s = &mut f.service;
     match r.event_id {
@@ -360,7 +400,7 @@ pub fn decode_binary_key(hex: &str) -> Option<Arc<str>> {
     }
 }
 
-fn process_fields(r: &RawRecord, channel: &Channel, f: &mut Fields) {
+fn process_fields(r: &RawRecord, channel: &Channel, f: &mut Draft) {
     let g = |n: &str| r.get(n);
     let p = &mut f.process;
     p.image = val(g("NewProcessName")).or_else(|| val(g("Image")));
@@ -378,7 +418,7 @@ fn process_fields(r: &RawRecord, channel: &Channel, f: &mut Fields) {
     p.user = val(g("User"));
 }
 
-fn net_fields(r: &RawRecord, f: &mut Fields) {
+fn net_fields(r: &RawRecord, f: &mut Draft) {
     let g = |n: &str| r.get(n);
     let n = &mut f.net;
     n.src_ip = ip(g("IpAddress")).or_else(|| ip(g("SourceIp")));

@@ -1,6 +1,7 @@
 //! The normalized `Event`. Typed fields hold what the detections read; `extra` keeps every other
 //! field for the detail pane; `raw` keeps the record as it was read (JSON text) for evidence.
 
+use super::group::{Group, empty_struct};
 use super::host::HostName;
 use super::logon::LogonId;
 use chrono::{DateTime, Utc};
@@ -205,7 +206,7 @@ pub struct RegistryInfo {
     pub details: Option<Arc<str>>,
 }
 
-/// Typed fields, grouped by what they describe.
+/// Typed fields, grouped by what they describe. The groups are stored only when filled.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct Fields {
     /// The session the event belongs to: `TargetLogonId` of a logon, `SubjectLogonId` otherwise.
@@ -213,23 +214,75 @@ pub struct Fields {
     pub logon_id: Option<LogonId>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub subject_logon_id: Option<LogonId>,
-    #[serde(skip_serializing_if = "Account::is_empty")]
-    pub subject: Account,
-    #[serde(skip_serializing_if = "Account::is_empty")]
-    pub target: Account,
+    #[serde(skip_serializing_if = "account_is_empty")]
+    pub subject: Group<Account>,
+    #[serde(skip_serializing_if = "account_is_empty")]
+    pub target: Group<Account>,
     /// SID in `System/Security/@UserID`: for 7045 the installing account, the only link to a logon.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub user_sid: Option<Arc<str>>,
     /// `System/Execution/@ProcessID`: for SCM events, the PID of services.exe.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub exec_pid: Option<u32>,
-    pub logon: LogonInfo,
-    pub service: ServiceInfo,
-    pub process: ProcessInfo,
-    pub share: ShareInfo,
-    pub net: NetInfo,
-    pub registry: RegistryInfo,
+    pub logon: Group<LogonInfo>,
+    pub service: Group<ServiceInfo>,
+    pub process: Group<ProcessInfo>,
+    pub share: Group<ShareInfo>,
+    pub net: Group<NetInfo>,
+    pub registry: Group<RegistryInfo>,
 }
+
+fn account_is_empty(a: &Group<Account>) -> bool {
+    a.is_empty()
+}
+
+empty_struct!(Account { domain, user, sid });
+empty_struct!(LogonInfo {
+    logon_type,
+    workstation,
+    auth_package,
+    logon_process
+});
+empty_struct!(ServiceInfo {
+    name,
+    image_path,
+    account,
+    service_type,
+    start_type,
+    key_name,
+    state
+});
+empty_struct!(ProcessInfo {
+    image,
+    command_line,
+    pid,
+    parent_image,
+    parent_command_line,
+    parent_pid,
+    user
+});
+empty_struct!(ShareInfo {
+    share_name,
+    relative_target,
+    access_list,
+    access_mask,
+    pipe_name,
+    file_path
+});
+empty_struct!(NetInfo {
+    src_ip,
+    src_port,
+    src_host,
+    dst_ip,
+    dst_port,
+    dst_host,
+    initiated
+});
+empty_struct!(RegistryInfo {
+    event_type,
+    target_object,
+    details
+});
 
 /// One normalized event.
 #[derive(Debug, Clone, Serialize)]
@@ -243,8 +296,8 @@ pub struct Event {
     pub source: SourceRef,
     pub fields: Fields,
     /// Every field that has no typed slot, as read.
-    #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub extra: Vec<(Box<str>, Box<str>)>,
+    #[serde(skip_serializing_if = "<[_]>::is_empty")]
+    pub extra: Box<[(Arc<str>, Arc<str>)]>,
     /// The record as read (JSON text), for the detail pane and exports.
     #[serde(skip)]
     pub raw: Option<Box<str>>,

@@ -4,6 +4,7 @@
 
 pub mod describe;
 pub mod event;
+pub mod group;
 pub mod host;
 pub mod logon;
 pub mod sanitize;
@@ -13,5 +14,6 @@ pub use event::{
     Account, Channel, Event, Fields, LogonInfo, NetInfo, ProcessInfo, RegistryInfo, ServiceInfo,
     ShareInfo, SourceRef,
 };
+pub use group::Group;
 pub use host::{HostCache, HostName, host_key, is_ip_literal};
 pub use logon::LogonId;
