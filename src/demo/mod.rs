@@ -53,7 +53,8 @@ pub struct DemoChain {
 
 /// The generated logs, by relative path, and the ground truth.
 pub struct DemoCase {
-    pub files: Vec<(String, Vec<Value>)>,
+    /// Relative path and its records (JSON text), in record-id order.
+    pub files: Vec<(String, Vec<Box<str>>)>,
     pub chains: Vec<DemoChain>,
 }
 
@@ -143,14 +144,12 @@ pub fn generate(opts: &DemoOptions) -> DemoCase {
         noise::day(&mut env, day, opts.noise_per_day);
     }
     let chains = tools::attacks(&mut env, opts.days.max(1));
-    let mut files: Vec<(String, Vec<Value>)> = env
+    // Record ids count up as records are added, so each log is already in record-id order.
+    let mut files: Vec<(String, Vec<Box<str>>)> = env
         .logs
         .logs
         .into_iter()
-        .map(|((host, file), mut recs)| {
-            recs.sort_by_key(|r| r["Event"]["System"]["EventRecordID"].as_u64());
-            (format!("{host}/{file}"), recs)
-        })
+        .map(|((host, file), recs)| (format!("{host}/{file}"), recs))
         .collect();
     files.sort_by(|a, b| a.0.cmp(&b.0));
     DemoCase { files, chains }
@@ -168,7 +167,7 @@ pub fn write(case: &DemoCase, dir: &std::path::Path) -> std::io::Result<()> {
         }
         let mut w = std::io::BufWriter::new(std::fs::File::create(&path)?);
         for r in recs {
-            serde_json::to_writer(&mut w, r)?;
+            w.write_all(r.as_bytes())?;
             w.write_all(b"\n")?;
         }
         w.flush()?;
@@ -196,8 +195,11 @@ pub fn events(case: &DemoCase) -> Vec<crate::model::Event> {
     let mut hosts = crate::model::HostCache::default();
     for (rel, recs) in &case.files {
         let file: std::sync::Arc<str> = std::sync::Arc::from(format!("demo:{rel}").as_str());
-        for r in recs {
-            let Some(e) = crate::ingest::evtxjson::unwrap_event(r) else {
+        for text in recs {
+            let Ok(r) = serde_json::from_str::<Value>(text) else {
+                continue;
+            };
+            let Some(e) = crate::ingest::evtxjson::unwrap_event(&r) else {
                 continue;
             };
             let Some((ch, id)) = crate::ingest::evtxjson::channel_and_id(e) else {

@@ -32,8 +32,9 @@ pub struct User {
 
 #[derive(Default)]
 pub struct Logs {
-    /// (host, channel file) -> records.
-    pub logs: BTreeMap<(String, &'static str), Vec<Value>>,
+    /// (host, channel file) -> records as JSON text, in record-id order (text rather than
+    /// `Value`s: a 10M-record case has to fit in memory before it is written).
+    pub logs: BTreeMap<(String, &'static str), Vec<Box<str>>>,
     next_id: BTreeMap<(String, &'static str), u64>,
 }
 
@@ -89,7 +90,10 @@ impl Logs {
             obj.insert("Security".into(), json!({"#attributes": {"UserID": sid}}));
         }
         let rec = json!({"Event": {"System": system, "EventData": Value::Object(ed)}});
-        self.logs.entry(key).or_default().push(rec);
+        self.logs
+            .entry(key)
+            .or_default()
+            .push(rec.to_string().into_boxed_str());
     }
 }
 

@@ -12,7 +12,7 @@ use crate::model::host::is_loopback_or_empty;
 use crate::model::{Channel, Event};
 use chrono::{DateTime, Utc};
 use rayon::prelude::*;
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 
 /// All chains on one host.
 pub fn chains_on_host(l: &Linker<'_>) -> Vec<Chain> {
@@ -23,10 +23,54 @@ pub fn chains_on_host(l: &Linker<'_>) -> Vec<Chain> {
         .map(|g| install_chain(l, &g, &scm_pids))
         .collect();
     let claimed: HashSet<usize> = chains.iter().flat_map(Chain::indices).collect();
+    // Routine remote service checks (an admin's or a monitoring tool's service-control sessions,
+    // nothing else) repeat every day: one chain per source and account, not one per session.
+    let mut routine: HashMap<CheckKey, usize> = HashMap::new();
+    let mut sessions: HashMap<usize, usize> = HashMap::new();
     for cluster in clusters(l, &claimed) {
-        chains.push(anchorless_chain(l, &cluster, &scm_pids));
+        let c = anchorless_chain(l, &cluster, &scm_pids);
+        if is_service_check(&c) {
+            let key = (
+                c.source_ips.iter().cloned().collect(),
+                c.source_hosts.iter().cloned().collect(),
+                c.user.clone(),
+            );
+            if let Some(&at) = routine.get(&key) {
+                chains[at].merge(c);
+                *sessions.entry(at).or_insert(1) += 1;
+                continue;
+            }
+            routine.insert(key, chains.len());
+        }
+        chains.push(c);
+    }
+    for (at, n) in sessions {
+        let c = &mut chains[at];
+        dedupe_in_order(&mut c.remote);
+        dedupe_in_order(&mut c.local);
+        c.remote.push(format!(
+            "{n} separate sessions from this source and account did only service-control access"
+        ));
     }
     chains
+}
+
+/// Source IPs, source hosts and account of a routine service check.
+type CheckKey = (Vec<String>, Vec<String>, Option<String>);
+
+/// Service-control pipe access and nothing else: no install, tool, helper, process or share write.
+fn is_service_check(c: &Chain) -> bool {
+    !c.service.installed
+        && !c.known_tool
+        && c.tools.is_empty()
+        && c.links
+            .iter()
+            .all(|k| matches!(k.stage, Stage::Logon | Stage::Pipe | Stage::Source))
+}
+
+fn dedupe_in_order(items: &mut Vec<String>) {
+    let mut seen = HashSet::new();
+    items.retain(|s| seen.insert(s.clone()));
 }
 
 /// PIDs of services.exe, from the SCM's own System events (`Execution/@ProcessID`).

@@ -408,3 +408,52 @@ fn weak_links_are_bounded_to_the_nearest() {
         super::testkit::t0() + chrono::TimeDelta::milliseconds(199 * 250)
     );
 }
+
+#[test]
+fn repeated_service_checks_from_one_source_and_account_are_one_finding() {
+    let hour = 3_600_000;
+    let check = |ms: i64, id: u64, user: &str| {
+        vec![
+            ev("SRV01", ms, Channel::Security, 4624)
+                .logon(id, 3, IP, user, SID)
+                .done(),
+            ev("SRV01", ms + 5, Channel::Security, 5145)
+                .subject(id, user, SID)
+                .share("\\\\*\\IPC$", "svcctl", "%%4417", IP)
+                .done(),
+        ]
+    };
+    let mut evs = Vec::new();
+    for (n, id) in [0xC1_u64, 0xC2, 0xC3].into_iter().enumerate() {
+        evs.extend(check(i64::try_from(n).unwrap() * 24 * hour, id, "admin"));
+    }
+    // The same kind of access by another account stays its own finding.
+    evs.extend(check(2 * hour, 0xD1, "helpdesk"));
+    let f = scan("default", evs);
+    assert_eq!(
+        f.len(),
+        2,
+        "{:#?}",
+        f.iter().map(|f| &f.user).collect::<Vec<_>>()
+    );
+    let admin = f
+        .iter()
+        .find(|f| f.user.as_deref() == Some("CORP\\admin"))
+        .expect("admin's checks");
+    let ids: Vec<String> = admin.logon_ids.iter().map(ToString::to_string).collect();
+    assert_eq!(ids, vec!["0xc1", "0xc2", "0xc3"]);
+    assert!(
+        admin
+            .origin
+            .reasons
+            .iter()
+            .any(|r| r.starts_with("3 separate sessions")),
+        "{:?}",
+        admin.origin.reasons
+    );
+    assert!(admin.severity < Severity::Medium);
+    let other = f
+        .iter()
+        .find(|f| f.user.as_deref() == Some("CORP\\helpdesk"));
+    assert_eq!(other.map(|f| f.logon_ids.len()), Some(1));
+}
