@@ -4,6 +4,10 @@
 //! set of the same size. Run with `cargo bench --bench detect`.
 #![allow(clippy::expect_used, clippy::cast_possible_wrap)] // Benchmarks abort loudly on broken assets, like tests; indices stay far below i64::MAX.
 
+/// The allocator the `svchop` binary ships with, so the figures are the binary's.
+#[global_allocator]
+static ALLOC: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use std::hint::black_box;
 use std::path::PathBuf;

@@ -3,6 +3,10 @@
 //! synthetic load. Run with `cargo bench --bench render`.
 #![allow(clippy::expect_used)] // Benchmarks abort loudly on broken assets, like tests.
 
+/// The allocator the `svchop` binary ships with, so the figures are the binary's.
+#[global_allocator]
+static ALLOC: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 use criterion::{Criterion, criterion_group, criterion_main};
 use ratatui::Terminal;
 use ratatui::backend::TestBackend;
