@@ -64,8 +64,12 @@ fn sniff(path: &Path) -> std::io::Result<Kind> {
     })
 }
 
+/// One file to read, and whether it was named on the command line (a named file that is neither
+/// EVTX nor JSON is reported; one found in a folder is listed as ignored).
+pub type Planned = (PathBuf, bool);
+
 /// Expands folders (recursively, sorted) into files; named files are kept as given.
-fn expand(paths: &[PathBuf]) -> Vec<(PathBuf, bool)> {
+pub fn plan(paths: &[PathBuf]) -> Vec<Planned> {
     let mut out = Vec::new();
     for p in paths {
         if p.is_dir() {
@@ -140,7 +144,67 @@ pub fn load_with_progress(
     opts: &LoadOptions,
     progress: &(dyn Fn(usize, usize) + Sync),
 ) -> Loaded {
-    let files = expand(paths);
+    let mut loaded = read_files(&plan(paths), opts, progress);
+    finish(&mut loaded);
+    loaded
+}
+
+/// Below this many bytes of evidence, everything loads in one go (the workbench opens at once
+/// anyway); above it, the first files are read and scanned alone so the analyst can start.
+pub const PARTIAL_MIN_BYTES: u64 = 256 << 20;
+
+/// How many of the planned files to read and show first: about an eighth of the bytes, rounded
+/// up to the end of a folder (collections are usually one folder per host, so the hosts shown
+/// first are complete). 0 when the evidence is small or one part would be (nearly) everything.
+pub fn first_part(files: &[Planned], min_total_bytes: u64) -> usize {
+    let sizes: Vec<u64> = files
+        .iter()
+        .map(|(p, _)| std::fs::metadata(p).map_or(0, |m| m.len()))
+        .collect();
+    let total: u64 = sizes.iter().sum();
+    if total < min_total_bytes.max(1) {
+        return 0;
+    }
+    let mut k = 0;
+    let mut bytes = 0;
+    while k < files.len() && bytes < total / 8 {
+        bytes += sizes[k];
+        k += 1;
+    }
+    while k > 0 && k < files.len() && files[k].0.parent() == files[k - 1].0.parent() {
+        k += 1;
+    }
+    let shown: u64 = sizes[..k].iter().sum();
+    if k >= files.len() || shown >= total / 2 {
+        0
+    } else {
+        k
+    }
+}
+
+/// Puts events read in parts into store order and merges copies of the same record; what
+/// `load` does once every file is read.
+pub fn finish(loaded: &mut Loaded) {
+    sort_events(&mut loaded.events);
+    loaded.report.duplicates_merged += dedupe(&mut loaded.events);
+}
+
+impl Loaded {
+    /// Adds what another part of the files gave (call `finish` once all parts are in).
+    pub fn absorb(&mut self, other: Loaded) {
+        self.events.extend(other.events);
+        self.report.files.extend(other.report.files);
+        self.report.duplicates_merged += other.report.duplicates_merged;
+        self.ignored.extend(other.ignored);
+    }
+}
+
+/// Reads planned files in parallel, without sorting or merging copies (see `finish`).
+pub fn read_files(
+    files: &[Planned],
+    opts: &LoadOptions,
+    progress: &(dyn Fn(usize, usize) + Sync),
+) -> Loaded {
     let total = files.len();
     let done = std::sync::atomic::AtomicUsize::new(0);
     let tick = || {
@@ -167,7 +231,7 @@ pub fn load_with_progress(
             })
         })
         .collect();
-    for (slot, (p, named)) in results.iter_mut().zip(&files) {
+    for (slot, (p, named)) in results.iter_mut().zip(files) {
         if slot.is_none() {
             *slot = Some(read_one(p, *named, opts));
             tick();
@@ -195,8 +259,6 @@ pub fn load_with_progress(
             FileResult::Ignored(p) => loaded.ignored.push(p),
         }
     }
-    sort_events(&mut loaded.events);
-    loaded.report.duplicates_merged = dedupe(&mut loaded.events);
     loaded
 }
 

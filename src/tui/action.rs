@@ -79,6 +79,12 @@ pub enum Action {
     },
     /// What loading is doing once the files are read (correlating, indexing).
     Phase(String),
+    /// Findings of the first files, shown while the rest loads.
+    Partial {
+        inv: Box<Investigation>,
+        files_shown: usize,
+        files_total: usize,
+    },
     Loaded(Box<Investigation>),
     LoadFailed(String),
     Saved(Result<String, String>),

@@ -52,21 +52,81 @@ pub struct OpenConfig {
     pub zone: crate::model::time::DisplayZone,
 }
 
-/// Loads and scans (worker thread), reporting progress as actions.
 /// Reports files read as progress actions.
 fn progress(tx: &mpsc::Sender<Action>) -> impl Fn(usize, usize) + Sync + '_ {
-    move |done, total| {
+    progress_from(tx, 0, None)
+}
+
+/// Progress of a part of the files: `before` files were read earlier, out of `total` in all.
+fn progress_from(
+    tx: &mpsc::Sender<Action>,
+    before: usize,
+    total: Option<usize>,
+) -> impl Fn(usize, usize) + Sync + '_ {
+    move |done, part_total| {
         let _ = tx.send(Action::Progress {
-            files_done: done,
-            files_total: total,
+            files_done: before + done,
+            files_total: total.unwrap_or(part_total),
         });
     }
 }
 
+/// Reads the evidence; on a large collection the findings of the first files are sent as soon as
+/// they are in (`Action::Partial`), then everything is read, merged and scanned as one.
+fn read_in_parts(
+    paths: &[PathBuf],
+    load: &LoadOptions,
+    detector: &Detector,
+    min_bytes: u64,
+    tx: &mpsc::Sender<Action>,
+) -> crate::ingest::Loaded {
+    use crate::ingest::{finish, first_part, plan, read_files};
+    let files = plan(paths);
+    let total = files.len();
+    let split = first_part(&files, min_bytes);
+    let mut loaded = read_files(&files[..split], load, &progress_from(tx, 0, Some(total)));
+    if split > 0 && loaded.report.records_read() > 0 {
+        let mut first = crate::ingest::Loaded {
+            events: loaded.events.clone(),
+            report: loaded.report.clone(),
+            ignored: Vec::new(),
+        };
+        finish(&mut first);
+        let _ = tx.send(Action::Phase(format!(
+            "correlating the first {split} of {total} files…"
+        )));
+        let store = EventStore::new(first.events);
+        let findings = detector.scan(&store);
+        let _ = tx.send(Action::Partial {
+            inv: Box::new(Investigation::new(
+                store,
+                findings,
+                first.report,
+                detector.clone(),
+            )),
+            files_shown: split,
+            files_total: total,
+        });
+    }
+    let rest = read_files(
+        &files[split..],
+        load,
+        &progress_from(tx, split, Some(total)),
+    );
+    loaded.absorb(rest);
+    finish(&mut loaded);
+    loaded
+}
+
 fn load(evidence: Evidence, detector: Detector, tx: &mpsc::Sender<Action>) {
+    load_with(evidence, detector, crate::ingest::PARTIAL_MIN_BYTES, tx);
+}
+
+/// `load` with the evidence size above which the first files are shown early.
+fn load_with(evidence: Evidence, detector: Detector, min_bytes: u64, tx: &mpsc::Sender<Action>) {
     let (events, report) = match evidence {
         Evidence::Paths { paths, load } => {
-            let loaded = crate::ingest::load_with_progress(&paths, &load, &progress(tx));
+            let loaded = read_in_parts(&paths, &load, &detector, min_bytes, tx);
             if loaded.report.records_read() == 0 {
                 let _ = tx.send(Action::LoadFailed(format!(
                     "nothing could be read from {} file(s) ({} other files ignored)",

@@ -150,6 +150,33 @@ pub enum Modal {
     Edit(Editor),
 }
 
+/// The workbench shows the findings of the first files while the others load.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Partial {
+    /// Files the shown findings come from.
+    pub files_shown: usize,
+    pub files_done: usize,
+    pub files_total: usize,
+    /// The step running once every file is read (correlating, indexing).
+    pub phase: Option<String>,
+}
+
+impl Partial {
+    /// The status-bar banner.
+    pub fn banner(&self) -> String {
+        match &self.phase {
+            Some(p) => format!(
+                "PARTIAL: findings of {}/{} files; {p}",
+                self.files_shown, self.files_total
+            ),
+            None => format!(
+                "PARTIAL: findings of {}/{} files; reading {}/{}",
+                self.files_shown, self.files_total, self.files_done, self.files_total
+            ),
+        }
+    }
+}
+
 #[derive(Debug, Clone)]
 pub enum Loading {
     Running {
@@ -179,6 +206,8 @@ pub struct UiState {
     pub width: u16,
     pub height: u16,
     pub loading: Loading,
+    /// Findings shown while the rest of the evidence is still loading.
+    pub partial: Option<Partial>,
     pub quit: bool,
     /// Zone times are shown in, and the one given on the command line (`z` cycles).
     pub zone: crate::model::time::DisplayZone,
@@ -206,6 +235,7 @@ impl Default for UiState {
                 files_done: 0,
                 files_total: 0,
             },
+            partial: None,
             quit: false,
             zone: crate::model::time::DisplayZone::Utc,
             configured_zone: crate::model::time::DisplayZone::Utc,
@@ -250,6 +280,11 @@ impl AppState {
     pub fn refresh(&mut self) {
         let keep_target = self.target().map(|t| t.key.clone());
         let keep_finding = self.finding().map(|f| f.id.clone());
+        self.refresh_keeping(keep_target, keep_finding);
+    }
+
+    /// `refresh`, then select this host and finding again where they still exist.
+    pub fn refresh_keeping(&mut self, keep_target: Option<String>, keep_finding: Option<String>) {
         let Some(data) = self.data.as_mut() else {
             return;
         };

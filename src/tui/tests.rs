@@ -435,3 +435,112 @@ fn pivot_index_finds_exactly_what_a_full_scan_finds() {
         );
     }
 }
+
+/// A large collection opens on the findings of its first files: the loader sends them before
+/// the rest, the workbench shows them with a banner and holds back case changes, and the final
+/// result is exactly a one-shot scan, with the analyst's host still selected.
+/// What the loader sends for this evidence when every collection counts as large.
+fn load_actions(paths: &[PathBuf], det: &Detector) -> Vec<Action> {
+    let (tx, rx) = std::sync::mpsc::channel();
+    let evidence = super::Evidence::Paths {
+        paths: paths.to_vec(),
+        load: LoadOptions::default(),
+    };
+    super::load_with(evidence, det.clone(), 1, &tx);
+    drop(tx);
+    rx.iter().collect()
+}
+
+fn finding_ids(f: &[crate::detect::finding::Finding]) -> Vec<String> {
+    let mut v: Vec<String> = f.iter().map(|x| x.id.clone()).collect();
+    v.sort();
+    v
+}
+
+#[test]
+fn first_files_are_shown_while_the_rest_loads() {
+    let dir = tempfile::tempdir().unwrap();
+    let case = crate::demo::generate(&crate::demo::DemoOptions {
+        hosts: 24,
+        days: 2,
+        noise_per_day: 100,
+        ..crate::demo::DemoOptions::default()
+    });
+    crate::demo::write(&case, dir.path()).unwrap();
+    let paths = vec![dir.path().to_path_buf()];
+    let files = crate::ingest::plan(&paths);
+    let split = crate::ingest::first_part(&files, 1);
+    assert!(
+        split > 0 && split < files.len(),
+        "{split} of {}",
+        files.len()
+    );
+    assert_eq!(
+        crate::ingest::first_part(&files, u64::MAX),
+        0,
+        "small: one go"
+    );
+    // The first part ends at a folder boundary (complete hosts).
+    assert_ne!(files[split].0.parent(), files[split - 1].0.parent());
+
+    let det = Detector::builtin("default").unwrap();
+    let actions = load_actions(&paths, &det);
+    let partial_at = actions
+        .iter()
+        .position(|a| matches!(a, Action::Partial { .. }))
+        .expect("partial results sent");
+    let loaded_at = actions
+        .iter()
+        .position(|a| matches!(a, Action::Loaded(_)))
+        .expect("final results sent");
+    assert!(partial_at < loaded_at);
+
+    let handle = CaseHandle {
+        case: Case::new("t", CaseSources::default()),
+        path: PathBuf::from("unused.json"),
+        base_allowlist: det.allowlist.clone(),
+    };
+    let mut s = AppState::new(
+        handle,
+        Playbook::builtin().unwrap(),
+        Keymap::builtin().unwrap(),
+    );
+    let mut actions = actions.into_iter();
+    for a in actions.by_ref().take(partial_at + 1) {
+        update(&mut s, a);
+    }
+    let shown = s.data.as_ref().unwrap().findings.len();
+    assert!(shown > 0, "the first hosts already have findings");
+    let (text, _) = screen(&s, 80, 24, color());
+    assert!(text.contains("PARTIAL"), "{text}");
+    assert!(text.contains(&format!("{split}/{}", files.len())), "{text}");
+    let key = s.target().unwrap().key.clone();
+    // Notes and triage wait for the whole evidence; browsing does not.
+    assert!(update(&mut s, Action::EditFindingNote).is_empty());
+    assert!(s.ui.modal.is_none());
+    assert!(s.ui.status.contains("still loading"), "{}", s.ui.status);
+    assert!(update(&mut s, Action::Export).is_empty());
+    update(&mut s, Action::Pivot(PivotField::User));
+
+    for a in actions {
+        update(&mut s, a);
+    }
+    assert!(s.ui.partial.is_none());
+    assert!(
+        s.ui.pivots.is_empty(),
+        "pivots into the partial events are closed"
+    );
+    assert_eq!(s.target().unwrap().key, key, "still on the same host");
+    let (text, _) = screen(&s, 80, 24, color());
+    assert!(!text.contains("PARTIAL"), "{text}");
+
+    // Exactly what loading everything at once finds.
+    let once = load(&paths, &LoadOptions::default());
+    let expected = det.scan(&EventStore::new(once.events));
+    let data = s.data.as_ref().unwrap();
+    assert_eq!(finding_ids(&data.findings), finding_ids(&expected));
+    assert_eq!(
+        data.store.len(),
+        EventStore::new(load(&paths, &LoadOptions::default()).events).len()
+    );
+}

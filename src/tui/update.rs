@@ -2,7 +2,9 @@
 //! the export) that the runtime carries out and reports back.
 
 use super::action::{ALLOW_FIELDS, Action};
-use super::state::{AllowDraft, AppState, EditTarget, Editor, InspectorTab, Loading, Modal, Pane};
+use super::state::{
+    AllowDraft, AppState, EditTarget, Editor, InspectorTab, Loading, Modal, Pane, Partial,
+};
 use crate::detect::allowlist::AllowSpec;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -13,22 +15,55 @@ pub enum Effect {
 
 const PAGE: i64 = 10;
 
-pub fn update(s: &mut AppState, action: Action) -> Vec<Effect> {
+/// Loading progress and results; gives the action back when it is not one of them.
+fn on_load(s: &mut AppState, action: Action) -> Option<Action> {
     match action {
         Action::Progress {
             files_done,
             files_total,
         } => {
-            s.ui.loading = Loading::Running {
-                files_done,
-                files_total,
-            };
-            return vec![];
+            if let Some(p) = s.ui.partial.as_mut() {
+                p.files_done = files_done;
+            } else {
+                s.ui.loading = Loading::Running {
+                    files_done,
+                    files_total,
+                };
+            }
         }
-        Action::Loaded(inv) => {
+        Action::Partial {
+            inv,
+            files_shown,
+            files_total,
+        } => {
             s.data = Some(*inv);
             s.ui.loading = Loading::Done;
+            s.ui.partial = Some(Partial {
+                files_shown,
+                files_done: files_shown,
+                files_total,
+                phase: None,
+            });
             s.refresh();
+            s.finder_values = super::finder::candidates(s);
+            let n = s.data.as_ref().map_or(0, |d| d.findings.len());
+            s.ui.status = format!(
+                "{n} finding(s) so far; the rest of the evidence is loading (notes, triage, allow-list and export open when it is in)"
+            );
+        }
+        Action::Loaded(inv) => {
+            let was_partial = s.ui.partial.take().is_some();
+            let keep_target = s.target().map(|t| t.key.clone());
+            let keep_finding = s.finding().map(|f| f.id.clone());
+            if was_partial {
+                // Pivots and open views point into the partial events: close them.
+                s.ui.pivots.clear();
+                s.ui.modal = None;
+                s.ui.timeline_sel = 0;
+            }
+            s.data = Some(*inv);
+            s.ui.loading = Loading::Done;
+            s.refresh_keeping(keep_target, keep_finding);
             s.finder_values = super::finder::candidates(s);
             let n = s.data.as_ref().map_or(0, |d| d.findings.len());
             let unloaded = s.data.as_ref().map_or(0, |d| {
@@ -45,16 +80,27 @@ pub fn update(s: &mut AppState, action: Action) -> Vec<Effect> {
             } else {
                 format!("{n} finding(s) loaded; ? for help")
             };
-            return vec![];
         }
         Action::Phase(what) => {
-            s.ui.loading = Loading::Working(what);
-            return vec![];
+            if let Some(p) = s.ui.partial.as_mut() {
+                p.phase = Some(what);
+            } else {
+                s.ui.loading = Loading::Working(what);
+            }
         }
         Action::LoadFailed(why) => {
             s.ui.loading = Loading::Failed(why);
-            return vec![];
         }
+        other => return Some(other),
+    }
+    None
+}
+
+pub fn update(s: &mut AppState, action: Action) -> Vec<Effect> {
+    let Some(action) = on_load(s, action) else {
+        return vec![];
+    };
+    match action {
         Action::Saved(r) => {
             // Keep what the analyst just did on the status line; say it is saved.
             s.ui.status = match r {
@@ -91,10 +137,30 @@ pub fn update(s: &mut AppState, action: Action) -> Vec<Effect> {
     if s.ui.modal.is_some() {
         return super::update_modal::update_modal(s, &action);
     }
+    if s.ui.partial.is_some() && changes_case(&action) {
+        s.ui.status = "still loading: notes, triage, allow-list and export open once all evidence is in (findings may still change)".into();
+        return vec![];
+    }
     if open_view(s, &action) {
         return vec![];
     }
     update_main(s, &action)
+}
+
+/// Actions that change or export the case: held back while only part of the evidence is in,
+/// since a finding's id (what notes and triage are saved under) can change as the rest loads.
+fn changes_case(action: &Action) -> bool {
+    matches!(
+        action,
+        Action::Allow
+            | Action::AllowList
+            | Action::RemoveAllow
+            | Action::EditFindingNote
+            | Action::EditCaseNote
+            | Action::EditStepNote
+            | Action::ToggleStep
+            | Action::Export
+    )
 }
 
 /// Actions that open a view over the panes; `true` when handled.

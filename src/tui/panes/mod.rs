@@ -127,13 +127,26 @@ fn draw_status(f: &mut Frame<'_>, s: &AppState, area: Rect, theme: Theme) {
         k("export"),
         k("quit")
     );
-    let left = clip(&s.ui.status, usize::from(area.width / 2));
+    let status = match &s.ui.partial {
+        Some(p) => format!("{} | {}", p.banner(), s.ui.status),
+        None => s.ui.status.clone(),
+    };
+    // The partial banner must stay readable at 80 columns: it gets more room than the hints.
+    let share = if s.ui.partial.is_some() { 4 } else { 2 };
+    let left = clip(&status, usize::from(area.width) * (share - 1) / share);
     let width = usize::from(area.width);
     let room = width.saturating_sub(left.chars().count() + 2);
     let right: String = hints.chars().take(room).collect();
     let pad = width.saturating_sub(left.chars().count() + right.chars().count());
     let line = Line::from(vec![
-        Span::styled(left, theme.title()),
+        Span::styled(
+            left,
+            if s.ui.partial.is_some() {
+                theme.severity(crate::detect::Severity::Medium)
+            } else {
+                theme.title()
+            },
+        ),
         Span::raw(" ".repeat(pad)),
         Span::styled(right, theme.dim()),
     ]);
