@@ -19,7 +19,7 @@ pub fn ev(host: &str, ms: i64, channel: Channel, id: u16) -> B {
     let rid = RECORD.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
     B(Event {
         ts: t0() + TimeDelta::try_milliseconds(ms).unwrap_or_default(),
-        host: HostName::new(host),
+        host: std::sync::Arc::new(HostName::new(host)),
         channel,
         event_id: id,
         provider: None,
@@ -31,7 +31,7 @@ pub fn ev(host: &str, ms: i64, channel: Channel, id: u16) -> B {
         fields: Fields::default(),
         extra: Box::default(),
         raw: None,
-        also_at: Vec::new(),
+        also_at: Box::default(),
     })
 }
 

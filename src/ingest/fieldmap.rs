@@ -247,7 +247,7 @@ pub fn normalize(
         fields,
         extra,
         raw: raw.raw.map(Box::from),
-        also_at: Vec::new(),
+        also_at: Box::default(),
     })
 }
 

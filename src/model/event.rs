@@ -288,7 +288,8 @@ empty_struct!(RegistryInfo {
 #[derive(Debug, Clone, Serialize)]
 pub struct Event {
     pub ts: DateTime<Utc>,
-    pub host: HostName,
+    /// Shared by every event of the host as the file names it (one pointer per event).
+    pub host: Arc<HostName>,
     pub channel: Channel,
     pub event_id: u16,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -302,8 +303,8 @@ pub struct Event {
     #[serde(skip)]
     pub raw: Option<Box<str>>,
     /// Other places the same record was found (VSS copies, re-exports): it counts once.
-    #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub also_at: Vec<SourceRef>,
+    #[serde(skip_serializing_if = "<[_]>::is_empty")]
+    pub also_at: Box<[SourceRef]>,
 }
 
 impl Event {

@@ -28,15 +28,15 @@ impl HostName {
 
 /// Host names seen so far, so events of the same host share one allocation.
 #[derive(Debug, Default, Clone)]
-pub struct HostCache(std::collections::HashMap<String, HostName>);
+pub struct HostCache(std::collections::HashMap<String, Arc<HostName>>);
 
 impl HostCache {
-    pub fn get(&mut self, display: &str) -> HostName {
+    pub fn get(&mut self, display: &str) -> Arc<HostName> {
         if let Some(h) = self.0.get(display) {
-            return h.clone();
+            return Arc::clone(h);
         }
-        let h = HostName::new(display);
-        self.0.insert(display.to_string(), h.clone());
+        let h = Arc::new(HostName::new(display));
+        self.0.insert(display.to_string(), Arc::clone(&h));
         h
     }
 }
