@@ -376,3 +376,46 @@ fn the_same_record_in_several_files_counts_once() {
     };
     assert_eq!(scores(&a), scores(&b), "duplicates change no finding");
 }
+
+/// The first part the workbench shows early: about an eighth of the bytes, whole folders (hosts)
+/// where there are folders, the byte share in a flat folder, nothing when small.
+#[test]
+fn first_part_takes_an_eighth_in_whole_folders() {
+    use svchop::ingest::{first_part, plan};
+    let write = |dir: &std::path::Path, name: &str| {
+        std::fs::create_dir_all(dir).unwrap();
+        std::fs::write(dir.join(name), vec![b'{'; 1000]).unwrap();
+    };
+    let hosts = tempfile::tempdir().unwrap();
+    for h in 0..8 {
+        for f in ["Security.json", "Sysmon.json", "System.json"] {
+            write(&hosts.path().join(format!("HOST{h}")), f);
+        }
+    }
+    let files = plan(&[hosts.path().to_path_buf()]);
+    assert_eq!(files.len(), 24);
+    // 24 files of 1000 bytes: an eighth is 3 files, which is exactly the first host.
+    assert_eq!(first_part(&files, 1), 3);
+    assert_eq!(first_part(&files, 24_001), 0, "under the threshold: one go");
+
+    let flat = tempfile::tempdir().unwrap();
+    for i in 0..16 {
+        write(flat.path(), &format!("host{i:02}-Security.json"));
+    }
+    let files = plan(&[flat.path().to_path_buf()]);
+    assert_eq!(
+        first_part(&files, 1),
+        2,
+        "flat folder: the byte share alone"
+    );
+
+    let uneven = tempfile::tempdir().unwrap();
+    write(&uneven.path().join("A"), "a.json");
+    for i in 0..9 {
+        write(&uneven.path().join("B"), &format!("b{i}.json"));
+    }
+    let files = plan(&[uneven.path().to_path_buf()]);
+    // Host A alone is 1/10 of the bytes (< 1/8): the first part takes one B file, as B whole
+    // would be most of the evidence.
+    assert_eq!(first_part(&files, 1), 2);
+}

@@ -154,8 +154,9 @@ pub fn load_with_progress(
 pub const PARTIAL_MIN_BYTES: u64 = 256 << 20;
 
 /// How many of the planned files to read and show first: about an eighth of the bytes, rounded
-/// up to the end of a folder (collections are usually one folder per host, so the hosts shown
-/// first are complete). 0 when the evidence is small or one part would be (nearly) everything.
+/// up to the end of a folder where that stays under half (collections are usually one folder per
+/// host, so the hosts shown first are complete). 0 when the evidence is small or a first part
+/// would be most of it.
 pub fn first_part(files: &[Planned], min_total_bytes: u64) -> usize {
     let sizes: Vec<u64> = files
         .iter()
@@ -171,15 +172,17 @@ pub fn first_part(files: &[Planned], min_total_bytes: u64) -> usize {
         bytes += sizes[k];
         k += 1;
     }
-    while k > 0 && k < files.len() && files[k].0.parent() == files[k - 1].0.parent() {
-        k += 1;
+    let small_enough = |k: usize| k < files.len() && sizes[..k].iter().sum::<u64>() < total / 2;
+    if !small_enough(k) {
+        return 0;
     }
-    let shown: u64 = sizes[..k].iter().sum();
-    if k >= files.len() || shown >= total / 2 {
-        0
-    } else {
-        k
+    let mut whole = k;
+    while whole > 0 && whole < files.len() && files[whole].0.parent() == files[whole - 1].0.parent()
+    {
+        whole += 1;
     }
+    // A flat folder of many hosts' logs has no folder to round to: the byte share stands.
+    if small_enough(whole) { whole } else { k }
 }
 
 /// Puts events read in parts into store order and merges copies of the same record; what

@@ -135,9 +135,10 @@ fn finding_matches(fd: &Finding, field: PivotField, value: &str) -> bool {
 /// costs its matches and never reads the events themselves.
 #[derive(Debug, Default)]
 pub struct PivotIndex {
+    /// Each key's events as time ranks, ascending (merging lists is merging sorted numbers).
     map: std::collections::HashMap<(PivotField, String), Vec<u32>>,
-    /// Position of each event in time order (store order is host, then time).
-    rank: Vec<u32>,
+    /// The event at each time rank (store order is host, then time).
+    order: Vec<u32>,
 }
 
 /// Every field a pivot can follow.
@@ -226,26 +227,23 @@ impl PivotIndex {
         let n = store.len();
         let mut order: Vec<u32> = (0..u32::try_from(n).unwrap_or(u32::MAX)).collect();
         order.sort_by_key(|&i| (store.get(i as usize).map(|e| e.ts), i));
-        let mut rank = vec![0u32; order.len()];
-        for (r, &i) in order.iter().enumerate() {
-            rank[i as usize] = u32::try_from(r).unwrap_or(u32::MAX);
-        }
         let mut map: std::collections::HashMap<(PivotField, String), Vec<u32>> =
             std::collections::HashMap::new();
-        for &i in &order {
+        for (rank, &i) in order.iter().enumerate() {
             let Some(e) = store.get(i as usize) else {
                 continue;
             };
+            let rank = u32::try_from(rank).unwrap_or(u32::MAX);
             for field in FIELDS {
                 let mut keys = event_keys(e, field);
                 keys.sort_unstable();
                 keys.dedup();
                 for k in keys {
-                    map.entry((field, k)).or_default().push(i);
+                    map.entry((field, k)).or_default().push(rank);
                 }
             }
         }
-        PivotIndex { map, rank }
+        PivotIndex { map, order }
     }
 
     /// The matching events in time order, or `None` when the index is empty (not built).
@@ -253,29 +251,35 @@ impl PivotIndex {
         if self.map.is_empty() {
             return None;
         }
-        let lists: Vec<&[u32]> = query_keys(field, value)
+        // An event listed under several keys (spellings of one account) comes once.
+        let mut ranks: Vec<u32> = Vec::new();
+        for list in query_keys(field, value)
             .into_iter()
-            .filter_map(|k| self.map.get(&(field, k)).map(Vec::as_slice))
-            .collect();
-        let rank = |i: u32| self.rank.get(i as usize).copied().unwrap_or(u32::MAX);
-        let mut out: Vec<usize> = Vec::new();
-        let mut pos = vec![0usize; lists.len()];
-        let mut last = None;
-        // k-way merge by time rank; an event listed under several keys comes once.
-        loop {
-            let next = (0..lists.len())
-                .filter(|&l| pos[l] < lists[l].len())
-                .min_by_key(|&l| rank(lists[l][pos[l]]));
-            let Some(l) = next else { break };
-            let i = lists[l][pos[l]];
-            pos[l] += 1;
-            if last != Some(i) {
-                out.push(i as usize);
-                last = Some(i);
-            }
+            .filter_map(|k| self.map.get(&(field, k)))
+        {
+            ranks = merge_sorted(&ranks, list);
         }
-        Some(out)
+        Some(
+            ranks
+                .into_iter()
+                .filter_map(|r| self.order.get(r as usize).map(|&i| i as usize))
+                .collect(),
+        )
     }
+}
+
+/// The union of two ascending lists, ascending, each number once.
+fn merge_sorted(left: &[u32], right: &[u32]) -> Vec<u32> {
+    let mut out = Vec::with_capacity(left.len() + right.len());
+    let (mut at_left, mut at_right) = (0, 0);
+    while let (Some(&l), Some(&r)) = (left.get(at_left), right.get(at_right)) {
+        out.push(l.min(r));
+        at_left += usize::from(l <= r);
+        at_right += usize::from(r <= l);
+    }
+    out.extend_from_slice(left.get(at_left..).unwrap_or_default());
+    out.extend_from_slice(right.get(at_right..).unwrap_or_default());
+    out
 }
 
 /// Builds the pivot for the current selection; `Err` says why there is nothing to pivot on.
@@ -317,5 +321,18 @@ pub fn search(data: &super::state::Investigation, field: PivotField, value: &str
         findings,
         events,
         sel: 0,
+    }
+}
+
+#[cfg(test)]
+mod merge_tests {
+    #[test]
+    fn merge_sorted_is_the_ascending_union() {
+        assert_eq!(
+            super::merge_sorted(&[1, 4, 6, 9], &[2, 4, 9, 10, 12]),
+            vec![1, 2, 4, 6, 9, 10, 12]
+        );
+        assert_eq!(super::merge_sorted(&[], &[3, 5]), vec![3, 5]);
+        assert_eq!(super::merge_sorted(&[7], &[]), vec![7]);
     }
 }
