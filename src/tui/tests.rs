@@ -33,21 +33,26 @@ fn state_from(events: Vec<crate::model::Event>) -> AppState {
     let det = Detector::builtin("default").unwrap();
     let store = EventStore::new(events);
     let findings = det.scan(&store);
-    let case = CaseHandle {
-        case: Case::new("t", CaseSources::default()),
-        path: PathBuf::from("unused.json"),
-        base_allowlist: det.allowlist.clone(),
-    };
-    let mut s = AppState::new(
-        case,
-        Playbook::builtin().unwrap(),
-        Keymap::builtin().unwrap(),
-    );
+    let mut s = empty_state(&det);
     update(
         &mut s,
         Action::Loaded(Box::new(Investigation::new(store, findings, report, det))),
     );
     s
+}
+
+/// The workbench before anything is loaded, with a case that is never written.
+fn empty_state(det: &Detector) -> AppState {
+    let case = CaseHandle {
+        case: Case::new("t", CaseSources::default()),
+        path: PathBuf::from("unused.json"),
+        base_allowlist: det.allowlist.clone(),
+    };
+    AppState::new(
+        case,
+        Playbook::builtin().unwrap(),
+        Keymap::builtin().unwrap(),
+    )
 }
 
 fn corpus_state() -> AppState {
@@ -323,17 +328,7 @@ fn no_color_theme_uses_no_colours() {
 
 #[test]
 fn loading_screen_shows_progress() {
-    let det = Detector::builtin("default").unwrap();
-    let case = CaseHandle {
-        case: Case::new("t", CaseSources::default()),
-        path: PathBuf::from("x.json"),
-        base_allowlist: det.allowlist,
-    };
-    let mut s = AppState::new(
-        case,
-        Playbook::builtin().unwrap(),
-        Keymap::builtin().unwrap(),
-    );
+    let mut s = empty_state(&Detector::builtin("default").unwrap());
     update(
         &mut s,
         Action::Progress {
@@ -495,16 +490,7 @@ fn first_files_are_shown_while_the_rest_loads() {
         .expect("final results sent");
     assert!(partial_at < loaded_at);
 
-    let handle = CaseHandle {
-        case: Case::new("t", CaseSources::default()),
-        path: PathBuf::from("unused.json"),
-        base_allowlist: det.allowlist.clone(),
-    };
-    let mut s = AppState::new(
-        handle,
-        Playbook::builtin().unwrap(),
-        Keymap::builtin().unwrap(),
-    );
+    let mut s = empty_state(&det);
     let mut actions = actions.into_iter();
     for a in actions.by_ref().take(partial_at + 1) {
         update(&mut s, a);
