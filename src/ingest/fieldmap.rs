@@ -231,7 +231,16 @@ pub fn normalize(
     let extra = std::mem::take(&mut raw.data)
         .into_iter()
         .filter(|(k, v)| !v.is_empty() && !TYPED.iter().any(|t| t.eq_ignore_ascii_case(k)))
-        .map(|(k, v)| (intern(&k), Arc::from(v.as_str())))
+        // Short values repeat (integrity levels, protocols, flags): shared. Long ones are mostly
+        // unique (times, hashes, GUIDs) and would only churn the intern table.
+        .map(|(k, v)| {
+            let v = if v.len() <= 16 {
+                intern(&v)
+            } else {
+                Arc::from(v.as_str())
+            };
+            (intern(&k), v)
+        })
         .collect();
     Some(Event {
         ts,
