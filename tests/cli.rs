@@ -11,6 +11,17 @@ fn svchop() -> Command {
     Command::cargo_bin("svchop").unwrap()
 }
 
+/// Runs svchop, requires success (stderr shown if not) and gives its standard output.
+fn stdout_ok(cmd: &mut Command) -> String {
+    let out = cmd.output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap()
+}
+
 fn lm(name: &str) -> std::path::PathBuf {
     corpus()
         .join("evtx-attack-samples/Lateral Movement")
@@ -64,9 +75,7 @@ fn scan_exit_codes() {
 
 #[test]
 fn scan_table_fits_80_columns() {
-    let out = svchop().arg("scan").arg(corpus()).output().unwrap();
-    assert!(out.status.success());
-    let text = String::from_utf8(out.stdout).unwrap();
+    let text = stdout_ok(svchop().arg("scan").arg(corpus()));
     for line in text.lines() {
         assert!(
             line.chars().count() <= 80,
@@ -178,13 +187,12 @@ fn suppressed_findings_are_listed_on_request() {
 
 #[test]
 fn sources_and_events_commands() {
-    let out = svchop()
-        .args(["sources", "--format", "json"])
-        .arg(corpus().join("malformed"))
-        .output()
-        .unwrap();
-    assert!(out.status.success());
-    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let v: serde_json::Value = serde_json::from_str(&stdout_ok(
+        svchop()
+            .args(["sources", "--format", "json"])
+            .arg(corpus().join("malformed")),
+    ))
+    .unwrap();
     let files = v["files"].as_array().unwrap();
     for f in files {
         for key in [
@@ -236,9 +244,7 @@ fn damaged_input_is_summarised_on_stderr() {
 
 #[test]
 fn demo_runs_and_writes() {
-    let out = svchop().arg("demo").output().unwrap();
-    assert!(out.status.success());
-    let text = String::from_utf8(out.stdout).unwrap();
+    let text = stdout_ok(svchop().arg("demo"));
     assert!(
         text.contains("PSEXESVC") && text.contains("BTOBTO") && text.contains("RemComSvc"),
         "{text}"
@@ -305,17 +311,7 @@ fn export_reads_a_case_and_its_sources() {
     );
     case.case_note = "escalated to IR | ticket #42".into();
     persist::save(&path, &case).unwrap();
-    let out = svchop()
-        .args(["export", "--format", "md"])
-        .arg(&path)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let md = String::from_utf8(out.stdout).unwrap();
+    let md = stdout_ok(svchop().args(["export", "--format", "md"]).arg(&path));
     assert!(
         md.contains("# svchop case: remcom") && md.contains("Critical findings (3)"),
         "{md}"
@@ -375,13 +371,11 @@ fn display_zone_option() {
 
 #[test]
 fn timesketch_lines_have_the_required_fields() {
-    let out = svchop()
-        .args(["timeline", "--format", "timesketch"])
-        .arg(corpus())
-        .output()
-        .unwrap();
-    assert!(out.status.success());
-    let text = String::from_utf8(out.stdout).unwrap();
+    let text = stdout_ok(
+        svchop()
+            .args(["timeline", "--format", "timesketch"])
+            .arg(corpus()),
+    );
     let mut n = 0;
     let mut marked = 0;
     for line in text.lines() {
@@ -549,17 +543,11 @@ fn rules_export_takes_a_tuned_profile_file() {
         );
     let path = dir.path().join("elastic-tuned.toml");
     std::fs::write(&path, tuned).unwrap();
-    let out = svchop()
-        .args(["rules", "export", "--to", "sigma", "--profile"])
-        .arg(&path)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
+    let text = stdout_ok(
+        svchop()
+            .args(["rules", "export", "--to", "sigma", "--profile"])
+            .arg(&path),
     );
-    let text = String::from_utf8(out.stdout).unwrap();
     assert!(text.contains("timespan: 120s"), "{text}");
     assert!(text.contains("'sanctioneddeploy'"), "{text}"); // names compare case-insensitively
     assert!(text.contains("name: svchop_elastic_tuned_remote_service_creation"));

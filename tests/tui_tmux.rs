@@ -126,11 +126,18 @@ impl Drop for Tmux {
     }
 }
 
+/// Whether tmux is here; says on stderr that the test is skipped when it is not.
 fn have_tmux() -> bool {
-    Command::new("tmux")
+    let here = Command::new("tmux")
         .arg("-V")
         .output()
-        .is_ok_and(|o| o.status.success())
+        .is_ok_and(|o| o.status.success());
+    if !here {
+        eprintln!(
+            "tmux not installed: skipping the tmux end-to-end test (scripts/test.sh installs it)"
+        );
+    }
+    here
 }
 
 fn open_cmd(case: &Path) -> String {
@@ -146,9 +153,6 @@ fn open_cmd(case: &Path) -> String {
 #[test]
 fn workbench_end_to_end_in_tmux() {
     if !have_tmux() {
-        eprintln!(
-            "tmux not installed: skipping the tmux end-to-end test (scripts/test.sh installs it)"
-        );
         return;
     }
     let dir = tempfile::tempdir().unwrap();
@@ -227,9 +231,6 @@ fn session(case: &Path, w: u16, h: u16) {
 #[test]
 fn workbench_opens_imported_findings_in_tmux() {
     if !have_tmux() {
-        eprintln!(
-            "tmux not installed: skipping the tmux end-to-end test (scripts/test.sh installs it)"
-        );
         return;
     }
     let dir = tempfile::tempdir().unwrap();

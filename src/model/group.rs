@@ -32,13 +32,6 @@ pub(crate) use empty_struct;
 #[derive(Clone, Default)]
 pub struct Group<T>(Option<Box<T>>);
 
-impl<T: Empty> Group<T> {
-    /// Whether the group was never filled (it may still be filled with empty values).
-    pub fn is_unset(&self) -> bool {
-        self.0.is_none()
-    }
-}
-
 impl<T: Empty + PartialEq> Group<T> {
     /// The group holding `value`, stored only when something in it is set.
     pub fn filled(value: T) -> Self {
@@ -46,13 +39,6 @@ impl<T: Empty + PartialEq> Group<T> {
             Group(None)
         } else {
             value.into()
-        }
-    }
-
-    /// Frees the group when nothing in it is set (writing through it always allocates).
-    pub fn compact(&mut self) {
-        if self.0.as_deref().is_some_and(|v| v == T::empty()) {
-            self.0 = None;
         }
     }
 }
@@ -113,19 +99,24 @@ mod tests {
     #[test]
     fn reads_empty_until_written() {
         let mut g: Group<Pair> = Group::default();
-        assert!(g.is_unset());
+        assert!(g.0.is_none());
         assert_eq!(g.a, None);
         assert_eq!(g, Group::from(Pair::default()));
         g.a = Some(3);
-        assert!(!g.is_unset());
+        assert!(g.0.is_some());
         assert_eq!(g.a, Some(3));
         assert_eq!(serde_json::to_string(&g).unwrap(), r#"{"a":3,"b":null}"#);
         assert_eq!(
             std::mem::size_of::<Group<Pair>>(),
             std::mem::size_of::<usize>()
         );
-        g.a = None;
-        g.compact();
-        assert!(g.is_unset());
+        // `filled` stores a group only when something in it is set.
+        assert!(Group::filled(Pair::default()).0.is_none());
+        let set = Group::filled(Pair {
+            a: Some(1),
+            b: None,
+        });
+        assert_eq!(set.a, Some(1));
+        assert!(set.0.is_some());
     }
 }

@@ -36,16 +36,13 @@ fn on_load(s: &mut AppState, action: Action) -> Option<Action> {
             files_shown,
             files_total,
         } => {
-            s.data = Some(*inv);
-            s.ui.loading = Loading::Done;
+            show(s, *inv, None, None);
             s.ui.partial = Some(Partial {
                 files_shown,
                 files_done: files_shown,
                 files_total,
                 phase: None,
             });
-            s.refresh();
-            s.finder_values = super::finder::candidates(s);
             let n = s.data.as_ref().map_or(0, |d| d.findings.len());
             s.ui.status = format!(
                 "{n} finding(s) so far; the rest of the evidence is loading (notes, triage, allow-list and export open when it is in)"
@@ -61,10 +58,7 @@ fn on_load(s: &mut AppState, action: Action) -> Option<Action> {
                 s.ui.modal = None;
                 s.ui.timeline_sel = 0;
             }
-            s.data = Some(*inv);
-            s.ui.loading = Loading::Done;
-            s.refresh_keeping(keep_target, keep_finding);
-            s.finder_values = super::finder::candidates(s);
+            show(s, *inv, keep_target, keep_finding);
             let n = s.data.as_ref().map_or(0, |d| d.findings.len());
             let unloaded = s.data.as_ref().map_or(0, |d| {
                 d.findings
@@ -94,6 +88,19 @@ fn on_load(s: &mut AppState, action: Action) -> Option<Action> {
         other => return Some(other),
     }
     None
+}
+
+/// Puts loaded results on screen, on this host and finding where they still exist.
+fn show(
+    s: &mut AppState,
+    inv: super::state::Investigation,
+    keep_target: Option<String>,
+    keep_finding: Option<String>,
+) {
+    s.data = Some(inv);
+    s.ui.loading = Loading::Done;
+    s.refresh_keeping(keep_target, keep_finding);
+    s.finder_values = super::finder::candidates(s);
 }
 
 pub fn update(s: &mut AppState, action: Action) -> Vec<Effect> {

@@ -78,41 +78,31 @@ impl Widget for TimelinePane<'_> {
         let mut lines = Vec::new();
         let mut prev = None;
         let target = s.finding().map_or("", |f| f.target_key.as_str());
-        for (n, (idx, stage, link)) in rows.iter().enumerate() {
-            // An imported finding's stage whose event was not loaded: shown from the finding.
-            let r = match data.store.get(*idx) {
-                Some(e) => RowData {
-                    ts: e.ts,
-                    host_key: e.host.key.to_string(),
-                    host: e.host.display.to_string(),
-                    event_id: e.event_id,
-                    summary: summary(e),
-                },
-                None => match s
-                    .finding()
-                    .and_then(|f| f.stages.iter().find(|st| st.event_index == *idx))
-                {
-                    Some(st) => RowData {
-                        ts: st.time,
-                        host_key: crate::model::host_key(&st.host),
-                        host: st.host.clone(),
-                        event_id: st.event_id,
-                        summary: format!("[not loaded] {}", st.summary),
-                    },
+        // Rows above the window only carry the time of the previous stage (for the gap); the
+        // text is built for the rows on screen, and nothing below them is read.
+        for (n, (idx, stage, link)) in rows.iter().enumerate().take(start + height) {
+            let ts = match data.store.get(*idx) {
+                Some(e) => e.ts,
+                None => match unloaded(s, *idx) {
+                    Some(st) => st.time,
                     None => continue,
                 },
             };
             let g = prev.map_or_else(
                 || "     ".to_string(),
-                |p: chrono::DateTime<chrono::Utc>| gap((r.ts - p).num_milliseconds()),
+                |p: chrono::DateTime<chrono::Utc>| gap((ts - p).num_milliseconds()),
             );
             if stage.is_some() {
-                prev = Some(r.ts);
+                prev = Some(ts);
             }
-            if n >= start && n < start + height {
-                let selected = n == s.ui.timeline_sel && focused;
-                lines.push(self.row(&r, *stage, link, &g, (target, width, selected)));
+            if n < start {
+                continue;
             }
+            let Some(r) = row_data(s, *idx) else {
+                continue;
+            };
+            let selected = n == s.ui.timeline_sel && focused;
+            lines.push(self.row(&r, *stage, link, &g, (target, width, selected)));
         }
         if rows.is_empty() {
             lines.push(Line::from(
@@ -121,6 +111,32 @@ impl Widget for TimelinePane<'_> {
         }
         Paragraph::new(lines).render(inner, buf);
     }
+}
+
+/// An imported finding's stage whose event was not loaded: shown from the finding.
+fn unloaded(s: &AppState, idx: usize) -> Option<&crate::detect::finding::StageRef> {
+    s.finding()
+        .and_then(|f| f.stages.iter().find(|st| st.event_index == idx))
+}
+
+/// What the timeline shows of the row's event (or of its stage, when not loaded).
+fn row_data(s: &AppState, idx: usize) -> Option<RowData> {
+    if let Some(e) = s.data.as_ref()?.store.get(idx) {
+        return Some(RowData {
+            ts: e.ts,
+            host_key: e.host.key.to_string(),
+            host: e.host.display.to_string(),
+            event_id: e.event_id,
+            summary: summary(e),
+        });
+    }
+    unloaded(s, idx).map(|st| RowData {
+        ts: st.time,
+        host_key: crate::model::host_key(&st.host),
+        host: st.host.clone(),
+        event_id: st.event_id,
+        summary: format!("[not loaded] {}", st.summary),
+    })
 }
 
 /// What a timeline row shows of its event.
