@@ -376,33 +376,51 @@ impl InputArgs {
 
     /// Loads everything; an error when not one record could be read.
     pub fn load(&self, keep_raw: bool) -> Result<Loaded> {
+        self.check_paths()?;
+        let loaded = ingest::load(&self.paths, &self.load_options(keep_raw)?);
+        nothing_read(&loaded.report)?;
+        Ok(loaded)
+    }
+
+    /// `load` into packed events (for the scan of large collections).
+    pub fn load_packed(&self) -> Result<ingest::PackedLoad> {
+        self.check_paths()?;
+        let loaded = ingest::load_packed(&self.paths, &self.load_options(false)?, &|_, _| {});
+        nothing_read(&loaded.report)?;
+        Ok(loaded)
+    }
+
+    fn check_paths(&self) -> Result<()> {
         for p in &self.paths {
             if !p.exists() {
                 bail!("{} does not exist", p.display());
             }
         }
-        let loaded = ingest::load(&self.paths, &self.load_options(keep_raw)?);
-        if loaded.report.records_read() == 0 {
-            let problems: Vec<String> = loaded
-                .report
-                .files
-                .iter()
-                .flat_map(|f| {
-                    f.problems
-                        .iter()
-                        .map(move |p| format!("{}: {}", f.path, p.what))
-                })
-                .take(5)
-                .collect();
-            bail!(
-                "nothing could be read from {} file(s){}{}",
-                loaded.report.files.len(),
-                if problems.is_empty() { "" } else { ":\n  " },
-                problems.join("\n  ")
-            );
-        }
-        Ok(loaded)
+        Ok(())
     }
+}
+
+/// An error when not one record could be read, with the first problems.
+fn nothing_read(report: &ingest::IngestReport) -> Result<()> {
+    if report.records_read() == 0 {
+        let problems: Vec<String> = report
+            .files
+            .iter()
+            .flat_map(|f| {
+                f.problems
+                    .iter()
+                    .map(move |p| format!("{}: {}", f.path, p.what))
+            })
+            .take(5)
+            .collect();
+        bail!(
+            "nothing could be read from {} file(s){}{}",
+            report.files.len(),
+            if problems.is_empty() { "" } else { ":\n  " },
+            problems.join("\n  ")
+        );
+    }
+    Ok(())
 }
 
 /// Entry point of the binary.
@@ -1043,9 +1061,8 @@ fn demo(a: &DemoArgs) -> Result<ExitCode> {
 
 fn scan(a: &ScanArgs) -> Result<ExitCode> {
     let detector = a.detect.detector()?;
-    let loaded = a.input.load(false)?;
-    let store = EventStore::new(loaded.events);
-    let findings = detector.scan(&store);
+    let loaded = a.input.load_packed()?;
+    let findings = detector.scan_packed(&std::sync::Arc::new(loaded.events));
     let min = a.min_severity.unwrap_or(Severity::Low);
     let shown: Vec<&Finding> = findings
         .iter()

@@ -8,6 +8,7 @@ use crate::model::{Event, is_ip_literal};
 use chrono::{DateTime, TimeDelta, Utc};
 use std::collections::{BTreeSet, HashMap};
 use std::ops::Range;
+use std::sync::Arc;
 
 /// The events of one host, in time order, with their store indices.
 #[derive(Clone)]
@@ -31,7 +32,7 @@ impl<'a> HostView<'a> {
         from: DateTime<Utc>,
         to: DateTime<Utc>,
     ) -> impl Iterator<Item = (usize, &'a Event)> + 'a {
-        let evs = &self.store.events()[self.range.clone()];
+        let evs = self.store.slice(self.range.clone());
         let start = evs.partition_point(|e| e.ts < from);
         let end = evs.partition_point(|e| e.ts <= to);
         let base = self.range.start;
@@ -92,6 +93,9 @@ fn near(seen: &Seen, at: DateTime<Utc>) -> bool {
         && seen.1.checked_add_signed(trust).is_none_or(|to| at <= to)
 }
 
+/// An outbound SMB connection: when, its store index, and the host that made it.
+pub type SmbOut = (DateTime<Utc>, usize, Arc<str>);
+
 /// Collection-wide facts: host addresses and lateral tool runs.
 #[derive(Debug, Default)]
 pub struct Context {
@@ -104,38 +108,91 @@ pub struct Context {
     pub host_names: HashMap<String, BTreeSet<String>>,
     pub client_runs: Vec<ClientRun>,
     /// Destination IP -> outbound SMB connections to it: (time, store index, source host key).
-    pub outbound_smb: HashMap<String, Vec<(DateTime<Utc>, usize, String)>>,
+    pub outbound_smb: HashMap<String, Vec<SmbOut>>,
 }
 
 impl Context {
     pub fn build(store: &EventStore, pats: &Patterns) -> Self {
         let mut c = Context::default();
         for (i, e) in store.events().iter().enumerate() {
-            c.host_names
-                .entry(e.host.key.to_string())
-                .or_default()
-                .insert(e.host.display.to_string());
-            c.learn_addresses(e);
-            if let Some(dst) = outbound_smb_peer(e) {
-                c.outbound_smb.entry(normalize_ip(&dst)).or_default().push((
-                    e.ts,
-                    i,
-                    e.host.key.to_string(),
-                ));
-            }
-            if matches!(e.event_id, 1 | 4688)
-                && let Some((tool, target)) = pats.client_tool(e)
-            {
-                c.client_runs.push(ClientRun {
-                    idx: i,
-                    tool,
-                    source_key: e.host.key.to_string(),
-                    target,
-                    ts: e.ts,
-                });
-            }
+            c.learn(i, e, pats);
         }
         c
+    }
+
+    /// Adds what the event at store index `i` teaches; events come in store order.
+    pub fn learn(&mut self, i: usize, e: &Event, pats: &Patterns) {
+        if let Some(names) = self.host_names.get_mut(&*e.host.key) {
+            if !names.contains(&*e.host.display) {
+                names.insert(e.host.display.to_string());
+            }
+        } else {
+            self.host_names.insert(
+                e.host.key.to_string(),
+                BTreeSet::from([e.host.display.to_string()]),
+            );
+        }
+        self.learn_addresses(e);
+        if let Some(dst) = outbound_smb_peer(e) {
+            self.outbound_smb
+                .entry(normalize_ip(&dst))
+                .or_default()
+                .push((e.ts, i, Arc::clone(&e.host.key)));
+        }
+        if matches!(e.event_id, 1 | 4688)
+            && let Some((tool, target)) = pats.client_tool(e)
+        {
+            self.client_runs.push(ClientRun {
+                idx: i,
+                tool,
+                source_key: e.host.key.to_string(),
+                target,
+                ts: e.ts,
+            });
+        }
+    }
+
+    /// Adds a context learned from events later in store order.
+    pub fn absorb(&mut self, later: Context) {
+        let widen = |into: &mut HashMap<String, HashMap<String, Seen>>,
+                     from: HashMap<String, HashMap<String, Seen>>| {
+            for (a, m) in from {
+                let t = into.entry(a).or_default();
+                for (b, s) in m {
+                    let e = t.entry(b).or_insert(s);
+                    e.0 = e.0.min(s.0);
+                    e.1 = e.1.max(s.1);
+                }
+            }
+        };
+        widen(&mut self.ip_hosts, later.ip_hosts);
+        widen(&mut self.host_ips, later.host_ips);
+        for (k, names) in later.host_names {
+            self.host_names.entry(k).or_default().extend(names);
+        }
+        self.client_runs.extend(later.client_runs);
+        for (ip, list) in later.outbound_smb {
+            self.outbound_smb.entry(ip).or_default().extend(list);
+        }
+    }
+
+    /// Store indices of other hosts' events that a chain on `key` may link to: lateral tool
+    /// runs elsewhere, and outbound SMB from elsewhere to one of its addresses.
+    pub fn linkable_from_elsewhere(&self, key: &str) -> Vec<usize> {
+        let mut out: Vec<usize> = self
+            .client_runs
+            .iter()
+            .filter(|r| r.source_key != key && r.target.is_some())
+            .map(|r| r.idx)
+            .collect();
+        for ip in self.host_ips.get(key).into_iter().flat_map(HashMap::keys) {
+            for (_, idx, src) in self.outbound_smb.get(ip).map_or(&[][..], Vec::as_slice) {
+                if **src != *key {
+                    out.push(*idx);
+                }
+            }
+        }
+        out
     }
 
     fn add_ip(&mut self, host: &str, ip: &str, at: DateTime<Utc>) {

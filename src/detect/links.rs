@@ -806,12 +806,12 @@ impl Linker<'_> {
             std::collections::BTreeMap::new();
         for ip in ips.keys() {
             for (ts, idx, src) in self.ctx.outbound_smb.get(ip).map_or(&[][..], Vec::as_slice) {
-                if *src != c.target_key
+                if **src != *c.target_key
                     && *ts <= t0 + secs(2)
                     && t0.signed_duration_since(*ts) <= win
                     && self.ctx.is_own_ip(&c.target_key, ip, t0)
                 {
-                    let e = latest.entry(src.as_str()).or_insert((*ts, *idx));
+                    let e = latest.entry(&**src).or_insert((*ts, *idx));
                     if *ts > e.0 {
                         *e = (*ts, *idx);
                     }

@@ -18,6 +18,7 @@ pub mod score;
 pub mod seeds;
 pub mod store;
 
+use crate::model::pack::PackedEvents;
 use allowlist::Allowlist;
 use assets::{AssetError, SCORING_TOML, parse_toml};
 use build::{Builder, Extras};
@@ -78,23 +79,108 @@ impl Detector {
         let bursts = seeds::bursts(store, &self.profile);
         let chains = self.chains(store, &ctx, &bursts);
         let extras = Extras { bursts };
+        let findings: Vec<Finding> = chains
+            .par_iter()
+            .filter_map(|c| self.finding(store, &extras, c))
+            .collect();
+        self.finish(findings)
+    }
+
+    /// `scan` over packed events: the same findings, with one host's events decoded at a time
+    /// (the collection-wide facts are gathered host by host first). The reference joins of the
+    /// Sentinel and Elastic/Sigma profiles look across hosts at once and get every event decoded.
+    pub fn scan_packed(&self, packed: &std::sync::Arc<PackedEvents>) -> Vec<Finding> {
+        if !matches!(self.profile.engine, Engine::Chain | Engine::Hunt) {
+            return self.scan(&EventStore::new(packed.slice(0..packed.len())));
+        }
+        let hosts: Vec<(&str, std::ops::Range<usize>)> = packed.hosts().collect();
+        let (ctx, bursts) = hosts
+            .par_iter()
+            .map(|(_, range)| {
+                let mut ctx = Context::default();
+                let mut bursts = seeds::Bursts::default();
+                for (k, e) in packed.slice(range.clone()).iter().enumerate() {
+                    ctx.learn(range.start + k, e, &self.patterns);
+                    bursts.learn(e);
+                }
+                (ctx, bursts)
+            })
+            .reduce(
+                || (Context::default(), seeds::Bursts::default()),
+                |(mut ctx, mut bursts), (later, more)| {
+                    ctx.absorb(later);
+                    bursts.absorb(more);
+                    (ctx, bursts)
+                },
+            );
+        let extras = Extras {
+            bursts: bursts.finish(&self.profile),
+        };
+        let findings: Vec<Finding> = hosts
+            .into_par_iter()
+            .flat_map_iter(|(key, range)| {
+                let store = EventStore::window(
+                    packed,
+                    key,
+                    range.clone(),
+                    ctx.linkable_from_elsewhere(key),
+                );
+                let chains = self.host_chains(&store, &ctx, &extras.bursts, key, range);
+                chains
+                    .iter()
+                    .filter_map(|c| self.finding(&store, &extras, c))
+                    .collect::<Vec<_>>()
+            })
+            .collect();
+        self.finish(findings)
+    }
+
+    /// The finding a chain makes, if the profile keeps it.
+    fn finding(&self, store: &EventStore, extras: &Extras, c: &Chain) -> Option<Finding> {
+        if !keep_chain(c, self.profile.engine) {
+            return None;
+        }
         let b = Builder {
             store,
             pats: &self.patterns,
             weights: &self.weights,
             profile: &self.profile,
-            extras: &extras,
+            extras,
         };
-        let mut findings: Vec<Finding> = chains
-            .par_iter()
-            .filter(|c| keep_chain(c, self.profile.engine))
-            .filter_map(|c| b.finding(c))
+        b.finding(c)
             .filter(|f| f.severity >= self.profile.report_min_severity)
-            .collect();
+    }
+
+    fn finish(&self, mut findings: Vec<Finding>) -> Vec<Finding> {
         dedupe(&mut findings);
         self.allowlist.apply(&mut findings);
         findings.sort_by(Finding::order);
         findings
+    }
+
+    /// The chain and hunt engines, on one host.
+    fn host_chains(
+        &self,
+        store: &EventStore,
+        ctx: &Context,
+        bursts: &std::collections::HashMap<String, usize>,
+        key: &str,
+        range: std::ops::Range<usize>,
+    ) -> Vec<Chain> {
+        let p = &self.profile;
+        let view = context::HostView { store, range, key };
+        let l = Linker {
+            sess: links::HostIndex::build(&view),
+            view,
+            ctx,
+            pats: &self.patterns,
+            profile: p,
+        };
+        if p.engine == Engine::Hunt {
+            seeds::hunt(&l, bursts)
+        } else {
+            full::chains_on_host(&l)
+        }
     }
 
     fn chains(
@@ -110,21 +196,7 @@ impl Detector {
             Engine::Chain | Engine::Hunt => {
                 let keys: Vec<(&str, std::ops::Range<usize>)> = store.hosts().collect();
                 keys.into_par_iter()
-                    .flat_map_iter(|(key, range)| {
-                        let view = context::HostView { store, range, key };
-                        let l = Linker {
-                            sess: links::HostIndex::build(&view),
-                            view,
-                            ctx,
-                            pats: &self.patterns,
-                            profile: p,
-                        };
-                        if p.engine == Engine::Hunt {
-                            seeds::hunt(&l, bursts)
-                        } else {
-                            full::chains_on_host(&l)
-                        }
-                    })
+                    .flat_map_iter(|(key, range)| self.host_chains(store, ctx, bursts, key, range))
                     .collect()
             }
         }

@@ -450,10 +450,34 @@ fn hunt_note(c: &mut Chain, e: &Event, bursts: &std::collections::HashMap<String
 /// Hunt step 1 and 6: one source into `burst_hosts` or more hosts within `burst_window`
 /// (type-3 logons by source IP, and Sysmon 3 outbound 445 by source host).
 pub(crate) fn bursts(store: &EventStore, p: &Profile) -> std::collections::HashMap<String, usize> {
-    let win = secs(p.windows.burst_window);
-    let mut by_src: BTreeMap<String, Vec<(chrono::DateTime<chrono::Utc>, String)>> =
-        BTreeMap::new();
+    let mut b = Bursts::default();
     for e in store.events() {
+        b.learn(e);
+    }
+    b.finish(p)
+}
+
+/// When a source reached a host, and which host (by key).
+type Hit = (chrono::DateTime<chrono::Utc>, std::sync::Arc<str>);
+
+/// What `bursts` counts, gathered event by event: per source, (time, target host key).
+#[derive(Debug, Default)]
+pub(crate) struct Bursts {
+    by_src: BTreeMap<String, Vec<Hit>>,
+    /// Target keys named by address, shared.
+    keys: std::collections::HashMap<String, std::sync::Arc<str>>,
+}
+
+impl Bursts {
+    fn hit(&mut self, src: &str, at: chrono::DateTime<chrono::Utc>, target: std::sync::Arc<str>) {
+        if let Some(v) = self.by_src.get_mut(src) {
+            v.push((at, target));
+        } else {
+            self.by_src.insert(src.to_string(), vec![(at, target)]);
+        }
+    }
+
+    pub(crate) fn learn(&mut self, e: &Event) {
         if e.event_id == 4624
             && e.fields.logon.logon_type == Some(3)
             && let Some(ip) = e
@@ -463,44 +487,67 @@ pub(crate) fn bursts(store: &EventStore, p: &Profile) -> std::collections::HashM
                 .as_deref()
                 .filter(|i| !is_loopback_or_empty(i))
         {
-            by_src
-                .entry(ip.to_string())
-                .or_default()
-                .push((e.ts, e.host.key.to_string()));
+            self.hit(ip, e.ts, std::sync::Arc::clone(&e.host.key));
         }
         if let Some(dst) = outbound_smb_peer(e) {
-            by_src
-                .entry(e.host.key.to_string())
-                .or_default()
-                .push((e.ts, host_key(&dst)));
+            let key = host_key(&dst);
+            let target = if let Some(k) = self.keys.get(&key) {
+                std::sync::Arc::clone(k)
+            } else {
+                let k: std::sync::Arc<str> = std::sync::Arc::from(key.as_str());
+                self.keys.insert(key, std::sync::Arc::clone(&k));
+                k
+            };
+            self.hit(&e.host.key, e.ts, target);
         }
     }
-    let mut out = std::collections::HashMap::new();
-    for (src, mut hits) in by_src {
-        hits.sort();
-        let mut best = 0;
-        let mut start = 0;
-        let mut in_window: std::collections::HashMap<&str, usize> =
-            std::collections::HashMap::new();
-        for end in 0..hits.len() {
-            *in_window.entry(hits[end].1.as_str()).or_default() += 1;
-            while hits[end].0 - hits[start].0 > win {
-                let h = hits[start].1.as_str();
-                if let Some(n) = in_window.get_mut(h) {
-                    *n -= 1;
-                    if *n == 0 {
-                        in_window.remove(h);
-                    }
+
+    /// Adds what other events gave (any order: hits are sorted before counting).
+    pub(crate) fn absorb(&mut self, other: Bursts) {
+        for (src, hits) in other.by_src {
+            self.by_src.entry(src).or_default().extend(hits);
+        }
+    }
+
+    /// Sources that reached `burst_hosts` hosts within `burst_window`, with their best count.
+    pub(crate) fn finish(self, p: &Profile) -> std::collections::HashMap<String, usize> {
+        let win = secs(p.windows.burst_window);
+        let mut out = std::collections::HashMap::new();
+        for (src, hits) in self.by_src {
+            count_burst(&mut out, src, hits, win, p.windows.burst_hosts);
+        }
+        out
+    }
+}
+
+fn count_burst(
+    out: &mut std::collections::HashMap<String, usize>,
+    src: String,
+    mut hits: Vec<Hit>,
+    win: chrono::TimeDelta,
+    burst_hosts: usize,
+) {
+    hits.sort();
+    let mut best = 0;
+    let mut start = 0;
+    let mut in_window: std::collections::HashMap<&str, usize> = std::collections::HashMap::new();
+    for end in 0..hits.len() {
+        *in_window.entry(&*hits[end].1).or_default() += 1;
+        while hits[end].0 - hits[start].0 > win {
+            let h = &*hits[start].1;
+            if let Some(n) = in_window.get_mut(h) {
+                *n -= 1;
+                if *n == 0 {
+                    in_window.remove(h);
                 }
-                start += 1;
             }
-            best = best.max(in_window.len());
+            start += 1;
         }
-        if best >= p.windows.burst_hosts {
-            out.insert(src, best);
-        }
+        best = best.max(in_window.len());
     }
-    out
+    if best >= burst_hosts {
+        out.insert(src, best);
+    }
 }
 
 /// The host view for a key (hunt and chain engines work per host).

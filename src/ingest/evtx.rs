@@ -21,16 +21,29 @@ enum Outcome {
 
 /// Reads one EVTX file. `keep_raw` stores each kept record's JSON for the detail pane.
 pub fn read_evtx(path: &Path, shown: &Arc<str>, keep_raw: bool) -> (Vec<Event>, FileReport) {
+    let mut events = Vec::new();
+    let report = read_evtx_into(path, shown, keep_raw, &mut |e| events.push(e));
+    (events, report)
+}
+
+/// `read_evtx`, handing each kept event to `sink` as it is read.
+pub fn read_evtx_into(
+    path: &Path,
+    shown: &Arc<str>,
+    keep_raw: bool,
+    sink: &mut dyn FnMut(Event),
+) -> FileReport {
     match EvtxParser::from_path(path) {
         Ok(p) => read_parser(
             p.with_configuration(ParserSettings::new().num_threads(0)),
             shown,
             keep_raw,
+            sink,
         ),
         Err(e) => {
             let mut report = FileReport::new(shown, "evtx");
             report.problem("file", format!("not readable as EVTX: {e}"));
-            (Vec::new(), report)
+            report
         }
     }
 }
@@ -38,11 +51,16 @@ pub fn read_evtx(path: &Path, shown: &Arc<str>, keep_raw: bool) -> (Vec<Event>, 
 /// Reads an EVTX image held in memory (single-threaded; used by the fuzz targets).
 pub fn read_evtx_bytes(bytes: Vec<u8>, shown: &Arc<str>) -> (Vec<Event>, FileReport) {
     match EvtxParser::from_buffer(bytes) {
-        Ok(p) => read_parser(
-            p.with_configuration(ParserSettings::new().num_threads(1)),
-            shown,
-            true,
-        ),
+        Ok(p) => {
+            let mut events = Vec::new();
+            let report = read_parser(
+                p.with_configuration(ParserSettings::new().num_threads(1)),
+                shown,
+                true,
+                &mut |e| events.push(e),
+            );
+            (events, report)
+        }
         Err(e) => {
             let mut report = FileReport::new(shown, "evtx");
             report.problem("file", format!("not readable as EVTX: {e}"));
@@ -55,9 +73,9 @@ fn read_parser<T: std::io::Read + std::io::Seek>(
     mut parser: EvtxParser<T>,
     shown: &Arc<str>,
     keep_raw: bool,
-) -> (Vec<Event>, FileReport) {
+    sink: &mut dyn FnMut(Event),
+) -> FileReport {
     let mut report = FileReport::new(shown, "evtx");
-    let mut events = Vec::new();
     let file = Arc::clone(shown);
     // Each chunk gets its own clone of this closure, and so its own host-name cache.
     let mut hosts = crate::model::HostCache::default();
@@ -84,7 +102,7 @@ fn read_parser<T: std::io::Read + std::io::Seek>(
                     ev.event_id,
                     Some(ev.ts),
                 );
-                events.push(*ev);
+                sink(*ev);
             }
             Ok((_, ts, Outcome::Dropped(what))) => {
                 report.records_read += 1;
@@ -104,7 +122,7 @@ fn read_parser<T: std::io::Read + std::io::Seek>(
             }
         }
     }
-    (events, report)
+    report
 }
 
 fn classify(

@@ -24,10 +24,20 @@ pub struct JsonOptions {
     pub assume_offset: Option<TimeDelta>,
 }
 
+/// Normalizes records as they are read. Records with only a local time wait for the end of the
+/// file, when the zone to read them in is known (voted by the records that carry both times).
 struct Collector<'a> {
     opts: JsonOptions,
     report: &'a mut FileReport,
-    records: Vec<RawRecord>,
+    sink: &'a mut dyn FnMut(Event),
+    shown: Arc<str>,
+    hosts: crate::model::HostCache,
+    /// Zone-less records, with their position among the kept records.
+    naive: Vec<(usize, RawRecord)>,
+    votes: BTreeMap<i64, u32>,
+    kept: usize,
+    /// Records without a readable time, by position, reported in read order at the end.
+    timeless: Vec<(usize, Option<u64>)>,
     shapes: BTreeSet<Shape>,
     unknown: u64,
     first_unknown: Option<String>,
@@ -60,7 +70,40 @@ impl Collector<'_> {
         if self.opts.keep_raw {
             raw.raw = Some(text.map_or_else(|| value.to_string(), str::to_string));
         }
-        self.records.push(raw);
+        if let Some(o) = raw.time.local.and_then(|local| {
+            raw.time
+                .utc
+                .or(raw.time.received)
+                .and_then(|u| infer_offset(local, u))
+        }) {
+            *self.votes.entry(o.num_seconds()).or_default() += 1;
+        }
+        let at = self.kept;
+        self.kept += 1;
+        if raw.time.utc.is_none() && raw.time.local.is_some() {
+            self.naive.push((at, raw));
+        } else {
+            // The time does not depend on the zone: the record is done now.
+            self.emit(at, raw, TimeDelta::zero());
+        }
+    }
+
+    fn emit(&mut self, at: usize, raw: RawRecord, offset: TimeDelta) {
+        let line = raw.line;
+        if let Some(ev) = normalize(raw, &self.shown, offset, &mut self.hosts) {
+            self.report.records_kept += 1;
+            self.report.saw(&ev.host.display, ev.ts);
+            self.report.note(
+                &ev.host.display,
+                ev.channel.name(),
+                ev.event_id,
+                Some(ev.ts),
+            );
+            (self.sink)(ev);
+        } else {
+            self.report.records_skipped += 1;
+            self.timeless.push((at, line));
+        }
     }
 }
 
@@ -70,28 +113,57 @@ fn at(line: Option<u64>) -> String {
 
 /// Reads one JSON file (any container) into events.
 pub fn read_json(path: &Path, shown: &Arc<str>, opts: JsonOptions) -> (Vec<Event>, FileReport) {
+    let mut events = Vec::new();
+    let report = read_json_into(path, shown, opts, &mut |e| events.push(e));
+    (events, report)
+}
+
+/// `read_json`, handing each event to `sink` as soon as it is normalized.
+pub fn read_json_into(
+    path: &Path,
+    shown: &Arc<str>,
+    opts: JsonOptions,
+    sink: &mut dyn FnMut(Event),
+) -> FileReport {
     match std::fs::File::open(path) {
-        Ok(f) => read_json_from(BufReader::new(f), shown, opts),
+        Ok(f) => read_json_from_into(BufReader::new(f), shown, opts, sink),
         Err(e) => {
             let mut report = FileReport::new(shown, "json");
             report.problem("file", format!("cannot open: {e}"));
-            (Vec::new(), report)
+            report
         }
     }
 }
 
 /// Reads JSON from any buffered reader (a file, or bytes in memory).
 pub fn read_json_from<R: BufRead>(
-    mut reader: R,
+    reader: R,
     shown: &Arc<str>,
     opts: JsonOptions,
 ) -> (Vec<Event>, FileReport) {
+    let mut events = Vec::new();
+    let report = read_json_from_into(reader, shown, opts, &mut |e| events.push(e));
+    (events, report)
+}
+
+fn read_json_from_into<R: BufRead>(
+    mut reader: R,
+    shown: &Arc<str>,
+    opts: JsonOptions,
+    sink: &mut dyn FnMut(Event),
+) -> FileReport {
     let mut report = FileReport::new(shown, "json");
     let lines_mode = looks_like_lines(&mut reader);
     let mut c = Collector {
         opts,
         report: &mut report,
-        records: Vec::new(),
+        sink,
+        shown: Arc::clone(shown),
+        hosts: crate::model::HostCache::default(),
+        naive: Vec::new(),
+        votes: BTreeMap::new(),
+        kept: 0,
+        timeless: Vec::new(),
         shapes: BTreeSet::new(),
         unknown: 0,
         first_unknown: None,
@@ -116,10 +188,9 @@ pub fn read_json_from<R: BufRead>(
             format!("{} record(s) of unknown shape skipped", c.unknown),
         );
     }
-    let records = std::mem::take(&mut c.records);
+    c.finish();
     report.format = format;
-    let events = finish(records, shown, opts, &mut report);
-    (events, report)
+    report
 }
 
 /// A file is JSON lines when its first non-blank line is a complete JSON object.
@@ -236,71 +307,42 @@ fn read_values(text: &str, c: &mut Collector<'_>, in_array: bool) {
     }
 }
 
-/// Infers the file's zone for zone-less times, then normalizes every kept record.
-fn finish(
-    records: Vec<RawRecord>,
-    shown: &Arc<str>,
-    opts: JsonOptions,
-    report: &mut FileReport,
-) -> Vec<Event> {
-    let has_naive = records
-        .iter()
-        .any(|r| r.time.utc.is_none() && r.time.local.is_some());
-    let (offset, rule) = match (opts.assume_offset, infer_file_offset(&records)) {
-        (Some(o), _) => (o, format!("{} (--assume-tz)", fmt_offset(o))),
-        (None, Some(o)) => (
-            o,
-            format!(
-                "{} (inferred from records with both UTC and local times)",
-                fmt_offset(o)
+impl Collector<'_> {
+    /// Infers the file's zone for zone-less times (the most common offset among records that
+    /// carry both a UTC time and a local one), normalizes the records that waited for it, and
+    /// reports records without a readable time in read order.
+    fn finish(&mut self) {
+        let inferred = self
+            .votes
+            .iter()
+            .max_by_key(|&(_, n)| n)
+            .and_then(|(&secs, _)| TimeDelta::try_seconds(secs));
+        let (offset, rule) = match (self.opts.assume_offset, inferred) {
+            (Some(o), _) => (o, format!("{} (--assume-tz)", fmt_offset(o))),
+            (None, Some(o)) => (
+                o,
+                format!(
+                    "{} (inferred from records with both UTC and local times)",
+                    fmt_offset(o)
+                ),
             ),
-        ),
-        (None, None) => (
-            TimeDelta::zero(),
-            "UTC (nothing to infer a zone from)".to_string(),
-        ),
-    };
-    if has_naive {
-        report.naive_time_rule = Some(rule);
-    }
-    let mut events = Vec::with_capacity(records.len());
-    let mut hosts = crate::model::HostCache::default();
-    for raw in records {
-        let line = raw.line;
-        if let Some(ev) = normalize(raw, shown, offset, &mut hosts) {
-            report.records_kept += 1;
-            report.saw(&ev.host.display, ev.ts);
-            report.note(
-                &ev.host.display,
-                ev.channel.name(),
-                ev.event_id,
-                Some(ev.ts),
-            );
-            events.push(ev);
-        } else {
-            report.records_skipped += 1;
-            report.problem(at(line), "no readable time");
+            (None, None) => (
+                TimeDelta::zero(),
+                "UTC (nothing to infer a zone from)".to_string(),
+            ),
+        };
+        if !self.naive.is_empty() {
+            self.report.naive_time_rule = Some(rule);
+        }
+        for (at, raw) in std::mem::take(&mut self.naive) {
+            self.emit(at, raw, offset);
+        }
+        let mut timeless = std::mem::take(&mut self.timeless);
+        timeless.sort_unstable_by_key(|&(at, _)| at);
+        for (_, line) in timeless {
+            self.report.problem(at(line), "no readable time");
         }
     }
-    events
-}
-
-/// The most common offset among records that carry both a UTC time and a local one.
-fn infer_file_offset(records: &[RawRecord]) -> Option<TimeDelta> {
-    let mut votes: BTreeMap<i64, u32> = BTreeMap::new();
-    for r in records {
-        let Some(local) = r.time.local else { continue };
-        if let Some(o) = r
-            .time
-            .utc
-            .or(r.time.received)
-            .and_then(|u| infer_offset(local, u))
-        {
-            *votes.entry(o.num_seconds()).or_default() += 1;
-        }
-    }
-    let (secs, _) = votes.into_iter().max_by_key(|&(_, n)| n)?;
-    TimeDelta::try_seconds(secs)
 }
 
 pub fn fmt_offset(o: TimeDelta) -> String {

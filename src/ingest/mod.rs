@@ -12,6 +12,7 @@ pub mod shapes;
 pub mod xmldata;
 
 use crate::model::Event;
+use crate::model::pack::{self, PackedEvents};
 use chrono::TimeDelta;
 use rayon::prelude::*;
 pub use report::{FileReport, IngestReport, Problem};
@@ -104,31 +105,42 @@ enum FileResult {
 }
 
 fn read_one(path: &Path, named: bool, opts: &LoadOptions) -> FileResult {
+    let mut events = Vec::new();
+    match read_one_into(path, named, opts, &mut |e| events.push(e)) {
+        Ok(rep) => FileResult::Read(events, rep),
+        Err(ignored) => FileResult::Ignored(ignored),
+    }
+}
+
+/// Reads one file, handing each kept event to `sink`: its report, or the path when the file was
+/// found in a folder and is neither EVTX nor JSON (ignored).
+fn read_one_into(
+    path: &Path,
+    named: bool,
+    opts: &LoadOptions,
+    sink: &mut dyn FnMut(Event),
+) -> Result<FileReport, String> {
     let shown: Arc<str> = Arc::from(path.display().to_string().as_str());
     match sniff(path) {
-        Ok(Kind::Evtx) => {
-            let (ev, rep) = evtx::read_evtx(path, &shown, opts.keep_raw);
-            FileResult::Read(ev, rep)
-        }
+        Ok(Kind::Evtx) => Ok(evtx::read_evtx_into(path, &shown, opts.keep_raw, sink)),
         Ok(Kind::Json) => {
             let jo = json::JsonOptions {
                 forced: opts.forced_shape,
                 keep_raw: opts.keep_raw,
                 assume_offset: opts.assume_offset,
             };
-            let (ev, rep) = json::read_json(path, &shown, jo);
-            FileResult::Read(ev, rep)
+            Ok(json::read_json_into(path, &shown, jo, sink))
         }
-        Ok(Kind::Other) if !named => FileResult::Ignored(shown.to_string()),
+        Ok(Kind::Other) if !named => Err(shown.to_string()),
         Ok(Kind::Other) => {
             let mut rep = FileReport::new(&shown, "unknown");
             rep.problem("file", "neither EVTX nor JSON; skipped");
-            FileResult::Read(Vec::new(), rep)
+            Ok(rep)
         }
         Err(e) => {
             let mut rep = FileReport::new(&shown, "unreadable");
             rep.problem("file", format!("cannot read: {e}"));
-            FileResult::Read(Vec::new(), rep)
+            Ok(rep)
         }
     }
 }
@@ -263,6 +275,112 @@ pub fn read_files(
         }
     }
     loaded
+}
+
+/// Events read and packed (see `model::pack`), with the per-file report.
+#[derive(Debug, Default)]
+pub struct PackedLoad {
+    pub events: PackedEvents,
+    pub report: IngestReport,
+    /// Files inside folders that were neither EVTX nor JSON.
+    pub ignored: Vec<String>,
+}
+
+/// `load_with_progress` for collections too large to keep as `Event` structs: each file's events
+/// are packed as soon as it is read, so memory holds the packed form plus the files being read.
+/// The result lists the same events in the same order as `load`.
+pub fn load_packed(
+    paths: &[PathBuf],
+    opts: &LoadOptions,
+    progress: &(dyn Fn(usize, usize) + Sync),
+) -> PackedLoad {
+    let files = plan(paths);
+    let total = files.len();
+    let done = std::sync::atomic::AtomicUsize::new(0);
+    let shared = std::sync::Mutex::new(std::collections::HashSet::new());
+    let pack = |path: &Path, named: bool| -> (Vec<pack::Chunk>, Result<FileReport, String>) {
+        let mut batch = Batch {
+            events: Vec::new(),
+            chunks: Vec::new(),
+            shared: &shared,
+        };
+        let r = read_one_into(path, named, opts, &mut |e| batch.push(e));
+        batch.flush();
+        progress(
+            done.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1,
+            total,
+        );
+        (batch.chunks, r)
+    };
+    // As in `read_files`: EVTX files one after another (their parser is parallel inside).
+    let kinds: Vec<Kind> = files
+        .iter()
+        .map(|(p, _)| sniff(p).unwrap_or(Kind::Other))
+        .collect();
+    let mut results: Vec<Option<_>> = files
+        .par_iter()
+        .zip(kinds.par_iter())
+        .map(|((p, named), kind)| (*kind != Kind::Evtx).then(|| pack(p, *named)))
+        .collect();
+    for (slot, (p, named)) in results.iter_mut().zip(&files) {
+        if slot.is_none() {
+            *slot = Some(pack(p, *named));
+        }
+    }
+    drop(shared);
+    let mut out = PackedLoad::default();
+    let mut chunks = Vec::new();
+    for (c, r) in results.into_iter().flatten() {
+        chunks.extend(c);
+        match r {
+            Ok(rep) => out.report.files.push(rep),
+            Err(ignored) => out.ignored.push(ignored),
+        }
+    }
+    let (events, merged) = PackedEvents::new(chunks);
+    out.events = events;
+    out.report.duplicates_merged += merged;
+    out
+}
+
+/// Events of one file on their way into chunks: packed every `PACK_BATCH` events, so a file of
+/// millions of records never exists as `Event` structs all at once.
+struct Batch<'s> {
+    events: Vec<Event>,
+    chunks: Vec<pack::Chunk>,
+    shared: &'s std::sync::Mutex<std::collections::HashSet<Arc<str>>>,
+}
+
+const PACK_BATCH: usize = 1 << 16;
+
+impl Batch<'_> {
+    fn push(&mut self, e: Event) {
+        self.events.push(e);
+        if self.events.len() >= PACK_BATCH {
+            self.flush();
+        }
+    }
+
+    /// Packs what is waiting, in store order, as one chunk (or more, past 4 GiB).
+    fn flush(&mut self) {
+        if self.events.is_empty() {
+            return;
+        }
+        sort_events(&mut self.events);
+        let first = self.chunks.len();
+        let mut p = pack::Packer::new();
+        for e in self.events.drain(..) {
+            if p.is_full() {
+                self.chunks
+                    .push(std::mem::replace(&mut p, pack::Packer::new()).finish());
+            }
+            p.push(&e);
+        }
+        self.chunks.push(p.finish());
+        for c in &mut self.chunks[first..] {
+            c.share_strings(self.shared);
+        }
+    }
 }
 
 /// Merges records seen in several files (VSS copies, the same log exported twice): the first

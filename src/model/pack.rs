@@ -1,0 +1,836 @@
+//! Events packed into bytes, for collections too large to keep as `Event` structs.
+//!
+//! A `Chunk` holds one file's events (a few bytes to a hundred per event) plus the strings and
+//! host names they share; `Chunk::decode` gives back the same `Event`. Strings a file repeats
+//! (accounts, images, command lines, addresses) are stored once per chunk and shared between
+//! chunks; decimal numbers are stored as numbers; fields whose values are mostly unique (GUIDs,
+//! hashes) are stored inline once that shows. Decoding never panics: bytes that do not decode
+//! give `None`.
+
+use super::event::{
+    Account, Channel, Event, Fields, LogonInfo, NetInfo, ProcessInfo, RegistryInfo, ServiceInfo,
+    ShareInfo, SourceRef,
+};
+use super::group::{Empty, Group};
+use super::host::HostName;
+use super::logon::LogonId;
+use chrono::{DateTime, Utc};
+use rayon::prelude::*;
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::ops::Range;
+use std::sync::{Arc, Mutex};
+
+/// One file's events, packed.
+#[derive(Debug, Default)]
+pub struct Chunk {
+    bytes: Vec<u8>,
+    strings: Vec<Arc<str>>,
+    hosts: Vec<Arc<HostName>>,
+    /// Offset of each event in `bytes`, in the order they were packed.
+    starts: Vec<u32>,
+}
+
+/// What ordering and de-duplication need without decoding the whole event.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Header<'a> {
+    pub ts: DateTime<Utc>,
+    pub file: &'a Arc<str>,
+    pub record_id: Option<u64>,
+    pub line: Option<u64>,
+    pub host: &'a Arc<HostName>,
+}
+
+impl Chunk {
+    pub fn len(&self) -> usize {
+        self.starts.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.starts.is_empty()
+    }
+
+    /// Bytes held (events, string and host tables; the shared strings themselves not counted).
+    pub fn heap_bytes(&self) -> usize {
+        self.bytes.capacity()
+            + self.starts.capacity() * 4
+            + (self.strings.capacity() + self.hosts.capacity()) * 16
+    }
+
+    /// The `n`th event packed.
+    pub fn decode(&self, n: usize) -> Option<Event> {
+        let start = usize::try_from(*self.starts.get(n)?).ok()?;
+        let mut r = Reader {
+            bytes: self.bytes.get(start..)?,
+            chunk: self,
+        };
+        r.event()
+    }
+
+    /// Time, file, record id, line and host of the `n`th event.
+    pub fn header(&self, n: usize) -> Option<Header<'_>> {
+        let start = usize::try_from(*self.starts.get(n)?).ok()?;
+        let mut r = Reader {
+            bytes: self.bytes.get(start..)?,
+            chunk: self,
+        };
+        r.header()
+    }
+
+    /// Replaces each string by the copy already held in `shared` (adding the new ones), so equal
+    /// strings of different files are stored once.
+    pub fn share_strings(&mut self, shared: &Mutex<HashSet<Arc<str>>>) {
+        let Ok(mut set) = shared.lock() else {
+            return;
+        };
+        for s in &mut self.strings {
+            if let Some(known) = set.get(s) {
+                *s = Arc::clone(known);
+            } else {
+                set.insert(Arc::clone(s));
+            }
+        }
+    }
+}
+
+/// How a string slot is being stored: counts of values seen and of values new to the table.
+#[derive(Debug, Default, Clone, Copy)]
+struct SlotStats {
+    seen: u32,
+    new: u32,
+}
+
+impl SlotStats {
+    /// After enough values, a slot whose values are mostly new keeps them inline: a table entry
+    /// would cost more than the text and never be shared.
+    fn mostly_unique(self) -> bool {
+        self.seen >= 64 && u64::from(self.new) * 4 > u64::from(self.seen) * 3
+    }
+}
+
+/// Packs events into a `Chunk`.
+#[derive(Debug, Default)]
+pub struct Packer {
+    chunk: Chunk,
+    ids: HashMap<Arc<str>, u32>,
+    host_ids: HashMap<(Arc<str>, Arc<str>), u32>,
+    /// Typed slots first (`TYPED_SLOTS`), then one per untyped field name, by its string id.
+    stats: Vec<SlotStats>,
+    extra_slots: HashMap<u32, usize>,
+}
+
+/// String slots of the typed fields, each with its own statistics.
+const TYPED_SLOTS: usize = 40;
+
+impl Packer {
+    pub fn new() -> Self {
+        Packer {
+            stats: vec![SlotStats::default(); TYPED_SLOTS],
+            ..Packer::default()
+        }
+    }
+
+    pub fn push(&mut self, e: &Event) {
+        let start = u32::try_from(self.chunk.bytes.len()).unwrap_or(u32::MAX);
+        self.chunk.starts.push(start);
+        self.event(e);
+    }
+
+    /// Whether the chunk is close to the 4 GiB its offsets can address.
+    pub fn is_full(&self) -> bool {
+        self.chunk.bytes.len() > (u32::MAX as usize) - (64 << 20)
+    }
+
+    pub fn finish(mut self) -> Chunk {
+        self.chunk.bytes.shrink_to_fit();
+        self.chunk.strings.shrink_to_fit();
+        self.chunk.starts.shrink_to_fit();
+        self.chunk.hosts.shrink_to_fit();
+        self.chunk
+    }
+
+    fn put(&mut self, mut v: u128) {
+        while v >= 0x80 {
+            self.chunk.bytes.push(low7(v) | 0x80);
+            v >>= 7;
+        }
+        self.chunk.bytes.push(low7(v));
+    }
+
+    fn num(&mut self, v: Option<u64>) {
+        self.put(v.map_or(0, |v| u128::from(v) + 1));
+    }
+
+    fn flag(&mut self, b: bool) {
+        self.chunk.bytes.push(u8::from(b));
+    }
+
+    fn intern(&mut self, s: &Arc<str>) -> u32 {
+        if let Some(&id) = self.ids.get(s) {
+            return id;
+        }
+        let id = u32::try_from(self.chunk.strings.len()).unwrap_or(u32::MAX);
+        self.chunk.strings.push(Arc::clone(s));
+        self.ids.insert(Arc::clone(s), id);
+        id
+    }
+
+    /// A string slot: none, a table id, inline text, or a decimal number.
+    fn text(&mut self, slot: usize, s: Option<&Arc<str>>) {
+        let Some(s) = s else {
+            self.put(0);
+            return;
+        };
+        if let Some(n) = decimal(s) {
+            self.put(3);
+            self.put(u128::from(n));
+            return;
+        }
+        let st = self.stats.get(slot).copied().unwrap_or_default();
+        let known = self.ids.get(s).copied();
+        if let Some(stats) = self.stats.get_mut(slot) {
+            stats.seen = stats.seen.saturating_add(1);
+            if known.is_none() {
+                stats.new = stats.new.saturating_add(1);
+            }
+        }
+        match known {
+            Some(id) => self.put((u128::from(id) << 2) | 1),
+            None if st.mostly_unique() => {
+                self.put(((s.len() as u128) << 2) | 2);
+                self.chunk.bytes.extend_from_slice(s.as_bytes());
+            }
+            None => {
+                let id = self.intern(s);
+                self.put((u128::from(id) << 2) | 1);
+            }
+        }
+    }
+
+    /// A string that is never shared (the raw record).
+    fn inline(&mut self, s: Option<&str>) {
+        match s {
+            None => self.put(0),
+            Some(s) => {
+                self.put(((s.len() as u128) << 2) | 2);
+                self.chunk.bytes.extend_from_slice(s.as_bytes());
+            }
+        }
+    }
+
+    fn event(&mut self, e: &Event) {
+        self.put(u128::from(zigzag(e.ts.timestamp())));
+        self.put(u128::from(e.ts.timestamp_subsec_nanos()));
+        self.source(&e.source);
+        let host = (Arc::clone(&e.host.display), Arc::clone(&e.host.key));
+        let next = u32::try_from(self.chunk.hosts.len()).unwrap_or(u32::MAX);
+        let hid = *self.host_ids.entry(host).or_insert_with(|| {
+            self.chunk.hosts.push(Arc::clone(&e.host));
+            next
+        });
+        self.put(u128::from(hid));
+        match &e.channel {
+            Channel::Security => self.put(0),
+            Channel::System => self.put(1),
+            Channel::Sysmon => self.put(2),
+            Channel::Defender => self.put(3),
+            Channel::Other(name) => {
+                self.put(4);
+                self.text(0, Some(&Arc::from(&**name)));
+            }
+        }
+        self.put(u128::from(e.event_id));
+        self.text(1, e.provider.as_ref());
+        self.fields(&e.fields);
+        self.put(e.extra.len() as u128);
+        for (k, v) in &e.extra {
+            let kid = self.intern(k);
+            self.put(u128::from(kid));
+            let next = TYPED_SLOTS + self.extra_slots.len();
+            let slot = *self.extra_slots.entry(kid).or_insert(next);
+            if slot >= self.stats.len() {
+                self.stats.resize(slot + 1, SlotStats::default());
+            }
+            self.text(slot, Some(v));
+        }
+        self.inline(e.raw.as_deref());
+        self.put(e.also_at.len() as u128);
+        for s in &e.also_at {
+            self.source(s);
+        }
+    }
+
+    fn source(&mut self, s: &SourceRef) {
+        let id = self.intern(&s.file);
+        self.put(u128::from(id));
+        self.num(s.record_id);
+        self.num(s.line);
+    }
+
+    fn account(&mut self, slot: usize, a: &Group<Account>) {
+        let filled = **a != *Account::empty();
+        self.flag(filled);
+        if filled {
+            self.text(slot, a.domain.as_ref());
+            self.text(slot + 1, a.user.as_ref());
+            self.text(slot + 2, a.sid.as_ref());
+        }
+    }
+
+    fn fields(&mut self, fl: &Fields) {
+        self.num(fl.logon_id.map(|l| l.0));
+        self.num(fl.subject_logon_id.map(|l| l.0));
+        self.account(2, &fl.subject);
+        self.account(5, &fl.target);
+        self.text(8, fl.user_sid.as_ref());
+        self.num(fl.exec_pid.map(u64::from));
+        let lg = &fl.logon;
+        let filled = **lg != *LogonInfo::empty();
+        self.flag(filled);
+        if filled {
+            self.num(lg.logon_type.map(u64::from));
+            self.text(9, lg.workstation.as_ref());
+            self.text(10, lg.auth_package.as_ref());
+            self.text(11, lg.logon_process.as_ref());
+        }
+        let sv = &fl.service;
+        let filled = **sv != *ServiceInfo::empty();
+        self.flag(filled);
+        if filled {
+            self.text(12, sv.name.as_ref());
+            self.text(13, sv.image_path.as_ref());
+            self.text(14, sv.account.as_ref());
+            self.text(15, sv.service_type.as_ref());
+            self.text(16, sv.start_type.as_ref());
+            self.text(17, sv.key_name.as_ref());
+            self.text(18, sv.state.as_ref());
+        }
+        let pr = &fl.process;
+        let filled = **pr != *ProcessInfo::empty();
+        self.flag(filled);
+        if filled {
+            self.text(19, pr.image.as_ref());
+            self.text(20, pr.command_line.as_ref());
+            self.num(pr.pid.map(u64::from));
+            self.text(21, pr.parent_image.as_ref());
+            self.text(22, pr.parent_command_line.as_ref());
+            self.num(pr.parent_pid.map(u64::from));
+            self.text(23, pr.user.as_ref());
+        }
+        let sh = &fl.share;
+        let filled = **sh != *ShareInfo::empty();
+        self.flag(filled);
+        if filled {
+            self.text(24, sh.share_name.as_ref());
+            self.text(25, sh.relative_target.as_ref());
+            self.text(26, sh.access_list.as_ref());
+            self.num(sh.access_mask.map(u64::from));
+            self.text(27, sh.pipe_name.as_ref());
+            self.text(28, sh.file_path.as_ref());
+        }
+        let nt = &fl.net;
+        let filled = **nt != *NetInfo::empty();
+        self.flag(filled);
+        if filled {
+            self.text(29, nt.src_ip.as_ref());
+            self.num(nt.src_port.map(u64::from));
+            self.text(30, nt.src_host.as_ref());
+            self.text(31, nt.dst_ip.as_ref());
+            self.num(nt.dst_port.map(u64::from));
+            self.text(32, nt.dst_host.as_ref());
+            self.num(nt.initiated.map(u64::from));
+        }
+        let rg = &fl.registry;
+        let filled = **rg != *RegistryInfo::empty();
+        self.flag(filled);
+        if filled {
+            self.text(33, rg.event_type.as_ref());
+            self.text(34, rg.target_object.as_ref());
+            self.text(35, rg.details.as_ref());
+        }
+    }
+}
+
+/// The number a string spells when it is a canonical decimal (no sign, no leading zero), so it
+/// reads back as the same text.
+fn decimal(s: &str) -> Option<u64> {
+    let b = s.as_bytes();
+    if b.is_empty() || b.len() > 19 || !b.iter().all(u8::is_ascii_digit) {
+        return None;
+    }
+    if b.len() > 1 && b[0] == b'0' {
+        return None;
+    }
+    s.parse().ok()
+}
+
+fn low7(v: u128) -> u8 {
+    u8::try_from(v & 0x7f).unwrap_or(0)
+}
+
+fn zigzag(v: i64) -> u64 {
+    ((v << 1) ^ (v >> 63)).cast_unsigned()
+}
+
+fn unzigzag(v: u64) -> i64 {
+    (v >> 1).cast_signed() ^ -((v & 1).cast_signed())
+}
+
+struct Reader<'a> {
+    bytes: &'a [u8],
+    chunk: &'a Chunk,
+}
+
+// `Some(None)` is an absent value; `None` is bytes that do not decode.
+#[allow(clippy::option_option)]
+impl<'a> Reader<'a> {
+    fn get(&mut self) -> Option<u128> {
+        let mut v: u128 = 0;
+        let mut shift = 0;
+        loop {
+            let (&b, rest) = self.bytes.split_first()?;
+            self.bytes = rest;
+            if shift > 126 {
+                return None;
+            }
+            v |= u128::from(b & 0x7f) << shift;
+            if b & 0x80 == 0 {
+                return Some(v);
+            }
+            shift += 7;
+        }
+    }
+
+    fn small<T: TryFrom<u128>>(&mut self) -> Option<T> {
+        T::try_from(self.get()?).ok()
+    }
+
+    /// `Some(None)` for an absent number, `None` for bytes that do not decode.
+    fn num<T: TryFrom<u64>>(&mut self) -> Option<Option<T>> {
+        match self.get()? {
+            0 => Some(None),
+            v => Some(Some(T::try_from(u64::try_from(v - 1).ok()?).ok()?)),
+        }
+    }
+
+    fn flag(&mut self) -> Option<bool> {
+        let (&b, rest) = self.bytes.split_first()?;
+        self.bytes = rest;
+        Some(b != 0)
+    }
+
+    fn take(&mut self, len: usize) -> Option<&'a str> {
+        if self.bytes.len() < len {
+            return None;
+        }
+        let (text, rest) = self.bytes.split_at(len);
+        self.bytes = rest;
+        std::str::from_utf8(text).ok()
+    }
+
+    fn text(&mut self) -> Option<Option<Arc<str>>> {
+        let v = self.get()?;
+        Some(match v & 3 {
+            0 if v == 0 => None,
+            1 => Some(Arc::clone(
+                self.chunk.strings.get(usize::try_from(v >> 2).ok()?)?,
+            )),
+            2 => Some(Arc::from(self.take(usize::try_from(v >> 2).ok()?)?)),
+            3 => Some(Arc::from(self.get()?.to_string().as_str())),
+            _ => return None,
+        })
+    }
+
+    fn inline(&mut self) -> Option<Option<&'a str>> {
+        let v = self.get()?;
+        match v & 3 {
+            0 if v == 0 => Some(None),
+            2 => Some(Some(self.take(usize::try_from(v >> 2).ok()?)?)),
+            _ => None,
+        }
+    }
+
+    fn string_ref(&mut self) -> Option<&'a Arc<str>> {
+        self.chunk.strings.get(self.small::<usize>()?)
+    }
+
+    fn header(&mut self) -> Option<Header<'a>> {
+        let secs = unzigzag(self.small()?);
+        let nanos = self.small()?;
+        let ts = DateTime::from_timestamp(secs, nanos)?;
+        let file = self.string_ref()?;
+        let record_id = self.num()?;
+        let line = self.num()?;
+        let host = self.chunk.hosts.get(self.small::<usize>()?)?;
+        Some(Header {
+            ts,
+            file,
+            record_id,
+            line,
+            host,
+        })
+    }
+
+    fn event(&mut self) -> Option<Event> {
+        let h = self.header()?;
+        let source = SourceRef {
+            file: Arc::clone(h.file),
+            record_id: h.record_id,
+            line: h.line,
+        };
+        let channel = match self.get()? {
+            0 => Channel::Security,
+            1 => Channel::System,
+            2 => Channel::Sysmon,
+            3 => Channel::Defender,
+            4 => Channel::Other(Box::from(&*self.text()??)),
+            _ => return None,
+        };
+        let event_id = self.small()?;
+        let provider = self.text()?;
+        let fields = self.fields()?;
+        let n: usize = self.small()?;
+        let mut extra = Vec::with_capacity(n.min(self.bytes.len()));
+        for _ in 0..n {
+            let k = Arc::clone(self.string_ref()?);
+            extra.push((k, self.text()??));
+        }
+        let raw = self.inline()?.map(Box::from);
+        let n: usize = self.small()?;
+        let mut also_at = Vec::with_capacity(n.min(self.bytes.len()));
+        for _ in 0..n {
+            let file = Arc::clone(self.string_ref()?);
+            also_at.push(SourceRef {
+                file,
+                record_id: self.num()?,
+                line: self.num()?,
+            });
+        }
+        Some(Event {
+            ts: h.ts,
+            host: Arc::clone(h.host),
+            channel,
+            event_id,
+            provider,
+            source,
+            fields,
+            extra: extra.into_boxed_slice(),
+            raw,
+            also_at: also_at.into_boxed_slice(),
+        })
+    }
+
+    fn account(&mut self) -> Option<Group<Account>> {
+        if !self.flag()? {
+            return Some(Group::default());
+        }
+        Some(Group::filled(Account {
+            domain: self.text()?,
+            user: self.text()?,
+            sid: self.text()?,
+        }))
+    }
+
+    fn share(&mut self) -> Option<Group<ShareInfo>> {
+        Some(if self.flag()? {
+            Group::filled(ShareInfo {
+                share_name: self.text()?,
+                relative_target: self.text()?,
+                access_list: self.text()?,
+                access_mask: self.num()?,
+                pipe_name: self.text()?,
+                file_path: self.text()?,
+            })
+        } else {
+            Group::default()
+        })
+    }
+
+    fn net(&mut self) -> Option<Group<NetInfo>> {
+        Some(if self.flag()? {
+            Group::filled(NetInfo {
+                src_ip: self.text()?,
+                src_port: self.num()?,
+                src_host: self.text()?,
+                dst_ip: self.text()?,
+                dst_port: self.num()?,
+                dst_host: self.text()?,
+                initiated: self.num::<u64>()?.map(|b| b != 0),
+            })
+        } else {
+            Group::default()
+        })
+    }
+
+    fn fields(&mut self) -> Option<Fields> {
+        let logon_id = self.num()?.map(LogonId);
+        let subject_logon_id = self.num()?.map(LogonId);
+        let subject = self.account()?;
+        let target = self.account()?;
+        let user_sid = self.text()?;
+        let exec_pid = self.num()?;
+        let logon = if self.flag()? {
+            Group::filled(LogonInfo {
+                logon_type: self.num()?,
+                workstation: self.text()?,
+                auth_package: self.text()?,
+                logon_process: self.text()?,
+            })
+        } else {
+            Group::default()
+        };
+        let service = if self.flag()? {
+            Group::filled(ServiceInfo {
+                name: self.text()?,
+                image_path: self.text()?,
+                account: self.text()?,
+                service_type: self.text()?,
+                start_type: self.text()?,
+                key_name: self.text()?,
+                state: self.text()?,
+            })
+        } else {
+            Group::default()
+        };
+        let process = if self.flag()? {
+            Group::filled(ProcessInfo {
+                image: self.text()?,
+                command_line: self.text()?,
+                pid: self.num()?,
+                parent_image: self.text()?,
+                parent_command_line: self.text()?,
+                parent_pid: self.num()?,
+                user: self.text()?,
+            })
+        } else {
+            Group::default()
+        };
+        let share = self.share()?;
+        let net = self.net()?;
+        let registry = if self.flag()? {
+            Group::filled(RegistryInfo {
+                event_type: self.text()?,
+                target_object: self.text()?,
+                details: self.text()?,
+            })
+        } else {
+            Group::default()
+        };
+        Some(Fields {
+            logon_id,
+            subject_logon_id,
+            subject,
+            target,
+            user_sid,
+            exec_pid,
+            logon,
+            service,
+            process,
+            share,
+            net,
+            registry,
+        })
+    }
+}
+
+/// Every kept event of a collection, packed, in store order (host key, time, file, record id,
+/// line) with copies of the same record merged: what `EventStore::new` and `ingest::dedupe` make
+/// of the same events, at a fraction of the memory. Index `i` names the same event in both.
+#[derive(Debug, Default)]
+pub struct PackedEvents {
+    chunks: Vec<Chunk>,
+    /// (chunk, event number in the chunk) of each event, in store order.
+    order: Vec<(u32, u32)>,
+    hosts: Vec<(Arc<str>, Range<usize>)>,
+    /// Where copies of a record were found, by the index of the event that stands for them.
+    also_at: HashMap<usize, Box<[SourceRef]>>,
+}
+
+/// The events of one host, in store order, with copies merged.
+struct HostOrder {
+    order: Vec<(u32, u32)>,
+    also_at: Vec<(usize, Box<[SourceRef]>)>,
+    merged: u64,
+}
+
+impl PackedEvents {
+    /// Orders the chunks' events (each chunk packed in store order) and merges copies of the
+    /// same record. Returns the store and how many copies were merged.
+    pub fn new(chunks: Vec<Chunk>) -> (Self, u64) {
+        let mut runs: BTreeMap<Arc<str>, Vec<(u32, Range<usize>)>> = BTreeMap::new();
+        for (c, chunk) in chunks.iter().enumerate() {
+            let Ok(c) = u32::try_from(c) else { break };
+            let mut n = 0;
+            while n < chunk.len() {
+                let Some(key) = chunk.header(n).map(|h| Arc::clone(&h.host.key)) else {
+                    n += 1;
+                    continue;
+                };
+                let start = n;
+                n += 1;
+                while n < chunk.len() && chunk.header(n).is_some_and(|h| h.host.key == key) {
+                    n += 1;
+                }
+                runs.entry(key).or_default().push((c, start..n));
+            }
+        }
+        let per_host: Vec<(Arc<str>, HostOrder)> = runs
+            .into_par_iter()
+            .map(|(key, runs)| {
+                let o = host_order(&chunks, &runs);
+                (key, o)
+            })
+            .collect();
+        let mut store = PackedEvents {
+            chunks,
+            ..PackedEvents::default()
+        };
+        let mut merged = 0;
+        for (key, o) in per_host {
+            let base = store.order.len();
+            merged += o.merged;
+            store
+                .also_at
+                .extend(o.also_at.into_iter().map(|(i, at)| (base + i, at)));
+            store.order.extend(o.order);
+            store.hosts.push((key, base..store.order.len()));
+        }
+        store.order.shrink_to_fit();
+        (store, merged)
+    }
+
+    pub fn len(&self) -> usize {
+        self.order.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.order.is_empty()
+    }
+
+    /// Host keys and their index ranges, in key order.
+    pub fn hosts(&self) -> impl Iterator<Item = (&str, Range<usize>)> {
+        self.hosts.iter().map(|(k, r)| (&**k, r.clone()))
+    }
+
+    /// The event at store index `i`.
+    pub fn get(&self, i: usize) -> Option<Event> {
+        let &(c, n) = self.order.get(i)?;
+        let mut e = self.chunks.get(c as usize)?.decode(n as usize)?;
+        if let Some(at) = self.also_at.get(&i) {
+            e.also_at.clone_from(at);
+        }
+        Some(e)
+    }
+
+    /// The events at store indices `range`, in order.
+    pub fn slice(&self, range: Range<usize>) -> Vec<Event> {
+        range.filter_map(|i| self.get(i)).collect()
+    }
+
+    /// Every event, in store order (what `EventStore::new` takes).
+    pub fn into_events(self) -> Vec<Event> {
+        self.slice(0..self.len())
+    }
+
+    /// Distinct strings the chunks hold and their total length.
+    pub fn string_stats(&self) -> (usize, usize) {
+        let mut seen = HashSet::new();
+        let mut bytes = 0;
+        for c in &self.chunks {
+            for s in &c.strings {
+                if seen.insert(Arc::as_ptr(s).cast::<u8>() as usize) {
+                    bytes += s.len();
+                }
+            }
+        }
+        (seen.len(), bytes)
+    }
+
+    /// Bytes held by the packed events and their index (shared strings not counted).
+    pub fn heap_bytes(&self) -> usize {
+        self.chunks.iter().map(Chunk::heap_bytes).sum::<usize>() + self.order.capacity() * 8
+    }
+}
+
+fn host_order(chunks: &[Chunk], runs: &[(u32, Range<usize>)]) -> HostOrder {
+    let mut items: Vec<(Header<'_>, u32, u32)> = Vec::new();
+    for (c, range) in runs {
+        let Some(chunk) = chunks.get(*c as usize) else {
+            continue;
+        };
+        for n in range.clone() {
+            if let (Some(h), Ok(n)) = (chunk.header(n), u32::try_from(n)) {
+                items.push((h, *c, n));
+            }
+        }
+    }
+    // Stable: records with the same key keep the order of their files.
+    items.sort_by(|a, b| {
+        a.0.ts
+            .cmp(&b.0.ts)
+            .then_with(|| a.0.file.cmp(b.0.file))
+            .then(a.0.record_id.cmp(&b.0.record_id))
+            .then(a.0.line.cmp(&b.0.line))
+    });
+    let mut out = HostOrder {
+        order: Vec::with_capacity(items.len()),
+        also_at: Vec::new(),
+        merged: 0,
+    };
+    let mut i = 0;
+    while i < items.len() {
+        let mut j = i + 1;
+        while j < items.len() && items[j].0.ts == items[i].0.ts {
+            j += 1;
+        }
+        if j - i == 1 {
+            out.order.push((items[i].1, items[i].2));
+        } else {
+            merge_copies(chunks, &items[i..j], &mut out);
+        }
+        i = j;
+    }
+    out
+}
+
+/// Events of one host at the same instant: the first of each record stands for its copies.
+fn merge_copies(chunks: &[Chunk], same_time: &[(Header<'_>, u32, u32)], out: &mut HostOrder) {
+    let mut kept: Vec<(Event, usize, bool)> = Vec::new();
+    for &(_, c, n) in same_time {
+        let Some(e) = chunks.get(c as usize).and_then(|ch| ch.decode(n as usize)) else {
+            continue;
+        };
+        if let Some(first) = kept.iter_mut().find(|(k, _, _)| k.same_record(&e)) {
+            let mut at = std::mem::take(&mut first.0.also_at).into_vec();
+            at.push(e.source.clone());
+            first.0.also_at = at.into_boxed_slice();
+            first.2 = true;
+            out.merged += 1;
+        } else {
+            kept.push((e, out.order.len(), false));
+            out.order.push((c, n));
+        }
+    }
+    for (e, idx, copied) in kept {
+        if copied {
+            out.also_at.push((idx, e.also_at));
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn decimals_read_back_as_the_same_text() {
+        assert_eq!(decimal("0"), Some(0));
+        assert_eq!(decimal("49832"), Some(49832));
+        assert_eq!(decimal("007"), None);
+        assert_eq!(decimal("-1"), None);
+        assert_eq!(decimal("99999999999999999999"), None);
+        assert_eq!(decimal(""), None);
+        for v in [0i64, 1, -1, i64::MAX, i64::MIN, 1_700_000_000] {
+            assert_eq!(unzigzag(zigzag(v)), v);
+        }
+    }
+}
