@@ -1062,13 +1062,14 @@ fn demo(a: &DemoArgs) -> Result<ExitCode> {
 fn scan(a: &ScanArgs) -> Result<ExitCode> {
     let detector = a.detect.detector()?;
     let loaded = a.input.load_packed()?;
-    let findings = detector.scan_packed(&std::sync::Arc::new(loaded.events));
+    let (findings, dropped) =
+        detector.scan_packed(&std::sync::Arc::new(loaded.events), a.show_suppressed);
     let min = a.min_severity.unwrap_or(Severity::Low);
     let shown: Vec<&Finding> = findings
         .iter()
         .filter(|f| f.severity >= min && (a.show_suppressed || !f.is_suppressed()))
         .collect();
-    let suppressed = findings.iter().filter(|f| f.is_suppressed()).count();
+    let suppressed = dropped + findings.iter().filter(|f| f.is_suppressed()).count();
     let text = match a.format {
         ScanFormat::Table => {
             let mut t = findings_table(&shown);

@@ -66,14 +66,42 @@ fn packed_fixtures_read_back_as_the_same_events() {
 }
 
 /// Findings of `scan_packed` (one host decoded at a time) and of `scan` (every event as a
-/// struct), as JSON.
+/// struct), as JSON; `scan_packed` runs with every host decoded at once and with every host read
+/// event by event, which must agree.
 fn findings_both_ways(paths: &[PathBuf], profile: &str) -> (String, String, usize) {
     let det = svchop::detect::Detector::builtin(profile).unwrap();
+    let lazy = findings_with_windows(paths, &det, 0);
+    let (parts, whole, n) = findings_with_windows(paths, &det, usize::MAX);
+    assert!(
+        lazy.0 == parts,
+        "{profile}: hosts read event by event find the same"
+    );
+    (parts, whole, n)
+}
+
+fn findings_with_windows(
+    paths: &[PathBuf],
+    det: &svchop::detect::Detector,
+    decoded_max: usize,
+) -> (String, String, usize) {
+    let mut det = det.clone();
+    det.window_decoded_max = decoded_max;
+    let profile = det.profile.name.clone();
     let whole = det.scan(&svchop::detect::store::EventStore::new(
         load(paths, &LoadOptions::default()).events,
     ));
-    let packed = load_packed(paths, &LoadOptions::default(), &|_, _| {});
-    let parts = det.scan_packed(&std::sync::Arc::new(packed.events));
+    let packed =
+        std::sync::Arc::new(load_packed(paths, &LoadOptions::default(), &|_, _| {}).events);
+    let (parts, dropped) = det.scan_packed(&packed, true);
+    assert_eq!(dropped, 0);
+    let (shown, dropped) = det.scan_packed(&packed, false);
+    let suppressed = whole.iter().filter(|f| f.is_suppressed()).count();
+    assert_eq!(
+        dropped, suppressed,
+        "{profile}: suppressed findings counted"
+    );
+    assert_eq!(shown.len() + suppressed, whole.len());
+    assert!(shown.iter().all(|f| !f.is_suppressed()));
     (
         serde_json::to_string_pretty(&parts).unwrap(),
         serde_json::to_string_pretty(&whole).unwrap(),

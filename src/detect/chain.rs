@@ -99,10 +99,16 @@ impl Chain {
         self.links.iter().map(|l| l.idx)
     }
 
-    pub fn merge(&mut self, other: Chain) {
-        for l in other.links {
+    pub fn merge(&mut self, mut other: Chain) {
+        for l in std::mem::take(&mut other.links) {
             self.add(l.idx, l.stage, l.how);
         }
+        self.merge_facts(other);
+    }
+
+    /// `merge` without the other chain's evidence links: what it tells (accounts, addresses,
+    /// logon ids, signals, reasons) joins this chain.
+    pub fn merge_facts(&mut self, other: Chain) {
         for n in &other.service.names {
             self.service.add_name(n);
         }

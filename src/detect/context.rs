@@ -2,7 +2,7 @@
 //! which addresses belong to which host, and where lateral tools were run and at whom.
 
 use super::patterns::Patterns;
-use super::store::EventStore;
+use super::store::{Ev, EventStore};
 use crate::model::host::{host_key, is_loopback_or_empty, normalize_ip};
 use crate::model::{Event, is_ip_literal};
 use chrono::{DateTime, TimeDelta, Utc};
@@ -19,11 +19,13 @@ pub struct HostView<'a> {
 }
 
 impl<'a> HostView<'a> {
-    pub fn events(&self) -> impl Iterator<Item = (usize, &'a Event)> + 'a {
+    /// Every event of the host, for a pass over all of them (a large window decodes each one
+    /// for the moment).
+    pub fn events(&self) -> impl Iterator<Item = (usize, Ev<'a>)> + 'a {
         let store = self.store;
         self.range
             .clone()
-            .filter_map(move |i| store.get(i).map(|e| (i, e)))
+            .filter_map(move |i| store.read(i).map(|e| (i, e)))
     }
 
     /// Events with `from <= ts <= to`.
@@ -32,12 +34,10 @@ impl<'a> HostView<'a> {
         from: DateTime<Utc>,
         to: DateTime<Utc>,
     ) -> impl Iterator<Item = (usize, &'a Event)> + 'a {
-        let evs = self.store.slice(self.range.clone());
-        let start = evs.partition_point(|e| e.ts < from);
-        let end = evs.partition_point(|e| e.ts <= to);
-        let base = self.range.start;
         let store = self.store;
-        (base + start..base + end.max(start)).filter_map(move |i| store.get(i).map(|e| (i, e)))
+        let start = store.time_rank(self.range.clone(), from, false);
+        let end = store.time_rank(self.range.clone(), to, true);
+        (start..end.max(start)).filter_map(move |i| store.get(i).map(|e| (i, e)))
     }
 
     /// Events within `before` ahead of and `after` past `t`.

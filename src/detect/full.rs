@@ -25,8 +25,10 @@ pub fn chains_on_host(l: &Linker<'_>) -> Vec<Chain> {
     let claimed: HashSet<usize> = chains.iter().flat_map(Chain::indices).collect();
     // Routine remote service checks (an admin's or a monitoring tool's service-control sessions,
     // nothing else) repeat every day: one chain per source and account, not one per session.
+    // Their evidence is listed for the first sessions and the latest; every session's logon id
+    // stays on the finding for pivots.
     let mut routine: HashMap<CheckKey, usize> = HashMap::new();
-    let mut sessions: HashMap<usize, usize> = HashMap::new();
+    let mut sessions: HashMap<usize, (usize, Option<Chain>)> = HashMap::new();
     for cluster in clusters(l, &claimed) {
         let c = anchorless_chain(l, &cluster, &scm_pids);
         if is_service_check(&c) {
@@ -36,24 +38,42 @@ pub fn chains_on_host(l: &Linker<'_>) -> Vec<Chain> {
                 c.user.clone(),
             );
             if let Some(&at) = routine.get(&key) {
-                chains[at].merge(c);
-                *sessions.entry(at).or_insert(1) += 1;
+                let (n, latest) = sessions.entry(at).or_insert((1, None));
+                *n += 1;
+                if *n <= ROUTINE_SESSIONS_LISTED {
+                    chains[at].merge(c);
+                } else if let Some(older) = latest.replace(c) {
+                    chains[at].merge_facts(older);
+                }
                 continue;
             }
             routine.insert(key, chains.len());
         }
         chains.push(c);
     }
-    for (at, n) in sessions {
+    for (at, (n, latest)) in sessions {
         let c = &mut chains[at];
+        if let Some(latest) = latest {
+            c.merge(latest);
+        }
         dedupe_in_order(&mut c.remote);
         dedupe_in_order(&mut c.local);
-        c.remote.push(format!(
-            "{n} separate sessions from this source and account did only service-control access"
-        ));
+        c.remote.push(if n > ROUTINE_SESSIONS_LISTED {
+            format!(
+                "{n} separate sessions from this source and account did only service-control \
+                 access (evidence listed for the first {ROUTINE_SESSIONS_LISTED} and the latest)"
+            )
+        } else {
+            format!(
+                "{n} separate sessions from this source and account did only service-control access"
+            )
+        });
     }
     chains
 }
+
+/// Sessions of a routine service check whose evidence is listed before only the latest is.
+pub const ROUTINE_SESSIONS_LISTED: usize = 4;
 
 /// Source IPs, source hosts and account of a routine service check.
 type CheckKey = (Vec<String>, Vec<String>, Option<String>);
@@ -256,11 +276,11 @@ fn clusters(l: &Linker<'_>, claimed: &HashSet<usize>) -> Vec<Vec<usize>> {
         if claimed.contains(&i) {
             continue;
         }
-        let Some(kind) = candidate(l, e) else {
+        let Some(kind) = candidate(l, &e) else {
             continue;
         };
         let id = e.fields.logon_id.filter(|x| !x.is_well_known());
-        let sess = session_of(e);
+        let sess = session_of(&e);
         let found = out.iter_mut().rev().find(|(members, _, last)| {
             members
                 .iter()

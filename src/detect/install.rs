@@ -104,7 +104,7 @@ pub fn install_groups(view: &HostView<'_>, p: &Profile) -> Vec<Vec<InstallRecord
     let merge = secs(p.windows.install_merge);
     let mut groups: Vec<Vec<InstallRecord>> = Vec::new();
     for (i, e) in view.events() {
-        let Some(rec) = install_record(i, e, p) else {
+        let Some(rec) = install_record(i, &e, p) else {
             continue;
         };
         let same = groups.iter_mut().rev().take(8).find(|g| {

@@ -89,7 +89,7 @@ impl HostIndex {
             if let Some(l) = e.fields.logon_id {
                 ix.by_logon.entry(l).or_default().push(i);
             }
-            if let Some(s) = session_of(e) {
+            if let Some(s) = session_of(&e) {
                 ix.by_session.entry(s).or_default().push(i);
             }
             let acct = if e.event_id == 4624 {

@@ -41,6 +41,8 @@ pub struct Detector {
     pub weights: Weights,
     pub profile: Profile,
     pub allowlist: Allowlist,
+    /// `scan_packed`: hosts with more events than this are decoded event by event.
+    pub window_decoded_max: usize,
 }
 
 impl Detector {
@@ -56,6 +58,7 @@ impl Detector {
             weights: parse_toml("assets/scoring.toml", SCORING_TOML)?,
             profile,
             allowlist: Allowlist::builtin()?,
+            window_decoded_max: store::WINDOW_DECODED_MAX,
         })
     }
 
@@ -89,9 +92,21 @@ impl Detector {
     /// `scan` over packed events: the same findings, with one host's events decoded at a time
     /// (the collection-wide facts are gathered host by host first). The reference joins of the
     /// Sentinel and Elastic/Sigma profiles look across hosts at once and get every event decoded.
-    pub fn scan_packed(&self, packed: &std::sync::Arc<PackedEvents>) -> Vec<Finding> {
+    /// Without `keep_suppressed`, findings the allow-list covers are counted and dropped as each
+    /// host is done. Returns the findings and how many were dropped.
+    pub fn scan_packed(
+        &self,
+        packed: &std::sync::Arc<PackedEvents>,
+        keep_suppressed: bool,
+    ) -> (Vec<Finding>, usize) {
         if !matches!(self.profile.engine, Engine::Chain | Engine::Hunt) {
-            return self.scan(&EventStore::new(packed.slice(0..packed.len())));
+            let mut findings = self.scan(&EventStore::new(packed.slice(0..packed.len())));
+            let before = findings.len();
+            if !keep_suppressed {
+                findings.retain(|f| !f.is_suppressed());
+            }
+            let dropped = before - findings.len();
+            return (findings, dropped);
         }
         let hosts: Vec<(&str, std::ops::Range<usize>)> = packed.hosts().collect();
         let (ctx, bursts) = hosts
@@ -99,9 +114,11 @@ impl Detector {
             .map(|(_, range)| {
                 let mut ctx = Context::default();
                 let mut bursts = seeds::Bursts::default();
-                for (k, e) in packed.slice(range.clone()).iter().enumerate() {
-                    ctx.learn(range.start + k, e, &self.patterns);
-                    bursts.learn(e);
+                for i in range.clone() {
+                    if let Some(e) = packed.get_typed(i) {
+                        ctx.learn(i, &e, &self.patterns);
+                        bursts.learn(&e);
+                    }
                 }
                 (ctx, bursts)
             })
@@ -116,23 +133,35 @@ impl Detector {
         let extras = Extras {
             bursts: bursts.finish(&self.profile),
         };
-        let findings: Vec<Finding> = hosts
+        let per_host: Vec<(Vec<Finding>, usize)> = hosts
             .into_par_iter()
-            .flat_map_iter(|(key, range)| {
+            .map(|(key, range)| {
                 let store = EventStore::window(
                     packed,
-                    key,
-                    range.clone(),
+                    (key, range.clone()),
                     ctx.linkable_from_elsewhere(key),
+                    self.window_decoded_max,
                 );
                 let chains = self.host_chains(&store, &ctx, &extras.bursts, key, range);
-                chains
+                let mut found: Vec<Finding> = chains
                     .iter()
                     .filter_map(|c| self.finding(&store, &extras, c))
-                    .collect::<Vec<_>>()
+                    .collect();
+                // Finding ids carry the target host: copies are always on the same host.
+                dedupe(&mut found);
+                self.allowlist.apply(&mut found);
+                let before = found.len();
+                if !keep_suppressed {
+                    found.retain(|f| !f.is_suppressed());
+                }
+                let dropped = before - found.len();
+                (found, dropped)
             })
             .collect();
-        self.finish(findings)
+        let dropped = per_host.iter().map(|(_, d)| d).sum();
+        let mut findings: Vec<Finding> = per_host.into_iter().flat_map(|(f, _)| f).collect();
+        findings.sort_by(Finding::order);
+        (findings, dropped)
     }
 
     /// The finding a chain makes, if the profile keeps it.

@@ -406,7 +406,7 @@ pub(crate) fn hunt(
     let mut chains: Vec<Chain> = Vec::new();
     let mut last = None;
     for (i, e) in l.view.events() {
-        let Some((stage, step)) = hunt_step(l.pats, e) else {
+        let Some((stage, step)) = hunt_step(l.pats, &e) else {
             continue;
         };
         let new = last.is_none_or(|t| e.ts.signed_duration_since(t) > gap);
@@ -419,7 +419,7 @@ pub(crate) fn hunt(
         if let Some(c) = chains.last_mut() {
             c.add(i, stage, step);
             c.signals.insert(step.split(':').next().unwrap_or(step));
-            hunt_note(c, e, bursts);
+            hunt_note(c, &e, bursts);
         }
     }
     chains

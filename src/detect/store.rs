@@ -1,12 +1,15 @@
 //! The event store: every kept event, sorted by (host key, time), with each host's range.
 //! Findings refer to events by index here, never by copy.
 //!
-//! A store can also be a window: one host's events decoded from `PackedEvents`, under their
-//! indices in the whole collection, plus the few events of other hosts the detection may link
-//! to. The detection reads both kinds the same way.
+//! A store can also be a window on `PackedEvents`: one host's events under their indices in the
+//! whole collection, plus the events of other hosts the detection may link to. A small host is
+//! decoded at once; a large one event by event as the detection reads it (passes over every
+//! event decode each one for the moment only), so a busy server never exists as structs all at
+//! once. The detection reads every kind of store the same way.
 
 use crate::model::Event;
 use crate::model::pack::PackedEvents;
+use chrono::{DateTime, Utc};
 use std::collections::BTreeMap;
 use std::ops::Range;
 use std::sync::{Arc, OnceLock};
@@ -17,17 +20,49 @@ pub struct EventStore {
     /// Store index of `events[0]`: 0 for a whole store, the host's start for a window.
     base: usize,
     hosts: BTreeMap<String, Range<usize>>,
-    /// A window's events of other hosts, decoded when first read.
-    outside: Option<Outside>,
+    /// A window's events decoded when first read: the large host's own, and other hosts'.
+    lazy: Option<Lazy>,
 }
 
-/// Events of other hosts a window may link to: their store indices (sorted) and, once read,
-/// the decoded event.
+/// Events a window decodes when they are read.
 #[derive(Debug)]
-struct Outside {
+struct Lazy {
     packed: Arc<PackedEvents>,
+    /// The host's events (large hosts only): times, and each event once read.
+    own: Range<usize>,
+    times: Vec<DateTime<Utc>>,
+    own_slots: Vec<OnceLock<Option<Box<Event>>>>,
+    /// Other hosts' events the window may link to: store indices (sorted) and slots.
     idx: Vec<usize>,
     slots: Vec<OnceLock<Option<Box<Event>>>>,
+}
+
+/// An event read from a store: borrowed, or decoded for the moment from a large window.
+pub enum Ev<'a> {
+    Held(&'a Event),
+    Decoded(Box<Event>),
+}
+
+impl std::ops::Deref for Ev<'_> {
+    type Target = Event;
+    fn deref(&self) -> &Event {
+        match self {
+            Ev::Held(e) => e,
+            Ev::Decoded(e) => e,
+        }
+    }
+}
+
+/// Hosts with more events than this are read event by event in a window.
+pub const WINDOW_DECODED_MAX: usize = 1 << 16;
+
+fn slot<'a>(
+    cell: &'a OnceLock<Option<Box<Event>>>,
+    packed: &PackedEvents,
+    i: usize,
+) -> Option<&'a Event> {
+    cell.get_or_init(|| packed.get_typed(i).map(Box::new))
+        .as_deref()
 }
 
 impl EventStore {
@@ -48,56 +83,92 @@ impl EventStore {
         }
     }
 
-    /// The window on host `key` (store indices `range`) of a packed collection; the events at
-    /// `outside` (store indices of other hosts) are decoded when read.
+    /// The window on host `key` (store indices `range`) of a packed collection, with the events
+    /// at `outside` (store indices of other hosts) readable too. Events hold their typed fields
+    /// only (what the detections read).
     pub fn window(
         packed: &Arc<PackedEvents>,
-        key: &str,
-        range: Range<usize>,
+        (key, range): (&str, Range<usize>),
         outside: impl IntoIterator<Item = usize>,
+        decoded_max: usize,
     ) -> Self {
         let mut idx: Vec<usize> = outside.into_iter().filter(|i| !range.contains(i)).collect();
         idx.sort_unstable();
         idx.dedup();
         let slots = idx.iter().map(|_| OnceLock::new()).collect();
+        let large = range.len() > decoded_max;
+        let (events, times, own_slots) = if large {
+            let times = range
+                .clone()
+                .map(|i| packed.time(i).unwrap_or(DateTime::<Utc>::MIN_UTC))
+                .collect();
+            (
+                Vec::new(),
+                times,
+                range.clone().map(|_| OnceLock::new()).collect(),
+            )
+        } else {
+            let events = range.clone().filter_map(|i| packed.get_typed(i)).collect();
+            (events, Vec::new(), Vec::new())
+        };
         EventStore {
-            events: packed.slice(range.clone()),
+            events,
             base: range.start,
-            hosts: BTreeMap::from([(key.to_string(), range)]),
-            outside: Some(Outside {
+            hosts: BTreeMap::from([(key.to_string(), range.clone())]),
+            lazy: Some(Lazy {
                 packed: Arc::clone(packed),
+                own: if large { range } else { 0..0 },
+                times,
+                own_slots,
                 idx,
                 slots,
             }),
         }
     }
 
-    /// The events in store order (of a window: its host's events only).
+    /// The events held in store order: a whole store's; of a window, its small host's only.
     pub fn events(&self) -> &[Event] {
         &self.events
     }
 
-    /// The events at store indices `range` held in order (of a window: its host's events).
-    pub fn slice(&self, range: Range<usize>) -> &[Event] {
+    pub fn get(&self, idx: usize) -> Option<&Event> {
+        if let Some(e) = idx.checked_sub(self.base).and_then(|i| self.events.get(i)) {
+            return Some(e);
+        }
+        let l = self.lazy.as_ref()?;
+        if l.own.contains(&idx) {
+            return slot(l.own_slots.get(idx - l.own.start)?, &l.packed, idx);
+        }
+        let k = l.idx.binary_search(&idx).ok()?;
+        slot(l.slots.get(k)?, &l.packed, idx)
+    }
+
+    /// The event at `idx` for a pass over many events: a large window decodes it for the
+    /// moment instead of keeping it.
+    pub fn read(&self, idx: usize) -> Option<Ev<'_>> {
+        if let Some(l) = self.lazy.as_ref().filter(|l| l.own.contains(&idx)) {
+            let cell = l.own_slots.get(idx - l.own.start)?;
+            return match cell.get() {
+                Some(e) => e.as_deref().map(Ev::Held),
+                None => l.packed.get_typed(idx).map(|e| Ev::Decoded(Box::new(e))),
+            };
+        }
+        self.get(idx).map(Ev::Held)
+    }
+
+    /// The first index in `range` whose event is not before `t` (or, with `inclusive`, not at
+    /// or before it): a binary search on time within one host's events.
+    pub fn time_rank(&self, range: Range<usize>, t: DateTime<Utc>, inclusive: bool) -> usize {
+        let before = |ts: DateTime<Utc>| if inclusive { ts <= t } else { ts < t };
+        if let Some(l) = self.lazy.as_ref().filter(|l| l.own == range) {
+            return range.start + l.times.partition_point(|&ts| before(ts));
+        }
         let from = range.start.saturating_sub(self.base).min(self.events.len());
         let to = range
             .end
             .saturating_sub(self.base)
             .clamp(from, self.events.len());
-        &self.events[from..to]
-    }
-
-    pub fn get(&self, idx: usize) -> Option<&Event> {
-        idx.checked_sub(self.base)
-            .and_then(|i| self.events.get(i))
-            .or_else(|| {
-                let o = self.outside.as_ref()?;
-                let k = o.idx.binary_search(&idx).ok()?;
-                o.slots
-                    .get(k)?
-                    .get_or_init(|| o.packed.get(idx).map(Box::new))
-                    .as_deref()
-            })
+        self.base + from + self.events[from..to].partition_point(|e| before(e.ts))
     }
 
     pub fn len(&self) -> usize {

@@ -336,6 +336,34 @@ fn allowlist_suppresses_but_keeps_the_finding() {
 }
 
 #[test]
+fn defender_update_drivers_are_allow_listed_by_their_folder_and_name_only() {
+    let defender = "C:\\ProgramData\\Microsoft\\Windows Defender\\Definition Updates\\\
+                    {974FB328-EA38-4C43-B298-8157FD612F07}\\MpKslfbbd78dc.sys";
+    let cases = [
+        (defender.to_string(), true),
+        (format!("\\??\\{defender}"), true),
+        // The same name anywhere else, or another file in that folder, is not covered.
+        (defender.replace("ProgramData", "Users\\Public"), false),
+        (format!("\\\\10.0.0.5\\c$\\{}", &defender[3..]), false),
+        (
+            defender.replace("MpKslfbbd78dc.sys", "MpKslfbbd78dc.exe"),
+            false,
+        ),
+        (defender.replace("MpKslfbbd78dc", "MpKsl1"), false),
+    ];
+    for (k, (image, covered)) in cases.iter().enumerate() {
+        let id = 0xA0 + u64::try_from(k).unwrap();
+        let evs = vec![
+            logon("WS01", 0, id),
+            install_4697("WS01", 1_000, id, "MpKslfbbd78dc", image),
+        ];
+        let f = scan("default", evs);
+        assert_eq!(f.len(), 1, "{image}");
+        assert_eq!(f[0].suppressed_by.is_some(), *covered, "{image}");
+    }
+}
+
+#[test]
 fn score_breakdown_adds_up() {
     let evs = vec![
         logon("WS01", 0, 0x91),
@@ -409,20 +437,58 @@ fn weak_links_are_bounded_to_the_nearest() {
     );
 }
 
+fn service_check(ms: i64, id: u64, user: &str) -> Vec<Event> {
+    vec![
+        ev("SRV01", ms, Channel::Security, 4624)
+            .logon(id, 3, IP, user, SID)
+            .done(),
+        ev("SRV01", ms + 5, Channel::Security, 5145)
+            .subject(id, user, SID)
+            .share("\\\\*\\IPC$", "svcctl", "%%4417", IP)
+            .done(),
+    ]
+}
+
+#[test]
+fn a_long_run_of_service_checks_lists_the_first_sessions_and_the_latest() {
+    let day = 24 * 3_600_000;
+    let n = super::full::ROUTINE_SESSIONS_LISTED + 3;
+    let mut evs = Vec::new();
+    for k in 0..n {
+        let id = 0xC0 + u64::try_from(k).unwrap();
+        evs.extend(service_check(i64::try_from(k).unwrap() * day, id, "admin"));
+    }
+    let f = scan("default", evs);
+    assert_eq!(f.len(), 1, "one finding for the whole run");
+    let f = &f[0];
+    assert_eq!(
+        f.logon_ids.len(),
+        n,
+        "every session's logon id stays for pivots"
+    );
+    assert_eq!(
+        f.stages.len(),
+        2 * (super::full::ROUTINE_SESSIONS_LISTED + 1),
+        "logon and pipe of the first sessions and the latest"
+    );
+    let last_day = super::testkit::t0()
+        + chrono::TimeDelta::milliseconds(i64::try_from(n - 1).unwrap() * day + 5);
+    assert_eq!(f.last_seen, last_day, "the latest session is listed");
+    assert_eq!(f.first_seen, super::testkit::t0());
+    assert!(
+        f.origin
+            .reasons
+            .iter()
+            .any(|r| r.starts_with(&format!("{n} separate sessions")) && r.contains("the latest")),
+        "{:?}",
+        f.origin.reasons
+    );
+}
+
 #[test]
 fn repeated_service_checks_from_one_source_and_account_are_one_finding() {
     let hour = 3_600_000;
-    let check = |ms: i64, id: u64, user: &str| {
-        vec![
-            ev("SRV01", ms, Channel::Security, 4624)
-                .logon(id, 3, IP, user, SID)
-                .done(),
-            ev("SRV01", ms + 5, Channel::Security, 5145)
-                .subject(id, user, SID)
-                .share("\\\\*\\IPC$", "svcctl", "%%4417", IP)
-                .done(),
-        ]
-    };
+    let check = service_check;
     let mut evs = Vec::new();
     for (n, id) in [0xC1_u64, 0xC2, 0xC3].into_iter().enumerate() {
         evs.extend(check(i64::try_from(n).unwrap() * 24 * hour, id, "admin"));

@@ -58,12 +58,16 @@ impl Chunk {
 
     /// The `n`th event packed.
     pub fn decode(&self, n: usize) -> Option<Event> {
+        self.decode_as(n, false)
+    }
+
+    fn decode_as(&self, n: usize, typed_only: bool) -> Option<Event> {
         let start = usize::try_from(*self.starts.get(n)?).ok()?;
         let mut r = Reader {
             bytes: self.bytes.get(start..)?,
             chunk: self,
         };
-        r.event()
+        r.event(typed_only)
     }
 
     /// Time, file, record id, line and host of the `n`th event.
@@ -470,7 +474,9 @@ impl<'a> Reader<'a> {
         })
     }
 
-    fn event(&mut self) -> Option<Event> {
+    /// The event; with `typed_only`, without its untyped fields, raw text and other locations
+    /// (what the detections read, at a fraction of the memory).
+    fn event(&mut self, typed_only: bool) -> Option<Event> {
         let h = self.header()?;
         let source = SourceRef {
             file: Arc::clone(h.file),
@@ -488,6 +494,20 @@ impl<'a> Reader<'a> {
         let event_id = self.small()?;
         let provider = self.text()?;
         let fields = self.fields()?;
+        if typed_only {
+            return Some(Event {
+                ts: h.ts,
+                host: Arc::clone(h.host),
+                channel,
+                event_id,
+                provider,
+                source,
+                fields,
+                extra: Box::default(),
+                raw: None,
+                also_at: Box::default(),
+            });
+        }
         let n: usize = self.small()?;
         let mut extra = Vec::with_capacity(n.min(self.bytes.len()));
         for _ in 0..n {
@@ -719,6 +739,19 @@ impl PackedEvents {
             e.also_at.clone_from(at);
         }
         Some(e)
+    }
+
+    /// The event at store index `i` with its typed fields only: no untyped fields, raw text or
+    /// other locations (the detections read nothing else).
+    pub fn get_typed(&self, i: usize) -> Option<Event> {
+        let &(c, n) = self.order.get(i)?;
+        self.chunks.get(c as usize)?.decode_as(n as usize, true)
+    }
+
+    /// The time of the event at store index `i`, without decoding the rest.
+    pub fn time(&self, i: usize) -> Option<DateTime<Utc>> {
+        let &(c, n) = self.order.get(i)?;
+        Some(self.chunks.get(c as usize)?.header(n as usize)?.ts)
     }
 
     /// The events at store indices `range`, in order.
