@@ -371,6 +371,7 @@ impl InputArgs {
             },
             keep_raw,
             assume_offset: self.assume_tz.as_deref().map(parse_offset).transpose()?,
+            typed_only: false,
         })
     }
 
@@ -385,7 +386,11 @@ impl InputArgs {
     /// `load` into packed events (for the scan of large collections).
     pub fn load_packed(&self) -> Result<ingest::PackedLoad> {
         self.check_paths()?;
-        let loaded = ingest::load_packed(&self.paths, &self.load_options(false)?, &|_, _| {});
+        let opts = LoadOptions {
+            typed_only: true,
+            ..self.load_options(false)?
+        };
+        let loaded = ingest::load_packed(&self.paths, &opts, &|_, _| {});
         nothing_read(&loaded.report)?;
         Ok(loaded)
     }

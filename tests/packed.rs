@@ -21,6 +21,33 @@ fn same_events(paths: &[PathBuf], opts: &LoadOptions) -> usize {
         assert_eq!(format!("{p:?}"), format!("{e:?}"), "event {i}");
         assert_eq!(p.raw, e.raw, "raw text of event {i}");
     }
+    // Typed only (what `svchop scan` packs): the same events without the untyped fields but
+    // the logged record id, and without raw text.
+    let typed = load_packed(
+        paths,
+        &LoadOptions {
+            typed_only: true,
+            ..opts.clone()
+        },
+        &|_, _| {},
+    );
+    assert_eq!(typed.events.len(), loaded.events.len());
+    assert_eq!(
+        typed.report.duplicates_merged,
+        loaded.report.duplicates_merged
+    );
+    for (i, e) in loaded.events.iter().enumerate() {
+        let t = typed.events.get(i).expect("every index decodes");
+        let mut want = e.clone();
+        want.extra = e
+            .extra
+            .iter()
+            .filter(|(k, _)| &**k == "EventRecordID")
+            .cloned()
+            .collect();
+        want.raw = None;
+        assert_eq!(format!("{t:?}"), format!("{want:?}"), "typed event {i}");
+    }
     let hosts: Vec<(String, std::ops::Range<usize>)> = packed
         .events
         .hosts()
@@ -90,8 +117,12 @@ fn findings_with_windows(
     let whole = det.scan(&svchop::detect::store::EventStore::new(
         load(paths, &LoadOptions::default()).events,
     ));
-    let packed =
-        std::sync::Arc::new(load_packed(paths, &LoadOptions::default(), &|_, _| {}).events);
+    // As `svchop scan` loads: typed fields only.
+    let typed = LoadOptions {
+        typed_only: true,
+        ..LoadOptions::default()
+    };
+    let packed = std::sync::Arc::new(load_packed(paths, &typed, &|_, _| {}).events);
     let (parts, dropped) = det.scan_packed(&packed, true);
     assert_eq!(dropped, 0);
     let (shown, dropped) = det.scan_packed(&packed, false);

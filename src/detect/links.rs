@@ -6,6 +6,7 @@ use super::context::{Context, HostView, inbound_scm_peer, inbound_smb_peer, span
 use super::finding::Stage;
 use super::patterns::{Patterns, exe_path, file_name, is_exe, pipe_base};
 use super::profile::{Profile, secs};
+use super::store::Ev;
 use crate::model::host::is_loopback_or_empty;
 use crate::model::{Event, LogonId};
 use chrono::{DateTime, TimeDelta, Utc};
@@ -27,13 +28,59 @@ pub struct Linker<'a> {
 /// each chain's time window (a dense host would cost installs x events in window).
 #[derive(Default)]
 pub struct HostIndex {
-    by_logon: HashMap<LogonId, Vec<usize>>,
+    /// Most logon ids have an event or two: pairs sorted by id cost a fraction of a map of lists.
+    by_logon: SortedLists<LogonId>,
     by_session: HashMap<(String, String), Vec<usize>>,
     /// 4624/5140/5145 by the acting account's SID and user name (lower-case), for installs
     /// that carry no logon id (7045).
     by_account: HashMap<String, Vec<usize>>,
     /// Every event of the host by event id.
     event_ids: HashMap<u16, Vec<usize>>,
+}
+
+/// Lists of indices under keys: what `HostIndex` looks up.
+trait Lists<K> {
+    fn list(&self, key: &K) -> Option<&[usize]>;
+}
+
+impl<K: std::hash::Hash + Eq> Lists<K> for HashMap<K, Vec<usize>> {
+    fn list(&self, key: &K) -> Option<&[usize]> {
+        self.get(key).map(Vec::as_slice)
+    }
+}
+
+/// (key, index) pairs sorted by key, indices ascending under each key.
+#[derive(Debug)]
+struct SortedLists<K> {
+    keys: Vec<K>,
+    idx: Vec<usize>,
+}
+
+impl<K> Default for SortedLists<K> {
+    fn default() -> Self {
+        SortedLists {
+            keys: Vec::new(),
+            idx: Vec::new(),
+        }
+    }
+}
+
+impl<K: Ord + Copy> SortedLists<K> {
+    /// From pairs in index order.
+    fn new(mut pairs: Vec<(K, usize)>) -> Self {
+        // Stable: each key's indices stay in index (time) order.
+        pairs.sort_by_key(|&(k, _)| k);
+        let (keys, idx) = pairs.into_iter().unzip();
+        SortedLists { keys, idx }
+    }
+}
+
+impl<K: Ord> Lists<K> for SortedLists<K> {
+    fn list(&self, key: &K) -> Option<&[usize]> {
+        let from = self.keys.partition_point(|k| k < key);
+        let to = self.keys.partition_point(|k| k <= key);
+        (to > from).then(|| &self.idx[from..to])
+    }
 }
 
 /// Most events one weak rule (installer SID + time, same account and source) links to a
@@ -51,7 +98,7 @@ fn nearest(
     k: usize,
     keep: impl Fn(usize) -> bool,
 ) -> Vec<usize> {
-    let ts = |i: usize| store.get(i).map_or(DateTime::<Utc>::MIN_UTC, |e| e.ts);
+    let ts = |i: usize| store.time(i).unwrap_or(DateTime::<Utc>::MIN_UTC);
     let start = list.partition_point(|&i| ts(i) < from);
     let end = list.partition_point(|&i| ts(i) <= to).max(start);
     let mid = list[start..end].partition_point(|&i| ts(i) < t) + start;
@@ -81,13 +128,14 @@ fn nearest(
 impl HostIndex {
     pub fn build(view: &HostView<'_>) -> Self {
         let mut ix = Self::default();
+        let mut logons = Vec::new();
         for (i, e) in view.events() {
             ix.event_ids.entry(e.event_id).or_default().push(i);
             if !matches!(e.event_id, 4624 | 5140 | 5145) {
                 continue;
             }
             if let Some(l) = e.fields.logon_id {
-                ix.by_logon.entry(l).or_default().push(i);
+                logons.push((l, i));
             }
             if let Some(s) = session_of(&e) {
                 ix.by_session.entry(s).or_default().push(i);
@@ -110,6 +158,7 @@ impl HostIndex {
                     .push(i);
             }
         }
+        ix.by_logon = SortedLists::new(logons);
         ix
     }
 
@@ -121,7 +170,7 @@ impl HostIndex {
         to: DateTime<Utc>,
         after: Option<usize>,
     ) -> impl Iterator<Item = usize> + 's {
-        let ts = |i: usize| store.get(i).map_or(DateTime::<Utc>::MIN_UTC, |e| e.ts);
+        let ts = |i: usize| store.time(i).unwrap_or(DateTime::<Utc>::MIN_UTC);
         let start = list.partition_point(|&i| ts(i) < from);
         let end = list.partition_point(|&i| ts(i) <= to);
         list.get(start..end.max(start))
@@ -133,8 +182,8 @@ impl HostIndex {
 
     /// Adds to `out` the indices, in `[from, to]` and after `after`, listed under any of `keys`.
     #[allow(clippy::too_many_arguments)] // Why: a map, its keys, a window and a work list.
-    fn keyed<'k, K: std::hash::Hash + Eq + 'k>(
-        map: &HashMap<K, Vec<usize>>,
+    fn keyed<'k, K: 'k>(
+        map: &impl Lists<K>,
         keys: impl IntoIterator<Item = &'k K>,
         store: &super::store::EventStore,
         from: DateTime<Utc>,
@@ -142,23 +191,23 @@ impl HostIndex {
         after: Option<usize>,
         out: &mut BTreeSet<usize>,
     ) {
-        for list in keys.into_iter().filter_map(|k| map.get(k)) {
+        for list in keys.into_iter().filter_map(|k| map.list(k)) {
             out.extend(Self::window(store, list, from, to, after));
         }
     }
 
     /// The events listed under any of `keys` in `[from, to]`, in time order.
-    fn in_order<'s, 'k, K: std::hash::Hash + Eq + 'k>(
-        map: &HashMap<K, Vec<usize>>,
+    fn in_order<'s, 'k, K: 'k>(
+        map: &impl Lists<K>,
         keys: impl IntoIterator<Item = &'k K>,
         store: &'s super::store::EventStore,
         from: DateTime<Utc>,
         to: DateTime<Utc>,
-    ) -> Vec<(usize, &'s Event)> {
+    ) -> Vec<(usize, Ev<'s>)> {
         let mut hits = BTreeSet::new();
         Self::keyed(map, keys, store, from, to, None, &mut hits);
         hits.into_iter()
-            .filter_map(|i| store.get(i).map(|e| (i, e)))
+            .filter_map(|i| store.read(i).map(|e| (i, e)))
             .collect()
     }
 
@@ -169,7 +218,7 @@ impl HostIndex {
         ids: &[u16],
         from: DateTime<Utc>,
         to: DateTime<Utc>,
-    ) -> Vec<(usize, &'s Event)> {
+    ) -> Vec<(usize, Ev<'s>)> {
         Self::in_order(&self.event_ids, ids, store, from, to)
     }
 
@@ -180,7 +229,7 @@ impl HostIndex {
         ids: &[LogonId],
         from: DateTime<Utc>,
         to: DateTime<Utc>,
-    ) -> Vec<(usize, &'s Event)> {
+    ) -> Vec<(usize, Ev<'s>)> {
         Self::in_order(&self.by_logon, ids, store, from, to)
     }
 
@@ -314,6 +363,7 @@ impl Linker<'_> {
         let back = secs(self.profile.windows.logon_to_install.max(0));
         let (from, to) = span(t0, back, secs(1));
         for (i, e) in self.sess.with_logon_ids(self.view.store, ids, from, to) {
+            let e: &Event = &e;
             if self.is_network_logon(e) && e.fields.logon_id.is_some_and(|l| ids.contains(&l)) {
                 let how = format!(
                     "logon id {}",
@@ -521,9 +571,10 @@ impl Linker<'_> {
                     .as_deref()
                     .is_some_and(|i| file_name(i) == helper)
             })
-            .filter_map(|(_, e)| pipe_name(e).map(|n| pipe_base(n).to_ascii_lowercase()))
+            .filter_map(|(_, e)| pipe_name(&e).map(|n| pipe_base(n).to_ascii_lowercase()))
             .collect();
         for (i, e) in window() {
+            let e: &Event = &e;
             let Some(name) = pipe_name(e) else { continue };
             let by_system = is_system_image(e);
             if let Some(m) = self.pats.pipe_match(name) {
@@ -616,6 +667,7 @@ impl Linker<'_> {
         }
         let (from, to) = span(t0, secs(self.profile.windows.stage_window), secs(1));
         for (i, e) in self.sess.with_ids(self.view.store, &[5145, 11], from, to) {
+            let e: &Event = &e;
             let written = match e.event_id {
                 5145 => e.fields.share.relative_target.as_deref().filter(|_| {
                     share_stage(self.pats, e) == Some(Stage::Share) && self.pats.is_write(e)
@@ -651,6 +703,7 @@ impl Linker<'_> {
         let mut pids: Vec<u32> = Vec::new();
         let (from, to) = span(t0, secs(1), secs(win.helper_children));
         for (i, e) in self.sess.with_ids(self.view.store, &[1, 4688], from, to) {
+            let e: &Event = &e;
             let p = &e.fields.process;
             let img = file_name(p.image.as_deref().unwrap_or(""));
             let parent = p.parent_image.as_deref().unwrap_or("");
@@ -694,6 +747,7 @@ impl Linker<'_> {
         let (from, to) = span(t0, secs(1), secs(self.profile.windows.lifecycle));
         let ids = [7036, 7035, 7000, 7009, 7034, 23, 26, 13, 12];
         for (i, e) in self.sess.with_ids(self.view.store, &ids, from, to) {
+            let e: &Event = &e;
             let s = &e.fields.service;
             let named = s.name.as_deref().is_some_and(|n| c.service.has_name(n))
                 || s.key_name.as_deref().is_some_and(|n| c.service.has_name(n));
@@ -748,6 +802,7 @@ impl Linker<'_> {
         let w = secs(self.profile.windows.stage_window);
         let (from, to) = span(t0, w, w);
         for (i, e) in self.sess.with_ids(self.view.store, &[3], from, to) {
+            let e: &Event = &e;
             if let Some(peer) = inbound_smb_peer(e)
                 && c.add(i, Stage::Logon, format!("inbound SMB from {peer}"))
             {
@@ -848,6 +903,7 @@ impl Linker<'_> {
         }
         let (from, to) = span(t0, secs(60), secs(5));
         for (i, e) in self.sess.with_ids(self.view.store, &[13], from, to) {
+            let e: &Event = &e;
             if e.event_id == 13
                 && let Some(t) = e
                     .fields

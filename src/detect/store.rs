@@ -143,6 +143,14 @@ impl EventStore {
         slot(l.slots.get(k)?, &l.packed, idx)
     }
 
+    /// The time of the event at `idx`, without decoding it in a large window.
+    pub fn time(&self, idx: usize) -> Option<DateTime<Utc>> {
+        if let Some(l) = self.lazy.as_ref().filter(|l| l.own.contains(&idx)) {
+            return l.times.get(idx - l.own.start).copied();
+        }
+        self.get(idx).map(|e| e.ts)
+    }
+
     /// The event at `idx` for a pass over many events: a large window decodes it for the
     /// moment instead of keeping it.
     pub fn read(&self, idx: usize) -> Option<Ev<'_>> {

@@ -30,6 +30,9 @@ pub struct LoadOptions {
     pub keep_raw: bool,
     /// Read zone-less times at this offset instead of inferring it.
     pub assume_offset: Option<TimeDelta>,
+    /// `load_packed`: keep only what the detections read (typed fields and the logged record
+    /// id), for a scan that prints findings and never shows events.
+    pub typed_only: bool,
 }
 
 /// Events sorted by (host key, time) and the per-file report.
@@ -300,6 +303,7 @@ pub fn load_packed(
     let shared = std::sync::Mutex::new(std::collections::HashSet::new());
     let pack = |path: &Path, named: bool| -> (Vec<pack::Chunk>, Result<FileReport, String>) {
         let mut batch = Batch {
+            typed_only: opts.typed_only,
             events: Vec::new(),
             chunks: Vec::new(),
             shared: &shared,
@@ -346,12 +350,13 @@ pub fn load_packed(
 /// Events of one file on their way into chunks: packed every `PACK_BATCH` events, so a file of
 /// millions of records never exists as `Event` structs all at once.
 struct Batch<'s> {
+    typed_only: bool,
     events: Vec<Event>,
     chunks: Vec<pack::Chunk>,
     shared: &'s std::sync::Mutex<std::collections::HashSet<Arc<str>>>,
 }
 
-const PACK_BATCH: usize = 1 << 16;
+const PACK_BATCH: usize = 1 << 12;
 
 impl Batch<'_> {
     fn push(&mut self, e: Event) {
@@ -368,11 +373,18 @@ impl Batch<'_> {
         }
         sort_events(&mut self.events);
         let first = self.chunks.len();
-        let mut p = pack::Packer::new();
+        let packer = || {
+            if self.typed_only {
+                pack::Packer::typed_only()
+            } else {
+                pack::Packer::new()
+            }
+        };
+        let mut p = packer();
         for e in self.events.drain(..) {
             if p.is_full() {
                 self.chunks
-                    .push(std::mem::replace(&mut p, pack::Packer::new()).finish());
+                    .push(std::mem::replace(&mut p, packer()).finish());
             }
             p.push(&e);
         }

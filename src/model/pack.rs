@@ -120,7 +120,12 @@ pub struct Packer {
     /// Typed slots first (`TYPED_SLOTS`), then one per untyped field name, by its string id.
     stats: Vec<SlotStats>,
     extra_slots: HashMap<u32, usize>,
+    /// Keep only the typed fields (and the logged record id, which tells copies apart).
+    typed_only: bool,
 }
+
+/// The untyped field that tells copies of a record apart (`Event::logged_record_id`).
+const RECORD_ID: &str = "EventRecordID";
 
 /// String slots of the typed fields, each with its own statistics.
 const TYPED_SLOTS: usize = 40;
@@ -130,6 +135,15 @@ impl Packer {
         Packer {
             stats: vec![SlotStats::default(); TYPED_SLOTS],
             ..Packer::default()
+        }
+    }
+
+    /// A packer that keeps only what the detections read: the typed fields and the logged
+    /// record id; untyped fields, raw text and other locations are left out.
+    pub fn typed_only() -> Self {
+        Packer {
+            typed_only: true,
+            ..Packer::new()
         }
     }
 
@@ -245,8 +259,14 @@ impl Packer {
         self.put(u128::from(e.event_id));
         self.text(1, e.provider.as_ref());
         self.fields(&e.fields);
-        self.put(e.extra.len() as u128);
-        for (k, v) in &e.extra {
+        let typed_only = self.typed_only;
+        let extra: Vec<&(Arc<str>, Arc<str>)> = e
+            .extra
+            .iter()
+            .filter(|(k, _)| !typed_only || &**k == RECORD_ID)
+            .collect();
+        self.put(extra.len() as u128);
+        for (k, v) in extra {
             let kid = self.intern(k);
             self.put(u128::from(kid));
             let next = TYPED_SLOTS + self.extra_slots.len();
@@ -255,6 +275,11 @@ impl Packer {
                 self.stats.resize(slot + 1, SlotStats::default());
             }
             self.text(slot, Some(v));
+        }
+        if self.typed_only {
+            self.inline(None);
+            self.put(0);
+            return;
         }
         self.inline(e.raw.as_deref());
         self.put(e.also_at.len() as u128);
