@@ -809,45 +809,101 @@ impl PackedEvents {
     }
 }
 
-fn host_order(chunks: &[Chunk], runs: &[(u32, Range<usize>)]) -> HostOrder {
-    let mut items: Vec<(Header<'_>, u32, u32)> = Vec::new();
-    for (c, range) in runs {
-        let Some(chunk) = chunks.get(*c as usize) else {
-            continue;
-        };
-        for n in range.clone() {
-            if let (Some(h), Ok(n)) = (chunk.header(n), u32::try_from(n)) {
-                items.push((h, *c, n));
-            }
-        }
+/// A place in one run of a host's events (a chunk's range, in store order).
+struct Cursor<'a> {
+    head: Header<'a>,
+    run: usize,
+    n: usize,
+}
+
+impl Cursor<'_> {
+    fn key(&self) -> impl Ord + '_ {
+        (
+            self.head.ts,
+            self.head.file,
+            self.head.record_id,
+            self.head.line,
+            self.run,
+            self.n,
+        )
     }
-    // Stable: records with the same key keep the order of their files.
-    items.sort_by(|a, b| {
-        a.0.ts
-            .cmp(&b.0.ts)
-            .then_with(|| a.0.file.cmp(b.0.file))
-            .then(a.0.record_id.cmp(&b.0.record_id))
-            .then(a.0.line.cmp(&b.0.line))
-    });
+}
+
+impl PartialEq for Cursor<'_> {
+    fn eq(&self, other: &Self) -> bool {
+        self.cmp(other).is_eq()
+    }
+}
+
+impl Eq for Cursor<'_> {}
+
+impl PartialOrd for Cursor<'_> {
+    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl Ord for Cursor<'_> {
+    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
+        self.key().cmp(&other.key())
+    }
+}
+
+/// The host's runs merged into store order (ties between files in run order, as a stable sort
+/// of the runs one after another), copies of a record merged as they meet.
+fn host_order(chunks: &[Chunk], runs: &[(u32, Range<usize>)]) -> HostOrder {
+    use std::cmp::Reverse;
+    let cursor = |run: usize, n: usize| -> Option<Cursor<'_>> {
+        let (c, range) = runs.get(run)?;
+        if !range.contains(&n) {
+            return None;
+        }
+        let head = chunks.get(*c as usize)?.header(n)?;
+        Some(Cursor { head, run, n })
+    };
+    let mut heap: std::collections::BinaryHeap<Reverse<Cursor<'_>>> = runs
+        .iter()
+        .enumerate()
+        .filter_map(|(run, (_, range))| cursor(run, range.start))
+        .map(Reverse)
+        .collect();
+    let total = runs.iter().map(|(_, r)| r.len()).sum();
     let mut out = HostOrder {
-        order: Vec::with_capacity(items.len()),
+        order: Vec::with_capacity(total),
         also_at: Vec::new(),
         merged: 0,
     };
-    let mut i = 0;
-    while i < items.len() {
-        let mut j = i + 1;
-        while j < items.len() && items[j].0.ts == items[i].0.ts {
-            j += 1;
+    let mut same_time: Vec<(Header<'_>, u32, u32)> = Vec::new();
+    while let Some(Reverse(at)) = heap.pop() {
+        if let Some(next) = cursor(at.run, at.n + 1) {
+            heap.push(Reverse(next));
         }
-        if j - i == 1 {
-            out.order.push((items[i].1, items[i].2));
-        } else {
-            merge_copies(chunks, &items[i..j], &mut out);
+        if same_time
+            .first()
+            .is_some_and(|(h, _, _)| h.ts != at.head.ts)
+        {
+            flush(chunks, &mut same_time, &mut out);
         }
-        i = j;
+        let chunk = runs.get(at.run).map_or(0, |(c, _)| *c);
+        if let Ok(n) = u32::try_from(at.n) {
+            same_time.push((at.head, chunk, n));
+        }
     }
+    flush(chunks, &mut same_time, &mut out);
     out
+}
+
+fn flush<'a>(
+    chunks: &'a [Chunk],
+    same_time: &mut Vec<(Header<'a>, u32, u32)>,
+    out: &mut HostOrder,
+) {
+    match same_time.as_slice() {
+        [] => {}
+        [(_, c, n)] => out.order.push((*c, *n)),
+        group => merge_copies(chunks, group, out),
+    }
+    same_time.clear();
 }
 
 /// Events of one host at the same instant: the first of each record stands for its copies.
