@@ -197,6 +197,12 @@ fn scan_adversarial(c: &mut Criterion) {
         ),
     ] {
         g.throughput(Throughput::Elements(evs.len() as u64));
+        // As `svchop scan` runs: packed, one host window at a time.
+        let packed = std::sync::Arc::new(svchop::ingest::pack_events(evs.clone(), true).0);
+        g.bench_function(format!("{label}, packed"), |b| {
+            b.iter(|| black_box(det.scan_packed(&packed, false)));
+        });
+        drop(packed);
         let store = EventStore::new(evs);
         g.bench_function(label, |b| b.iter(|| black_box(det.scan(&store))));
     }

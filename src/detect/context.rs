@@ -3,7 +3,7 @@
 
 use super::patterns::Patterns;
 use super::store::{Ev, EventStore};
-use crate::model::host::{host_key, is_loopback_or_empty, normalize_ip};
+use crate::model::host::{canonical_ip, host_key, is_loopback_or_empty, normalize_ip};
 use crate::model::{Event, is_ip_literal};
 use chrono::{DateTime, TimeDelta, Utc};
 use std::collections::{BTreeSet, HashMap};
@@ -19,13 +19,22 @@ pub struct HostView<'a> {
 }
 
 impl<'a> HostView<'a> {
-    /// Every event of the host, for a pass over all of them (a large window decodes each one
-    /// for the moment).
-    pub fn events(&self) -> impl Iterator<Item = (usize, Ev<'a>)> + 'a {
+    /// The host's events of the given ids, for a pass that looks at those only (a large window
+    /// decodes only them, each for the moment).
+    pub fn events_of(&self, ids: &'a [u16]) -> impl Iterator<Item = (usize, Ev<'a>)> + 'a {
         let store = self.store;
         self.range
             .clone()
+            .filter(move |&i| store.event_id(i).is_some_and(|id| ids.contains(&id)))
             .filter_map(move |i| store.read(i).map(|e| (i, e)))
+    }
+
+    /// Store index and event id of each of the host's events, without decoding them.
+    pub fn ids(&self) -> impl Iterator<Item = (usize, u16)> + 'a {
+        let store = self.store;
+        self.range
+            .clone()
+            .filter_map(move |i| store.event_id(i).map(|id| (i, id)))
     }
 
     /// Events with `from <= ts <= to`.
@@ -274,7 +283,7 @@ impl Context {
     pub fn hosts_of_ip(&self, ip: &str, at: DateTime<Utc>) -> Vec<String> {
         let mut out: Vec<String> = self
             .ip_hosts
-            .get(&normalize_ip(ip))
+            .get(&*canonical_ip(ip))
             .map(|m| {
                 m.iter()
                     .filter(|(_, s)| near(s, at))
@@ -290,7 +299,7 @@ impl Context {
     pub fn is_own_ip(&self, key: &str, ip: &str, at: DateTime<Utc>) -> bool {
         self.host_ips
             .get(key)
-            .and_then(|m| m.get(&normalize_ip(ip)))
+            .and_then(|m| m.get(&*canonical_ip(ip)))
             .is_some_and(|s| near(s, at))
     }
 }

@@ -97,7 +97,7 @@ fn dedupe_in_order(items: &mut Vec<String>) {
 fn scm_pids(l: &Linker<'_>) -> Vec<u32> {
     let mut pids: Vec<u32> = l
         .view
-        .events()
+        .events_of(&[7045, 7036, 7035, 7034, 7000, 7009])
         .filter(|(_, e)| {
             e.channel == Channel::System
                 && matches!(e.event_id, 7045 | 7036 | 7035 | 7034 | 7000 | 7009)
@@ -210,6 +210,9 @@ enum Cand {
     Weak,
 }
 
+/// Every event id `candidate` can accept.
+const CANDIDATE_IDS: &[u16] = &[17, 18, 5145, 1, 4688, 11, 7036, 7035, 7034, 7000, 7009];
+
 fn candidate(l: &Linker<'_>, e: &Event) -> Option<Cand> {
     let pats = l.pats;
     if let Some(name) = pipe_name(e) {
@@ -272,7 +275,7 @@ fn clusters(l: &Linker<'_>, claimed: &HashSet<usize>) -> Vec<Vec<usize>> {
     let gap = secs(l.profile.windows.stage_window);
     let merge = secs(l.profile.windows.session_merge);
     let mut out: Vec<(Vec<usize>, bool, DateTime<Utc>)> = Vec::new();
-    for (i, e) in l.view.events() {
+    for (i, e) in l.view.events_of(CANDIDATE_IDS) {
         if claimed.contains(&i) {
             continue;
         }

@@ -129,11 +129,14 @@ impl HostIndex {
     pub fn build(view: &HostView<'_>) -> Self {
         let mut ix = Self::default();
         let mut logons = Vec::new();
-        for (i, e) in view.events() {
-            ix.event_ids.entry(e.event_id).or_default().push(i);
-            if !matches!(e.event_id, 4624 | 5140 | 5145) {
+        for (i, id) in view.ids() {
+            ix.event_ids.entry(id).or_default().push(i);
+            if !matches!(id, 4624 | 5140 | 5145) {
                 continue;
             }
+            let Some(e) = view.store.read(i) else {
+                continue;
+            };
             if let Some(l) = e.fields.logon_id {
                 logons.push((l, i));
             }

@@ -359,6 +359,9 @@ fn hunt_exec(e: &Event) -> Option<(Stage, &'static str)> {
         .then_some((Stage::Exec, "step 4: SYSTEM command from a service"))
 }
 
+/// Every event id `hunt_step` can accept.
+const HUNT_IDS: &[u16] = &[7045, 4697, 5140, 5145, 1, 4688, 17, 18, 23, 26, 7036, 11];
+
 /// The hunt guide's stage queries: which step an event answers.
 fn hunt_step(pats: &Patterns, e: &Event) -> Option<(Stage, &'static str)> {
     match e.event_id {
@@ -405,7 +408,7 @@ pub(crate) fn hunt(
     let gap = secs(l.profile.windows.stage_window);
     let mut chains: Vec<Chain> = Vec::new();
     let mut last = None;
-    for (i, e) in l.view.events() {
+    for (i, e) in l.view.events_of(HUNT_IDS) {
         let Some((stage, step)) = hunt_step(l.pats, &e) else {
             continue;
         };

@@ -164,6 +164,17 @@ impl EventStore {
         self.get(idx).map(Ev::Held)
     }
 
+    /// The event id of the event at `idx`, without decoding it in a large window.
+    pub fn event_id(&self, idx: usize) -> Option<u16> {
+        if let Some(l) = self.lazy.as_ref().filter(|l| l.own.contains(&idx)) {
+            if let Some(Some(e)) = l.own_slots.get(idx - l.own.start).and_then(OnceLock::get) {
+                return Some(e.event_id);
+            }
+            return l.packed.event_id(idx);
+        }
+        self.get(idx).map(|e| e.event_id)
+    }
+
     /// The first index in `range` whose event is not before `t` (or, with `inclusive`, not at
     /// or before it): a binary search on time within one host's events.
     pub fn time_rank(&self, range: Range<usize>, t: DateTime<Utc>, inclusive: bool) -> usize {

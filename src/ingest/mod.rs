@@ -347,6 +347,23 @@ pub fn load_packed(
     out
 }
 
+/// Events already in memory packed as `load_packed` packs what it reads (for benchmarks and
+/// tests); returns the packed events and how many copies were merged.
+pub fn pack_events(events: Vec<Event>, typed_only: bool) -> (PackedEvents, u64) {
+    let shared = std::sync::Mutex::new(std::collections::HashSet::new());
+    let mut batch = Batch {
+        typed_only,
+        events: Vec::new(),
+        chunks: Vec::new(),
+        shared: &shared,
+    };
+    for e in events {
+        batch.push(e);
+    }
+    batch.flush();
+    PackedEvents::new(batch.chunks)
+}
+
 /// Events of one file on their way into chunks: packed every `PACK_BATCH` events, so a file of
 /// millions of records never exists as `Event` structs all at once.
 struct Batch<'s> {

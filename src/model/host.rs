@@ -58,16 +58,26 @@ pub fn host_key(name: &str) -> String {
 
 /// Canonical text of an IP: IPv4-mapped IPv6 (`::ffff:10.0.0.1`) becomes IPv4, IPv6 compressed.
 pub fn normalize_ip(text: &str) -> String {
+    canonical_ip(text).into_owned()
+}
+
+/// `normalize_ip` without a copy when the text already is canonical (a plain IPv4 address, as
+/// nearly every address in the logs is).
+pub fn canonical_ip(text: &str) -> std::borrow::Cow<'_, str> {
     let t = text.trim().trim_start_matches('[').trim_end_matches(']');
     let no_zone = t.split('%').next().unwrap_or(t);
-    match no_zone.parse::<std::net::IpAddr>() {
+    // The parser takes dotted quads without leading zeros only: the text is what it would print.
+    if no_zone.parse::<std::net::Ipv4Addr>().is_ok() {
+        return std::borrow::Cow::Borrowed(no_zone);
+    }
+    std::borrow::Cow::Owned(match no_zone.parse::<std::net::IpAddr>() {
         Ok(std::net::IpAddr::V6(v6)) => match v6.to_ipv4_mapped() {
             Some(v4) => v4.to_string(),
             None => v6.to_string(),
         },
         Ok(ip) => ip.to_string(),
         Err(_) => t.to_string(),
-    }
+    })
 }
 
 /// Loopback, unspecified, or absent (`-`, empty).
@@ -76,7 +86,7 @@ pub fn is_loopback_or_empty(ip: &str) -> bool {
     if t.is_empty() || t == "-" {
         return true;
     }
-    match normalize_ip(t).parse::<std::net::IpAddr>() {
+    match canonical_ip(t).parse::<std::net::IpAddr>() {
         Ok(addr) => addr.is_loopback() || addr.is_unspecified(),
         Err(_) => false,
     }
@@ -103,6 +113,19 @@ mod tests {
             normalize_ip("fe80:0:0:0:90e:17af:263c:5209"),
             "fe80::90e:17af:263c:5209"
         );
+    }
+
+    #[test]
+    fn canonical_addresses_are_read_in_place() {
+        assert!(matches!(
+            canonical_ip(" 10.0.0.1"),
+            std::borrow::Cow::Borrowed("10.0.0.1")
+        ));
+        assert_eq!(canonical_ip("[fe80::1%3]"), "fe80::1");
+        assert_eq!(canonical_ip("::ffff:10.0.0.1"), "10.0.0.1");
+        // Not an address as Windows writes them: kept as written.
+        assert_eq!(canonical_ip("010.0.0.1"), "010.0.0.1");
+        assert_eq!(canonical_ip("ws01"), "ws01");
     }
 
     #[test]

@@ -80,6 +80,20 @@ impl Chunk {
         r.header()
     }
 
+    /// The event id of the `n`th event, without decoding the rest.
+    pub fn event_id(&self, n: usize) -> Option<u16> {
+        let start = usize::try_from(*self.starts.get(n)?).ok()?;
+        let mut r = Reader {
+            bytes: self.bytes.get(start..)?,
+            chunk: self,
+        };
+        r.header()?;
+        if r.get()? == 4 {
+            r.text()?;
+        }
+        r.small()
+    }
+
     /// Replaces each string by the copy already held in `shared` (adding the new ones), so equal
     /// strings of different files are stored once.
     pub fn share_strings(&mut self, shared: &Mutex<HashSet<Arc<str>>>) {
@@ -771,6 +785,12 @@ impl PackedEvents {
     pub fn get_typed(&self, i: usize) -> Option<Event> {
         let &(c, n) = self.order.get(i)?;
         self.chunks.get(c as usize)?.decode_as(n as usize, true)
+    }
+
+    /// The event id of the event at store index `i`, without decoding the rest.
+    pub fn event_id(&self, i: usize) -> Option<u16> {
+        let &(c, n) = self.order.get(i)?;
+        self.chunks.get(c as usize)?.event_id(n as usize)
     }
 
     /// The time of the event at store index `i`, without decoding the rest.
