@@ -217,45 +217,49 @@ impl Loaded {
     }
 }
 
+/// `read` on every planned file, results in plan order, calling `progress(done, total)` as files
+/// finish. EVTX files are read one after another from this thread, each parsed chunk-parallel by
+/// the evtx crate on the rayon pool (running them inside rayon workers would block the workers
+/// the evtx pipeline waits on); everything else is read in parallel across files.
+fn each_file<R: Send>(
+    files: &[Planned],
+    progress: &(dyn Fn(usize, usize) + Sync),
+    read: impl Fn(&Path, bool) -> R + Sync,
+) -> Vec<R> {
+    let total = files.len();
+    let done = std::sync::atomic::AtomicUsize::new(0);
+    let run = |p: &Path, named: bool| {
+        let r = read(p, named);
+        progress(
+            done.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1,
+            total,
+        );
+        r
+    };
+    let kinds: Vec<Kind> = files
+        .iter()
+        .map(|(p, _)| sniff(p).unwrap_or(Kind::Other))
+        .collect();
+    let mut results: Vec<Option<R>> = files
+        .par_iter()
+        .zip(kinds.par_iter())
+        .map(|((p, named), kind)| (*kind != Kind::Evtx).then(|| run(p, *named)))
+        .collect();
+    for (slot, (p, named)) in results.iter_mut().zip(files) {
+        if slot.is_none() {
+            *slot = Some(run(p, *named));
+        }
+    }
+    results.into_iter().flatten().collect()
+}
+
 /// Reads planned files in parallel, without sorting or merging copies (see `finish`).
 pub fn read_files(
     files: &[Planned],
     opts: &LoadOptions,
     progress: &(dyn Fn(usize, usize) + Sync),
 ) -> Loaded {
-    let total = files.len();
-    let done = std::sync::atomic::AtomicUsize::new(0);
-    let tick = || {
-        progress(
-            done.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1,
-            total,
-        );
-    };
-    // EVTX files are read one after another from this thread, each parsed chunk-parallel by the
-    // evtx crate on the rayon pool; running them inside rayon workers would block the workers
-    // the evtx pipeline waits on. Everything else is read in parallel across files.
-    let kinds: Vec<Kind> = files
-        .iter()
-        .map(|(p, _)| sniff(p).unwrap_or(Kind::Other))
-        .collect();
-    let mut results: Vec<Option<FileResult>> = files
-        .par_iter()
-        .zip(kinds.par_iter())
-        .map(|((p, named), kind)| {
-            (*kind != Kind::Evtx).then(|| {
-                let r = read_one(p, *named, opts);
-                tick();
-                r
-            })
-        })
-        .collect();
-    for (slot, (p, named)) in results.iter_mut().zip(files) {
-        if slot.is_none() {
-            *slot = Some(read_one(p, *named, opts));
-            tick();
-        }
-    }
-    let results: Vec<FileResult> = results.into_iter().flatten().collect();
+    let results = each_file(files, progress, |p, named| read_one(p, named, opts));
     let mut loaded = Loaded::default();
     let total: usize = results
         .iter()
@@ -297,11 +301,8 @@ pub fn load_packed(
     opts: &LoadOptions,
     progress: &(dyn Fn(usize, usize) + Sync),
 ) -> PackedLoad {
-    let files = plan(paths);
-    let total = files.len();
-    let done = std::sync::atomic::AtomicUsize::new(0);
     let shared = std::sync::Mutex::new(std::collections::HashSet::new());
-    let pack = |path: &Path, named: bool| -> (Vec<pack::Chunk>, Result<FileReport, String>) {
+    let results = each_file(&plan(paths), progress, |path, named| {
         let mut batch = Batch {
             typed_only: opts.typed_only,
             events: Vec::new(),
@@ -310,31 +311,12 @@ pub fn load_packed(
         };
         let r = read_one_into(path, named, opts, &mut |e| batch.push(e));
         batch.flush();
-        progress(
-            done.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1,
-            total,
-        );
         (batch.chunks, r)
-    };
-    // As in `read_files`: EVTX files one after another (their parser is parallel inside).
-    let kinds: Vec<Kind> = files
-        .iter()
-        .map(|(p, _)| sniff(p).unwrap_or(Kind::Other))
-        .collect();
-    let mut results: Vec<Option<_>> = files
-        .par_iter()
-        .zip(kinds.par_iter())
-        .map(|((p, named), kind)| (*kind != Kind::Evtx).then(|| pack(p, *named)))
-        .collect();
-    for (slot, (p, named)) in results.iter_mut().zip(&files) {
-        if slot.is_none() {
-            *slot = Some(pack(p, *named));
-        }
-    }
+    });
     drop(shared);
     let mut out = PackedLoad::default();
     let mut chunks = Vec::new();
-    for (c, r) in results.into_iter().flatten() {
+    for (c, r) in results {
         chunks.extend(c);
         match r {
             Ok(rep) => out.report.files.push(rep),

@@ -309,14 +309,21 @@ impl Packer {
         self.num(s.line);
     }
 
-    fn account(&mut self, slot: usize, a: &Group<Account>) {
-        let filled = **a != *Account::empty();
+    /// A field group: a flag, then its fields when it is filled.
+    fn group<T: Empty + PartialEq>(&mut self, g: &Group<T>, write: impl FnOnce(&mut Self, &T)) {
+        let filled = **g != *T::empty();
         self.flag(filled);
         if filled {
-            self.text(slot, a.domain.as_ref());
-            self.text(slot + 1, a.user.as_ref());
-            self.text(slot + 2, a.sid.as_ref());
+            write(self, g);
         }
+    }
+
+    fn account(&mut self, slot: usize, a: &Group<Account>) {
+        self.group(a, |w, a| {
+            w.text(slot, a.domain.as_ref());
+            w.text(slot + 1, a.user.as_ref());
+            w.text(slot + 2, a.sid.as_ref());
+        });
     }
 
     fn fields(&mut self, fl: &Fields) {
@@ -326,70 +333,52 @@ impl Packer {
         self.account(5, &fl.target);
         self.text(8, fl.user_sid.as_ref());
         self.num(fl.exec_pid.map(u64::from));
-        let lg = &fl.logon;
-        let filled = **lg != *LogonInfo::empty();
-        self.flag(filled);
-        if filled {
-            self.num(lg.logon_type.map(u64::from));
-            self.text(9, lg.workstation.as_ref());
-            self.text(10, lg.auth_package.as_ref());
-            self.text(11, lg.logon_process.as_ref());
-        }
-        let sv = &fl.service;
-        let filled = **sv != *ServiceInfo::empty();
-        self.flag(filled);
-        if filled {
-            self.text(12, sv.name.as_ref());
-            self.text(13, sv.image_path.as_ref());
-            self.text(14, sv.account.as_ref());
-            self.text(15, sv.service_type.as_ref());
-            self.text(16, sv.start_type.as_ref());
-            self.text(17, sv.key_name.as_ref());
-            self.text(18, sv.state.as_ref());
-        }
-        let pr = &fl.process;
-        let filled = **pr != *ProcessInfo::empty();
-        self.flag(filled);
-        if filled {
-            self.text(19, pr.image.as_ref());
-            self.text(20, pr.command_line.as_ref());
-            self.num(pr.pid.map(u64::from));
-            self.text(21, pr.parent_image.as_ref());
-            self.text(22, pr.parent_command_line.as_ref());
-            self.num(pr.parent_pid.map(u64::from));
-            self.text(23, pr.user.as_ref());
-        }
-        let sh = &fl.share;
-        let filled = **sh != *ShareInfo::empty();
-        self.flag(filled);
-        if filled {
-            self.text(24, sh.share_name.as_ref());
-            self.text(25, sh.relative_target.as_ref());
-            self.text(26, sh.access_list.as_ref());
-            self.num(sh.access_mask.map(u64::from));
-            self.text(27, sh.pipe_name.as_ref());
-            self.text(28, sh.file_path.as_ref());
-        }
-        let nt = &fl.net;
-        let filled = **nt != *NetInfo::empty();
-        self.flag(filled);
-        if filled {
-            self.text(29, nt.src_ip.as_ref());
-            self.num(nt.src_port.map(u64::from));
-            self.text(30, nt.src_host.as_ref());
-            self.text(31, nt.dst_ip.as_ref());
-            self.num(nt.dst_port.map(u64::from));
-            self.text(32, nt.dst_host.as_ref());
-            self.num(nt.initiated.map(u64::from));
-        }
-        let rg = &fl.registry;
-        let filled = **rg != *RegistryInfo::empty();
-        self.flag(filled);
-        if filled {
-            self.text(33, rg.event_type.as_ref());
-            self.text(34, rg.target_object.as_ref());
-            self.text(35, rg.details.as_ref());
-        }
+        self.group(&fl.logon, |w, lg| {
+            w.num(lg.logon_type.map(u64::from));
+            w.text(9, lg.workstation.as_ref());
+            w.text(10, lg.auth_package.as_ref());
+            w.text(11, lg.logon_process.as_ref());
+        });
+        self.group(&fl.service, |w, sv| {
+            w.text(12, sv.name.as_ref());
+            w.text(13, sv.image_path.as_ref());
+            w.text(14, sv.account.as_ref());
+            w.text(15, sv.service_type.as_ref());
+            w.text(16, sv.start_type.as_ref());
+            w.text(17, sv.key_name.as_ref());
+            w.text(18, sv.state.as_ref());
+        });
+        self.group(&fl.process, |w, pr| {
+            w.text(19, pr.image.as_ref());
+            w.text(20, pr.command_line.as_ref());
+            w.num(pr.pid.map(u64::from));
+            w.text(21, pr.parent_image.as_ref());
+            w.text(22, pr.parent_command_line.as_ref());
+            w.num(pr.parent_pid.map(u64::from));
+            w.text(23, pr.user.as_ref());
+        });
+        self.group(&fl.share, |w, sh| {
+            w.text(24, sh.share_name.as_ref());
+            w.text(25, sh.relative_target.as_ref());
+            w.text(26, sh.access_list.as_ref());
+            w.num(sh.access_mask.map(u64::from));
+            w.text(27, sh.pipe_name.as_ref());
+            w.text(28, sh.file_path.as_ref());
+        });
+        self.group(&fl.net, |w, nt| {
+            w.text(29, nt.src_ip.as_ref());
+            w.num(nt.src_port.map(u64::from));
+            w.text(30, nt.src_host.as_ref());
+            w.text(31, nt.dst_ip.as_ref());
+            w.num(nt.dst_port.map(u64::from));
+            w.text(32, nt.dst_host.as_ref());
+            w.num(nt.initiated.map(u64::from));
+        });
+        self.group(&fl.registry, |w, rg| {
+            w.text(33, rg.event_type.as_ref());
+            w.text(34, rg.target_object.as_ref());
+            w.text(35, rg.details.as_ref());
+        });
     }
 }
 
@@ -578,45 +567,25 @@ impl<'a> Reader<'a> {
         })
     }
 
-    fn account(&mut self) -> Option<Group<Account>> {
-        if !self.flag()? {
-            return Some(Group::default());
-        }
-        Some(Group::filled(Account {
-            domain: self.text()?,
-            user: self.text()?,
-            sid: self.text()?,
-        }))
-    }
-
-    fn share(&mut self) -> Option<Group<ShareInfo>> {
+    /// A field group: empty, or read by `read` when its flag is set.
+    fn group<T: Empty + PartialEq>(
+        &mut self,
+        read: impl FnOnce(&mut Self) -> Option<T>,
+    ) -> Option<Group<T>> {
         Some(if self.flag()? {
-            Group::filled(ShareInfo {
-                share_name: self.text()?,
-                relative_target: self.text()?,
-                access_list: self.text()?,
-                access_mask: self.num()?,
-                pipe_name: self.text()?,
-                file_path: self.text()?,
-            })
+            Group::filled(read(self)?)
         } else {
             Group::default()
         })
     }
 
-    fn net(&mut self) -> Option<Group<NetInfo>> {
-        Some(if self.flag()? {
-            Group::filled(NetInfo {
-                src_ip: self.text()?,
-                src_port: self.num()?,
-                src_host: self.text()?,
-                dst_ip: self.text()?,
-                dst_port: self.num()?,
-                dst_host: self.text()?,
-                initiated: self.num::<u64>()?.map(|b| b != 0),
+    fn account(&mut self) -> Option<Group<Account>> {
+        self.group(|r| {
+            Some(Account {
+                domain: r.text()?,
+                user: r.text()?,
+                sid: r.text()?,
             })
-        } else {
-            Group::default()
         })
     }
 
@@ -627,53 +596,64 @@ impl<'a> Reader<'a> {
         let target = self.account()?;
         let user_sid = self.text()?;
         let exec_pid = self.num()?;
-        let logon = if self.flag()? {
-            Group::filled(LogonInfo {
-                logon_type: self.num()?,
-                workstation: self.text()?,
-                auth_package: self.text()?,
-                logon_process: self.text()?,
+        let logon = self.group(|r| {
+            Some(LogonInfo {
+                logon_type: r.num()?,
+                workstation: r.text()?,
+                auth_package: r.text()?,
+                logon_process: r.text()?,
             })
-        } else {
-            Group::default()
-        };
-        let service = if self.flag()? {
-            Group::filled(ServiceInfo {
-                name: self.text()?,
-                image_path: self.text()?,
-                account: self.text()?,
-                service_type: self.text()?,
-                start_type: self.text()?,
-                key_name: self.text()?,
-                state: self.text()?,
+        })?;
+        let service = self.group(|r| {
+            Some(ServiceInfo {
+                name: r.text()?,
+                image_path: r.text()?,
+                account: r.text()?,
+                service_type: r.text()?,
+                start_type: r.text()?,
+                key_name: r.text()?,
+                state: r.text()?,
             })
-        } else {
-            Group::default()
-        };
-        let process = if self.flag()? {
-            Group::filled(ProcessInfo {
-                image: self.text()?,
-                command_line: self.text()?,
-                pid: self.num()?,
-                parent_image: self.text()?,
-                parent_command_line: self.text()?,
-                parent_pid: self.num()?,
-                user: self.text()?,
+        })?;
+        let process = self.group(|r| {
+            Some(ProcessInfo {
+                image: r.text()?,
+                command_line: r.text()?,
+                pid: r.num()?,
+                parent_image: r.text()?,
+                parent_command_line: r.text()?,
+                parent_pid: r.num()?,
+                user: r.text()?,
             })
-        } else {
-            Group::default()
-        };
-        let share = self.share()?;
-        let net = self.net()?;
-        let registry = if self.flag()? {
-            Group::filled(RegistryInfo {
-                event_type: self.text()?,
-                target_object: self.text()?,
-                details: self.text()?,
+        })?;
+        let share = self.group(|r| {
+            Some(ShareInfo {
+                share_name: r.text()?,
+                relative_target: r.text()?,
+                access_list: r.text()?,
+                access_mask: r.num()?,
+                pipe_name: r.text()?,
+                file_path: r.text()?,
             })
-        } else {
-            Group::default()
-        };
+        })?;
+        let net = self.group(|r| {
+            Some(NetInfo {
+                src_ip: r.text()?,
+                src_port: r.num()?,
+                src_host: r.text()?,
+                dst_ip: r.text()?,
+                dst_port: r.num()?,
+                dst_host: r.text()?,
+                initiated: r.num::<u64>()?.map(|b| b != 0),
+            })
+        })?;
+        let registry = self.group(|r| {
+            Some(RegistryInfo {
+                event_type: r.text()?,
+                target_object: r.text()?,
+                details: r.text()?,
+            })
+        })?;
         Some(Fields {
             logon_id,
             subject_logon_id,
