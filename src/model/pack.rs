@@ -26,8 +26,10 @@ pub struct Chunk {
     bytes: Vec<u8>,
     strings: Vec<Arc<str>>,
     hosts: Vec<Arc<HostName>>,
-    /// Offset of each event in `bytes`, in the order they were packed.
+    /// Offset of each event in `bytes`, in the order they were packed (dropped once the store
+    /// lists every event's offset in store order).
     starts: Vec<u32>,
+    count: usize,
 }
 
 /// What ordering and de-duplication need without decoding the whole event.
@@ -42,11 +44,11 @@ pub struct Header<'a> {
 
 impl Chunk {
     pub fn len(&self) -> usize {
-        self.starts.len()
+        self.count
     }
 
     pub fn is_empty(&self) -> bool {
-        self.starts.is_empty()
+        self.count == 0
     }
 
     /// Bytes held (events, string and host tables; the shared strings themselves not counted).
@@ -56,37 +58,36 @@ impl Chunk {
             + (self.strings.capacity() + self.hosts.capacity()) * 16
     }
 
-    /// The `n`th event packed.
-    pub fn decode(&self, n: usize) -> Option<Event> {
-        self.decode_as(n, false)
+    /// Where the `n`th event packed starts (until the store has its own list of offsets).
+    fn start(&self, n: usize) -> Option<u32> {
+        self.starts.get(n).copied()
     }
 
-    fn decode_as(&self, n: usize, typed_only: bool) -> Option<Event> {
-        let start = usize::try_from(*self.starts.get(n)?).ok()?;
-        let mut r = Reader {
-            bytes: self.bytes.get(start..)?,
+    fn reader(&self, at: u32) -> Option<Reader<'_>> {
+        Some(Reader {
+            bytes: self.bytes.get(usize::try_from(at).ok()?..)?,
             chunk: self,
-        };
-        r.event(typed_only)
+        })
+    }
+
+    /// The event packed at byte offset `at`.
+    fn decode_at(&self, at: u32, typed_only: bool) -> Option<Event> {
+        self.reader(at)?.event(typed_only)
+    }
+
+    /// Time, file, record id, line and host of the event at `at`.
+    fn header_at(&self, at: u32) -> Option<Header<'_>> {
+        self.reader(at)?.header()
     }
 
     /// Time, file, record id, line and host of the `n`th event.
-    pub fn header(&self, n: usize) -> Option<Header<'_>> {
-        let start = usize::try_from(*self.starts.get(n)?).ok()?;
-        let mut r = Reader {
-            bytes: self.bytes.get(start..)?,
-            chunk: self,
-        };
-        r.header()
+    fn header(&self, n: usize) -> Option<Header<'_>> {
+        self.header_at(self.start(n)?)
     }
 
-    /// The event id of the `n`th event, without decoding the rest.
-    pub fn event_id(&self, n: usize) -> Option<u16> {
-        let start = usize::try_from(*self.starts.get(n)?).ok()?;
-        let mut r = Reader {
-            bytes: self.bytes.get(start..)?,
-            chunk: self,
-        };
+    /// The event id of the event at `at`, without decoding the rest.
+    fn event_id_at(&self, at: u32) -> Option<u16> {
+        let mut r = self.reader(at)?;
         r.header()?;
         if r.get()? == 4 {
             r.text()?;
@@ -164,6 +165,7 @@ impl Packer {
     pub fn push(&mut self, e: &Event) {
         let start = u32::try_from(self.chunk.bytes.len()).unwrap_or(u32::MAX);
         self.chunk.starts.push(start);
+        self.chunk.count += 1;
         self.event(e);
     }
 
@@ -677,7 +679,7 @@ impl<'a> Reader<'a> {
 #[derive(Debug, Default)]
 pub struct PackedEvents {
     chunks: Vec<Chunk>,
-    /// (chunk, event number in the chunk) of each event, in store order.
+    /// (chunk, byte offset in the chunk) of each event, in store order.
     order: Vec<(u32, u32)>,
     hosts: Vec<(Arc<str>, Range<usize>)>,
     /// Where copies of a record were found, by the index of the event that stands for them.
@@ -734,6 +736,10 @@ impl PackedEvents {
             store.hosts.push((key, base..store.order.len()));
         }
         store.order.shrink_to_fit();
+        // Every event is now reached through `order`: the chunks' own offset lists can go.
+        for c in &mut store.chunks {
+            c.starts = Vec::new();
+        }
         (store, merged)
     }
 
@@ -752,8 +758,8 @@ impl PackedEvents {
 
     /// The event at store index `i`.
     pub fn get(&self, i: usize) -> Option<Event> {
-        let &(c, n) = self.order.get(i)?;
-        let mut e = self.chunks.get(c as usize)?.decode(n as usize)?;
+        let &(c, at) = self.order.get(i)?;
+        let mut e = self.chunks.get(c as usize)?.decode_at(at, false)?;
         if let Some(at) = self.also_at.get(&i) {
             e.also_at.clone_from(at);
         }
@@ -763,20 +769,20 @@ impl PackedEvents {
     /// The event at store index `i` with its typed fields only: no untyped fields, raw text or
     /// other locations (the detections read nothing else).
     pub fn get_typed(&self, i: usize) -> Option<Event> {
-        let &(c, n) = self.order.get(i)?;
-        self.chunks.get(c as usize)?.decode_as(n as usize, true)
+        let &(c, at) = self.order.get(i)?;
+        self.chunks.get(c as usize)?.decode_at(at, true)
     }
 
     /// The event id of the event at store index `i`, without decoding the rest.
     pub fn event_id(&self, i: usize) -> Option<u16> {
-        let &(c, n) = self.order.get(i)?;
-        self.chunks.get(c as usize)?.event_id(n as usize)
+        let &(c, at) = self.order.get(i)?;
+        self.chunks.get(c as usize)?.event_id_at(at)
     }
 
     /// The time of the event at store index `i`, without decoding the rest.
     pub fn time(&self, i: usize) -> Option<DateTime<Utc>> {
-        let &(c, n) = self.order.get(i)?;
-        Some(self.chunks.get(c as usize)?.header(n as usize)?.ts)
+        let &(c, at) = self.order.get(i)?;
+        Some(self.chunks.get(c as usize)?.header_at(at)?.ts)
     }
 
     /// The events at store indices `range`, in order.
@@ -884,9 +890,11 @@ fn host_order(chunks: &[Chunk], runs: &[(u32, Range<usize>)]) -> HostOrder {
         {
             flush(chunks, &mut same_time, &mut out);
         }
-        let chunk = runs.get(at.run).map_or(0, |(c, _)| *c);
-        if let Ok(n) = u32::try_from(at.n) {
-            same_time.push((at.head, chunk, n));
+        if let Some((c, start)) = runs
+            .get(at.run)
+            .and_then(|(c, _)| Some((*c, chunks.get(*c as usize)?.start(at.n)?)))
+        {
+            same_time.push((at.head, c, start));
         }
     }
     flush(chunks, &mut same_time, &mut out);
@@ -909,8 +917,11 @@ fn flush<'a>(
 /// Events of one host at the same instant: the first of each record stands for its copies.
 fn merge_copies(chunks: &[Chunk], same_time: &[(Header<'_>, u32, u32)], out: &mut HostOrder) {
     let mut kept: Vec<(Event, usize, bool)> = Vec::new();
-    for &(_, c, n) in same_time {
-        let Some(e) = chunks.get(c as usize).and_then(|ch| ch.decode(n as usize)) else {
+    for &(_, c, at) in same_time {
+        let Some(e) = chunks
+            .get(c as usize)
+            .and_then(|ch| ch.decode_at(at, false))
+        else {
             continue;
         };
         if let Some(first) = kept.iter_mut().find(|(k, _, _)| k.same_record(&e)) {
@@ -921,7 +932,7 @@ fn merge_copies(chunks: &[Chunk], same_time: &[(Header<'_>, u32, u32)], out: &mu
             out.merged += 1;
         } else {
             kept.push((e, out.order.len(), false));
-            out.order.push((c, n));
+            out.order.push((c, at));
         }
     }
     for (e, idx, copied) in kept {
