@@ -36,29 +36,6 @@ impl<'a> HostView<'a> {
             .clone()
             .filter_map(move |i| store.event_id(i).map(|id| (i, id)))
     }
-
-    /// Events with `from <= ts <= to`.
-    pub fn between(
-        &self,
-        from: DateTime<Utc>,
-        to: DateTime<Utc>,
-    ) -> impl Iterator<Item = (usize, &'a Event)> + 'a {
-        let store = self.store;
-        let start = store.time_rank(self.range.clone(), from, false);
-        let end = store.time_rank(self.range.clone(), to, true);
-        (start..end.max(start)).filter_map(move |i| store.get(i).map(|e| (i, e)))
-    }
-
-    /// Events within `before` ahead of and `after` past `t`.
-    pub fn around(
-        &self,
-        t: DateTime<Utc>,
-        before: TimeDelta,
-        after: TimeDelta,
-    ) -> impl Iterator<Item = (usize, &'a Event)> + 'a {
-        let (from, to) = span(t, before, after);
-        self.between(from, to)
-    }
 }
 
 /// The bounds `before` ahead of and `after` past `t`, clamped to the representable range.

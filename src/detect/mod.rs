@@ -101,11 +101,7 @@ impl Detector {
     ) -> (Vec<Finding>, usize) {
         if !matches!(self.profile.engine, Engine::Chain | Engine::Hunt) {
             let mut findings = self.scan(&EventStore::new(packed.slice(0..packed.len())));
-            let before = findings.len();
-            if !keep_suppressed {
-                findings.retain(|f| !f.is_suppressed());
-            }
-            let dropped = before - findings.len();
+            let dropped = drop_suppressed(&mut findings, keep_suppressed);
             return (findings, dropped);
         }
         let hosts: Vec<(&str, std::ops::Range<usize>)> = packed.hosts().collect();
@@ -148,13 +144,8 @@ impl Detector {
                     .filter_map(|c| self.finding(&store, &extras, c))
                     .collect();
                 // Finding ids carry the target host: copies are always on the same host.
-                dedupe(&mut found);
-                self.allowlist.apply(&mut found);
-                let before = found.len();
-                if !keep_suppressed {
-                    found.retain(|f| !f.is_suppressed());
-                }
-                let dropped = before - found.len();
+                self.settle(&mut found);
+                let dropped = drop_suppressed(&mut found, keep_suppressed);
                 (found, dropped)
             })
             .collect();
@@ -181,10 +172,15 @@ impl Detector {
     }
 
     fn finish(&self, mut findings: Vec<Finding>) -> Vec<Finding> {
-        dedupe(&mut findings);
-        self.allowlist.apply(&mut findings);
+        self.settle(&mut findings);
         findings.sort_by(Finding::order);
         findings
+    }
+
+    /// Copies merged, allow-list applied.
+    fn settle(&self, findings: &mut Vec<Finding>) {
+        dedupe(findings);
+        self.allowlist.apply(findings);
     }
 
     /// The chain and hunt engines, on one host.
@@ -261,6 +257,15 @@ fn keep_chain(c: &Chain, engine: Engine) -> bool {
         || beyond_install
         || suspicious_image
         || c.by_user_account
+}
+
+/// Without `keep`, removes the suppressed findings; returns how many.
+fn drop_suppressed(findings: &mut Vec<Finding>, keep: bool) -> usize {
+    let before = findings.len();
+    if !keep {
+        findings.retain(|f| !f.is_suppressed());
+    }
+    before - findings.len()
 }
 
 /// Two chains that ended up with the same evidence are one finding.

@@ -135,18 +135,24 @@ impl EventStore {
         if let Some(e) = idx.checked_sub(self.base).and_then(|i| self.events.get(i)) {
             return Some(e);
         }
-        let l = self.lazy.as_ref()?;
-        if l.own.contains(&idx) {
-            return slot(l.own_slots.get(idx - l.own.start)?, &l.packed, idx);
+        if let Some((l, k)) = self.own(idx) {
+            return slot(l.own_slots.get(k)?, &l.packed, idx);
         }
+        let l = self.lazy.as_ref()?;
         let k = l.idx.binary_search(&idx).ok()?;
         slot(l.slots.get(k)?, &l.packed, idx)
     }
 
+    /// Of a large window's own event at `idx`: the window and the event's place in it.
+    fn own(&self, idx: usize) -> Option<(&Lazy, usize)> {
+        let l = self.lazy.as_ref()?;
+        l.own.contains(&idx).then(|| (l, idx - l.own.start))
+    }
+
     /// The time of the event at `idx`, without decoding it in a large window.
     pub fn time(&self, idx: usize) -> Option<DateTime<Utc>> {
-        if let Some(l) = self.lazy.as_ref().filter(|l| l.own.contains(&idx)) {
-            return l.times.get(idx - l.own.start).copied();
+        if let Some((l, k)) = self.own(idx) {
+            return l.times.get(k).copied();
         }
         self.get(idx).map(|e| e.ts)
     }
@@ -154,9 +160,8 @@ impl EventStore {
     /// The event at `idx` for a pass over many events: a large window decodes it for the
     /// moment instead of keeping it.
     pub fn read(&self, idx: usize) -> Option<Ev<'_>> {
-        if let Some(l) = self.lazy.as_ref().filter(|l| l.own.contains(&idx)) {
-            let cell = l.own_slots.get(idx - l.own.start)?;
-            return match cell.get() {
+        if let Some((l, k)) = self.own(idx) {
+            return match l.own_slots.get(k)?.get() {
                 Some(e) => e.as_deref().map(Ev::Held),
                 None => l.packed.get_typed(idx).map(|e| Ev::Decoded(Box::new(e))),
             };
@@ -166,28 +171,13 @@ impl EventStore {
 
     /// The event id of the event at `idx`, without decoding it in a large window.
     pub fn event_id(&self, idx: usize) -> Option<u16> {
-        if let Some(l) = self.lazy.as_ref().filter(|l| l.own.contains(&idx)) {
-            if let Some(Some(e)) = l.own_slots.get(idx - l.own.start).and_then(OnceLock::get) {
+        if let Some((l, k)) = self.own(idx) {
+            if let Some(Some(e)) = l.own_slots.get(k).and_then(OnceLock::get) {
                 return Some(e.event_id);
             }
             return l.packed.event_id(idx);
         }
         self.get(idx).map(|e| e.event_id)
-    }
-
-    /// The first index in `range` whose event is not before `t` (or, with `inclusive`, not at
-    /// or before it): a binary search on time within one host's events.
-    pub fn time_rank(&self, range: Range<usize>, t: DateTime<Utc>, inclusive: bool) -> usize {
-        let before = |ts: DateTime<Utc>| if inclusive { ts <= t } else { ts < t };
-        if let Some(l) = self.lazy.as_ref().filter(|l| l.own == range) {
-            return range.start + l.times.partition_point(|&ts| before(ts));
-        }
-        let from = range.start.saturating_sub(self.base).min(self.events.len());
-        let to = range
-            .end
-            .saturating_sub(self.base)
-            .clamp(from, self.events.len());
-        self.base + from + self.events[from..to].partition_point(|e| before(e.ts))
     }
 
     pub fn len(&self) -> usize {

@@ -21,9 +21,7 @@ enum Outcome {
 
 /// Reads one EVTX file. `keep_raw` stores each kept record's JSON for the detail pane.
 pub fn read_evtx(path: &Path, shown: &Arc<str>, keep_raw: bool) -> (Vec<Event>, FileReport) {
-    let mut events = Vec::new();
-    let report = read_evtx_into(path, shown, keep_raw, &mut |e| events.push(e));
-    (events, report)
+    super::collected(|sink| read_evtx_into(path, shown, keep_raw, sink))
 }
 
 /// `read_evtx`, handing each kept event to `sink` as it is read.
@@ -51,16 +49,14 @@ pub fn read_evtx_into(
 /// Reads an EVTX image held in memory (single-threaded; used by the fuzz targets).
 pub fn read_evtx_bytes(bytes: Vec<u8>, shown: &Arc<str>) -> (Vec<Event>, FileReport) {
     match EvtxParser::from_buffer(bytes) {
-        Ok(p) => {
-            let mut events = Vec::new();
-            let report = read_parser(
+        Ok(p) => super::collected(|sink| {
+            read_parser(
                 p.with_configuration(ParserSettings::new().num_threads(1)),
                 shown,
                 true,
-                &mut |e| events.push(e),
-            );
-            (events, report)
-        }
+                sink,
+            )
+        }),
         Err(e) => {
             let mut report = FileReport::new(shown, "evtx");
             report.problem("file", format!("not readable as EVTX: {e}"));

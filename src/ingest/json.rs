@@ -113,9 +113,7 @@ fn at(line: Option<u64>) -> String {
 
 /// Reads one JSON file (any container) into events.
 pub fn read_json(path: &Path, shown: &Arc<str>, opts: JsonOptions) -> (Vec<Event>, FileReport) {
-    let mut events = Vec::new();
-    let report = read_json_into(path, shown, opts, &mut |e| events.push(e));
-    (events, report)
+    super::collected(|sink| read_json_into(path, shown, opts, sink))
 }
 
 /// `read_json`, handing each event to `sink` as soon as it is normalized.
@@ -141,9 +139,7 @@ pub fn read_json_from<R: BufRead>(
     shown: &Arc<str>,
     opts: JsonOptions,
 ) -> (Vec<Event>, FileReport) {
-    let mut events = Vec::new();
-    let report = read_json_from_into(reader, shown, opts, &mut |e| events.push(e));
-    (events, report)
+    super::collected(|sink| read_json_from_into(reader, shown, opts, sink))
 }
 
 fn read_json_from_into<R: BufRead>(

@@ -108,11 +108,17 @@ enum FileResult {
 }
 
 fn read_one(path: &Path, named: bool, opts: &LoadOptions) -> FileResult {
-    let mut events = Vec::new();
-    match read_one_into(path, named, opts, &mut |e| events.push(e)) {
-        Ok(rep) => FileResult::Read(events, rep),
-        Err(ignored) => FileResult::Ignored(ignored),
+    match collected(|sink| read_one_into(path, named, opts, sink)) {
+        (events, Ok(rep)) => FileResult::Read(events, rep),
+        (_, Err(ignored)) => FileResult::Ignored(ignored),
     }
+}
+
+/// Runs a reader that hands its events to a sink, and keeps them.
+pub(crate) fn collected<R>(read: impl FnOnce(&mut dyn FnMut(Event)) -> R) -> (Vec<Event>, R) {
+    let mut events = Vec::new();
+    let r = read(&mut |e| events.push(e));
+    (events, r)
 }
 
 /// Reads one file, handing each kept event to `sink`: its report, or the path when the file was
@@ -303,12 +309,7 @@ pub fn load_packed(
 ) -> PackedLoad {
     let shared = std::sync::Mutex::new(std::collections::HashSet::new());
     let results = each_file(&plan(paths), progress, |path, named| {
-        let mut batch = Batch {
-            typed_only: opts.typed_only,
-            events: Vec::new(),
-            chunks: Vec::new(),
-            shared: &shared,
-        };
+        let mut batch = Batch::new(opts.typed_only, &shared);
         let r = read_one_into(path, named, opts, &mut |e| batch.push(e));
         batch.flush();
         (batch.chunks, r)
@@ -333,12 +334,7 @@ pub fn load_packed(
 /// tests); returns the packed events and how many copies were merged.
 pub fn pack_events(events: Vec<Event>, typed_only: bool) -> (PackedEvents, u64) {
     let shared = std::sync::Mutex::new(std::collections::HashSet::new());
-    let mut batch = Batch {
-        typed_only,
-        events: Vec::new(),
-        chunks: Vec::new(),
-        shared: &shared,
-    };
+    let mut batch = Batch::new(typed_only, &shared);
     for e in events {
         batch.push(e);
     }
@@ -357,7 +353,19 @@ struct Batch<'s> {
 
 const PACK_BATCH: usize = 1 << 12;
 
-impl Batch<'_> {
+impl<'s> Batch<'s> {
+    fn new(
+        typed_only: bool,
+        shared: &'s std::sync::Mutex<std::collections::HashSet<Arc<str>>>,
+    ) -> Self {
+        Batch {
+            typed_only,
+            events: Vec::new(),
+            chunks: Vec::new(),
+            shared,
+        }
+    }
+
     fn push(&mut self, e: Event) {
         self.events.push(e);
         if self.events.len() >= PACK_BATCH {

@@ -51,13 +51,6 @@ impl Chunk {
         self.count == 0
     }
 
-    /// Bytes held (events, string and host tables; the shared strings themselves not counted).
-    pub fn heap_bytes(&self) -> usize {
-        self.bytes.capacity()
-            + self.starts.capacity() * 4
-            + (self.strings.capacity() + self.hosts.capacity()) * 16
-    }
-
     /// Where the `n`th event packed starts (until the store has its own list of offsets).
     fn start(&self, n: usize) -> Option<u32> {
         self.starts.get(n).copied()
@@ -229,10 +222,7 @@ impl Packer {
         }
         match known {
             Some(id) => self.put((u128::from(id) << 2) | 1),
-            None if st.mostly_unique() => {
-                self.put(((s.len() as u128) << 2) | 2);
-                self.chunk.bytes.extend_from_slice(s.as_bytes());
-            }
+            None if st.mostly_unique() => self.inline(Some(s)),
             None => {
                 let id = self.intern(s);
                 self.put((u128::from(id) << 2) | 1);
@@ -788,30 +778,6 @@ impl PackedEvents {
     /// The events at store indices `range`, in order.
     pub fn slice(&self, range: Range<usize>) -> Vec<Event> {
         range.filter_map(|i| self.get(i)).collect()
-    }
-
-    /// Every event, in store order (what `EventStore::new` takes).
-    pub fn into_events(self) -> Vec<Event> {
-        self.slice(0..self.len())
-    }
-
-    /// Distinct strings the chunks hold and their total length.
-    pub fn string_stats(&self) -> (usize, usize) {
-        let mut seen = HashSet::new();
-        let mut bytes = 0;
-        for c in &self.chunks {
-            for s in &c.strings {
-                if seen.insert(Arc::as_ptr(s).cast::<u8>() as usize) {
-                    bytes += s.len();
-                }
-            }
-        }
-        (seen.len(), bytes)
-    }
-
-    /// Bytes held by the packed events and their index (shared strings not counted).
-    pub fn heap_bytes(&self) -> usize {
-        self.chunks.iter().map(Chunk::heap_bytes).sum::<usize>() + self.order.capacity() * 8
     }
 }
 
