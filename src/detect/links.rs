@@ -552,11 +552,9 @@ impl Linker<'_> {
     pub fn pipes(&self, c: &mut Chain, t0: DateTime<Utc>, tool: Option<usize>) {
         let win = &self.profile.windows;
         let (from, to) = span(t0, secs(win.stage_window), secs(win.lifecycle));
-        let window = || {
-            self.sess
-                .with_ids(self.view.store, &[17, 18, 5145], from, to)
-                .into_iter()
-        };
+        let window = self
+            .sess
+            .with_ids(self.view.store, &[17, 18, 5145], from, to);
         // Pipes the service's own binary created (Impacket's helper opens RemCom's pipes):
         // every event on those pipe names belongs to the chain, whatever tool they look like.
         let helper = c
@@ -565,7 +563,8 @@ impl Linker<'_> {
             .as_deref()
             .map(|i| file_name(&exe_path(i)))
             .unwrap_or_default();
-        let owned: Vec<String> = window()
+        let owned: Vec<String> = window
+            .iter()
             .filter(|(_, e)| e.event_id == 17 && !helper.is_empty())
             .filter(|(_, e)| {
                 e.fields
@@ -574,10 +573,10 @@ impl Linker<'_> {
                     .as_deref()
                     .is_some_and(|i| file_name(i) == helper)
             })
-            .filter_map(|(_, e)| pipe_name(&e).map(|n| pipe_base(n).to_ascii_lowercase()))
+            .filter_map(|(_, e)| pipe_name(e).map(|n| pipe_base(n).to_ascii_lowercase()))
             .collect();
-        for (i, e) in window() {
-            let e: &Event = &e;
+        for (i, e) in &window {
+            let (i, e): (usize, &Event) = (*i, e);
             let Some(name) = pipe_name(e) else { continue };
             let by_system = is_system_image(e);
             if let Some(m) = self.pats.pipe_match(name) {
