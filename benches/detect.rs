@@ -13,24 +13,24 @@ use std::hint::black_box;
 use std::path::PathBuf;
 use svchop::demo::{DemoOptions, events, generate};
 use svchop::detect::Detector;
-use svchop::detect::store::EventStore;
 use svchop::detect::testkit::ev;
-use svchop::ingest::{LoadOptions, load};
+use svchop::ingest::LoadOptions;
 use svchop::model::{Channel, Event};
+use svchop::store::load;
 
 fn corpus() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared/corpus/dev")
 }
 
 fn ingest_corpus(c: &mut Criterion) {
-    let records = load(&[corpus()], &LoadOptions::default())
+    let records = load(&[corpus()], &LoadOptions::default(), &|_, _| {})
         .report
         .records_read();
     let mut g = c.benchmark_group("ingest");
     g.throughput(Throughput::Elements(records));
     g.sample_size(10);
     g.bench_function("dev corpus (EVTX + JSON)", |b| {
-        b.iter(|| black_box(load(&[corpus()], &LoadOptions::default())));
+        b.iter(|| black_box(load(&[corpus()], &LoadOptions::default(), &|_, _| {})));
     });
     g.finish();
 }
@@ -48,10 +48,11 @@ fn scan_demo(c: &mut Criterion) {
         });
         let evs = events(&case);
         g.throughput(Throughput::Elements(evs.len() as u64));
-        let store = EventStore::new(evs);
+        // As `svchop scan` stores them: typed fields only.
+        let store = std::sync::Arc::new(svchop::store::from_events(evs, true).0);
         g.bench_function(
             format!("demo {hosts} hosts x {days} days ({} events)", store.len()),
-            |b| b.iter(|| black_box(det.scan(&store))),
+            |b| b.iter(|| black_box(det.scan(&store, false))),
         );
     }
     g.finish();
@@ -197,14 +198,11 @@ fn scan_adversarial(c: &mut Criterion) {
         ),
     ] {
         g.throughput(Throughput::Elements(evs.len() as u64));
-        // As `svchop scan` runs: packed, one host window at a time.
-        let packed = std::sync::Arc::new(svchop::ingest::pack_events(evs.clone(), true).0);
-        g.bench_function(format!("{label}, packed"), |b| {
-            b.iter(|| black_box(det.scan_packed(&packed, false)));
+        // As `svchop scan` runs: typed fields only, one host window at a time.
+        let store = std::sync::Arc::new(svchop::store::from_events(evs, true).0);
+        g.bench_function(label, |b| {
+            b.iter(|| black_box(det.scan(&store, false)));
         });
-        drop(packed);
-        let store = EventStore::new(evs);
-        g.bench_function(label, |b| b.iter(|| black_box(det.scan(&store))));
     }
     g.finish();
 }

@@ -15,7 +15,6 @@ use std::path::PathBuf;
 use svchop::case::playbook::Playbook;
 use svchop::case::{Case, CaseSources};
 use svchop::detect::Detector;
-use svchop::detect::store::EventStore;
 use svchop::tui::action::Action;
 use svchop::tui::keymap::Keymap;
 use svchop::tui::panes::draw;
@@ -23,10 +22,17 @@ use svchop::tui::state::{AppState, CaseHandle, InspectorTab, Investigation, Pane
 use svchop::tui::theme::Theme;
 use svchop::tui::update::update;
 
-fn state(events: Vec<svchop::model::Event>) -> AppState {
+/// The workbench with this evidence opened as `svchop open` opens it.
+fn opened(evidence: svchop::investigation::Evidence) -> AppState {
     let det = Detector::builtin("default").expect("assets");
-    let store = EventStore::new(events);
-    let findings = det.scan(&store);
+    let options = svchop::investigation::Options {
+        load: svchop::ingest::LoadOptions::default(),
+        detector: Some(det.clone()),
+        keep_suppressed: true,
+        early_results_above: None,
+    };
+    let inv = svchop::investigation::Investigation::open(evidence, &options, &|_| {})
+        .expect("evidence opens");
     let case = CaseHandle {
         case: Case::new("bench", CaseSources::default()),
         path: PathBuf::from("bench.json"),
@@ -37,15 +43,7 @@ fn state(events: Vec<svchop::model::Event>) -> AppState {
         Playbook::builtin().expect("playbook"),
         Keymap::builtin().expect("keymap"),
     );
-    update(
-        &mut s,
-        Action::Loaded(Box::new(Investigation::new(
-            store,
-            findings,
-            svchop::ingest::IngestReport::default(),
-            det,
-        ))),
-    );
+    update(&mut s, Action::Loaded(Box::new(Investigation::new(inv))));
     s
 }
 
@@ -83,14 +81,7 @@ fn frames(c: &mut Criterion, name: &str, s: &mut AppState) {
 
 fn render(c: &mut Criterion) {
     let corpus = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared/corpus/dev");
-    let loaded = svchop::ingest::load(
-        &[corpus],
-        &svchop::ingest::LoadOptions {
-            keep_raw: true,
-            ..Default::default()
-        },
-    );
-    let mut s = state(loaded.events);
+    let mut s = opened(svchop::investigation::Evidence::Paths(vec![corpus]));
     frames(c, "dev corpus", &mut s);
     // `SVCHOP_BENCH_DEMO=hosts,days,noise` (default 100,10,200: ~51k events; 400,10,250 is
     // ~1M events).
@@ -109,10 +100,8 @@ fn render(c: &mut Criterion) {
         seed: 7,
         noise_per_day: noise,
     });
-    let events = svchop::demo::events(&case);
-    drop(case); // the records' text: at 10M events it is as large as the events
-    let count = events.len();
-    let mut s = state(events);
+    let count = case.records();
+    let mut s = opened(svchop::investigation::Evidence::Demo(Box::new(case)));
     frames(
         c,
         &format!("demo {hosts} hosts x {days} days ({count} events)"),

@@ -4,12 +4,12 @@
 
 use crate::detect::allowlist::Allowlist;
 use crate::detect::finding::Finding;
-use crate::detect::store::EventStore;
 use crate::detect::{Detector, Severity};
 use crate::export::csv_out::findings_csv;
 use crate::export::markdown::findings_md;
 use crate::export::table::findings_table;
-use crate::ingest::{self, LoadOptions, Loaded, Shape};
+use crate::ingest::{LoadOptions, Shape};
+use crate::investigation::{Evidence, Investigation, Options};
 use crate::model::describe::summary;
 use crate::model::host::host_key;
 use crate::model::time::DisplayZone;
@@ -359,7 +359,7 @@ pub fn parse_offset(text: &str) -> Result<TimeDelta> {
 }
 
 impl InputArgs {
-    pub fn load_options(&self, keep_raw: bool) -> Result<LoadOptions> {
+    pub fn load_options(&self) -> Result<LoadOptions> {
         Ok(LoadOptions {
             forced_shape: match self.input_format {
                 InputFormat::Auto => None,
@@ -369,30 +369,35 @@ impl InputArgs {
                 InputFormat::Sentinel => Some(Shape::Sentinel),
                 InputFormat::Defender => Some(Shape::Defender),
             },
-            keep_raw,
             assume_offset: self.assume_tz.as_deref().map(parse_offset).transpose()?,
-            typed_only: false,
+            ..LoadOptions::default()
         })
     }
 
-    /// Loads everything; an error when not one record could be read.
-    pub fn load(&self, keep_raw: bool) -> Result<Loaded> {
+    /// Opens the evidence through the one pipeline (scanned when a detector is given); an
+    /// error when not one record could be read. A command that prints no events
+    /// (`shows_events` false) keeps only what the detections read.
+    pub fn open(
+        &self,
+        detector: Option<Detector>,
+        shows_events: bool,
+        keep_suppressed: bool,
+    ) -> Result<Investigation> {
         self.check_paths()?;
-        let loaded = ingest::load(&self.paths, &self.load_options(keep_raw)?);
-        nothing_read(&loaded.report)?;
-        Ok(loaded)
-    }
-
-    /// `load` into packed events (for the scan of large collections).
-    pub fn load_packed(&self) -> Result<ingest::PackedLoad> {
-        self.check_paths()?;
-        let opts = LoadOptions {
-            typed_only: true,
-            ..self.load_options(false)?
+        let options = Options {
+            load: LoadOptions {
+                typed_only: !shows_events,
+                ..self.load_options()?
+            },
+            detector,
+            keep_suppressed,
+            early_results_above: None,
         };
-        let loaded = ingest::load_packed(&self.paths, &opts, &|_, _| {});
-        nothing_read(&loaded.report)?;
-        Ok(loaded)
+        Ok(Investigation::open(
+            Evidence::Paths(self.paths.clone()),
+            &options,
+            &|_| {},
+        )?)
     }
 
     fn check_paths(&self) -> Result<()> {
@@ -405,30 +410,6 @@ impl InputArgs {
     }
 }
 
-/// An error when not one record could be read, with the first problems.
-fn nothing_read(report: &ingest::IngestReport) -> Result<()> {
-    if report.records_read() == 0 {
-        let problems: Vec<String> = report
-            .files
-            .iter()
-            .flat_map(|f| {
-                f.problems
-                    .iter()
-                    .map(move |p| format!("{}: {}", f.path, p.what))
-            })
-            .take(5)
-            .collect();
-        bail!(
-            "nothing could be read from {} file(s){}{}",
-            report.files.len(),
-            if problems.is_empty() { "" } else { ":\n  " },
-            problems.join("\n  ")
-        );
-    }
-    Ok(())
-}
-
-/// Entry point of the binary.
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
     match run(cli) {
@@ -558,25 +539,32 @@ fn open(a: &OpenArgs) -> Result<ExitCode> {
             .collect(),
     };
     let case = case_for(&path, &name, sources, &evidence, detector.allowlist.clone())?;
-    let load = a.input().load_options(true)?;
+    let options = workbench_options(a.input().load_options()?, detector);
     crate::tui::run(crate::tui::OpenConfig {
         evidence: match imported {
-            Some(imported) => crate::tui::Evidence::Findings {
+            Some(imported) => Evidence::Findings {
                 imported,
                 paths: a.paths.clone(),
-                load,
             },
-            None => crate::tui::Evidence::Paths {
-                paths: a.paths.clone(),
-                load,
-            },
+            None => Evidence::Paths(a.paths.clone()),
         },
-        detector,
+        options,
         case,
         zone: a.tz,
     })?;
     eprintln!("svchop: case saved in {}", path.display());
     Ok(ExitCode::SUCCESS)
+}
+
+/// How the workbench opens evidence: every event (the panes show them), suppressed findings kept
+/// (marked `~`), the first files' findings shown early on a large collection.
+fn workbench_options(load: LoadOptions, detector: Detector) -> Options {
+    Options {
+        load,
+        detector: Some(detector),
+        keep_suppressed: true,
+        early_results_above: Some(crate::ingest::PARTIAL_MIN_BYTES),
+    }
 }
 
 fn export(a: &ExportArgs) -> Result<ExitCode> {
@@ -599,20 +587,20 @@ fn export(a: &ExportArgs) -> Result<ExitCode> {
         assume_tz: None,
         tz: DisplayZone::Utc,
     };
-    let findings = if input.paths.iter().any(|p| p.as_os_str() == "demo:") {
-        detector.scan(&EventStore::new(crate::demo::events(
-            &crate::demo::generate(&crate::demo::DemoOptions::default()),
-        )))
+    let base = detector.allowlist.clone();
+    let mut findings = if input.paths.iter().any(|p| p.as_os_str() == "demo:") {
+        let options = Options {
+            load: LoadOptions::default(),
+            detector: Some(detector),
+            keep_suppressed: true,
+            early_results_above: None,
+        };
+        let demo = crate::demo::generate(&crate::demo::DemoOptions::default());
+        Investigation::open(Evidence::Demo(Box::new(demo)), &options, &|_| {})?.findings
     } else {
-        detector.scan(&EventStore::new(input.load(false)?.events))
+        input.open(Some(detector), false, true)?.findings
     };
-    let mut findings = findings;
-    case.apply(&detector.allowlist, &mut findings);
-    findings.sort_by(|x, y| {
-        x.is_suppressed()
-            .cmp(&y.is_suppressed())
-            .then_with(|| Finding::order(x, y))
-    });
+    case.apply(&base, &mut findings);
     let playbook = crate::case::playbook::Playbook::builtin()?;
     let text = match a.format {
         ExportFormat::Md => crate::case::export::report_md(&case, &findings, &playbook),
@@ -641,19 +629,24 @@ fn export(a: &ExportArgs) -> Result<ExitCode> {
 }
 
 fn events(a: &EventsArgs) -> Result<ExitCode> {
-    let loaded = a.input.load(false)?;
+    let loaded = a.input.open(None, true, false)?;
     let host = a.host.as_deref().map(host_key);
-    let mut evs: Vec<&crate::model::Event> = loaded
-        .events
-        .iter()
+    let store = &loaded.store;
+    let mut evs: Vec<crate::model::Event> = (0..store.len())
+        .filter(|&i| {
+            a.event_ids.is_empty()
+                || store
+                    .event_id(i)
+                    .is_some_and(|id| a.event_ids.contains(&id))
+        })
+        .filter_map(|i| store.get(i))
         .filter(|e| host.as_deref().is_none_or(|h| &*e.host.key == h))
-        .filter(|e| a.event_ids.is_empty() || a.event_ids.contains(&e.event_id))
         .collect();
     evs.sort_by(|x, y| x.ts.cmp(&y.ts).then(x.host.key.cmp(&y.host.key)));
     match a.format {
         EventsFormat::Jsonl => {
             let mut out = String::new();
-            for e in evs {
+            for e in &evs {
                 out.push_str(&json_safe(serde_json::to_string(e)?));
                 out.push('\n');
                 if out.len() > 1 << 20 && !emit(&std::mem::take(&mut out))? {
@@ -716,7 +709,7 @@ fn report_problems(r: &crate::ingest::report::IngestReport) {
 }
 
 fn sources(a: &SourcesArgs) -> Result<ExitCode> {
-    let loaded = a.input.load(false)?;
+    let loaded = a.input.open(None, false, false)?;
     match a.format {
         SourcesFormat::Json => {
             let v = serde_json::json!({
@@ -739,30 +732,29 @@ fn sources(a: &SourcesArgs) -> Result<ExitCode> {
 fn timeline(a: &TimelineArgs) -> Result<ExitCode> {
     use crate::export::timeline::{csv, marks, timesketch};
     let detector = a.detect.detector()?;
-    let loaded = a.input.load(false)?;
-    let store = EventStore::new(loaded.events);
-    let findings = detector.scan(&store);
-    let marks = marks(&findings);
+    let opened = a.input.open(Some(detector), true, true)?;
+    let store = &opened.store;
+    let marks = marks(&opened.findings);
     let host = a.host.as_deref().map(host_key);
+    let in_host = |i: usize| match &host {
+        None => true,
+        Some(h) => store.host_range(h).is_some_and(|r| r.contains(&i)),
+    };
     let mut rows: Vec<usize> = (0..store.len())
-        .filter(|i| {
-            store
-                .get(*i)
-                .is_some_and(|e| host.as_deref().is_none_or(|h| *e.host.key == *h))
-        })
+        .filter(|&i| in_host(i))
         .filter(|i| !a.findings_only || marks.contains(*i))
         .collect();
-    rows.sort_by_key(|&i| store.get(i).map(|e| e.ts));
+    rows.sort_by_key(|&i| store.time(i));
     let text = match a.format {
-        TimelineFormat::Csv => csv(&store, &rows, &marks)?,
+        TimelineFormat::Csv => csv(store, &rows, &marks)?,
         TimelineFormat::Timesketch | TimelineFormat::Jsonl => {
             let mut out = String::new();
             for &i in &rows {
                 let Some(e) = store.get(i) else { continue };
                 let v = if a.format == TimelineFormat::Timesketch {
-                    timesketch(e, marks.get(i))
+                    timesketch(&e, marks.get(i))
                 } else {
-                    let mut v = serde_json::to_value(e)?;
+                    let mut v = serde_json::to_value(&e)?;
                     if let (Some(m), Some(obj)) = (marks.get(i), v.as_object_mut()) {
                         obj.insert("finding_id".into(), serde_json::json!(m.finding));
                         obj.insert("stage".into(), serde_json::json!(m.stage));
@@ -815,10 +807,14 @@ fn normalize(a: &NormalizeArgs) -> Result<ExitCode> {
             ev.display()
         );
     }
-    let loaded = a.input.load(false)?;
+    let loaded = a.input.open(None, true, false)?;
     let sources: Vec<String> = loaded.report.files.iter().map(|f| f.path.clone()).collect();
-    let store = EventStore::new(loaded.events);
-    let m = crate::export::normalized::write_table(store.events().iter(), &a.to, sources)?;
+    let store = &loaded.store;
+    let m = crate::export::normalized::write_table(
+        (0..store.len()).filter_map(|i| store.get(i)),
+        &a.to,
+        sources,
+    )?;
     eprintln!(
         "svchop: wrote {} event(s) in {} part(s) to {} (schema version {})",
         m.rows,
@@ -831,7 +827,7 @@ fn normalize(a: &NormalizeArgs) -> Result<ExitCode> {
 }
 
 fn coverage(a: &SourcesArgs) -> Result<ExitCode> {
-    let loaded = a.input.load(false)?;
+    let loaded = a.input.open(None, false, false)?;
     let cov = crate::detect::coverage::coverage(&loaded.report.files);
     let text = match a.format {
         SourcesFormat::Json => format!("{}\n", json_safe(serde_json::to_string_pretty(&cov)?)),
@@ -894,7 +890,7 @@ fn wrap_into(out: &mut String, text: &str) {
     out.push('\n');
 }
 
-fn sources_table(loaded: &Loaded, tz: DisplayZone) -> String {
+fn sources_table(loaded: &Investigation, tz: DisplayZone) -> String {
     let cols = [
         Column {
             header: "PATH",
@@ -962,7 +958,7 @@ fn sources_table(loaded: &Loaded, tz: DisplayZone) -> String {
 }
 
 /// The line under the sources table: totals, merged duplicates, ignored files.
-fn sources_summary(loaded: &Loaded) -> String {
+fn sources_summary(loaded: &Investigation) -> String {
     let mut out = String::new();
     let r = &loaded.report;
     let _ = write!(
@@ -1035,24 +1031,29 @@ fn demo(a: &DemoArgs) -> Result<ExitCode> {
             detector.allowlist.clone(),
         )?;
         crate::tui::run(crate::tui::OpenConfig {
-            evidence: crate::tui::Evidence::Demo(Box::new(case)),
-            detector,
+            evidence: Evidence::Demo(Box::new(case)),
+            options: workbench_options(LoadOptions::default(), detector),
             case: handle,
             zone: a.tz,
         })?;
         eprintln!("svchop: case saved in {}", path.display());
         return Ok(ExitCode::SUCCESS);
     }
-    let store = EventStore::new(crate::demo::events(&case));
-    let findings = detector.scan(&store);
-    let shown: Vec<&Finding> = findings.iter().filter(|f| !f.is_suppressed()).collect();
+    let (records, chains) = (case.records(), case.chains.len());
+    let options = Options {
+        load: LoadOptions {
+            typed_only: true,
+            ..LoadOptions::default()
+        },
+        detector: Some(detector),
+        keep_suppressed: false,
+        early_results_above: None,
+    };
+    let opened = Investigation::open(Evidence::Demo(Box::new(case)), &options, &|_| {})?;
+    let shown: Vec<&Finding> = opened.findings.iter().collect();
     let mut t = format!(
         "svchop demo: {} hosts, {} days, seed {}: {} records, {} attack chains generated\n\n",
-        opts.hosts,
-        opts.days,
-        opts.seed,
-        case.records(),
-        case.chains.len()
+        opts.hosts, opts.days, opts.seed, records, chains
     );
     t.push_str(&findings_table(&shown));
     let _ = writeln!(
@@ -1066,9 +1067,9 @@ fn demo(a: &DemoArgs) -> Result<ExitCode> {
 
 fn scan(a: &ScanArgs) -> Result<ExitCode> {
     let detector = a.detect.detector()?;
-    let loaded = a.input.load_packed()?;
-    let (findings, dropped) =
-        detector.scan_packed(&std::sync::Arc::new(loaded.events), a.show_suppressed);
+    let profile = detector.profile.name.clone();
+    let loaded = a.input.open(Some(detector), false, a.show_suppressed)?;
+    let (findings, dropped) = (&loaded.findings, loaded.suppressed_dropped);
     let min = a.min_severity.unwrap_or(Severity::Low);
     let shown: Vec<&Finding> = findings
         .iter()
@@ -1078,12 +1079,7 @@ fn scan(a: &ScanArgs) -> Result<ExitCode> {
     let text = match a.format {
         ScanFormat::Table => {
             let mut t = findings_table(&shown);
-            let _ = writeln!(
-                t,
-                "\n{} finding(s), profile {}.",
-                shown.len(),
-                detector.profile.name
-            );
+            let _ = writeln!(t, "\n{} finding(s), profile {}.", shown.len(), profile);
             t.push_str(STAGE_LEGEND);
             if suppressed > 0 && !a.show_suppressed {
                 let _ = writeln!(
@@ -1099,10 +1095,7 @@ fn scan(a: &ScanArgs) -> Result<ExitCode> {
             .map(|f| serde_json::to_string(f).map(|s| json_safe(s) + "\n"))
             .collect::<std::result::Result<String, _>>()?,
         ScanFormat::Csv => findings_csv(&shown)?,
-        ScanFormat::Md => findings_md(
-            &shown,
-            &format!("svchop findings (profile {})", detector.profile.name),
-        ),
+        ScanFormat::Md => findings_md(&shown, &format!("svchop findings (profile {profile})")),
     };
     emit(&text)?;
     report_problems(&loaded.report);

@@ -6,7 +6,6 @@ use svchop::demo::{DemoOptions, events, generate};
 use svchop::detect::Detector;
 use svchop::detect::Severity;
 use svchop::detect::patterns::Patterns;
-use svchop::detect::store::EventStore;
 
 #[test]
 fn every_chain_is_found_and_benign_stays_low() {
@@ -19,7 +18,8 @@ fn every_chain_is_found_and_benign_stays_low() {
         });
         let findings = Detector::builtin("default")
             .unwrap()
-            .scan(&EventStore::new(events(&case)));
+            .scan(&svchop::detect::testkit::store(events(&case)), true)
+            .0;
         let pats = Patterns::builtin().unwrap();
         let mut attack_ids = Vec::new();
         for chain in &case.chains {
@@ -82,7 +82,8 @@ fn multi_hop_chain_is_visible_as_two_hops() {
     let case = generate(&DemoOptions::default());
     let findings = Detector::builtin("default")
         .unwrap()
-        .scan(&EventStore::new(events(&case)));
+        .scan(&svchop::detect::testkit::store(events(&case)), true)
+        .0;
     let hop = |src: &str, dst: &str| {
         findings
             .iter()
@@ -112,9 +113,10 @@ fn written_case_reads_back_through_ingest() {
     let dir = tempfile::tempdir().unwrap();
     let case = generate(&DemoOptions::default());
     svchop::demo::write(&case, dir.path()).unwrap();
-    let loaded = svchop::ingest::load(
+    let loaded = svchop::store::load(
         &[dir.path().to_path_buf()],
         &svchop::ingest::LoadOptions::default(),
+        &|_, _| {},
     );
     assert_eq!(
         loaded.report.records_read(),
@@ -138,10 +140,12 @@ fn written_case_reads_back_through_ingest() {
     );
     let from_disk = Detector::builtin("default")
         .unwrap()
-        .scan(&EventStore::new(loaded.events));
+        .scan(&std::sync::Arc::new(loaded.store), true)
+        .0;
     let in_memory = Detector::builtin("default")
         .unwrap()
-        .scan(&EventStore::new(events(&case)));
+        .scan(&svchop::detect::testkit::store(events(&case)), true)
+        .0;
     let scores = |v: &[svchop::detect::finding::Finding]| {
         v.iter()
             .map(|f| (f.target_key.clone(), f.score))

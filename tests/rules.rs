@@ -9,12 +9,13 @@ mod common;
 use chrono::{DateTime, TimeDelta, Utc};
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::path::PathBuf;
+use std::sync::Arc;
 use svchop::detect::Detector;
 use svchop::detect::build::finding_id;
 use svchop::detect::finding::{Stage, StageRef};
-use svchop::detect::store::EventStore;
 use svchop::model::{Channel, Event};
 use svchop::rules::{Target, export};
+use svchop::store::Store;
 use yaml_rust2::{Yaml, YamlLoader};
 
 const PROFILES: [&str; 3] = ["elastic", "sigma", "otrf"];
@@ -262,7 +263,8 @@ fn parse_rules(text: &str) -> (Vec<BaseRule>, Correlation) {
 /// The correlation's findings: for each event of the last rule, the earlier-rule events of its
 /// group within the timespan before it (`temporal_ordered`: first rule first). Returned as svchop
 /// finding ids over (target host, evidence of the events).
-fn replay(text: &str, store: &EventStore) -> BTreeSet<String> {
+fn replay(text: &str, store: &Arc<Store>) -> BTreeSet<String> {
+    let events: Vec<Event> = store.events().collect();
     let (base, corr) = parse_rules(text);
     assert_eq!(corr.kind, "temporal_ordered");
     assert_eq!(corr.rules.len(), 2);
@@ -287,7 +289,7 @@ fn replay(text: &str, store: &EventStore) -> BTreeSet<String> {
             .collect()
     };
     let mut firsts: BTreeMap<Vec<String>, Vec<(DateTime<Utc>, &Event)>> = BTreeMap::new();
-    for e in store.events() {
+    for e in &events {
         if first.matches(e)
             && let Some(k) = group_key(first, e)
         {
@@ -295,7 +297,7 @@ fn replay(text: &str, store: &EventStore) -> BTreeSet<String> {
         }
     }
     let mut ids = BTreeSet::new();
-    for e in store.events() {
+    for e in &events {
         if !last.matches(e) {
             continue;
         }
@@ -332,8 +334,9 @@ fn replay(text: &str, store: &EventStore) -> BTreeSet<String> {
 }
 
 /// The ids of the findings a profile reports and does not suppress.
-fn unsuppressed_ids(d: &Detector, store: &EventStore) -> BTreeSet<String> {
-    d.scan(store)
+fn unsuppressed_ids(d: &Detector, store: &Arc<Store>) -> BTreeSet<String> {
+    d.scan(store, true)
+        .0
         .into_iter()
         .filter(|f| !f.is_suppressed())
         .map(|f| f.id)
@@ -343,7 +346,7 @@ fn unsuppressed_ids(d: &Detector, store: &EventStore) -> BTreeSet<String> {
 #[test]
 fn exported_sigma_replayed_on_the_corpus_finds_what_the_profile_finds() {
     let loaded = common::load_paths(&[common::corpus()]);
-    let store = EventStore::new(loaded.events);
+    let store = Arc::clone(&loaded.store);
     let mut total = 0;
     for p in PROFILES {
         let d = Detector::with_profile(p).expect("profile");
@@ -364,7 +367,7 @@ fn exported_sigma_replayed_on_the_demo_case_finds_what_the_profile_finds() {
         days: 3,
         ..svchop::demo::DemoOptions::default()
     });
-    let store = EventStore::new(svchop::demo::events(&case));
+    let store = svchop::detect::testkit::store(svchop::demo::events(&case));
     for p in PROFILES {
         let d = Detector::with_profile(p).expect("profile");
         let want = unsuppressed_ids(&d, &store);
@@ -399,11 +402,11 @@ fn replay_honours_each_profiles_window_and_host_rule() {
             .service("othersvc", "C:\\Users\\Public\\o.exe")
             .done(),
     ];
-    let store = EventStore::new(evs);
+    let store = svchop::detect::testkit::store(evs);
     let mut counts = Vec::new();
     for p in PROFILES {
         let d = Detector::with_profile(p).expect("profile");
-        let want: BTreeSet<String> = d.scan(&store).into_iter().map(|f| f.id).collect();
+        let want: BTreeSet<String> = d.scan(&store, true).0.into_iter().map(|f| f.id).collect();
         assert_eq!(
             replay(&export(&d, Target::Sigma).expect("export"), &store),
             want,
@@ -418,9 +421,9 @@ fn replay_honours_each_profiles_window_and_host_rule() {
 fn allowlist_entries_filter_the_replayed_correlation() {
     // An analyst's allow-list that covers one corpus finding: the replay loses exactly it.
     let loaded = common::load_paths(&[common::corpus()]);
-    let store = EventStore::new(loaded.events);
+    let store = Arc::clone(&loaded.store);
     let mut d = Detector::with_profile("sigma").expect("profile");
-    let before = d.scan(&store);
+    let before = d.scan(&store, true).0;
     let victim = before
         .iter()
         .find(|f| !f.is_suppressed())

@@ -5,7 +5,6 @@
 //! the finding says of it.
 
 use crate::detect::finding::Finding;
-use crate::detect::store::EventStore;
 use crate::ingest::{FileReport, IngestReport};
 use crate::model::host_key;
 use std::collections::{BTreeSet, HashMap};
@@ -128,9 +127,9 @@ pub fn hosts_involved(findings: &[Finding]) -> BTreeSet<String> {
 /// Ties each stage to its event in `store` by evidence location (the first place or any copy).
 /// A stage whose event is not loaded gets an index past the store (distinct per stage) so the
 /// workbench shows it from the finding's own text. Returns how many stages were tied.
-pub fn resolve(findings: &mut [Finding], store: &EventStore) -> usize {
+pub fn resolve(findings: &mut [Finding], store: &crate::store::Store) -> usize {
     let mut at: HashMap<String, usize> = HashMap::new();
-    for (i, e) in store.events().iter().enumerate() {
+    for (i, e) in (0..store.len()).filter_map(|i| Some((i, store.get(i)?))) {
         at.entry(e.source.to_string()).or_insert(i);
         for a in &e.also_at {
             at.entry(a.to_string()).or_insert(i);

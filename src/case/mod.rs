@@ -172,11 +172,19 @@ impl Case {
         }
     }
 
-    /// Re-marks suppression on findings: the built-in/file allow-list, then the case's own.
+    /// Re-marks suppression on findings (the built-in/file allow-list, then the case's own)
+    /// and puts them in the case's order: findings that stand first, by score
+    /// (`Finding::order`), then the suppressed ones. Every view of a case (workbench, export)
+    /// orders findings here.
     pub fn apply(&self, base: &Allowlist, findings: &mut [Finding]) {
         let mut all = base.clone();
         all.extend(self.allowlist());
         all.apply(findings);
+        findings.sort_by(|a, b| {
+            a.is_suppressed()
+                .cmp(&b.is_suppressed())
+                .then_with(|| Finding::order(a, b))
+        });
     }
 }
 

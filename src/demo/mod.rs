@@ -52,6 +52,7 @@ pub struct DemoChain {
 }
 
 /// The generated logs, by relative path, and the ground truth.
+#[derive(Debug)]
 pub struct DemoCase {
     /// Relative path and its records (JSON text), in record-id order.
     pub files: Vec<(String, Vec<Box<str>>)>,
@@ -195,7 +196,7 @@ pub fn events(case: &DemoCase) -> Vec<crate::model::Event> {
     let mut hosts = crate::model::HostCache::default();
     for (rel, recs) in &case.files {
         let file: std::sync::Arc<str> = std::sync::Arc::from(format!("demo:{rel}").as_str());
-        for text in recs {
+        for (n, text) in recs.iter().enumerate() {
             let Ok(r) = serde_json::from_str::<Value>(text) else {
                 continue;
             };
@@ -208,9 +209,13 @@ pub fn events(case: &DemoCase) -> Vec<crate::model::Event> {
             if !crate::ingest::kept::is_kept(&crate::model::Channel::from_name(&ch), id) {
                 continue;
             }
-            if let Some(raw) = crate::ingest::evtxjson::to_raw(e)
-                && let Some(ev) =
-                    crate::ingest::fieldmap::normalize(raw, &file, TimeDelta::zero(), &mut hosts)
+            let Some(mut raw) = crate::ingest::evtxjson::to_raw(e) else {
+                continue;
+            };
+            // Its place in the file, so the workbench can show the record text.
+            raw.offset = Some(n as u64);
+            if let Some(ev) =
+                crate::ingest::fieldmap::normalize(raw, &file, TimeDelta::zero(), &mut hosts)
             {
                 out.push(ev);
             }

@@ -6,8 +6,8 @@ use super::finding::{Finding, Origin, OriginKind, ServiceRef, Stage, StageRef};
 use super::patterns::{Patterns, exe_path};
 use super::profile::Profile;
 use super::score::{ScoreInput, Weights, part};
-use super::store::EventStore;
 use crate::model::describe::summary;
+use crate::store::Window;
 use chrono::{DateTime, Utc};
 use regex::Regex;
 use sha2::{Digest, Sha256};
@@ -77,7 +77,7 @@ pub fn service_flags(
 }
 
 pub struct Builder<'a> {
-    pub store: &'a EventStore,
+    pub store: &'a Window,
     pub pats: &'a Patterns,
     pub weights: &'a Weights,
     pub profile: &'a Profile,

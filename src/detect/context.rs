@@ -2,9 +2,9 @@
 //! which addresses belong to which host, and where lateral tools were run and at whom.
 
 use super::patterns::Patterns;
-use super::store::{Ev, EventStore};
 use crate::model::host::{canonical_ip, host_key, is_loopback_or_empty, normalize_ip};
 use crate::model::{Event, is_ip_literal};
+use crate::store::{Ev, Window};
 use chrono::{DateTime, TimeDelta, Utc};
 use std::collections::{BTreeSet, HashMap};
 use std::ops::Range;
@@ -13,7 +13,7 @@ use std::sync::Arc;
 /// The events of one host, in time order, with their store indices.
 #[derive(Clone)]
 pub struct HostView<'a> {
-    pub store: &'a EventStore,
+    pub store: &'a Window,
     pub range: Range<usize>,
     pub key: &'a str,
 }
@@ -98,14 +98,6 @@ pub struct Context {
 }
 
 impl Context {
-    pub fn build(store: &EventStore, pats: &Patterns) -> Self {
-        let mut c = Context::default();
-        for (i, e) in store.events().iter().enumerate() {
-            c.learn(i, e, pats);
-        }
-        c
-    }
-
     /// Adds what the event at store index `i` teaches; events come in store order.
     pub fn learn(&mut self, i: usize, e: &Event, pats: &Patterns) {
         if let Some(names) = self.host_names.get_mut(&*e.host.key) {

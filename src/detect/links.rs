@@ -6,9 +6,9 @@ use super::context::{Context, HostView, inbound_scm_peer, inbound_smb_peer, span
 use super::finding::Stage;
 use super::patterns::{Patterns, exe_path, file_name, is_exe, pipe_base};
 use super::profile::{Profile, secs};
-use super::store::Ev;
 use crate::model::host::is_loopback_or_empty;
 use crate::model::{Event, LogonId};
+use crate::store::Ev;
 use chrono::{DateTime, TimeDelta, Utc};
 use std::collections::{BTreeSet, HashMap};
 
@@ -91,7 +91,7 @@ pub const MAX_WEAK_LINKS: usize = 8;
 
 /// The `k` indices of `list` (time-ordered) in `[from, to]` nearest to `t`, in time order.
 fn nearest(
-    store: &super::store::EventStore,
+    store: &crate::store::Window,
     list: &[usize],
     t: DateTime<Utc>,
     (from, to): (DateTime<Utc>, DateTime<Utc>),
@@ -167,7 +167,7 @@ impl HostIndex {
 
     /// Indices in `list` whose events lie in `[from, to]` and come after `after`.
     fn window<'s>(
-        store: &'s super::store::EventStore,
+        store: &'s crate::store::Window,
         list: &'s [usize],
         from: DateTime<Utc>,
         to: DateTime<Utc>,
@@ -188,7 +188,7 @@ impl HostIndex {
     fn keyed<'k, K: 'k>(
         map: &impl Lists<K>,
         keys: impl IntoIterator<Item = &'k K>,
-        store: &super::store::EventStore,
+        store: &crate::store::Window,
         from: DateTime<Utc>,
         to: DateTime<Utc>,
         after: Option<usize>,
@@ -203,7 +203,7 @@ impl HostIndex {
     fn in_order<'s, 'k, K: 'k>(
         map: &impl Lists<K>,
         keys: impl IntoIterator<Item = &'k K>,
-        store: &'s super::store::EventStore,
+        store: &'s crate::store::Window,
         from: DateTime<Utc>,
         to: DateTime<Utc>,
     ) -> Vec<(usize, Ev<'s>)> {
@@ -217,7 +217,7 @@ impl HostIndex {
     /// The host's events with one of `ids` in `[from, to]`, in time order.
     pub fn with_ids<'s>(
         &self,
-        store: &'s super::store::EventStore,
+        store: &'s crate::store::Window,
         ids: &[u16],
         from: DateTime<Utc>,
         to: DateTime<Utc>,
@@ -228,7 +228,7 @@ impl HostIndex {
     /// The network logons and share accesses of `ids` in `[from, to]`, in time order.
     pub fn with_logon_ids<'s>(
         &self,
-        store: &'s super::store::EventStore,
+        store: &'s crate::store::Window,
         ids: &[LogonId],
         from: DateTime<Utc>,
         to: DateTime<Utc>,
@@ -241,7 +241,7 @@ impl HostIndex {
     #[allow(clippy::too_many_arguments)] // Why: a window and a work list, all needed together.
     fn learned(
         &self,
-        store: &super::store::EventStore,
+        store: &crate::store::Window,
         lid: Option<LogonId>,
         sess: Option<&(String, String)>,
         (t0, from, to): (DateTime<Utc>, DateTime<Utc>, DateTime<Utc>),
@@ -268,7 +268,7 @@ impl HostIndex {
     /// the [`MAX_WEAK_LINKS`] nearest `t0`.
     fn candidates(
         &self,
-        store: &super::store::EventStore,
+        store: &crate::store::Window,
         c: &Chain,
         (t0, from, to): (DateTime<Utc>, DateTime<Utc>, DateTime<Utc>),
         out: &mut BTreeSet<usize>,
@@ -286,7 +286,7 @@ impl HostIndex {
     #[allow(clippy::too_many_arguments)] // Why: keys, a window, a bound and a filter.
     fn by_installer(
         &self,
-        store: &super::store::EventStore,
+        store: &crate::store::Window,
         sids: &[&String],
         users: &[String],
         t: DateTime<Utc>,

@@ -1,4 +1,4 @@
-//! Detection: the chain engine and the reference profiles over an `EventStore`, scoring, and the
+//! Detection: the chain engine and the reference profiles over an `Window`, scoring, and the
 //! allow-list. Pure: takes the store and the loaded assets, returns findings in a deterministic
 //! order. The TUI, `svchop scan` and exports all call `Detector::scan`.
 
@@ -16,9 +16,8 @@ pub mod patterns;
 pub mod profile;
 pub mod score;
 pub mod seeds;
-pub mod store;
 
-use crate::model::pack::PackedEvents;
+use crate::store::{Store, Window};
 use allowlist::Allowlist;
 use assets::{AssetError, SCORING_TOML, parse_toml};
 use build::{Builder, Extras};
@@ -30,7 +29,6 @@ use patterns::Patterns;
 use profile::{Engine, Profile};
 use rayon::prelude::*;
 use score::Weights;
-use store::EventStore;
 
 pub use finding::{Severity, Stage};
 
@@ -41,8 +39,6 @@ pub struct Detector {
     pub weights: Weights,
     pub profile: Profile,
     pub allowlist: Allowlist,
-    /// `scan_packed`: hosts with more events than this are decoded event by event.
-    pub window_decoded_max: usize,
 }
 
 impl Detector {
@@ -58,7 +54,6 @@ impl Detector {
             weights: parse_toml("assets/scoring.toml", SCORING_TOML)?,
             profile,
             allowlist: Allowlist::builtin()?,
-            window_decoded_max: store::WINDOW_DECODED_MAX,
         })
     }
 
@@ -76,36 +71,58 @@ impl Detector {
         })
     }
 
-    /// All findings, suppressed ones included (marked), sorted by score.
-    pub fn scan(&self, store: &EventStore) -> Vec<Finding> {
-        let ctx = Context::build(store, &self.patterns);
-        let bursts = seeds::bursts(store, &self.profile);
-        let chains = self.chains(store, &ctx, &bursts);
-        let extras = Extras { bursts };
-        let findings: Vec<Finding> = chains
-            .par_iter()
-            .filter_map(|c| self.finding(store, &extras, c))
-            .collect();
-        self.finish(findings)
-    }
-
-    /// `scan` over packed events: the same findings, with one host's events decoded at a time
-    /// (the collection-wide facts are gathered host by host first). The reference joins of the
-    /// Sentinel and Elastic/Sigma profiles look across hosts at once and get every event decoded.
-    /// Without `keep_suppressed`, findings the allow-list covers are counted and dropped as each
-    /// host is done. Returns the findings and how many were dropped.
-    pub fn scan_packed(
+    /// The findings of the store, sorted by score. The chain and hunt engines gather the
+    /// collection-wide facts host by host, then scan one host at a time (its events decoded
+    /// through a window); the reference joins of the Sentinel and Elastic/Sigma profiles look
+    /// across hosts and read every event. Without `keep_suppressed`, findings the allow-list
+    /// covers are counted and dropped as each host is done. Returns the findings and how many
+    /// were dropped.
+    pub fn scan(
         &self,
-        packed: &std::sync::Arc<PackedEvents>,
+        packed: &std::sync::Arc<Store>,
         keep_suppressed: bool,
     ) -> (Vec<Finding>, usize) {
         if !matches!(self.profile.engine, Engine::Chain | Engine::Hunt) {
-            let mut findings = self.scan(&EventStore::new(packed.slice(0..packed.len())));
-            let dropped = drop_suppressed(&mut findings, keep_suppressed);
-            return (findings, dropped);
+            return self.scan_joins(packed, keep_suppressed);
         }
         let hosts: Vec<(&str, std::ops::Range<usize>)> = packed.hosts().collect();
-        let (ctx, bursts) = hosts
+        let (ctx, bursts) = self.facts(packed, &hosts);
+        let extras = Extras {
+            bursts: bursts.finish(&self.profile),
+        };
+        let per_host: Vec<(Vec<Finding>, usize)> = hosts
+            .into_par_iter()
+            .map(|(key, range)| {
+                let store = Window::host(
+                    packed,
+                    (key, range.clone()),
+                    ctx.linkable_from_elsewhere(key),
+                );
+                let chains = self.host_chains(&store, &ctx, &extras.bursts, key, range);
+                let mut found: Vec<Finding> = chains
+                    .iter()
+                    .filter_map(|c| self.finding(&store, &extras, c))
+                    .collect();
+                // Finding ids carry the target host: copies are always on the same host.
+                self.settle(&mut found);
+                let dropped = drop_suppressed(&mut found, keep_suppressed);
+                (found, dropped)
+            })
+            .collect();
+        let dropped = per_host.iter().map(|(_, d)| d).sum();
+        let mut findings: Vec<Finding> = per_host.into_iter().flat_map(|(f, _)| f).collect();
+        findings.sort_by(Finding::order);
+        (findings, dropped)
+    }
+
+    /// The collection-wide facts, folded host by host (facts of parts merge into the facts of
+    /// the whole).
+    fn facts(
+        &self,
+        packed: &Store,
+        hosts: &[(&str, std::ops::Range<usize>)],
+    ) -> (Context, seeds::Bursts) {
+        hosts
             .par_iter()
             .map(|(_, range)| {
                 let mut ctx = Context::default();
@@ -125,38 +142,31 @@ impl Detector {
                     bursts.absorb(more);
                     (ctx, bursts)
                 },
-            );
-        let extras = Extras {
-            bursts: bursts.finish(&self.profile),
+            )
+    }
+
+    /// The reference joins (Sentinel, Elastic/Sigma/OTRF logon-service), over every event.
+    fn scan_joins(&self, packed: &Store, keep_suppressed: bool) -> (Vec<Finding>, usize) {
+        let store = Window::whole(packed);
+        let chains = match self.profile.engine {
+            Engine::LogonService => seeds::logon_service(&store, &self.profile),
+            _ => seeds::sentinel(&store, &self.profile),
         };
-        let per_host: Vec<(Vec<Finding>, usize)> = hosts
-            .into_par_iter()
-            .map(|(key, range)| {
-                let store = EventStore::window(
-                    packed,
-                    (key, range.clone()),
-                    ctx.linkable_from_elsewhere(key),
-                    self.window_decoded_max,
-                );
-                let chains = self.host_chains(&store, &ctx, &extras.bursts, key, range);
-                let mut found: Vec<Finding> = chains
-                    .iter()
-                    .filter_map(|c| self.finding(&store, &extras, c))
-                    .collect();
-                // Finding ids carry the target host: copies are always on the same host.
-                self.settle(&mut found);
-                let dropped = drop_suppressed(&mut found, keep_suppressed);
-                (found, dropped)
-            })
+        let extras = Extras {
+            bursts: seeds::bursts(&store, &self.profile),
+        };
+        let mut findings: Vec<Finding> = chains
+            .par_iter()
+            .filter_map(|c| self.finding(&store, &extras, c))
             .collect();
-        let dropped = per_host.iter().map(|(_, d)| d).sum();
-        let mut findings: Vec<Finding> = per_host.into_iter().flat_map(|(f, _)| f).collect();
+        self.settle(&mut findings);
         findings.sort_by(Finding::order);
+        let dropped = drop_suppressed(&mut findings, keep_suppressed);
         (findings, dropped)
     }
 
     /// The finding a chain makes, if the profile keeps it.
-    fn finding(&self, store: &EventStore, extras: &Extras, c: &Chain) -> Option<Finding> {
+    fn finding(&self, store: &Window, extras: &Extras, c: &Chain) -> Option<Finding> {
         if !keep_chain(c, self.profile.engine) {
             return None;
         }
@@ -171,12 +181,6 @@ impl Detector {
             .filter(|f| f.severity >= self.profile.report_min_severity)
     }
 
-    fn finish(&self, mut findings: Vec<Finding>) -> Vec<Finding> {
-        self.settle(&mut findings);
-        findings.sort_by(Finding::order);
-        findings
-    }
-
     /// Copies merged, allow-list applied.
     fn settle(&self, findings: &mut Vec<Finding>) {
         dedupe(findings);
@@ -186,7 +190,7 @@ impl Detector {
     /// The chain and hunt engines, on one host.
     fn host_chains(
         &self,
-        store: &EventStore,
+        store: &Window,
         ctx: &Context,
         bursts: &std::collections::HashMap<String, usize>,
         key: &str,
@@ -205,25 +209,6 @@ impl Detector {
             seeds::hunt(&l, bursts)
         } else {
             full::chains_on_host(&l)
-        }
-    }
-
-    fn chains(
-        &self,
-        store: &EventStore,
-        ctx: &Context,
-        bursts: &std::collections::HashMap<String, usize>,
-    ) -> Vec<Chain> {
-        let p = &self.profile;
-        match p.engine {
-            Engine::LogonService => seeds::logon_service(store, p),
-            Engine::Sentinel => seeds::sentinel(store, p),
-            Engine::Chain | Engine::Hunt => {
-                let keys: Vec<(&str, std::ops::Range<usize>)> = store.hosts().collect();
-                keys.into_par_iter()
-                    .flat_map_iter(|(key, range)| self.host_chains(store, ctx, bursts, key, range))
-                    .collect()
-            }
         }
     }
 }

@@ -10,9 +10,9 @@ use super::install::{InstallRecord, install_record};
 use super::links::{Linker, is_system_image, pipe_name, share_stage};
 use super::patterns::{Patterns, file_name};
 use super::profile::{Profile, secs};
-use super::store::EventStore;
 use crate::model::Event;
 use crate::model::host::{host_key, is_loopback_or_empty};
+use crate::store::Window;
 use std::collections::BTreeMap;
 
 fn logon_passes(p: &Profile, e: &Event) -> bool {
@@ -30,7 +30,7 @@ fn logon_passes(p: &Profile, e: &Event) -> bool {
 
 /// Elastic / Sigma / Threat Hunter Playbook: each install with a logon id joined to the network
 /// logons of that id (same host unless the profile says otherwise) within the window.
-pub fn logon_service(store: &EventStore, p: &Profile) -> Vec<Chain> {
+pub fn logon_service(store: &Window, p: &Profile) -> Vec<Chain> {
     let mut logons: BTreeMap<(Option<String>, u64), Vec<usize>> = BTreeMap::new();
     for (i, e) in store.events().iter().enumerate() {
         if e.event_id == 4624
@@ -168,7 +168,7 @@ fn sentinel_tool(p: &Profile, e: &Event) -> Option<(String, Option<String>)> {
 }
 
 /// Sentinel DE-HY25.07: correlations 1-3, then one chain per (target, user).
-pub fn sentinel(store: &EventStore, p: &Profile) -> Vec<Chain> {
+pub fn sentinel(store: &Window, p: &Profile) -> Vec<Chain> {
     let evs = store.events();
     let installs: Vec<InstallRecord> = evs
         .iter()
@@ -219,7 +219,7 @@ pub fn sentinel(store: &EventStore, p: &Profile) -> Vec<Chain> {
 }
 
 /// Network logons by (host, logon id), for exact joins without scanning.
-fn logon_index(store: &EventStore, p: &Profile) -> BTreeMap<(String, u64), Vec<usize>> {
+fn logon_index(store: &Window, p: &Profile) -> BTreeMap<(String, u64), Vec<usize>> {
     let mut idx: BTreeMap<(String, u64), Vec<usize>> = BTreeMap::new();
     for (i, e) in store.events().iter().enumerate() {
         if logon_passes(p, e)
@@ -452,7 +452,7 @@ fn hunt_note(c: &mut Chain, e: &Event, bursts: &std::collections::HashMap<String
 
 /// Hunt step 1 and 6: one source into `burst_hosts` or more hosts within `burst_window`
 /// (type-3 logons by source IP, and Sysmon 3 outbound 445 by source host).
-pub(crate) fn bursts(store: &EventStore, p: &Profile) -> std::collections::HashMap<String, usize> {
+pub(crate) fn bursts(store: &Window, p: &Profile) -> std::collections::HashMap<String, usize> {
     let mut b = Bursts::default();
     for e in store.events() {
         b.learn(e);
@@ -554,7 +554,7 @@ fn count_burst(
 }
 
 /// The host view for a key (hunt and chain engines work per host).
-pub fn view<'a>(store: &'a EventStore, key: &'a str) -> Option<HostView<'a>> {
+pub fn view<'a>(store: &'a Window, key: &'a str) -> Option<HostView<'a>> {
     store
         .host_range(key)
         .map(|range| HostView { store, range, key })

@@ -5,6 +5,11 @@ use crate::model::{Channel, Event, Fields, HostName, LogonId, SourceRef};
 use chrono::{DateTime, TimeDelta, Utc};
 use std::sync::Arc;
 
+/// Events in a store as loading stores them (every field kept).
+pub fn store(events: Vec<Event>) -> std::sync::Arc<crate::store::Store> {
+    std::sync::Arc::new(crate::store::from_events(events, false).0)
+}
+
 pub fn t0() -> DateTime<Utc> {
     DateTime::from_timestamp(1_700_000_000, 0).unwrap_or_default()
 }
@@ -27,10 +32,10 @@ pub fn ev(host: &str, ms: i64, channel: Channel, id: u16) -> B {
             file: Arc::from("unit"),
             record_id: Some(rid),
             line: None,
+            offset: None,
         },
         fields: Fields::default(),
         extra: Box::default(),
-        raw: None,
         also_at: Box::default(),
     })
 }

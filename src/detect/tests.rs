@@ -3,8 +3,7 @@
 
 use super::Detector;
 use super::finding::{Finding, OriginKind, Severity, Stage};
-use super::store::EventStore;
-use super::testkit::ev;
+use super::testkit::{ev, store};
 use crate::model::{Channel, Event};
 
 const SID: &str = "S-1-5-21-10-20-30-1105";
@@ -13,7 +12,8 @@ const IP: &str = "10.9.9.9";
 fn scan(profile: &str, events: Vec<Event>) -> Vec<Finding> {
     Detector::builtin(profile)
         .unwrap()
-        .scan(&EventStore::new(events))
+        .scan(&store(events), true)
+        .0
 }
 
 fn logon(host: &str, ms: i64, id: u64) -> Event {

@@ -372,8 +372,8 @@ const FORMAT: &str = "svchop-normalized-events";
 /// Writes the table into `dir`: `events-NNNNN.jsonl` parts, then `manifest.json` last (a table
 /// without a manifest is incomplete). Parts an earlier run left in `dir` are removed first; a
 /// folder that holds other files and no svchop manifest is refused.
-pub fn write_table<'a>(
-    events: impl Iterator<Item = &'a Event>,
+pub fn write_table<E: std::borrow::Borrow<Event>>(
+    events: impl Iterator<Item = E>,
     dir: &std::path::Path,
     sources: Vec<String>,
 ) -> anyhow::Result<Manifest> {
@@ -412,6 +412,7 @@ pub fn write_table<'a>(
     let mut rows = 0usize;
     let mut out: Option<std::io::BufWriter<std::fs::File>> = None;
     for e in events {
+        let e = e.borrow();
         if rows.is_multiple_of(ROWS_PER_PART) {
             if let Some(mut w) = out.take() {
                 w.flush()?;

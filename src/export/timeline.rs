@@ -4,7 +4,6 @@
 //! belong to a finding carry its id, stage and severity.
 
 use crate::detect::finding::Finding;
-use crate::detect::store::EventStore;
 use crate::model::Event;
 use crate::model::describe::summary;
 use crate::model::sanitize::for_csv;
@@ -131,7 +130,11 @@ pub const CSV_HEADER: &[&str] = &[
 ];
 
 /// The CSV timeline: one row per event, fixed columns, every cell formula-safe.
-pub fn csv(store: &EventStore, rows: &[usize], marks: &Marks) -> Result<String, csv::Error> {
+pub fn csv(
+    store: &crate::store::Store,
+    rows: &[usize],
+    marks: &Marks,
+) -> Result<String, csv::Error> {
     let mut w = csv::Writer::from_writer(Vec::new());
     w.write_record(CSV_HEADER)?;
     for &i in rows {
@@ -150,10 +153,10 @@ pub fn csv(store: &EventStore, rows: &[usize], marks: &Marks) -> Result<String, 
             f.net.src_ip.as_deref().unwrap_or("").to_string(),
             f.logon_id.map(|l| l.to_string()).unwrap_or_default(),
             f.service.name.as_deref().unwrap_or("").to_string(),
-            image_of(e).unwrap_or("").to_string(),
+            image_of(&e).unwrap_or("").to_string(),
             f.process.command_line.as_deref().unwrap_or("").to_string(),
             f.process.parent_image.as_deref().unwrap_or("").to_string(),
-            summary(e),
+            summary(&e),
             e.source.to_string(),
         ];
         w.write_record(cells.iter().map(|c| for_csv(c)))?;

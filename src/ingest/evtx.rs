@@ -19,23 +19,17 @@ enum Outcome {
     Unusable(String),
 }
 
-/// Reads one EVTX file. `keep_raw` stores each kept record's JSON for the detail pane.
-pub fn read_evtx(path: &Path, shown: &Arc<str>, keep_raw: bool) -> (Vec<Event>, FileReport) {
-    super::collected(|sink| read_evtx_into(path, shown, keep_raw, sink))
+/// Reads one EVTX file.
+pub fn read_evtx(path: &Path, shown: &Arc<str>) -> (Vec<Event>, FileReport) {
+    super::collected(|sink| read_evtx_into(path, shown, sink))
 }
 
 /// `read_evtx`, handing each kept event to `sink` as it is read.
-pub fn read_evtx_into(
-    path: &Path,
-    shown: &Arc<str>,
-    keep_raw: bool,
-    sink: &mut dyn FnMut(Event),
-) -> FileReport {
+pub fn read_evtx_into(path: &Path, shown: &Arc<str>, sink: &mut dyn FnMut(Event)) -> FileReport {
     match EvtxParser::from_path(path) {
         Ok(p) => read_parser(
             p.with_configuration(ParserSettings::new().num_threads(0)),
             shown,
-            keep_raw,
             sink,
         ),
         Err(e) => {
@@ -53,7 +47,6 @@ pub fn read_evtx_bytes(bytes: Vec<u8>, shown: &Arc<str>) -> (Vec<Event>, FileRep
             read_parser(
                 p.with_configuration(ParserSettings::new().num_threads(1)),
                 shown,
-                true,
                 sink,
             )
         }),
@@ -68,7 +61,6 @@ pub fn read_evtx_bytes(bytes: Vec<u8>, shown: &Arc<str>) -> (Vec<Event>, FileRep
 fn read_parser<T: std::io::Read + std::io::Seek>(
     mut parser: EvtxParser<T>,
     shown: &Arc<str>,
-    keep_raw: bool,
     sink: &mut dyn FnMut(Event),
 ) -> FileReport {
     let mut report = FileReport::new(shown, "evtx");
@@ -80,11 +72,7 @@ fn read_parser<T: std::io::Read + std::io::Seek>(
         let json = record.into_json_value()?;
         let id = json.event_record_id;
         let ts = DateTime::from_timestamp(json.timestamp.as_second(), 0);
-        Ok((
-            id,
-            ts,
-            classify(&json.data, (id, &file), keep_raw, &mut hosts),
-        ))
+        Ok((id, ts, classify(&json.data, (id, &file), &mut hosts)))
     });
     for item in records {
         match item {
@@ -124,7 +112,6 @@ fn read_parser<T: std::io::Read + std::io::Seek>(
 fn classify(
     data: &serde_json::Value,
     (header_id, file): (u64, &Arc<str>),
-    keep_raw: bool,
     hosts: &mut crate::model::HostCache,
 ) -> Outcome {
     let Some(event) = unwrap_event(data) else {
@@ -150,9 +137,6 @@ fn classify(
         raw.data.push(("EventRecordID".into(), logged.to_string()));
     }
     raw.record_id = Some(header_id);
-    if keep_raw {
-        raw.raw = Some(data.to_string());
-    }
     match normalize(raw, file, TimeDelta::zero(), hosts) {
         Some(ev) => Outcome::Kept(Box::new(ev)),
         None => Outcome::Unusable("record has no readable TimeCreated".into()),

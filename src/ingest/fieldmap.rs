@@ -58,7 +58,8 @@ pub struct RawRecord {
     pub user_sid: Option<String>,
     pub exec_pid: Option<u32>,
     pub data: Vec<(String, String)>,
-    pub raw: Option<String>,
+    /// Where the record starts in its file (JSON: bytes), to read its text again later.
+    pub offset: Option<u64>,
     /// NXLog overwrote the 7045 `AccountName` with the installing user.
     pub nxlog: bool,
 }
@@ -252,10 +253,10 @@ pub fn normalize(
             file: Arc::clone(file),
             record_id: raw.record_id,
             line: raw.line,
+            offset: raw.offset,
         },
         fields,
         extra,
-        raw: raw.raw.map(Box::from),
         also_at: Box::default(),
     })
 }

@@ -19,7 +19,6 @@ use std::sync::Arc;
 #[derive(Debug, Clone, Copy)]
 pub struct JsonOptions {
     pub forced: Option<Shape>,
-    pub keep_raw: bool,
     /// Offset to read zone-less times at when the file gives no way to infer one.
     pub assume_offset: Option<TimeDelta>,
 }
@@ -44,7 +43,8 @@ struct Collector<'a> {
 }
 
 impl Collector<'_> {
-    fn take(&mut self, value: &Value, line: Option<u64>, text: Option<&str>) {
+    /// One record; `offset` is where it starts in the file (see `store::raw`).
+    fn take(&mut self, value: &Value, line: Option<u64>, offset: u64) {
         self.report.records_read += 1;
         let Some(shape) = self.opts.forced.or_else(|| Shape::sniff(value)) else {
             self.unknown += 1;
@@ -67,9 +67,7 @@ impl Collector<'_> {
             return;
         }
         raw.line = line;
-        if self.opts.keep_raw {
-            raw.raw = Some(text.map_or_else(|| value.to_string(), str::to_string));
-        }
+        raw.offset = Some(offset);
         if let Some(o) = raw.time.local.and_then(|local| {
             raw.time
                 .utc
@@ -208,11 +206,13 @@ fn looks_like_lines<R: BufRead>(reader: &mut R) -> bool {
 fn read_lines<R: BufRead>(mut reader: R, c: &mut Collector<'_>) {
     let mut buf = Vec::new();
     let mut line_no = 0u64;
+    let mut next_at = 0u64;
     loop {
         buf.clear();
+        let at = next_at;
         match reader.read_until(b'\n', &mut buf) {
             Ok(0) => break,
-            Ok(_) => {}
+            Ok(n) => next_at += n as u64,
             Err(e) => {
                 c.report
                     .problem(format!("line {}", line_no + 1), format!("read error: {e}"));
@@ -231,7 +231,7 @@ fn read_lines<R: BufRead>(mut reader: R, c: &mut Collector<'_>) {
             continue;
         }
         match serde_json::from_str::<Value>(text) {
-            Ok(v) => c.take(&v, Some(line_no), Some(text)),
+            Ok(v) => c.take(&v, Some(line_no), at),
             Err(e) => {
                 c.report.records_read += 1;
                 c.report.records_skipped += 1;
@@ -251,10 +251,11 @@ fn read_whole<R: BufRead>(mut reader: R, c: &mut Collector<'_>) {
     let text = String::from_utf8_lossy(&bytes);
     let text = text.trim_start_matches('\u{feff}');
     let trimmed = text.trim_start();
+    let lead = text.len() - trimmed.len();
     if let Some(body) = trimmed.strip_prefix('[') {
-        read_values(body, c, true);
+        read_values(body, lead + 1, c, true);
     } else if trimmed.starts_with('{') {
-        read_values(trimmed, c, false);
+        read_values(trimmed, lead, c, false);
     } else if !trimmed.is_empty() {
         c.report
             .problem("file", "not JSON (neither an array nor objects)");
@@ -262,7 +263,8 @@ fn read_whole<R: BufRead>(mut reader: R, c: &mut Collector<'_>) {
 }
 
 /// Values one after another (array elements when `in_array`), stopping at the first damage.
-fn read_values(text: &str, c: &mut Collector<'_>, in_array: bool) {
+/// `base` is where `text` starts in the file's text (what `store::raw` reads again).
+fn read_values(text: &str, base: usize, c: &mut Collector<'_>, in_array: bool) {
     let mut pos = 0;
     let mut index = 0u64;
     loop {
@@ -286,7 +288,7 @@ fn read_values(text: &str, c: &mut Collector<'_>, in_array: bool) {
         match stream.next() {
             Some(Ok(v)) => {
                 index += 1;
-                c.take(&v, None, None);
+                c.take(&v, None, (base + pos) as u64);
                 pos += stream.byte_offset();
             }
             Some(Err(e)) => {

@@ -1,5 +1,5 @@
 //! The normalized `Event`. Typed fields hold what the detections read; `extra` keeps every other
-//! field for the detail pane; `raw` keeps the record as it was read (JSON text) for evidence.
+//! field for the detail pane. The record text is not kept: it is read again from the evidence.
 
 use super::group::{Group, empty_struct};
 use super::host::HostName;
@@ -62,6 +62,10 @@ pub struct SourceRef {
     pub file: Arc<str>,
     pub record_id: Option<u64>,
     pub line: Option<u64>,
+    /// Where the record starts in a JSON file (bytes; for a demo case, its place in the file),
+    /// so the record text can be read again from the evidence instead of being kept in memory.
+    #[serde(skip)]
+    pub offset: Option<u64>,
 }
 
 impl std::fmt::Display for SourceRef {
@@ -299,9 +303,6 @@ pub struct Event {
     /// Every field that has no typed slot, as read.
     #[serde(skip_serializing_if = "<[_]>::is_empty")]
     pub extra: Box<[(Arc<str>, Arc<str>)]>,
-    /// The record as read (JSON text), for the detail pane and exports.
-    #[serde(skip)]
-    pub raw: Option<Box<str>>,
     /// Other places the same record was found (VSS copies, re-exports): it counts once.
     #[serde(skip_serializing_if = "<[_]>::is_empty")]
     pub also_at: Box<[SourceRef]>,

@@ -7,7 +7,6 @@ pub mod event;
 pub mod group;
 pub mod host;
 pub mod logon;
-pub mod pack;
 pub mod sanitize;
 pub mod time;
 

@@ -223,19 +223,19 @@ fn event_keys(e: &Event, field: PivotField) -> Vec<String> {
 }
 
 impl PivotIndex {
-    pub fn build(store: &crate::detect::store::EventStore) -> Self {
+    pub fn build(store: &crate::store::Store) -> Self {
         let n = store.len();
         let mut order: Vec<u32> = (0..u32::try_from(n).unwrap_or(u32::MAX)).collect();
-        order.sort_by_key(|&i| (store.get(i as usize).map(|e| e.ts), i));
+        order.sort_by_key(|&i| (store.time(i as usize), i));
         let mut map: std::collections::HashMap<(PivotField, String), Vec<u32>> =
             std::collections::HashMap::new();
         for (rank, &i) in order.iter().enumerate() {
-            let Some(e) = store.get(i as usize) else {
+            let Some(e) = store.get_typed(i as usize) else {
                 continue;
             };
             let rank = u32::try_from(rank).unwrap_or(u32::MAX);
             for field in FIELDS {
-                let mut keys = event_keys(e, field);
+                let mut keys = event_keys(&e, field);
                 keys.sort_unstable();
                 keys.dedup();
                 for k in keys {
@@ -287,7 +287,7 @@ pub fn build(state: &AppState, field: PivotField) -> Result<Pivot, String> {
     let data = state.data.as_ref().ok_or("still loading")?;
     let value = state
         .selected_event_ref()
-        .and_then(|e| event_value(e, field))
+        .and_then(|e| event_value(&e, field))
         .or_else(|| state.finding().and_then(|f| finding_value(f, field)))
         .ok_or_else(|| format!("no {} on the selected event or finding", field.label()))?;
     Ok(search(data, field, &value))
@@ -304,15 +304,15 @@ pub fn search(data: &super::state::Investigation, field: PivotField, value: &str
         .collect();
     // Without an index (not built): a scan, same result.
     let events: Vec<usize> = data.pivots.matches(field, value).unwrap_or_else(|| {
-        let mut v: Vec<usize> = data
-            .store
-            .events()
-            .iter()
-            .enumerate()
-            .filter(|(_, e)| event_matches(e, field, value))
-            .map(|(i, _)| i)
+        let store = &data.store;
+        let mut v: Vec<usize> = (0..store.len())
+            .filter(|&i| {
+                store
+                    .get_typed(i)
+                    .is_some_and(|e| event_matches(&e, field, value))
+            })
             .collect();
-        v.sort_by_key(|&i| data.store.get(i).map(|e| e.ts));
+        v.sort_by_key(|&i| store.time(i));
         v
     });
     Pivot {

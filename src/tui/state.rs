@@ -4,42 +4,38 @@
 use super::action::PivotField;
 use crate::case::Case;
 use crate::case::playbook::Playbook;
-use crate::detect::Detector;
 use crate::detect::allowlist::Allowlist;
 use crate::detect::finding::{Finding, Severity};
-use crate::detect::store::EventStore;
-use crate::ingest::IngestReport;
 use chrono::{DateTime, Utc};
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 
-/// What loading produced.
+/// What loading produced (the one pipeline's `Investigation`), with the pivot index.
 #[derive(Debug)]
 pub struct Investigation {
-    pub store: EventStore,
-    pub findings: Vec<Finding>,
-    pub report: IngestReport,
-    pub detector: Detector,
+    pub opened: crate::investigation::Investigation,
     /// Events by pivot field value, so a pivot costs its matches, not a scan of every event.
     pub pivots: super::pivot::PivotIndex,
 }
 
 impl Investigation {
     /// Builds the pivot index (call off the UI thread: it reads every event once).
-    pub fn new(
-        store: EventStore,
-        findings: Vec<Finding>,
-        report: IngestReport,
-        detector: Detector,
-    ) -> Self {
-        let pivots = super::pivot::PivotIndex::build(&store);
-        Investigation {
-            store,
-            findings,
-            report,
-            detector,
-            pivots,
-        }
+    pub fn new(opened: crate::investigation::Investigation) -> Self {
+        let pivots = super::pivot::PivotIndex::build(&opened.store);
+        Investigation { opened, pivots }
+    }
+}
+
+impl std::ops::Deref for Investigation {
+    type Target = crate::investigation::Investigation;
+    fn deref(&self) -> &Self::Target {
+        &self.opened
+    }
+}
+
+impl std::ops::DerefMut for Investigation {
+    fn deref_mut(&mut self) -> &mut Self::Target {
+        &mut self.opened
     }
 }
 
@@ -291,11 +287,6 @@ impl AppState {
         self.case
             .case
             .apply(&self.case.base_allowlist, &mut data.findings);
-        data.findings.sort_by(|a, b| {
-            a.is_suppressed()
-                .cmp(&b.is_suppressed())
-                .then_with(|| Finding::order(a, b))
-        });
         self.targets = targets(&data.findings, self.ui.show_suppressed);
         // Stay on the host and finding the analyst was looking at.
         if let Some(i) = keep_target.and_then(|k| self.targets.iter().position(|t| t.key == k)) {
@@ -343,14 +334,7 @@ impl AppState {
         let to = f.last_seen + margin;
         let mut rows: Vec<(usize, Option<crate::detect::Stage>, String)> = data
             .store
-            .host_range(&f.target_key)
-            .into_iter()
-            .flatten()
-            .filter(|&i| {
-                data.store
-                    .get(i)
-                    .is_some_and(|e| e.ts >= from && e.ts <= to)
-            })
+            .host_between(&f.target_key, from, to)
             .map(|i| match stage_of(i) {
                 Some(s) => (i, Some(s.stage), s.link.clone()),
                 None => (i, None, String::new()),
@@ -361,12 +345,12 @@ impl AppState {
                 rows.push((s.event_index, Some(s.stage), s.link.clone()));
             }
         }
-        rows.sort_by_key(|r| data.store.get(r.0).map(|e| e.ts));
+        rows.sort_by_key(|r| data.store.time(r.0));
         rows
     }
 
-    /// The selected event itself.
-    pub fn selected_event_ref(&self) -> Option<&crate::model::Event> {
+    /// The selected event, decoded from the store.
+    pub fn selected_event_ref(&self) -> Option<crate::model::Event> {
         self.data.as_ref()?.store.get(self.selected_event()?)
     }
 

@@ -10,8 +10,8 @@ use super::update::{Effect, update};
 use crate::case::playbook::Playbook;
 use crate::case::{Case, CaseSources, StepState};
 use crate::detect::Detector;
-use crate::detect::store::EventStore;
-use crate::ingest::{LoadOptions, load};
+use crate::ingest::LoadOptions;
+use crate::investigation::{Evidence, Investigation as Opened, Options};
 use ratatui::Terminal;
 use ratatui::backend::TestBackend;
 use std::path::PathBuf;
@@ -22,22 +22,24 @@ fn lateral() -> PathBuf {
 }
 
 fn state_from(events: Vec<crate::model::Event>) -> AppState {
-    let mut file = crate::ingest::FileReport::new("t", "t");
-    for e in &events {
-        file.note(&e.host.display, e.channel.name(), e.event_id, Some(e.ts));
+    state_of(Evidence::Events(events))
+}
+
+fn options(det: &Detector) -> Options {
+    Options {
+        load: LoadOptions::default(),
+        detector: Some(det.clone()),
+        keep_suppressed: true,
+        early_results_above: None,
     }
-    let report = crate::ingest::IngestReport {
-        files: vec![file],
-        ..Default::default()
-    };
+}
+
+/// The workbench with this evidence loaded as `svchop open` loads it.
+fn state_of(evidence: Evidence) -> AppState {
     let det = Detector::builtin("default").unwrap();
-    let store = EventStore::new(events);
-    let findings = det.scan(&store);
+    let opened = Opened::open(evidence, &options(&det), &|_| {}).unwrap();
     let mut s = empty_state(&det);
-    update(
-        &mut s,
-        Action::Loaded(Box::new(Investigation::new(store, findings, report, det))),
-    );
+    update(&mut s, Action::Loaded(Box::new(Investigation::new(opened))));
     s
 }
 
@@ -56,14 +58,7 @@ fn empty_state(det: &Detector) -> AppState {
 }
 
 fn corpus_state() -> AppState {
-    let loaded = load(
-        &[lateral()],
-        &LoadOptions {
-            keep_raw: true,
-            ..LoadOptions::default()
-        },
-    );
-    state_from(loaded.events)
+    state_of(Evidence::Paths(vec![lateral()]))
 }
 
 fn screen(s: &AppState, w: u16, h: u16, theme: Theme) -> (String, ratatui::buffer::Buffer) {
@@ -288,15 +283,17 @@ fn hops_finder_and_help_views() {
 
 #[test]
 fn hostile_strings_never_reach_the_terminal() {
-    let mut e = crate::detect::testkit::ev("WS01", 0, crate::model::Channel::System, 7045)
-        .service(
-            "evil\x1b]0;pwned\x07\u{202e}name",
-            "C:\\Windows\\x\x1b[31m.exe",
-        )
-        .user_sid("S-1-5-21-1-1-1-1000")
-        .done();
-    e.raw = Some("{\"x\":\"\\u001b[2J\"}".into());
-    let mut s = state_from(vec![e]);
+    // A 7045 whose service name and image carry escape sequences and a bidi override, in the
+    // record text too (the Raw tab reads it back from the file).
+    let dir = tempfile::tempdir().unwrap();
+    let f = dir.path().join("hostile.jsonl");
+    std::fs::write(
+        &f,
+        r#"{"@timestamp":"2024-03-01T10:00:00Z","winlog":{"channel":"System","computer_name":"WS01","event_id":"7045","record_id":7,"event_data":{"ServiceName":"evil\u001b]0;pwned\u0007\u202ename","ImagePath":"C:\\Windows\\x\u001b[31m.exe","AccountName":"LocalSystem"}}}"#,
+    )
+    .unwrap();
+    let mut s = state_of(Evidence::Paths(vec![f]));
+    assert_eq!(s.data.as_ref().unwrap().store.len(), 1);
     s.ui.focus = Pane::Timeline;
     for tab in InspectorTab::ALL {
         update(&mut s, Action::Tab(tab));
@@ -394,9 +391,9 @@ fn pivot_index_finds_exactly_what_a_full_scan_finds() {
     let mut s = corpus_state();
     let data = s.data.as_mut().unwrap();
     let mut values = std::collections::BTreeSet::new();
-    for e in data.store.events() {
+    for e in (0..data.store.len()).filter_map(|i| data.store.get(i)) {
         for f in fields {
-            if let Some(v) = event_value(e, f) {
+            if let Some(v) = event_value(&e, f) {
                 values.insert((f as usize, v));
             }
         }
@@ -437,11 +434,11 @@ fn pivot_index_finds_exactly_what_a_full_scan_finds() {
 /// What the loader sends for this evidence when every collection counts as large.
 fn load_actions(paths: &[PathBuf], det: &Detector) -> Vec<Action> {
     let (tx, rx) = std::sync::mpsc::channel();
-    let evidence = super::Evidence::Paths {
-        paths: paths.to_vec(),
-        load: LoadOptions::default(),
+    let options = Options {
+        early_results_above: Some(1),
+        ..options(det)
     };
-    super::load_with(evidence, det.clone(), 1, &tx);
+    super::load(Evidence::Paths(paths.to_vec()), &options, &tx);
     drop(tx);
     rx.iter().collect()
 }
@@ -521,12 +518,8 @@ fn first_files_are_shown_while_the_rest_loads() {
     assert!(!text.contains("PARTIAL"), "{text}");
 
     // Exactly what loading everything at once finds.
-    let once = load(&paths, &LoadOptions::default());
-    let expected = det.scan(&EventStore::new(once.events));
+    let once = Opened::open(Evidence::Paths(paths.clone()), &options(&det), &|_| {}).unwrap();
     let data = s.data.as_ref().unwrap();
-    assert_eq!(finding_ids(&data.findings), finding_ids(&expected));
-    assert_eq!(
-        data.store.len(),
-        EventStore::new(load(&paths, &LoadOptions::default()).events).len()
-    );
+    assert_eq!(finding_ids(&data.findings), finding_ids(&once.findings));
+    assert_eq!(data.store.len(), once.store.len());
 }

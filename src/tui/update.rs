@@ -64,7 +64,7 @@ fn on_load(s: &mut AppState, action: Action) -> Option<Action> {
                 d.findings
                     .iter()
                     .flat_map(|f| &f.stages)
-                    .filter(|st| d.store.get(st.event_index).is_none())
+                    .filter(|st| d.store.time(st.event_index).is_none())
                     .count()
             });
             s.ui.status = if unloaded > 0 {

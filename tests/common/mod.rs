@@ -5,8 +5,8 @@
 use std::path::PathBuf;
 use svchop::detect::Detector;
 use svchop::detect::finding::Finding;
-use svchop::detect::store::EventStore;
-use svchop::ingest::{LoadOptions, Loaded, load};
+use svchop::ingest::{IngestReport, LoadOptions};
+use svchop::model::Event;
 
 /// `../shared/corpus/dev` beside the checkout (used in place, never copied).
 pub fn corpus() -> PathBuf {
@@ -25,14 +25,29 @@ pub fn fixture(name: &str) -> PathBuf {
         .join(name)
 }
 
-pub fn load_paths(paths: &[PathBuf]) -> Loaded {
-    load(paths, &LoadOptions::default())
+/// What loading gave, with the store's events decoded in store order.
+pub struct Read {
+    pub events: Vec<Event>,
+    pub report: IngestReport,
+    pub ignored: Vec<String>,
+    pub store: std::sync::Arc<svchop::store::Store>,
 }
 
+pub fn load_paths(paths: &[PathBuf]) -> Read {
+    let loaded = svchop::store::load(paths, &LoadOptions::default(), &|_, _| {});
+    Read {
+        events: loaded.store.events().collect(),
+        report: loaded.report,
+        ignored: loaded.ignored,
+        store: std::sync::Arc::new(loaded.store),
+    }
+}
+
+/// Every finding (suppressed ones included, marked) of the profile on these paths.
 pub fn scan_paths(paths: &[PathBuf], profile: &str) -> Vec<Finding> {
     let loaded = load_paths(paths);
     let det = Detector::builtin(profile).expect("built-in assets load");
-    det.scan(&EventStore::new(loaded.events))
+    det.scan(&loaded.store, true).0
 }
 
 /// One row of EXPECTED.tsv.

@@ -71,7 +71,7 @@ impl InspectorPane<'_> {
         let Some(e) = s.selected_event_ref() else {
             return vec![Line::from("select an event in the timeline")];
         };
-        event_fields(e, s.ui.zone)
+        event_fields(&e, s.ui.zone)
             .into_iter()
             .map(|(k, v)| {
                 Line::from(vec![
@@ -91,14 +91,18 @@ impl InspectorPane<'_> {
             format!("evidence: {}", for_terminal(&e.source.to_string())),
             self.theme.dim(),
         )];
-        let text = e.raw.as_deref().map_or_else(
-            || "(raw record not kept)".to_string(),
-            |r| {
-                serde_json::from_str::<serde_json::Value>(r)
-                    .and_then(|v| serde_json::to_string_pretty(&v))
-                    .unwrap_or_else(|_| r.to_string())
-            },
-        );
+        let read = s
+            .data
+            .as_ref()
+            .zip(s.selected_event())
+            .map(|(d, i)| d.record_text(i));
+        let text = match read {
+            Some(Ok(r)) => serde_json::from_str::<serde_json::Value>(&r)
+                .and_then(|v| serde_json::to_string_pretty(&v))
+                .unwrap_or(r),
+            Some(Err(why)) => format!("(record text not available: {why})"),
+            None => "(record text not available)".to_string(),
+        };
         lines.extend(
             text.lines()
                 .map(|l| Line::from(for_terminal(l).into_owned())),

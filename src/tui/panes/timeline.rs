@@ -81,8 +81,8 @@ impl Widget for TimelinePane<'_> {
         // Rows above the window only carry the time of the previous stage (for the gap); the
         // text is built for the rows on screen, and nothing below them is read.
         for (n, (idx, stage, link)) in rows.iter().enumerate().take(start + height) {
-            let ts = match data.store.get(*idx) {
-                Some(e) => e.ts,
+            let ts = match data.store.time(*idx) {
+                Some(t) => t,
                 None => match unloaded(s, *idx) {
                     Some(st) => st.time,
                     None => continue,
@@ -127,7 +127,7 @@ fn row_data(s: &AppState, idx: usize) -> Option<RowData> {
             host_key: e.host.key.to_string(),
             host: e.host.display.to_string(),
             event_id: e.event_id,
-            summary: summary(e),
+            summary: summary(&e),
         });
     }
     unloaded(s, idx).map(|st| RowData {
@@ -239,7 +239,7 @@ impl TimelinePane<'_> {
                     s.ui.zone.fmt_with(e.ts, "%m-%d %H:%M:%S"),
                     e.host.key,
                     e.event_id,
-                    summary(e)
+                    summary(&e)
                 )
             };
             let style = if n == p.sel {

@@ -7,13 +7,11 @@
 //! hashes) are stored inline once that shows. Decoding never panics: bytes that do not decode
 //! give `None`.
 
-use super::event::{
-    Account, Channel, Event, Fields, LogonInfo, NetInfo, ProcessInfo, RegistryInfo, ServiceInfo,
-    ShareInfo, SourceRef,
+use crate::model::group::{Empty, Group};
+use crate::model::{
+    Account, Channel, Event, Fields, HostName, LogonId, LogonInfo, NetInfo, ProcessInfo,
+    RegistryInfo, ServiceInfo, ShareInfo, SourceRef,
 };
-use super::group::{Empty, Group};
-use super::host::HostName;
-use super::logon::LogonId;
 use chrono::{DateTime, Utc};
 use rayon::prelude::*;
 use std::collections::{BTreeMap, HashMap, HashSet};
@@ -21,7 +19,7 @@ use std::ops::Range;
 use std::sync::{Arc, Mutex};
 
 /// One file's events, packed.
-#[derive(Debug, Default)]
+#[derive(Debug, Default, Clone)]
 pub struct Chunk {
     bytes: Vec<u8>,
     strings: Vec<Arc<str>>,
@@ -39,6 +37,7 @@ pub struct Header<'a> {
     pub file: &'a Arc<str>,
     pub record_id: Option<u64>,
     pub line: Option<u64>,
+    pub offset: Option<u64>,
     pub host: &'a Arc<HostName>,
 }
 
@@ -283,11 +282,9 @@ impl Packer {
             self.text(slot, Some(v));
         }
         if self.typed_only {
-            self.inline(None);
             self.put(0);
             return;
         }
-        self.inline(e.raw.as_deref());
         self.put(e.also_at.len() as u128);
         for s in &e.also_at {
             self.source(s);
@@ -299,6 +296,7 @@ impl Packer {
         self.put(u128::from(id));
         self.num(s.record_id);
         self.num(s.line);
+        self.num(s.offset);
     }
 
     /// A field group: a flag, then its fields when it is filled.
@@ -464,15 +462,6 @@ impl<'a> Reader<'a> {
         })
     }
 
-    fn inline(&mut self) -> Option<Option<&'a str>> {
-        let v = self.get()?;
-        match v & 3 {
-            0 if v == 0 => Some(None),
-            2 => Some(Some(self.take(usize::try_from(v >> 2).ok()?)?)),
-            _ => None,
-        }
-    }
-
     fn string_ref(&mut self) -> Option<&'a Arc<str>> {
         self.chunk.strings.get(self.small::<usize>()?)
     }
@@ -484,12 +473,14 @@ impl<'a> Reader<'a> {
         let file = self.string_ref()?;
         let record_id = self.num()?;
         let line = self.num()?;
+        let offset = self.num()?;
         let host = self.chunk.hosts.get(self.small::<usize>()?)?;
         Some(Header {
             ts,
             file,
             record_id,
             line,
+            offset,
             host,
         })
     }
@@ -502,6 +493,7 @@ impl<'a> Reader<'a> {
             file: Arc::clone(h.file),
             record_id: h.record_id,
             line: h.line,
+            offset: h.offset,
         };
         let channel = match self.get()? {
             0 => Channel::Security,
@@ -524,7 +516,6 @@ impl<'a> Reader<'a> {
                 source,
                 fields,
                 extra: Box::default(),
-                raw: None,
                 also_at: Box::default(),
             });
         }
@@ -534,7 +525,6 @@ impl<'a> Reader<'a> {
             let k = Arc::clone(self.string_ref()?);
             extra.push((k, self.text()??));
         }
-        let raw = self.inline()?.map(Box::from);
         let n: usize = self.small()?;
         let mut also_at = Vec::with_capacity(n.min(self.bytes.len()));
         for _ in 0..n {
@@ -543,6 +533,7 @@ impl<'a> Reader<'a> {
                 file,
                 record_id: self.num()?,
                 line: self.num()?,
+                offset: self.num()?,
             });
         }
         Some(Event {
@@ -554,7 +545,6 @@ impl<'a> Reader<'a> {
             source,
             fields,
             extra: extra.into_boxed_slice(),
-            raw,
             also_at: also_at.into_boxed_slice(),
         })
     }
@@ -664,16 +654,19 @@ impl<'a> Reader<'a> {
 }
 
 /// Every kept event of a collection, packed, in store order (host key, time, file, record id,
-/// line) with copies of the same record merged: what `EventStore::new` and `ingest::dedupe` make
+/// line) with copies of the same record merged: what `Window::new` and `ingest::dedupe` make
 /// of the same events, at a fraction of the memory. Index `i` names the same event in both.
 #[derive(Debug, Default)]
-pub struct PackedEvents {
+pub struct Store {
     chunks: Vec<Chunk>,
     /// (chunk, byte offset in the chunk) of each event, in store order.
     order: Vec<(u32, u32)>,
     hosts: Vec<(Arc<str>, Range<usize>)>,
     /// Where copies of a record were found, by the index of the event that stands for them.
     also_at: HashMap<usize, Box<[SourceRef]>>,
+    /// The decode budget of a host window (`Window::host`): hosts with more events are read
+    /// event by event. `None`: `WINDOW_DECODED_MAX`.
+    decoded_max: Option<usize>,
 }
 
 /// The events of one host, in store order, with copies merged.
@@ -683,7 +676,7 @@ struct HostOrder {
     merged: u64,
 }
 
-impl PackedEvents {
+impl Store {
     /// Orders the chunks' events (each chunk packed in store order) and merges copies of the
     /// same record. Returns the store and how many copies were merged.
     pub fn new(chunks: Vec<Chunk>) -> (Self, u64) {
@@ -711,9 +704,9 @@ impl PackedEvents {
                 (key, o)
             })
             .collect();
-        let mut store = PackedEvents {
+        let mut store = Store {
             chunks,
-            ..PackedEvents::default()
+            ..Store::default()
         };
         let mut merged = 0;
         for (key, o) in per_host {
@@ -735,6 +728,46 @@ impl PackedEvents {
 
     pub fn len(&self) -> usize {
         self.order.len()
+    }
+
+    /// Hosts with more events than this are decoded event by event in a host window.
+    pub fn window_decoded_max(&self) -> usize {
+        self.decoded_max.unwrap_or(super::WINDOW_DECODED_MAX)
+    }
+
+    /// Sets the decode budget of host windows (tests use a small one to read hosts lazily).
+    pub fn set_window_decoded_max(&mut self, max: usize) {
+        self.decoded_max = Some(max);
+    }
+
+    /// The store indices of the host's events from `from` to `to` (inclusive), found by time
+    /// (a host's events are in time order) without decoding the rest.
+    pub fn host_between(&self, key: &str, from: DateTime<Utc>, to: DateTime<Utc>) -> Range<usize> {
+        let Some(r) = self.host_range(key) else {
+            return 0..0;
+        };
+        let first = |pred: &dyn Fn(DateTime<Utc>) -> bool| {
+            let (mut lo, mut hi) = (r.start, r.end);
+            while lo < hi {
+                let mid = lo + (hi - lo) / 2;
+                if self.time(mid).is_some_and(pred) {
+                    lo = mid + 1;
+                } else {
+                    hi = mid;
+                }
+            }
+            lo
+        };
+        first(&|t| t < from)..first(&|t| t <= to)
+    }
+
+    /// The range of store indices of the host with this key.
+    pub fn host_range(&self, key: &str) -> Option<Range<usize>> {
+        self.hosts
+            .binary_search_by(|(k, _)| (**k).cmp(key))
+            .ok()
+            .and_then(|i| self.hosts.get(i))
+            .map(|(_, r)| r.clone())
     }
 
     pub fn is_empty(&self) -> bool {
@@ -775,6 +808,11 @@ impl PackedEvents {
         Some(self.chunks.get(c as usize)?.header_at(at)?.ts)
     }
 
+    /// Every event in store order, each decoded as it is reached.
+    pub fn events(&self) -> impl Iterator<Item = Event> + '_ {
+        (0..self.len()).filter_map(|i| self.get(i))
+    }
+
     /// The events at store indices `range`, in order.
     pub fn slice(&self, range: Range<usize>) -> Vec<Event> {
         range.filter_map(|i| self.get(i)).collect()
@@ -790,11 +828,9 @@ struct Cursor<'a> {
 
 impl Cursor<'_> {
     fn key(&self) -> impl Ord + '_ {
+        let h = &self.head;
         (
-            self.head.ts,
-            self.head.file,
-            self.head.record_id,
-            self.head.line,
+            super::order_key(h.ts, h.file, h.record_id, h.line),
             self.run,
             self.n,
         )
@@ -881,8 +917,11 @@ fn flush<'a>(
 }
 
 /// Events of one host at the same instant: the first of each record stands for its copies.
+/// Records are grouped by their identity first, so many events at one instant cost each one
+/// lookup, not a comparison with every earlier event (an attacker can log thousands at once).
 fn merge_copies(chunks: &[Chunk], same_time: &[(Header<'_>, u32, u32)], out: &mut HostOrder) {
     let mut kept: Vec<(Event, usize, bool)> = Vec::new();
+    let mut by_identity: HashMap<String, Vec<usize>> = HashMap::new();
     for &(_, c, at) in same_time {
         let Some(e) = chunks
             .get(c as usize)
@@ -890,13 +929,19 @@ fn merge_copies(chunks: &[Chunk], same_time: &[(Header<'_>, u32, u32)], out: &mu
         else {
             continue;
         };
-        if let Some(first) = kept.iter_mut().find(|(k, _, _)| k.same_record(&e)) {
+        let bucket = by_identity.entry(record_identity(&e)).or_default();
+        let found = bucket.iter().copied().find(|&k| {
+            kept.get(k)
+                .is_some_and(|(first, _, _)| first.same_record(&e))
+        });
+        if let Some(first) = found.and_then(|k| kept.get_mut(k)) {
             let mut at = std::mem::take(&mut first.0.also_at).into_vec();
             at.push(e.source.clone());
             first.0.also_at = at.into_boxed_slice();
             first.2 = true;
             out.merged += 1;
         } else {
+            bucket.push(kept.len());
             kept.push((e, out.order.len(), false));
             out.order.push((c, at));
         }
@@ -906,6 +951,18 @@ fn merge_copies(chunks: &[Chunk], same_time: &[(Header<'_>, u32, u32)], out: &mu
             out.also_at.push((idx, e.also_at));
         }
     }
+}
+
+/// What `Event::same_record` compares (besides time and host, equal within a merge group) as
+/// one key: equal records give equal keys.
+fn record_identity(e: &Event) -> String {
+    format!(
+        "{}|{}|{:?}|{}",
+        e.channel.name(),
+        e.event_id,
+        e.logged_record_id(),
+        serde_json::to_string(&e.fields).unwrap_or_default()
+    )
 }
 
 #[cfg(test)]

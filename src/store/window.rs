@@ -1,21 +1,19 @@
-//! The event store: every kept event, sorted by (host key, time), with each host's range.
-//! Findings refer to events by index here, never by copy.
-//!
-//! A store can also be a window on `PackedEvents`: one host's events under their indices in the
-//! whole collection, plus the events of other hosts the detection may link to. A small host is
-//! decoded at once; a large one event by event as the detection reads it (passes over every
-//! event decode each one for the moment only), so a busy server never exists as structs all at
-//! once. The detection reads every kind of store the same way.
+//! What the detection reads: a window on the `Store`. A host window holds one host's events
+//! under their indices in the whole store, plus the events of other hosts the detection may link
+//! to. A small host is decoded at once; a large one (above the store's decode budget) event by
+//! event as the detection reads it (passes over every event decode each one for the moment
+//! only), so a busy server never exists as structs all at once. The whole window (for the
+//! reference joins across hosts) holds every event. Findings refer to events by store index.
 
+use super::Store;
 use crate::model::Event;
-use crate::model::pack::PackedEvents;
 use chrono::{DateTime, Utc};
 use std::collections::BTreeMap;
 use std::ops::Range;
 use std::sync::{Arc, OnceLock};
 
 #[derive(Debug, Default)]
-pub struct EventStore {
+pub struct Window {
     events: Vec<Event>,
     /// Store index of `events[0]`: 0 for a whole store, the host's start for a window.
     base: usize,
@@ -27,7 +25,7 @@ pub struct EventStore {
 /// Events a window decodes when they are read.
 #[derive(Debug)]
 struct Lazy {
-    packed: Arc<PackedEvents>,
+    packed: Arc<Store>,
     /// The host's events (large hosts only): times, and each event once read.
     own: Range<usize>,
     times: Vec<DateTime<Utc>>,
@@ -56,19 +54,15 @@ impl std::ops::Deref for Ev<'_> {
 /// Hosts with more events than this are read event by event in a window.
 pub const WINDOW_DECODED_MAX: usize = 1 << 16;
 
-fn slot<'a>(
-    cell: &'a OnceLock<Option<Box<Event>>>,
-    packed: &PackedEvents,
-    i: usize,
-) -> Option<&'a Event> {
+fn slot<'a>(cell: &'a OnceLock<Option<Box<Event>>>, packed: &Store, i: usize) -> Option<&'a Event> {
     cell.get_or_init(|| packed.get_typed(i).map(Box::new))
         .as_deref()
 }
 
-impl EventStore {
-    /// Takes events in any order.
-    pub fn new(mut events: Vec<Event>) -> Self {
-        crate::ingest::sort_events(&mut events);
+impl Window {
+    /// Every event of the store, decoded (the reference joins look across hosts).
+    pub fn whole(packed: &Store) -> Self {
+        let events = packed.slice(0..packed.len());
         let mut hosts: BTreeMap<String, Range<usize>> = BTreeMap::new();
         for (i, e) in events.iter().enumerate() {
             hosts
@@ -76,22 +70,22 @@ impl EventStore {
                 .and_modify(|r| r.end = i + 1)
                 .or_insert(i..i + 1);
         }
-        EventStore {
+        Window {
             events,
             hosts,
-            ..EventStore::default()
+            ..Window::default()
         }
     }
 
     /// The window on host `key` (store indices `range`) of a packed collection, with the events
     /// at `outside` (store indices of other hosts) readable too. Events hold their typed fields
     /// only (what the detections read).
-    pub fn window(
-        packed: &Arc<PackedEvents>,
+    pub fn host(
+        packed: &Arc<Store>,
         (key, range): (&str, Range<usize>),
         outside: impl IntoIterator<Item = usize>,
-        decoded_max: usize,
     ) -> Self {
+        let decoded_max = packed.window_decoded_max();
         let mut idx: Vec<usize> = outside.into_iter().filter(|i| !range.contains(i)).collect();
         idx.sort_unstable();
         idx.dedup();
@@ -111,7 +105,7 @@ impl EventStore {
             let events = range.clone().filter_map(|i| packed.get_typed(i)).collect();
             (events, Vec::new(), Vec::new())
         };
-        EventStore {
+        Window {
             events,
             base: range.start,
             hosts: BTreeMap::from([(key.to_string(), range.clone())]),

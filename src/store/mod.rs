@@ -1,0 +1,203 @@
+//! The event store, the only one: every kept event of the evidence packed into bytes (`pack`), in
+//! store order (host key, time, file, record id, line) with copies of one record merged. Its read
+//! API is the same whatever the size: hosts and their ranges, time and event id without
+//! decoding, typed fields or the whole event decoded for the moment (`Store`); detection reads a
+//! host at a time through a `Window`. The record text is never kept: `raw` reads it again from
+//! the evidence by its location. Loading packs each file's events as they are read, so a large
+//! log never exists as `Event` structs all at once. Pure: never prints, never writes.
+
+pub mod pack;
+pub mod raw;
+pub mod window;
+
+use crate::ingest::{IngestReport, LoadOptions, Planned, each_file, plan, read_one_into};
+use crate::model::Event;
+pub use pack::{Chunk, Store};
+use rayon::prelude::*;
+use std::collections::HashSet;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+pub use window::{Ev, WINDOW_DECODED_MAX, Window};
+
+/// The store and how reading went.
+#[derive(Debug, Default)]
+pub struct Loaded {
+    pub store: Store,
+    pub report: IngestReport,
+    /// Files inside folders that were neither EVTX nor JSON.
+    pub ignored: Vec<String>,
+}
+
+/// Files read and packed, not yet put in store order (`into_loaded`): parts of the evidence
+/// read at different times add up (`absorb`) to what reading everything at once gives.
+#[derive(Debug, Default, Clone)]
+pub struct Parts {
+    chunks: Vec<Chunk>,
+    pub report: IngestReport,
+    pub ignored: Vec<String>,
+}
+
+impl Parts {
+    /// Adds what another part of the files gave.
+    pub fn absorb(&mut self, other: Parts) {
+        self.chunks.extend(other.chunks);
+        self.report.files.extend(other.report.files);
+        self.report.duplicates_merged += other.report.duplicates_merged;
+        self.ignored.extend(other.ignored);
+    }
+
+    /// The store of everything read: events in store order, copies merged (and counted).
+    pub fn into_loaded(self) -> Loaded {
+        let (store, merged) = Store::new(self.chunks);
+        let mut report = self.report;
+        report.duplicates_merged += merged;
+        Loaded {
+            store,
+            report,
+            ignored: self.ignored,
+        }
+    }
+}
+
+/// Reads every path (files and folders), calling `progress(files_done, files_total)` as files
+/// finish (from any thread).
+pub fn load(
+    paths: &[PathBuf],
+    opts: &LoadOptions,
+    progress: &(dyn Fn(usize, usize) + Sync),
+) -> Loaded {
+    read_parts(&plan(paths), opts, progress).into_loaded()
+}
+
+/// Reads planned files, each file's events packed as soon as it is read, so memory holds the
+/// packed form plus the files being read.
+pub fn read_parts(
+    files: &[Planned],
+    opts: &LoadOptions,
+    progress: &(dyn Fn(usize, usize) + Sync),
+) -> Parts {
+    let shared = Mutex::new(HashSet::new());
+    let results = each_file(files, progress, |path, named| {
+        let mut batch = Batch::new(opts.typed_only, &shared);
+        let r = read_one_into(path, named, opts, &mut |e| {
+            if opts
+                .only_hosts
+                .as_ref()
+                .is_none_or(|h| h.contains(&*e.host.key))
+            {
+                batch.push(e);
+            }
+        });
+        batch.flush();
+        (batch.chunks, r)
+    });
+    drop(shared);
+    let mut out = Parts::default();
+    for (c, r) in results {
+        out.chunks.extend(c);
+        match r {
+            Ok(rep) => out.report.files.push(rep),
+            Err(ignored) => out.ignored.push(ignored),
+        }
+    }
+    out
+}
+
+/// Events already in memory (the demo case, tests, benchmarks) stored as loading stores what it
+/// reads; returns the store and how many copies were merged.
+pub fn from_events(events: Vec<Event>, typed_only: bool) -> (Store, u64) {
+    let shared = Mutex::new(HashSet::new());
+    let mut batch = Batch::new(typed_only, &shared);
+    for e in events {
+        batch.push(e);
+    }
+    batch.flush();
+    Store::new(batch.chunks)
+}
+
+/// Events of one file on their way into chunks: packed every `PACK_BATCH` events, so a file of
+/// millions of records never exists as `Event` structs all at once.
+struct Batch<'s> {
+    typed_only: bool,
+    events: Vec<Event>,
+    chunks: Vec<Chunk>,
+    shared: &'s Mutex<HashSet<Arc<str>>>,
+}
+
+const PACK_BATCH: usize = 1 << 12;
+
+impl<'s> Batch<'s> {
+    fn new(typed_only: bool, shared: &'s Mutex<HashSet<Arc<str>>>) -> Self {
+        Batch {
+            typed_only,
+            events: Vec::new(),
+            chunks: Vec::new(),
+            shared,
+        }
+    }
+
+    fn push(&mut self, e: Event) {
+        self.events.push(e);
+        if self.events.len() >= PACK_BATCH {
+            self.flush();
+        }
+    }
+
+    /// Packs what is waiting, in store order, as one chunk (or more, past 4 GiB).
+    fn flush(&mut self) {
+        if self.events.is_empty() {
+            return;
+        }
+        sort_events(&mut self.events);
+        let first = self.chunks.len();
+        let packer = || {
+            if self.typed_only {
+                pack::Packer::typed_only()
+            } else {
+                pack::Packer::new()
+            }
+        };
+        let mut p = packer();
+        for e in self.events.drain(..) {
+            if p.is_full() {
+                self.chunks
+                    .push(std::mem::replace(&mut p, packer()).finish());
+            }
+            p.push(&e);
+        }
+        self.chunks.push(p.finish());
+        for c in &mut self.chunks[first..] {
+            c.share_strings(self.shared);
+        }
+    }
+}
+
+/// Puts events in store order: host key, then `order_key` (deterministic).
+fn sort_events(events: &mut [Event]) {
+    let order = |a: &Event, b: &Event| {
+        a.host.key.cmp(&b.host.key).then_with(|| {
+            order_key(a.ts, &a.source.file, a.source.record_id, a.source.line).cmp(&order_key(
+                b.ts,
+                &b.source.file,
+                b.source.record_id,
+                b.source.line,
+            ))
+        })
+    };
+    if events.is_sorted_by(|a, b| order(a, b).is_le()) {
+        return;
+    }
+    // In place (no merge buffer): the key is total, so an unstable sort is deterministic.
+    events.par_sort_unstable_by(order);
+}
+
+/// The order of one host's events in the store: time, then the evidence location. Used to pack
+/// a file's events and to merge the files' runs, so both agree.
+pub(crate) fn order_key(
+    ts: chrono::DateTime<chrono::Utc>,
+    file: &str,
+    record_id: Option<u64>,
+    line: Option<u64>,
+) -> impl Ord + '_ {
+    (ts, file, record_id, line)
+}

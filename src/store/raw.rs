@@ -1,0 +1,135 @@
+//! A record's text, read again from the evidence by its location (the store never keeps it):
+//! an EVTX record by its record id (only the chunk that holds it is parsed), a JSON-lines
+//! record by the byte offset of its line, an element of a JSON array or object stream by its
+//! offset in the file's text. Read-only. When the file is gone, or no longer holds the record
+//! where it was, the error says the evidence moved or changed.
+
+use crate::model::SourceRef;
+use evtx::{EvtxChunkData, ParserSettings};
+use std::io::{BufRead, Read, Seek, SeekFrom};
+use std::path::Path;
+use std::sync::Arc;
+
+#[derive(Debug, Clone, thiserror::Error, PartialEq, Eq)]
+pub enum RawError {
+    #[error("{file}: cannot open ({why}); the evidence has moved or is no longer readable")]
+    Moved { file: String, why: String },
+    #[error(
+        "{file}: {what} is no longer where it was read; the evidence has changed since loading"
+    )]
+    Changed { file: String, what: String },
+    #[error("{file}: the record's place in the file was not kept")]
+    NoLocation { file: String },
+}
+
+/// The text of the record at `src`, as it was when loaded: the record rendered as JSON (EVTX) or
+/// the JSON text of the record as the file has it (a JSON line trimmed; an array element
+/// re-serialized compactly).
+pub fn record_text(src: &SourceRef) -> Result<String, RawError> {
+    let path = Path::new(&*src.file);
+    let moved = |e: &dyn std::fmt::Display| RawError::Moved {
+        file: src.file.to_string(),
+        why: e.to_string(),
+    };
+    let mut f = std::fs::File::open(path).map_err(|e| moved(&e))?;
+    let mut magic = [0u8; 8];
+    let n = f.read(&mut magic).map_err(|e| moved(&e))?;
+    if magic[..n].starts_with(b"ElfFile\0") {
+        let id = src.record_id.ok_or_else(|| RawError::NoLocation {
+            file: src.file.to_string(),
+        })?;
+        return evtx_record(f, id).ok_or_else(|| RawError::Changed {
+            file: src.file.to_string(),
+            what: format!("record {id}"),
+        });
+    }
+    let at = src.offset.ok_or_else(|| RawError::NoLocation {
+        file: src.file.to_string(),
+    })?;
+    let text = if src.line.is_some() {
+        json_line(f, at)
+    } else {
+        json_value(f, at)
+    };
+    text.ok_or_else(|| RawError::Changed {
+        file: src.file.to_string(),
+        what: src.line.map_or_else(
+            || format!("the record at offset {at}"),
+            |l| format!("line {l}"),
+        ),
+    })
+}
+
+const FILE_HEADER: u64 = 4096;
+const CHUNK_SIZE: u64 = 65536;
+
+/// Finds the chunk whose header names `id` among its records (headers only: 64 KiB apart), then
+/// parses that chunk alone, as the loader parses every chunk. A chunk whose header is damaged
+/// is tried only when no header names the record.
+fn evtx_record(mut f: std::fs::File, id: u64) -> Option<String> {
+    evtx_pass(&mut f, id, true).or_else(|| evtx_pass(&mut f, id, false))
+}
+
+fn evtx_pass(f: &mut std::fs::File, id: u64, by_header: bool) -> Option<String> {
+    let len = f.metadata().ok()?.len();
+    let settings = Arc::new(ParserSettings::new().num_threads(1));
+    let mut at = FILE_HEADER;
+    while at + CHUNK_SIZE <= len {
+        let mut head = [0u8; 40];
+        f.seek(SeekFrom::Start(at)).ok()?;
+        f.read_exact(&mut head).ok()?;
+        let first = u64::from_le_bytes(head[24..32].try_into().ok()?);
+        let last = u64::from_le_bytes(head[32..40].try_into().ok()?);
+        let named = head.starts_with(b"ElfChnk\0") && (first..=last).contains(&id);
+        if named == by_header {
+            let mut data = vec![0u8; usize::try_from(CHUNK_SIZE).ok()?];
+            f.seek(SeekFrom::Start(at)).ok()?;
+            f.read_exact(&mut data).ok()?;
+            if let Some(text) = record_in_chunk(data, id, &settings) {
+                return Some(text);
+            }
+        }
+        at += CHUNK_SIZE;
+    }
+    None
+}
+
+fn record_in_chunk(data: Vec<u8>, id: u64, settings: &Arc<ParserSettings>) -> Option<String> {
+    let mut chunk_data = EvtxChunkData::new(data, false).ok()?;
+    let mut chunk = chunk_data.parse(Arc::clone(settings)).ok()?;
+    for record in chunk.iter().flatten() {
+        if record.event_record_id == id {
+            return record.into_json_value().ok().map(|r| r.data.to_string());
+        }
+    }
+    None
+}
+
+/// The JSON line starting at byte `at`, trimmed as the loader trims it.
+fn json_line(f: std::fs::File, at: u64) -> Option<String> {
+    let mut r = std::io::BufReader::new(f);
+    r.seek(SeekFrom::Start(at)).ok()?;
+    let mut buf = Vec::new();
+    // A record line longer than this was never loaded whole either.
+    r.by_ref().take(1 << 30).read_until(b'\n', &mut buf).ok()?;
+    let text = std::str::from_utf8(&buf).ok()?;
+    let text = text.trim_start_matches('\u{feff}').trim();
+    serde_json::from_str::<serde_json::Value>(text).ok()?;
+    Some(text.to_string())
+}
+
+/// The JSON value starting at `at` in the file's text (read as the loader reads a JSON array or
+/// a stream of objects: lossy UTF-8, byte-order mark dropped), re-serialized as the loader did.
+fn json_value(mut f: std::fs::File, at: u64) -> Option<String> {
+    let mut bytes = Vec::new();
+    f.seek(SeekFrom::Start(0)).ok()?;
+    f.read_to_end(&mut bytes).ok()?;
+    let text = String::from_utf8_lossy(&bytes);
+    let text = text.trim_start_matches('\u{feff}');
+    let rest = text.get(usize::try_from(at).ok()?..)?;
+    let mut stream = serde_json::Deserializer::from_str(rest).into_iter::<serde_json::Value>();
+    match stream.next() {
+        Some(Ok(v)) => Some(v.to_string()),
+        _ => None,
+    }
+}
