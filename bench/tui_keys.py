@@ -92,6 +92,19 @@ try:
     for k, v in sorted(lat.items()):
         v.sort()
         print("  %-7s n=%3d  p50 %.1f  max %.1f" % (k, len(v), v[len(v) // 2], v[-1]))
+    # Peak resident memory of the workbench process (the pane's command or its child).
+    pane = tmux("list-panes", "-t", "b", "-F", "#{pane_pid}", out=True).strip()
+    pids = [pane] + subprocess.run(["pgrep", "-P", pane], capture_output=True,
+                                   text=True).stdout.split()
+    for pid in pids:
+        try:
+            with open("/proc/%s/status" % pid) as f:
+                status = f.read()
+        except OSError:
+            continue
+        if "svchop" in status.splitlines()[0]:
+            hwm = [l for l in status.splitlines() if l.startswith("VmHWM")]
+            print("workbench peak RSS: %s" % hwm[0].split(":")[1].strip())
 finally:
     tmux("kill-server")
     shutil.rmtree(tmp, ignore_errors=True)

@@ -28,7 +28,7 @@ fn opened(evidence: svchop::investigation::Evidence) -> AppState {
     let options = svchop::investigation::Options {
         load: svchop::ingest::LoadOptions::default(),
         detector: Some(det.clone()),
-        keep_suppressed: true,
+        suppressed_per_host: usize::MAX,
         early_results_above: None,
     };
     let inv = svchop::investigation::Investigation::open(evidence, &options, &|_| {})

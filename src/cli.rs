@@ -390,7 +390,7 @@ impl InputArgs {
                 ..self.load_options()?
             },
             detector,
-            keep_suppressed,
+            suppressed_per_host: if keep_suppressed { usize::MAX } else { 0 },
             early_results_above: None,
         };
         Ok(Investigation::open(
@@ -556,13 +556,20 @@ fn open(a: &OpenArgs) -> Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
+/// How many findings the built-in and file allow-lists suppress the workbench keeps per host
+/// (shown as `~` rows); the rest are counted (routine installs such as Defender's update driver
+/// make hundreds of thousands in a large collection). Findings the analyst allow-lists in the
+/// case are never dropped.
+const WORKBENCH_SUPPRESSED_PER_HOST: usize = 20;
+
 /// How the workbench opens evidence: every event (the panes show them), suppressed findings kept
-/// (marked `~`), the first files' findings shown early on a large collection.
+/// (marked `~`, up to `WORKBENCH_SUPPRESSED_PER_HOST` a host), the first files' findings shown
+/// early on a large collection.
 fn workbench_options(load: LoadOptions, detector: Detector) -> Options {
     Options {
         load,
         detector: Some(detector),
-        keep_suppressed: true,
+        suppressed_per_host: WORKBENCH_SUPPRESSED_PER_HOST,
         early_results_above: Some(crate::ingest::PARTIAL_MIN_BYTES),
     }
 }
@@ -592,7 +599,7 @@ fn export(a: &ExportArgs) -> Result<ExitCode> {
         let options = Options {
             load: LoadOptions::default(),
             detector: Some(detector),
-            keep_suppressed: true,
+            suppressed_per_host: usize::MAX,
             early_results_above: None,
         };
         let demo = crate::demo::generate(&crate::demo::DemoOptions::default());
@@ -1046,7 +1053,7 @@ fn demo(a: &DemoArgs) -> Result<ExitCode> {
             ..LoadOptions::default()
         },
         detector: Some(detector),
-        keep_suppressed: false,
+        suppressed_per_host: 0,
         early_results_above: None,
     };
     let opened = Investigation::open(Evidence::Demo(Box::new(case)), &options, &|_| {})?;

@@ -37,8 +37,9 @@ pub struct Options {
     /// The detector to scan with; `None` opens the events without scanning (`events`,
     /// `coverage`, `normalize`, `sources`), and the built-in assets stand in for `detector`.
     pub detector: Option<Detector>,
-    /// Keep the findings the allow-list suppresses (marked) instead of counting and dropping.
-    pub keep_suppressed: bool,
+    /// How many of each host's findings the allow-list suppresses to keep (marked); the rest
+    /// are counted and dropped (`usize::MAX`: keep all, `0`: keep none).
+    pub suppressed_per_host: usize,
     /// Above this many bytes of evidence, the first files are read and scanned alone first and
     /// handed over as `Progress::Partial` (the workbench shows them while the rest loads).
     pub early_results_above: Option<u64>,
@@ -71,7 +72,7 @@ pub struct Investigation {
     pub store: Arc<Store>,
     /// Sorted by score (`Finding::order`).
     pub findings: Vec<Finding>,
-    /// Findings the allow-list suppressed and `open` dropped (without `keep_suppressed`).
+    /// Findings the allow-list suppressed and `open` dropped (see `suppressed_per_host`).
     pub suppressed_dropped: usize,
     pub report: IngestReport,
     /// Files inside folders that were neither EVTX nor JSON.
@@ -133,7 +134,7 @@ impl Investigation {
             .detector
             .as_ref()
             .map_or_else(Default::default, |d| {
-                d.scan(&store, options.keep_suppressed)
+                d.scan_keeping(&store, options.suppressed_per_host)
             });
         Investigation {
             store,

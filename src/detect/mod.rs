@@ -82,6 +82,18 @@ impl Detector {
         packed: &std::sync::Arc<Store>,
         keep_suppressed: bool,
     ) -> (Vec<Finding>, usize) {
+        self.scan_keeping(packed, if keep_suppressed { usize::MAX } else { 0 })
+    }
+
+    /// `scan`, keeping at most `suppressed_per_host` of each host's suppressed findings (its
+    /// highest ranked): the rest are counted and dropped as each host is done, so a collection
+    /// where the allow-list covers hundreds of thousands of routine installs never holds them.
+    pub fn scan_keeping(
+        &self,
+        packed: &std::sync::Arc<Store>,
+        suppressed_per_host: usize,
+    ) -> (Vec<Finding>, usize) {
+        let keep_suppressed = suppressed_per_host;
         if !matches!(self.profile.engine, Engine::Chain | Engine::Hunt) {
             return self.scan_joins(packed, keep_suppressed);
         }
@@ -105,6 +117,7 @@ impl Detector {
                     .collect();
                 // Finding ids carry the target host: copies are always on the same host.
                 self.settle(&mut found);
+                found.sort_by(Finding::order);
                 let dropped = drop_suppressed(&mut found, keep_suppressed);
                 (found, dropped)
             })
@@ -146,7 +159,7 @@ impl Detector {
     }
 
     /// The reference joins (Sentinel, Elastic/Sigma/OTRF logon-service), over every event.
-    fn scan_joins(&self, packed: &Store, keep_suppressed: bool) -> (Vec<Finding>, usize) {
+    fn scan_joins(&self, packed: &Store, keep_suppressed: usize) -> (Vec<Finding>, usize) {
         let store = Window::whole(packed);
         let chains = match self.profile.engine {
             Engine::LogonService => seeds::logon_service(&store, &self.profile),
@@ -244,11 +257,20 @@ fn keep_chain(c: &Chain, engine: Engine) -> bool {
         || c.by_user_account
 }
 
-/// Without `keep`, removes the suppressed findings; returns how many.
-fn drop_suppressed(findings: &mut Vec<Finding>, keep: bool) -> usize {
+/// Keeps at most `per_host` suppressed findings of each target host (the first in the list's
+/// order) and removes the rest; returns how many were removed.
+fn drop_suppressed(findings: &mut Vec<Finding>, per_host: usize) -> usize {
     let before = findings.len();
-    if !keep {
-        findings.retain(|f| !f.is_suppressed());
+    if per_host < usize::MAX {
+        let mut kept: std::collections::HashMap<String, usize> = std::collections::HashMap::new();
+        findings.retain(|f| {
+            if !f.is_suppressed() {
+                return true;
+            }
+            let n = kept.entry(f.target_key.clone()).or_default();
+            *n += 1;
+            *n <= per_host
+        });
     }
     before - findings.len()
 }

@@ -523,3 +523,40 @@ fn repeated_service_checks_from_one_source_and_account_are_one_finding() {
         .find(|f| f.user.as_deref() == Some("CORP\\helpdesk"));
     assert_eq!(other.map(|f| f.logon_ids.len()), Some(1));
 }
+
+#[test]
+fn suppressed_findings_beyond_the_per_host_cap_are_counted_not_kept() {
+    // Defender's update driver, installed 3 times on one host and once on another: the default
+    // allow-list suppresses all four; keeping one a host keeps the top one of each host.
+    let mpksl = |host: &str, ms: i64, n: u32| {
+        ev(host, ms, Channel::System, 7045)
+            .service(
+                &format!("MpKsl{n:08x}"),
+                &format!(
+                    "C:\\ProgramData\\Microsoft\\Windows Defender\\Definition Updates\\{{974FB328-EA38-4C43-B298-8157FD612F0{n}}}\\MpKsl{n:08x}.sys"
+                ),
+            )
+            .user_sid("S-1-5-18")
+            .done()
+    };
+    let events = vec![
+        mpksl("WS01", 0, 1),
+        mpksl("WS01", 60_000, 2),
+        mpksl("WS01", 120_000, 3),
+        mpksl("WS02", 0, 4),
+    ];
+    let det = Detector::builtin("default").unwrap();
+    let s = store(events);
+    let (all, dropped) = det.scan(&s, true);
+    assert_eq!((all.len(), dropped), (4, 0));
+    assert!(all.iter().all(Finding::is_suppressed));
+    let (capped, dropped) = det.scan_keeping(&s, 1);
+    assert_eq!((capped.len(), dropped), (2, 2));
+    let hosts: Vec<&str> = capped.iter().map(|f| f.target_key.as_str()).collect();
+    assert!(
+        hosts.contains(&"WS01") && hosts.contains(&"WS02"),
+        "{hosts:?}"
+    );
+    let (none, dropped) = det.scan(&s, false);
+    assert_eq!((none.len(), dropped), (0, 4));
+}

@@ -29,7 +29,7 @@ fn options(det: &Detector) -> Options {
     Options {
         load: LoadOptions::default(),
         detector: Some(det.clone()),
-        keep_suppressed: true,
+        suppressed_per_host: usize::MAX,
         early_results_above: None,
     }
 }

@@ -67,12 +67,20 @@ fn on_load(s: &mut AppState, action: Action) -> Option<Action> {
                     .filter(|st| d.store.time(st.event_index).is_none())
                     .count()
             });
-            s.ui.status = if unloaded > 0 {
+            let dropped = s.data.as_ref().map_or(0, |d| d.suppressed_dropped);
+            let not_loaded = if dropped > 0 {
                 format!(
-                    "{n} finding(s) loaded; {unloaded} stage(s) without their event (give the evidence paths); ? for help"
+                    "; {dropped} more allow-listed finding(s) not loaded (`svchop scan --show-suppressed` lists them)"
                 )
             } else {
-                format!("{n} finding(s) loaded; ? for help")
+                String::new()
+            };
+            s.ui.status = if unloaded > 0 {
+                format!(
+                    "{n} finding(s) loaded{not_loaded}; {unloaded} stage(s) without their event (give the evidence paths); ? for help"
+                )
+            } else {
+                format!("{n} finding(s) loaded{not_loaded}; ? for help")
             };
         }
         Action::Phase(what) => {
