@@ -133,12 +133,20 @@ fn finding_matches(fd: &Finding, field: PivotField, value: &str) -> bool {
 /// Events by (field, key), each list in time order. Keys are exact: an event is listed under a
 /// value's key(s) if and only if the pivot rule (`event_matches`) says it matches, so a pivot
 /// costs its matches and never reads the events themselves.
+///
+/// Compact at scale (10M events give millions of distinct logon ids and command lines): a key is
+/// kept as a 64-bit hash under a per-process random key (no string held; an attacker who shapes
+/// the logs cannot aim at a collision), and every key's ranks sit in one shared array.
 #[derive(Debug, Default)]
 pub struct PivotIndex {
-    /// Each key's events as time ranks, ascending (merging lists is merging sorted numbers).
-    map: std::collections::HashMap<(PivotField, String), Vec<u32>>,
+    /// Each key's place in `ranks`: (start, count).
+    keys: std::collections::HashMap<u64, (u32, u32)>,
+    /// Every key's events as time ranks, ascending within a key (merging lists is merging sorted
+    /// numbers).
+    ranks: Vec<u32>,
     /// The event at each time rank (store order is host, then time).
     order: Vec<u32>,
+    hasher: std::hash::RandomState,
 }
 
 /// Every field a pivot can follow.
@@ -223,13 +231,52 @@ fn event_keys(e: &Event, field: PivotField) -> Vec<String> {
 }
 
 impl PivotIndex {
+    /// Two passes over the events (count each key's events, then place them), so building never
+    /// holds more than the index itself.
     pub fn build(store: &crate::store::Store) -> Self {
         let n = store.len();
         let mut order: Vec<u32> = (0..u32::try_from(n).unwrap_or(u32::MAX)).collect();
         order.sort_by_key(|&i| (store.time(i as usize), i));
-        let mut map: std::collections::HashMap<(PivotField, String), Vec<u32>> =
-            std::collections::HashMap::new();
-        for (rank, &i) in order.iter().enumerate() {
+        let mut index = PivotIndex {
+            order,
+            ..PivotIndex::default()
+        };
+        let mut counts: std::collections::HashMap<u64, u32> = std::collections::HashMap::new();
+        index.each_key(store, |key, _| *counts.entry(key).or_default() += 1);
+        let mut start = 0u32;
+        index.keys.reserve(counts.len());
+        for (key, count) in counts {
+            index.keys.insert(key, (start, 0));
+            start = start.saturating_add(count);
+        }
+        let mut ranks = vec![0u32; start as usize];
+        let keys = &mut index.keys;
+        let walk = PivotIndex {
+            order: std::mem::take(&mut index.order),
+            hasher: index.hasher.clone(),
+            ..PivotIndex::default()
+        };
+        walk.each_key(store, |key, rank| {
+            if let Some((start, filled)) = keys.get_mut(&key)
+                && let Some(slot) = ranks.get_mut((*start + *filled) as usize)
+            {
+                *slot = rank;
+                *filled += 1;
+            }
+        });
+        index.order = walk.order;
+        index.ranks = ranks;
+        index
+    }
+
+    fn key(&self, field: PivotField, key: &str) -> u64 {
+        use std::hash::BuildHasher;
+        self.hasher.hash_one((field as u8, key))
+    }
+
+    /// Every (key, time rank) of every event, in rank order.
+    fn each_key(&self, store: &crate::store::Store, mut f: impl FnMut(u64, u32)) {
+        for (rank, &i) in self.order.iter().enumerate() {
             let Some(e) = store.get_typed(i as usize) else {
                 continue;
             };
@@ -239,24 +286,27 @@ impl PivotIndex {
                 keys.sort_unstable();
                 keys.dedup();
                 for k in keys {
-                    map.entry((field, k)).or_default().push(rank);
+                    f(self.key(field, &k), rank);
                 }
             }
         }
-        PivotIndex { map, order }
     }
 
     /// The matching events in time order, or `None` when the index is empty (not built).
     fn matches(&self, field: PivotField, value: &str) -> Option<Vec<usize>> {
-        if self.map.is_empty() {
+        if self.keys.is_empty() {
             return None;
         }
         // An event listed under several keys (spellings of one account) comes once.
         let mut ranks: Vec<u32> = Vec::new();
-        for list in query_keys(field, value)
+        for (start, count) in query_keys(field, value)
             .into_iter()
-            .filter_map(|k| self.map.get(&(field, k)))
+            .filter_map(|k| self.keys.get(&self.key(field, &k)))
         {
+            let list = self
+                .ranks
+                .get(*start as usize..(*start + *count) as usize)
+                .unwrap_or_default();
             ranks = merge_sorted(&ranks, list);
         }
         Some(
