@@ -13,6 +13,7 @@ pub mod ingest;
 pub mod investigation;
 pub mod model;
 pub mod output;
+pub mod pivot;
 pub mod rules;
 pub mod store;
 pub mod tui;

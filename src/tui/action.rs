@@ -4,33 +4,7 @@
 use super::state::Investigation;
 use crate::detect::allowlist::AllowField;
 
-/// Fields a pivot can follow.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum PivotField {
-    User,
-    SourceIp,
-    SourceHost,
-    LogonId,
-    Service,
-    Image,
-    CommandLine,
-    ParentImage,
-}
-
-impl PivotField {
-    pub fn label(self) -> &'static str {
-        match self {
-            PivotField::User => "user",
-            PivotField::SourceIp => "source ip",
-            PivotField::SourceHost => "source host",
-            PivotField::LogonId => "logon id",
-            PivotField::Service => "service",
-            PivotField::Image => "image path",
-            PivotField::CommandLine => "command line",
-            PivotField::ParentImage => "parent image",
-        }
-    }
-}
+pub use crate::pivot::PivotField;
 
 #[derive(Debug)]
 pub enum Action {

@@ -15,13 +15,13 @@ use std::path::PathBuf;
 pub struct Investigation {
     pub opened: crate::investigation::Investigation,
     /// Events by pivot field value, so a pivot costs its matches, not a scan of every event.
-    pub pivots: super::pivot::PivotIndex,
+    pub pivots: crate::pivot::PivotIndex,
 }
 
 impl Investigation {
     /// Builds the pivot index (call off the UI thread: it reads every event once).
     pub fn new(opened: crate::investigation::Investigation) -> Self {
-        let pivots = super::pivot::PivotIndex::build(&opened.store);
+        let pivots = crate::pivot::PivotIndex::build(&opened.store);
         Investigation { opened, pivots }
     }
 }

@@ -387,7 +387,8 @@ fn hops_of_the_demo_are_the_attacks_and_show_the_multi_hop_chain() {
 
 #[test]
 fn pivot_index_finds_exactly_what_a_full_scan_finds() {
-    use super::pivot::{FIELDS as fields, PivotIndex, event_value, search};
+    use super::pivot::search;
+    use crate::pivot::{FIELDS as fields, PivotIndex, event_value};
     let mut s = corpus_state();
     let data = s.data.as_mut().unwrap();
     let mut values = std::collections::BTreeSet::new();
@@ -522,4 +523,64 @@ fn first_files_are_shown_while_the_rest_loads() {
     let data = s.data.as_ref().unwrap();
     assert_eq!(finding_ids(&data.findings), finding_ids(&once.findings));
     assert_eq!(data.store.len(), once.store.len());
+}
+
+/// The pretty-printed record text the Raw tab shows, read back from the evidence.
+fn raw_lines_on_screen(s: &AppState) -> (String, Vec<String>) {
+    let i = s.selected_event().expect("an event is selected");
+    let data = s.data.as_ref().unwrap();
+    let text = data.record_text(i).expect("record text");
+    let v: serde_json::Value = serde_json::from_str(&text).unwrap();
+    let pretty = serde_json::to_string_pretty(&v).unwrap();
+    let (screen_text, _) = screen(s, 200, 60, color());
+    let want = pretty
+        .lines()
+        .map(|l| l.trim().chars().take(50).collect::<String>())
+        .filter(|l| l.len() > 8)
+        .take(6)
+        .collect();
+    (screen_text, want)
+}
+
+#[test]
+fn raw_tab_shows_the_record_read_back_from_the_evidence() {
+    // EVTX: the record as the evtx crate renders it, from the file.
+    let mut s = corpus_state();
+    select_target(&mut s, "PC01");
+    s.ui.focus = Pane::Timeline;
+    update(&mut s, Action::Down);
+    update(&mut s, Action::Tab(InspectorTab::Raw));
+    let (text, want) = raw_lines_on_screen(&s);
+    assert!(want.len() >= 3);
+    for line in &want {
+        assert!(
+            text.contains(line.as_str()),
+            "{line:?} not on screen:\n{text}"
+        );
+    }
+    // JSON lines: the line as the file holds it; then the file is gone, and the pane says so.
+    let dir = tempfile::tempdir().unwrap();
+    let f = dir.path().join("s.jsonl");
+    std::fs::write(
+        &f,
+        r#"{"@timestamp":"2024-03-01T10:00:00Z","winlog":{"channel":"System","computer_name":"WS01","event_id":"7045","record_id":7,"event_data":{"ServiceName":"updsvc","ImagePath":"C:\\Windows\\Temp\\u.exe","AccountName":"LocalSystem"}}}"#,
+    )
+    .unwrap();
+    let mut s = state_of(Evidence::Paths(vec![f.clone()]));
+    s.ui.focus = Pane::Timeline;
+    update(&mut s, Action::Tab(InspectorTab::Raw));
+    let (text, want) = raw_lines_on_screen(&s);
+    assert!(text.contains("\"ServiceName\": \"updsvc\""), "{text}");
+    for line in &want {
+        assert!(
+            text.contains(line.as_str()),
+            "{line:?} not on screen:\n{text}"
+        );
+    }
+    let mut s = state_of(Evidence::Paths(vec![f.clone()]));
+    std::fs::remove_file(&f).unwrap();
+    s.ui.focus = Pane::Timeline;
+    update(&mut s, Action::Tab(InspectorTab::Raw));
+    let (text, _) = screen(&s, 200, 60, color());
+    assert!(text.contains("has moved"), "{text}");
 }
