@@ -558,3 +558,23 @@ fn rules_export_takes_a_tuned_profile_file() {
         .code(2)
         .stderr(predicates::str::contains("no rule form"));
 }
+
+#[test]
+fn negative_offsets_are_values_not_flags() {
+    // The help's own examples: `--assume-tz -04:00` and `--tz -05:00`.
+    let json = corpus().join("json");
+    let out = stdout_ok(
+        svchop()
+            .args(["scan", "--assume-tz", "-04:00", "--tz", "-05:00"])
+            .arg(&json),
+    );
+    assert!(out.contains("finding(s)"), "{out}");
+    let out = stdout_ok(svchop().args(["events", "--tz", "-05:30"]).arg(&json));
+    assert!(out.contains("-05:30") || out.contains("-0530"), "times shown at the zone");
+    svchop()
+        .args(["scan", "--assume-tz", "-25:00"])
+        .arg(&json)
+        .assert()
+        .code(2)
+        .stderr(predicates::str::contains("offset out of range"));
+}

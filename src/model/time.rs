@@ -73,6 +73,33 @@ pub fn parse_epoch(t: &str) -> Option<DateTime<Utc>> {
     DateTime::from_timestamp(whole, nanos)
 }
 
+/// A UTC offset as people write it: `+02:00`, `-0400`, `+5`, `UTC`, `Z` (the one offset parser:
+/// `--assume-tz`, and fixed zones of `--tz`).
+pub fn parse_offset(text: &str) -> Result<TimeDelta, String> {
+    let t = text.trim();
+    if t.eq_ignore_ascii_case("utc") || t == "Z" {
+        return Ok(TimeDelta::zero());
+    }
+    let shape = || format!("offset must look like +02:00, -04:00 or UTC, got {t:?}");
+    let (sign, rest) = match t.chars().next() {
+        Some('+') => (1, &t[1..]),
+        Some('-') => (-1, &t[1..]),
+        _ => return Err(shape()),
+    };
+    let digits: String = rest.chars().filter(char::is_ascii_digit).collect();
+    let number = |s: &str| s.parse::<i64>().map_err(|_| shape());
+    let (h, m) = match digits.len() {
+        1 | 2 => (number(&digits)?, 0),
+        4 => (number(&digits[..2])?, number(&digits[2..])?),
+        _ => return Err(shape()),
+    };
+    if h > 14 || m > 59 {
+        return Err(format!("offset out of range: {t:?}"));
+    }
+    TimeDelta::try_seconds(sign * (h * 3600 + m * 60))
+        .ok_or_else(|| format!("offset out of range: {t:?}"))
+}
+
 /// Offset (rounded to 15 minutes) between a local time and the same instant in UTC.
 pub fn infer_offset(local: NaiveDateTime, utc: DateTime<Utc>) -> Option<TimeDelta> {
     let diff = local.signed_duration_since(utc.naive_utc()).num_seconds();
@@ -97,6 +124,26 @@ pub fn fmt_short(t: DateTime<Utc>) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn offsets_parse_one_way_for_every_option() {
+        assert_eq!(parse_offset("UTC").unwrap(), TimeDelta::zero());
+        assert_eq!(parse_offset("-04:00").unwrap().num_seconds(), -4 * 3600);
+        assert_eq!(
+            parse_offset("+0530").unwrap().num_seconds(),
+            5 * 3600 + 1800
+        );
+        assert!(parse_offset("4").is_err());
+        assert!(parse_offset("+25:00").is_err());
+        assert!(parse_offset("+05:99").is_err());
+        assert!(
+            matches!(DisplayZone::parse("-05:00"), Ok(DisplayZone::Fixed(o)) if o.local_minus_utc() == -5 * 3600)
+        );
+        assert!(
+            DisplayZone::parse("+15:00").is_err(),
+            "same range as --assume-tz"
+        );
+    }
 
     #[test]
     fn zoned_forms() {
@@ -162,21 +209,10 @@ impl DisplayZone {
             return Ok(DisplayZone::Local);
         }
         if t.starts_with(['+', '-']) {
-            let digits: String = t[1..].chars().filter(char::is_ascii_digit).collect();
-            let (h, m): (i32, i32) = match digits.len() {
-                1 | 2 => (digits.parse().map_err(|_| format!("bad offset {t:?}"))?, 0),
-                4 => (
-                    digits[..2]
-                        .parse()
-                        .map_err(|_| format!("bad offset {t:?}"))?,
-                    digits[2..]
-                        .parse()
-                        .map_err(|_| format!("bad offset {t:?}"))?,
-                ),
-                _ => return Err(format!("bad offset {t:?}: use +HH:MM")),
-            };
-            let secs = (h * 3600 + m * 60) * if t.starts_with('-') { -1 } else { 1 };
-            return chrono::FixedOffset::east_opt(secs)
+            let secs = parse_offset(t)?.num_seconds();
+            return i32::try_from(secs)
+                .ok()
+                .and_then(chrono::FixedOffset::east_opt)
                 .map(DisplayZone::Fixed)
                 .ok_or_else(|| format!("offset out of range: {t:?}"));
         }

@@ -1,0 +1,393 @@
+//! What was typed: clap arguments of every command, and how they turn into load options and a
+//! detector (`InputArgs::open` opens the evidence through the one pipeline).
+
+use crate::detect::allowlist::Allowlist;
+use crate::detect::{Detector, Severity};
+use crate::ingest::{LoadOptions, Shape};
+use crate::investigation::{Evidence, Investigation, Options};
+use crate::model::time::DisplayZone;
+use anyhow::{Context, Result, bail};
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use std::path::PathBuf;
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "svchop",
+    version,
+    about = "Investigate remote service-based lateral movement (PsExec & co.) in Windows event logs",
+    args_conflicts_with_subcommands = true,
+    after_help = "With paths and no command, svchop opens the workbench: `svchop PATH...` = `svchop open PATH...`."
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Option<Command>,
+    #[command(flatten)]
+    pub open: OpenArgs,
+}
+
+/// Opening the workbench.
+#[derive(Args, Debug, Clone)]
+pub struct OpenArgs {
+    /// EVTX or JSON files, or folders (searched recursively).
+    pub paths: Vec<PathBuf>,
+    #[arg(long, value_enum, default_value_t = InputFormat::Auto)]
+    pub input_format: InputFormat,
+    #[arg(long, value_name = "OFFSET", allow_hyphen_values = true)]
+    pub assume_tz: Option<String>,
+    #[command(flatten)]
+    pub detect: DetectArgs,
+    /// Case file (created if missing). Default: `<name>.svchop-case.json` in the working directory.
+    #[arg(long, value_name = "FILE")]
+    pub case: Option<PathBuf>,
+    /// Case name (default: the first path's name).
+    #[arg(long)]
+    pub name: Option<String>,
+    /// Show times in this zone (z cycles UTC / local / this zone in the workbench).
+    #[arg(long, value_name = "ZONE", default_value = "UTC", value_parser = parse_zone, allow_hyphen_values = true)]
+    pub tz: DisplayZone,
+    /// Triage findings made elsewhere (the Spark job's output folder, or `svchop scan --format
+    /// jsonl|json`) instead of scanning; PATHs, when given, supply the events of their hosts.
+    #[arg(long, value_name = "FILE|DIR")]
+    pub findings: Option<PathBuf>,
+}
+
+#[derive(ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ExportFormat {
+    Md,
+    Json,
+    /// ATT&CK Navigator layer of the case's techniques.
+    AttackLayer,
+}
+
+#[derive(ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TimelineFormat {
+    Timesketch,
+    Csv,
+    Jsonl,
+}
+
+#[derive(Args, Debug)]
+pub struct TimelineArgs {
+    #[command(flatten)]
+    pub input: InputArgs,
+    #[command(flatten)]
+    pub detect: DetectArgs,
+    #[arg(long, value_enum)]
+    pub format: TimelineFormat,
+    /// Only events of this host.
+    #[arg(long)]
+    pub host: Option<String>,
+    /// Only events that belong to a finding.
+    #[arg(long)]
+    pub findings_only: bool,
+}
+
+#[derive(Args, Debug)]
+pub struct ExportArgs {
+    /// A case file written by the workbench.
+    pub case: PathBuf,
+    #[arg(long, value_enum, default_value_t = ExportFormat::Md)]
+    pub format: ExportFormat,
+    /// Write here instead of standard output.
+    #[arg(long, short, value_name = "FILE")]
+    pub output: Option<PathBuf>,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Print the normalized events in time order (the debugging and pivot view of the model).
+    Events(EventsArgs),
+    /// Print, per file, the detected format and how many records were read, kept and skipped.
+    Sources(SourcesArgs),
+    /// Detect remote service-based lateral movement and print findings sorted by score.
+    Scan(ScanArgs),
+    /// Per host: which logs and event ids are present, over what time, and which stages of the
+    /// chain cannot be seen because the logs that would show them are absent.
+    Coverage(SourcesArgs),
+    /// A timeline of the events (Timesketch JSONL, Timeline Explorer CSV, JSON lines), with the
+    /// finding, stage and severity of every event that belongs to a finding.
+    Timeline(TimelineArgs),
+    /// Open the investigation workbench (terminal UI) on the sources.
+    Open(OpenArgs),
+    /// Export a case's notes: findings, timelines, scores, triage, notes, allow-list decisions.
+    Export(ExportArgs),
+    /// The profile in use as rules for other engines (Sigma, KQL, EQL, SPL, a PySpark job).
+    #[command(subcommand)]
+    Rules(RulesCommand),
+    /// Write the normalized events as a table (JSON lines parts + manifest) for data-lake engines:
+    /// the input of the Spark job from `svchop rules export --to spark`.
+    Normalize(NormalizeArgs),
+    /// The built-in demo case: a synthetic domain with benign noise and attacks by several tools.
+    Demo(DemoArgs),
+}
+
+#[derive(Subcommand, Debug)]
+pub enum RulesCommand {
+    /// Write the profile's correlation, windows and exclusions, with the allow-list as filters.
+    Export(RulesExportArgs),
+}
+
+#[derive(ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RulesTarget {
+    /// Sigma base rules and a Sigma v2 `temporal_ordered` correlation (YAML stream).
+    Sigma,
+    /// Microsoft Sentinel / Defender XDR query.
+    Kql,
+    /// Elastic EQL sequence.
+    Eql,
+    /// Splunk search.
+    Spl,
+    /// PySpark job over `svchop normalize` tables, writing svchop findings.
+    Spark,
+}
+
+#[derive(Args, Debug)]
+pub struct RulesExportArgs {
+    #[arg(long, value_enum)]
+    pub to: RulesTarget,
+    #[command(flatten)]
+    pub detect: DetectArgs,
+    /// Write here instead of standard output.
+    #[arg(long, short, value_name = "FILE")]
+    pub output: Option<PathBuf>,
+}
+
+#[derive(Args, Debug)]
+pub struct NormalizeArgs {
+    #[command(flatten)]
+    pub input: InputArgs,
+    /// Folder for the table (created; must be empty, new, or an earlier svchop table).
+    #[arg(long, value_name = "DIR")]
+    pub to: PathBuf,
+}
+
+#[derive(Args, Debug)]
+pub struct DemoArgs {
+    /// Write the case as JSON lines (one folder per host) into DIR instead of scanning it.
+    #[arg(long, value_name = "DIR")]
+    pub write: Option<PathBuf>,
+    /// Number of hosts (at least 8: DC01, FS01, ADMIN01 and workstations).
+    #[arg(long, default_value_t = 8)]
+    pub hosts: usize,
+    /// Days of activity.
+    #[arg(long, default_value_t = 2)]
+    pub days: u32,
+    #[arg(long, default_value_t = 7)]
+    pub seed: u64,
+    /// Benign events per host per day.
+    #[arg(long, default_value_t = 120)]
+    pub noise: usize,
+    /// Print the findings table instead of opening the workbench.
+    #[arg(long)]
+    pub headless: bool,
+    /// Case file for the workbench (default: svchop-demo.svchop-case.json in the working directory).
+    #[arg(long, value_name = "FILE")]
+    pub case: Option<PathBuf>,
+    /// Show times in this zone: UTC (default), local, +HH:MM, or an IANA name.
+    #[arg(long, value_name = "ZONE", default_value = "UTC", value_parser = parse_zone, allow_hyphen_values = true)]
+    pub tz: DisplayZone,
+    #[command(flatten)]
+    pub detect: DetectArgs,
+}
+
+#[derive(ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ScanFormat {
+    Table,
+    Json,
+    Jsonl,
+    Csv,
+    Md,
+}
+
+/// Which rules, allow-list and thresholds a detection run uses.
+#[derive(Args, Debug, Clone)]
+pub struct DetectArgs {
+    /// Rule profile: default, sentinel, elastic, otrf, sigma, hunt, or a TOML file of the same
+    /// form as assets/profiles/*.toml (a tuned copy).
+    #[arg(long, default_value = "default")]
+    pub profile: String,
+    /// An allow-list file (TOML, same form as assets/allowlist.toml) added to the default one.
+    #[arg(long = "allowlist", value_name = "FILE")]
+    pub allowlists: Vec<PathBuf>,
+    /// Do not use the built-in allow-list.
+    #[arg(long)]
+    pub no_default_allowlist: bool,
+}
+
+#[derive(Args, Debug)]
+pub struct ScanArgs {
+    #[command(flatten)]
+    pub input: InputArgs,
+    #[command(flatten)]
+    pub detect: DetectArgs,
+    #[arg(long, value_enum, default_value_t = ScanFormat::Table)]
+    pub format: ScanFormat,
+    /// Only findings at or above this severity (low, medium, high, critical).
+    #[arg(long, value_parser = parse_severity)]
+    pub min_severity: Option<Severity>,
+    /// Exit with status 1 when a (not suppressed) finding reaches this severity.
+    #[arg(long, value_parser = parse_severity)]
+    pub fail_on: Option<Severity>,
+    /// Also list findings an allow-list entry suppressed (with the entry).
+    #[arg(long)]
+    pub show_suppressed: bool,
+}
+
+fn parse_severity(s: &str) -> std::result::Result<Severity, String> {
+    Severity::parse(s)
+        .ok_or_else(|| format!("severity must be low, medium, high or critical, got {s:?}"))
+}
+
+impl DetectArgs {
+    pub fn detector(&self) -> Result<Detector> {
+        let mut d = Detector::with_profile(&self.profile)?;
+        if self.no_default_allowlist {
+            d.allowlist = Allowlist::default();
+        }
+        for path in &self.allowlists {
+            let text = std::fs::read_to_string(path)
+                .with_context(|| format!("cannot read allow-list {}", path.display()))?;
+            d.allowlist
+                .extend(Allowlist::from_toml(&text, &path.display().to_string())?);
+        }
+        Ok(d)
+    }
+}
+
+/// Where the evidence is and how to read it.
+#[derive(Args, Debug, Clone)]
+pub struct InputArgs {
+    /// EVTX or JSON files, or folders (searched recursively).
+    #[arg(required = true)]
+    pub paths: Vec<PathBuf>,
+    /// Force the JSON record shape instead of detecting it per record.
+    #[arg(long, value_enum, default_value_t = InputFormat::Auto)]
+    pub input_format: InputFormat,
+    /// Read zone-less timestamps at this UTC offset (`+02:00`, `-04:00`, `UTC`) instead of inferring it.
+    #[arg(long, value_name = "OFFSET", allow_hyphen_values = true)]
+    pub assume_tz: Option<String>,
+    /// Show times in this zone: UTC (default), local, +HH:MM, or an IANA name (Europe/Berlin).
+    #[arg(long, value_name = "ZONE", default_value = "UTC", value_parser = parse_zone, allow_hyphen_values = true)]
+    pub tz: DisplayZone,
+}
+
+fn parse_zone(s: &str) -> std::result::Result<DisplayZone, String> {
+    DisplayZone::parse(s)
+}
+
+#[derive(ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]
+pub enum InputFormat {
+    Auto,
+    /// evtx_dump / Velociraptor JSON (`Event.System`, `Event.EventData`).
+    EvtxJson,
+    /// Elastic winlogbeat / Elastic Agent (ECS).
+    Ecs,
+    /// Security-Datasets (Mordor) / NXLog flat records.
+    Mordor,
+    /// Microsoft Sentinel SecurityEvent / Event rows.
+    Sentinel,
+    /// Microsoft Defender DeviceProcessEvents / DeviceEvents.
+    Defender,
+}
+
+#[derive(ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EventsFormat {
+    Jsonl,
+    Table,
+}
+
+#[derive(ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SourcesFormat {
+    Table,
+    Json,
+}
+
+#[derive(Args, Debug)]
+pub struct EventsArgs {
+    #[command(flatten)]
+    pub input: InputArgs,
+    /// Only events of this host (any form: `WS01`, `ws01.corp.local`).
+    #[arg(long)]
+    pub host: Option<String>,
+    /// Only these event ids (repeatable).
+    #[arg(long = "event-id")]
+    pub event_ids: Vec<u16>,
+    #[arg(long, value_enum, default_value_t = EventsFormat::Table)]
+    pub format: EventsFormat,
+}
+
+#[derive(Args, Debug)]
+pub struct SourcesArgs {
+    #[command(flatten)]
+    pub input: InputArgs,
+    #[arg(long, value_enum, default_value_t = SourcesFormat::Table)]
+    pub format: SourcesFormat,
+}
+
+impl InputArgs {
+    pub fn load_options(&self) -> Result<LoadOptions> {
+        Ok(LoadOptions {
+            forced_shape: match self.input_format {
+                InputFormat::Auto => None,
+                InputFormat::EvtxJson => Some(Shape::EvtxJson),
+                InputFormat::Ecs => Some(Shape::Ecs),
+                InputFormat::Mordor => Some(Shape::Mordor),
+                InputFormat::Sentinel => Some(Shape::Sentinel),
+                InputFormat::Defender => Some(Shape::Defender),
+            },
+            assume_offset: self
+                .assume_tz
+                .as_deref()
+                .map(crate::model::time::parse_offset)
+                .transpose()
+                .map_err(anyhow::Error::msg)?,
+            ..LoadOptions::default()
+        })
+    }
+
+    /// Opens the evidence through the one pipeline (scanned when a detector is given); an
+    /// error when not one record could be read. A command that prints no events
+    /// (`shows_events` false) keeps only what the detections read.
+    pub fn open(
+        &self,
+        detector: Option<Detector>,
+        shows_events: bool,
+        keep_suppressed: bool,
+    ) -> Result<Investigation> {
+        self.check_paths()?;
+        let options = Options {
+            load: LoadOptions {
+                typed_only: !shows_events,
+                ..self.load_options()?
+            },
+            detector,
+            suppressed_per_host: if keep_suppressed { usize::MAX } else { 0 },
+            early_results_above: None,
+        };
+        Ok(Investigation::open(
+            Evidence::Paths(self.paths.clone()),
+            &options,
+            &|_| {},
+        )?)
+    }
+
+    fn check_paths(&self) -> Result<()> {
+        for p in &self.paths {
+            if !p.exists() {
+                bail!("{} does not exist", p.display());
+            }
+        }
+        Ok(())
+    }
+}
+
+impl OpenArgs {
+    pub fn input(&self) -> InputArgs {
+        InputArgs {
+            paths: self.paths.clone(),
+            input_format: self.input_format,
+            assume_tz: self.assume_tz.clone(),
+            tz: self.tz,
+        }
+    }
+}

@@ -1,0 +1,101 @@
+//! `svchop export` (a case's report) and `svchop rules export` (the profile as other engines'
+//! rules).
+
+use super::args::{
+    DetectArgs, ExportArgs, ExportFormat, InputArgs, InputFormat, RulesExportArgs, RulesTarget,
+};
+use crate::ingest::LoadOptions;
+use crate::investigation::{Evidence, Investigation, Options};
+use crate::model::time::DisplayZone;
+use crate::output::{emit, json_safe};
+use anyhow::{Context, Result};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+pub(super) fn export(a: &ExportArgs) -> Result<ExitCode> {
+    let case = crate::case::persist::load(&a.case)?
+        .with_context(|| format!("{} does not exist", a.case.display()))?;
+    let detect = DetectArgs {
+        profile: case.sources.profile.clone(),
+        allowlists: case
+            .sources
+            .allowlist_files
+            .iter()
+            .map(PathBuf::from)
+            .collect(),
+        no_default_allowlist: false,
+    };
+    let detector = detect.detector()?;
+    let input = InputArgs {
+        paths: case.sources.paths.iter().map(PathBuf::from).collect(),
+        input_format: InputFormat::Auto,
+        assume_tz: None,
+        tz: DisplayZone::Utc,
+    };
+    let base = detector.allowlist.clone();
+    let mut findings = if input.paths.iter().any(|p| p.as_os_str() == "demo:") {
+        let options = Options {
+            load: LoadOptions::default(),
+            detector: Some(detector),
+            suppressed_per_host: usize::MAX,
+            early_results_above: None,
+        };
+        let demo = crate::demo::generate(&crate::demo::DemoOptions::default());
+        Investigation::open(Evidence::Demo(Box::new(demo)), &options, &|_| {})?.findings
+    } else {
+        input.open(Some(detector), false, true)?.findings
+    };
+    case.apply(&base, &mut findings);
+    let playbook = crate::case::playbook::Playbook::builtin()?;
+    let text = match a.format {
+        ExportFormat::Md => crate::case::export::report_md(&case, &findings, &playbook),
+        ExportFormat::AttackLayer => format!(
+            "{}\n",
+            json_safe(serde_json::to_string_pretty(
+                &crate::export::attack_layer::layer(&case.name, &findings)
+            )?)
+        ),
+        ExportFormat::Json => format!(
+            "{}\n",
+            json_safe(serde_json::to_string_pretty(
+                &crate::case::export::report_json(&case, &findings, &playbook)
+            )?)
+        ),
+    };
+    match &a.output {
+        Some(p) => {
+            std::fs::write(p, text).with_context(|| format!("cannot write {}", p.display()))?;
+        }
+        None => {
+            emit(&text)?;
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+pub(super) fn rules_export(a: &RulesExportArgs) -> Result<ExitCode> {
+    use crate::rules::{Target, eql, export};
+    let detector = a.detect.detector()?;
+    let target = match a.to {
+        RulesTarget::Sigma => Target::Sigma,
+        RulesTarget::Kql => Target::Kql,
+        RulesTarget::Eql => Target::Eql,
+        RulesTarget::Spl => Target::Spl,
+        RulesTarget::Spark => Target::Spark,
+    };
+    let mut text = export(&detector, target)?;
+    if target == Target::Eql && a.output.is_none() {
+        let m = crate::rules::RuleModel::from_detector(&detector)?;
+        text = eql::preamble(&m) + &text;
+    }
+    match &a.output {
+        Some(path) => {
+            std::fs::write(path, text)
+                .with_context(|| format!("cannot write {}", path.display()))?;
+        }
+        None => {
+            emit(&text)?;
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}

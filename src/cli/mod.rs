@@ -1,0 +1,58 @@
+//! The command line: clap `Args` record what was typed; `run` resolves them and calls the core.
+//! Exit codes are interface: 0 the run worked (with or without findings), 1 a finding reached
+//! `--fail-on`, 2 usage error or nothing readable.
+
+mod args;
+mod events;
+mod export;
+mod open;
+mod scan;
+mod sources;
+
+use anyhow::{Result, bail};
+pub use args::*;
+use clap::Parser;
+use std::process::ExitCode;
+
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match run(cli) {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("svchop: {e:#}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+pub fn run(cli: Cli) -> Result<ExitCode> {
+    match cli.command {
+        Some(Command::Events(a)) => events::events(&a),
+        Some(Command::Sources(a)) => sources::sources(&a),
+        Some(Command::Scan(a)) => scan::scan(&a),
+        Some(Command::Demo(a)) => open::demo(&a),
+        Some(Command::Open(a)) => open::open(&a),
+        Some(Command::Coverage(a)) => sources::coverage(&a),
+        Some(Command::Timeline(a)) => events::timeline(&a),
+        Some(Command::Export(a)) => export::export(&a),
+        Some(Command::Normalize(a)) => events::normalize(&a),
+        Some(Command::Rules(RulesCommand::Export(a))) => export::rules_export(&a),
+        None if !cli.open.paths.is_empty() || cli.open.findings.is_some() => open::open(&cli.open),
+        None => bail!("give paths to open the workbench, or a command (svchop --help)"),
+    }
+}
+
+/// One line on stderr about damaged input, so stdout stays clean for pipelines.
+pub(super) fn report_problems(r: &crate::ingest::report::IngestReport) {
+    if r.records_skipped() > 0 || r.files_with_problems() > 0 {
+        eprintln!(
+            "svchop: {} record(s) skipped in {} file(s) with problems; `svchop sources` lists them",
+            r.records_skipped(),
+            r.files_with_problems()
+        );
+    }
+}
+
+/// The legend under every findings table (under 80 columns).
+pub(super) const STAGE_LEGEND: &str =
+    "Stages: S source  L logon  H share  P pipe  I install  E exec  C cleanup\n";

@@ -1,0 +1,214 @@
+//! `svchop open` and `svchop demo`: the workbench on evidence, imported findings or the built-in
+//! case (and the demo's headless table and written case).
+
+use super::args::{DemoArgs, OpenArgs};
+use crate::detect::Detector;
+use crate::detect::allowlist::Allowlist;
+use crate::detect::finding::Finding;
+use crate::export::table::findings_table;
+use crate::ingest::LoadOptions;
+use crate::investigation::{Evidence, Investigation, Options};
+use crate::output::emit;
+use anyhow::{Context, Result, bail};
+use std::fmt::Write;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+/// The case for a run: loaded from its file when it exists (refusing damaged or foreign files),
+/// else new; never inside the evidence; its folder must be writable.
+pub(super) fn case_for(
+    path: &std::path::Path,
+    name: &str,
+    sources: crate::case::CaseSources,
+    evidence: &[PathBuf],
+    base: Allowlist,
+) -> Result<crate::tui::state::CaseHandle> {
+    use crate::case::persist;
+    persist::check_not_in_evidence(path, evidence)?;
+    let case = if let Some(c) = persist::load(path)? {
+        c
+    } else {
+        persist::check_writable(path)?;
+        crate::case::Case::new(name, sources)
+    };
+    Ok(crate::tui::state::CaseHandle {
+        case,
+        path: path.to_path_buf(),
+        base_allowlist: base,
+    })
+}
+
+/// Reads an imported findings file and says on stderr how many were read and skipped.
+pub(super) fn read_findings(f: &std::path::Path) -> Result<crate::case::imported::Imported> {
+    let imp = crate::case::imported::read(f)?;
+    let r = &imp.report;
+    eprintln!(
+        "svchop: {} finding(s) read from {}{}",
+        imp.findings.len(),
+        f.display(),
+        if r.records_skipped() > 0 {
+            format!(
+                "; {} line(s) skipped ({})",
+                r.records_skipped(),
+                r.files
+                    .iter()
+                    .flat_map(|x| x.problems.iter().map(|p| {
+                        crate::model::sanitize::clip(&format!("{}: {}", p.at, p.what), 160)
+                    }))
+                    .take(3)
+                    .collect::<Vec<_>>()
+                    .join("; ")
+            )
+        } else {
+            String::new()
+        }
+    );
+    Ok(imp)
+}
+
+pub(super) fn open(a: &OpenArgs) -> Result<ExitCode> {
+    if a.paths.is_empty() && a.findings.is_none() {
+        bail!("give the evidence to open: svchop open PATH... (or --findings FILE)");
+    }
+    for p in a.paths.iter().chain(a.findings.iter()) {
+        if !p.exists() {
+            bail!("{} does not exist", p.display());
+        }
+    }
+    let imported = a.findings.as_deref().map(read_findings).transpose()?;
+    let detector = a.detect.detector()?;
+    // Imported findings name the profile that made them; the allow-list still applies on top.
+    let profile = imported
+        .as_ref()
+        .and_then(|i| i.findings.first())
+        .map_or_else(|| detector.profile.name.clone(), |f| f.profile.clone());
+    let mut evidence: Vec<PathBuf> = a.paths.clone();
+    evidence.extend(a.findings.iter().cloned());
+    let name = a
+        .name
+        .clone()
+        .unwrap_or_else(|| crate::case::persist::case_name(&evidence));
+    let cwd = std::env::current_dir()?;
+    let path = a
+        .case
+        .clone()
+        .unwrap_or_else(|| crate::case::persist::default_case_path(&name, &cwd));
+    let sources = crate::case::CaseSources {
+        paths: evidence.iter().map(|p| p.display().to_string()).collect(),
+        profile,
+        allowlist_files: a
+            .detect
+            .allowlists
+            .iter()
+            .map(|p| p.display().to_string())
+            .collect(),
+    };
+    let case = case_for(&path, &name, sources, &evidence, detector.allowlist.clone())?;
+    let options = workbench_options(a.input().load_options()?, detector);
+    crate::tui::run(crate::tui::OpenConfig {
+        evidence: match imported {
+            Some(imported) => Evidence::Findings {
+                imported,
+                paths: a.paths.clone(),
+            },
+            None => Evidence::Paths(a.paths.clone()),
+        },
+        options,
+        case,
+        zone: a.tz,
+    })?;
+    eprintln!("svchop: case saved in {}", path.display());
+    Ok(ExitCode::SUCCESS)
+}
+
+/// How many findings the built-in and file allow-lists suppress the workbench keeps per host
+/// (shown as `~` rows); the rest are counted (routine installs such as Defender's update driver
+/// make hundreds of thousands in a large collection). Findings the analyst allow-lists in the
+/// case are never dropped.
+pub(super) const WORKBENCH_SUPPRESSED_PER_HOST: usize = 20;
+
+/// How the workbench opens evidence: every event (the panes show them), suppressed findings kept
+/// (marked `~`, up to `WORKBENCH_SUPPRESSED_PER_HOST` a host), the first files' findings shown
+/// early on a large collection.
+pub(super) fn workbench_options(load: LoadOptions, detector: Detector) -> Options {
+    Options {
+        load,
+        detector: Some(detector),
+        suppressed_per_host: WORKBENCH_SUPPRESSED_PER_HOST,
+        early_results_above: Some(crate::ingest::PARTIAL_MIN_BYTES),
+    }
+}
+
+pub(super) fn demo(a: &DemoArgs) -> Result<ExitCode> {
+    let opts = crate::demo::DemoOptions {
+        hosts: a.hosts.max(8),
+        days: a.days.max(1),
+        seed: a.seed,
+        noise_per_day: a.noise,
+    };
+    let case = crate::demo::generate(&opts);
+    if let Some(dir) = &a.write {
+        crate::demo::write(&case, dir)
+            .with_context(|| format!("cannot write the demo case to {}", dir.display()))?;
+        emit(&format!(
+            "wrote {} records in {} files to {} (ground truth: ground-truth.tsv)\nnext: svchop scan {}\n",
+            case.records(),
+            case.files.len(),
+            dir.display(),
+            dir.display()
+        ))?;
+        return Ok(ExitCode::SUCCESS);
+    }
+    let detector = a.detect.detector()?;
+    if !a.headless && std::io::IsTerminal::is_terminal(&std::io::stdout()) {
+        let cwd = std::env::current_dir()?;
+        let path = a
+            .case
+            .clone()
+            .unwrap_or_else(|| crate::case::persist::default_case_path("svchop-demo", &cwd));
+        let sources = crate::case::CaseSources {
+            paths: vec!["demo:".into()],
+            profile: detector.profile.name.clone(),
+            allowlist_files: vec![],
+        };
+        let handle = case_for(
+            &path,
+            "svchop-demo",
+            sources,
+            &[],
+            detector.allowlist.clone(),
+        )?;
+        crate::tui::run(crate::tui::OpenConfig {
+            evidence: Evidence::Demo(Box::new(case)),
+            options: workbench_options(LoadOptions::default(), detector),
+            case: handle,
+            zone: a.tz,
+        })?;
+        eprintln!("svchop: case saved in {}", path.display());
+        return Ok(ExitCode::SUCCESS);
+    }
+    let (records, chains) = (case.records(), case.chains.len());
+    let options = Options {
+        load: LoadOptions {
+            typed_only: true,
+            ..LoadOptions::default()
+        },
+        detector: Some(detector),
+        suppressed_per_host: 0,
+        early_results_above: None,
+    };
+    let opened = Investigation::open(Evidence::Demo(Box::new(case)), &options, &|_| {})?;
+    let shown: Vec<&Finding> = opened.findings.iter().collect();
+    let mut t = format!(
+        "svchop demo: {} hosts, {} days, seed {}: {} records, {} attack chains generated\n\n",
+        opts.hosts, opts.days, opts.seed, records, chains
+    );
+    t.push_str(&findings_table(&shown));
+    let _ = writeln!(
+        t,
+        "\n{} finding(s); stages S source L logon H share P pipe I install E exec C cleanup",
+        shown.len()
+    );
+    emit(&t)?;
+    Ok(ExitCode::SUCCESS)
+}

@@ -1,0 +1,191 @@
+//! What the evidence holds: `sources` (per file) and `coverage` (per host, what cannot be seen).
+
+use super::args::{SourcesArgs, SourcesFormat};
+use crate::investigation::Investigation;
+use crate::model::time::DisplayZone;
+use crate::output::{Column, emit, json_safe, table};
+use anyhow::Result;
+use std::fmt::Write;
+use std::process::ExitCode;
+
+pub(super) fn sources(a: &SourcesArgs) -> Result<ExitCode> {
+    let loaded = a.input.open(None, false, false)?;
+    match a.format {
+        SourcesFormat::Json => {
+            let v = serde_json::json!({
+                "files": loaded.report.files,
+                "ignored": loaded.ignored,
+                "duplicates_merged": loaded.report.duplicates_merged,
+            });
+            emit(&format!(
+                "{}\n",
+                json_safe(serde_json::to_string_pretty(&v)?)
+            ))?;
+        }
+        SourcesFormat::Table => {
+            emit(&sources_table(&loaded, a.input.tz))?;
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+pub(super) fn coverage(a: &SourcesArgs) -> Result<ExitCode> {
+    let loaded = a.input.open(None, false, false)?;
+    let cov = crate::detect::coverage::coverage(&loaded.report.files);
+    let text = match a.format {
+        SourcesFormat::Json => format!("{}\n", json_safe(serde_json::to_string_pretty(&cov)?)),
+        SourcesFormat::Table => coverage_text(&cov, a.input.tz),
+    };
+    emit(&text)?;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// One block per host, every line under 80 columns.
+pub fn coverage_text(cov: &[crate::detect::coverage::HostCoverage], tz: DisplayZone) -> String {
+    use crate::model::sanitize::clip;
+    let mut out = String::new();
+    for h in cov {
+        let span = match (h.first, h.last) {
+            (Some(a), Some(b)) => format!("{} .. {}", tz.fmt(a), tz.fmt(b)),
+            _ => "time unknown".into(),
+        };
+        let _ = writeln!(out, "{}  {}", clip(&h.host, 30), span);
+        for c in &h.channels {
+            let _ = writeln!(
+                out,
+                "  {:<8} {:>6} records  ids {}",
+                clip(crate::model::Channel::from_name(&c.channel).short(), 8),
+                c.records,
+                clip(&c.ids_text(), 44)
+            );
+        }
+        if h.blind.is_empty() {
+            let _ = writeln!(out, "  every stage of the chain is visible");
+        }
+        for b in &h.blind {
+            wrap_into(
+                &mut out,
+                &format!("cannot see {}: {}", b.stage.label(), b.why),
+            );
+        }
+        for n in &h.notes {
+            wrap_into(&mut out, &format!("note: {n}"));
+        }
+        out.push('\n');
+    }
+    out
+}
+
+/// Word-wrapped at 78 columns, indented two (continuations four), sanitized.
+pub(super) fn wrap_into(out: &mut String, text: &str) {
+    let safe = crate::model::sanitize::for_terminal(text);
+    let mut line = String::from("  ");
+    for word in safe.split_whitespace() {
+        if line.chars().count() + word.chars().count() + 1 > 78 && line.trim().len() > 1 {
+            out.push_str(line.trim_end());
+            out.push('\n');
+            line = String::from("    ");
+        }
+        line.push_str(word);
+        line.push(' ');
+    }
+    out.push_str(line.trim_end());
+    out.push('\n');
+}
+
+pub(super) fn sources_table(loaded: &Investigation, tz: DisplayZone) -> String {
+    let cols = [
+        Column {
+            header: "PATH",
+            max: 60,
+        },
+        Column {
+            header: "FORMAT",
+            max: 16,
+        },
+        Column {
+            header: "READ",
+            max: 8,
+        },
+        Column {
+            header: "KEPT",
+            max: 8,
+        },
+        Column {
+            header: "SKIPPED",
+            max: 8,
+        },
+        Column {
+            header: "HOSTS",
+            max: 30,
+        },
+        Column {
+            header: "FIRST",
+            max: 24,
+        },
+        Column {
+            header: "LAST",
+            max: 24,
+        },
+        Column {
+            header: "PROBLEMS",
+            max: 80,
+        },
+    ];
+    let rows: Vec<Vec<String>> = loaded
+        .report
+        .files
+        .iter()
+        .map(|f| {
+            let probs: Vec<String> = f
+                .problems
+                .iter()
+                .map(|p| format!("{}: {}", p.at, p.what))
+                .collect();
+            vec![
+                f.path.clone(),
+                f.format.clone(),
+                f.records_read.to_string(),
+                f.records_kept.to_string(),
+                f.records_skipped.to_string(),
+                f.hosts.iter().cloned().collect::<Vec<_>>().join(","),
+                f.first.map(|t| tz.fmt(t)).unwrap_or_default(),
+                f.last.map(|t| tz.fmt(t)).unwrap_or_default(),
+                probs.join("; "),
+            ]
+        })
+        .collect();
+    let mut out = table(&cols, &rows);
+    out.push_str(&sources_summary(loaded));
+    out
+}
+
+/// The line under the sources table: totals, merged duplicates, ignored files.
+pub(super) fn sources_summary(loaded: &Investigation) -> String {
+    let mut out = String::new();
+    let r = &loaded.report;
+    let _ = write!(
+        out,
+        "\n{} file(s): {} read, {} kept, {} skipped",
+        r.files.len(),
+        r.records_read(),
+        r.records_kept(),
+        r.records_skipped()
+    );
+    if r.duplicates_merged > 0 {
+        let _ = write!(
+            out,
+            "; {} duplicate record(s) merged (same record in several files)",
+            r.duplicates_merged
+        );
+    }
+    if !loaded.ignored.is_empty() {
+        let _ = write!(
+            out,
+            "; {} other file(s) ignored (not EVTX or JSON)",
+            loaded.ignored.len()
+        );
+    }
+    out.push('\n');
+    out
+}
