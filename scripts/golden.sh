@@ -9,7 +9,7 @@
 #
 # DEMO_DIRs are demo cases written by `svchop demo --headless --write DIR --hosts H --days D
 # --noise N` (e.g. 200 10 500 for ~254k records, 400 10 1000 for ~1M); their findings are
-# compared for the default and hunt profiles. The dev corpus is read from ../shared/corpus/dev.
+# compared for all six profiles. The dev corpus is read from ../shared/corpus/dev.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 CORPUS=$(cd ../shared/corpus/dev && pwd)
@@ -67,7 +67,7 @@ run demo.table demo --headless
 i=0
 for d in "$@"; do
   d=$(realpath "$d"); i=$((i + 1))
-  for p in default hunt; do
+  for p in default sentinel elastic otrf sigma hunt; do
     run "demo$i-$p.json" scan --format json --show-suppressed --profile "$p" "$d"
   done
 done

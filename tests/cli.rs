@@ -570,7 +570,10 @@ fn negative_offsets_are_values_not_flags() {
     );
     assert!(out.contains("finding(s)"), "{out}");
     let out = stdout_ok(svchop().args(["events", "--tz", "-05:30"]).arg(&json));
-    assert!(out.contains("-05:30") || out.contains("-0530"), "times shown at the zone");
+    assert!(
+        out.contains("-05:30") || out.contains("-0530"),
+        "times shown at the zone"
+    );
     svchop()
         .args(["scan", "--assume-tz", "-25:00"])
         .arg(&json)

@@ -71,12 +71,13 @@ impl Detector {
         })
     }
 
-    /// The findings of the store, sorted by score. The chain and hunt engines gather the
-    /// collection-wide facts host by host, then scan one host at a time (its events decoded
-    /// through a window); the reference joins of the Sentinel and Elastic/Sigma profiles look
-    /// across hosts and read every event. Without `keep_suppressed`, findings the allow-list
-    /// covers are counted and dropped as each host is done. Returns the findings and how many
-    /// were dropped.
+    /// The findings of the store, sorted by score. Every engine gathers the collection-wide facts
+    /// host by host (mergeable: the facts of two parts merge into the facts of the whole), then
+    /// scans one host at a time, its events decoded through a window that also reaches the
+    /// other hosts' events the facts point at (tool runs, outbound SMB, for the reference joins
+    /// Sentinel's tool runs and cross-host logons). Without `keep_suppressed`, findings the
+    /// allow-list covers are counted and dropped as each host is done. Returns the findings and
+    /// how many were dropped.
     pub fn scan(
         &self,
         packed: &std::sync::Arc<Store>,
@@ -93,24 +94,27 @@ impl Detector {
         packed: &std::sync::Arc<Store>,
         suppressed_per_host: usize,
     ) -> (Vec<Finding>, usize) {
-        let keep_suppressed = suppressed_per_host;
-        if !matches!(self.profile.engine, Engine::Chain | Engine::Hunt) {
-            return self.scan_joins(packed, keep_suppressed);
-        }
         let hosts: Vec<(&str, std::ops::Range<usize>)> = packed.hosts().collect();
-        let (ctx, bursts) = self.facts(packed, &hosts);
+        let mut facts = self.facts(packed, &hosts);
         let extras = Extras {
-            bursts: bursts.finish(&self.profile),
+            bursts: std::mem::take(&mut facts.bursts).finish(&self.profile),
         };
+        let (ctx, joins) = (&facts.context, &facts.joins);
         let per_host: Vec<(Vec<Finding>, usize)> = hosts
             .into_par_iter()
             .map(|(key, range)| {
-                let store = Window::host(
-                    packed,
-                    (key, range.clone()),
-                    ctx.linkable_from_elsewhere(key),
-                );
-                let chains = self.host_chains(&store, &ctx, &extras.bursts, key, range);
+                let outside = if self.profile.engine.is_chain() {
+                    ctx.linkable_from_elsewhere(key)
+                } else {
+                    joins.outside(packed, &range, &self.profile)
+                };
+                let store = Window::host(packed, (key, range.clone()), outside);
+                let view = context::HostView {
+                    store: &store,
+                    range,
+                    key,
+                };
+                let chains = self.host_chains(view, &facts, &extras.bursts);
                 let mut found: Vec<Finding> = chains
                     .iter()
                     .filter_map(|c| self.finding(&store, &extras, c))
@@ -118,7 +122,7 @@ impl Detector {
                 // Finding ids carry the target host: copies are always on the same host.
                 self.settle(&mut found);
                 found.sort_by(Finding::order);
-                let dropped = drop_suppressed(&mut found, keep_suppressed);
+                let dropped = drop_suppressed(&mut found, suppressed_per_host);
                 (found, dropped)
             })
             .collect();
@@ -128,54 +132,26 @@ impl Detector {
         (findings, dropped)
     }
 
-    /// The collection-wide facts, folded host by host (facts of parts merge into the facts of
-    /// the whole).
-    fn facts(
-        &self,
-        packed: &Store,
-        hosts: &[(&str, std::ops::Range<usize>)],
-    ) -> (Context, seeds::Bursts) {
+    /// The collection-wide facts, folded host by host.
+    fn facts(&self, packed: &Store, hosts: &[(&str, std::ops::Range<usize>)]) -> Facts {
+        let p = &self.profile;
         hosts
             .par_iter()
             .map(|(_, range)| {
-                let mut ctx = Context::default();
-                let mut bursts = seeds::Bursts::default();
+                let mut f = Facts::default();
                 for i in range.clone() {
                     if let Some(e) = packed.get_typed(i) {
-                        ctx.learn(i, &e, &self.patterns);
-                        bursts.learn(&e);
+                        if p.engine.is_chain() {
+                            f.context.learn(i, &e, &self.patterns);
+                        } else {
+                            f.joins.learn(i, &e, p);
+                        }
+                        f.bursts.learn(&e);
                     }
                 }
-                (ctx, bursts)
+                f
             })
-            .reduce(
-                || (Context::default(), seeds::Bursts::default()),
-                |(mut ctx, mut bursts), (later, more)| {
-                    ctx.absorb(later);
-                    bursts.absorb(more);
-                    (ctx, bursts)
-                },
-            )
-    }
-
-    /// The reference joins (Sentinel, Elastic/Sigma/OTRF logon-service), over every event.
-    fn scan_joins(&self, packed: &Store, keep_suppressed: usize) -> (Vec<Finding>, usize) {
-        let store = Window::whole(packed);
-        let chains = match self.profile.engine {
-            Engine::LogonService => seeds::logon_service(&store, &self.profile),
-            _ => seeds::sentinel(&store, &self.profile),
-        };
-        let extras = Extras {
-            bursts: seeds::bursts(&store, &self.profile),
-        };
-        let mut findings: Vec<Finding> = chains
-            .par_iter()
-            .filter_map(|c| self.finding(&store, &extras, c))
-            .collect();
-        self.settle(&mut findings);
-        findings.sort_by(Finding::order);
-        let dropped = drop_suppressed(&mut findings, keep_suppressed);
-        (findings, dropped)
+            .reduce(Facts::default, Facts::absorb)
     }
 
     /// The finding a chain makes, if the profile keeps it.
@@ -200,29 +176,51 @@ impl Detector {
         self.allowlist.apply(findings);
     }
 
-    /// The chain and hunt engines, on one host.
+    /// Every engine, on one host.
     fn host_chains(
         &self,
-        store: &Window,
-        ctx: &Context,
+        view: context::HostView<'_>,
+        facts: &Facts,
         bursts: &std::collections::HashMap<String, usize>,
-        key: &str,
-        range: std::ops::Range<usize>,
     ) -> Vec<Chain> {
         let p = &self.profile;
-        let view = context::HostView { store, range, key };
-        let l = Linker {
-            sess: links::HostIndex::build(&view),
-            view,
-            ctx,
-            pats: &self.patterns,
-            profile: p,
-        };
-        if p.engine == Engine::Hunt {
-            seeds::hunt(&l, bursts)
-        } else {
-            full::chains_on_host(&l)
+        match p.engine {
+            Engine::LogonService => seeds::logon_service(&view, &facts.joins, p),
+            Engine::Sentinel => seeds::sentinel(&view, &facts.joins, p),
+            Engine::Hunt | Engine::Chain => {
+                let l = Linker {
+                    sess: links::HostIndex::build(&view),
+                    view,
+                    ctx: &facts.context,
+                    pats: &self.patterns,
+                    profile: p,
+                };
+                if p.engine == Engine::Hunt {
+                    seeds::hunt(&l, bursts)
+                } else {
+                    full::chains_on_host(&l)
+                }
+            }
         }
+    }
+}
+
+/// What the whole collection tells each host's scan, gathered host by host.
+#[derive(Default)]
+struct Facts {
+    /// The chain and hunt engines' (addresses, tool runs, outbound SMB, fan-out).
+    context: Context,
+    /// The reference joins' (Sentinel's tool runs, cross-host logons).
+    joins: seeds::JoinFacts,
+    bursts: seeds::Bursts,
+}
+
+impl Facts {
+    fn absorb(mut self, later: Facts) -> Facts {
+        self.context.absorb(later.context);
+        self.joins.absorb(later.joins);
+        self.bursts.absorb(later.bursts);
+        self
     }
 }
 

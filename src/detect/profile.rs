@@ -20,6 +20,14 @@ pub enum Engine {
     Hunt,
 }
 
+impl Engine {
+    /// The chain and hunt engines link stages with the linker (and its collection facts); the
+    /// others are the reference documents' own joins.
+    pub fn is_chain(self) -> bool {
+        matches!(self, Engine::Chain | Engine::Hunt)
+    }
+}
+
 /// Windows in seconds. Negative means "no limit".
 #[derive(Debug, Clone, Deserialize)]
 #[serde(default)]

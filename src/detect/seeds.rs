@@ -9,11 +9,13 @@ use super::finding::{ServiceRef, Stage};
 use super::install::{InstallRecord, install_record};
 use super::links::{Linker, is_system_image, pipe_name, share_stage};
 use super::patterns::{Patterns, file_name};
+use super::profile::Engine;
 use super::profile::{Profile, secs};
 use crate::model::Event;
 use crate::model::host::{host_key, is_loopback_or_empty};
-use crate::store::Window;
+use crate::store::{Store, Window};
 use std::collections::BTreeMap;
+use std::ops::Range;
 
 fn logon_passes(p: &Profile, e: &Event) -> bool {
     let r = &p.logon;
@@ -28,36 +30,102 @@ fn logon_passes(p: &Profile, e: &Event) -> bool {
         && !(r.exclude_machine_accounts && e.fields.target.is_machine_account())
 }
 
+/// What the reference joins need from other hosts than the one being scanned, folded host by
+/// host (facts of parts merge into the facts of the whole): Sentinel's lateral tool runs, and
+/// for a profile that joins logons across hosts (Threat Hunter Playbook) the network logons by
+/// logon id.
+#[derive(Debug, Default)]
+pub(crate) struct JoinFacts {
+    /// Sentinel correlation 2: (store index, file name, the `\\HOST` named), in store order.
+    tools: Vec<(usize, String, Option<String>)>,
+    /// Passing network logons by logon id, any host, in store order (`same_host = false`).
+    logons_by_id: std::collections::HashMap<u64, Vec<usize>>,
+}
+
+impl JoinFacts {
+    pub(crate) fn learn(&mut self, i: usize, e: &Event, p: &Profile) {
+        match p.engine {
+            Engine::Sentinel => {
+                if let Some((f, t)) = sentinel_tool(p, e) {
+                    self.tools.push((i, f, t));
+                }
+            }
+            Engine::LogonService if !p.logon.same_host => {
+                if e.event_id == 4624
+                    && logon_passes(p, e)
+                    && let Some(l) = e.fields.logon_id
+                {
+                    self.logons_by_id.entry(l.0).or_default().push(i);
+                }
+            }
+            _ => {}
+        }
+    }
+
+    /// Adds what other hosts gave (any order: lists are put back in store order).
+    pub(crate) fn absorb(&mut self, other: JoinFacts) {
+        self.tools.extend(other.tools);
+        self.tools.sort_by_key(|t| t.0);
+        for (id, mut v) in other.logons_by_id {
+            let mine = self.logons_by_id.entry(id).or_default();
+            mine.append(&mut v);
+            mine.sort_unstable();
+        }
+    }
+
+    /// Other hosts' events the joins of the host at `range` may reach: every tool run (Sentinel),
+    /// or the logons sharing a logon id with one of the host's installs.
+    pub(crate) fn outside(&self, store: &Store, range: &Range<usize>, p: &Profile) -> Vec<usize> {
+        let mut out: Vec<usize> = self.tools.iter().map(|t| t.0).collect();
+        if !self.logons_by_id.is_empty() {
+            for i in range.clone() {
+                if let Some(lid) = store
+                    .get_typed(i)
+                    .and_then(|e| install_record(i, &e, p))
+                    .and_then(|r| r.logon_id)
+                {
+                    out.extend(self.logons_by_id.get(&lid.0).into_iter().flatten());
+                }
+            }
+        }
+        out
+    }
+}
+
 /// Elastic / Sigma / Threat Hunter Playbook: each install with a logon id joined to the network
 /// logons of that id (same host unless the profile says otherwise) within the window.
-pub fn logon_service(store: &Window, p: &Profile) -> Vec<Chain> {
-    let mut logons: BTreeMap<(Option<String>, u64), Vec<usize>> = BTreeMap::new();
-    for (i, e) in store.events().iter().enumerate() {
-        if e.event_id == 4624
-            && logon_passes(p, e)
-            && let Some(l) = e.fields.logon_id
-        {
-            let host = p.logon.same_host.then(|| e.host.key.to_string());
-            logons.entry((host, l.0)).or_default().push(i);
+pub(crate) fn logon_service(view: &HostView<'_>, facts: &JoinFacts, p: &Profile) -> Vec<Chain> {
+    let store = view.store;
+    let mut local: BTreeMap<u64, Vec<usize>> = BTreeMap::new();
+    if p.logon.same_host {
+        for (i, e) in view.events_of(&[4624]) {
+            if logon_passes(p, &e)
+                && let Some(l) = e.fields.logon_id
+            {
+                local.entry(l.0).or_default().push(i);
+            }
         }
     }
     let win = p.windows.logon_to_install;
     let mut chains = Vec::new();
-    for (i, e) in store.events().iter().enumerate() {
-        let Some(rec) = install_record(i, e, p) else {
+    for i in view.range.clone() {
+        let Some(e) = store.read(i) else { continue };
+        let Some(rec) = install_record(i, &e, p) else {
             continue;
         };
         let Some(lid) = rec.logon_id else { continue };
-        let host = p.logon.same_host.then(|| e.host.key.to_string());
-        let Some(cands) = logons.get(&(host, lid.0)) else {
-            continue;
+        let cands = if p.logon.same_host {
+            local.get(&lid.0)
+        } else {
+            facts.logons_by_id.get(&lid.0)
         };
+        let Some(cands) = cands else { continue };
         let hits: Vec<usize> = cands
             .iter()
             .copied()
             .filter(|&li| {
-                store.get(li).is_some_and(|l| {
-                    let d = e.ts.signed_duration_since(l.ts);
+                store.time(li).is_some_and(|t| {
+                    let d = e.ts.signed_duration_since(t);
                     win < 0 || (d >= chrono::TimeDelta::zero() && d <= secs(win))
                 })
             })
@@ -65,9 +133,9 @@ pub fn logon_service(store: &Window, p: &Profile) -> Vec<Chain> {
         if hits.is_empty() {
             continue;
         }
-        let mut c = install_only_chain(e, &rec);
+        let mut c = install_only_chain(&e, &rec);
         for li in hits {
-            if let Some(l) = store.get(li) {
+            if let Some(l) = store.read(li) {
                 c.add(li, Stage::Logon, format!("logon id {lid}"));
                 if let Some(ip) = l
                     .fields
@@ -167,43 +235,46 @@ fn sentinel_tool(p: &Profile, e: &Event) -> Option<(String, Option<String>)> {
     (target.as_ref().is_some_and(|t| !t.is_empty()) || named).then_some((fname, target))
 }
 
-/// Sentinel DE-HY25.07: correlations 1-3, then one chain per (target, user).
-pub fn sentinel(store: &Window, p: &Profile) -> Vec<Chain> {
-    let evs = store.events();
-    let installs: Vec<InstallRecord> = evs
-        .iter()
-        .enumerate()
-        .filter_map(|(i, e)| install_record(i, e, p))
-        .collect();
-    let procs: Vec<usize> = (0..evs.len())
-        .filter(|&i| sentinel_process(p, &evs[i]))
-        .collect();
-    let tools: Vec<(usize, String, Option<String>)> = evs
-        .iter()
-        .enumerate()
-        .filter_map(|(i, e)| sentinel_tool(p, e).map(|(f, t)| (i, f, t)))
-        .collect();
-    let logons = logon_index(store, p);
-    let mut groups: BTreeMap<(String, String), Chain> = BTreeMap::new();
+/// Sentinel DE-HY25.07 on one host: correlations 1-3, then one chain per (target, user).
+pub(crate) fn sentinel(view: &HostView<'_>, facts: &JoinFacts, p: &Profile) -> Vec<Chain> {
+    let store = view.store;
+    let mut installs: Vec<InstallRecord> = Vec::new();
+    let mut procs: Vec<usize> = Vec::new();
+    // Correlation 3's logons, by logon id (same host).
+    let mut logons: BTreeMap<u64, Vec<usize>> = BTreeMap::new();
+    for i in view.range.clone() {
+        let Some(e) = store.read(i) else { continue };
+        installs.extend(install_record(i, &e, p));
+        if sentinel_process(p, &e) {
+            procs.push(i);
+        }
+        if logon_passes(p, &e)
+            && let Some(l) = e.fields.logon_id
+        {
+            logons.entry(l.0).or_default().push(i);
+        }
+    }
+    let mut groups: BTreeMap<String, Chain> = BTreeMap::new();
     let win_p = secs(p.windows.install_to_process);
     for rec in &installs {
-        let e = &evs[rec.idx];
-        // `procs` is in store order (host, time): find this host's window by binary search.
-        let from =
-            procs.partition_point(|&pi| (&*evs[pi].host.key, evs[pi].ts) < (&*e.host.key, e.ts));
+        let Some(e) = store.read(rec.idx) else {
+            continue;
+        };
+        // `procs` is in time order: find the window by binary search.
+        let from = procs.partition_point(|&pi| store.time(pi).is_some_and(|t| t < e.ts));
         let procs_after: Vec<usize> = procs[from..]
             .iter()
             .copied()
-            .take_while(|&pi| evs[pi].host.key == e.host.key && evs[pi].ts - e.ts <= win_p)
+            .take_while(|&pi| store.time(pi).is_some_and(|t| t - e.ts <= win_p))
             .collect();
         if procs_after.is_empty() {
             continue;
         }
         let user = rec.user.clone().unwrap_or_default();
         let c = groups
-            .entry((e.host.key.to_string(), user))
+            .entry(user)
             .or_insert_with(|| Chain::new(&e.host.key));
-        add_install(c, e, rec);
+        add_install(c, &e, rec);
         for &pi in &procs_after {
             c.add(
                 pi,
@@ -212,25 +283,10 @@ pub fn sentinel(store: &Window, p: &Profile) -> Vec<Chain> {
             );
         }
         c.signals.insert("service_then_process");
-        sentinel_tool_links(c, evs, e, &tools, p);
-        sentinel_logon_links(c, evs, e, rec, p, &logons);
+        sentinel_tool_links(c, store, &e, &facts.tools, p);
+        sentinel_logon_links(c, store, &e, rec, p, &logons);
     }
     groups.into_values().collect()
-}
-
-/// Network logons by (host, logon id), for exact joins without scanning.
-fn logon_index(store: &Window, p: &Profile) -> BTreeMap<(String, u64), Vec<usize>> {
-    let mut idx: BTreeMap<(String, u64), Vec<usize>> = BTreeMap::new();
-    for (i, e) in store.events().iter().enumerate() {
-        if logon_passes(p, e)
-            && let Some(l) = e.fields.logon_id
-        {
-            idx.entry((e.host.key.to_string(), l.0))
-                .or_default()
-                .push(i);
-        }
-    }
-    idx
 }
 
 fn add_install(c: &mut Chain, e: &Event, rec: &InstallRecord) {
@@ -262,14 +318,14 @@ fn add_install(c: &mut Chain, e: &Event, rec: &InstallRecord) {
 /// Correlation 2: tool on a source whose `\\HOST` equals the service's Computer, 30s before.
 fn sentinel_tool_links(
     c: &mut Chain,
-    evs: &[Event],
+    store: &Window,
     e: &Event,
     tools: &[(usize, String, Option<String>)],
     p: &Profile,
 ) {
     let win = secs(p.windows.tool_to_install);
     for (ti, fname, target) in tools {
-        let t = &evs[*ti];
+        let Some(t) = store.read(*ti) else { continue };
         let exact = target.as_deref() == Some(&*e.host.display);
         if exact
             && e.ts >= t.ts
@@ -291,19 +347,17 @@ fn sentinel_tool_links(
 /// Correlation 3: 4624/4672 type 3/10 on the same host and logon id, 60s before the service.
 fn sentinel_logon_links(
     c: &mut Chain,
-    evs: &[Event],
+    store: &Window,
     e: &Event,
     rec: &InstallRecord,
     p: &Profile,
-    logons: &BTreeMap<(String, u64), Vec<usize>>,
+    logons: &BTreeMap<u64, Vec<usize>>,
 ) {
     let Some(lid) = rec.logon_id else { return };
     let win = secs(p.windows.logon_to_install);
-    let hits = logons
-        .get(&(e.host.key.to_string(), lid.0))
-        .map_or(&[][..], Vec::as_slice);
+    let hits = logons.get(&lid.0).map_or(&[][..], Vec::as_slice);
     for &li in hits {
-        let l = &evs[li];
+        let Some(l) = store.read(li) else { continue };
         if e.ts >= l.ts && e.ts - l.ts <= win && c.add(li, Stage::Logon, format!("logon id {lid}"))
         {
             if let Some(ip) = l.fields.net.src_ip.as_deref() {
@@ -451,15 +505,7 @@ fn hunt_note(c: &mut Chain, e: &Event, bursts: &std::collections::HashMap<String
 }
 
 /// Hunt step 1 and 6: one source into `burst_hosts` or more hosts within `burst_window`
-/// (type-3 logons by source IP, and Sysmon 3 outbound 445 by source host).
-pub(crate) fn bursts(store: &Window, p: &Profile) -> std::collections::HashMap<String, usize> {
-    let mut b = Bursts::default();
-    for e in store.events() {
-        b.learn(e);
-    }
-    b.finish(p)
-}
-
+/// (type-3 logons by source IP, and Sysmon 3 outbound 445 by source host), counted by `Bursts`.
 /// When a source reached a host, and which host (by key).
 type Hit = (chrono::DateTime<chrono::Utc>, std::sync::Arc<str>);
 

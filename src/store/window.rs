@@ -2,8 +2,8 @@
 //! under their indices in the whole store, plus the events of other hosts the detection may link
 //! to. A small host is decoded at once; a large one (above the store's decode budget) event by
 //! event as the detection reads it (passes over every event decode each one for the moment
-//! only), so a busy server never exists as structs all at once. The whole window (for the
-//! reference joins across hosts) holds every event. Findings refer to events by store index.
+//! only), so a busy server never exists as structs all at once. Findings refer to events by
+//! store index.
 
 use super::Store;
 use crate::model::Event;
@@ -60,23 +60,6 @@ fn slot<'a>(cell: &'a OnceLock<Option<Box<Event>>>, packed: &Store, i: usize) ->
 }
 
 impl Window {
-    /// Every event of the store, decoded (the reference joins look across hosts).
-    pub fn whole(packed: &Store) -> Self {
-        let events = packed.slice(0..packed.len());
-        let mut hosts: BTreeMap<String, Range<usize>> = BTreeMap::new();
-        for (i, e) in events.iter().enumerate() {
-            hosts
-                .entry(e.host.key.to_string())
-                .and_modify(|r| r.end = i + 1)
-                .or_insert(i..i + 1);
-        }
-        Window {
-            events,
-            hosts,
-            ..Window::default()
-        }
-    }
-
     /// The window on host `key` (store indices `range`) of a packed collection, with the events
     /// at `outside` (store indices of other hosts) readable too. Events hold their typed fields
     /// only (what the detections read).
@@ -118,11 +101,6 @@ impl Window {
                 slots,
             }),
         }
-    }
-
-    /// The events held in store order: a whole store's; of a window, its small host's only.
-    pub fn events(&self) -> &[Event] {
-        &self.events
     }
 
     pub fn get(&self, idx: usize) -> Option<&Event> {
@@ -172,14 +150,6 @@ impl Window {
             return l.packed.event_id(idx);
         }
         self.get(idx).map(|e| e.event_id)
-    }
-
-    pub fn len(&self) -> usize {
-        self.events.len()
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.events.is_empty()
     }
 
     /// Host keys and their index ranges, in key order.
