@@ -12,8 +12,18 @@ rustup component add rustfmt clippy >/dev/null 2>&1 || true
 if ! command -v java >/dev/null 2>&1; then
   apt-get update -qq && apt-get install -y -qq openjdk-17-jre-headless >/dev/null
 fi
-python3 -m pip install -q --disable-pip-version-check --root-user-action=ignore -r scripts/interop/requirements.txt
-if command -v pyenv >/dev/null 2>&1; then pyenv rehash || true; fi
+# Python tools go into the project's own virtual environment (never the machine's Python); the
+# tests find them as `python3` on PATH.
+VENV=target/interop-venv
+if [ ! -x "$VENV/bin/python3" ]; then
+  python3 -m venv "$VENV" 2>/dev/null || {
+    rm -rf "$VENV"
+    apt-get update -qq && apt-get install -y -qq python3-venv >/dev/null
+    python3 -m venv "$VENV"
+  }
+fi
+"$VENV/bin/python3" -m pip install -q --disable-pip-version-check -r scripts/interop/requirements.txt
+export PATH="$PWD/$VENV/bin:$PATH"
 if [ ! -d target/interop-node/node_modules/@kusto/language-service-next ]; then
   mkdir -p target/interop-node
   npm install --silent --no-audit --no-fund --prefix target/interop-node @kusto/language-service-next@12.4.1

@@ -105,7 +105,7 @@ impl Builder<'_> {
         let processes = self.processes(c);
         let origin = origin(c);
         let tools: Vec<String> = c.tools.iter().cloned().collect();
-        let signals: Vec<String> = c.signals.iter().map(|s| (*s).to_string()).collect();
+        let signals: Vec<super::signal::Signal> = c.signals.iter().copied().collect();
         let (score, parts) = self.weights.score(&ScoreInput {
             signals: &signals,
             services: &services,
@@ -132,7 +132,7 @@ impl Builder<'_> {
             severity,
             score,
             score_breakdown: parts,
-            signals,
+            signals: signals.iter().map(|s| s.name().into_owned()).collect(),
             services,
             processes,
             tools,

@@ -45,7 +45,7 @@ pub struct Chain {
     seen: HashSet<usize>,
     pub service: ServiceId,
     /// Correlation types satisfied (`logon_then_service`, ...).
-    pub signals: BTreeSet<&'static str>,
+    pub signals: BTreeSet<super::signal::Signal>,
     /// Tool display names.
     pub tools: BTreeSet<String>,
     /// A tool identified by a strong signature (client binary, helper, pipe scheme).

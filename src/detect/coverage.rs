@@ -48,7 +48,6 @@ pub struct HostCoverage {
 const SEC: &str = "Security";
 const SYS: &str = "System";
 const SYSMON: &str = "Microsoft-Windows-Sysmon/Operational";
-const MDE: &str = "Defender";
 
 struct Have<'a>(&'a BTreeMap<(String, u16), Seen>);
 
@@ -59,6 +58,13 @@ impl Have<'_> {
     fn any(&self, ch: &str, ids: &[u16]) -> bool {
         ids.iter()
             .any(|id| self.0.contains_key(&(ch.to_string(), *id)))
+    }
+    /// Whether any log and id that shows the stage (the stage table) is present.
+    fn shows(&self, stage: Stage) -> bool {
+        crate::model::stages::table()
+            .shown_by(stage.label())
+            .iter()
+            .any(|(ch, ids)| self.any(ch, ids))
     }
 }
 
@@ -80,12 +86,12 @@ fn stage_rules(h: &Have<'_>) -> Vec<Blind> {
     };
     blind(
         Stage::Logon,
-        h.any(SEC, &[4624]) || h.any(MDE, &[4624]),
+        h.shows(Stage::Logon),
         format!("{}: network logons are not visible", sec_why("4624")),
     );
     blind(
         Stage::Share,
-        h.any(SEC, &[5140, 5145]) || h.any(SYSMON, &[11]),
+        h.shows(Stage::Share),
         format!(
             "{} and no Sysmon 11: ADMIN$ writes are not visible",
             sec_why("5140/5145")
@@ -98,7 +104,7 @@ fn stage_rules(h: &Have<'_>) -> Vec<Blind> {
     };
     blind(
         Stage::Pipe,
-        h.any(SEC, &[5145]) || h.any(SYSMON, &[17, 18]) || h.any(MDE, &[17]),
+        h.shows(Stage::Pipe),
         format!("{pipe_why} and no 5145: named pipes are not visible"),
     );
     let sys_why = if h.channel(SYS) {
@@ -108,25 +114,22 @@ fn stage_rules(h: &Have<'_>) -> Vec<Blind> {
     };
     blind(
         Stage::Install,
-        h.any(SYS, &[7045]) || h.any(SEC, &[4697]) || h.any(SYSMON, &[13]) || h.any(MDE, &[4697]),
+        h.shows(Stage::Install),
         format!("{sys_why}, no 4697 and no Sysmon 13: service installs are not visible"),
     );
     blind(
         Stage::Exec,
-        h.any(SYSMON, &[1])
-            || h.any(SEC, &[4688])
-            || h.any(SYS, &[7036, 7035, 7009, 7000])
-            || h.any(MDE, &[4688]),
+        h.shows(Stage::Exec),
         "no Sysmon 1, no 4688 and no 7036: what the service ran is not visible".into(),
     );
     blind(
         Stage::Cleanup,
-        h.any(SYS, &[7036, 7034]) || h.any(SYSMON, &[23, 26, 12]),
+        h.shows(Stage::Cleanup),
         "no 7036 and no Sysmon 23/26/12: stop and cleanup are not visible".into(),
     );
     blind(
         Stage::Source,
-        h.any(SYSMON, &[1, 3]) || h.any(SEC, &[4688]) || h.any(MDE, &[4688, 3]),
+        h.shows(Stage::Source),
         "no Sysmon 1/3 and no 4688: tools run from this host are not visible".into(),
     );
     out

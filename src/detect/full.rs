@@ -8,6 +8,7 @@ use super::install::{InstallRecord, install_groups};
 use super::links::{Linker, is_system_image, pipe_name, push_unique, session_of, share_stage};
 use super::patterns::{exe_path, file_stem, is_exe};
 use super::profile::secs;
+use super::signal::Signal;
 use crate::model::host::is_loopback_or_empty;
 use crate::model::{Channel, Event};
 use chrono::{DateTime, Utc};
@@ -97,7 +98,7 @@ fn dedupe_in_order(items: &mut Vec<String>) {
 fn scm_pids(l: &Linker<'_>) -> Vec<u32> {
     let mut pids: Vec<u32> = l
         .view
-        .events_of(&[7045, 7036, 7035, 7034, 7000, 7009])
+        .events_of(crate::model::stages::table().pass("scm"))
         .filter(|(_, e)| {
             e.channel == Channel::System
                 && matches!(e.event_id, 7045 | 7036 | 7035 | 7034 | 7000 | 7009)
@@ -196,10 +197,10 @@ fn link_rest(
     l.outbound_sources(c, t0);
     l.local_client(c, t0);
     if c.has_stage(Stage::Logon) && (c.service.installed || !c.service.names.is_empty()) {
-        c.signals.insert("logon_then_service");
+        c.signals.insert(Signal::LogonThenService);
     }
     if c.has_stage(Stage::Pipe) {
-        c.signals.insert("pipe_evidence");
+        c.signals.insert(Signal::PipeEvidence);
     }
 }
 
@@ -209,9 +210,6 @@ enum Cand {
     Strong,
     Weak,
 }
-
-/// Every event id `candidate` can accept.
-const CANDIDATE_IDS: &[u16] = &[17, 18, 5145, 1, 4688, 11, 7036, 7035, 7034, 7000, 7009];
 
 fn candidate(l: &Linker<'_>, e: &Event) -> Option<Cand> {
     let pats = l.pats;
@@ -275,7 +273,10 @@ fn clusters(l: &Linker<'_>, claimed: &HashSet<usize>) -> Vec<Vec<usize>> {
     let gap = secs(l.profile.windows.stage_window);
     let merge = secs(l.profile.windows.session_merge);
     let mut out: Vec<(Vec<usize>, bool, DateTime<Utc>)> = Vec::new();
-    for (i, e) in l.view.events_of(CANDIDATE_IDS) {
+    for (i, e) in l
+        .view
+        .events_of(crate::model::stages::table().pass("candidates"))
+    {
         if claimed.contains(&i) {
             continue;
         }
@@ -365,10 +366,10 @@ fn anchorless_chain(l: &Linker<'_>, members: &[usize], scm_pids: &[u32]) -> Chai
                 );
             }
             if stage == Stage::Share {
-                c.signals.insert("share_then_service");
+                c.signals.insert(Signal::ShareThenService);
             }
             if stage == Stage::Exec {
-                c.signals.insert("service_then_process");
+                c.signals.insert(Signal::ServiceThenProcess);
             }
         }
     }

@@ -103,7 +103,7 @@ fn excluded(r: &InstallRecord, p: &Profile) -> bool {
 pub fn install_groups(view: &HostView<'_>, p: &Profile) -> Vec<Vec<InstallRecord>> {
     let merge = secs(p.windows.install_merge);
     let mut groups: Vec<Vec<InstallRecord>> = Vec::new();
-    for (i, e) in view.events_of(&[4697, 7045, 13]) {
+    for (i, e) in view.events_of(crate::model::stages::table().pass("install")) {
         let Some(rec) = install_record(i, &e, p) else {
             continue;
         };

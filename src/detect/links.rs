@@ -6,6 +6,7 @@ use super::context::{Context, HostView, inbound_scm_peer, inbound_smb_peer, span
 use super::finding::Stage;
 use super::patterns::{Patterns, exe_path, file_name, is_exe, pipe_base};
 use super::profile::{Profile, secs};
+use super::signal::Signal;
 use crate::model::host::is_loopback_or_empty;
 use crate::model::{Event, LogonId};
 use crate::store::Ev;
@@ -688,7 +689,7 @@ impl Linker<'_> {
                         "helper written by the SMB server (System)".to_string(),
                     );
                 }
-                c.signals.insert("share_then_service");
+                c.signals.insert(Signal::ShareThenService);
             }
         }
     }
@@ -732,7 +733,7 @@ impl Linker<'_> {
                 if let Some(pid) = p.pid {
                     pids.push(pid);
                 }
-                c.signals.insert("service_then_process");
+                c.signals.insert(Signal::ServiceThenProcess);
             }
         }
     }
@@ -845,7 +846,7 @@ impl Linker<'_> {
                     c.source_hosts.insert(run.source_key.clone());
                     c.tools.insert(name);
                     c.known_tool = true;
-                    c.signals.insert("tool_service_process");
+                    c.signals.insert(Signal::ToolServiceProcess);
                     push_unique(&mut c.remote, format!("tool run on {}", run.source_key));
                 }
             }

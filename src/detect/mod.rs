@@ -16,6 +16,7 @@ pub mod patterns;
 pub mod profile;
 pub mod score;
 pub mod seeds;
+pub mod signal;
 
 use crate::store::{Store, Window};
 use allowlist::Allowlist;

@@ -63,7 +63,7 @@ pub struct Weights {
 
 /// What the score is computed from.
 pub struct ScoreInput<'a> {
-    pub signals: &'a [String],
+    pub signals: &'a [super::signal::Signal],
     pub services: &'a [ServiceRef],
     pub known_tool: bool,
     pub tools: &'a [String],
@@ -128,7 +128,7 @@ impl Weights {
         (total, parts)
     }
 
-    fn base_part(&self, signals: &[String]) -> ScorePart {
+    fn base_part(&self, signals: &[super::signal::Signal]) -> ScorePart {
         let n = signals.len();
         let (points, label) = match n {
             0 => (self.base.none, "no correlation type complete"),
@@ -142,7 +142,8 @@ impl Weights {
         let list = if signals.is_empty() {
             String::new()
         } else {
-            format!(": {}", signals.join(", "))
+            let names: Vec<_> = signals.iter().map(|s| s.name()).collect();
+            format!(": {}", names.join(", "))
         };
         part("base", points, format!("{label}{list}"))
     }

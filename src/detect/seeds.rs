@@ -11,6 +11,7 @@ use super::links::{Linker, is_system_image, pipe_name, share_stage};
 use super::patterns::{Patterns, file_name};
 use super::profile::Engine;
 use super::profile::{Profile, secs};
+use super::signal::Signal;
 use crate::model::Event;
 use crate::model::host::{host_key, is_loopback_or_empty};
 use crate::store::{Store, Window};
@@ -150,7 +151,7 @@ pub(crate) fn logon_service(view: &HostView<'_>, facts: &JoinFacts, p: &Profile)
             }
         }
         c.logon_ids.insert(lid);
-        c.signals.insert("logon_then_service");
+        c.signals.insert(Signal::LogonThenService);
         chains.push(c);
     }
     chains
@@ -282,7 +283,7 @@ pub(crate) fn sentinel(view: &HostView<'_>, facts: &JoinFacts, p: &Profile) -> V
                 "spawned by services.exe within the correlation window",
             );
         }
-        c.signals.insert("service_then_process");
+        c.signals.insert(Signal::ServiceThenProcess);
         sentinel_tool_links(c, store, &e, &facts.tools, p);
         sentinel_logon_links(c, store, &e, rec, p, &logons);
     }
@@ -339,7 +340,7 @@ fn sentinel_tool_links(
                 .iter()
                 .any(|n| fname.contains(&n.to_ascii_lowercase()));
             c.source_hosts.insert(t.host.display.to_string());
-            c.signals.insert("tool_service_process");
+            c.signals.insert(Signal::ToolServiceProcess);
         }
     }
 }
@@ -363,7 +364,7 @@ fn sentinel_logon_links(
             if let Some(ip) = l.fields.net.src_ip.as_deref() {
                 c.source_ips.insert(ip.to_string());
             }
-            c.signals.insert("logon_service_process");
+            c.signals.insert(Signal::LogonServiceProcess);
         }
     }
 }
@@ -413,9 +414,6 @@ fn hunt_exec(e: &Event) -> Option<(Stage, &'static str)> {
         .then_some((Stage::Exec, "step 4: SYSTEM command from a service"))
 }
 
-/// Every event id `hunt_step` can accept.
-const HUNT_IDS: &[u16] = &[7045, 4697, 5140, 5145, 1, 4688, 17, 18, 23, 26, 7036, 11];
-
 /// The hunt guide's stage queries: which step an event answers.
 fn hunt_step(pats: &Patterns, e: &Event) -> Option<(Stage, &'static str)> {
     match e.event_id {
@@ -462,7 +460,7 @@ pub(crate) fn hunt(
     let gap = secs(l.profile.windows.stage_window);
     let mut chains: Vec<Chain> = Vec::new();
     let mut last = None;
-    for (i, e) in l.view.events_of(HUNT_IDS) {
+    for (i, e) in l.view.events_of(crate::model::stages::table().pass("hunt")) {
         let Some((stage, step)) = hunt_step(l.pats, &e) else {
             continue;
         };
@@ -475,7 +473,7 @@ pub(crate) fn hunt(
         last = Some(e.ts);
         if let Some(c) = chains.last_mut() {
             c.add(i, stage, step);
-            c.signals.insert(step.split(':').next().unwrap_or(step));
+            c.signals.extend(Signal::hunt_step(step));
             hunt_note(c, &e, bursts);
         }
     }
@@ -496,7 +494,7 @@ fn hunt_note(c: &mut Chain, e: &Event, bursts: &std::collections::HashMap<String
     if let Some(ip) = f.net.src_ip.as_deref().filter(|i| !is_loopback_or_empty(i)) {
         c.source_ips.insert(ip.to_string());
         if bursts.contains_key(ip) {
-            c.signals.insert("step 6");
+            c.signals.insert(Signal::HuntStep(6));
         }
     }
     if c.user.is_none() {

@@ -1,22 +1,21 @@
-//! The one list of event ids the detections use. Records outside it are counted as read and
+//! Which records the detections use (the ids of the stage table). Records outside it are counted as read and
 //! dropped before a normalized `Event` is built, so large collections stay cheap in memory.
 
 use crate::model::Channel;
 
-/// Security: logons, special privileges, explicit credentials, process creation, service
-/// install, share access.
-pub const SECURITY_IDS: &[u16] = &[4624, 4648, 4672, 4688, 4697, 5140, 5145];
-/// System (Service Control Manager): install, start failures, crash, start/stop control, state.
-pub const SYSTEM_IDS: &[u16] = &[7000, 7009, 7034, 7035, 7036, 7045];
-/// Sysmon: process, network, file create, registry, pipes, file delete.
-pub const SYSMON_IDS: &[u16] = &[1, 3, 11, 12, 13, 17, 18, 23, 26];
-
-/// Whether an event of this channel and id is kept for the detections.
+/// Whether an event of this channel and id is kept for the detections: every id of the stage
+/// table (`assets/stages.toml`).
 pub fn is_kept(channel: &Channel, event_id: u16) -> bool {
+    // Looked up per record: each log's ids resolved once.
+    static IDS: std::sync::LazyLock<[&[u16]; 3]> = std::sync::LazyLock::new(|| {
+        let t = crate::model::stages::table();
+        [Channel::Security, Channel::System, Channel::Sysmon].map(|c| t.kept_ids(c.name()))
+    });
+    let of = |n: usize| IDS[n].binary_search(&event_id).is_ok();
     match channel {
-        Channel::Security => SECURITY_IDS.contains(&event_id),
-        Channel::System => SYSTEM_IDS.contains(&event_id),
-        Channel::Sysmon => SYSMON_IDS.contains(&event_id),
+        Channel::Security => of(0),
+        Channel::System => of(1),
+        Channel::Sysmon => of(2),
         // Defender rows are mapped to a Windows id on read; anything not mapped is 0.
         Channel::Defender => event_id != 0,
         Channel::Other(_) => false,
@@ -26,6 +25,23 @@ pub fn is_kept(channel: &Channel, event_id: u16) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn keeps_exactly_the_ids_the_detections_read() {
+        // The ids kept before the stage table existed, per log: the table keeps the same.
+        let before: [(Channel, &[u16]); 3] = [
+            (
+                Channel::Security,
+                &[4624, 4648, 4672, 4688, 4697, 5140, 5145],
+            ),
+            (Channel::System, &[7000, 7009, 7034, 7035, 7036, 7045]),
+            (Channel::Sysmon, &[1, 3, 11, 12, 13, 17, 18, 23, 26]),
+        ];
+        for (ch, ids) in before {
+            let kept: Vec<u16> = (0..=u16::MAX).filter(|&id| is_kept(&ch, id)).collect();
+            assert_eq!(kept, ids, "{ch:?}");
+        }
+    }
 
     #[test]
     fn keeps_detection_ids_only() {

@@ -8,6 +8,7 @@ pub mod group;
 pub mod host;
 pub mod logon;
 pub mod sanitize;
+pub mod stages;
 pub mod time;
 
 pub use event::{
