@@ -1,7 +1,7 @@
 //! Every intent the workbench understands. Bindable actions have a name used by the keymap;
 //! internal ones (loading progress, results) are not bindable.
 
-use super::state::Investigation;
+use super::data::Investigation;
 use crate::detect::allowlist::AllowField;
 
 pub use crate::pivot::PivotField;
@@ -15,7 +15,7 @@ pub enum Action {
     FocusPrev,
     NextFinding,
     PrevFinding,
-    Tab(super::state::InspectorTab),
+    Tab(InspectorTab),
     ToggleAllEvents,
     ToggleSuppressed,
     CycleZone,
@@ -65,107 +65,222 @@ pub enum Action {
     Exported(Result<String, String>),
 }
 
+/// Every bindable action: its keymap name, the action, and its line in the help screen. The one
+/// definition of action names (the keymap, help and status bar read it).
+type Bindable = (&'static str, fn() -> Action, &'static str);
+
+const BINDABLE: &[Bindable] = &[
+    (
+        "quit",
+        || Action::Quit,
+        "quit (everything is already saved)",
+    ),
+    ("help", || Action::Help, "this help"),
+    (
+        "find",
+        || Action::Find,
+        "fuzzy-find a host, user, service or IP",
+    ),
+    ("focus_next", || Action::FocusNext, "next pane"),
+    ("focus_prev", || Action::FocusPrev, "previous pane"),
+    (
+        "next_finding",
+        || Action::NextFinding,
+        "next finding of the target",
+    ),
+    (
+        "prev_finding",
+        || Action::PrevFinding,
+        "previous finding of the target",
+    ),
+    (
+        "tab_detail",
+        || Action::Tab(InspectorTab::Detail),
+        "inspector: event fields",
+    ),
+    (
+        "tab_raw",
+        || Action::Tab(InspectorTab::Raw),
+        "inspector: raw record",
+    ),
+    (
+        "tab_score",
+        || Action::Tab(InspectorTab::Score),
+        "inspector: score breakdown",
+    ),
+    (
+        "tab_triage",
+        || Action::Tab(InspectorTab::Triage),
+        "inspector: triage steps",
+    ),
+    (
+        "tab_notes",
+        || Action::Tab(InspectorTab::Notes),
+        "inspector: notes",
+    ),
+    (
+        "tab_coverage",
+        || Action::Tab(InspectorTab::Coverage),
+        "inspector: what the target's logs can and cannot show",
+    ),
+    (
+        "toggle_all_events",
+        || Action::ToggleAllEvents,
+        "timeline: chain only / all host events around it",
+    ),
+    (
+        "toggle_suppressed",
+        || Action::ToggleSuppressed,
+        "show or hide suppressed findings",
+    ),
+    (
+        "cycle_zone",
+        || Action::CycleZone,
+        "show times in UTC / local / the --tz zone",
+    ),
+    ("hops", || Action::Hops, "hops: source -> target graph"),
+    (
+        "allow",
+        || Action::Allow,
+        "allow-list the selected finding (choose field, give a reason)",
+    ),
+    (
+        "allowlist",
+        || Action::AllowList,
+        "allow-list entries of this case",
+    ),
+    (
+        "remove_allow",
+        || Action::RemoveAllow,
+        "remove the selected allow-list entry",
+    ),
+    (
+        "edit_finding_note",
+        || Action::EditFindingNote,
+        "edit the finding's note",
+    ),
+    (
+        "edit_case_note",
+        || Action::EditCaseNote,
+        "edit the case note",
+    ),
+    (
+        "edit_step_note",
+        || Action::EditStepNote,
+        "note on the selected triage step",
+    ),
+    (
+        "toggle_step",
+        || Action::ToggleStep,
+        "triage step: todo -> done -> n/a",
+    ),
+    (
+        "export",
+        || Action::Export,
+        "export case notes (Markdown + JSON)",
+    ),
+    (
+        "pivot_user",
+        || Action::Pivot(PivotField::User),
+        "pivot on the account",
+    ),
+    (
+        "pivot_source_ip",
+        || Action::Pivot(PivotField::SourceIp),
+        "pivot on the source IP",
+    ),
+    (
+        "pivot_source_host",
+        || Action::Pivot(PivotField::SourceHost),
+        "pivot on the source host",
+    ),
+    (
+        "pivot_logon_id",
+        || Action::Pivot(PivotField::LogonId),
+        "pivot on the logon id",
+    ),
+    (
+        "pivot_service",
+        || Action::Pivot(PivotField::Service),
+        "pivot on the service name",
+    ),
+    (
+        "pivot_image",
+        || Action::Pivot(PivotField::Image),
+        "pivot on the image path",
+    ),
+    (
+        "pivot_command_line",
+        || Action::Pivot(PivotField::CommandLine),
+        "pivot on the command line",
+    ),
+    (
+        "pivot_parent_image",
+        || Action::Pivot(PivotField::ParentImage),
+        "pivot on the parent image",
+    ),
+    ("back", || Action::Back, "back (close view, pop pivot)"),
+    ("up", || Action::Up, "up"),
+    ("down", || Action::Down, "down"),
+    ("page_up", || Action::PageUp, "page up"),
+    ("page_down", || Action::PageDown, "page down"),
+    ("top", || Action::Top, "first row"),
+    ("bottom", || Action::Bottom, "last row"),
+    ("open", || Action::Open, "open the selected row"),
+    ("save", || Action::Save, "save the text"),
+    ("cancel", || Action::Cancel, "cancel editing"),
+];
+
 impl Action {
     /// The action a keymap name stands for.
     pub fn from_name(name: &str) -> Option<Action> {
-        use super::state::InspectorTab as T;
-        Some(match name {
-            "quit" => Action::Quit,
-            "help" => Action::Help,
-            "find" => Action::Find,
-            "focus_next" => Action::FocusNext,
-            "focus_prev" => Action::FocusPrev,
-            "next_finding" => Action::NextFinding,
-            "prev_finding" => Action::PrevFinding,
-            "tab_detail" => Action::Tab(T::Detail),
-            "tab_raw" => Action::Tab(T::Raw),
-            "tab_score" => Action::Tab(T::Score),
-            "tab_triage" => Action::Tab(T::Triage),
-            "tab_notes" => Action::Tab(T::Notes),
-            "tab_coverage" => Action::Tab(T::Coverage),
-            "toggle_all_events" => Action::ToggleAllEvents,
-            "toggle_suppressed" => Action::ToggleSuppressed,
-            "cycle_zone" => Action::CycleZone,
-            "hops" => Action::Hops,
-            "allow" => Action::Allow,
-            "allowlist" => Action::AllowList,
-            "remove_allow" => Action::RemoveAllow,
-            "edit_finding_note" => Action::EditFindingNote,
-            "edit_case_note" => Action::EditCaseNote,
-            "edit_step_note" => Action::EditStepNote,
-            "toggle_step" => Action::ToggleStep,
-            "export" => Action::Export,
-            "pivot_user" => Action::Pivot(PivotField::User),
-            "pivot_source_ip" => Action::Pivot(PivotField::SourceIp),
-            "pivot_source_host" => Action::Pivot(PivotField::SourceHost),
-            "pivot_logon_id" => Action::Pivot(PivotField::LogonId),
-            "pivot_service" => Action::Pivot(PivotField::Service),
-            "pivot_image" => Action::Pivot(PivotField::Image),
-            "pivot_command_line" => Action::Pivot(PivotField::CommandLine),
-            "pivot_parent_image" => Action::Pivot(PivotField::ParentImage),
-            "back" => Action::Back,
-            "up" => Action::Up,
-            "down" => Action::Down,
-            "page_up" => Action::PageUp,
-            "page_down" => Action::PageDown,
-            "top" => Action::Top,
-            "bottom" => Action::Bottom,
-            "open" => Action::Open,
-            "save" => Action::Save,
-            "cancel" => Action::Cancel,
-            _ => return None,
-        })
+        BINDABLE.iter().find(|b| b.0 == name).map(|b| (b.1)())
     }
 
-    /// One-line description for the help screen.
+    /// One-line description for the help screen ("" for a name that is not an action).
     pub fn describe(name: &str) -> &'static str {
-        match name {
-            "quit" => "quit (everything is already saved)",
-            "help" => "this help",
-            "find" => "fuzzy-find a host, user, service or IP",
-            "focus_next" => "next pane",
-            "focus_prev" => "previous pane",
-            "next_finding" => "next finding of the target",
-            "prev_finding" => "previous finding of the target",
-            "tab_detail" => "inspector: event fields",
-            "tab_raw" => "inspector: raw record",
-            "tab_score" => "inspector: score breakdown",
-            "tab_triage" => "inspector: triage steps",
-            "tab_notes" => "inspector: notes",
-            "tab_coverage" => "inspector: what the target's logs can and cannot show",
-            "toggle_all_events" => "timeline: chain only / all host events around it",
-            "toggle_suppressed" => "show or hide suppressed findings",
-            "cycle_zone" => "show times in UTC / local / the --tz zone",
-            "hops" => "hops: source -> target graph",
-            "allow" => "allow-list the selected finding (choose field, give a reason)",
-            "allowlist" => "allow-list entries of this case",
-            "remove_allow" => "remove the selected allow-list entry",
-            "edit_finding_note" => "edit the finding's note",
-            "edit_case_note" => "edit the case note",
-            "edit_step_note" => "note on the selected triage step",
-            "toggle_step" => "triage step: todo -> done -> n/a",
-            "export" => "export case notes (Markdown + JSON)",
-            "pivot_user" => "pivot on the account",
-            "pivot_source_ip" => "pivot on the source IP",
-            "pivot_source_host" => "pivot on the source host",
-            "pivot_logon_id" => "pivot on the logon id",
-            "pivot_service" => "pivot on the service name",
-            "pivot_image" => "pivot on the image path",
-            "pivot_command_line" => "pivot on the command line",
-            "pivot_parent_image" => "pivot on the parent image",
-            "back" => "back (close view, pop pivot)",
-            "up" => "up",
-            "down" => "down",
-            "page_up" => "page up",
-            "page_down" => "page down",
-            "top" => "first row",
-            "bottom" => "last row",
-            "open" => "open the selected row",
-            "save" => "save the text",
-            "cancel" => "cancel editing",
-            _ => "",
+        BINDABLE.iter().find(|b| b.0 == name).map_or("", |b| b.2)
+    }
+}
+
+/// The inspector's tabs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum InspectorTab {
+    Detail,
+    Raw,
+    Score,
+    Triage,
+    Notes,
+    Coverage,
+}
+
+impl InspectorTab {
+    pub const ALL: [InspectorTab; 6] = [
+        InspectorTab::Detail,
+        InspectorTab::Raw,
+        InspectorTab::Score,
+        InspectorTab::Triage,
+        InspectorTab::Notes,
+        InspectorTab::Coverage,
+    ];
+    pub fn label(self) -> &'static str {
+        match self {
+            InspectorTab::Detail => "1 Detail",
+            InspectorTab::Raw => "2 Raw",
+            InspectorTab::Score => "3 Score",
+            InspectorTab::Triage => "4 Triage",
+            InspectorTab::Notes => "5 Notes",
+            InspectorTab::Coverage => "6 Coverage",
         }
     }
+}
+
+/// What an update asks the runtime to do (the I/O it may not do itself); the result comes back
+/// as an action.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Effect {
+    SaveCase,
+    Export,
 }
 
 /// Allow-list fields in the order the editor offers them.

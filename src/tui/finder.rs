@@ -1,30 +1,13 @@
 //! The fuzzy finder: every host, user, service and source IP of the findings, ranked by
 //! fuzzy-matcher; choosing one selects the host or pivots on the value.
 
-use super::action::PivotField;
 use super::state::AppState;
+use crate::pivot::PivotField;
 use fuzzy_matcher::FuzzyMatcher;
 use fuzzy_matcher::skim::SkimMatcherV2;
 use std::collections::BTreeSet;
 
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
-pub enum Kind {
-    Host,
-    User,
-    Service,
-    Ip,
-}
-
-impl Kind {
-    pub fn label(&self) -> &'static str {
-        match self {
-            Kind::Host => "host",
-            Kind::User => "user",
-            Kind::Service => "service",
-            Kind::Ip => "ip",
-        }
-    }
-}
+pub use super::state::FinderKind as Kind;
 
 /// Every value the finder offers.
 pub fn candidates(s: &AppState) -> Vec<(Kind, String)> {

@@ -3,9 +3,11 @@
 //! with a new frame; every analyst decision is saved to the case file as it is made.
 
 pub mod action;
+pub mod data;
 pub mod finder;
 pub mod hops;
 pub mod keymap;
+pub mod navigate;
 pub mod panes;
 pub mod pivot;
 pub mod state;

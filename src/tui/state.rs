@@ -1,41 +1,34 @@
 //! Workbench state: the investigation (events and findings, read-only after loading), the case
 //! (the analyst's decisions), and `UiState` (focus, selections, open views). Panes own nothing.
 
-use super::action::PivotField;
 use crate::case::Case;
 use crate::case::playbook::Playbook;
 use crate::detect::allowlist::Allowlist;
 use crate::detect::finding::{Finding, Severity};
+use crate::pivot::PivotField;
 use chrono::{DateTime, Utc};
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 
-/// What loading produced (the one pipeline's `Investigation`), with the pivot index.
-#[derive(Debug)]
-pub struct Investigation {
-    pub opened: crate::investigation::Investigation,
-    /// Events by pivot field value, so a pivot costs its matches, not a scan of every event.
-    pub pivots: crate::pivot::PivotIndex,
+pub use super::data::Investigation;
+
+/// What a finder value is.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub enum FinderKind {
+    Host,
+    User,
+    Service,
+    Ip,
 }
 
-impl Investigation {
-    /// Builds the pivot index (call off the UI thread: it reads every event once).
-    pub fn new(opened: crate::investigation::Investigation) -> Self {
-        let pivots = crate::pivot::PivotIndex::build(&opened.store);
-        Investigation { opened, pivots }
-    }
-}
-
-impl std::ops::Deref for Investigation {
-    type Target = crate::investigation::Investigation;
-    fn deref(&self) -> &Self::Target {
-        &self.opened
-    }
-}
-
-impl std::ops::DerefMut for Investigation {
-    fn deref_mut(&mut self) -> &mut Self::Target {
-        &mut self.opened
+impl FinderKind {
+    pub fn label(&self) -> &'static str {
+        match self {
+            FinderKind::Host => "host",
+            FinderKind::User => "user",
+            FinderKind::Service => "service",
+            FinderKind::Ip => "ip",
+        }
     }
 }
 
@@ -59,36 +52,7 @@ pub enum Pane {
     Inspector,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum InspectorTab {
-    Detail,
-    Raw,
-    Score,
-    Triage,
-    Notes,
-    Coverage,
-}
-
-impl InspectorTab {
-    pub const ALL: [InspectorTab; 6] = [
-        InspectorTab::Detail,
-        InspectorTab::Raw,
-        InspectorTab::Score,
-        InspectorTab::Triage,
-        InspectorTab::Notes,
-        InspectorTab::Coverage,
-    ];
-    pub fn label(self) -> &'static str {
-        match self {
-            InspectorTab::Detail => "1 Detail",
-            InspectorTab::Raw => "2 Raw",
-            InspectorTab::Score => "3 Score",
-            InspectorTab::Triage => "4 Triage",
-            InspectorTab::Notes => "5 Notes",
-            InspectorTab::Coverage => "6 Coverage",
-        }
-    }
-}
+pub use super::action::InspectorTab;
 
 /// One pivot: a field and the value followed, with its results.
 #[derive(Debug, Clone)]
@@ -256,7 +220,7 @@ pub struct AppState {
     pub targets: Vec<TargetRow>,
     pub keymap: super::keymap::Keymap,
     /// What the finder offers (hosts, users, services, IPs), built once per load.
-    pub finder_values: Vec<(super::finder::Kind, String)>,
+    pub finder_values: Vec<(FinderKind, String)>,
 }
 
 impl AppState {

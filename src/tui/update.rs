@@ -1,17 +1,12 @@
 //! The only place state changes. `update` does no I/O: it returns effects (save the case, write
 //! the export) that the runtime carries out and reports back.
 
-use super::action::{ALLOW_FIELDS, Action};
+use super::action::Action;
+pub use super::action::Effect;
+use super::navigate::jump_to_finding;
 use super::state::{
     AllowDraft, AppState, EditTarget, Editor, InspectorTab, Loading, Modal, Pane, Partial,
 };
-use crate::detect::allowlist::AllowSpec;
-
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Effect {
-    SaveCase,
-    Export,
-}
 
 const PAGE: i64 = 10;
 
@@ -371,28 +366,6 @@ fn open(s: &mut AppState) {
     }
 }
 
-/// Selects the target and finding of a finding index (showing suppressed ones if needed).
-pub fn jump_to_finding(s: &mut AppState, fi: usize) {
-    let suppressed = s
-        .data
-        .as_ref()
-        .and_then(|d| d.findings.get(fi))
-        .is_some_and(crate::detect::finding::Finding::is_suppressed);
-    if suppressed && !s.ui.show_suppressed {
-        s.ui.show_suppressed = true;
-        s.refresh();
-    }
-    for (ti, t) in s.targets.iter().enumerate() {
-        if let Some(pos) = t.findings.iter().position(|&x| x == fi) {
-            s.ui.target_sel = ti;
-            s.ui.finding_sel = pos;
-            s.ui.timeline_sel = 0;
-            s.ui.focus = Pane::Timeline;
-            return;
-        }
-    }
-}
-
 fn open_allow(s: &mut AppState) {
     let Some(f) = s.finding() else {
         s.ui.status = "select a finding to allow-list".into();
@@ -450,26 +423,4 @@ fn edit_step_note(s: &mut AppState) {
         text,
         multiline: false,
     }));
-}
-
-/// Adds the drafted allow-list entry to the case and re-marks the findings.
-pub fn commit_allow(s: &mut AppState, d: &AllowDraft) -> Vec<Effect> {
-    let field = ALLOW_FIELDS[d.field.min(ALLOW_FIELDS.len() - 1)];
-    let pattern = d.values.get(d.field).cloned().unwrap_or_default();
-    if pattern.trim().is_empty() {
-        s.ui.status = format!("the finding has no {}", field.label());
-        return vec![];
-    }
-    if d.reason.trim().is_empty() {
-        s.ui.status = "an allow-list entry needs a reason".into();
-        return vec![];
-    }
-    s.case.case.add_allow(AllowSpec {
-        field,
-        pattern: pattern.clone(),
-        reason: d.reason.trim().to_string(),
-    });
-    s.refresh();
-    s.ui.status = format!("allow-listed {} = {pattern}", field.label());
-    vec![Effect::SaveCase]
 }

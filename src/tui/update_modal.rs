@@ -1,9 +1,10 @@
 //! Updates while a view is open over the panes: help, finder, hops, allow-list editor and
 //! manager, text editor.
 
+use super::action::Effect;
 use super::action::{ALLOW_FIELDS, Action};
+use super::navigate::{commit_allow, jump_to_finding};
 use super::state::{AppState, EditTarget, Modal};
-use super::update::{Effect, commit_allow, jump_to_finding};
 
 pub fn update_modal(s: &mut AppState, action: &Action) -> Vec<Effect> {
     let Some(modal) = s.ui.modal.take() else {

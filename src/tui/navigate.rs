@@ -1,0 +1,50 @@
+//! State changes both the main and the modal update make: jumping to a finding, committing an
+//! allow-list entry. A module of its own so `update` and `update_modal` do not import each other.
+
+use super::action::{ALLOW_FIELDS, Effect};
+use super::state::{AllowDraft, AppState, Pane};
+use crate::detect::allowlist::AllowSpec;
+
+/// Adds the drafted allow-list entry to the case and re-marks the findings.
+pub fn commit_allow(s: &mut AppState, d: &AllowDraft) -> Vec<Effect> {
+    let field = ALLOW_FIELDS[d.field.min(ALLOW_FIELDS.len() - 1)];
+    let pattern = d.values.get(d.field).cloned().unwrap_or_default();
+    if pattern.trim().is_empty() {
+        s.ui.status = format!("the finding has no {}", field.label());
+        return vec![];
+    }
+    if d.reason.trim().is_empty() {
+        s.ui.status = "an allow-list entry needs a reason".into();
+        return vec![];
+    }
+    s.case.case.add_allow(AllowSpec {
+        field,
+        pattern: pattern.clone(),
+        reason: d.reason.trim().to_string(),
+    });
+    s.refresh();
+    s.ui.status = format!("allow-listed {} = {pattern}", field.label());
+    vec![Effect::SaveCase]
+}
+
+/// Selects the target and finding of a finding index (showing suppressed ones if needed).
+pub fn jump_to_finding(s: &mut AppState, fi: usize) {
+    let suppressed = s
+        .data
+        .as_ref()
+        .and_then(|d| d.findings.get(fi))
+        .is_some_and(crate::detect::finding::Finding::is_suppressed);
+    if suppressed && !s.ui.show_suppressed {
+        s.ui.show_suppressed = true;
+        s.refresh();
+    }
+    for (ti, t) in s.targets.iter().enumerate() {
+        if let Some(pos) = t.findings.iter().position(|&x| x == fi) {
+            s.ui.target_sel = ti;
+            s.ui.finding_sel = pos;
+            s.ui.timeline_sel = 0;
+            s.ui.focus = Pane::Timeline;
+            return;
+        }
+    }
+}
