@@ -127,24 +127,10 @@ pub enum RulesCommand {
     Export(RulesExportArgs),
 }
 
-#[derive(ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]
-pub enum RulesTarget {
-    /// Sigma base rules and a Sigma v2 `temporal_ordered` correlation (YAML stream).
-    Sigma,
-    /// Microsoft Sentinel / Defender XDR query.
-    Kql,
-    /// Elastic EQL sequence.
-    Eql,
-    /// Splunk search.
-    Spl,
-    /// PySpark job over `svchop normalize` tables, writing svchop findings.
-    Spark,
-}
-
 #[derive(Args, Debug)]
 pub struct RulesExportArgs {
     #[arg(long, value_enum)]
-    pub to: RulesTarget,
+    pub to: crate::rules::Target,
     #[command(flatten)]
     pub detect: DetectArgs,
     /// Write here instead of standard output.

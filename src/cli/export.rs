@@ -1,9 +1,7 @@
 //! `svchop export` (a case's report) and `svchop rules export` (the profile as other engines'
 //! rules).
 
-use super::args::{
-    DetectArgs, ExportArgs, ExportFormat, InputArgs, InputFormat, RulesExportArgs, RulesTarget,
-};
+use super::args::{DetectArgs, ExportArgs, ExportFormat, InputArgs, InputFormat, RulesExportArgs};
 use crate::ingest::LoadOptions;
 use crate::investigation::{Evidence, Investigation, Options};
 use crate::model::time::DisplayZone;
@@ -76,13 +74,7 @@ pub(super) fn export(a: &ExportArgs) -> Result<ExitCode> {
 pub(super) fn rules_export(a: &RulesExportArgs) -> Result<ExitCode> {
     use crate::rules::{Target, eql, export};
     let detector = a.detect.detector()?;
-    let target = match a.to {
-        RulesTarget::Sigma => Target::Sigma,
-        RulesTarget::Kql => Target::Kql,
-        RulesTarget::Eql => Target::Eql,
-        RulesTarget::Spl => Target::Spl,
-        RulesTarget::Spark => Target::Spark,
-    };
+    let target = a.to;
     let mut text = export(&detector, target)?;
     if target == Target::Eql && a.output.is_none() {
         let m = crate::rules::RuleModel::from_detector(&detector)?;

@@ -34,13 +34,18 @@ pub enum RuleError {
     OriginRule(String),
 }
 
-/// Which language to write.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// Which language to write (also `svchop rules export --to`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum Target {
+    /// Sigma base rules and a Sigma v2 `temporal_ordered` correlation (YAML stream).
     Sigma,
+    /// Microsoft Sentinel / Defender XDR query.
     Kql,
+    /// Elastic EQL sequence.
     Eql,
+    /// Splunk search.
     Spl,
+    /// PySpark job over `svchop normalize` tables, writing svchop findings.
     Spark,
 }
 
