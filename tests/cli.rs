@@ -581,3 +581,27 @@ fn negative_offsets_are_values_not_flags() {
         .code(2)
         .stderr(predicates::str::contains("offset out of range"));
 }
+
+#[test]
+fn nothing_is_written_beside_an_evidence_file() {
+    // `cd EVIDENCE_DIR; svchop open FILE`: the default case (and the reports beside it) would
+    // land next to the evidence file; so would `normalize --to` a folder there.
+    let dir = tempfile::tempdir().unwrap();
+    let ev = dir.path().join("e.jsonl");
+    std::fs::copy(fixture("ecs_winlogbeat.jsonl"), &ev).unwrap();
+    svchop()
+        .current_dir(dir.path())
+        .args(["open", "e.jsonl"])
+        .assert()
+        .code(2)
+        .stderr(predicates::str::contains("inside the evidence"));
+    svchop()
+        .arg("normalize")
+        .arg(&ev)
+        .arg("--to")
+        .arg(dir.path().join("out"))
+        .assert()
+        .code(2);
+    let names: Vec<_> = std::fs::read_dir(dir.path()).unwrap().flatten().map(|e| e.file_name()).collect();
+    assert_eq!(names.len(), 1, "only the evidence: {names:?}");
+}

@@ -248,7 +248,9 @@ fn workbench_opens_imported_findings_in_tmux() {
         .filter(|l| !l.is_empty())
         .count();
     let bin = assert_cmd::cargo::cargo_bin("svchop");
-    let case = dir.path().join("imported.svchop-case.json");
+    // The case goes elsewhere: nothing is written beside what svchop reads.
+    let case_dir = tempfile::tempdir().unwrap();
+    let case = case_dir.path().join("imported.svchop-case.json");
     let alone = format!(
         "{} open --findings '{}' --case '{}'",
         bin.display(),

@@ -106,7 +106,8 @@ pub fn check_not_in_evidence(case_path: &Path, sources: &[PathBuf]) -> Result<()
     }
 }
 
-/// The evidence path (folder or file) that `path` would be inside of or equal to, if any.
+/// The evidence path (folder or file) that `path` would be inside of, equal to, or beside (in
+/// the folder of an evidence file: `cd EVIDENCE; svchop open FILE` must not write there), if any.
 pub fn evidence_holding<'a>(path: &Path, sources: &'a [PathBuf]) -> Option<&'a PathBuf> {
     let abs = absolute(path);
     sources.iter().find(|s| {
@@ -114,7 +115,7 @@ pub fn evidence_holding<'a>(path: &Path, sources: &'a [PathBuf]) -> Option<&'a P
         if ev.is_dir() {
             abs.starts_with(&ev)
         } else {
-            abs == ev
+            abs == ev || ev.parent().is_some_and(|folder| abs.starts_with(folder))
         }
     })
 }
