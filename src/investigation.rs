@@ -8,7 +8,7 @@ use crate::case::imported::{Imported, hosts_involved, resolve};
 use crate::demo::DemoCase;
 use crate::detect::Detector;
 use crate::detect::finding::Finding;
-use crate::ingest::{FileReport, IngestReport, LoadOptions, first_part, plan};
+use crate::ingest::{FileReport, IngestReport, LoadOptions, first_part, plan, plan_all};
 use crate::store::raw::{RawError, record_text};
 use crate::store::{Loaded, Store, from_events, read_parts};
 use std::path::PathBuf;
@@ -228,7 +228,7 @@ impl Investigation {
 /// files are read and scanned first and handed over as `Progress::Partial`, then everything is
 /// read and put in order as one (the first files are not read twice).
 fn read_in_parts(paths: &[PathBuf], options: &Options, progress: ProgressFn<'_>) -> Loaded {
-    let files = plan(paths);
+    let (files, skipped) = plan_all(paths);
     let total = files.len();
     let split = options
         .early_results_above
@@ -255,6 +255,7 @@ fn read_in_parts(paths: &[PathBuf], options: &Options, progress: ProgressFn<'_>)
         &files_progress(progress, split, Some(total)),
     );
     parts.absorb(rest);
+    parts.ignored.extend(skipped);
     parts.into_loaded()
 }
 

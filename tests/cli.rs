@@ -602,6 +602,66 @@ fn nothing_is_written_beside_an_evidence_file() {
         .arg(dir.path().join("out"))
         .assert()
         .code(2);
-    let names: Vec<_> = std::fs::read_dir(dir.path()).unwrap().flatten().map(|e| e.file_name()).collect();
+    let names: Vec<_> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .flatten()
+        .map(|e| e.file_name())
+        .collect();
     assert_eq!(names.len(), 1, "only the evidence: {names:?}");
+}
+
+#[test]
+fn streams_links_and_odd_inputs_are_refused_or_counted_not_waited_on() {
+    let dir = tempfile::tempdir().unwrap();
+    let ev = dir.path().join("ev");
+    std::fs::create_dir(&ev).unwrap();
+    std::fs::copy(fixture("ecs_winlogbeat.jsonl"), ev.join("e.jsonl")).unwrap();
+    std::os::unix::fs::symlink("/etc/passwd", ev.join("link.json")).unwrap();
+    // A FIFO inside the evidence and named: never opened (it would block forever).
+    let fifo = ev.join("pipe.json");
+    assert!(
+        std::process::Command::new("mkfifo")
+            .arg(&fifo)
+            .status()
+            .unwrap()
+            .success()
+    );
+    let out = stdout_ok(svchop().args(["sources", "--format", "json"]).arg(&ev));
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    let ignored = v["ignored"].to_string();
+    assert!(
+        ignored.contains("link.json") && ignored.contains("a link"),
+        "{ignored}"
+    );
+    assert!(ignored.contains("pipe.json"), "{ignored}");
+    svchop()
+        .arg("scan")
+        .arg(&fifo)
+        .timeout(std::time::Duration::from_secs(20))
+        .assert()
+        .code(2)
+        .stderr(predicates::str::contains("not a regular file"));
+    // A case that is a FIFO or endless device is refused before reading.
+    svchop()
+        .args(["export", "/dev/zero"])
+        .timeout(std::time::Duration::from_secs(20))
+        .assert()
+        .code(2)
+        .stderr(predicates::str::contains("not a case file"));
+    // The workbench without a terminal says what to use instead.
+    let case_dir = tempfile::tempdir().unwrap();
+    svchop()
+        .arg("open")
+        .arg(&ev)
+        .arg("--case")
+        .arg(case_dir.path().join("c.svchop-case.json"))
+        .timeout(std::time::Duration::from_secs(20))
+        .assert()
+        .code(2)
+        .stderr(predicates::str::contains("needs a terminal"));
+    // Sizes that would grow without limit are usage errors.
+    svchop()
+        .args(["demo", "--headless", "--hosts", "18446744073709551615"])
+        .assert()
+        .code(2);
 }

@@ -35,7 +35,14 @@ pub enum CaseError {
         "{path}: the case file would be inside the evidence ({evidence}); svchop never writes there. Choose another place with --case FILE"
     )]
     InEvidence { path: String, evidence: String },
+    #[error(
+        "{path}: not a case file ({what}); it was not read. Pass a regular file with --case FILE"
+    )]
+    NotAFile { path: String, what: String },
 }
+
+/// A case file larger than this is not one svchop wrote (a case is notes and marks: kilobytes).
+pub const CASE_MAX_BYTES: u64 = 64 << 20;
 
 /// `<name>.svchop-case.json` in the working directory, the name made file-safe.
 pub fn default_case_path(name: &str, cwd: &Path) -> PathBuf {
@@ -145,6 +152,22 @@ fn clean_stale_temps(path: &Path) {
 pub fn load(path: &Path) -> Result<Option<Case>, CaseError> {
     clean_stale_temps(path);
     let shown = path.display().to_string();
+    // A FIFO would block forever and /dev/zero never ends: only regular files of a sane size.
+    match std::fs::metadata(path) {
+        Ok(m) if !m.is_file() => {
+            return Err(CaseError::NotAFile {
+                path: shown,
+                what: "a folder, FIFO or device".into(),
+            });
+        }
+        Ok(m) if m.len() > CASE_MAX_BYTES => {
+            return Err(CaseError::NotAFile {
+                path: shown,
+                what: format!("{} bytes, over {CASE_MAX_BYTES}", m.len()),
+            });
+        }
+        _ => {}
+    }
     let text = match std::fs::read_to_string(path) {
         Ok(t) => t,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),

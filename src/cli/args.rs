@@ -152,17 +152,17 @@ pub struct DemoArgs {
     /// Write the case as JSON lines (one folder per host) into DIR instead of scanning it.
     #[arg(long, value_name = "DIR")]
     pub write: Option<PathBuf>,
-    /// Number of hosts (at least 8: DC01, FS01, ADMIN01 and workstations).
-    #[arg(long, default_value_t = 8)]
-    pub hosts: usize,
-    /// Days of activity.
-    #[arg(long, default_value_t = 2)]
+    /// Number of hosts (8 to 100,000: DC01, FS01, ADMIN01 and workstations).
+    #[arg(long, default_value_t = 8, value_parser = clap::value_parser!(u32).range(1..=100_000))]
+    pub hosts: u32,
+    /// Days of activity (1 to 366).
+    #[arg(long, default_value_t = 2, value_parser = clap::value_parser!(u32).range(1..=366))]
     pub days: u32,
     #[arg(long, default_value_t = 7)]
     pub seed: u64,
-    /// Benign events per host per day.
-    #[arg(long, default_value_t = 120)]
-    pub noise: usize,
+    /// Benign events per host per day (up to 100,000).
+    #[arg(long, default_value_t = 120, value_parser = clap::value_parser!(u32).range(0..=100_000))]
+    pub noise: u32,
     /// Print the findings table instead of opening the workbench.
     #[arg(long)]
     pub headless: bool,

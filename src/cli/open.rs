@@ -66,6 +66,18 @@ pub(super) fn read_findings(f: &std::path::Path) -> Result<crate::case::imported
     Ok(imp)
 }
 
+/// The workbench draws on a terminal and reads keys from it; without one, say so (and what to use
+/// instead) rather than fail on the first terminal call.
+fn needs_terminal() -> Result<()> {
+    use std::io::IsTerminal;
+    if !(std::io::stdin().is_terminal() && std::io::stdout().is_terminal()) {
+        bail!(
+            "the workbench needs a terminal (standard input and output are not one); for scripts and pipelines use `svchop scan`"
+        );
+    }
+    Ok(())
+}
+
 pub(super) fn open(a: &OpenArgs) -> Result<ExitCode> {
     if a.paths.is_empty() && a.findings.is_none() {
         bail!("give the evidence to open: svchop open PATH... (or --findings FILE)");
@@ -105,6 +117,7 @@ pub(super) fn open(a: &OpenArgs) -> Result<ExitCode> {
     };
     let case = case_for(&path, &name, sources, &evidence, detector.allowlist.clone())?;
     let options = workbench_options(a.input().load_options()?, detector);
+    needs_terminal()?;
     crate::tui::run(crate::tui::OpenConfig {
         evidence: match imported {
             Some(imported) => Evidence::Findings {
@@ -141,10 +154,10 @@ pub(super) fn workbench_options(load: LoadOptions, detector: Detector) -> Option
 
 pub(super) fn demo(a: &DemoArgs) -> Result<ExitCode> {
     let opts = crate::demo::DemoOptions {
-        hosts: a.hosts.max(8),
+        hosts: (a.hosts as usize).max(8),
         days: a.days.max(1),
         seed: a.seed,
-        noise_per_day: a.noise,
+        noise_per_day: a.noise as usize,
     };
     let case = crate::demo::generate(&opts);
     if let Some(dir) = &a.write {

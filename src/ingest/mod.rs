@@ -43,6 +43,10 @@ pub(crate) enum Kind {
 }
 
 pub(crate) fn sniff(path: &Path) -> std::io::Result<Kind> {
+    // Opening a FIFO blocks until a writer comes: look only at regular files.
+    if !std::fs::metadata(path)?.is_file() {
+        return Ok(Kind::Other);
+    }
     let mut f = std::fs::File::open(path)?;
     let mut head = [0u8; 4096];
     let n = f.read(&mut head)?;
@@ -65,30 +69,45 @@ pub type Planned = (PathBuf, bool);
 
 /// Expands folders (recursively, sorted) into files; named files are kept as given.
 pub fn plan(paths: &[PathBuf]) -> Vec<Planned> {
+    plan_all(paths).0
+}
+
+/// `plan`, and what inside the folders was not read, said so it can be counted: links (not
+/// followed: they may lead out of the evidence or loop), unreadable folders, FIFOs and devices.
+pub fn plan_all(paths: &[PathBuf]) -> (Vec<Planned>, Vec<String>) {
     let mut out = Vec::new();
+    let mut skipped = Vec::new();
     for p in paths {
         if p.is_dir() {
             let mut found = Vec::new();
-            walk(p, &mut found);
+            walk(p, &mut found, &mut skipped);
             found.sort();
             out.extend(found.into_iter().map(|f| (f, false)));
         } else {
             out.push((p.clone(), true));
         }
     }
-    out
+    skipped.sort();
+    (out, skipped)
 }
 
-fn walk(dir: &Path, out: &mut Vec<PathBuf>) {
-    let Ok(entries) = std::fs::read_dir(dir) else {
-        return;
+fn walk(dir: &Path, out: &mut Vec<PathBuf>, skipped: &mut Vec<String>) {
+    let entries = match std::fs::read_dir(dir) {
+        Ok(e) => e,
+        Err(e) => {
+            skipped.push(format!("{} (folder not readable: {e})", dir.display()));
+            return;
+        }
     };
     for entry in entries.flatten() {
         let path = entry.path();
         match entry.file_type() {
-            Ok(t) if t.is_dir() => walk(&path, out),
+            Ok(t) if t.is_dir() => walk(&path, out, skipped),
             Ok(t) if t.is_file() => out.push(path),
-            _ => {}
+            Ok(t) if t.is_symlink() => {
+                skipped.push(format!("{} (a link, not followed)", path.display()));
+            }
+            _ => skipped.push(format!("{} (not a regular file)", path.display())),
         }
     }
 }
@@ -109,6 +128,15 @@ pub fn read_one_into(
     sink: &mut dyn FnMut(Event),
 ) -> Result<FileReport, String> {
     let shown: Arc<str> = Arc::from(path.display().to_string().as_str());
+    // A FIFO or device (`/dev/stdin`, a named pipe) would block or never end: files only.
+    if std::fs::metadata(path).is_ok_and(|m| !m.is_file()) {
+        let mut rep = FileReport::new(&shown, "not a file");
+        rep.problem(
+            "file",
+            "not a regular file (a FIFO, socket or device); save the stream to a file and give that",
+        );
+        return Ok(rep);
+    }
     match sniff(path) {
         Ok(Kind::Evtx) => Ok(evtx::read_evtx_into(path, &shown, sink)),
         Ok(Kind::Json) => {

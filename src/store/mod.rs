@@ -10,7 +10,7 @@ pub mod pack;
 pub mod raw;
 pub mod window;
 
-use crate::ingest::{IngestReport, LoadOptions, Planned, each_file, plan, read_one_into};
+use crate::ingest::{IngestReport, LoadOptions, Planned, each_file, plan_all, read_one_into};
 use crate::model::Event;
 pub use pack::{Chunk, Store};
 use rayon::prelude::*;
@@ -66,7 +66,10 @@ pub fn load(
     opts: &LoadOptions,
     progress: &(dyn Fn(usize, usize) + Sync),
 ) -> Loaded {
-    read_parts(&plan(paths), opts, progress).into_loaded()
+    let (files, skipped) = plan_all(paths);
+    let mut parts = read_parts(&files, opts, progress);
+    parts.ignored.extend(skipped);
+    parts.into_loaded()
 }
 
 /// Reads planned files, each file's events packed as soon as it is read, so memory holds the
