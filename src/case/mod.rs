@@ -213,6 +213,7 @@ mod tests {
             field: AllowField::ServiceName,
             pattern: "X".into(),
             reason: "r".into(),
+            literal: false,
         };
         c.add_allow(spec.clone());
         c.add_allow(spec);

@@ -37,6 +37,11 @@ pub struct AllowSpec {
     pub field: AllowField,
     pub pattern: String,
     pub reason: String,
+    /// The pattern is a value taken from an event, matched as it is (case-insensitive): `*` and
+    /// `?` in it are characters, not wildcards. An attacker names the services and paths a
+    /// finding shows; a value copied from one must not cover another host's attack.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub literal: bool,
 }
 
 #[derive(Debug, Clone)]
@@ -59,13 +64,16 @@ pub struct Allowlist {
 
 impl AllowEntry {
     pub fn new(spec: AllowSpec, origin: &str) -> Result<Self, AssetError> {
-        let re = Regex::new(&format!("(?i){}", glob_to_regex(spec.pattern.trim()))).map_err(
-            |source| AssetError::Regex {
-                file: origin.to_string(),
-                pattern: spec.pattern.clone(),
-                source,
-            },
-        )?;
+        let body = if spec.literal {
+            format!("^{}$", regex::escape(spec.pattern.trim()))
+        } else {
+            glob_to_regex(spec.pattern.trim())
+        };
+        let re = Regex::new(&format!("(?i){body}")).map_err(|source| AssetError::Regex {
+            file: origin.to_string(),
+            pattern: spec.pattern.clone(),
+            source,
+        })?;
         Ok(AllowEntry {
             spec,
             origin: origin.to_string(),
@@ -75,6 +83,11 @@ impl AllowEntry {
 
     fn hit(&self, v: &str) -> bool {
         self.re.is_match(v.trim())
+    }
+
+    /// Whether the entry's pattern covers this one value (what `matches` asks of each value).
+    pub fn matches_value(&self, v: &str) -> bool {
+        self.hit(v)
     }
 
     /// Whether the entry covers the finding: every service (or source) of it must match.

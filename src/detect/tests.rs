@@ -560,3 +560,46 @@ fn suppressed_findings_beyond_the_per_host_cap_are_counted_not_kept() {
     let (none, dropped) = det.scan(&s, false);
     assert_eq!((none.len(), dropped), (0, 4));
 }
+
+#[test]
+fn a_value_copied_from_a_finding_never_covers_another_hosts_attack() {
+    // An attacker names a service `PSEXESVC*`; an analyst allow-lists that finding's service
+    // name. The entry must not suppress `PSEXESVC-backdoor` elsewhere, as a glob would.
+    use super::allowlist::{AllowEntry, AllowField, AllowSpec, Allowlist};
+    let install = |host: &str, name: &str| {
+        ev(host, 0, Channel::System, 7045)
+            .service(name, "%COMSPEC% /c whoami > \\\\127.0.0.1\\C$\\x")
+            .user_sid(SID)
+            .done()
+    };
+    let findings = scan(
+        "default",
+        vec![
+            install("WS01", "PSEXESVC*"),
+            install("WS02", "PSEXESVC-backdoor"),
+        ],
+    );
+    assert_eq!(findings.len(), 2);
+    let spec = |literal| AllowSpec {
+        field: AllowField::ServiceName,
+        pattern: "PSEXESVC*".into(),
+        reason: "r".into(),
+        literal,
+    };
+    let covered = |literal| {
+        let list = Allowlist {
+            entries: vec![AllowEntry::new(spec(literal), "case").unwrap()],
+        };
+        let mut f = findings.clone();
+        list.apply(&mut f);
+        let mut hosts: Vec<String> = f
+            .iter()
+            .filter(|x| x.is_suppressed())
+            .map(|x| x.target_key.clone())
+            .collect();
+        hosts.sort();
+        hosts
+    };
+    assert_eq!(covered(true), ["WS01"], "exactly the value");
+    assert_eq!(covered(false), ["WS01", "WS02"], "a typed glob still works");
+}

@@ -17,14 +17,29 @@ pub fn commit_allow(s: &mut AppState, d: &AllowDraft) -> Vec<Effect> {
         s.ui.status = "an allow-list entry needs a reason".into();
         return vec![];
     }
-    s.case.case.add_allow(AllowSpec {
+    let spec = AllowSpec {
         field,
         pattern: pattern.clone(),
         reason: d.reason.trim().to_string(),
-    });
+        // Copied from the finding (attacker-chosen text): matched exactly, never as a glob.
+        literal: true,
+    };
+    let covered = covered(s, &spec);
+    s.case.case.add_allow(spec);
     s.refresh();
-    s.ui.status = format!("allow-listed {} = {pattern}", field.label());
+    s.ui.status = format!(
+        "allow-listed {} = {pattern} (exactly as written; covers {covered} finding(s))",
+        field.label()
+    );
     vec![Effect::SaveCase]
+}
+
+/// How many loaded findings an entry would cover (any host), shown before it is saved.
+pub fn covered(s: &AppState, spec: &AllowSpec) -> usize {
+    s.data.as_ref().map_or(0, |data| {
+        crate::detect::allowlist::AllowEntry::new(spec.clone(), "case")
+            .map_or(0, |e| data.findings.iter().filter(|f| e.matches(f)).count())
+    })
 }
 
 /// Selects the target and finding of a finding index (showing suppressed ones if needed).

@@ -201,9 +201,24 @@ fn allow_listing_suppresses_at_once_and_saves() {
     for c in "lab".chars() {
         update(&mut s, Action::Input(c));
     }
+    // Before saving, the analyst sees that the value matches exactly and what it covers.
+    let (text, _) = screen(&s, 200, 60, color());
+    assert!(
+        text.contains("matches the value exactly") && text.contains("covers 3 finding(s)"),
+        "{text}"
+    );
     let eff = update(&mut s, Action::Open);
     assert_eq!(eff, vec![Effect::SaveCase]);
     assert_eq!(s.case.case.allowlist[0].spec.pattern, "RemComSvc");
+    assert!(
+        s.case.case.allowlist[0].spec.literal,
+        "copied from the finding: literal"
+    );
+    assert!(
+        s.ui.status.contains("covers 3 finding(s)"),
+        "{}",
+        s.ui.status
+    );
     let row = s.targets.iter().find(|t| t.key == "PC01").unwrap();
     assert!(row.all_suppressed, "all three RemCom findings suppressed");
     let after = s.targets.iter().position(|t| t.key == "PC01").unwrap();

@@ -35,7 +35,7 @@ pub fn draw(f: &mut Frame<'_>, s: &AppState, area: Rect, theme: Theme) {
         Modal::Help { scroll } => (" Keys (esc closes) ".into(), help(s), *scroll),
         Modal::Finder { query, sel, hits } => finder(s, query, *sel, hits, theme),
         Modal::Hops { sel } => hops(s, *sel, theme),
-        Modal::AllowEdit(d) => (" Allow-list the selected finding (←/→ field, type a reason, enter saves, esc cancels) ".into(), allow_edit(d, theme), 0),
+        Modal::AllowEdit(d) => (" Allow-list the selected finding (←/→ field, type a reason, enter saves, esc cancels) ".into(), allow_edit(s, d, theme), 0),
         Modal::AllowList { sel } => allow_list(s, *sel, theme),
         Modal::Edit(e) => {
             let what = match &e.target {
@@ -173,7 +173,7 @@ fn hops(s: &AppState, sel: usize, theme: Theme) -> (String, Vec<Line<'static>>, 
     )
 }
 
-fn allow_edit(d: &crate::tui::state::AllowDraft, theme: Theme) -> Vec<Line<'static>> {
+fn allow_edit(s: &AppState, d: &crate::tui::state::AllowDraft, theme: Theme) -> Vec<Line<'static>> {
     let mut lines = Vec::new();
     for (i, field) in ALLOW_FIELDS.iter().enumerate() {
         let value = d.values.get(i).map_or("", String::as_str);
@@ -197,6 +197,24 @@ fn allow_edit(d: &crate::tui::state::AllowDraft, theme: Theme) -> Vec<Line<'stat
         ));
     }
     lines.push(Line::from(""));
+    if let (Some(field), Some(value)) = (
+        ALLOW_FIELDS.get(d.field),
+        d.values.get(d.field).filter(|v| !v.trim().is_empty()),
+    ) {
+        let spec = crate::detect::allowlist::AllowSpec {
+            field: *field,
+            pattern: value.clone(),
+            reason: String::new(),
+            literal: true,
+        };
+        let n = crate::tui::navigate::covered(s, &spec);
+        lines.push(Line::styled(
+            format!(
+                "matches the value exactly (* and ? are characters here); covers {n} finding(s) on any host"
+            ),
+            theme.dim(),
+        ));
+    }
     lines.push(Line::from(format!("reason: {}█", for_terminal(&d.reason))));
     lines
 }
