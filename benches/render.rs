@@ -37,6 +37,7 @@ fn opened(evidence: svchop::investigation::Evidence) -> AppState {
         case: Case::new("bench", CaseSources::default()),
         path: PathBuf::from("bench.json"),
         base_allowlist: det.allowlist.clone(),
+        saves: svchop::tui::state::Saves::default(),
     };
     let mut s = AppState::new(
         case,

@@ -39,6 +39,102 @@ pub enum CaseError {
         "{path}: not a case file ({what}); it was not read. Pass a regular file with --case FILE"
     )]
     NotAFile { path: String, what: String },
+    #[error(
+        "{path}: the case is open in another workbench ({holder}); two workbenches on one case would lose each other's notes and triage. Close it there, or open a copy with --case FILE (if that workbench is gone, delete {lock})"
+    )]
+    Locked {
+        path: String,
+        holder: String,
+        lock: String,
+    },
+}
+
+/// The case held by one workbench: `<case>.lock` beside it names the holder (process, host,
+/// user, since when); removed when the holder ends. A lock whose process is gone on this host is
+/// taken over.
+#[derive(Debug)]
+pub struct CaseLock {
+    lock: PathBuf,
+}
+
+impl Drop for CaseLock {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.lock);
+    }
+}
+
+fn this_host() -> String {
+    std::fs::read_to_string("/etc/hostname")
+        .ok()
+        .map(|h| h.trim().to_string())
+        .filter(|h| !h.is_empty())
+        .or_else(|| std::env::var("HOSTNAME").ok())
+        .unwrap_or_else(|| "this host".into())
+}
+
+/// Takes the case's lock, or says who holds it.
+pub fn lock(path: &Path) -> Result<CaseLock, CaseError> {
+    let name = path
+        .file_name()
+        .map_or_else(|| "case".into(), |n| n.to_string_lossy().into_owned());
+    let lock = path.with_file_name(format!("{name}.lock"));
+    let host = this_host();
+    let user = std::env::var("USER").unwrap_or_else(|_| "?".into());
+    let me = format!(
+        "pid {} on {host}, user {user}, since {}",
+        std::process::id(),
+        chrono::Utc::now().format("%Y-%m-%d %H:%M:%SZ")
+    );
+    for _ in 0..2 {
+        match std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .open(&lock)
+        {
+            Ok(mut f) => {
+                let _ = f.write_all(me.as_bytes());
+                return Ok(CaseLock { lock });
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
+                let holder = std::fs::read_to_string(&lock).unwrap_or_default();
+                if holder_is_gone(&holder, &host) {
+                    let _ = std::fs::remove_file(&lock);
+                    continue;
+                }
+                return Err(CaseError::Locked {
+                    path: path.display().to_string(),
+                    holder: crate::model::sanitize::for_terminal(holder.trim()).into_owned(),
+                    lock: lock.display().to_string(),
+                });
+            }
+            Err(source) => {
+                return Err(CaseError::Write {
+                    path: lock.display().to_string(),
+                    source,
+                });
+            }
+        }
+    }
+    Err(CaseError::Locked {
+        path: path.display().to_string(),
+        holder: "another workbench".into(),
+        lock: lock.display().to_string(),
+    })
+}
+
+/// Whether the lock's process is known to be gone: on this host, no such process.
+fn holder_is_gone(holder: &str, host: &str) -> bool {
+    let mut words = holder.split_whitespace();
+    let (Some("pid"), Some(pid), Some("on"), Some(h)) =
+        (words.next(), words.next(), words.next(), words.next())
+    else {
+        return false;
+    };
+    let h = h.trim_end_matches(',');
+    h == host
+        && pid.parse::<u32>().is_ok()
+        && Path::new("/proc/self").exists()
+        && !Path::new(&format!("/proc/{pid}")).exists()
 }
 
 /// A case file larger than this is not one svchop wrote (a case is notes and marks: kilobytes).
@@ -221,11 +317,16 @@ pub fn save(path: &Path, case: &Case) -> Result<(), CaseError> {
     let tmp = dir.join(format!(".{name}.tmp-{}", std::process::id()));
     let text = serde_json::to_string_pretty(case).map_err(|e| werr(std::io::Error::other(e)))?;
     let mut f = std::fs::File::create(&tmp).map_err(werr)?;
-    f.write_all(text.as_bytes())
+    let written = f
+        .write_all(text.as_bytes())
         .and_then(|()| f.write_all(b"\n"))
-        .and_then(|()| f.sync_all())
-        .map_err(werr)?;
+        .and_then(|()| f.sync_all());
     drop(f);
+    if let Err(e) = written {
+        // A full disk must not leave a half-written temporary file behind.
+        let _ = std::fs::remove_file(&tmp);
+        return Err(werr(e));
+    }
     std::fs::rename(&tmp, path).map_err(|e| {
         let _ = std::fs::remove_file(&tmp);
         werr(e)
@@ -315,5 +416,37 @@ mod tests {
     fn default_names_are_file_safe() {
         let p = default_case_path("dev corpus/../x", Path::new("/tmp"));
         assert_eq!(p, Path::new("/tmp/dev_corpus_.._x.svchop-case.json"));
+    }
+}
+
+#[cfg(test)]
+mod lock_tests {
+    use super::*;
+
+    #[test]
+    fn one_workbench_holds_a_case_and_a_gone_holder_is_replaced() {
+        let dir = tempfile::tempdir().unwrap();
+        let case = dir.path().join("c.svchop-case.json");
+        let held = lock(&case).unwrap();
+        let err = lock(&case).unwrap_err().to_string();
+        assert!(
+            err.contains("open in another workbench")
+                && err.contains(&format!("pid {}", std::process::id())),
+            "{err}"
+        );
+        drop(held);
+        let again = lock(&case).unwrap();
+        drop(again);
+        // A lock left by a process that is gone on this host is taken over.
+        let stale = case.with_file_name("c.svchop-case.json.lock");
+        std::fs::write(
+            &stale,
+            format!("pid 4294967295 on {}, user x, since then", this_host()),
+        )
+        .unwrap();
+        assert!(lock(&case).is_ok());
+        // One from another host is not (its process cannot be checked from here).
+        std::fs::write(&stale, "pid 1 on some-other-host, user x, since then").unwrap();
+        assert!(lock(&case).is_err());
     }
 }

@@ -35,6 +35,7 @@ pub(super) fn case_for(
         case,
         path: path.to_path_buf(),
         base_allowlist: base,
+        saves: crate::tui::state::Saves::default(),
     })
 }
 
@@ -64,6 +65,34 @@ pub(super) fn read_findings(f: &std::path::Path) -> Result<crate::case::imported
         }
     );
     Ok(imp)
+}
+
+/// What the analyst is told when the workbench closes, and the exit code: only a save that
+/// happened is called one, and a last change that is not on disk exits 2.
+pub(super) fn after_workbench(
+    saves: &crate::tui::state::Saves,
+    path: &std::path::Path,
+) -> ExitCode {
+    match (saves.changed, &saves.failed) {
+        (_, Some(e)) => {
+            eprintln!(
+                "svchop: the case could NOT be saved ({e}); the last changes are not on disk"
+            );
+            ExitCode::from(2)
+        }
+        (true, None) => {
+            eprintln!("svchop: case saved in {}", path.display());
+            ExitCode::SUCCESS
+        }
+        (false, None) if path.exists() => {
+            eprintln!("svchop: no changes; the case is in {}", path.display());
+            ExitCode::SUCCESS
+        }
+        (false, None) => {
+            eprintln!("svchop: no changes; no case file was written");
+            ExitCode::SUCCESS
+        }
+    }
 }
 
 /// The workbench draws on a terminal and reads keys from it; without one, say so (and what to use
@@ -118,7 +147,8 @@ pub(super) fn open(a: &OpenArgs) -> Result<ExitCode> {
     let case = case_for(&path, &name, sources, &evidence, detector.allowlist.clone())?;
     let options = workbench_options(a.input().load_options()?, detector);
     needs_terminal()?;
-    crate::tui::run(crate::tui::OpenConfig {
+    let _lock = crate::case::persist::lock(&path)?;
+    let saves = crate::tui::run(crate::tui::OpenConfig {
         evidence: match imported {
             Some(imported) => Evidence::Findings {
                 imported,
@@ -130,8 +160,7 @@ pub(super) fn open(a: &OpenArgs) -> Result<ExitCode> {
         case,
         zone: a.tz,
     })?;
-    eprintln!("svchop: case saved in {}", path.display());
-    Ok(ExitCode::SUCCESS)
+    Ok(after_workbench(&saves, &path))
 }
 
 /// How many findings the built-in and file allow-lists suppress the workbench keeps per host
@@ -191,14 +220,14 @@ pub(super) fn demo(a: &DemoArgs) -> Result<ExitCode> {
             &[],
             detector.allowlist.clone(),
         )?;
-        crate::tui::run(crate::tui::OpenConfig {
+        let _lock = crate::case::persist::lock(&path)?;
+        let saves = crate::tui::run(crate::tui::OpenConfig {
             evidence: Evidence::Demo(Box::new(case)),
             options: workbench_options(LoadOptions::default(), detector),
             case: handle,
             zone: a.tz,
         })?;
-        eprintln!("svchop: case saved in {}", path.display());
-        return Ok(ExitCode::SUCCESS);
+        return Ok(after_workbench(&saves, &path));
     }
     let (records, chains) = (case.records(), case.chains.len());
     let options = Options {
@@ -224,4 +253,28 @@ pub(super) fn demo(a: &DemoArgs) -> Result<ExitCode> {
     );
     emit(&t)?;
     Ok(ExitCode::SUCCESS)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::after_workbench;
+    use crate::tui::state::Saves;
+
+    #[test]
+    fn only_a_save_that_happened_is_called_one() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("c.svchop-case.json");
+        let code = |s: Saves| format!("{:?}", after_workbench(&s, &path));
+        let ok = format!("{:?}", std::process::ExitCode::SUCCESS);
+        assert_eq!(
+            code(Saves::default()),
+            ok,
+            "no change: fine, nothing claimed"
+        );
+        let failed = Saves {
+            changed: true,
+            failed: Some("No space left on device".into()),
+        };
+        assert_ne!(code(failed), ok, "the last change is not on disk: non-zero");
+    }
 }

@@ -122,8 +122,9 @@ fn export(s: &AppState) -> Result<String, String> {
     Ok(format!("exported {} and .json", md_path.display()))
 }
 
-/// Runs the workbench until the analyst quits.
-pub fn run(cfg: OpenConfig) -> Result<()> {
+/// Runs the workbench until the analyst quits; says what became of the analyst's changes (a
+/// failed last save is tried once more on the way out).
+pub fn run(cfg: OpenConfig) -> Result<state::Saves> {
     let playbook = crate::case::playbook::Playbook::builtin()?;
     let keymap = keymap::Keymap::builtin()?;
     let theme = theme::Theme::from_env();
@@ -162,7 +163,11 @@ pub fn run(cfg: OpenConfig) -> Result<()> {
             }
         }
     }
-    Ok(())
+    if state.case.saves.failed.is_some() {
+        let result = execute(&state, &Effect::SaveCase);
+        update(&mut state, result);
+    }
+    Ok(state.case.saves)
 }
 
 #[cfg(test)]

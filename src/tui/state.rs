@@ -210,6 +210,16 @@ pub struct CaseHandle {
     pub path: PathBuf,
     /// Built-in and file allow-lists (the case's own entries come on top).
     pub base_allowlist: Allowlist,
+    /// What became of the analyst's changes: whether any was made, and the error of the last
+    /// save when it failed (the last change is then not on disk).
+    pub saves: Saves,
+}
+
+/// The analyst's changes and the last save's outcome.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Saves {
+    pub changed: bool,
+    pub failed: Option<String>,
 }
 
 pub struct AppState {

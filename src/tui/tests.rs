@@ -49,6 +49,7 @@ fn empty_state(det: &Detector) -> AppState {
         case: Case::new("t", CaseSources::default()),
         path: PathBuf::from("unused.json"),
         base_allowlist: det.allowlist.clone(),
+        saves: crate::tui::state::Saves::default(),
     };
     AppState::new(
         case,
@@ -598,4 +599,15 @@ fn raw_tab_shows_the_record_read_back_from_the_evidence() {
     update(&mut s, Action::Tab(InspectorTab::Raw));
     let (text, _) = screen(&s, 200, 60, color());
     assert!(text.contains("has moved"), "{text}");
+}
+
+#[test]
+fn a_failed_save_is_remembered_until_a_save_succeeds() {
+    let mut s = corpus_state();
+    assert_eq!(s.case.saves, super::state::Saves::default());
+    update(&mut s, Action::Saved(Err("disk full".into())));
+    assert!(s.ui.status.contains("NOT SAVED"));
+    assert_eq!(s.case.saves.failed.as_deref(), Some("disk full"));
+    update(&mut s, Action::Saved(Ok("saved".into())));
+    assert!(s.case.saves.changed && s.case.saves.failed.is_none());
 }

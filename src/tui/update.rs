@@ -112,6 +112,8 @@ pub fn update(s: &mut AppState, action: Action) -> Vec<Effect> {
     };
     match action {
         Action::Saved(r) => {
+            s.case.saves.changed = true;
+            s.case.saves.failed = r.as_ref().err().cloned();
             // Keep what the analyst just did on the status line; say it is saved.
             s.ui.status = match r {
                 Ok(m) if s.ui.status.is_empty() => m,
