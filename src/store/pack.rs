@@ -674,6 +674,8 @@ struct HostOrder {
     order: Vec<(u32, u32)>,
     also_at: Vec<(usize, Box<[SourceRef]>)>,
     merged: u64,
+    /// Record comparisons made while merging copies (bounded by the events: see the test).
+    comparisons: u64,
 }
 
 impl Store {
@@ -880,6 +882,7 @@ fn host_order(chunks: &[Chunk], runs: &[(u32, Range<usize>)]) -> HostOrder {
         order: Vec::with_capacity(total),
         also_at: Vec::new(),
         merged: 0,
+        comparisons: 0,
     };
     let mut same_time: Vec<(Header<'_>, u32, u32)> = Vec::new();
     while let Some(Reverse(at)) = heap.pop() {
@@ -931,6 +934,7 @@ fn merge_copies(chunks: &[Chunk], same_time: &[(Header<'_>, u32, u32)], out: &mu
         };
         let bucket = by_identity.entry(record_identity(&e)).or_default();
         let found = bucket.iter().copied().find(|&k| {
+            out.comparisons += 1;
             kept.get(k)
                 .is_some_and(|(first, _, _)| first.same_record(&e))
         });
@@ -968,6 +972,37 @@ fn record_identity(e: &Event) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// `n` events of one host at one instant, each its own record (`distinct`) or all copies of
+    /// one record found in `n` files; merged as loading merges them.
+    fn merge_at_one_instant(n: u64, distinct: bool) -> HostOrder {
+        use crate::detect::testkit::ev;
+        let mut p = Packer::new();
+        for k in 0..n {
+            let id = if distinct { k } else { 7 };
+            let mut e = ev("WS01", 0, Channel::Security, 4624)
+                .logon(id, 3, "10.0.0.9", "eve", "S-1-5-21-9")
+                .done();
+            e.source.record_id = Some(id);
+            e.source.file = Arc::from(format!("f{k}").as_str());
+            p.push(&e);
+        }
+        let chunks = vec![p.finish()];
+        let n = usize::try_from(n).unwrap();
+        host_order(&chunks, &[(0, 0..n)])
+    }
+
+    #[test]
+    fn many_events_at_one_instant_cost_linear_work() {
+        // An attacker can write thousands of records with one timestamp: merging copies must
+        // not compare each with every earlier one (was ~n*n/2 comparisons).
+        for distinct in [true, false] {
+            let o = merge_at_one_instant(4000, distinct);
+            assert!(o.comparisons <= 4000, "{} comparisons", o.comparisons);
+            assert_eq!(o.merged, if distinct { 0 } else { 3999 });
+            assert_eq!(o.order.len(), if distinct { 4000 } else { 1 });
+        }
+    }
 
     #[test]
     fn decimals_read_back_as_the_same_text() {
