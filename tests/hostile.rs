@@ -188,3 +188,64 @@ fn timeline_csv_round_trips_hostile_cells_inert() {
     assert_eq!(rows, EVIL.len() * 3 + 1, "one row per event");
     assert!(saw_formula, "hostile text kept, neutralized");
 }
+
+#[test]
+fn one_damaged_array_element_costs_only_itself_and_huge_records_are_skipped() {
+    // 1,002 records in one JSON array, record 2 with a damaged number: the other 1,001 are read
+    // (the whole rest of the file was lost before). Then a JSON-lines file whose second line is
+    // 40 MB of zero bytes (a sparse or zero-filled file): skipped and counted, not buffered.
+    let dir = tempfile::tempdir().unwrap();
+    let mut elems: Vec<String> = (0..1002u64)
+        .map(|i| {
+            record(
+                4624,
+                "Security",
+                i,
+                &json!({"LogonType": "3", "TargetLogonId": "0x1"}),
+            )
+            .to_string()
+        })
+        .collect();
+    elems[1] = elems[1].replacen("\"EventID\":4624", "\"EventID\":46-24", 1);
+    let array = dir.path().join("a.json");
+    std::fs::write(&array, format!("[\n{}\n]\n", elems.join(",\n"))).unwrap();
+    let loaded = svchop::store::load(
+        &[array],
+        &svchop::ingest::LoadOptions::default(),
+        &|_, _| {},
+    );
+    let file = &loaded.report.files[0];
+    assert_eq!(file.records_read, 1002);
+    assert_eq!(file.records_skipped, 1, "{:?}", file.problems);
+    assert_eq!(file.records_kept, 1001);
+    assert!(
+        file.problems.iter().any(|p| p.at == "record 2"),
+        "{:?}",
+        file.problems
+    );
+
+    let lines = dir.path().join("l.jsonl");
+    let mut text = elems[0].clone() + "\n";
+    text.push_str(&"\0".repeat(40 << 20));
+    text.push('\n');
+    text.push_str(&elems[2]);
+    text.push('\n');
+    std::fs::write(&lines, text).unwrap();
+    let loaded = svchop::store::load(
+        &[lines],
+        &svchop::ingest::LoadOptions::default(),
+        &|_, _| {},
+    );
+    let file = &loaded.report.files[0];
+    assert_eq!(
+        (file.records_read, file.records_skipped, file.records_kept),
+        (3, 1, 2)
+    );
+    assert!(
+        file.problems
+            .iter()
+            .any(|p| p.at == "line 2" && p.what.contains("skipped")),
+        "{:?}",
+        file.problems
+    );
+}

@@ -3,6 +3,7 @@
 //! zone-less times is known. A damaged line or a truncated array loses only what is damaged.
 
 use super::fieldmap::{RawRecord, normalize};
+use super::jsonscan::{Piece, RECORD_MAX_BYTES, Values, next_line};
 use super::kept::is_kept;
 use super::report::FileReport;
 use super::shapes::Shape;
@@ -43,6 +44,19 @@ struct Collector<'a> {
 }
 
 impl Collector<'_> {
+    /// A record over `RECORD_MAX_BYTES`: read past, counted, not kept.
+    fn too_large(&mut self, at: &str, bytes: u64) {
+        self.report.records_read += 1;
+        self.report.records_skipped += 1;
+        self.report.problem(
+            at,
+            format!(
+                "record of {bytes} bytes skipped (over {} MiB; not a log record)",
+                RECORD_MAX_BYTES >> 20
+            ),
+        );
+    }
+
     /// One record; `offset` is where it starts in the file (see `store::raw`).
     fn take(&mut self, value: &Value, line: Option<u64>, offset: u64) {
         self.report.records_read += 1;
@@ -204,22 +218,26 @@ fn looks_like_lines<R: BufRead>(reader: &mut R) -> bool {
 }
 
 fn read_lines<R: BufRead>(mut reader: R, c: &mut Collector<'_>) {
-    let mut buf = Vec::new();
     let mut line_no = 0u64;
     let mut next_at = 0u64;
     loop {
-        buf.clear();
-        let at = next_at;
-        match reader.read_until(b'\n', &mut buf) {
-            Ok(0) => break,
-            Ok(n) => next_at += n as u64,
+        let piece = match next_line(&mut reader, &mut next_at) {
+            Ok(Some(p)) => p,
+            Ok(None) => break,
             Err(e) => {
                 c.report
                     .problem(format!("line {}", line_no + 1), format!("read error: {e}"));
                 break;
             }
-        }
+        };
         line_no += 1;
+        let (at, buf) = match piece {
+            Piece::Record { at, bytes } => (at, bytes),
+            Piece::TooLarge { bytes, .. } => {
+                c.too_large(&format!("line {line_no}"), bytes);
+                continue;
+            }
+        };
         let Ok(text) = std::str::from_utf8(&buf) else {
             c.report.records_read += 1;
             c.report.records_skipped += 1;
@@ -242,65 +260,81 @@ fn read_lines<R: BufRead>(mut reader: R, c: &mut Collector<'_>) {
     }
 }
 
+/// A JSON array, or objects one after another: each record found by its brackets and parsed on
+/// its own (the file is never held whole; one damaged record costs only itself).
 fn read_whole<R: BufRead>(mut reader: R, c: &mut Collector<'_>) {
-    let mut bytes = Vec::new();
-    if let Err(e) = reader.read_to_end(&mut bytes) {
-        c.report.problem("file", format!("read error: {e}"));
-        return;
+    let mut at = 0u64;
+    let start = match skip_bom_and_space(&mut reader, &mut at) {
+        Ok(b) => b,
+        Err(e) => {
+            c.report.problem("file", format!("read error: {e}"));
+            return;
+        }
+    };
+    let in_array = match start {
+        Some(b'[') => {
+            reader.consume(1);
+            at += 1;
+            true
+        }
+        Some(b'{') => false,
+        Some(_) => {
+            c.report
+                .problem("file", "not JSON (neither an array nor objects)");
+            return;
+        }
+        None => return,
+    };
+    let mut values = Values::new(reader, at, in_array);
+    let mut index = 0u64;
+    loop {
+        let piece = match values.next_value() {
+            Ok(Some(p)) => p,
+            Ok(None) => break,
+            Err(e) => {
+                c.report
+                    .problem(format!("record {}", index + 1), format!("read error: {e}"));
+                return;
+            }
+        };
+        index += 1;
+        match piece {
+            Piece::TooLarge { bytes, .. } => c.too_large(&format!("record {index}"), bytes),
+            Piece::Record { at, bytes } => {
+                let text = String::from_utf8_lossy(&bytes);
+                match serde_json::from_str::<Value>(&text) {
+                    Ok(v) => c.take(&v, None, at),
+                    Err(e) => {
+                        c.report.records_read += 1;
+                        c.report.records_skipped += 1;
+                        c.report
+                            .problem(format!("record {index}"), format!("damaged JSON: {e}"));
+                    }
+                }
+            }
+        }
     }
-    let text = String::from_utf8_lossy(&bytes);
-    let text = text.trim_start_matches('\u{feff}');
-    let trimmed = text.trim_start();
-    let lead = text.len() - trimmed.len();
-    if let Some(body) = trimmed.strip_prefix('[') {
-        read_values(body, lead + 1, c, true);
-    } else if trimmed.starts_with('{') {
-        read_values(trimmed, lead, c, false);
-    } else if !trimmed.is_empty() {
-        c.report
-            .problem("file", "not JSON (neither an array nor objects)");
+    if in_array && !values.closed {
+        c.report.problem(
+            format!("record {}", index + 1),
+            "JSON array is not closed (truncated file?)",
+        );
     }
 }
 
-/// Values one after another (array elements when `in_array`), stopping at the first damage.
-/// `base` is where `text` starts in the file's text (what `store::raw` reads again).
-fn read_values(text: &str, base: usize, c: &mut Collector<'_>, in_array: bool) {
-    let mut pos = 0;
-    let mut index = 0u64;
+/// Skips a UTF-8 byte-order mark and white space; the first byte after them, not consumed.
+fn skip_bom_and_space<R: BufRead>(reader: &mut R, at: &mut u64) -> std::io::Result<Option<u8>> {
+    if reader.fill_buf()?.starts_with(&[0xef, 0xbb, 0xbf]) {
+        reader.consume(3);
+        *at += 3;
+    }
     loop {
-        let rest = &text[pos..];
-        let skip = rest
-            .char_indices()
-            .find(|&(_, ch)| !(ch.is_whitespace() || (in_array && ch == ',')))
-            .map_or(rest.len(), |(i, _)| i);
-        pos += skip;
-        let rest = &text[pos..];
-        if rest.is_empty() || (in_array && rest.starts_with(']')) {
-            if in_array && rest.is_empty() {
-                c.report.problem(
-                    format!("record {}", index + 1),
-                    "JSON array is not closed (truncated file?)",
-                );
+        match reader.fill_buf()?.first().copied() {
+            Some(b) if b.is_ascii_whitespace() => {
+                reader.consume(1);
+                *at += 1;
             }
-            break;
-        }
-        let mut stream = serde_json::Deserializer::from_str(rest).into_iter::<Value>();
-        match stream.next() {
-            Some(Ok(v)) => {
-                index += 1;
-                c.take(&v, None, (base + pos) as u64);
-                pos += stream.byte_offset();
-            }
-            Some(Err(e)) => {
-                c.report.records_read += 1;
-                c.report.records_skipped += 1;
-                c.report.problem(
-                    format!("record {}", index + 1),
-                    format!("damaged JSON, rest of file skipped: {e}"),
-                );
-                break;
-            }
-            None => break,
+            other => return Ok(other),
         }
     }
 }

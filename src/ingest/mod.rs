@@ -6,6 +6,7 @@ pub mod evtx;
 pub mod evtxjson;
 pub mod fieldmap;
 pub mod json;
+pub mod jsonscan;
 pub mod kept;
 pub mod report;
 pub mod shapes;

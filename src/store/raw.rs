@@ -1,7 +1,7 @@
 //! A record's text, read again from the evidence by its location (the store never keeps it):
 //! an EVTX record by its record id (only the chunk that holds it is parsed), a JSON-lines
 //! record by the byte offset of its line, an element of a JSON array or object stream by its
-//! offset in the file's text. Read-only. When the file is gone, or no longer holds the record
+//! byte offset. Read-only. When the file is gone, or no longer holds the record
 //! where it was, the error says the evidence moved or changed.
 
 use crate::model::SourceRef;
@@ -118,18 +118,11 @@ fn json_line(f: std::fs::File, at: u64) -> Option<String> {
     Some(text.to_string())
 }
 
-/// The JSON value starting at `at` in the file's text (read as the loader reads a JSON array or
-/// a stream of objects: lossy UTF-8, byte-order mark dropped), re-serialized as the loader did.
+/// The JSON value starting at byte `at` of the file (an array element or one of a run of
+/// objects, found by its brackets as the loader finds it), re-serialized as the loader did.
 fn json_value(mut f: std::fs::File, at: u64) -> Option<String> {
-    let mut bytes = Vec::new();
-    f.seek(SeekFrom::Start(0)).ok()?;
-    f.read_to_end(&mut bytes).ok()?;
-    let text = String::from_utf8_lossy(&bytes);
-    let text = text.trim_start_matches('\u{feff}');
-    let rest = text.get(usize::try_from(at).ok()?..)?;
-    let mut stream = serde_json::Deserializer::from_str(rest).into_iter::<serde_json::Value>();
-    match stream.next() {
-        Some(Ok(v)) => Some(v.to_string()),
-        _ => None,
-    }
+    f.seek(SeekFrom::Start(at)).ok()?;
+    let bytes = crate::ingest::jsonscan::value_at(std::io::BufReader::new(f), at)?;
+    let v: serde_json::Value = serde_json::from_str(&String::from_utf8_lossy(&bytes)).ok()?;
+    Some(v.to_string())
 }
