@@ -53,23 +53,9 @@ pub fn table(columns: &[Column], rows: &[Vec<String>]) -> String {
     out
 }
 
-/// JSON text made safe to print on a terminal: `serde_json` already escapes C0 controls; this also
-/// escapes DEL, C1 controls and bidi/invisible formatting characters as `\uXXXX` (they can only
-/// occur inside strings, where the escape decodes to the same text).
+/// JSON text made safe to print on a terminal (see `model::sanitize::for_json`).
 pub fn json_safe(json: String) -> String {
-    let risky = |c: char| matches!(c, '\u{7f}'..='\u{9f}' | '\u{200b}'..='\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2060}'..='\u{2069}' | '\u{feff}');
-    if !json.chars().any(risky) {
-        return json;
-    }
-    let mut out = String::with_capacity(json.len() + 16);
-    for c in json.chars() {
-        if risky(c) {
-            let _ = std::fmt::Write::write_fmt(&mut out, format_args!("\\u{:04x}", u32::from(c)));
-        } else {
-            out.push(c);
-        }
-    }
-    out
+    crate::model::sanitize::for_json(json)
 }
 
 /// Writes to stdout; `Ok(false)` when the reader went away (broken pipe).

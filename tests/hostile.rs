@@ -20,6 +20,11 @@ const EVIL: &[&str] = &[
     "-2+3",
     "@IMPORT",
     "| pipe * star _ und [l](x) <script>",
+    // Invisible and reordering characters every sink must escape (one sanitizer policy).
+    "ar\u{61c}abic soft\u{ad}hy mong\u{180e}ol cgj\u{34f}",
+    "line\u{2028}sep\u{2029}par",
+    "tag\u{e0041}\u{e007f} hangul\u{3164}\u{115f}\u{1160}\u{ffa0}",
+    "http://evil.example/x www.evil.example",
 ];
 
 fn record(id: u16, channel: &str, rid: u64, data: &serde_json::Value) -> serde_json::Value {
@@ -69,7 +74,22 @@ fn assert_inert(text: &str, what: &str) {
         assert!(
             matches!(c, '\n' | '\r' | '\t')
                 || !(c.is_control()
-                    || matches!(c, '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')),
+                    || matches!(
+                        c,
+                        '\u{202a}'..='\u{202e}'
+                            | '\u{2066}'..='\u{2069}'
+                            | '\u{61c}'
+                            | '\u{ad}'
+                            | '\u{180e}'
+                            | '\u{34f}'
+                            | '\u{2028}'
+                            | '\u{2029}'
+                            | '\u{e0000}'..='\u{e007f}'
+                            | '\u{3164}'
+                            | '\u{115f}'
+                            | '\u{1160}'
+                            | '\u{ffa0}'
+                    )),
             "{what}: raw {c:?} reached the output"
         );
     }
@@ -143,6 +163,10 @@ fn markdown_is_escaped() {
     assert_inert(&out, "markdown");
     assert!(!out.contains("<script>"), "no raw HTML");
     assert!(!out.contains("[l](x)"), "no live links");
+    assert!(
+        !out.contains("http://") && !out.contains("www.evil"),
+        "no autolinks"
+    );
     assert!(out.contains("\\<script\\>"));
 }
 
@@ -157,6 +181,24 @@ fn json_outputs_escape_controls() {
         let (out, _, code) = run(args, &path);
         assert_eq!(code, 0);
         assert_inert(&out, "json");
+    }
+    // Files svchop writes carry the same escapes: normalized tables.
+    let out_dir = tempfile::tempdir().unwrap();
+    let table = out_dir.path().join("t");
+    let status = Command::cargo_bin("svchop")
+        .unwrap()
+        .arg("normalize")
+        .arg(&path)
+        .arg("--to")
+        .arg(&table)
+        .output()
+        .unwrap();
+    assert!(status.status.success());
+    for f in std::fs::read_dir(&table).unwrap().flatten() {
+        assert_inert(
+            &std::fs::read_to_string(f.path()).unwrap(),
+            "normalized table",
+        );
     }
 }
 

@@ -315,7 +315,10 @@ pub fn save(path: &Path, case: &Case) -> Result<(), CaseError> {
         .file_name()
         .map_or_else(|| "case".into(), |n| n.to_string_lossy().into_owned());
     let tmp = dir.join(format!(".{name}.tmp-{}", std::process::id()));
-    let text = serde_json::to_string_pretty(case).map_err(|e| werr(std::io::Error::other(e)))?;
+    // The case carries values copied from events (allow-list patterns): escaped as every sink.
+    let text = crate::model::sanitize::for_json(
+        serde_json::to_string_pretty(case).map_err(|e| werr(std::io::Error::other(e)))?,
+    );
     let mut f = std::fs::File::create(&tmp).map_err(werr)?;
     let written = f
         .write_all(text.as_bytes())

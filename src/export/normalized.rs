@@ -424,7 +424,9 @@ pub fn write_table<E: std::borrow::Borrow<Event>>(
             parts.push(name);
         }
         if let Some(w) = out.as_mut() {
-            serde_json::to_writer(&mut *w, &row(rows as u64, e))?;
+            let line =
+                crate::model::sanitize::for_json(serde_json::to_string(&row(rows as u64, e))?);
+            w.write_all(line.as_bytes())?;
             w.write_all(b"\n")?;
         }
         rows += 1;

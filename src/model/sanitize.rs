@@ -5,9 +5,35 @@
 use std::borrow::Cow;
 use std::fmt::Write;
 
-fn is_dangerous(c: char) -> bool {
+/// The one policy of what never reaches a terminal or an export as itself (every sink escapes
+/// exactly these): C0 and C1 controls and DEL; bidi controls (U+061C, U+200E/F, U+202A-E,
+/// U+2066-9) that reorder what a reader sees; invisible characters that hide or fake text (zero
+/// width U+200B-D, U+2060-4, U+FEFF, soft hyphen U+00AD, U+034F, U+180E, interlinear annotation
+/// U+FFF9-B, Hangul fillers U+115F/U+1160/U+3164/U+FFA0, tag characters U+E0000-E007F); and the
+/// line and paragraph separators U+2028/U+2029, which break lines in terminals and JavaScript.
+pub fn is_hidden(c: char) -> bool {
     c.is_control()
-        || matches!(c, '\u{200b}'..='\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2060}'..='\u{2069}' | '\u{feff}' | '\u{fff9}'..='\u{fffb}')
+        || matches!(
+            c,
+            '\u{00ad}'
+                | '\u{034f}'
+                | '\u{061c}'
+                | '\u{115f}'
+                | '\u{1160}'
+                | '\u{180e}'
+                | '\u{200b}'..='\u{200f}'
+                | '\u{2028}'..='\u{202e}'
+                | '\u{2060}'..='\u{2069}'
+                | '\u{3164}'
+                | '\u{feff}'
+                | '\u{ffa0}'
+                | '\u{fff9}'..='\u{fffb}'
+                | '\u{e0000}'..='\u{e007f}'
+        )
+}
+
+fn is_dangerous(c: char) -> bool {
+    is_hidden(c)
 }
 
 /// Escapes every control or invisible formatting character. `\n`, `\r`, `\t` become `\n`, `\r`, `\t`.
@@ -69,12 +95,68 @@ pub fn for_markdown(text: &str) -> String {
         }
         out.push(c);
     }
+    // `scheme://` and `www.` would become live links in a renderer: an escape keeps them text.
+    if out.contains("://") || out.to_ascii_lowercase().contains("www.") {
+        out = out
+            .replace("://", "\\://")
+            .replace("www.", "www\\.")
+            .replace("WWW.", "WWW\\.");
+    }
+    out
+}
+
+/// JSON text made safe to print on a terminal: `serde_json` already escapes C0 controls; this also
+/// escapes DEL, C1 controls and bidi/invisible formatting characters as `\uXXXX` (they can only
+/// occur inside strings, where the escape decodes to the same text).
+pub fn for_json(json: String) -> String {
+    // The one sanitizer policy (`model::sanitize::is_hidden`); C0 controls are already escaped
+    // by the JSON writer, everything else it lets through raw is escaped here as \uXXXX (a
+    // surrogate pair beyond the Basic Multilingual Plane).
+    let risky = |c: char| is_hidden(c) && !matches!(c, '\n' | '\r' | '\t');
+    if !json.chars().any(risky) {
+        return json;
+    }
+    let mut out = String::with_capacity(json.len() + 16);
+    for c in json.chars() {
+        if risky(c) {
+            let mut units = [0u16; 2];
+            for u in c.encode_utf16(&mut units) {
+                let _ = std::fmt::Write::write_fmt(&mut out, format_args!("\\u{:04x}", *u));
+            }
+        } else {
+            out.push(c);
+        }
+    }
     out
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn one_policy_for_invisible_and_reordering_characters() {
+        for c in [
+            '\u{61c}',
+            '\u{ad}',
+            '\u{180e}',
+            '\u{2028}',
+            '\u{2029}',
+            '\u{e0041}',
+            '\u{3164}',
+        ] {
+            assert!(is_hidden(c), "{c:?}");
+            assert!(!for_terminal(&format!("a{c}b")).contains(c));
+            assert!(!for_json(format!("\"a{c}b\"")).contains(c));
+        }
+        assert_eq!(for_json("\"\u{e0041}\"".into()), "\"\\udb40\\udc41\"");
+        assert_eq!(for_json("{\n  \"a\": 1\n}".into()), "{\n  \"a\": 1\n}");
+        assert_eq!(
+            for_markdown("see http://x.example"),
+            "see http\\://x.example"
+        );
+        assert_eq!(for_markdown("C:\\x"), "C:\\\\x");
+    }
 
     #[test]
     fn plain_text_is_untouched() {
