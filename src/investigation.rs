@@ -292,7 +292,8 @@ fn memory_loaded(events: Vec<crate::model::Event>, name: &str, options: &Options
 
 /// An error when not one record could be read, with the first problems.
 fn nothing_read(report: &IngestReport) -> Result<(), OpenError> {
-    if report.records_read() > 0 {
+    // Damaged or unknown-shape records count as read, not as readable (JSON and EVTX alike).
+    if report.records_usable() > 0 {
         return Ok(());
     }
     let problems: Vec<String> = report

@@ -665,3 +665,42 @@ fn streams_links_and_odd_inputs_are_refused_or_counted_not_waited_on() {
         .assert()
         .code(2);
 }
+
+#[test]
+fn json_with_only_damaged_records_is_nothing_read_like_evtx() {
+    let dir = tempfile::tempdir().unwrap();
+    let f = dir.path().join("bad.jsonl");
+    std::fs::write(&f, "{\"a\": 1}\n{\"b\": \n{\"x\": tru}\n").unwrap();
+    svchop()
+        .arg("scan")
+        .arg(&f)
+        .assert()
+        .code(2)
+        .stderr(predicates::str::contains("nothing could be read"));
+}
+
+#[test]
+fn errors_say_their_cause_once_and_escape_what_they_quote() {
+    let dir = tempfile::tempdir().unwrap();
+    let bad = dir.path().join("bad.toml");
+    std::fs::write(&bad, "[[entry]]\n").unwrap();
+    let out = svchop()
+        .arg("scan")
+        .arg("--allowlist")
+        .arg(&bad)
+        .arg(corpus().join("json"))
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8(out.stderr).unwrap();
+    assert_eq!(err.matches("missing field").count(), 1, "{err}");
+    // A path an attacker named (escape sequence, bidi override) is shown escaped.
+    let evil = dir.path().join("x\u{1b}]0;pwn\u{7}\u{202e}.evtx");
+    let out = svchop().arg("scan").arg(&evil).output().unwrap();
+    let err = String::from_utf8(out.stderr).unwrap();
+    assert!(
+        !err.contains('\u{1b}') && !err.contains('\u{202e}'),
+        "{err:?}"
+    );
+    assert!(err.contains("\\x1b]0;pwn"), "{err:?}");
+}

@@ -19,10 +19,27 @@ pub fn main() -> ExitCode {
     match run(cli) {
         Ok(code) => code,
         Err(e) => {
-            eprintln!("svchop: {e:#}");
+            eprintln!("svchop: {}", message(&e));
             ExitCode::from(2)
         }
     }
+}
+
+/// The error and its causes, each said once: a cause whose text the message already holds (a
+/// parse error quoted by the error that wraps it) is not repeated.
+pub(super) fn message(e: &anyhow::Error) -> String {
+    let mut out = e.to_string();
+    for cause in e.chain().skip(1) {
+        let c = cause.to_string();
+        if !out.contains(c.trim()) {
+            out.push_str(": ");
+            out.push_str(&c);
+        }
+    }
+    crate::model::sanitize::for_terminal(&out)
+        .replace("\\n", "\n")
+        .trim_end()
+        .to_string()
 }
 
 pub fn run(cli: Cli) -> Result<ExitCode> {

@@ -119,6 +119,14 @@ impl IngestReport {
     pub fn records_skipped(&self) -> u64 {
         self.files.iter().map(|f| f.records_skipped).sum()
     }
+    /// Records that were read whole (parsed, whatever their id), over every file: a file whose
+    /// every record is damaged or of an unknown shape gives none.
+    pub fn records_usable(&self) -> u64 {
+        self.files
+            .iter()
+            .map(|f| f.records_read.saturating_sub(f.records_skipped))
+            .sum()
+    }
     pub fn files_with_problems(&self) -> usize {
         self.files.iter().filter(|f| !f.problems.is_empty()).count()
     }
