@@ -146,6 +146,7 @@ impl Builder<'_> {
             recommendation: self.weights.recommendation(severity).to_string(),
             stages,
             suppressed_by: None,
+            stages_omitted: c.omitted,
         })
     }
 

@@ -64,7 +64,15 @@ pub struct Chain {
     pub by_user_account: bool,
     /// Services in the chain when several installs were grouped (Sentinel grouping).
     pub extra_services: Vec<ServiceRef>,
+    /// Events that would have joined beyond `MAX_LINKS_PER_STAGE` of their stage: counted, not
+    /// linked (thousands of logons on one logon id, pipe floods).
+    pub omitted: u64,
 }
+
+/// The most events of one stage a chain links. Real chains have a handful; an attacker who
+/// shares one logon id across thousands of logons (or floods pipes) would otherwise make every
+/// finding carry all of them (1.3 GB for 1.5 MB of input).
+pub const MAX_LINKS_PER_STAGE: usize = 64;
 
 impl Chain {
     pub fn new(target_key: &str) -> Self {
@@ -74,9 +82,16 @@ impl Chain {
         }
     }
 
-    /// Links an event once; `false` when it was already linked.
+    /// Links an event once; `false` when it was already linked, or when the chain already holds
+    /// `MAX_LINKS_PER_STAGE` events of the stage (then it is counted in `omitted`).
     pub fn add(&mut self, idx: usize, stage: Stage, how: impl Into<String>) -> bool {
         if !self.seen.insert(idx) {
+            return false;
+        }
+        if self.links.len() >= MAX_LINKS_PER_STAGE
+            && self.links.iter().filter(|l| l.stage == stage).count() >= MAX_LINKS_PER_STAGE
+        {
+            self.omitted += 1;
             return false;
         }
         self.links.push(Link {
@@ -116,6 +131,7 @@ impl Chain {
             self.service.image = other.service.image;
         }
         self.service.installed |= other.service.installed;
+        self.omitted += other.omitted;
         self.signals.extend(other.signals);
         self.tools.extend(other.tools);
         self.known_tool |= other.known_tool;

@@ -170,6 +170,15 @@ pub struct Finding {
     pub techniques: Vec<Technique>,
     pub recommendation: String,
     pub suppressed_by: Option<Suppression>,
+    /// Events that would have joined a stage already holding the most a finding lists (64):
+    /// counted, not listed.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub stages_omitted: u64,
+}
+
+#[allow(clippy::trivially_copy_pass_by_ref)] // Why: serde's skip_serializing_if passes a reference.
+fn is_zero(n: &u64) -> bool {
+    *n == 0
 }
 
 impl Finding {

@@ -603,3 +603,32 @@ fn a_value_copied_from_a_finding_never_covers_another_hosts_attack() {
     assert_eq!(covered(true), ["WS01"], "exactly the value");
     assert_eq!(covered(false), ["WS01", "WS02"], "a typed glob still works");
 }
+
+#[test]
+fn a_logon_id_shared_by_thousands_of_logons_gives_bounded_findings() {
+    // 1,000 network logons and 50 installs on one logon id (an attacker can write them): each
+    // finding lists at most 64 events of a stage and counts the rest, so the findings' size
+    // does not grow with the product of the two.
+    let mut events: Vec<Event> = (0..1000).map(|k| logon("WS01", k * 10, 0x77)).collect();
+    for k in 0..50 {
+        events.push(install_4697(
+            "WS01",
+            10_000 + k * 100,
+            0x77,
+            &format!("svc{k}"),
+            "C:\\Windows\\Temp\\x.exe",
+        ));
+    }
+    let findings = scan("default", events);
+    assert!(!findings.is_empty());
+    let stages: usize = findings.iter().map(|f| f.stages.len()).sum();
+    assert!(
+        findings.iter().all(|f| f.stages.len() <= 7 * 64),
+        "a finding lists at most 64 events a stage"
+    );
+    assert!(stages <= findings.len() * 7 * 64, "{stages} stages");
+    assert!(
+        findings.iter().any(|f| f.stages_omitted > 0),
+        "what is not listed is counted"
+    );
+}
