@@ -419,3 +419,31 @@ fn first_part_takes_an_eighth_in_whole_folders() {
     // would be most of the evidence.
     assert_eq!(first_part(&files, 1), 2);
 }
+
+#[test]
+fn a_cut_or_damaged_evtx_counts_what_it_loses_in_records() {
+    // A copy of a one-chunk log (30 records) cut inside its chunk, and one byte short: the
+    // parser passes a cut chunk over without a word; svchop says which chunk and how many records.
+    let src = common::corpus()
+        .join("evtx-attack-samples/Lateral Movement/LM_REMCOM_5145_TargetHost.evtx");
+    let bytes = std::fs::read(&src).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    for cut in [bytes.len() - 1, 4096 + 30_000] {
+        let f = dir.path().join(format!("cut-{cut}.evtx"));
+        std::fs::write(&f, &bytes[..cut]).unwrap();
+        let loaded = svchop::store::load(&[f], &svchop::ingest::LoadOptions::default(), &|_, _| {});
+        let file = &loaded.report.files[0];
+        assert!(
+            file.problems.iter().any(|p| p.at == "chunk 0"
+                && p.what.contains("cut inside chunk 0")
+                && p.what.contains("30 record(s)")),
+            "{:?}",
+            file.problems
+        );
+        assert!(
+            file.records_skipped >= 30,
+            "counted in records: {}",
+            file.records_skipped
+        );
+    }
+}

@@ -27,11 +27,15 @@ pub fn read_evtx(path: &Path, shown: &Arc<str>) -> (Vec<Event>, FileReport) {
 /// `read_evtx`, handing each kept event to `sink` as it is read.
 pub fn read_evtx_into(path: &Path, shown: &Arc<str>, sink: &mut dyn FnMut(Event)) -> FileReport {
     match EvtxParser::from_path(path) {
-        Ok(p) => read_parser(
-            p.with_configuration(ParserSettings::new().num_threads(0)),
-            shown,
-            sink,
-        ),
+        Ok(p) => {
+            let mut report = read_parser(
+                p.with_configuration(ParserSettings::new().num_threads(0)),
+                shown,
+                sink,
+            );
+            account_for_chunks(path, &mut report);
+            report
+        }
         Err(e) => {
             let mut report = FileReport::new(shown, "evtx");
             report.problem("file", format!("not readable as EVTX: {e}"));
@@ -140,6 +144,66 @@ fn classify(
     match normalize(raw, file, TimeDelta::zero(), hosts) {
         Some(ev) => Outcome::Kept(Box::new(ev)),
         None => Outcome::Unusable("record has no readable TimeCreated".into()),
+    }
+}
+
+const FILE_HEADER: u64 = 4096;
+const CHUNK: u64 = 65536;
+
+/// How many records chunk `k`'s header lists (`None`: no readable chunk header there).
+fn listed_in_chunk(f: &mut std::fs::File, k: u64) -> Option<u64> {
+    use std::io::{Read, Seek, SeekFrom};
+    let mut head = [0u8; 40];
+    f.seek(SeekFrom::Start(FILE_HEADER + k * CHUNK)).ok()?;
+    if f.read(&mut head).ok()? < 40 || !head.starts_with(b"ElfChnk\0") {
+        return None;
+    }
+    let first = u64::from_le_bytes(head[24..32].try_into().ok()?);
+    let last = u64::from_le_bytes(head[32..40].try_into().ok()?);
+    // A chunk holds at most a few thousand records; anything else is a damaged header.
+    (last >= first && last - first < CHUNK).then(|| last - first + 1)
+}
+
+/// Counts in records what the parser could not read: a chunk it failed on (one error, though
+/// the chunk's header lists its records) and a chunk the file is cut inside (which the parser
+/// passes over without a word).
+fn account_for_chunks(path: &Path, report: &mut FileReport) {
+    let Ok(mut f) = std::fs::File::open(path) else {
+        return;
+    };
+    let Ok(len) = f.metadata().map(|m| m.len()) else {
+        return;
+    };
+    let failed: Vec<u64> = report
+        .problems
+        .iter()
+        .filter_map(|p| p.at.strip_prefix("chunk ")?.parse().ok())
+        .collect();
+    for k in failed {
+        if let Some(n) = listed_in_chunk(&mut f, k).filter(|&n| n > 1) {
+            // The parser counted the chunk as one skipped record.
+            report.records_skipped += n - 1;
+            report.problem(
+                format!("chunk {k}"),
+                format!("its header lists {n} record(s); none of them could be read"),
+            );
+        }
+    }
+    let body = len.saturating_sub(FILE_HEADER);
+    let (whole, rest) = (body / CHUNK, body % CHUNK);
+    if rest > 0 {
+        let records = listed_in_chunk(&mut f, whole);
+        let what = records.map_or_else(
+            || "its records (how many is unknown: its header is cut or damaged)".to_string(),
+            |n| format!("its {n} record(s)"),
+        );
+        report.problem(
+            format!("chunk {whole}"),
+            format!(
+                "the file is cut inside chunk {whole} ({rest} of {CHUNK} bytes): {what} were not read"
+            ),
+        );
+        report.records_skipped += records.unwrap_or(0);
     }
 }
 
