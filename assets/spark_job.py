@@ -9,6 +9,7 @@
 # The configuration below was written by svchop from the profile and allow-list in use; edit the
 # profile and export again rather than editing it here.
 import argparse
+import datetime
 import hashlib
 import json
 import re
@@ -183,10 +184,28 @@ def severity(total):
 STAGES = ["source", "logon", "share", "pipe", "install", "exec", "cleanup"]
 
 
-def finding_id(target_key, stages):
+def record_number(evidence):
+    """`N` of `file#record=N` or `file:N` (the record's place in its log), else ""."""
+    if "#record=" in evidence:
+        return evidence.rsplit("#record=", 1)[1]
+    tail = evidence.rsplit(":", 1)[1] if ":" in evidence else ""
+    return tail if tail.isdigit() and tail.isascii() else ""
+
+
+def stage_identity(row):
+    """What svchop hashes for a stage: host, event id, time (nanoseconds), record number."""
+    secs, ns = divmod(row["ts_ns"], 10**9)
+    t = datetime.datetime.fromtimestamp(secs, datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%S")
+    return "%s|%d|%s.%09dZ|%s" % (
+        host_key(row["host"]), row["event_id"], t, ns, record_number(row["evidence"])
+    )
+
+
+def finding_id(target_key, rows):
+    """svchop's finding id: from the records' content, never the evidence path."""
     h = hashlib.sha256()
     h.update(target_key.encode("utf-8"))
-    for e in sorted(s["evidence"] for s in stages):
+    for e in sorted(stage_identity(r) for r in rows):
         h.update(b"\n")
         h.update(e.encode("utf-8"))
     return "F-" + h.hexdigest()[:12]
@@ -292,7 +311,7 @@ def build_finding(install, logons):
         "T1570": "share" in present,
     }
     f = {
-        "id": finding_id(target_key, stages),
+        "id": finding_id(target_key, [r for _, r, _ in rows]),
         "profile": CONFIG["profile"],
         "target_host": target,
         "target_key": target_key,

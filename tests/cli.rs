@@ -704,3 +704,37 @@ fn errors_say_their_cause_once_and_escape_what_they_quote() {
     );
     assert!(err.contains("\\x1b]0;pwn"), "{err:?}");
 }
+
+#[test]
+fn finding_ids_do_not_depend_on_how_the_evidence_path_is_spelled() {
+    let ids = |cwd: &std::path::Path, path: &str| -> Vec<String> {
+        let out = stdout_ok(svchop().current_dir(cwd).args([
+            "scan",
+            "--format",
+            "jsonl",
+            "--show-suppressed",
+            path,
+        ]));
+        let mut v: Vec<String> = out
+            .lines()
+            .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap()["id"].to_string())
+            .collect();
+        v.sort();
+        v
+    };
+    let dev = corpus();
+    let shared = dev.parent().unwrap().parent().unwrap();
+    let lateral = "evtx-attack-samples/Lateral Movement";
+    let a = ids(&dev, lateral);
+    assert!(a.len() > 3);
+    assert_eq!(a, ids(&dev.join(lateral), "."));
+    assert_eq!(a, ids(shared, &format!("corpus/dev/{lateral}")));
+    assert_eq!(a, ids(&dev.join("json"), &format!("../{lateral}")));
+    assert_eq!(
+        a,
+        ids(
+            std::path::Path::new("/"),
+            &dev.join(lateral).display().to_string()
+        )
+    );
+}

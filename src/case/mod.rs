@@ -112,6 +112,32 @@ impl Case {
         }
     }
 
+    /// Moves notes and triage saved under the ids earlier releases gave (which changed with the
+    /// spelling of the evidence path) to the findings' ids. Returns how many findings moved.
+    pub fn adopt_ids(&mut self, findings: &[Finding]) -> usize {
+        let mut moved = 0;
+        for f in findings {
+            if f.legacy_id.is_empty() || f.legacy_id == f.id {
+                continue;
+            }
+            let mut any = false;
+            if !self.notes.contains_key(&f.id)
+                && let Some(n) = self.notes.remove(&f.legacy_id)
+            {
+                self.notes.insert(f.id.clone(), n);
+                any = true;
+            }
+            if !self.triage.contains_key(&f.id)
+                && let Some(t) = self.triage.remove(&f.legacy_id)
+            {
+                self.triage.insert(f.id.clone(), t);
+                any = true;
+            }
+            moved += usize::from(any);
+        }
+        moved
+    }
+
     pub fn add_allow(&mut self, spec: AllowSpec) {
         if !self.allowlist.iter().any(|a| a.spec == spec) {
             self.allowlist.push(CaseAllow {
@@ -220,5 +246,28 @@ mod tests {
         assert_eq!(c.allowlist.len(), 1);
         assert!(c.remove_allow(0).is_some());
         assert!(c.remove_allow(0).is_none());
+    }
+
+    #[test]
+    fn notes_and_triage_under_an_earlier_id_follow_the_finding() {
+        let mut c = Case::new("t", CaseSources::default());
+        c.set_note("F-old", "seen before");
+        c.cycle_step("F-old", "contain-target");
+        let e = crate::detect::testkit::ev("WS01", 0, crate::model::Channel::System, 7045)
+            .service("x", "%COMSPEC% /c whoami")
+            .user_sid("S-1-5-21-1-2-3-1001")
+            .done();
+        let det = crate::detect::Detector::builtin("default").unwrap();
+        let mut f = det
+            .scan(&crate::detect::testkit::store(vec![e]), true)
+            .0
+            .remove(0);
+        f.id = "F-new".into();
+        f.legacy_id = "F-old".into();
+        assert_eq!(c.adopt_ids(std::slice::from_ref(&f)), 1);
+        assert_eq!(c.note("F-new"), "seen before");
+        assert_eq!(c.mark("F-new", "contain-target").state, StepState::Done);
+        assert_eq!(c.note("F-old"), "");
+        assert_eq!(c.adopt_ids(&[f]), 0, "once");
     }
 }

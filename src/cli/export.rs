@@ -11,7 +11,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 pub(super) fn export(a: &ExportArgs) -> Result<ExitCode> {
-    let case = crate::case::persist::load(&a.case)?
+    let mut case = crate::case::persist::load(&a.case)?
         .with_context(|| format!("{} does not exist", a.case.display()))?;
     let detect = DetectArgs {
         profile: case.sources.profile.clone(),
@@ -43,6 +43,7 @@ pub(super) fn export(a: &ExportArgs) -> Result<ExitCode> {
     } else {
         input.open(Some(detector), false, true)?.findings
     };
+    case.adopt_ids(&findings);
     case.apply(&base, &mut findings);
     let playbook = crate::case::playbook::Playbook::builtin()?;
     let text = match a.format {

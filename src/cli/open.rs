@@ -26,6 +26,12 @@ pub(super) fn case_for(
     use crate::case::persist;
     persist::check_not_in_evidence(path, evidence)?;
     let case = if let Some(c) = persist::load(path)? {
+        if let Some(why) = other_evidence(&c.sources, &sources) {
+            eprintln!(
+                "svchop: note: {} was made for other evidence ({why}); its notes and triage stay with their findings",
+                path.display()
+            );
+        }
         c
     } else {
         persist::check_writable(path)?;
@@ -36,6 +42,34 @@ pub(super) fn case_for(
         path: path.to_path_buf(),
         base_allowlist: base,
         saves: crate::tui::state::Saves::default(),
+    })
+}
+
+/// How the case's recorded sources differ from the evidence given now (paths compared
+/// absolute; cases written by earlier releases kept them as typed).
+fn other_evidence(
+    case: &crate::case::CaseSources,
+    now: &crate::case::CaseSources,
+) -> Option<String> {
+    let abs = |v: &[String]| -> Vec<PathBuf> {
+        let mut v: Vec<PathBuf> = v
+            .iter()
+            .map(|p| std::path::absolute(p).unwrap_or_else(|_| PathBuf::from(p)))
+            .collect();
+        v.sort();
+        v
+    };
+    let (was, is) = (abs(&case.paths), abs(&now.paths));
+    (was != is).then(|| {
+        let show = |v: &[PathBuf]| {
+            v.iter()
+                .map(|p| {
+                    crate::model::sanitize::for_terminal(&p.display().to_string()).into_owned()
+                })
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
+        format!("it lists {}; given {}", show(&was), show(&is))
     })
 }
 
@@ -135,7 +169,12 @@ pub(super) fn open(a: &OpenArgs) -> Result<ExitCode> {
         .clone()
         .unwrap_or_else(|| crate::case::persist::default_case_path(&name, &cwd));
     let sources = crate::case::CaseSources {
-        paths: evidence.iter().map(|p| p.display().to_string()).collect(),
+        // Absolute, so `svchop export CASE` works from any folder.
+        paths: evidence
+            .iter()
+            .map(|p| std::path::absolute(p).unwrap_or_else(|_| p.clone()))
+            .map(|p| p.display().to_string())
+            .collect(),
         profile,
         allowlist_files: a
             .detect

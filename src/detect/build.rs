@@ -120,6 +120,7 @@ impl Builder<'_> {
         let present: BTreeSet<Stage> = stages.iter().map(|s| s.stage).collect();
         Some(Finding {
             id: finding_id(&c.target_key, &stages),
+            legacy_id: legacy_finding_id(&c.target_key, &stages),
             profile: self.profile.name.clone(),
             target_host: target,
             target_key: c.target_key.clone(),
@@ -292,9 +293,44 @@ fn origin(c: &Chain) -> Origin {
     }
 }
 
-/// `F-` and 12 hex digits of SHA-256 over the target and the sorted evidence locations.
+/// `F-` and 12 hex digits of SHA-256 over the target and what identifies each stage's record by
+/// its content: host, event id, time, and the record's number in its log (record id or line),
+/// never the path the evidence was given by (`dev/x.evtx`, `/abs/dev/x.evtx` and `../dev/x.evtx`
+/// give the same ids, so notes and triage stay with their findings).
 pub fn finding_id(target_key: &str, stages: &[StageRef]) -> String {
-    let mut ev: Vec<&str> = stages.iter().map(|s| s.evidence.as_str()).collect();
+    let ev: Vec<String> = stages.iter().map(stage_identity).collect();
+    hashed_id(target_key, ev)
+}
+
+/// The id earlier releases gave (over the evidence locations, paths included): cases saved by
+/// them are carried over to `finding_id` (`Case::adopt_ids`).
+pub fn legacy_finding_id(target_key: &str, stages: &[StageRef]) -> String {
+    let ev: Vec<String> = stages.iter().map(|s| s.evidence.clone()).collect();
+    hashed_id(target_key, ev)
+}
+
+fn stage_identity(s: &StageRef) -> String {
+    format!(
+        "{}|{}|{}|{}",
+        crate::model::host_key(&s.host),
+        s.event_id,
+        s.time.to_rfc3339_opts(chrono::SecondsFormat::Nanos, true),
+        record_number(&s.evidence)
+    )
+}
+
+/// `N` of `file#record=N` or `file:N` (the record's place in its log), else "".
+fn record_number(evidence: &str) -> &str {
+    if let Some((_, n)) = evidence.rsplit_once("#record=") {
+        return n;
+    }
+    match evidence.rsplit_once(':') {
+        Some((_, n)) if !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()) => n,
+        _ => "",
+    }
+}
+
+fn hashed_id(target_key: &str, mut ev: Vec<String>) -> String {
     ev.sort_unstable();
     let mut h = Sha256::new();
     h.update(target_key.as_bytes());

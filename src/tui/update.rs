@@ -100,6 +100,7 @@ fn show(
     keep_target: Option<String>,
     keep_finding: Option<String>,
 ) {
+    s.case.case.adopt_ids(&inv.findings);
     s.data = Some(inv);
     s.ui.loading = Loading::Done;
     s.refresh_keeping(keep_target, keep_finding);
