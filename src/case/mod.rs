@@ -116,19 +116,23 @@ impl Case {
     /// spelling of the evidence path) to the findings' ids. Returns how many findings moved.
     pub fn adopt_ids(&mut self, findings: &[Finding]) -> usize {
         let mut moved = 0;
+        if self.notes.is_empty() && self.triage.is_empty() {
+            return 0;
+        }
         for f in findings {
-            if f.legacy_id.is_empty() || f.legacy_id == f.id {
+            let legacy = crate::detect::build::legacy_finding_id(&f.target_key, &f.stages);
+            if legacy == f.id {
                 continue;
             }
             let mut any = false;
             if !self.notes.contains_key(&f.id)
-                && let Some(n) = self.notes.remove(&f.legacy_id)
+                && let Some(n) = self.notes.remove(&legacy)
             {
                 self.notes.insert(f.id.clone(), n);
                 any = true;
             }
             if !self.triage.contains_key(&f.id)
-                && let Some(t) = self.triage.remove(&f.legacy_id)
+                && let Some(t) = self.triage.remove(&legacy)
             {
                 self.triage.insert(f.id.clone(), t);
                 any = true;
@@ -262,8 +266,12 @@ mod tests {
             .scan(&crate::detect::testkit::store(vec![e]), true)
             .0
             .remove(0);
+        let old = crate::detect::build::legacy_finding_id(&f.target_key, &f.stages);
+        let note = c.notes.remove("F-old").unwrap_or_default();
+        c.notes.insert(old.clone(), note);
+        let marks = c.triage.remove("F-old").unwrap_or_default();
+        c.triage.insert(old, marks);
         f.id = "F-new".into();
-        f.legacy_id = "F-old".into();
         assert_eq!(c.adopt_ids(std::slice::from_ref(&f)), 1);
         assert_eq!(c.note("F-new"), "seen before");
         assert_eq!(c.mark("F-new", "contain-target").state, StepState::Done);

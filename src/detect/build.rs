@@ -120,7 +120,6 @@ impl Builder<'_> {
         let present: BTreeSet<Stage> = stages.iter().map(|s| s.stage).collect();
         Some(Finding {
             id: finding_id(&c.target_key, &stages),
-            legacy_id: legacy_finding_id(&c.target_key, &stages),
             profile: self.profile.name.clone(),
             target_host: target,
             target_key: c.target_key.clone(),

@@ -174,9 +174,6 @@ pub struct Finding {
     /// counted, not listed.
     #[serde(default, skip_serializing_if = "is_zero")]
     pub stages_omitted: u64,
-    /// The id earlier releases gave this finding (paths included), to carry old cases over.
-    #[serde(skip)]
-    pub legacy_id: String,
 }
 
 #[allow(clippy::trivially_copy_pass_by_ref)] // Why: serde's skip_serializing_if passes a reference.

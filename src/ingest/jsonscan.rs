@@ -21,25 +21,14 @@ pub enum Piece {
 pub fn next_line<R: BufRead>(reader: &mut R, at: &mut u64) -> std::io::Result<Option<Piece>> {
     let start = *at;
     let mut bytes = Vec::new();
-    let mut len = 0u64;
-    loop {
-        let buf = reader.fill_buf()?;
-        if buf.is_empty() {
-            break;
-        }
-        let (chunk, done) = match buf.iter().position(|&b| b == b'\n') {
-            Some(i) => (&buf[..=i], true),
-            None => (buf, false),
-        };
-        let n = chunk.len();
-        if bytes.len() + n <= RECORD_MAX_BYTES {
-            bytes.extend_from_slice(chunk);
-        }
-        len += n as u64;
-        reader.consume(n);
-        if done {
-            break;
-        }
+    // `read_until` and `skip_until` find the newline with memchr (this is the hot path of
+    // JSON-lines evidence); the line is kept only up to the cap.
+    let kept = std::io::Read::take(&mut *reader, RECORD_MAX_BYTES as u64 + 1)
+        .read_until(b'\n', &mut bytes)?;
+    let mut len = kept as u64;
+    if kept > RECORD_MAX_BYTES && bytes.last() != Some(&b'\n') {
+        len += reader.skip_until(b'\n')? as u64;
+        bytes = Vec::new();
     }
     *at += len;
     Ok(match len {
