@@ -118,6 +118,14 @@ pub fn key_name(ev: KeyEvent) -> Option<String> {
 mod tests {
     use super::*;
 
+    #[test]
+    fn ctrl_c_quits_and_cancels_an_edit() {
+        let km = Keymap::builtin().unwrap();
+        let ctrl_c = KeyEvent::new(KeyCode::Char('c'), KeyModifiers::CONTROL);
+        assert!(matches!(km.resolve(Context::Normal, ctrl_c), Some(Action::Quit)));
+        assert!(matches!(km.resolve(Context::Editor, ctrl_c), Some(Action::Cancel)));
+    }
+
     fn k(c: KeyCode) -> KeyEvent {
         KeyEvent::new(c, KeyModifiers::NONE)
     }
