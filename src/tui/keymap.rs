@@ -79,13 +79,15 @@ impl Keymap {
         out
     }
 
-    /// The first key bound to an action, for hints in the status bar.
+    /// The key bound to an action for hints in the status bar: the shortest (`q` before
+    /// `ctrl-c`), then the first in key order.
     pub fn key_for(&self, action: &str) -> Option<&str> {
         self.sections
             .values()
             .flat_map(|m| m.iter())
-            .find(|(_, v)| v.as_str() == action)
+            .filter(|(_, v)| v.as_str() == action)
             .map(|(k, _)| k.as_str())
+            .min_by_key(|k| k.chars().count())
     }
 }
 
@@ -124,6 +126,7 @@ mod tests {
         let ctrl_c = KeyEvent::new(KeyCode::Char('c'), KeyModifiers::CONTROL);
         assert!(matches!(km.resolve(Context::Normal, ctrl_c), Some(Action::Quit)));
         assert!(matches!(km.resolve(Context::Editor, ctrl_c), Some(Action::Cancel)));
+        assert_eq!(km.key_for("quit"), Some("q"), "the status bar keeps `q quit`");
     }
 
     fn k(c: KeyCode) -> KeyEvent {
