@@ -124,9 +124,19 @@ mod tests {
     fn ctrl_c_quits_and_cancels_an_edit() {
         let km = Keymap::builtin().unwrap();
         let ctrl_c = KeyEvent::new(KeyCode::Char('c'), KeyModifiers::CONTROL);
-        assert!(matches!(km.resolve(Context::Normal, ctrl_c), Some(Action::Quit)));
-        assert!(matches!(km.resolve(Context::Editor, ctrl_c), Some(Action::Cancel)));
-        assert_eq!(km.key_for("quit"), Some("q"), "the status bar keeps `q quit`");
+        assert!(matches!(
+            km.resolve(Context::Normal, ctrl_c),
+            Some(Action::Quit)
+        ));
+        assert!(matches!(
+            km.resolve(Context::Editor, ctrl_c),
+            Some(Action::Cancel)
+        ));
+        assert_eq!(
+            km.key_for("quit"),
+            Some("q"),
+            "the status bar keeps `q quit`"
+        );
     }
 
     fn k(c: KeyCode) -> KeyEvent {
