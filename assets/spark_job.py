@@ -9,7 +9,6 @@
 # The configuration below was written by svchop from the profile and allow-list in use; edit the
 # profile and export again rather than editing it here.
 import argparse
-import datetime
 import hashlib
 import json
 import re
@@ -195,9 +194,8 @@ def record_number(evidence):
 def stage_identity(row):
     """What svchop hashes for a stage: host, event id, time (nanoseconds), record number."""
     secs, ns = divmod(row["ts_ns"], 10**9)
-    t = datetime.datetime.fromtimestamp(secs, datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%S")
-    return "%s|%d|%s.%09dZ|%s" % (
-        host_key(row["host"]), row["event_id"], t, ns, record_number(row["evidence"])
+    return "%s|%d|%d.%09d|%s" % (
+        host_key(row["host"]), row["event_id"], secs, ns, record_number(row["evidence"])
     )
 
 

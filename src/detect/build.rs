@@ -310,10 +310,11 @@ pub fn legacy_finding_id(target_key: &str, stages: &[StageRef]) -> String {
 
 fn stage_identity(s: &StageRef) -> String {
     format!(
-        "{}|{}|{}|{}",
+        "{}|{}|{}.{:09}|{}",
         crate::model::host_key(&s.host),
         s.event_id,
-        s.time.to_rfc3339_opts(chrono::SecondsFormat::Nanos, true),
+        s.time.timestamp(),
+        s.time.timestamp_subsec_nanos(),
         record_number(&s.evidence)
     )
 }
