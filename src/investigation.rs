@@ -8,7 +8,7 @@ use crate::case::imported::{Imported, hosts_involved, resolve};
 use crate::demo::DemoCase;
 use crate::detect::Detector;
 use crate::detect::finding::Finding;
-use crate::ingest::{FileReport, IngestReport, LoadOptions, first_part, plan, plan_all};
+use crate::ingest::{FileReport, IngestReport, LoadOptions, first_part, plan_all};
 use crate::store::raw::{RawError, record_text};
 use crate::store::{Loaded, Store, from_events, read_parts};
 use std::path::PathBuf;
@@ -75,7 +75,8 @@ pub struct Investigation {
     /// Findings the allow-list suppressed and `open` dropped (see `suppressed_per_host`).
     pub suppressed_dropped: usize,
     pub report: IngestReport,
-    /// Files inside folders that were neither EVTX nor JSON.
+    /// What inside evidence folders was not read: files neither EVTX nor JSON, links, unreadable
+    /// folders, FIFOs and devices (each with why).
     pub ignored: Vec<String>,
     /// The detector that made the findings (`None` when opened without scanning).
     pub detector: Option<Detector>,
@@ -167,8 +168,7 @@ impl Investigation {
                 only_hosts: Some(hosts_involved(&findings)),
                 ..options.load.clone()
             };
-            let loaded =
-                read_parts(&plan(paths), &load, &files_progress(progress, 0, None)).into_loaded();
+            let loaded = crate::store::load(paths, &load, &files_progress(progress, 0, None));
             report.files.extend(loaded.report.files);
             report.duplicates_merged += loaded.report.duplicates_merged;
             ignored = loaded.ignored;

@@ -131,11 +131,7 @@ pub(super) fn normalize(a: &NormalizeArgs) -> Result<ExitCode> {
     let loaded = a.input.open(None, true, false)?;
     let sources: Vec<String> = loaded.report.files.iter().map(|f| f.path.clone()).collect();
     let store = &loaded.store;
-    let m = crate::export::normalized::write_table(
-        (0..store.len()).filter_map(|i| store.get(i)),
-        &a.to,
-        sources,
-    )?;
+    let m = crate::export::normalized::write_table(store.events(), &a.to, sources)?;
     eprintln!(
         "svchop: wrote {} event(s) in {} part(s) to {} (schema version {})",
         m.rows,

@@ -46,15 +46,20 @@ struct Collector<'a> {
 impl Collector<'_> {
     /// A record over `RECORD_MAX_BYTES`: read past, counted, not kept.
     fn too_large(&mut self, at: &str, bytes: u64) {
-        self.report.records_read += 1;
-        self.report.records_skipped += 1;
-        self.report.problem(
+        self.unreadable(
             at,
             format!(
                 "record of {bytes} bytes skipped (over {} MiB; not a log record)",
                 RECORD_MAX_BYTES >> 20
             ),
         );
+    }
+
+    /// A record that could not be read as JSON: counted as read and skipped, with the reason.
+    fn unreadable(&mut self, at: &str, why: impl Into<String>) {
+        self.report.records_read += 1;
+        self.report.records_skipped += 1;
+        self.report.problem(at, why);
     }
 
     /// One record; `offset` is where it starts in the file (see `store::raw`).
@@ -239,9 +244,7 @@ fn read_lines<R: BufRead>(mut reader: R, c: &mut Collector<'_>) {
             }
         };
         let Ok(text) = std::str::from_utf8(&buf) else {
-            c.report.records_read += 1;
-            c.report.records_skipped += 1;
-            c.report.problem(format!("line {line_no}"), "not UTF-8");
+            c.unreadable(&format!("line {line_no}"), "not UTF-8");
             continue;
         };
         let text = text.trim_start_matches('\u{feff}').trim();
@@ -250,12 +253,7 @@ fn read_lines<R: BufRead>(mut reader: R, c: &mut Collector<'_>) {
         }
         match serde_json::from_str::<Value>(text) {
             Ok(v) => c.take(&v, Some(line_no), at),
-            Err(e) => {
-                c.report.records_read += 1;
-                c.report.records_skipped += 1;
-                c.report
-                    .problem(format!("line {line_no}"), format!("damaged JSON: {e}"));
-            }
+            Err(e) => c.unreadable(&format!("line {line_no}"), format!("damaged JSON: {e}")),
         }
     }
 }
@@ -305,10 +303,7 @@ fn read_whole<R: BufRead>(mut reader: R, c: &mut Collector<'_>) {
                 match serde_json::from_str::<Value>(&text) {
                     Ok(v) => c.take(&v, None, at),
                     Err(e) => {
-                        c.report.records_read += 1;
-                        c.report.records_skipped += 1;
-                        c.report
-                            .problem(format!("record {index}"), format!("damaged JSON: {e}"));
+                        c.unreadable(&format!("record {index}"), format!("damaged JSON: {e}"));
                     }
                 }
             }

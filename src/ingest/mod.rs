@@ -41,12 +41,14 @@ pub(crate) enum Kind {
     Evtx,
     Json,
     Other,
+    /// A FIFO, socket, device or folder: never opened.
+    NotAFile,
 }
 
 pub(crate) fn sniff(path: &Path) -> std::io::Result<Kind> {
     // Opening a FIFO blocks until a writer comes: look only at regular files.
     if !std::fs::metadata(path)?.is_file() {
-        return Ok(Kind::Other);
+        return Ok(Kind::NotAFile);
     }
     let mut f = std::fs::File::open(path)?;
     let mut head = [0u8; 4096];
@@ -129,16 +131,16 @@ pub fn read_one_into(
     sink: &mut dyn FnMut(Event),
 ) -> Result<FileReport, String> {
     let shown: Arc<str> = Arc::from(path.display().to_string().as_str());
-    // A FIFO or device (`/dev/stdin`, a named pipe) would block or never end: files only.
-    if std::fs::metadata(path).is_ok_and(|m| !m.is_file()) {
-        let mut rep = FileReport::new(&shown, "not a file");
-        rep.problem(
-            "file",
-            "not a regular file (a FIFO, socket or device); save the stream to a file and give that",
-        );
-        return Ok(rep);
-    }
     match sniff(path) {
+        // A FIFO or device (`/dev/stdin`, a named pipe) would block or never end: files only.
+        Ok(Kind::NotAFile) => {
+            let mut rep = FileReport::new(&shown, "not a file");
+            rep.problem(
+                "file",
+                "not a regular file (a FIFO, socket or device); save the stream to a file and give that",
+            );
+            Ok(rep)
+        }
         Ok(Kind::Evtx) => Ok(evtx::read_evtx_into(path, &shown, sink)),
         Ok(Kind::Json) => {
             let jo = json::JsonOptions {

@@ -24,7 +24,8 @@ pub use window::{Ev, WINDOW_DECODED_MAX, Window};
 pub struct Loaded {
     pub store: Store,
     pub report: IngestReport,
-    /// Files inside folders that were neither EVTX nor JSON.
+    /// What inside evidence folders was not read: files neither EVTX nor JSON, links, unreadable
+    /// folders, FIFOs and devices (each with why).
     pub ignored: Vec<String>,
 }
 

@@ -814,11 +814,6 @@ impl Store {
     pub fn events(&self) -> impl Iterator<Item = Event> + '_ {
         (0..self.len()).filter_map(|i| self.get(i))
     }
-
-    /// The events at store indices `range`, in order.
-    pub fn slice(&self, range: Range<usize>) -> Vec<Event> {
-        range.filter_map(|i| self.get(i)).collect()
-    }
 }
 
 /// A place in one run of a host's events (a chunk's range, in store order).
