@@ -53,7 +53,8 @@ def _compiled():
     global _TOOLS, _GETSYSTEM, _ALLOW
     if _TOOLS is None:
         _TOOLS = [
-            (t["id"], _rx(t["service_names"]), _rx(t["images"])) for t in CONFIG["tools"]
+            (t["id"], _rx(t["service_names"]), _rx(t["images"] + t["commands"]), t["all"])
+            for t in CONFIG["tools"]
         ]
         _GETSYSTEM = _rx(CONFIG["getsystem_images"])
         _ALLOW = [(a, re.compile(a["regex"])) for a in CONFIG["allowlist"]]
@@ -120,10 +121,10 @@ def service_flags(name, image):
             flags.append("encoded_powershell")
         if _search(getsystem, image.replace("%%", "%")):
             flags.append("getsystem")
-    for tid, names, images in tools:
-        if (name is not None and _search(names, name)) or (
-            image is not None and _search(images, image.replace("%%", "%"))
-        ):
+    for tid, names, images, both in tools:
+        by_name = name is not None and _search(names, name)
+        by_image = image is not None and _search(images, image.replace("%%", "%"))
+        if (by_name and by_image) if both else (by_name or by_image):
             flags.append("tool:" + tid)
             break
     return flags

@@ -115,6 +115,11 @@ impl Builder<'_> {
             origin: origin.kind,
             rule: &self.profile.origin,
             extras: self.extra_parts(c),
+            fingerprints: if self.profile.engine == super::profile::Engine::Chain {
+                &c.fingerprints
+            } else {
+                &[]
+            },
         });
         let severity = self.weights.severity(score);
         let present: BTreeSet<Stage> = stages.iter().map(|s| s.stage).collect();
@@ -218,6 +223,9 @@ impl Builder<'_> {
             return Vec::new();
         }
         let mut parts = Vec::new();
+        for why in &c.inferred {
+            parts.push(part("inferred", 0, format!("inferred link: {why}")));
+        }
         let ntlm = c
             .links
             .iter()
@@ -273,16 +281,34 @@ impl Builder<'_> {
     }
 }
 
+/// Where the client ran. Proof of local use (the client's own run or EULA key on the target, a
+/// pipe naming the target as client) makes it local; loopback or the target's own addresses only
+/// when nothing shows a remote client: a server talks to itself around a remote install, so more
+/// logs of the same host never turn a remote finding local (or lower it).
 fn origin(c: &Chain) -> Origin {
     if !c.local.is_empty() {
+        let mut reasons = c.local.clone();
+        reasons.extend(c.local_weak.iter().cloned());
         Origin {
             kind: OriginKind::Local,
-            reasons: c.local.clone(),
+            reasons,
         }
     } else if !c.remote.is_empty() {
+        let mut reasons = c.remote.clone();
+        if !c.local_weak.is_empty() {
+            reasons.push(format!(
+                "not counted as local use, a remote client is shown: {}",
+                c.local_weak.join("; ")
+            ));
+        }
         Origin {
             kind: OriginKind::Remote,
-            reasons: c.remote.clone(),
+            reasons,
+        }
+    } else if !c.local_weak.is_empty() {
+        Origin {
+            kind: OriginKind::Local,
+            reasons: c.local_weak.clone(),
         }
     } else {
         Origin {

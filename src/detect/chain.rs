@@ -50,8 +50,19 @@ pub struct Chain {
     pub tools: BTreeSet<String>,
     /// A tool identified by a strong signature (client binary, helper, pipe scheme).
     pub known_tool: bool,
+    /// Proof that the client ran on the target itself (its tool run, its EULA key, a pipe naming
+    /// the target as the client).
     pub local: Vec<String>,
+    /// Traffic from loopback or the target's own addresses: local use only when nothing shows a
+    /// remote client (a server talks to itself right after a remote install).
+    pub local_weak: Vec<String>,
     pub remote: Vec<String>,
+    /// Tool fingerprints matched in the chain's own events: what matched, in which event, and
+    /// the signature's source.
+    pub fingerprints: Vec<String>,
+    /// Links made by inference rather than by a field the event carries (a process's parent
+    /// resolved from its creator process id).
+    pub inferred: Vec<String>,
     pub source_hosts: BTreeSet<String>,
     pub source_ips: BTreeSet<String>,
     pub logon_ids: BTreeSet<LogonId>,
@@ -136,7 +147,18 @@ impl Chain {
         self.tools.extend(other.tools);
         self.known_tool |= other.known_tool;
         self.local.extend(other.local);
+        self.local_weak.extend(other.local_weak);
         self.remote.extend(other.remote);
+        for f in other.fingerprints {
+            if !self.fingerprints.contains(&f) {
+                self.fingerprints.push(f);
+            }
+        }
+        for f in other.inferred {
+            if !self.inferred.contains(&f) {
+                self.inferred.push(f);
+            }
+        }
         self.source_hosts.extend(other.source_hosts);
         self.source_ips.extend(other.source_ips);
         self.logon_ids.extend(other.logon_ids);

@@ -5,7 +5,9 @@
 use super::chain::Chain;
 use super::finding::Stage;
 use super::install::{InstallRecord, install_groups};
-use super::links::{Linker, is_system_image, pipe_name, push_unique, session_of, share_stage};
+use super::links::{
+    Linker, fingerprint, is_system_image, pipe_name, push_unique, session_of, share_stage,
+};
 use super::patterns::{exe_path, file_stem, is_exe};
 use super::profile::secs;
 use super::signal::Signal;
@@ -59,6 +61,7 @@ pub fn chains_on_host(l: &Linker<'_>) -> Vec<Chain> {
         }
         dedupe_in_order(&mut c.remote);
         dedupe_in_order(&mut c.local);
+        dedupe_in_order(&mut c.local_weak);
         c.remote.push(if n > ROUTINE_SESSIONS_LISTED {
             format!(
                 "{n} separate sessions from this source and account did only service-control \
@@ -162,6 +165,14 @@ fn install_chain(l: &Linker<'_>, group: &[InstallRecord], scm_pids: &[u32]) -> C
     if let Some(t) = tool {
         c.tools.insert(l.pats.tools[t].name.clone());
         c.known_tool = true;
+        let image = c.service.image.as_deref().map(|i| short(i, 80));
+        let what = match (c.service.names.first(), image.as_deref()) {
+            (Some(n), Some(i)) => format!("installed service {n} ({i})"),
+            (Some(n), None) => format!("installed service {n}"),
+            (None, Some(i)) => format!("installed service ({i})"),
+            (None, None) => "installed service".to_string(),
+        };
+        push_unique(&mut c.fingerprints, fingerprint(l.pats, t, &what));
     }
     link_rest(l, &mut c, t0, tool, scm_pids);
     if let Some(img) = c.service.image.as_deref()
@@ -230,6 +241,14 @@ fn candidate(l: &Linker<'_>, e: &Event) -> Option<Cand> {
     match e.event_id {
         1 | 4688 => {
             let p = &e.fields.process;
+            // A tool's own command line is a fingerprint by itself (Impacket smbexec's echo into
+            // \\127.0.0.1\C$\__output, Cobalt Strike's psexec_psh launcher).
+            if p.command_line
+                .as_deref()
+                .is_some_and(|c| pats.tool_for_command(c).is_some())
+            {
+                return Some(Cand::Strong);
+            }
             let helper = p
                 .image
                 .as_deref()
@@ -377,6 +396,14 @@ fn anchorless_chain(l: &Linker<'_>, members: &[usize], scm_pids: &[u32]) -> Chai
     c
 }
 
+/// The first `n` characters of a long value, marked as cut.
+fn short(s: &str, n: usize) -> String {
+    match s.char_indices().nth(n) {
+        Some((at, _)) => format!("{}…", &s[..at]),
+        None => s.to_string(),
+    }
+}
+
 fn note_share_session(l: &Linker<'_>, c: &mut Chain, e: &Event) {
     if let Some(id) = e.fields.logon_id.filter(|x| !x.is_well_known()) {
         c.logon_ids.insert(id);
@@ -415,6 +442,32 @@ fn infer_service(l: &Linker<'_>, c: &mut Chain, e: &Event, tool: &mut Option<usi
             }
         }
     }
+    if matches!(e.event_id, 1 | 4688)
+        && let Some(cmd) = e.fields.process.command_line.as_deref()
+        && let Some(t) = l.pats.tool_for_command(cmd)
+    {
+        // The command a service ran: its image path was this command line.
+        tool.get_or_insert(t);
+        let name = l.pats.tools[t].name.clone();
+        c.tools.insert(name);
+        c.known_tool = true;
+        if c.service.image.is_none() {
+            c.service.image = Some(cmd.to_string());
+        }
+        push_unique(
+            &mut c.fingerprints,
+            fingerprint(
+                l.pats,
+                t,
+                &format!(
+                    "command line of a process (event {}): {}",
+                    e.event_id,
+                    short(cmd, 80)
+                ),
+            ),
+        );
+        return;
+    }
     let helper = match e.event_id {
         1 | 4688 => e.fields.process.image.as_deref().map(str::to_string),
         11 => e.fields.share.file_path.as_deref().map(str::to_string),
@@ -439,6 +492,10 @@ fn infer_service(l: &Linker<'_>, c: &mut Chain, e: &Event, tool: &mut Option<usi
             tool.get_or_insert(t);
             c.tools.insert(l.pats.tools[t].name.clone());
             c.known_tool = true;
+            push_unique(
+                &mut c.fingerprints,
+                fingerprint(l.pats, t, &format!("helper binary {path}")),
+            );
         }
     }
 }

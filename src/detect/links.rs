@@ -22,6 +22,9 @@ pub struct Linker<'a> {
     pub profile: &'a Profile,
     /// The host's events by event id, logon id and (source, account).
     pub sess: HostIndex,
+    /// services.exe's process ids learned from the host's process events, once, when a
+    /// process names only its creator's id.
+    pub scm_from_processes: std::sync::OnceLock<Vec<u32>>,
 }
 
 /// Store indices (in time order) of a host's events: all by event id, and 4624/5140/5145 by
@@ -468,10 +471,10 @@ impl Linker<'_> {
             return;
         }
         if is_loopback_or_empty(ip) {
-            push_unique(&mut c.local, format!("{what} from loopback {ip}"));
+            push_unique(&mut c.local_weak, format!("{what} from loopback {ip}"));
         } else if self.ctx.is_own_ip(&c.target_key, ip, at) {
             push_unique(
-                &mut c.local,
+                &mut c.local_weak,
                 format!("{what} from the target's own address {ip}"),
             );
         } else {
@@ -633,6 +636,17 @@ impl Linker<'_> {
         }
         c.tools.insert(self.pats.tools[m.tool].name.clone());
         c.known_tool = true;
+        push_unique(
+            &mut c.fingerprints,
+            fingerprint(
+                self.pats,
+                m.tool,
+                &format!(
+                    "pipe {}",
+                    super::patterns::pipe_base(pipe_name(e).unwrap_or(""))
+                ),
+            ),
+        );
         if let Some(h) = &m.source_host {
             let key = crate::model::host_key(h);
             if key == c.target_key {
@@ -710,9 +724,19 @@ impl Linker<'_> {
             let p = &e.fields.process;
             let img = file_name(p.image.as_deref().unwrap_or(""));
             let parent = p.parent_image.as_deref().unwrap_or("");
-            let from_scm = self.pats.is_scm_image(parent)
-                || ((parent.is_empty() || parent == "?")
-                    && p.parent_pid.is_some_and(|pp| scm_pids.contains(&pp)));
+            let parentless = parent.is_empty() || parent == "?";
+            let by_pid = parentless && p.parent_pid.is_some_and(|pp| scm_pids.contains(&pp));
+            // Windows 7/2008-era 4688 names only the creator's process id: services.exe is the
+            // process that created services.exe's own children (svchost.exe) on this host.
+            let inferred_pid = (parentless && !by_pid)
+                .then_some(p.parent_pid)
+                .flatten()
+                .filter(|pp| {
+                    self.scm_from_processes
+                        .get_or_init(|| self.scm_pids_from_processes())
+                        .contains(pp)
+                });
+            let from_scm = self.pats.is_scm_image(parent) || by_pid || inferred_pid.is_some();
             let early = e.ts.signed_duration_since(t0) <= secs(win.install_to_process);
             let how = if !exe_name.is_empty()
                 && img == exe_name
@@ -724,18 +748,67 @@ impl Linker<'_> {
             {
                 Some("child of the service binary")
             } else if from_scm && early && relates(&image, &img) {
-                Some("started by services.exe right after the install")
+                Some(if inferred_pid.is_some() {
+                    "started by services.exe right after the install (parent inferred from its process id)"
+                } else {
+                    "started by services.exe right after the install"
+                })
             } else {
                 None
             };
+            if let (Some(pp), Some(_)) = (inferred_pid, how) {
+                push_unique(
+                    &mut c.inferred,
+                    format!(
+                        "{img} started by process id {pp:#x}, services.exe by the processes it created (svchost.exe) on this host"
+                    ),
+                );
+            }
             if let Some(how) = how {
                 c.add(i, Stage::Exec, how);
                 if let Some(pid) = p.pid {
                     pids.push(pid);
                 }
+                if let Some(t) = p
+                    .command_line
+                    .as_deref()
+                    .and_then(|cmd| self.pats.tool_for_command(cmd))
+                {
+                    c.tools.insert(self.pats.tools[t].name.clone());
+                    c.known_tool = true;
+                    push_unique(
+                        &mut c.fingerprints,
+                        fingerprint(
+                            self.pats,
+                            t,
+                            &format!("command line of a process (event {})", e.event_id),
+                        ),
+                    );
+                }
                 c.signals.insert(Signal::ServiceThenProcess);
             }
         }
+    }
+
+    /// Process ids of services.exe learned from the host's process events: services.exe's own
+    /// creation, and the creator of svchost.exe processes (only the SCM starts them).
+    fn scm_pids_from_processes(&self) -> Vec<u32> {
+        let mut pids: Vec<u32> = Vec::new();
+        for (_, e) in self.view.events_of(&[1, 4688]) {
+            let p = &e.fields.process;
+            let img = file_name(p.image.as_deref().unwrap_or(""));
+            let parent = p.parent_image.as_deref().unwrap_or("");
+            if img == "services.exe" {
+                pids.extend(p.pid);
+            } else if img == "svchost.exe"
+                && (parent.is_empty() || parent == "?" || self.pats.is_scm_image(parent))
+            {
+                pids.extend(p.parent_pid);
+            }
+        }
+        pids.sort_unstable();
+        pids.dedup();
+        pids
     }
 
     /// 7036/7035/7000/7009/7034 for this service, Sysmon 23/26 deleting its binary, Sysmon 12
@@ -926,6 +999,12 @@ impl Linker<'_> {
             }
         }
     }
+}
+
+/// How a finding cites a tool fingerprint: the tool, what matched, and the signature's source.
+pub fn fingerprint(pats: &Patterns, tool: usize, what: &str) -> String {
+    let t = &pats.tools[tool];
+    format!("{}: {what} (signature: {})", t.name, t.source)
 }
 
 pub fn push_unique(v: &mut Vec<String>, s: String) {

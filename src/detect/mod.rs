@@ -195,6 +195,7 @@ impl Detector {
                     ctx: &facts.context,
                     pats: &self.patterns,
                     profile: p,
+                    scm_from_processes: std::sync::OnceLock::new(),
                 };
                 if p.engine == Engine::Hunt {
                     seeds::hunt(&l, bursts)
@@ -250,6 +251,8 @@ fn keep_chain(c: &Chain, engine: Engine) -> bool {
     });
     !c.remote.is_empty()
         || !c.local.is_empty()
+        || !c.local_weak.is_empty()
+        || !c.fingerprints.is_empty()
         || c.known_tool
         || beyond_install
         || suspicious_image

@@ -21,6 +21,15 @@ struct ToolSpec {
     client_images: Vec<String>,
     #[serde(default)]
     client_registry: Vec<String>,
+    /// Command lines that are the tool's own (a process's command line, or a service's image
+    /// path, which the SCM runs as a command line).
+    #[serde(default)]
+    commands: Vec<String>,
+    /// Service name and image must both match (signatures shared by tools).
+    #[serde(default)]
+    all: bool,
+    /// Where the signature comes from (the tool's source, a public Sigma rule).
+    source: String,
 }
 
 #[derive(Debug, Deserialize)]
@@ -45,6 +54,9 @@ pub struct Tool {
     pub pipes: Vec<Regex>,
     pub client_images: Vec<Regex>,
     pub client_registry: Vec<Regex>,
+    pub commands: Vec<Regex>,
+    pub all: bool,
+    pub source: String,
 }
 
 #[derive(Debug)]
@@ -89,6 +101,9 @@ impl Patterns {
                     pipes: compile(FILE, &t.pipes)?,
                     client_images: compile(FILE, &t.client_images)?,
                     client_registry: compile(FILE, &t.client_registry)?,
+                    commands: compile(FILE, &t.commands)?,
+                    all: t.all,
+                    source: t.source,
                 })
             })
             .collect::<Result<Vec<_>, AssetError>>()?;
@@ -109,12 +124,33 @@ impl Patterns {
         })
     }
 
-    /// The tool whose service-name or image signature matches an installed service.
+    /// The tool whose service-name, image or command signature matches an installed service
+    /// (a service's image path is the command line the SCM runs). Tools marked `all` need the
+    /// name and the image to match.
     pub fn tool_for_service(&self, name: Option<&str>, image: Option<&str>) -> Option<usize> {
+        let image = image.map(normalize_percent);
         self.tools.iter().position(|t| {
-            name.is_some_and(|n| any_match(&t.service_names, n))
-                || image.is_some_and(|i| any_match(&t.images, &normalize_percent(i)))
+            let by_name = name.is_some_and(|n| any_match(&t.service_names, n));
+            let by_image = image
+                .as_deref()
+                .is_some_and(|i| any_match(&t.images, i) || any_match(&t.commands, i));
+            if t.all {
+                by_name && by_image
+            } else {
+                by_name || by_image
+            }
         })
+    }
+
+    /// The tool whose own command line a process runs (Impacket smbexec's `echo ... ^>
+    /// \\127.0.0.1\C$\__output`, Cobalt Strike's `start /b /min powershell -nop -w hidden
+    /// -encodedcommand`): a fingerprint by itself.
+    pub fn tool_for_command(&self, command_line: &str) -> Option<usize> {
+        if command_line.is_empty() {
+            return None;
+        }
+        let c = normalize_percent(command_line);
+        self.tools.iter().position(|t| any_match(&t.commands, &c))
     }
 
     /// The tool whose helper image a process runs.
@@ -306,29 +342,132 @@ mod tests {
         assert!(p.is_ipc_share("\\\\*\\IPC$"));
     }
 
+    fn tool_id(p: &Patterns, t: Option<usize>) -> Option<&str> {
+        t.map(|t| p.tools[t].id.as_str())
+    }
+
     #[test]
     fn service_signatures() {
         let p = p();
-        let t = p.tool_for_service(Some("PSEXESVC"), None).unwrap();
-        assert_eq!(p.tools[t].id, "psexec");
-        let t = p
-            .tool_for_service(
-                Some("x"),
-                Some("%COMSPEC% /Q /c echo cd ^> \\\\127.0.0.1\\C$\\__output"),
-            )
-            .unwrap();
-        assert_eq!(p.tools[t].id, "impacket-smbexec");
-        let t = p
-            .tool_for_service(
-                Some("hello"),
-                Some("%%COMSPEC%% /b /c start /b /min powershell.exe -nop"),
-            )
-            .unwrap();
-        assert_eq!(p.tools[t].id, "metasploit-psexec");
+        let t = p.tool_for_service(Some("PSEXESVC"), None);
+        assert_eq!(tool_id(&p, t), Some("psexec"));
         assert!(
             p.tool_for_service(Some("Updater2"), Some("C:\\Program Files\\x.exe"))
                 .is_none()
         );
+        // Impacket psexec (psexec.py: 4 random letters, 8-letter helper) vs Metasploit (16-letter
+        // name) vs neither (Sigma's rule names both): attribution needs the name too.
+        let svc = |n: &str, i: &str| tool_id(&p, p.tool_for_service(Some(n), Some(i)));
+        assert_eq!(
+            svc("RtUf", "%systemroot%\\xKdLmQpZ.exe"),
+            Some("impacket-psexec")
+        );
+        assert_eq!(
+            svc("gTfHjKlQwErTyUiO", "%SYSTEMROOT%\\xKdLmQpZ.exe"),
+            Some("metasploit-psexec")
+        );
+        assert_eq!(
+            svc("hello", "%SYSTEMROOT%\\xKdLmQpZ.exe"),
+            Some("psexec-like")
+        );
+        // Cobalt Strike jump psexec: 7-character binary on ADMIN$ (Sigma
+        // win_system_cobaltstrike_service_installs.yml); another ADMIN$ binary is unattributed.
+        assert_eq!(
+            svc("a1b2c3d", "\\\\10.0.0.5\\ADMIN$\\a1b2c3d.exe"),
+            Some("cobaltstrike-psexec")
+        );
+        assert_eq!(
+            svc("tool", "\\\\10.0.0.5\\ADMIN$\\backdoor.exe"),
+            Some("psexec-like")
+        );
+        // Invoke-SMBExec: 20 capital letters and %COMSPEC% /C; Invoke-PsExec: start /b launcher.
+        assert_eq!(
+            svc("QWERTYUIOPASDFGHJKLX", "%COMSPEC% /C \"whoami\""),
+            Some("empire-smbexec")
+        );
+        assert_eq!(
+            svc(
+                "Updater",
+                "%COMSPEC% /C start /b C:\\Windows\\System32\\WindowsPowershell\\v1.0\\powershell.exe -noP -sta -w 1 -enc SQBGACgA"
+            ),
+            Some("empire-psexec")
+        );
+        // An admin's own service running cmd /c is not Invoke-SMBExec.
+        assert_eq!(svc("Backup", "%COMSPEC% /C \"backup.cmd\""), None);
+    }
+
+    /// Impacket smbexec.py `execute_remote`: `%COMSPEC% /Q /c echo <cmd> ^> <output> 2^>^&1 >
+    /// <bat> & %COMSPEC% /Q /c <bat> & del <bat>`, output `\\127.0.0.1\C$\__output`.
+    const SMBEXEC: &str = "C:\\Windows\\system32\\cmd.exe /Q /c echo whoami ^> \\\\127.0.0.1\\C$\\__output 2^>^&1 > C:\\Windows\\TEMP\\execute.bat & C:\\Windows\\system32\\cmd.exe /Q /c C:\\Windows\\TEMP\\execute.bat & del C:\\Windows\\TEMP\\execute.bat";
+
+    #[test]
+    fn command_fingerprints() {
+        let p = p();
+        let cmd = |c: &str| tool_id(&p, p.tool_for_command(c));
+        assert_eq!(cmd(SMBEXEC), Some("impacket-smbexec"));
+        assert_eq!(
+            cmd(
+                "%COMSPEC% /Q /c echo ipconfig ^> \\\\127.0.0.1\\C$\\__output 2^>^&1 > %TEMP%\\execute.bat & %COMSPEC% /Q /c %TEMP%\\execute.bat & del %TEMP%\\execute.bat"
+            ),
+            Some("impacket-smbexec")
+        );
+        // NetExec: same form, random output and batch names.
+        assert_eq!(
+            cmd(
+                "C:\\Windows\\system32\\cmd.exe /Q /c echo hostname ^> \\\\127.0.0.1\\C$\\qWeRtY 2^>^&1 > C:\\Windows\\TEMP\\aBcDeF.bat & C:\\Windows\\system32\\cmd.exe /Q /c C:\\Windows\\TEMP\\aBcDeF.bat & del C:\\Windows\\TEMP\\aBcDeF.bat"
+            ),
+            Some("netexec-smbexec")
+        );
+        // Cobalt Strike psexec_psh vs Metasploit psexec_psh vs neither.
+        assert_eq!(
+            cmd(
+                "%COMSPEC% /b /c start /b /min powershell -nop -w hidden -encodedcommand JABzAD0ATgBlAHcA"
+            ),
+            Some("cobaltstrike-psexec-psh")
+        );
+        assert_eq!(
+            cmd(
+                "%%COMSPEC%% /b /c start /b /min powershell.exe -nop -w hidden -noni -c \"if([IntPtr]::Size -eq 4){$b='powershell.exe'}\""
+            ),
+            Some("metasploit-psexec-psh")
+        );
+        assert_eq!(
+            cmd("%COMSPEC% /b /c start /b /min powershell.exe -enc AAAA"),
+            Some("psexec-like")
+        );
+        // Look-alikes an admin types: no fingerprint.
+        for benign in [
+            "cmd.exe /c echo hello > C:\\temp\\out.txt",
+            "cmd /Q /c echo %date% >> \\\\fileserver\\logs\\boot.log",
+            "cmd.exe /c start /b powershell.exe -File C:\\scripts\\inventory.ps1",
+            "powershell.exe -nop -w hidden -File C:\\scripts\\tray.ps1",
+            "",
+        ] {
+            assert_eq!(cmd(benign), None, "{benign}");
+        }
+    }
+
+    #[test]
+    fn remote_service_control_clients() {
+        let p = p();
+        let client = |c: &str| {
+            let e = crate::detect::testkit::ev("SRC", 0, crate::model::Channel::Sysmon, 1)
+                .process("C:\\Windows\\System32\\sc.exe", c, 10, "cmd.exe", 9)
+                .done();
+            p.client_tool(&e)
+                .map(|(t, target)| (p.tools[t].id.clone(), target))
+        };
+        assert_eq!(
+            client("sc.exe \\\\WS02 create upd binPath= \"cmd /c calc\""),
+            Some(("sc-remote".into(), Some("WS02".into())))
+        );
+        assert_eq!(
+            client("sc \\\\10.0.0.9 config Spooler binPath= \"C:\\x.exe\""),
+            Some(("sc-remote".into(), Some("10.0.0.9".into())))
+        );
+        // Queries and local use name no remote change.
+        assert_eq!(client("sc.exe \\\\WS02 query"), None);
+        assert_eq!(client("sc.exe create upd binPath= C:\\x.exe"), None);
     }
 
     #[test]

@@ -71,6 +71,9 @@ pub struct ScoreInput<'a> {
     pub origin: OriginKind,
     pub rule: &'a Origin,
     pub extras: Vec<ScorePart>,
+    /// Tool fingerprints in the finding's own events: at least Medium unless the client
+    /// ran on the target itself.
+    pub fingerprints: &'a [String],
 }
 
 impl Weights {
@@ -124,6 +127,25 @@ impl Weights {
                 total -= pen;
             }
             _ => {}
+        }
+        if let Some(first) = i.fingerprints.first() {
+            let more = match i.fingerprints.len() {
+                1 => String::new(),
+                n => format!(" (and {} more)", n - 1),
+            };
+            let (points, why) = if i.origin == OriginKind::Local {
+                (0, "not raised: the client ran on the target itself")
+            } else if total < self.severity.medium {
+                (self.severity.medium - total, "raised to Medium")
+            } else {
+                (0, "already Medium or above")
+            };
+            parts.push(part(
+                "fingerprint",
+                points,
+                format!("tool fingerprint, {why}: {first}{more}"),
+            ));
+            total += points;
         }
         (total, parts)
     }

@@ -632,3 +632,126 @@ fn a_logon_id_shared_by_thousands_of_logons_gives_bounded_findings() {
         "what is not listed is counted"
     );
 }
+
+/// Impacket smbexec (examples/smbexec.py `execute_remote`) as the target's Sysmon 1 alone logs it.
+const SMBEXEC_CMD: &str = "C:\\Windows\\system32\\cmd.exe /Q /c echo whoami ^> \\\\127.0.0.1\\C$\\__output 2^>^&1 > C:\\Windows\\TEMP\\execute.bat & C:\\Windows\\system32\\cmd.exe /Q /c C:\\Windows\\TEMP\\execute.bat & del C:\\Windows\\TEMP\\execute.bat";
+
+#[test]
+fn one_fingerprint_event_is_a_medium_finding() {
+    let f = scan(
+        "default",
+        vec![scm_child(
+            "WS05",
+            0,
+            "C:\\Windows\\System32\\cmd.exe",
+            SMBEXEC_CMD,
+            4410,
+        )],
+    );
+    assert_eq!(f.len(), 1, "{f:#?}");
+    let f = &f[0];
+    assert!(f.target_key.eq_ignore_ascii_case("ws05"));
+    assert!(f.severity >= Severity::Medium, "{:?}", f.score_breakdown);
+    assert!(
+        f.tools.iter().any(|t| t == "Impacket smbexec"),
+        "{:?}",
+        f.tools
+    );
+    assert!(f.stages.iter().any(|s| s.stage == Stage::Exec));
+    let why = f
+        .score_breakdown
+        .iter()
+        .find(|p| p.name == "fingerprint")
+        .map(|p| p.why.clone())
+        .unwrap_or_default();
+    assert!(why.contains("smbexec.py"), "cites the source: {why}");
+    assert!(f.score <= 100);
+}
+
+#[test]
+fn an_admins_own_echo_is_no_finding() {
+    let f = scan(
+        "default",
+        vec![scm_child(
+            "WS05",
+            0,
+            "C:\\Windows\\System32\\cmd.exe",
+            "cmd.exe /c echo %date% > C:\\ProgramData\\backup\\last.txt",
+            4410,
+        )],
+    );
+    assert!(f.iter().all(|f| f.severity < Severity::Medium), "{f:#?}");
+}
+
+#[test]
+fn legacy_4688_parent_resolved_by_creator_pid() {
+    // Windows 2008-era 4688: NewProcessName and the creator's id only. services.exe (pid 0x260)
+    // is known as the creator of svchost.exe.
+    let svchost = ev("SRV08", -600_000, Channel::Security, 4688)
+        .process("C:\\Windows\\System32\\svchost.exe", "", 0x300, "", 0x260)
+        .done();
+    let child = ev("SRV08", 2_000, Channel::Security, 4688)
+        .process("C:\\Windows\\System32\\cmd.exe", "", 0x900, "", 0x260)
+        .done();
+    // The same image from another creator (a user's shell) is not the service's.
+    let stranger = ev("SRV08", 2_500, Channel::Security, 4688)
+        .process("C:\\Windows\\System32\\cmd.exe", "", 0x901, "", 0x777)
+        .done();
+    let events = vec![
+        logon("SRV08", 0, 0x55),
+        install_4697(
+            "SRV08",
+            1_000,
+            0x55,
+            "updsvc",
+            "%COMSPEC% /c net user backdoor P4ss /add",
+        ),
+        svchost,
+        child,
+        stranger,
+    ];
+    let f = scan("default", events);
+    let f = f
+        .iter()
+        .find(|f| f.target_key.eq_ignore_ascii_case("srv08"))
+        .unwrap();
+    let exec: Vec<_> = f.stages.iter().filter(|s| s.stage == Stage::Exec).collect();
+    assert_eq!(exec.len(), 1, "{:#?}", f.stages);
+    assert!(exec[0].link.contains("inferred"), "{:#?}", f.stages);
+    assert!(
+        f.score_breakdown.iter().any(|p| p.name == "inferred"),
+        "{:?}",
+        f.score_breakdown
+    );
+}
+
+#[test]
+fn own_address_traffic_does_not_make_a_remote_install_local() {
+    // A remote logon, then the server's own (link-local) traffic around the install.
+    let own = ev("DC01", 500, Channel::Sysmon, 3).done();
+    let mut own = own;
+    own.fields.net.src_ip = Some("fe80::1".into());
+    own.fields.net.src_host = Some("DC01".into());
+    own.fields.net.dst_ip = Some("fe80::1".into());
+    own.fields.net.dst_port = Some(445);
+    let own_logon = ev("DC01", 1_500, Channel::Security, 4624)
+        .logon(0x77, 3, "fe80::1", "admin", SID)
+        .done();
+    let base = vec![
+        logon("DC01", 0, 0x66),
+        install_4697("DC01", 1_000, 0x66, "remotesvc", "C:\\Windows\\r.exe"),
+    ];
+    let alone = scan("default", base.clone());
+    let mut more = base;
+    more.push(own);
+    more.push(own_logon);
+    let with_more = scan("default", more);
+    let sev = |f: &[Finding]| f.iter().map(|f| f.severity).max();
+    assert!(sev(&with_more) >= sev(&alone), "{alone:#?} {with_more:#?}");
+    assert!(
+        with_more
+            .iter()
+            .any(|f| f.origin.kind == OriginKind::Remote),
+        "{with_more:#?}"
+    );
+}

@@ -113,6 +113,8 @@ fn config(m: &RuleModel, d: &Detector) -> Value {
             "id": t.id,
             "service_names": sources(&t.service_names),
             "images": sources(&t.images),
+            "commands": sources(&t.commands),
+            "all": t.all,
         })).collect::<Vec<_>>(),
         "getsystem_images": sources(&d.patterns.getsystem_images),
         "allowlist": d.allowlist.entries.iter().map(|e| json!({
