@@ -6,7 +6,7 @@ use super::chain::Chain;
 use super::finding::Stage;
 use super::install::{InstallRecord, install_groups};
 use super::links::{
-    Linker, fingerprint, is_system_image, pipe_name, push_unique, session_of, share_stage,
+    Linker, is_system_image, note_fingerprint, pipe_name, push_unique, session_of, share_stage,
 };
 use super::patterns::{exe_path, file_stem, is_exe};
 use super::profile::secs;
@@ -172,7 +172,7 @@ fn install_chain(l: &Linker<'_>, group: &[InstallRecord], scm_pids: &[u32]) -> C
             (None, Some(i)) => format!("installed service ({i})"),
             (None, None) => "installed service".to_string(),
         };
-        push_unique(&mut c.fingerprints, fingerprint(l.pats, t, &what));
+        note_fingerprint(&mut c, l.pats, t, &what);
     }
     link_rest(l, &mut c, t0, tool, scm_pids);
     if let Some(img) = c.service.image.as_deref()
@@ -454,16 +454,14 @@ fn infer_service(l: &Linker<'_>, c: &mut Chain, e: &Event, tool: &mut Option<usi
         if c.service.image.is_none() {
             c.service.image = Some(cmd.to_string());
         }
-        push_unique(
-            &mut c.fingerprints,
-            fingerprint(
-                l.pats,
-                t,
-                &format!(
-                    "command line of a process (event {}): {}",
-                    e.event_id,
-                    short(cmd, 80)
-                ),
+        note_fingerprint(
+            c,
+            l.pats,
+            t,
+            &format!(
+                "command line of a process (event {}): {}",
+                e.event_id,
+                short(cmd, 80)
             ),
         );
         return;
@@ -492,10 +490,7 @@ fn infer_service(l: &Linker<'_>, c: &mut Chain, e: &Event, tool: &mut Option<usi
             tool.get_or_insert(t);
             c.tools.insert(l.pats.tools[t].name.clone());
             c.known_tool = true;
-            push_unique(
-                &mut c.fingerprints,
-                fingerprint(l.pats, t, &format!("helper binary {path}")),
-            );
+            note_fingerprint(c, l.pats, t, &format!("helper binary {path}"));
         }
     }
 }

@@ -636,15 +636,13 @@ impl Linker<'_> {
         }
         c.tools.insert(self.pats.tools[m.tool].name.clone());
         c.known_tool = true;
-        push_unique(
-            &mut c.fingerprints,
-            fingerprint(
-                self.pats,
-                m.tool,
-                &format!(
-                    "pipe {}",
-                    super::patterns::pipe_base(pipe_name(e).unwrap_or(""))
-                ),
+        note_fingerprint(
+            c,
+            self.pats,
+            m.tool,
+            &format!(
+                "pipe {}",
+                super::patterns::pipe_base(pipe_name(e).unwrap_or(""))
             ),
         );
         if let Some(h) = &m.source_host {
@@ -776,13 +774,11 @@ impl Linker<'_> {
                 {
                     c.tools.insert(self.pats.tools[t].name.clone());
                     c.known_tool = true;
-                    push_unique(
-                        &mut c.fingerprints,
-                        fingerprint(
-                            self.pats,
-                            t,
-                            &format!("command line of a process (event {})", e.event_id),
-                        ),
+                    note_fingerprint(
+                        c,
+                        self.pats,
+                        t,
+                        &format!("command line of a process (event {})", e.event_id),
                     );
                 }
                 c.signals.insert(Signal::ServiceThenProcess);
@@ -1001,10 +997,17 @@ impl Linker<'_> {
     }
 }
 
-/// How a finding cites a tool fingerprint: the tool, what matched, and the signature's source.
-pub fn fingerprint(pats: &Patterns, tool: usize, what: &str) -> String {
+/// Records an attack tool's fingerprint on the chain (what matched, and the signature's
+/// source): enough for Medium by itself. Admin tools (Sysinternals PsExec, PAExec, sc.exe)
+/// are named in the tool part of the score, not raised.
+pub fn note_fingerprint(c: &mut Chain, pats: &Patterns, tool: usize, what: &str) {
     let t = &pats.tools[tool];
-    format!("{}: {what} (signature: {})", t.name, t.source)
+    if t.attack {
+        push_unique(
+            &mut c.fingerprints,
+            format!("{}: {what} (signature: {})", t.name, t.source),
+        );
+    }
 }
 
 pub fn push_unique(v: &mut Vec<String>, s: String) {

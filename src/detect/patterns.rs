@@ -28,6 +28,9 @@ struct ToolSpec {
     /// Service name and image must both match (signatures shared by tools).
     #[serde(default)]
     all: bool,
+    /// An attack tool: its fingerprint alone is worth investigating (Medium).
+    #[serde(default)]
+    attack: bool,
     /// Where the signature comes from (the tool's source, a public Sigma rule).
     source: String,
 }
@@ -56,6 +59,7 @@ pub struct Tool {
     pub client_registry: Vec<Regex>,
     pub commands: Vec<Regex>,
     pub all: bool,
+    pub attack: bool,
     pub source: String,
 }
 
@@ -103,6 +107,7 @@ impl Patterns {
                     client_registry: compile(FILE, &t.client_registry)?,
                     commands: compile(FILE, &t.commands)?,
                     all: t.all,
+                    attack: t.attack,
                     source: t.source,
                 })
             })

@@ -71,8 +71,7 @@ pub struct ScoreInput<'a> {
     pub origin: OriginKind,
     pub rule: &'a Origin,
     pub extras: Vec<ScorePart>,
-    /// Tool fingerprints in the finding's own events: at least Medium unless the client
-    /// ran on the target itself.
+    /// Attack-tool fingerprints in the finding's own events: at least Medium.
     pub fingerprints: &'a [String],
 }
 
@@ -133,9 +132,9 @@ impl Weights {
                 1 => String::new(),
                 n => format!(" (and {} more)", n - 1),
             };
-            let (points, why) = if i.origin == OriginKind::Local {
-                (0, "not raised: the client ran on the target itself")
-            } else if total < self.severity.medium {
+            // An attack tool is worth a look wherever its client ran: proof of local use does
+            // not lower it, so more logs of the host never do.
+            let (points, why) = if total < self.severity.medium {
                 (self.severity.medium - total, "raised to Medium")
             } else {
                 (0, "already Medium or above")
