@@ -447,3 +447,35 @@ fn a_cut_or_damaged_evtx_counts_what_it_loses_in_records() {
         );
     }
 }
+
+#[test]
+fn winlogbeat6_fixture_values() {
+    // Synthetic, in the winlogbeat 6.x layout HELK and early Security-Datasets ship:
+    // `event_data.*`, `computer_name`, `event_id`, `log_name`, `record_number`, `beat.*`.
+    let loaded = load_paths(&[fixture("winlogbeat6_helk.jsonl")]);
+    assert_eq!(loaded.report.files[0].format, "jsonl:winlogbeat6");
+    let l = find(&loaded.events, |e| e.event_id == 4624);
+    assert!(l.host.key.eq_ignore_ascii_case("HR001"), "{:?}", l.host);
+    assert_eq!(l.channel, svchop::model::Channel::Security);
+    assert_eq!(l.fields.logon_id, Some(LogonId(0x7a_1c3f)));
+    assert_eq!(l.fields.logon.logon_type, Some(3));
+    assert_eq!(l.fields.net.src_ip.as_deref(), Some("10.0.10.105"));
+    assert_eq!(l.source.record_id, Some(81234));
+    let s = find(&loaded.events, |e| e.event_id == 7045);
+    assert_eq!(s.channel, svchop::model::Channel::System);
+    assert_eq!(
+        s.fields.service.name.as_deref(),
+        Some("QWERTYUIOPASDFGHJKLX")
+    );
+    assert_eq!(s.fields.user_sid.as_deref(), Some("S-1-5-21-1-2-3-1104"));
+    let p = find(&loaded.events, |e| e.event_id == 1);
+    assert_eq!(p.channel, svchop::model::Channel::Sysmon);
+    assert_eq!(p.fields.process.parent_pid, Some(588));
+    // The chain engine reads it like any other shape: Invoke-SMBExec named.
+    let findings = common::scan_paths(&[fixture("winlogbeat6_helk.jsonl")], "default");
+    let f = findings
+        .iter()
+        .find(|f| f.tools.iter().any(|t| t == "Empire Invoke-SMBExec"))
+        .unwrap_or_else(|| panic!("{findings:#?}"));
+    assert!(f.severity >= svchop::detect::Severity::Medium);
+}

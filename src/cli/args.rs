@@ -30,8 +30,9 @@ pub struct Cli {
 pub struct OpenArgs {
     /// EVTX or JSON files, or folders (searched recursively).
     pub paths: Vec<PathBuf>,
-    #[arg(long, value_enum, default_value_t = InputFormat::Auto)]
-    pub input_format: InputFormat,
+    /// Force the JSON record shape instead of detecting it per record.
+    #[arg(long, value_enum)]
+    pub input_format: Option<Shape>,
     #[arg(long, value_name = "OFFSET", allow_hyphen_values = true)]
     pub assume_tz: Option<String>,
     #[command(flatten)]
@@ -247,8 +248,8 @@ pub struct InputArgs {
     #[arg(required = true)]
     pub paths: Vec<PathBuf>,
     /// Force the JSON record shape instead of detecting it per record.
-    #[arg(long, value_enum, default_value_t = InputFormat::Auto)]
-    pub input_format: InputFormat,
+    #[arg(long, value_enum)]
+    pub input_format: Option<Shape>,
     /// Read zone-less timestamps at this UTC offset (`+02:00`, `-04:00`, `UTC`) instead of inferring it.
     #[arg(long, value_name = "OFFSET", allow_hyphen_values = true)]
     pub assume_tz: Option<String>,
@@ -259,21 +260,6 @@ pub struct InputArgs {
 
 fn parse_zone(s: &str) -> std::result::Result<DisplayZone, String> {
     DisplayZone::parse(s)
-}
-
-#[derive(ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]
-pub enum InputFormat {
-    Auto,
-    /// evtx_dump / Velociraptor JSON (`Event.System`, `Event.EventData`).
-    EvtxJson,
-    /// Elastic winlogbeat / Elastic Agent (ECS).
-    Ecs,
-    /// Security-Datasets (Mordor) / NXLog flat records.
-    Mordor,
-    /// Microsoft Sentinel SecurityEvent / Event rows.
-    Sentinel,
-    /// Microsoft Defender DeviceProcessEvents / DeviceEvents.
-    Defender,
 }
 
 #[derive(ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]
@@ -313,14 +299,7 @@ pub struct SourcesArgs {
 impl InputArgs {
     pub fn load_options(&self) -> Result<LoadOptions> {
         Ok(LoadOptions {
-            forced_shape: match self.input_format {
-                InputFormat::Auto => None,
-                InputFormat::EvtxJson => Some(Shape::EvtxJson),
-                InputFormat::Ecs => Some(Shape::Ecs),
-                InputFormat::Mordor => Some(Shape::Mordor),
-                InputFormat::Sentinel => Some(Shape::Sentinel),
-                InputFormat::Defender => Some(Shape::Defender),
-            },
+            forced_shape: self.input_format,
             assume_offset: self
                 .assume_tz
                 .as_deref()

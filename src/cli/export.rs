@@ -1,7 +1,7 @@
 //! `svchop export` (a case's report) and `svchop rules export` (the profile as other engines'
 //! rules).
 
-use super::args::{DetectArgs, ExportArgs, ExportFormat, InputArgs, InputFormat, RulesExportArgs};
+use super::args::{DetectArgs, ExportArgs, ExportFormat, InputArgs, RulesExportArgs};
 use crate::ingest::LoadOptions;
 use crate::investigation::{Evidence, Investigation, Options};
 use crate::model::time::DisplayZone;
@@ -26,7 +26,7 @@ pub(super) fn export(a: &ExportArgs) -> Result<ExitCode> {
     let detector = detect.detector()?;
     let input = InputArgs {
         paths: case.sources.paths.iter().map(PathBuf::from).collect(),
-        input_format: InputFormat::Auto,
+        input_format: None,
         assume_tz: None,
         tz: DisplayZone::Utc,
     };

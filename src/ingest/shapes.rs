@@ -7,8 +7,10 @@ use crate::model::time::{ParsedTime, parse_time};
 use serde::Serialize;
 use serde_json::{Map, Value};
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, PartialOrd, Ord)]
+/// Also the `--input-format` values (detected per record when the option is not given).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, PartialOrd, Ord, clap::ValueEnum)]
 #[serde(rename_all = "kebab-case")]
+#[value(rename_all = "kebab-case")]
 pub enum Shape {
     /// `evtx_dump` / Velociraptor: `Event.System` + `Event.EventData`.
     EvtxJson,
@@ -20,6 +22,11 @@ pub enum Shape {
     Sentinel,
     /// Microsoft Defender advanced hunting: `DeviceName`, `ActionType`, `Timestamp`.
     Defender,
+    /// Winlogbeat 6.x and older (HELK and early Security-Datasets): `event_data.*`,
+    /// `computer_name`, `event_id`, `log_name`, `beat.*`.
+    #[value(name = "winlogbeat6")]
+    #[serde(rename = "winlogbeat6")]
+    Winlogbeat6,
 }
 
 impl Shape {
@@ -30,6 +37,7 @@ impl Shape {
             Shape::Mordor => "mordor",
             Shape::Sentinel => "sentinel",
             Shape::Defender => "defender",
+            Shape::Winlogbeat6 => "winlogbeat6",
         }
     }
 
@@ -40,6 +48,12 @@ impl Shape {
             Some(Shape::EvtxJson)
         } else if m.get("winlog").is_some_and(Value::is_object) {
             Some(Shape::Ecs)
+        } else if m.contains_key("event_id")
+            && (m.get("event_data").is_some_and(Value::is_object)
+                || m.contains_key("computer_name")
+                || m.contains_key("log_name"))
+        {
+            Some(Shape::Winlogbeat6)
         } else if m.contains_key("DeviceName") && m.contains_key("ActionType") {
             Some(Shape::Defender)
         } else if m.contains_key("Computer")
@@ -61,6 +75,7 @@ impl Shape {
             Shape::Mordor => mordor(v.as_object()?),
             Shape::Sentinel => sentinel(v.as_object()?),
             Shape::Defender => Some(defender(v.as_object()?)),
+            Shape::Winlogbeat6 => winlogbeat6(v),
         }
     }
 }
@@ -192,6 +207,32 @@ fn ecs(m: &Map<String, Value>) -> Option<RawRecord> {
         if let Some(t) = ptext(&v, ecs_path) {
             raw.set_default(field, t);
         }
+    }
+    Some(raw)
+}
+
+/// Winlogbeat 6.x: the Windows record's parts at the top level, its data under `event_data`.
+fn winlogbeat6(v: &Value) -> Option<RawRecord> {
+    let event_id = ptext(v, "event_id")?.trim().parse().ok()?;
+    let mut raw = RawRecord {
+        channel: ptext(v, "log_name").unwrap_or_default(),
+        provider: ptext(v, "source_name"),
+        event_id,
+        host: ptext(v, "computer_name")
+            .or_else(|| ptext(v, "host.name"))
+            .or_else(|| ptext(v, "beat.hostname"))
+            .unwrap_or_default(),
+        record_id: ptext(v, "record_number").and_then(|r| r.trim().parse().ok()),
+        user_sid: ptext(v, "user.identifier"),
+        exec_pid: ptext(v, "process_id").and_then(|p| parse_pid(&p)),
+        time: RecordTime {
+            utc: zoned(ptext(v, "@timestamp")),
+            ..RecordTime::default()
+        },
+        ..RawRecord::default()
+    };
+    if let Some(data) = path(v, "event_data") {
+        flatten_data(data, &mut raw.data);
     }
     Some(raw)
 }
