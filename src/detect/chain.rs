@@ -63,6 +63,8 @@ pub struct Chain {
     /// Links made by inference rather than by a field the event carries (a process's parent
     /// resolved from its creator process id).
     pub inferred: Vec<String>,
+    /// A host-level campaign the chain stands for (start time-outs of random-named services).
+    pub campaign: Option<super::campaign::Campaign>,
     pub source_hosts: BTreeSet<String>,
     pub source_ips: BTreeSet<String>,
     pub logon_ids: BTreeSet<LogonId>,

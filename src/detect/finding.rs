@@ -174,6 +174,9 @@ pub struct Finding {
     /// counted, not listed.
     #[serde(default, skip_serializing_if = "is_zero")]
     pub stages_omitted: u64,
+    /// The campaign this finding is (a host's mass deployment) or belongs to (a source's moves).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub campaign: Option<super::campaign::Campaign>,
 }
 
 #[allow(clippy::trivially_copy_pass_by_ref)] // Why: serde's skip_serializing_if passes a reference.

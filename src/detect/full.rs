@@ -54,6 +54,8 @@ pub fn chains_on_host(l: &Linker<'_>) -> Vec<Chain> {
         }
         chains.push(c);
     }
+    let claimed: HashSet<usize> = chains.iter().flat_map(Chain::indices).collect();
+    chains.extend(timeout_campaigns(l, &claimed));
     for (at, (n, latest)) in sessions {
         let c = &mut chains[at];
         if let Some(latest) = latest {
@@ -74,6 +76,73 @@ pub fn chains_on_host(l: &Linker<'_>) -> Vec<Chain> {
         });
     }
     chains
+}
+
+/// Bursts of service start time-outs (7000/7009) of random-named services: one chain each,
+/// standing for the campaign (hundreds of time-outs are one finding, not hundreds of rows).
+fn timeout_campaigns(l: &Linker<'_>, claimed: &HashSet<usize>) -> Vec<Chain> {
+    let rule = l.campaign_rule;
+    let mut events: Vec<(DateTime<Utc>, usize, String)> = l
+        .view
+        .events_of(&[7000, 7009])
+        .filter(|(i, e)| !claimed.contains(i) && e.channel == Channel::System)
+        .filter_map(|(i, e)| {
+            let s = &e.fields.service;
+            let name = s.name.as_deref().or(s.key_name.as_deref())?.trim();
+            (!name.is_empty()).then(|| (e.ts, i, name.to_string()))
+        })
+        .collect();
+    events.sort();
+    let mut out = Vec::new();
+    let mut run: Vec<(DateTime<Utc>, usize, String)> = Vec::new();
+    let flush = |run: &mut Vec<(DateTime<Utc>, usize, String)>, out: &mut Vec<Chain>| {
+        if run.len() >= rule.min_services.max(2) {
+            let names: Vec<String> = run.iter().map(|(_, _, n)| n.clone()).collect();
+            let described = super::campaign::describe(
+                super::campaign::CampaignKind::StartTimeouts,
+                &names,
+                run.len(),
+                run[0].0,
+                run[run.len() - 1].0,
+                l.view.key,
+            );
+            if described.pattern.is_some() {
+                let mut c = Chain::new(l.view.key);
+                c.t0 = Some(run[0].0);
+                for (_, i, name) in run.iter() {
+                    if !c.add(
+                        *i,
+                        Stage::Exec,
+                        "service start timed out (Service Control Manager)",
+                    ) {
+                        continue;
+                    }
+                    if c.service.names.is_empty() {
+                        c.service.add_name(name);
+                    } else if c.extra_services.len() < super::chain::MAX_LINKS_PER_STAGE {
+                        c.extra_services.push(super::finding::ServiceRef {
+                            name: Some(name.clone()),
+                            ..super::finding::ServiceRef::default()
+                        });
+                    }
+                }
+                c.campaign = Some(described);
+                out.push(c);
+            }
+        }
+        run.clear();
+    };
+    for item in events {
+        if run
+            .last()
+            .is_some_and(|(t, _, _)| (item.0 - *t).num_seconds() > rule.max_gap_secs)
+        {
+            flush(&mut run, &mut out);
+        }
+        run.push(item);
+    }
+    flush(&mut run, &mut out);
+    out
 }
 
 /// Sessions of a routine service check whose evidence is listed before only the latest is.

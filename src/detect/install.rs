@@ -12,6 +12,9 @@ use chrono::{DateTime, Utc};
 #[derive(Debug, Clone)]
 pub struct InstallRecord {
     pub idx: usize,
+    /// The record's event id (7045, 4697, Sysmon 13, Defender): two records of one kind with
+    /// different names are two services, whatever their images.
+    pub event_id: u16,
     pub ts: DateTime<Utc>,
     pub name: Option<String>,
     pub image: Option<String>,
@@ -72,6 +75,7 @@ pub fn install_record(idx: usize, e: &Event, p: &Profile) -> Option<InstallRecor
     };
     let rec = InstallRecord {
         idx,
+        event_id: e.event_id,
         ts: e.ts,
         name,
         image,
@@ -141,6 +145,13 @@ fn image_key(image: &str) -> String {
 }
 
 fn same_service(a: &InstallRecord, b: &InstallRecord) -> bool {
+    // 7045 names the display name, 4697 and the registry the key name: different names of one
+    // kind of record are different services (a mass deployment of one command).
+    if a.event_id == b.event_id
+        && matches!((&a.name, &b.name), (Some(x), Some(y)) if !x.eq_ignore_ascii_case(y))
+    {
+        return false;
+    }
     let names = matches!((&a.name, &b.name), (Some(x), Some(y)) if x.eq_ignore_ascii_case(y));
     let images = matches!((&a.image, &b.image), (Some(x), Some(y)) if !image_key(x).is_empty() && image_key(x) == image_key(y));
     names || images

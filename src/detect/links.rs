@@ -25,6 +25,8 @@ pub struct Linker<'a> {
     /// services.exe's process ids learned from the host's process events, once, when a
     /// process names only its creator's id.
     pub scm_from_processes: std::sync::OnceLock<Vec<u32>>,
+    /// Campaign thresholds (`assets/scoring.toml`).
+    pub campaign_rule: &'a super::campaign::CampaignRule,
 }
 
 /// Store indices (in time order) of a host's events: all by event id, and 4624/5140/5145 by

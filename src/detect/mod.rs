@@ -5,6 +5,7 @@
 pub mod allowlist;
 pub mod assets;
 pub mod build;
+pub mod campaign;
 pub mod chain;
 pub mod context;
 pub mod coverage;
@@ -122,6 +123,9 @@ impl Detector {
                     .collect();
                 // Finding ids carry the target host: copies are always on the same host.
                 self.settle(&mut found);
+                if self.profile.engine == Engine::Chain {
+                    campaign::merge_mass_installs(&mut found, &self.weights);
+                }
                 found.sort_by(Finding::order);
                 let dropped = drop_suppressed(&mut found, suppressed_per_host);
                 (found, dropped)
@@ -130,6 +134,9 @@ impl Detector {
         let dropped = per_host.iter().map(|(_, d)| d).sum();
         let mut findings: Vec<Finding> = per_host.into_iter().flat_map(|(f, _)| f).collect();
         findings.sort_by(Finding::order);
+        if self.profile.engine == Engine::Chain {
+            campaign::tag_sources(&mut findings, &self.weights);
+        }
         (findings, dropped)
     }
 
@@ -196,6 +203,7 @@ impl Detector {
                     pats: &self.patterns,
                     profile: p,
                     scm_from_processes: std::sync::OnceLock::new(),
+                    campaign_rule: &self.weights.campaign,
                 };
                 if p.engine == Engine::Hunt {
                     seeds::hunt(&l, bursts)

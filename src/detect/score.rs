@@ -59,6 +59,8 @@ pub struct Weights {
     pub severity: Thresholds,
     pub recommendation: Recommendation,
     pub technique: Vec<Technique>,
+    #[serde(default)]
+    pub campaign: super::campaign::CampaignRule,
 }
 
 /// What the score is computed from.

