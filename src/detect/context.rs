@@ -248,6 +248,19 @@ impl Context {
         host_key(t) == key
     }
 
+    /// Whether `name` (short name, FQDN or IP) designates a host whose own events are in the
+    /// collection.
+    pub fn is_logged_host(&self, name: &str, at: DateTime<Utc>) -> bool {
+        let t = name.trim().trim_start_matches('\\');
+        if is_ip_literal(t) {
+            return self
+                .hosts_of_ip(t, at)
+                .iter()
+                .any(|h| self.host_names.contains_key(h));
+        }
+        self.host_names.contains_key(&host_key(t))
+    }
+
     /// The host keys an IP belonged to around `at` (possibly none).
     pub fn hosts_of_ip(&self, ip: &str, at: DateTime<Utc>) -> Vec<String> {
         let mut out: Vec<String> = self

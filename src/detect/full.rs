@@ -56,6 +56,7 @@ pub fn chains_on_host(l: &Linker<'_>) -> Vec<Chain> {
     }
     let claimed: HashSet<usize> = chains.iter().flat_map(Chain::indices).collect();
     chains.extend(timeout_campaigns(l, &claimed));
+    chains.extend(source_only(l));
     for (at, (n, latest)) in sessions {
         let c = &mut chains[at];
         if let Some(latest) = latest {
@@ -76,6 +77,141 @@ pub fn chains_on_host(l: &Linker<'_>) -> Vec<Chain> {
         });
     }
     chains
+}
+
+/// Lateral tool runs on this host that name a target whose own logs are not in the collection
+/// (`psexec \\HOST`, `sc.exe \\HOST create`, Impacket `user@HOST`): a finding on the named
+/// target, seen from the source only, with the source's explicit-credential logon (4648 to the
+/// target) and its SMB connection to the target when logged. When the target's logs are
+/// present, its own finding links the run instead.
+fn source_only(l: &Linker<'_>) -> Vec<Chain> {
+    let mut out = Vec::new();
+    for run in l
+        .ctx
+        .client_runs
+        .iter()
+        .filter(|r| r.source_key == l.view.key)
+    {
+        let Some(target) = run.target.as_deref() else {
+            continue;
+        };
+        if l.ctx.names_host(target, l.view.key, run.ts) {
+            continue; // the client aimed at its own host: local use, linked on the host itself
+        }
+        if l.ctx.is_logged_host(target, run.ts) {
+            continue;
+        }
+        let target_key = crate::model::host_key(target.trim_start_matches('\\'));
+        if target_key.is_empty() || target.contains('/') {
+            continue; // a range (`nxc smb 10.1.1.0/24`) names no single target
+        }
+        let mut c = Chain::new(&target_key);
+        c.t0 = Some(run.ts);
+        let tool = &l.pats.tools[run.tool];
+        c.add(
+            run.idx,
+            Stage::Source,
+            format!(
+                "{} run on {} naming {target} (seen from the source only)",
+                tool.name, l.view.key
+            ),
+        );
+        c.source_hosts.insert(l.view.key.to_string());
+        c.tools.insert(tool.name.clone());
+        c.known_tool = true;
+        c.signals.insert(Signal::ToolServiceProcess);
+        push_unique(
+            &mut c.remote,
+            format!(
+                "seen from the source only: {} run on {} (the target's own logs are not in the collection)",
+                tool.name, l.view.key
+            ),
+        );
+        if let Some(e) = l.view.store.get(run.idx) {
+            let cmd = e.fields.process.command_line.as_deref().unwrap_or("");
+            if let Some((name, image)) = sc_service(cmd) {
+                c.service.add_name(&name);
+                c.service.image = image;
+            }
+            c.user = e
+                .fields
+                .subject
+                .display()
+                .or_else(|| e.fields.process.user.as_deref().map(str::to_string));
+            note_fingerprint(
+                &mut c,
+                l.pats,
+                run.tool,
+                &format!("client command line: {}", short(cmd, 80)),
+            );
+        }
+        source_corroboration(l, &mut c, target, run.ts);
+        out.push(c);
+    }
+    out
+}
+
+/// The source's explicit-credential logon to the target (4648 `TargetServerName`) and its SMB
+/// connection to it (Sysmon 3 to 445) around the tool run.
+fn source_corroboration(l: &Linker<'_>, c: &mut Chain, target: &str, t: DateTime<Utc>) {
+    let (from, to) = super::context::span(t, secs(60), secs(60));
+    let want = crate::model::host_key(target.trim_start_matches('\\'));
+    for (i, e) in l.sess.with_ids(l.view.store, &[4648, 3], from, to) {
+        let e: &Event = &e;
+        let hit = match e.event_id {
+            4648 => e
+                .extra
+                .iter()
+                .find(|(k, _)| &**k == "TargetServerName")
+                .is_some_and(|(_, v)| crate::model::host_key(v) == want),
+            _ => {
+                super::context::outbound_smb_peer(e)
+                    .is_some_and(|ip| ip == target || crate::model::host_key(&ip) == want)
+                    || (e.fields.net.initiated == Some(true)
+                        && e.fields.net.dst_port == Some(445)
+                        && e.fields
+                            .net
+                            .dst_host
+                            .as_deref()
+                            .is_some_and(|h| crate::model::host_key(h) == want))
+            }
+        };
+        if hit {
+            let how = if e.event_id == 4648 {
+                "explicit credentials used for the target (4648)"
+            } else {
+                "SMB connection from the source to the target"
+            };
+            c.add(i, Stage::Source, how);
+        }
+    }
+}
+
+/// `sc.exe \\HOST create|config NAME binPath= "..."`: the service name and its new binary path.
+fn sc_service(cmd: &str) -> Option<(String, Option<String>)> {
+    let lower = cmd.to_ascii_lowercase();
+    let at = [" create ", " config "]
+        .iter()
+        .filter_map(|k| lower.find(k).map(|i| i + k.len()))
+        .min()?;
+    let rest = cmd.get(at..)?.trim_start();
+    let name: String = rest
+        .trim_start_matches('"')
+        .chars()
+        .take_while(|c| !c.is_whitespace() && *c != '"')
+        .collect();
+    if name.is_empty() {
+        return None;
+    }
+    let image = lower.find("binpath=").and_then(|i| {
+        let v = cmd.get(i + "binpath=".len()..)?.trim_start();
+        Some(if let Some(q) = v.strip_prefix('"') {
+            q.split('"').next().unwrap_or(q).to_string()
+        } else {
+            v.split_whitespace().next().unwrap_or(v).to_string()
+        })
+    });
+    Some((name, image.filter(|i| !i.is_empty())))
 }
 
 /// Bursts of service start time-outs (7000/7009) of random-named services: one chain each,

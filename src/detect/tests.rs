@@ -862,3 +862,59 @@ fn start_timeouts_of_random_names_are_one_finding() {
     let few: Vec<Event> = events.into_iter().take(3).collect();
     assert!(scan("default", few).is_empty());
 }
+
+#[test]
+fn a_tool_run_seen_only_on_the_source_is_a_finding_on_its_target() {
+    let run = ev("ADMIN02", 0, Channel::Sysmon, 1)
+        .process(
+            "C:\\Windows\\System32\\sc.exe",
+            "sc.exe \\\\LAB07 create updsvc binPath= \"cmd.exe /c powershell -nop -w hidden -enc SQBFAFgA\"",
+            5120,
+            "C:\\Windows\\System32\\cmd.exe",
+            4100,
+        )
+        .done();
+    let mut smb = ev("ADMIN02", 400, Channel::Sysmon, 3).done();
+    smb.fields.net.initiated = Some(true);
+    smb.fields.net.dst_port = Some(445);
+    smb.fields.net.dst_ip = Some("10.1.7.7".into());
+    smb.fields.net.dst_host = Some("LAB07.corp.local".into());
+    let f = scan("default", vec![run.clone(), smb]);
+    let f = f
+        .iter()
+        .find(|f| f.target_key.eq_ignore_ascii_case("lab07"))
+        .unwrap_or_else(|| panic!("{f:#?}"));
+    assert_eq!(f.source_hosts, vec!["ADMIN02".to_string()]);
+    assert!(
+        f.origin.reasons.iter().any(|r| r.contains("source only")),
+        "{:?}",
+        f.origin
+    );
+    assert_eq!(f.services[0].name.as_deref(), Some("updsvc"));
+    assert_eq!(
+        f.stages.iter().filter(|s| s.stage == Stage::Source).count(),
+        2
+    );
+    // With the target's own logs present, the target's finding links the run instead.
+    let on_target = vec![
+        run,
+        ev("LAB07", 1_000, Channel::Security, 4624)
+            .logon(0x31, 3, "10.1.2.2", "admin", SID)
+            .done(),
+        install_4697(
+            "LAB07",
+            1_500,
+            0x31,
+            "updsvc",
+            "cmd.exe /c powershell -nop -w hidden -enc SQBFAFgA",
+        ),
+    ];
+    let f = scan("default", on_target);
+    assert_eq!(
+        f.iter()
+            .filter(|f| f.target_key.eq_ignore_ascii_case("lab07"))
+            .count(),
+        1,
+        "{f:#?}"
+    );
+}
