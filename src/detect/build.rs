@@ -143,11 +143,7 @@ impl Builder<'_> {
             processes,
             tools,
             origin,
-            missing_stages: Stage::ALL
-                .iter()
-                .copied()
-                .filter(|s| !present.contains(s))
-                .collect(),
+            missing_stages: Stage::missing(&present),
             techniques: self.techniques(&present),
             recommendation: self.weights.recommendation(severity).to_string(),
             stages,
@@ -295,7 +291,7 @@ impl Builder<'_> {
                     || present.contains(&Stage::Pipe)
                     || present.contains(&Stage::Logon)
             }
-            "T1543.003" => present.contains(&Stage::Install),
+            "T1543.003" => present.contains(&Stage::Install) || present.contains(&Stage::Modify),
             "T1569.002" => present.contains(&Stage::Exec),
             "T1570" => present.contains(&Stage::Share),
             _ => false,

@@ -172,11 +172,7 @@ pub fn merge(members: &[&Finding], kind: CampaignKind, w: &Weights) -> Finding {
     out.first_seen = stages.first().map_or(best.first_seen, |s| s.time);
     out.last_seen = stages.last().map_or(best.last_seen, |s| s.time);
     let present: BTreeSet<Stage> = stages.iter().map(|s| s.stage).collect();
-    out.missing_stages = Stage::ALL
-        .iter()
-        .copied()
-        .filter(|s| !present.contains(s))
-        .collect();
+    out.missing_stages = Stage::missing(&present);
     out.stages = stages;
     let installs = out.stages.iter().filter(|s| s.stage == Stage::Install);
     let first = installs

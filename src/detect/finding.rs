@@ -49,6 +49,10 @@ pub enum Stage {
     Pipe,
     /// Service installed (7045, 4697, registry, Defender).
     Install,
+    /// An existing service's binary path changed (`sc config binPath=`, SCShell's
+    /// ChangeServiceConfig): the install of a modification chain. Not in `ALL`: it fills the
+    /// install slot.
+    Modify,
     /// Service started, process run by it.
     Exec,
     /// Service stopped, helper deleted, service key deleted.
@@ -56,6 +60,23 @@ pub enum Stage {
 }
 
 impl Stage {
+    /// The slot of `ALL` a stage fills (a modification fills the install's).
+    pub fn slot(self) -> Stage {
+        match self {
+            Stage::Modify => Stage::Install,
+            s => s,
+        }
+    }
+
+    /// The stages of `ALL` the present ones leave missing.
+    pub fn missing(present: &std::collections::BTreeSet<Stage>) -> Vec<Stage> {
+        Stage::ALL
+            .iter()
+            .copied()
+            .filter(|s| !present.iter().any(|p| p.slot() == *s))
+            .collect()
+    }
+
     pub const ALL: [Stage; 7] = [
         Stage::Source,
         Stage::Logon,
@@ -73,6 +94,7 @@ impl Stage {
             Stage::Share => "share",
             Stage::Pipe => "pipe",
             Stage::Install => "install",
+            Stage::Modify => "modify",
             Stage::Exec => "exec",
             Stage::Cleanup => "cleanup",
         }

@@ -326,9 +326,20 @@ fn install_chain(l: &Linker<'_>, group: &[InstallRecord], scm_pids: &[u32]) -> C
         .min()
         .unwrap_or(DateTime::<Utc>::MIN_UTC);
     c.t0 = Some(t0);
-    c.service.installed = true;
+    let modified = modification(l, group);
+    c.service.installed = modified.is_none();
     for r in group {
-        c.add(r.idx, Stage::Install, "service installed");
+        let (stage, how) = match &modified {
+            Some(m) if m.restores.contains(&r.idx) => {
+                (Stage::Cleanup, "service binary path restored")
+            }
+            Some(_) => (
+                Stage::Modify,
+                "existing service's binary path changed (ChangeServiceConfig, sc config binPath=)",
+            ),
+            None => (Stage::Install, "service installed"),
+        };
+        c.add(r.idx, stage, how);
         if let Some(n) = &r.name {
             c.service.add_name(n);
         }
@@ -342,6 +353,11 @@ fn install_chain(l: &Linker<'_>, group: &[InstallRecord], scm_pids: &[u32]) -> C
             c.user.clone_from(&r.user);
         }
         c.by_user_account |= r.sid.as_deref().is_some_and(|s| s.starts_with("S-1-5-21-"));
+    }
+    if let Some(m) = &modified {
+        for &i in &m.later_restores {
+            c.add(i, Stage::Cleanup, "service binary path restored");
+        }
     }
     let ids: Vec<_> = group
         .iter()
@@ -362,6 +378,9 @@ fn install_chain(l: &Linker<'_>, group: &[InstallRecord], scm_pids: &[u32]) -> C
             })
             .collect();
         l.logons_by_installer(&mut c, &sids, &users, t0);
+    }
+    if !c.has_stage(Stage::Logon) && modified.is_some() {
+        l.scm_session_before(&mut c, t0);
     }
     let tool = l.pats.tool_for_service(
         c.service.names.first().map(String::as_str),
@@ -390,6 +409,88 @@ fn install_chain(l: &Linker<'_>, group: &[InstallRecord], scm_pids: &[u32]) -> C
         );
     }
     c
+}
+
+/// How an existing service was modified rather than installed.
+struct Modification {
+    /// Records of the group that put the binary path back.
+    restores: Vec<usize>,
+    /// Later registry writes (within the lifecycle window) that put it back.
+    later_restores: Vec<usize>,
+}
+
+/// A group of Sysmon 13 `ImagePath` writes only (no 7045/4697) is a modification of an existing
+/// service when the key had a binary path before, or the path is put back afterwards (SCShell
+/// changes, starts, restores), or the host's System log is there and shows no install of it.
+fn modification(l: &Linker<'_>, group: &[InstallRecord]) -> Option<Modification> {
+    let first = group.first()?;
+    if group.iter().any(|r| r.event_id != 13) {
+        return None;
+    }
+    let key = first.name.as_deref()?;
+    let changed_to = first.image.as_deref().unwrap_or("");
+    let restores: Vec<usize> = group
+        .iter()
+        .skip(1)
+        .filter(|r| {
+            r.image
+                .as_deref()
+                .is_some_and(|i| !i.eq_ignore_ascii_case(changed_to))
+        })
+        .map(|r| r.idx)
+        .collect();
+    let win = secs(l.profile.windows.lifecycle);
+    let (from, to) = super::context::span(first.ts, win, win);
+    let in_group: HashSet<usize> = group.iter().map(|r| r.idx).collect();
+    let mut before = false;
+    let mut later_restores = Vec::new();
+    let mut system_log = false;
+    let mut installed = false;
+    for (i, e) in l.sess.with_ids(l.view.store, &[13, 7045, 7036], from, to) {
+        let e: &Event = &e;
+        match e.event_id {
+            13 if !in_group.contains(&i) => {
+                let same_key = e
+                    .fields
+                    .registry
+                    .target_object
+                    .as_deref()
+                    .and_then(super::install::service_key_from_registry)
+                    .is_some_and(|k| k.eq_ignore_ascii_case(key));
+                if !same_key {
+                    continue;
+                }
+                if e.ts < first.ts {
+                    before = true;
+                } else if e
+                    .fields
+                    .registry
+                    .details
+                    .as_deref()
+                    .is_some_and(|d| !d.eq_ignore_ascii_case(changed_to))
+                {
+                    later_restores.push(i);
+                }
+            }
+            7045 => {
+                system_log = true;
+                installed |= e
+                    .fields
+                    .service
+                    .name
+                    .as_deref()
+                    .is_some_and(|n| n.eq_ignore_ascii_case(key));
+            }
+            7036 => system_log = true,
+            _ => {}
+        }
+    }
+    let modified =
+        before || !restores.is_empty() || !later_restores.is_empty() || (system_log && !installed);
+    modified.then_some(Modification {
+        restores,
+        later_restores,
+    })
 }
 
 /// Everything after the anchor: sessions, pipes, helper writes, processes, lifecycle, network,

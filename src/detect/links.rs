@@ -708,6 +708,35 @@ impl Linker<'_> {
         }
     }
 
+    /// The latest remote service-control session (`IPC$\\svcctl` over SMB from another
+    /// address) opened shortly before `t0`: for a change that names no installer (a Sysmon 13
+    /// path write by services.exe), the session that made it. Its logon joins by logon id.
+    pub fn scm_session_before(&self, c: &mut Chain, t0: DateTime<Utc>) {
+        let (from, to) = span(t0, secs(self.profile.windows.stage_window), secs(1));
+        let latest = self
+            .sess
+            .with_ids(self.view.store, &[5145], from, to)
+            .into_iter()
+            .filter(|(_, e)| {
+                pipe_name(e).is_some_and(|p| self.pats.is_scm_pipe(p))
+                    && e.fields
+                        .net
+                        .src_ip
+                        .as_deref()
+                        .is_some_and(|ip| !is_loopback_or_empty(ip))
+            })
+            .last();
+        if let Some((i, e)) = latest
+            && c.add(
+                i,
+                Stage::Pipe,
+                "remote service-control session just before the change",
+            )
+        {
+            self.note_session(c, &e);
+        }
+    }
+
     /// Processes of the service: its binary, its children (by PID or parent image), or what
     /// services.exe started right after the install when it matches the service's command.
     pub fn processes(&self, c: &mut Chain, t0: DateTime<Utc>, scm_pids: &[u32]) {

@@ -918,3 +918,71 @@ fn a_tool_run_seen_only_on_the_source_is_a_finding_on_its_target() {
         "{f:#?}"
     );
 }
+
+fn image_path_write(host: &str, ms: i64, key: &str, value: &str) -> Event {
+    let mut e = ev(host, ms, Channel::Sysmon, 13)
+        .process("C:\\Windows\\system32\\services.exe", "", 640, "", 500)
+        .done();
+    e.fields.registry.event_type = Some("SetValue".into());
+    e.fields.registry.target_object =
+        Some(format!("HKLM\\System\\CurrentControlSet\\Services\\{key}\\ImagePath").into());
+    e.fields.registry.details = Some(value.into());
+    e
+}
+
+/// SCShell / `sc \\host config X binPath=`: an existing service's path changed, the service
+/// started, the path put back, after a remote logon.
+#[test]
+fn a_service_modification_is_a_chain_with_a_modify_stage() {
+    let mut started = ev("WS12", 2_500, Channel::System, 7036).done();
+    started.fields.service.name = Some("XblAuthManager".into());
+    started.fields.service.state = Some("running".into());
+    let events = vec![
+        ev("WS12", 0, Channel::Security, 4624)
+            .logon(0x42, 3, IP, "admin", SID)
+            .done(),
+        ev("WS12", 500, Channel::Security, 5145)
+            .subject(0x42, "admin", SID)
+            .share("\\\\*\\IPC$", "svcctl", "%%4416 %%4417", IP)
+            .done(),
+        image_path_write(
+            "WS12",
+            2_000,
+            "XblAuthManager",
+            "C:\\windows\\system32\\cmd.exe /c powershell -nop -w hidden -enc SQBFAFgA",
+        ),
+        started,
+        image_path_write(
+            "WS12",
+            9_000,
+            "XblAuthManager",
+            "C:\\Windows\\system32\\svchost.exe -k netsvcs -p",
+        ),
+    ];
+    let f = scan("default", events);
+    let f = f
+        .iter()
+        .find(|f| f.stages.iter().any(|s| s.stage == Stage::Modify))
+        .unwrap_or_else(|| panic!("{f:#?}"));
+    assert!(
+        !f.missing_stages.contains(&Stage::Install),
+        "{:?}",
+        f.missing_stages
+    );
+    assert!(
+        f.stages
+            .iter()
+            .any(|s| s.stage == Stage::Cleanup && s.link.contains("restored"))
+    );
+    assert!(f.stages.iter().any(|s| s.stage == Stage::Exec));
+    assert_eq!(f.services[0].name.as_deref(), Some("XblAuthManager"));
+    assert!(
+        f.severity >= Severity::Medium,
+        "{:?} {:?}",
+        f.score_breakdown,
+        f.stages
+            .iter()
+            .map(|s| (s.stage, &s.link))
+            .collect::<Vec<_>>()
+    );
+}

@@ -13,18 +13,19 @@ pub fn sev_short(s: Severity) -> &'static str {
 }
 
 /// One letter per stage present, `-` where missing: `SLHPIEC` = source, logon, share (H),
-/// pipe, install, exec, cleanup.
+/// pipe, install (`M` for a modified service), exec, cleanup.
 pub fn stage_strip(f: &Finding) -> String {
     Stage::ALL
         .iter()
         .map(|s| {
-            if f.stages.iter().any(|x| x.stage == *s) {
-                match s {
+            if let Some(x) = f.stages.iter().find(|x| x.stage.slot() == *s) {
+                match x.stage {
                     Stage::Source => 'S',
                     Stage::Logon => 'L',
                     Stage::Share => 'H',
                     Stage::Pipe => 'P',
                     Stage::Install => 'I',
+                    Stage::Modify => 'M',
                     Stage::Exec => 'E',
                     Stage::Cleanup => 'C',
                 }

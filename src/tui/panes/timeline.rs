@@ -37,6 +37,7 @@ fn stage_tag(stage: Option<Stage>) -> &'static str {
         Some(Stage::Share) => "SHARE  ",
         Some(Stage::Pipe) => "PIPE   ",
         Some(Stage::Install) => "INSTALL",
+        Some(Stage::Modify) => "MODIFY ",
         Some(Stage::Exec) => "EXEC   ",
         Some(Stage::Cleanup) => "CLEANUP",
         None => "       ",
