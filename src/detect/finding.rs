@@ -49,8 +49,8 @@ pub enum Stage {
     Pipe,
     /// Service installed (7045, 4697, registry, Defender).
     Install,
-    /// An existing service's binary path changed (`sc config binPath=`, SCShell's
-    /// ChangeServiceConfig): the install of a modification chain. Not in `ALL`: it fills the
+    /// An existing service's binary path changed (`sc config binPath=`, `SCShell`'s
+    /// `ChangeServiceConfig`): the install of a modification chain. Not in `ALL`: it fills the
     /// install slot.
     Modify,
     /// Service started, process run by it.
@@ -61,6 +61,7 @@ pub enum Stage {
 
 impl Stage {
     /// The slot of `ALL` a stage fills (a modification fills the install's).
+    #[must_use]
     pub fn slot(self) -> Stage {
         match self {
             Stage::Modify => Stage::Install,

@@ -328,32 +328,7 @@ fn install_chain(l: &Linker<'_>, group: &[InstallRecord], scm_pids: &[u32]) -> C
     c.t0 = Some(t0);
     let modified = modification(l, group);
     c.service.installed = modified.is_none();
-    for r in group {
-        let (stage, how) = match &modified {
-            Some(m) if m.restores.contains(&r.idx) => {
-                (Stage::Cleanup, "service binary path restored")
-            }
-            Some(_) => (
-                Stage::Modify,
-                "existing service's binary path changed (ChangeServiceConfig, sc config binPath=)",
-            ),
-            None => (Stage::Install, "service installed"),
-        };
-        c.add(r.idx, stage, how);
-        if let Some(n) = &r.name {
-            c.service.add_name(n);
-        }
-        if c.service.image.is_none() {
-            c.service.image.clone_from(&r.image);
-        }
-        if c.service.account.is_none() {
-            c.service.account.clone_from(&r.account);
-        }
-        if c.user.is_none() {
-            c.user.clone_from(&r.user);
-        }
-        c.by_user_account |= r.sid.as_deref().is_some_and(|s| s.starts_with("S-1-5-21-"));
-    }
+    add_records(&mut c, group, modified.as_ref());
     if let Some(m) = &modified {
         for &i in &m.later_restores {
             c.add(i, Stage::Cleanup, "service binary path restored");
@@ -411,6 +386,36 @@ fn install_chain(l: &Linker<'_>, group: &[InstallRecord], scm_pids: &[u32]) -> C
     c
 }
 
+/// The chain's anchor records: installs, or the change and restore of a modification.
+fn add_records(c: &mut Chain, group: &[InstallRecord], modified: Option<&Modification>) {
+    for r in group {
+        let (stage, how) = match modified {
+            Some(m) if m.restores.contains(&r.idx) => {
+                (Stage::Cleanup, "service binary path restored")
+            }
+            Some(_) => (
+                Stage::Modify,
+                "existing service's binary path changed (ChangeServiceConfig, sc config binPath=)",
+            ),
+            None => (Stage::Install, "service installed"),
+        };
+        c.add(r.idx, stage, how);
+        if let Some(n) = &r.name {
+            c.service.add_name(n);
+        }
+        if c.service.image.is_none() {
+            c.service.image.clone_from(&r.image);
+        }
+        if c.service.account.is_none() {
+            c.service.account.clone_from(&r.account);
+        }
+        if c.user.is_none() {
+            c.user.clone_from(&r.user);
+        }
+        c.by_user_account |= r.sid.as_deref().is_some_and(|s| s.starts_with("S-1-5-21-"));
+    }
+}
+
 /// How an existing service was modified rather than installed.
 struct Modification {
     /// Records of the group that put the binary path back.
@@ -420,7 +425,7 @@ struct Modification {
 }
 
 /// A group of Sysmon 13 `ImagePath` writes only (no 7045/4697) is a modification of an existing
-/// service when the key had a binary path before, or the path is put back afterwards (SCShell
+/// service when the key had a binary path before, or the path is put back afterwards (`SCShell`
 /// changes, starts, restores), or the host's System log is there and shows no install of it.
 fn modification(l: &Linker<'_>, group: &[InstallRecord]) -> Option<Modification> {
     let first = group.first()?;

@@ -930,7 +930,7 @@ fn image_path_write(host: &str, ms: i64, key: &str, value: &str) -> Event {
     e
 }
 
-/// SCShell / `sc \\host config X binPath=`: an existing service's path changed, the service
+/// `SCShell` / `sc \\host config X binPath=`: an existing service's path changed, the service
 /// started, the path put back, after a remote logon.
 #[test]
 fn a_service_modification_is_a_chain_with_a_modify_stage() {
