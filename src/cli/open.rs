@@ -285,9 +285,10 @@ pub(super) fn demo(a: &DemoArgs) -> Result<ExitCode> {
         opts.hosts, opts.days, opts.seed, records, chains
     );
     t.push_str(&findings_table(&shown));
+    t.push_str(&crate::export::table::campaigns_section(&shown));
     let _ = writeln!(
         t,
-        "\n{} finding(s); stages S source L logon H share P pipe I install E exec C cleanup",
+        "\n{} finding(s); stages S source L logon H share P pipe I install (M modified) E exec C cleanup",
         shown.len()
     );
     emit(&t)?;

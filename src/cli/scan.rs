@@ -6,7 +6,7 @@ use crate::detect::Severity;
 use crate::detect::finding::Finding;
 use crate::export::csv_out::findings_csv;
 use crate::export::markdown::findings_md;
-use crate::export::table::findings_table;
+use crate::export::table::{campaigns_section, findings_table};
 use crate::output::{emit, json_safe};
 use anyhow::Result;
 use std::fmt::Write;
@@ -26,6 +26,7 @@ pub(super) fn scan(a: &ScanArgs) -> Result<ExitCode> {
     let text = match a.format {
         ScanFormat::Table => {
             let mut t = findings_table(&shown);
+            t.push_str(&campaigns_section(&shown));
             let _ = writeln!(t, "\n{} finding(s), profile {}.", shown.len(), profile);
             t.push_str(STAGE_LEGEND);
             if suppressed > 0 && !a.show_suppressed {

@@ -3,6 +3,7 @@
 //! and a multi-hop A -> B -> C), written as Security, System and Sysmon logs in the `evtx_dump`
 //! JSON shape. Deterministic for a seed; also the scale input for benchmarks.
 
+mod beyond;
 mod emit;
 mod noise;
 mod records;
@@ -40,9 +41,12 @@ impl Default for DemoOptions {
 /// One generated attack chain: what a correct detection must report.
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]
 pub struct DemoChain {
-    /// Tool id as in `assets/patterns.toml`.
+    /// The least severity a correct detection gives it.
+    pub expect: crate::detect::Severity,
+    /// Tool id as in `assets/patterns.toml` (empty: no tool to name).
     pub tool: String,
-    /// Source host key, or the attacker's IP when the source has no logs.
+    /// Source host key, or the attacker's IP when the source has no logs (`-`: not in the
+    /// target's logs either).
     pub source: String,
     pub source_ip: String,
     pub target: String,
@@ -173,18 +177,20 @@ pub fn write(case: &DemoCase, dir: &std::path::Path) -> std::io::Result<()> {
         }
         w.flush()?;
     }
-    let mut truth = String::from("time\ttool\tsource\tsource_ip\ttarget\taccount\tservice\n");
+    let mut truth =
+        String::from("time\ttool\tsource\tsource_ip\ttarget\taccount\tservice\texpect\n");
     for c in &case.chains {
         let _ = writeln!(
             truth,
-            "{}\t{}\t{}\t{}\t{}\t{}\t{}",
+            "{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}",
             crate::model::time::fmt_utc(c.time),
             c.tool,
             c.source,
             c.source_ip,
             c.target,
             c.account,
-            c.service
+            c.service,
+            c.expect.label()
         );
     }
     std::fs::write(dir.join("ground-truth.tsv"), truth)

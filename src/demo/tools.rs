@@ -11,24 +11,24 @@ const SERVICES: &str = "C:\\Windows\\System32\\services.exe";
 const SYSTEM_USER: &str = "NT AUTHORITY\\SYSTEM";
 
 /// What one tool leaves behind.
-struct Spec {
-    tool: &'static str,
-    service: String,
+pub(super) struct Spec {
+    pub(super) tool: &'static str,
+    pub(super) service: String,
     /// Path under ADMIN$ the helper is copied to (none for smbexec-style).
-    helper_rel: Option<String>,
+    pub(super) helper_rel: Option<String>,
     /// Service image path as the SCM records it.
-    image: String,
+    pub(super) image: String,
     /// Full path of the helper process (when the service runs a helper).
-    helper_image: Option<String>,
-    pipes: Vec<String>,
+    pub(super) helper_image: Option<String>,
+    pub(super) pipes: Vec<String>,
     /// Client image and command line on the source, when the source is a logged host.
-    client: Option<(String, String)>,
-    payload: String,
-    ntlm: bool,
+    pub(super) client: Option<(String, String)>,
+    pub(super) payload: String,
+    pub(super) ntlm: bool,
 }
 
 /// Where the attack comes from: a domain host with logs, or an outside address.
-enum Source {
+pub(super) enum Source {
     Host(Host),
     Outside(String),
 }
@@ -48,7 +48,7 @@ impl Source {
     }
 }
 
-fn ms(ms: i64) -> TimeDelta {
+pub(super) fn ms(ms: i64) -> TimeDelta {
     TimeDelta::try_milliseconds(ms).unwrap_or_default()
 }
 
@@ -118,11 +118,12 @@ pub fn attacks(env: &mut Env, days: u32) -> Vec<DemoChain> {
     chains.push(run(
         env,
         &remcom(),
-        &Source::Outside(outside),
+        &Source::Outside(outside.clone()),
         &ws04,
         &users[3],
         t,
     ));
+    chains.extend(super::beyond::attacks(env, late, &outside));
     chains
 }
 
@@ -252,7 +253,7 @@ fn source_side(env: &mut Env, spec: &Spec, src: &Source, dst: &Host, who: &User,
 }
 
 /// Two SMB sessions (file copy, then service control), as the tools open them.
-fn sessions(
+pub(super) fn sessions(
     env: &mut Env,
     spec: &Spec,
     ip: &str,
@@ -317,7 +318,7 @@ fn sessions(
     second.lid
 }
 
-fn run(
+pub(super) fn run(
     env: &mut Env,
     spec: &Spec,
     src: &Source,
@@ -373,6 +374,7 @@ fn run(
         emit::file(env, dst, t + ms(31_000), true, helper, ("System", 4));
     }
     DemoChain {
+        expect: crate::detect::Severity::High,
         tool: spec.tool.to_string(),
         source: src.label(),
         source_ip: src.ip(),

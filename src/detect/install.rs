@@ -111,9 +111,13 @@ pub fn install_groups(view: &HostView<'_>, p: &Profile) -> Vec<Vec<InstallRecord
         let Some(rec) = install_record(i, &e, p) else {
             continue;
         };
+        // A group is one install: at most one name per kind of record (a 7045 and a 4697 of
+        // one install may differ, display vs key name; two 7045s with different names are two
+        // services, even with one image, as in a mass deployment of one command).
         let same = groups.iter_mut().rev().take(8).find(|g| {
             g.iter()
                 .any(|o| rec.ts.signed_duration_since(o.ts).abs() <= merge && same_service(o, &rec))
+                && !g.iter().any(|o| other_name_of_kind(o, &rec))
         });
         match same {
             Some(g) => g.push(rec),
@@ -144,12 +148,13 @@ fn image_key(image: &str) -> String {
     }
 }
 
-fn same_service(a: &InstallRecord, b: &InstallRecord) -> bool {
-    // 7045 names the display name, 4697 and the registry the key name: different names of one
-    // kind of record are different services (a mass deployment of one command).
-    if a.event_id == b.event_id
+fn other_name_of_kind(a: &InstallRecord, b: &InstallRecord) -> bool {
+    a.event_id == b.event_id
         && matches!((&a.name, &b.name), (Some(x), Some(y)) if !x.eq_ignore_ascii_case(y))
-    {
+}
+
+fn same_service(a: &InstallRecord, b: &InstallRecord) -> bool {
+    if other_name_of_kind(a, b) {
         return false;
     }
     let names = matches!((&a.name, &b.name), (Some(x), Some(y)) if x.eq_ignore_ascii_case(y));

@@ -1,6 +1,7 @@
 //! The findings table for a terminal: fits 80 columns, severity as a word (never colour alone).
 
 use crate::detect::finding::{Finding, Severity, Stage};
+use crate::model::sanitize::clip;
 use crate::output::{Column, table};
 
 pub fn sev_short(s: Severity) -> &'static str {
@@ -95,4 +96,38 @@ pub fn findings_table(findings: &[&Finding]) -> String {
         })
         .collect();
     table(&cols, &rows)
+}
+
+/// The campaigns among the findings, one block each: what it is, what its names carry, and the
+/// findings it groups (`ID TARGET SEVERITY`). Empty when there is none.
+pub fn campaigns_section(findings: &[&Finding]) -> String {
+    use std::fmt::Write as _;
+    let mut by_id: std::collections::BTreeMap<&str, Vec<&Finding>> =
+        std::collections::BTreeMap::new();
+    for f in findings {
+        if let Some(c) = &f.campaign {
+            by_id.entry(c.id.as_str()).or_default().push(f);
+        }
+    }
+    let mut out = String::new();
+    for (id, members) in by_id {
+        let Some(c) = members.first().and_then(|f| f.campaign.as_ref()) else {
+            continue;
+        };
+        // Fits 80 columns like the table above.
+        let _ = writeln!(out, "\nCampaign {id}: {}", clip(&c.summary, 54));
+        if let Some(p) = &c.pattern {
+            let _ = writeln!(out, "  {}", clip(p, 78));
+        }
+        for f in members {
+            let _ = writeln!(
+                out,
+                "  {}  {}  {}",
+                f.id,
+                clip(&f.target_host, 40),
+                sev_short(f.severity)
+            );
+        }
+    }
+    out
 }
