@@ -154,6 +154,28 @@ impl Context {
         }
     }
 
+    /// Orders the tool runs by source host and time, once all parts are absorbed, so a host's
+    /// own runs are found by `runs_from` without walking every run of the collection.
+    pub fn finish(&mut self) {
+        self.client_runs.sort_by(|a, b| {
+            a.source_key
+                .cmp(&b.source_key)
+                .then(a.ts.cmp(&b.ts))
+                .then(a.idx.cmp(&b.idx))
+        });
+    }
+
+    /// The tool runs made on host `key` (after `finish`).
+    pub fn runs_from(&self, key: &str) -> &[ClientRun] {
+        let from = self
+            .client_runs
+            .partition_point(|r| r.source_key.as_str() < key);
+        let to = self
+            .client_runs
+            .partition_point(|r| r.source_key.as_str() <= key);
+        &self.client_runs[from..to]
+    }
+
     /// Store indices of other hosts' events that a chain on `key` may link to: lateral tool
     /// runs elsewhere, and outbound SMB from elsewhere to one of its addresses.
     pub fn linkable_from_elsewhere(&self, key: &str) -> Vec<usize> {

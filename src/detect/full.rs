@@ -86,12 +86,7 @@ pub fn chains_on_host(l: &Linker<'_>) -> Vec<Chain> {
 /// present, its own finding links the run instead.
 fn source_only(l: &Linker<'_>) -> Vec<Chain> {
     let mut out = Vec::new();
-    for run in l
-        .ctx
-        .client_runs
-        .iter()
-        .filter(|r| r.source_key == l.view.key)
-    {
+    for run in l.ctx.runs_from(l.view.key) {
         let Some(target) = run.target.as_deref() else {
             continue;
         };

@@ -990,8 +990,8 @@ impl Linker<'_> {
 
     /// Signs that the client ran on the target itself.
     pub fn local_client(&self, c: &mut Chain, t0: DateTime<Utc>) {
-        for run in &self.ctx.client_runs {
-            if run.source_key == c.target_key && (run.ts - t0).abs() <= secs(60) {
+        for run in self.ctx.runs_from(&c.target_key) {
+            if (run.ts - t0).abs() <= secs(60) {
                 let name = &self.pats.tools[run.tool].name;
                 push_unique(
                     &mut c.local,

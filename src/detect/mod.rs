@@ -98,6 +98,7 @@ impl Detector {
     ) -> (Vec<Finding>, usize) {
         let hosts: Vec<(&str, std::ops::Range<usize>)> = packed.hosts().collect();
         let mut facts = self.facts(packed, &hosts);
+        facts.context.finish();
         let extras = Extras {
             bursts: std::mem::take(&mut facts.bursts).finish(&self.profile),
         };
