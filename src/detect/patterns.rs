@@ -74,6 +74,10 @@ pub struct Patterns {
     pub getsystem_images: Vec<Regex>,
     pub target_in_command: Vec<Regex>,
     pub tools: Vec<Tool>,
+    /// Every tool's `commands` in one set (one pass over a command line), and the tool each
+    /// pattern belongs to.
+    command_set: regex::RegexSet,
+    command_tool: Vec<usize>,
 }
 
 /// A tool pipe: which tool, and what the name tells (PsExec: service and source host).
@@ -112,6 +116,20 @@ impl Patterns {
                 })
             })
             .collect::<Result<Vec<_>, AssetError>>()?;
+        let mut command_tool = Vec::new();
+        let mut command_patterns = Vec::new();
+        for (i, t) in tools.iter().enumerate() {
+            for re in &t.commands {
+                command_tool.push(i);
+                command_patterns.push(re.as_str().to_string());
+            }
+        }
+        let command_set =
+            regex::RegexSet::new(&command_patterns).map_err(|source| AssetError::Regex {
+                file: FILE.to_string(),
+                pattern: command_patterns.join(" | "),
+                source,
+            })?;
         let ipc = compile(FILE, std::slice::from_ref(&spec.ipc_share))?;
         Ok(Patterns {
             scm_pipes: compile(FILE, &spec.scm_pipes)?,
@@ -126,6 +144,8 @@ impl Patterns {
             getsystem_images: compile(FILE, &spec.getsystem_images)?,
             target_in_command: compile(FILE, &spec.target_in_command)?,
             tools,
+            command_set,
+            command_tool,
         })
     }
 
@@ -154,8 +174,16 @@ impl Patterns {
         if command_line.is_empty() {
             return None;
         }
-        let c = normalize_percent(command_line);
-        self.tools.iter().position(|t| any_match(&t.commands, &c))
+        let c = if command_line.contains("%%") {
+            std::borrow::Cow::Owned(normalize_percent(command_line))
+        } else {
+            std::borrow::Cow::Borrowed(command_line)
+        };
+        self.command_set
+            .matches(&c)
+            .iter()
+            .map(|i| self.command_tool[i])
+            .min()
     }
 
     /// The tool whose helper image a process runs.
