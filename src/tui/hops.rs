@@ -15,6 +15,8 @@ pub struct Edge {
     pub tool: String,
     /// `A -> B -> C`: the hops that lead here.
     pub path: Vec<String>,
+    /// The campaign the finding belongs to (one source moving to many targets), if any.
+    pub campaign: Option<String>,
 }
 
 pub fn edges(s: &AppState) -> Vec<Edge> {
@@ -46,6 +48,7 @@ pub fn edges(s: &AppState) -> Vec<Edge> {
             severity: f.severity,
             tool: f.tools.first().cloned().unwrap_or_else(|| "-".into()),
             path: Vec::new(),
+            campaign: f.campaign.as_ref().map(|c| c.id.clone()),
         })
         .collect();
     out.sort_by(|a, b| a.time.cmp(&b.time).then_with(|| a.target.cmp(&b.target)));

@@ -611,3 +611,39 @@ fn a_failed_save_is_remembered_until_a_save_succeeds() {
     update(&mut s, Action::Saved(Ok("saved".into())));
     assert!(s.case.saves.changed && s.case.saves.failed.is_none());
 }
+
+#[test]
+fn campaigns_show_in_hops_and_in_the_score_tab() {
+    let case = crate::demo::generate(&crate::demo::DemoOptions::default());
+    let mut s = state_from(crate::demo::events(&case));
+    update(&mut s, Action::Hops);
+    let (text, _) = screen(&s, 200, 60, color());
+    assert!(
+        text.contains("CAMPAIGN") && text.contains("C-"),
+        "the source campaign's id beside its hops: {text}"
+    );
+    update(&mut s, Action::Back);
+    // The Tchopper-style mass deployment on FS01: one finding, its decoded payload in the Score tab.
+    select_target(&mut s, "FS01");
+    let at = s
+        .target()
+        .and_then(|t| {
+            t.findings.iter().position(|&fi| {
+                s.data
+                    .as_ref()
+                    .and_then(|d| d.findings.get(fi))
+                    .is_some_and(|f| f.campaign.as_ref().is_some_and(|c| c.pattern.is_some()))
+            })
+        })
+        .expect("a campaign finding on FS01");
+    s.ui.focus = Pane::Timeline;
+    for _ in 0..at {
+        update(&mut s, Action::NextFinding);
+    }
+    update(&mut s, Action::Tab(InspectorTab::Score));
+    let (text, _) = screen(&s, 200, 60, color());
+    assert!(
+        text.contains("mass deployment") && text.contains("base64"),
+        "{text}"
+    );
+}

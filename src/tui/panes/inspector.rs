@@ -131,6 +131,36 @@ impl InspectorPane<'_> {
             f.origin.kind,
             for_terminal(&f.origin.reasons.join("; "))
         )));
+        if let Some(c) = &f.campaign {
+            lines.push(Line::from(format!(
+                "campaign {}: {}",
+                c.id,
+                for_terminal(&c.summary)
+            )));
+            if let Some(p) = &c.pattern {
+                lines.push(Line::from(format!("  {}", for_terminal(p))));
+            }
+            let others: Vec<String> = self
+                .s
+                .data
+                .as_ref()
+                .map(|d| {
+                    d.findings
+                        .iter()
+                        .filter(|g| g.id != f.id)
+                        .filter(|g| g.campaign.as_ref().is_some_and(|gc| gc.id == c.id))
+                        .map(|g| for_terminal(&g.target_host).into_owned())
+                        .collect()
+                })
+                .unwrap_or_default();
+            if !others.is_empty() {
+                lines.push(Line::from(format!(
+                    "  with {} other finding(s): {}",
+                    others.len(),
+                    others.join(", ")
+                )));
+            }
+        }
         let missing: Vec<&str> = f.missing_stages.iter().map(|s| s.label()).collect();
         lines.push(Line::from(format!(
             "missing stages: {}",

@@ -137,7 +137,7 @@ fn finder(
 fn hops(s: &AppState, sel: usize, theme: Theme) -> (String, Vec<Line<'static>>, usize) {
     let edges = crate::tui::hops::edges(s);
     let mut lines = vec![Line::styled(
-        "TIME (UTC)      SEV  HOPS                                  ACCOUNT         TOOL",
+        "TIME (UTC)      SEV  HOPS                                  ACCOUNT         CAMPAIGN       TOOL",
         theme.dim(),
     )];
     for (i, e) in edges.iter().enumerate() {
@@ -148,11 +148,12 @@ fn hops(s: &AppState, sel: usize, theme: Theme) -> (String, Vec<Line<'static>>, 
             .collect::<Vec<_>>()
             .join(" ──▶ ");
         let text = format!(
-            "{} {:<4} {:<38} {:<15} {}",
+            "{} {:<4} {:<38} {:<15} {:<14} {}",
             e.time.format("%m-%d %H:%M:%S"),
             sev_short(e.severity),
             path,
             clip(&e.user, 15),
+            e.campaign.as_deref().unwrap_or("-"),
             clip(&e.tool, 30)
         );
         let st = if i == sel {
