@@ -480,6 +480,122 @@ mod tests {
         }
     }
 
+    /// Every tool's documented artefacts (service, helper, pipe, client command line, from the
+    /// source named beside it in patterns.toml) name it; a look-alike names nothing.
+    #[test]
+    fn every_tool_by_its_documented_form() {
+        let p = p();
+        let svc = |n: Option<&str>, i: Option<&str>| tool_id(&p, p.tool_for_service(n, i));
+        let pipe = |n: &str| p.pipe_match(n).map(|m| p.tools[m.tool].id.clone());
+        let client = |image: &str, cmd: &str| {
+            let e = crate::detect::testkit::ev("SRC", 0, crate::model::Channel::Sysmon, 1)
+                .process(image, cmd, 10, "C:\\Windows\\System32\\cmd.exe", 9)
+                .done();
+            p.client_tool(&e).map(|(t, _)| p.tools[t].id.clone())
+        };
+        // Sysinternals PsExec: PSEXESVC service and pipes; -r keeps the pipe scheme.
+        assert_eq!(
+            svc(Some("PSEXESVC"), Some("%SystemRoot%\\PSEXESVC.exe")),
+            Some("psexec")
+        );
+        assert_eq!(
+            pipe("\\PSEXESVC-WS01-4410-stdin").as_deref(),
+            Some("psexec")
+        );
+        assert_eq!(pipe("\\svcupd-WS01-4410-stdout").as_deref(), Some("psexec"));
+        assert_eq!(
+            client("C:\\Tools\\PsExec64.exe", "PsExec64.exe \\\\ws02 cmd").as_deref(),
+            Some("psexec")
+        );
+        // PAExec: PAExec-<pid>-<host> service, helper and pipe.
+        assert_eq!(
+            svc(
+                Some("PAExec-4512-WS12"),
+                Some("C:\\Windows\\PAExec-4512-WS12.exe")
+            ),
+            Some("paexec")
+        );
+        assert_eq!(pipe("\\PAExec-4512-WS12.exe").as_deref(), Some("paexec"));
+        // RemCom: RemComSvc and its pipes, the communication pipe spelt as in RemCom's source.
+        assert_eq!(
+            svc(
+                Some("RemComSvc"),
+                Some("%SystemRoot%\\system32\\RemComSvc.exe")
+            ),
+            Some("remcom")
+        );
+        assert_eq!(pipe("\\RemCom_communicaton").as_deref(), Some("remcom"));
+        assert_eq!(pipe("\\RemCom_stdoutWS0112840").as_deref(), Some("remcom"));
+        // CSExec and winexe.
+        assert_eq!(
+            svc(Some("csexecsvc"), Some("C:\\Windows\\csexecsvc.exe")),
+            Some("csexec")
+        );
+        assert_eq!(
+            svc(Some("winexesvc"), Some("winexesvc.exe")),
+            Some("winexe")
+        );
+        assert_eq!(pipe("\\ahexec").as_deref(), Some("winexe"));
+        // Clients: SharpSC, SharpExec, PurpleSharp, NetExec, Impacket.
+        assert_eq!(
+            client(
+                "C:\\Users\\x\\SharpSC.exe",
+                "SharpSC.exe action=create computername=ws02 service=upd command=\"cmd /c calc\""
+            )
+            .as_deref(),
+            Some("sharpsc")
+        );
+        assert_eq!(
+            client("C:\\Users\\x\\SharpExec.exe", "SharpExec.exe -m=psexec -i=10.0.0.5 -u=admin -p=x -d=corp -e=C:\\Windows\\System32\\cmd.exe -c=\"/c whoami\"").as_deref(),
+            Some("sharpexec")
+        );
+        assert_eq!(
+            client(
+                "C:\\Users\\x\\PurpleSharp.exe",
+                "PurpleSharp.exe /rhost ws02 /ru admin /t T1021.002"
+            )
+            .as_deref(),
+            Some("purplesharp")
+        );
+        assert_eq!(
+            client(
+                "/usr/bin/nxc",
+                "nxc smb 10.0.0.0/24 -u admin -H aad3 -x whoami"
+            )
+            .as_deref(),
+            Some("netexec")
+        );
+        assert_eq!(
+            client(
+                "/usr/bin/python3",
+                "python3 psexec.py corp/admin@10.0.0.5 cmd.exe"
+            )
+            .as_deref(),
+            Some("impacket-psexec")
+        );
+        // Look-alikes: product services, a pipe of another program, an admin's tools.
+        assert_eq!(
+            svc(
+                Some("RemoteRegistry"),
+                Some("C:\\Windows\\system32\\svchost.exe -k localService")
+            ),
+            None
+        );
+        assert_eq!(pipe("\\lsass"), None);
+        assert_eq!(pipe("\\MsFteWds"), None);
+        assert_eq!(
+            client("C:\\Windows\\System32\\sc.exe", "sc.exe query wuauserv"),
+            None
+        );
+        assert_eq!(
+            client(
+                "C:\\Program Files\\Git\\cmd\\git.exe",
+                "git push origin main"
+            ),
+            None
+        );
+    }
+
     #[test]
     fn remote_service_control_clients() {
         let p = p();
