@@ -483,6 +483,7 @@ mod tests {
     /// Every tool's documented artefacts (service, helper, pipe, client command line, from the
     /// source named beside it in patterns.toml) name it; a look-alike names nothing.
     #[test]
+    #[allow(clippy::too_many_lines)] // Why: one assertion per tool artefact, read as a table.
     fn every_tool_by_its_documented_form() {
         let p = p();
         let svc = |n: Option<&str>, i: Option<&str>| tool_id(&p, p.tool_for_service(n, i));
