@@ -986,3 +986,42 @@ fn a_service_modification_is_a_chain_with_a_modify_stage() {
             .collect::<Vec<_>>()
     );
 }
+
+/// A pipe flood on distinct logon ids from one source and account: one finding whose evidence
+/// is bounded (64 listed per stage, the rest counted), found in one pass over the candidates
+/// (each joins the last cluster of its session; it was once compared with every member).
+#[test]
+fn a_pipe_flood_on_distinct_logon_ids_is_one_bounded_finding() {
+    let n: u64 = 20_000;
+    let events: Vec<Event> = (0..n)
+        .map(|i| {
+            ev(
+                "SRV02",
+                i64::try_from(i).unwrap() * 50,
+                Channel::Security,
+                5145,
+            )
+            .subject(0x20_0000 + i, "eve", SID)
+            .share(
+                "\\\\*\\IPC$",
+                &format!("PSEXESVC-ATK-{}-stdin", 1000 + i),
+                "%%4416 %%4417",
+                IP,
+            )
+            .done()
+        })
+        .collect();
+    let f = scan("default", events);
+    assert_eq!(f.len(), 1, "{}", f.len());
+    let pipes = f[0]
+        .stages
+        .iter()
+        .filter(|s| s.stage == Stage::Pipe)
+        .count();
+    assert!(pipes <= 64, "{pipes}");
+    assert_eq!(
+        u64::try_from(f[0].stages.len()).unwrap() + f[0].stages_omitted,
+        n,
+        "every access listed or counted"
+    );
+}
