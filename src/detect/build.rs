@@ -164,6 +164,9 @@ impl Builder<'_> {
         let Some(campaign) = &c.campaign else {
             return (score, parts);
         };
+        // Re-cap once with the campaign's points in.
+        parts.retain(|p| p.name != "cap");
+        score = parts.iter().map(|p| p.points).sum();
         let (mut points, why) = match &campaign.pattern {
             Some(p) => (
                 self.weights.campaign.bonus,
@@ -176,7 +179,7 @@ impl Builder<'_> {
         }
         score += points;
         parts.push(part("campaign", points, why));
-        (score, parts)
+        self.weights.capped(score, parts)
     }
 
     fn stages(&self, c: &Chain) -> Vec<StageRef> {

@@ -200,12 +200,20 @@ pub fn merge(members: &[&Finding], kind: CampaignKind, w: &Weights) -> Finding {
     if loud && out.score + points < w.severity.medium {
         points = w.severity.medium - out.score;
     }
-    out.score += points;
-    out.score_breakdown.push(ScorePart {
+    let mut parts: Vec<ScorePart> = out
+        .score_breakdown
+        .drain(..)
+        .filter(|p| p.name != "cap")
+        .collect();
+    let uncapped: i64 = parts.iter().map(|p| p.points).sum();
+    parts.push(ScorePart {
         name: "campaign".into(),
         points,
         why,
     });
+    let (score, parts) = w.capped(uncapped + points, parts);
+    out.score = score;
+    out.score_breakdown = parts;
     out.severity = w.severity(out.score).max(best.severity);
     out.recommendation = w.recommendation(out.severity).to_string();
     out.campaign = Some(campaign);

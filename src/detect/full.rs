@@ -25,6 +25,7 @@ pub fn chains_on_host(l: &Linker<'_>) -> Vec<Chain> {
         .into_par_iter()
         .map(|g| install_chain(l, &g, &scm_pids))
         .collect();
+    drop_restores(&mut chains);
     let claimed: HashSet<usize> = chains.iter().flat_map(Chain::indices).collect();
     // Routine remote service checks (an admin's or a monitoring tool's service-control sessions,
     // nothing else) repeat every day: one chain per source and account, not one per session.
@@ -274,6 +275,26 @@ fn timeout_campaigns(l: &Linker<'_>, claimed: &HashSet<usize>) -> Vec<Chain> {
     }
     flush(&mut run, &mut out);
     out
+}
+
+/// A modification's restore (the path put back) is the cleanup of the change before it, not a
+/// modification of its own: chains whose every `modify` record another chain holds as its
+/// cleanup are dropped.
+fn drop_restores(chains: &mut Vec<Chain>) {
+    let restores: HashSet<usize> = chains
+        .iter()
+        .flat_map(|c| c.links.iter())
+        .filter(|l| l.stage == Stage::Cleanup)
+        .map(|l| l.idx)
+        .collect();
+    chains.retain(|c| {
+        let mut modifies = c
+            .links
+            .iter()
+            .filter(|l| l.stage == Stage::Modify)
+            .peekable();
+        modifies.peek().is_none() || !modifies.all(|l| restores.contains(&l.idx))
+    });
 }
 
 /// Sessions of a routine service check whose evidence is listed before only the latest is.

@@ -63,6 +63,9 @@ pub struct Weights {
     pub campaign: super::campaign::CampaignRule,
 }
 
+/// The highest score a finding reads.
+pub const MAX_SCORE: i64 = 100;
+
 /// What the score is computed from.
 pub struct ScoreInput<'a> {
     pub signals: &'a [super::signal::Signal],
@@ -148,7 +151,29 @@ impl Weights {
             ));
             total += points;
         }
-        (total, parts)
+        self.capped(total, parts)
+    }
+
+    /// Scores read 0-100: a total above 100 is held at 100, with the part that says so.
+    pub fn capped(&self, total: i64, mut parts: Vec<ScorePart>) -> (i64, Vec<ScorePart>) {
+        if total > MAX_SCORE {
+            parts.push(part(
+                "cap",
+                MAX_SCORE - total,
+                format!("scores are capped at {MAX_SCORE} (the parts add up to {total})"),
+            ));
+            (MAX_SCORE, parts)
+        } else {
+            (total.max(0), parts)
+        }
+    }
+
+    /// The severity cut-offs, as the Score tab states them.
+    pub fn cutoffs(&self) -> String {
+        format!(
+            "severity: Critical >= {}, High >= {}, Medium >= {}, else Low (scores 0-{MAX_SCORE})",
+            self.severity.critical, self.severity.high, self.severity.medium
+        )
     }
 
     fn base_part(&self, signals: &[super::signal::Signal]) -> ScorePart {
@@ -157,10 +182,7 @@ impl Weights {
             0 => (self.base.none, "no correlation type complete"),
             1 => (self.base.one, "1 correlation type"),
             2 => (self.base.two, "2 correlation types (partial chain)"),
-            _ => (
-                self.base.three_or_more,
-                "3 or more correlation types (full chain)",
-            ),
+            _ => (self.base.three_or_more, "3 or more correlation types"),
         };
         let list = if signals.is_empty() {
             String::new()

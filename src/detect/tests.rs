@@ -960,6 +960,13 @@ fn a_service_modification_is_a_chain_with_a_modify_stage() {
         ),
     ];
     let f = scan("default", events);
+    assert_eq!(
+        f.iter()
+            .filter(|f| f.stages.iter().any(|s| s.stage == Stage::Modify))
+            .count(),
+        1,
+        "the restore is the change's cleanup, not a modification of its own: {f:#?}"
+    );
     let f = f
         .iter()
         .find(|f| f.stages.iter().any(|s| s.stage == Stage::Modify))
@@ -1024,4 +1031,31 @@ fn a_pipe_flood_on_distinct_logon_ids_is_one_bounded_finding() {
         n,
         "every access listed or counted"
     );
+}
+
+/// Scores read 0-100 (the parts above 100 are held by a `cap` part) and every breakdown adds up
+/// to its score, on the demo, whose full chains add up to more than 100.
+#[test]
+fn scores_are_0_to_100_and_their_parts_add_up() {
+    let case = crate::demo::generate(&crate::demo::DemoOptions::default());
+    let f = super::Detector::builtin("default")
+        .unwrap()
+        .scan(&store(crate::demo::events(&case)), true)
+        .0;
+    assert!(
+        f.iter()
+            .any(|f| f.score_breakdown.iter().any(|p| p.name == "cap"))
+    );
+    for f in &f {
+        assert!((0..=100).contains(&f.score), "{} {}", f.id, f.score);
+        let sum: i64 = f.score_breakdown.iter().map(|p| p.points).sum();
+        assert_eq!(sum, f.score, "{} {:?}", f.id, f.score_breakdown);
+        assert!(
+            f.score_breakdown
+                .iter()
+                .all(|p| !p.why.contains("full chain")),
+            "{:?}",
+            f.score_breakdown
+        );
+    }
 }

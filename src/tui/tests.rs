@@ -154,7 +154,7 @@ fn inspector_tabs_render() {
     for (tab, needle) in [
         (InspectorTab::Detail, "#record="),
         (InspectorTab::Raw, "\"System\""),
-        (InspectorTab::Score, "base"),
+        (InspectorTab::Score, "Critical >= 85"),
         (InspectorTab::Triage, "Containment"),
         (InspectorTab::Notes, "Case note"),
         (InspectorTab::Coverage, "Coverage of"),
@@ -645,5 +645,42 @@ fn campaigns_show_in_hops_and_in_the_score_tab() {
     assert!(
         text.contains("mass deployment") && text.contains("base64"),
         "{text}"
+    );
+}
+
+/// Help at 80x24: `j` past the end stays at the end, `k` then moves up at once, `g`/`G` jump,
+/// and `q` closes the help instead of quitting.
+#[test]
+fn help_scrolls_within_its_text_and_q_closes_it() {
+    let mut s = corpus_state();
+    update(&mut s, Action::Resize(80, 24));
+    update(&mut s, Action::Help);
+    let max = super::panes::overlays::help_max_scroll(&s);
+    assert!(max > 10, "the help is longer than a screen at 80x24: {max}");
+    let scroll = |s: &AppState| match s.ui.modal {
+        Some(Modal::Help { scroll }) => scroll,
+        _ => usize::MAX,
+    };
+    for _ in 0..(max + 40) {
+        update(&mut s, Action::Down);
+    }
+    assert_eq!(scroll(&s), max, "never past the last screenful");
+    let (at_end, _) = screen(&s, 80, 24, color());
+    assert!(
+        at_end.contains("cancel"),
+        "the last bindings show: {at_end}"
+    );
+    update(&mut s, Action::Up);
+    assert_eq!(scroll(&s), max - 1, "one k moves up one line right away");
+    update(&mut s, Action::Top);
+    assert_eq!(scroll(&s), 0);
+    let (top, _) = screen(&s, 80, 24, color());
+    assert!(top.contains("[global]"), "{top}");
+    update(&mut s, Action::Bottom);
+    assert_eq!(scroll(&s), max);
+    update(&mut s, Action::Quit);
+    assert!(
+        s.ui.modal.is_none() && !s.ui.quit,
+        "q closes the help, the app stays"
     );
 }

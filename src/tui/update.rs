@@ -136,6 +136,11 @@ pub fn update(s: &mut AppState, action: Action) -> Vec<Effect> {
             s.ui.height = h;
             return vec![];
         }
+        // `q` in the help view closes it (the analyst is reading keys, not leaving).
+        Action::Quit if matches!(s.ui.modal, Some(Modal::Help { .. })) => {
+            s.ui.modal = None;
+            return vec![];
+        }
         Action::Quit
             if !matches!(
                 s.ui.modal,

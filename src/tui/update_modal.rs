@@ -11,7 +11,10 @@ pub fn update_modal(s: &mut AppState, action: &Action) -> Vec<Effect> {
         return vec![];
     };
     let (next, effects) = match modal {
-        Modal::Help { scroll } => (help(scroll, action), vec![]),
+        Modal::Help { scroll } => (
+            help(scroll, super::panes::overlays::help_max_scroll(s), action),
+            vec![],
+        ),
         Modal::Finder { query, sel, hits } => finder(s, query, sel, hits, action),
         Modal::Hops { sel } => hops(s, sel, action),
         Modal::AllowEdit(mut d) => match *action {
@@ -68,21 +71,23 @@ pub fn update_modal(s: &mut AppState, action: &Action) -> Vec<Effect> {
     effects
 }
 
-fn help(scroll: usize, action: &Action) -> Option<Modal> {
-    match action {
-        Action::Back | Action::Cancel | Action::Help | Action::Open => None,
-        Action::Down => Some(Modal::Help { scroll: scroll + 1 }),
-        Action::PageDown => Some(Modal::Help {
-            scroll: scroll + 10,
-        }),
-        Action::Up => Some(Modal::Help {
-            scroll: scroll.saturating_sub(1),
-        }),
-        Action::PageUp => Some(Modal::Help {
-            scroll: scroll.saturating_sub(10),
-        }),
-        _ => Some(Modal::Help { scroll }),
-    }
+/// The help view: scrolls within its text (never past the last screenful), `g`/`G`,
+/// Home/End, PgUp/PgDn; closes on esc, `?`, enter or `q`.
+fn help(scroll: usize, max: usize, action: &Action) -> Option<Modal> {
+    let scroll = scroll.min(max);
+    let to = match action {
+        Action::Back | Action::Cancel | Action::Help | Action::Open => return None,
+        Action::Down => scroll + 1,
+        Action::PageDown => scroll + 10,
+        Action::Up => scroll.saturating_sub(1),
+        Action::PageUp => scroll.saturating_sub(10),
+        Action::Top => 0,
+        Action::Bottom => max,
+        _ => scroll,
+    };
+    Some(Modal::Help {
+        scroll: to.min(max),
+    })
 }
 
 fn save_text(s: &mut AppState, target: &EditTarget, text: &str) {

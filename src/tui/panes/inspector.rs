@@ -126,11 +126,55 @@ impl InspectorPane<'_> {
                 for_terminal(&p.why)
             )));
         }
+        if let Some(w) = self
+            .s
+            .data
+            .as_ref()
+            .and_then(|d| d.opened.detector.as_ref())
+        {
+            lines.push(Line::from(w.weights.cutoffs()));
+        }
         lines.push(Line::from(format!(
             "origin: {:?} — {}",
             f.origin.kind,
             for_terminal(&f.origin.reasons.join("; "))
         )));
+        lines.extend(self.campaign(f));
+        let missing: Vec<&str> = f.missing_stages.iter().map(|s| s.label()).collect();
+        lines.push(Line::from(format!(
+            "missing stages: {}",
+            missing.join(", ")
+        )));
+        for svc in &f.services {
+            lines.push(Line::from(format!(
+                "service: {} image {} flags {}",
+                for_terminal(svc.name.as_deref().unwrap_or("-")),
+                for_terminal(svc.image_path.as_deref().unwrap_or("-")),
+                svc.flags.join(",")
+            )));
+        }
+        let tech: Vec<String> = f
+            .techniques
+            .iter()
+            .map(|t| format!("{} {}", t.id, t.name))
+            .collect();
+        lines.push(Line::from(format!("techniques: {}", tech.join("; "))));
+        lines.push(Line::from(format!("recommendation: {}", f.recommendation)));
+        if let Some(sup) = &f.suppressed_by {
+            lines.push(Line::from(format!(
+                "SUPPRESSED by {} = {} ({}): {}",
+                sup.field,
+                for_terminal(&sup.pattern),
+                sup.origin,
+                for_terminal(&sup.reason)
+            )));
+        }
+        lines
+    }
+
+    /// The finding's campaign: what it is, what its names carry, the other findings it groups.
+    fn campaign(&self, f: &crate::detect::finding::Finding) -> Vec<Line<'static>> {
+        let mut lines = Vec::new();
         if let Some(c) = &f.campaign {
             lines.push(Line::from(format!(
                 "campaign {}: {}",
@@ -160,35 +204,6 @@ impl InspectorPane<'_> {
                     others.join(", ")
                 )));
             }
-        }
-        let missing: Vec<&str> = f.missing_stages.iter().map(|s| s.label()).collect();
-        lines.push(Line::from(format!(
-            "missing stages: {}",
-            missing.join(", ")
-        )));
-        for svc in &f.services {
-            lines.push(Line::from(format!(
-                "service: {} image {} flags {}",
-                for_terminal(svc.name.as_deref().unwrap_or("-")),
-                for_terminal(svc.image_path.as_deref().unwrap_or("-")),
-                svc.flags.join(",")
-            )));
-        }
-        let tech: Vec<String> = f
-            .techniques
-            .iter()
-            .map(|t| format!("{} {}", t.id, t.name))
-            .collect();
-        lines.push(Line::from(format!("techniques: {}", tech.join("; "))));
-        lines.push(Line::from(format!("recommendation: {}", f.recommendation)));
-        if let Some(sup) = &f.suppressed_by {
-            lines.push(Line::from(format!(
-                "SUPPRESSED by {} = {} ({}): {}",
-                sup.field,
-                for_terminal(&sup.pattern),
-                sup.origin,
-                for_terminal(&sup.reason)
-            )));
         }
         lines
     }

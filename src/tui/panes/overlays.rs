@@ -54,7 +54,12 @@ pub fn draw(f: &mut Frame<'_>, s: &AppState, area: Rect, theme: Theme) {
     };
     let rect = centered(area, true);
     let height = usize::from(rect.height.saturating_sub(2));
-    let scroll = scroll.min(lines.len().saturating_sub(height));
+    // The help view's scroll is already held within its wrapped rows (`help_max_scroll`).
+    let scroll = if matches!(modal, Modal::Help { .. }) {
+        scroll
+    } else {
+        scroll.min(lines.len().saturating_sub(height))
+    };
     f.render_widget(Clear, rect);
     let block = Block::default()
         .borders(Borders::ALL)
@@ -76,6 +81,25 @@ pub fn draw(f: &mut Frame<'_>, s: &AppState, area: Rect, theme: Theme) {
         },
         rect,
     );
+}
+
+/// How far the help view can scroll at the terminal's size: its last line at the bottom.
+pub fn help_max_scroll(s: &AppState) -> usize {
+    let area = Rect {
+        x: 0,
+        y: 0,
+        width: s.ui.width,
+        height: s.ui.height,
+    };
+    let rect = centered(area, true);
+    let inner_w = usize::from(rect.width.saturating_sub(2)).max(1);
+    let height = usize::from(rect.height.saturating_sub(2));
+    // Wrapped rows, as the view renders them.
+    let rows: usize = help(s)
+        .iter()
+        .map(|l| l.width().div_ceil(inner_w).max(1))
+        .sum();
+    rows.saturating_sub(height)
 }
 
 fn help(s: &AppState) -> Vec<Line<'static>> {
