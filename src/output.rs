@@ -54,6 +54,17 @@ pub fn table(columns: &[Column], rows: &[Vec<String>]) -> String {
 }
 
 /// JSON text made safe to print on a terminal (see `model::sanitize::for_json`).
+/// `1 record`, `2 records`, `1 match`, `3 matches`: a count with its noun (regular plurals).
+pub fn count(n: u64, noun: &str) -> String {
+    if n == 1 {
+        format!("{n} {noun}")
+    } else if ["s", "x", "ch", "sh"].iter().any(|e| noun.ends_with(e)) {
+        format!("{n} {noun}es")
+    } else {
+        format!("{n} {noun}s")
+    }
+}
+
 pub fn json_safe(json: String) -> String {
     crate::model::sanitize::for_json(json)
 }
@@ -79,6 +90,14 @@ mod tests {
         assert!(safe.is_ascii());
         let back: serde_json::Value = serde_json::from_str(&safe).unwrap();
         assert_eq!(back, v);
+    }
+
+    #[test]
+    fn counts_agree_with_their_number() {
+        assert_eq!(count(1, "match"), "1 match");
+        assert_eq!(count(3, "match"), "3 matches");
+        assert_eq!(count(0, "record"), "0 records");
+        assert_eq!(count(1, "record"), "1 record");
     }
 
     #[test]

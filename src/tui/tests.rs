@@ -684,3 +684,20 @@ fn help_scrolls_within_its_text_and_q_closes_it() {
         "q closes the help, the app stays"
     );
 }
+
+#[test]
+fn counts_read_as_english() {
+    let mut s = corpus_state();
+    update(&mut s, Action::Find);
+    for c in "nllt108334".chars() {
+        update(&mut s, Action::Input(c));
+    }
+    let (text, _) = screen(&s, 120, 30, color());
+    let title = text.lines().find(|l| l.contains("Find (")).unwrap_or("");
+    assert!(
+        title.contains("match;") || title.contains("matches;"),
+        "{title}"
+    );
+    assert!(!title.contains("1 matches"), "{title}");
+    assert!(title.contains("(1 match;"), "one value matches: {title}");
+}

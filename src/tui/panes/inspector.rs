@@ -260,9 +260,9 @@ impl InspectorPane<'_> {
         )];
         for c in &h.channels {
             lines.push(Line::from(format!(
-                "{} ({} records): {}",
+                "{} ({}): {}",
                 c.channel,
-                c.records,
+                crate::output::count(c.records, "record"),
                 c.ids_text()
             )));
         }

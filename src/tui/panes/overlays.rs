@@ -152,7 +152,10 @@ fn finder(
         ));
     }
     (
-        format!(" Find ({} matches; enter jumps, esc closes) ", hits.len()),
+        format!(
+            " Find ({}; enter jumps, esc closes) ",
+            crate::output::count(u64::try_from(hits.len()).unwrap_or(u64::MAX), "match")
+        ),
         lines,
         0,
     )
