@@ -205,6 +205,10 @@ fn session(case: &Path, w: u16, h: u16) {
 
     let t = Tmux::start(&open_cmd(case), w, h);
     t.wait_for("finding(s) loaded");
+    // PC01 is fully allow-listed now: hidden from Targets until `S` shows suppressed findings.
+    t.wait_for("allow-listed hidden, S shows");
+    t.keys(&["S"]);
+    t.wait_for("+suppressed");
     t.keys(&["/"]);
     t.literal("PC01");
     t.wait_for("> PC01");

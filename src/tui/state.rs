@@ -228,6 +228,9 @@ pub struct AppState {
     pub playbook: Playbook,
     pub ui: UiState,
     pub targets: Vec<TargetRow>,
+    /// Hosts left out of `targets` because the allow-list covers all their findings (`S` shows
+    /// them).
+    pub hidden_targets: usize,
     pub keymap: super::keymap::Keymap,
     /// What the finder offers (hosts, users, services, IPs), built once per load.
     pub finder_values: Vec<(FinderKind, String)>,
@@ -241,6 +244,7 @@ impl AppState {
             playbook,
             ui: UiState::default(),
             targets: Vec::new(),
+            hidden_targets: 0,
             keymap,
             finder_values: Vec::new(),
         }
@@ -261,7 +265,23 @@ impl AppState {
         self.case
             .case
             .apply(&self.case.base_allowlist, &mut data.findings);
-        self.targets = targets(&data.findings, self.ui.show_suppressed);
+        // The host the analyst is on stays listed even when the allow-list now covers all of
+        // it (marked `~`), so the next key acts where they were looking; it leaves the list
+        // on a later refresh.
+        self.targets = targets(
+            &data.findings,
+            self.ui.show_suppressed,
+            keep_target.as_deref(),
+        );
+        self.hidden_targets = if self.ui.show_suppressed {
+            0
+        } else {
+            hidden_targets(&data.findings).saturating_sub(usize::from(
+                self.targets
+                    .iter()
+                    .any(|t| t.all_suppressed && Some(&t.key) == keep_target.as_ref()),
+            ))
+        };
         // Stay on the host and finding the analyst was looking at.
         if let Some(i) = keep_target.and_then(|k| self.targets.iter().position(|t| t.key == k)) {
             self.ui.target_sel = i;
@@ -341,7 +361,18 @@ impl AppState {
 
 /// Targets ranked by their highest finding score. Hosts whose findings are all suppressed stay
 /// listed (marked, at the bottom) so an allow-list decision never hides a host.
-pub fn targets(findings: &[Finding], show_suppressed: bool) -> Vec<TargetRow> {
+/// Hosts whose every finding the allow-list covers.
+pub fn hidden_targets(findings: &[Finding]) -> usize {
+    let mut active: BTreeMap<&str, bool> = BTreeMap::new();
+    for f in findings {
+        *active.entry(f.target_key.as_str()).or_default() |= !f.is_suppressed();
+    }
+    active.values().filter(|a| !**a).count()
+}
+
+/// The target rows: hosts with a finding the allow-list leaves visible, ranked by their best;
+/// with `show_suppressed`, every host and every finding (fully allow-listed hosts last, `~`).
+pub fn targets(findings: &[Finding], show_suppressed: bool, keep: Option<&str>) -> Vec<TargetRow> {
     let mut groups: BTreeMap<&str, Vec<usize>> = BTreeMap::new();
     for (i, f) in findings.iter().enumerate() {
         groups.entry(f.target_key.as_str()).or_default().push(i);
@@ -381,6 +412,7 @@ pub fn targets(findings: &[Finding], show_suppressed: bool) -> Vec<TargetRow> {
                 all_suppressed,
             }
         })
+        .filter(|r| show_suppressed || !r.all_suppressed || keep == Some(r.key.as_str()))
         .collect();
     rows.sort_by(|a, b| {
         a.all_suppressed

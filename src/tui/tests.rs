@@ -220,12 +220,33 @@ fn allow_listing_suppresses_at_once_and_saves() {
         "{}",
         s.ui.status
     );
+    // The host the analyst is on stays (marked `~`, ranked last, its count not raised) so the
+    // next key acts where they were looking; once they are elsewhere it leaves the list, the
+    // title says how many are hidden, and `S` shows them.
     let row = s.targets.iter().find(|t| t.key == "PC01").unwrap();
     assert!(row.all_suppressed, "all three RemCom findings suppressed");
+    assert_eq!(row.findings.len(), 3);
+    assert_eq!(s.target().map(|t| t.key.as_str()), Some("PC01"));
     let after = s.targets.iter().position(|t| t.key == "PC01").unwrap();
-    assert!(after > before, "ranked below active targets");
+    assert!(after >= before, "ranked below active targets");
     let (text, _) = screen(&s, 200, 60, color());
     assert!(text.contains("~PC01"), "marked: {text}");
+    s.ui.target_sel = s.targets.iter().position(|t| t.key != "PC01").unwrap();
+    s.refresh();
+    assert!(
+        s.targets.iter().all(|t| t.key != "PC01"),
+        "fully allow-listed host hidden once the analyst is elsewhere"
+    );
+    assert_eq!(s.hidden_targets, 1);
+    let (text, _) = screen(&s, 200, 60, color());
+    assert!(text.contains("1 allow-listed hidden, S shows"), "{text}");
+    update(&mut s, Action::ToggleSuppressed);
+    assert!(
+        s.targets
+            .iter()
+            .any(|t| t.key == "PC01" && t.all_suppressed)
+    );
+    select_target(&mut s, "PC01");
     update(&mut s, Action::AllowList);
     update(&mut s, Action::RemoveAllow);
     assert!(s.case.case.allowlist.is_empty());

@@ -29,15 +29,17 @@ impl Widget for TargetsPane<'_> {
     fn render(self, area: Rect, buf: &mut Buffer) {
         let s = self.s;
         let focused = s.ui.focus == Pane::Targets;
-        let title = format!(
-            " Targets ({}){} ",
-            s.targets.len(),
-            if s.ui.show_suppressed {
-                " +suppressed"
-            } else {
-                ""
-            }
-        );
+        let title = if s.ui.show_suppressed {
+            format!(" Targets ({}) +suppressed ", s.targets.len())
+        } else if s.hidden_targets > 0 {
+            format!(
+                " Targets ({}; {} allow-listed hidden, S shows) ",
+                s.targets.len(),
+                s.hidden_targets
+            )
+        } else {
+            format!(" Targets ({}) ", s.targets.len())
+        };
         let block = Block::default()
             .borders(Borders::ALL)
             .title(title)
