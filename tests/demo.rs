@@ -187,3 +187,62 @@ fn written_case_reads_back_through_ingest() {
     };
     assert_eq!(scores(&from_disk), scores(&in_memory));
 }
+
+/// The attacks beyond the chain carry the stages their evidence shows: the smbexec process
+/// alone is an exec stage, the source-only run a source stage, the modification a `modify` and
+/// its restore a cleanup, the mass deployment its installs.
+#[test]
+fn attacks_beyond_the_chain_have_their_stages() {
+    use svchop::detect::finding::Stage;
+    let case = generate(&DemoOptions::default());
+    let findings = Detector::builtin("default")
+        .unwrap()
+        .scan(&svchop::detect::testkit::store(events(&case)), true)
+        .0;
+    let stages_of = |target: &str, service: &str| -> Vec<Stage> {
+        let f = findings
+            .iter()
+            .filter(|f| !f.is_suppressed() && f.target_key.eq_ignore_ascii_case(target))
+            .find(|f| {
+                f.services
+                    .iter()
+                    .any(|x| x.name.as_deref() == Some(service))
+            })
+            .unwrap_or_else(|| panic!("no finding on {target} {service}"));
+        f.stages.iter().map(|s| s.stage).collect()
+    };
+    let smbexec = findings
+        .iter()
+        .find(|f| {
+            f.target_key.eq_ignore_ascii_case("WS05")
+                && f.tools.iter().any(|t| t.contains("smbexec"))
+        })
+        .expect("the smbexec finding on WS05");
+    assert!(smbexec.stages.iter().all(|s| s.stage == Stage::Exec));
+    let lab = stages_of("LAB07", "WinUpdSvc");
+    assert!(
+        lab.iter().all(|s| *s == Stage::Source) && lab.len() >= 2,
+        "{lab:?}"
+    );
+    let m = stages_of("WS03", "XblAuthManager");
+    for s in [
+        Stage::Logon,
+        Stage::Pipe,
+        Stage::Modify,
+        Stage::Exec,
+        Stage::Cleanup,
+    ] {
+        assert!(m.contains(&s), "{s:?} in {m:?}");
+    }
+    assert!(!m.contains(&Stage::Install));
+    let chain = case
+        .chains
+        .iter()
+        .find(|c| c.target == "FS01" && c.tool.is_empty())
+        .unwrap();
+    let mass = stages_of("FS01", chain.service.as_str());
+    assert!(
+        mass.iter().filter(|s| **s == Stage::Install).count() >= 20,
+        "{mass:?}"
+    );
+}
