@@ -7,6 +7,7 @@ use super::playbook::{Playbook, fill};
 use crate::detect::finding::{Finding, Severity};
 use crate::export::markdown::finding_md;
 use crate::model::sanitize::for_markdown as md;
+use crate::model::sanitize::for_markdown_lines as md_lines;
 use crate::model::time::fmt_short;
 use serde_json::json;
 use std::fmt::Write;
@@ -66,7 +67,7 @@ fn summary(out: &mut String, case: &Case, findings: &[Finding]) {
         md(&case.sources.profile)
     );
     if !case.case_note.trim().is_empty() {
-        let _ = writeln!(out, "## Case note\n\n{}\n", md(&case.case_note));
+        let _ = writeln!(out, "## Case note\n\n{}\n", md_lines(&case.case_note, ""));
     }
 }
 
@@ -82,13 +83,13 @@ fn triage_md(out: &mut String, case: &Case, f: &Finding, playbook: &Playbook) {
             md(&fill(step, f))
         );
         if !m.note.is_empty() {
-            let _ = write!(out, " — _{}_", md(&m.note));
+            let _ = write!(out, " — {}", md_lines(&m.note, "  "));
         }
         out.push('\n');
     }
     let note = case.note(&f.id);
     if !note.is_empty() {
-        let _ = writeln!(out, "\n**Note**\n\n{}", md(note));
+        let _ = writeln!(out, "\n**Note**\n\n{}", md_lines(note, ""));
     }
     out.push('\n');
 }

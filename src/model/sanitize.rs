@@ -105,6 +105,16 @@ pub fn for_markdown(text: &str) -> String {
     out
 }
 
+/// A multi-line text (an analyst's note) for Markdown: each line escaped as `for_markdown` does,
+/// its line breaks kept as hard breaks (`indent` continues a list item), never a literal `\n`.
+pub fn for_markdown_lines(text: &str, indent: &str) -> String {
+    text.trim_end()
+        .split('\n')
+        .map(|l| for_markdown(l.trim_end_matches('\r')))
+        .collect::<Vec<_>>()
+        .join(&format!("  \n{indent}"))
+}
+
 /// JSON text made safe to print on a terminal: `serde_json` already escapes C0 controls; this also
 /// escapes DEL, C1 controls and bidi/invisible formatting characters as `\uXXXX` (they can only
 /// occur inside strings, where the escape decodes to the same text).
@@ -183,6 +193,15 @@ mod tests {
         assert_eq!(for_csv("@SUM(1)"), "'@SUM(1)");
         assert_eq!(for_csv("\tx"), "\\tx");
         assert_eq!(for_csv("PSEXESVC"), "PSEXESVC");
+    }
+
+    #[test]
+    fn markdown_keeps_a_notes_lines() {
+        let md = for_markdown_lines("first *line*\r\nsecond | line\n", "  ");
+        assert_eq!(md, "first \\*line\\*  \n  second \\| line");
+        assert!(!md.contains("\\n"), "no literal \\n: {md}");
+        // The terminal escape's backslash is itself escaped: it renders as the text `\x1b`.
+        assert_eq!(for_markdown_lines("a\u{1b}[2Jb", ""), "a\\\\x1b\\[2Jb");
     }
 
     #[test]
