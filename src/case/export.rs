@@ -34,14 +34,8 @@ pub fn report_md(case: &Case, findings: &[Finding], playbook: &Playbook) -> Stri
             triage_md(&mut out, case, f, playbook);
         }
     }
-    let suppressed: Vec<&Finding> = findings.iter().filter(|f| f.is_suppressed()).collect();
-    if !suppressed.is_empty() {
-        let _ = writeln!(out, "## Suppressed findings ({})\n", suppressed.len());
-        for f in suppressed {
-            finding_md(&mut out, f);
-            triage_md(&mut out, case, f, playbook);
-        }
-    }
+    // Suppressed findings are not findings of the report: the appendix lists each with the
+    // entry and reason that suppressed it (no triage list, no timeline).
     allow_md(&mut out, case, findings);
     out
 }
@@ -101,7 +95,7 @@ fn allow_md(out: &mut String, case: &Case, findings: &[Finding]) {
     }
     let _ = writeln!(
         out,
-        "## Allow-list decisions\n\n| field | pattern | reason | added |\n|---|---|---|---|"
+        "## Appendix: Allow-list decisions\n\n| field | pattern | reason | added |\n|---|---|---|---|"
     );
     for a in &case.allowlist {
         let _ = writeln!(
@@ -115,19 +109,22 @@ fn allow_md(out: &mut String, case: &Case, findings: &[Finding]) {
     }
     let _ = writeln!(
         out,
-        "\n| suppressed finding | target | service | entry | reason |\n|---|---|---|---|---|"
+        "\n| suppressed finding | target | service | entry | reason | analyst's note |\n|---|---|---|---|---|---|"
     );
     for f in suppressed {
         if let Some(s) = &f.suppressed_by {
+            // A table cell is one line: the note's lines are joined with ` / `.
+            let note: Vec<&str> = case.note(&f.id).lines().collect();
             let _ = writeln!(
                 out,
-                "| {} | {} | {} | {} = {} | {} |",
+                "| {} | {} | {} | {} = {} | {} | {} |",
                 md(&f.id),
                 md(&f.target_host),
                 md(&f.service_label()),
                 md(&s.field),
                 md(&s.pattern),
-                md(&s.reason)
+                md(&s.reason),
+                md(&note.join(" / "))
             );
         }
     }
@@ -156,4 +153,45 @@ pub fn report_json(case: &Case, findings: &[Finding], playbook: &Playbook) -> se
         "allowlist": case.allowlist,
         "findings": items,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The report's findings are the ones the allow-list leaves: suppressed ones appear once, in
+    /// the appendix with the entry and reason, without a triage list.
+    #[test]
+    fn suppressed_findings_are_in_the_appendix_only() {
+        let demo = crate::demo::generate(&crate::demo::DemoOptions::default());
+        let findings = crate::detect::Detector::builtin("default")
+            .unwrap()
+            .scan(
+                &crate::detect::testkit::store(crate::demo::events(&demo)),
+                true,
+            )
+            .0;
+        let suppressed = findings.iter().filter(|f| f.is_suppressed()).count();
+        assert!(
+            suppressed > 0,
+            "the demo's software rollout is allow-listed"
+        );
+        let case = Case::new("t", super::super::CaseSources::default());
+        let md = report_md(&case, &findings, &Playbook::builtin().unwrap());
+        let low = findings
+            .iter()
+            .filter(|f| f.severity == Severity::Low && !f.is_suppressed())
+            .count();
+        assert!(md.contains(&format!("## Low findings ({low})")), "{md}");
+        let triage_lists = md.matches("**Triage**").count();
+        assert_eq!(triage_lists, findings.len() - suppressed);
+        for f in findings.iter().filter(|f| f.is_suppressed()) {
+            assert_eq!(md.matches(&md_id(&f.id)).count(), 1, "{} once", f.id);
+        }
+        assert!(md.contains("## Appendix: Allow-list decisions"));
+    }
+
+    fn md_id(id: &str) -> String {
+        md(id)
+    }
 }
