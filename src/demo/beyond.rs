@@ -132,16 +132,13 @@ fn mass_deployment(env: &mut Env, t: DateTime<Utc>, outside: &str) -> DemoChain 
         emit::install_7045(env, &dst, at, &user.sid, name, "%COMSPEC% /c exit");
         emit::install_4697(env, &dst, at + ms(2), &sn, name, "%COMSPEC% /c exit");
     }
-    DemoChain {
-        expect: Severity::Medium,
-        tool: String::new(),
-        source: outside.to_string(),
-        source_ip: outside.to_string(),
-        target: dst.name,
-        account: format!("CORP\\{}", user.name),
-        service: names.first().cloned().unwrap_or_default(),
-        time: t,
-    }
+    from_outside(
+        dst,
+        &user,
+        outside,
+        names.first().cloned().unwrap_or_default(),
+        t,
+    )
 }
 
 /// `sc.exe \\LAB07 create` from ADMIN01: LAB07's own logs were never collected.
@@ -218,16 +215,7 @@ fn service_modification(env: &mut Env, t: DateTime<Utc>, outside: &str) -> DemoC
         service,
         "C:\\Windows\\system32\\svchost.exe -k netsvcs -p",
     );
-    DemoChain {
-        expect: Severity::Medium,
-        tool: String::new(),
-        source: outside.to_string(),
-        source_ip: outside.to_string(),
-        target: dst.name,
-        account: format!("CORP\\{}", user.name),
-        service: service.into(),
-        time: t,
-    }
+    from_outside(dst, &user, outside, service.into(), t)
 }
 
 /// A PDQ Deploy-style software rollout: 200 runner services from the admin host over one
@@ -291,6 +279,26 @@ fn sc_query_sweep(env: &mut Env, t: DateTime<Utc>) {
             access: "%%4416",
         };
         emit::share(env, h, at + ms(120), &sn, &read);
+    }
+}
+
+/// What a correct detection reports for a tool-less attack from an outside address.
+fn from_outside(
+    dst: Host,
+    user: &super::records::User,
+    outside: &str,
+    service: String,
+    t: DateTime<Utc>,
+) -> DemoChain {
+    DemoChain {
+        expect: Severity::Medium,
+        tool: String::new(),
+        source: outside.to_string(),
+        source_ip: outside.to_string(),
+        target: dst.name,
+        account: format!("CORP\\{}", user.name),
+        service,
+        time: t,
     }
 }
 

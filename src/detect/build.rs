@@ -121,7 +121,11 @@ impl Builder<'_> {
                 &[]
             },
         });
-        let (score, parts) = self.campaign_part(c, score, parts);
+        // A chain standing for a campaign (start time-outs of random-named services).
+        let (score, parts) = match &c.campaign {
+            Some(campaign) => self.weights.with_campaign(campaign, parts),
+            None => (score, parts),
+        };
         let severity = self.weights.severity(score);
         let present: BTreeSet<Stage> = stages.iter().map(|s| s.stage).collect();
         Some(Finding {
@@ -151,35 +155,6 @@ impl Builder<'_> {
             stages_omitted: c.omitted,
             campaign: c.campaign.clone(),
         })
-    }
-
-    /// A chain standing for a campaign (start time-outs of random-named services): its points,
-    /// and at least Medium when the names are encoded or random.
-    fn campaign_part(
-        &self,
-        c: &Chain,
-        mut score: i64,
-        mut parts: Vec<super::finding::ScorePart>,
-    ) -> (i64, Vec<super::finding::ScorePart>) {
-        let Some(campaign) = &c.campaign else {
-            return (score, parts);
-        };
-        // Re-cap once with the campaign's points in.
-        parts.retain(|p| p.name != "cap");
-        score = parts.iter().map(|p| p.points).sum();
-        let (mut points, why) = match &campaign.pattern {
-            Some(p) => (
-                self.weights.campaign.bonus,
-                format!("{}; {p}", campaign.summary),
-            ),
-            None => (0, campaign.summary.clone()),
-        };
-        if campaign.pattern.is_some() && score + points < self.weights.severity.medium {
-            points = self.weights.severity.medium - score;
-        }
-        score += points;
-        parts.push(part("campaign", points, why));
-        self.weights.capped(score, parts)
     }
 
     fn stages(&self, c: &Chain) -> Vec<StageRef> {

@@ -5,7 +5,7 @@
 //! keep their findings and share a campaign id.
 
 use super::build::finding_id;
-use super::finding::{Finding, ScorePart, Stage, StageRef};
+use super::finding::{Finding, Stage, StageRef};
 use super::score::Weights;
 use base64::Engine as _;
 use chrono::{DateTime, Utc};
@@ -183,35 +183,7 @@ pub fn merge(members: &[&Finding], kind: CampaignKind, w: &Weights) -> Finding {
     let last = installs.map(|s| s.time).max().unwrap_or(out.last_seen);
     let count = names.len().max(members.len());
     let campaign = describe(kind, &names, count, first, last, &out.target_key);
-    let loud = campaign.pattern.is_some();
-    let rule = &w.campaign;
-    let (mut points, why) = if loud {
-        (
-            rule.bonus,
-            format!(
-                "{}; {}",
-                campaign.summary,
-                campaign.pattern.as_deref().unwrap_or("")
-            ),
-        )
-    } else {
-        (0, campaign.summary.clone())
-    };
-    if loud && out.score + points < w.severity.medium {
-        points = w.severity.medium - out.score;
-    }
-    let mut parts: Vec<ScorePart> = out
-        .score_breakdown
-        .drain(..)
-        .filter(|p| p.name != "cap")
-        .collect();
-    let uncapped: i64 = parts.iter().map(|p| p.points).sum();
-    parts.push(ScorePart {
-        name: "campaign".into(),
-        points,
-        why,
-    });
-    let (score, parts) = w.capped(uncapped + points, parts);
+    let (score, parts) = w.with_campaign(&campaign, std::mem::take(&mut out.score_breakdown));
     out.score = score;
     out.score_breakdown = parts;
     out.severity = w.severity(out.score).max(best.severity);

@@ -168,6 +168,27 @@ impl Weights {
         }
     }
 
+    /// A campaign's part added to a breakdown, then capped once: its bonus (and at least
+    /// Medium) when its names carry a pattern, 0 points otherwise. Any earlier `cap` part is
+    /// dropped first, so the total is capped with the campaign's points in.
+    pub fn with_campaign(
+        &self,
+        campaign: &super::campaign::Campaign,
+        mut parts: Vec<ScorePart>,
+    ) -> (i64, Vec<ScorePart>) {
+        parts.retain(|p| p.name != "cap");
+        let score: i64 = parts.iter().map(|p| p.points).sum();
+        let (mut points, why) = match &campaign.pattern {
+            Some(p) => (self.campaign.bonus, format!("{}; {p}", campaign.summary)),
+            None => (0, campaign.summary.clone()),
+        };
+        if campaign.pattern.is_some() && score + points < self.severity.medium {
+            points = self.severity.medium - score;
+        }
+        parts.push(part("campaign", points, why));
+        self.capped(score + points, parts)
+    }
+
     /// The severity cut-offs, as the Score tab states them.
     pub fn cutoffs(&self) -> String {
         format!(
