@@ -9,5 +9,5 @@ use std::process::ExitCode;
 static ALLOC: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 fn main() -> ExitCode {
-    svchop::cli::main()
+    svchop::run()
 }

@@ -66,7 +66,7 @@ fn summary(out: &mut String, case: &Case, findings: &[Finding]) {
 }
 
 fn triage_md(out: &mut String, case: &Case, f: &Finding, playbook: &Playbook) {
-    let (done, total) = case.progress(&f.id, playbook.len());
+    let (done, total) = case.progress(&f.id, playbook.step_count());
     let _ = writeln!(out, "**Triage** ({done}/{total})\n");
     for step in &playbook.step {
         let m = case.mark(&f.id, &step.id);

@@ -68,6 +68,8 @@ pub struct CaseSources {
     pub allowlist_files: Vec<String>,
 }
 
+// The field names are the case file's format.
+#[allow(clippy::struct_field_names)]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Case {
     /// Marks the file as a svchop case (a JSON file without it is refused).

@@ -25,13 +25,10 @@ impl Playbook {
         parse_toml("assets/playbook.toml", PLAYBOOK_TOML)
     }
 
-    pub fn len(&self) -> usize {
+    pub fn step_count(&self) -> usize {
         self.step.len()
     }
 
-    pub fn is_empty(&self) -> bool {
-        self.step.is_empty()
-    }
 }
 
 fn or_unknown(v: String) -> String {
@@ -70,6 +67,6 @@ mod tests {
             p.step.iter().map(|s| s.phase.as_str()).collect();
         assert!(phases.len() >= 6, "{phases:?}");
         let ids: std::collections::BTreeSet<&str> = p.step.iter().map(|s| s.id.as_str()).collect();
-        assert_eq!(ids.len(), p.len(), "step ids are unique");
+        assert_eq!(ids.len(), p.step_count(), "step ids are unique");
     }
 }

@@ -111,7 +111,7 @@ impl Detector {
                 } else {
                     joins.outside(packed, &range, &self.profile)
                 };
-                let store = Window::host(packed, (key, range.clone()), outside);
+                let store = Window::host(packed, range.clone(), outside);
                 let view = context::HostView {
                     store: &store,
                     range,
@@ -294,6 +294,7 @@ fn dedupe(findings: &mut Vec<Finding>) {
 
 /// Hand-built events for the unit tests and the adversarial benchmark; not a stable API.
 #[doc(hidden)]
+#[cfg(any(test, feature = "bench"))]
 pub mod testkit;
 #[cfg(test)]
 mod tests;

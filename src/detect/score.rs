@@ -151,11 +151,11 @@ impl Weights {
             ));
             total += points;
         }
-        self.capped(total, parts)
+        Self::capped(total, parts)
     }
 
     /// Scores read 0-100: a total above 100 is held at 100, with the part that says so.
-    pub fn capped(&self, total: i64, mut parts: Vec<ScorePart>) -> (i64, Vec<ScorePart>) {
+    pub fn capped(total: i64, mut parts: Vec<ScorePart>) -> (i64, Vec<ScorePart>) {
         if total > MAX_SCORE {
             parts.push(part(
                 "cap",
@@ -186,7 +186,7 @@ impl Weights {
             points = self.severity.medium - score;
         }
         parts.push(part("campaign", points, why));
-        self.capped(score + points, parts)
+        Self::capped(score + points, parts)
     }
 
     /// The severity cut-offs, as the Score tab states them.

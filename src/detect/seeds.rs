@@ -596,10 +596,3 @@ fn count_burst(
         out.insert(src, best);
     }
 }
-
-/// The host view for a key (hunt and chain engines work per host).
-pub fn view<'a>(store: &'a Window, key: &'a str) -> Option<HostView<'a>> {
-    store
-        .host_range(key)
-        .map(|range| HostView { store, range, key })
-}

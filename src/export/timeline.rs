@@ -17,7 +17,6 @@ pub struct Mark {
     pub finding: String,
     pub stage: &'static str,
     pub severity: &'static str,
-    pub score: i64,
 }
 
 /// Event index -> the finding it belongs to.
@@ -43,7 +42,6 @@ pub fn marks(findings: &[Finding]) -> Marks {
                 finding: f.id.clone(),
                 stage: s.stage.label(),
                 severity: f.severity.label(),
-                score: f.score,
             });
         }
     }

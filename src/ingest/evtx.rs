@@ -19,7 +19,8 @@ enum Outcome {
     Unusable(String),
 }
 
-/// Reads one EVTX file.
+/// Reads one EVTX file (tests and benchmarks; the store reads through `read_evtx_into`).
+#[cfg(any(test, feature = "bench"))]
 pub fn read_evtx(path: &Path, shown: &Arc<str>) -> (Vec<Event>, FileReport) {
     super::collected(|sink| read_evtx_into(path, shown, sink))
 }
@@ -45,6 +46,7 @@ pub fn read_evtx_into(path: &Path, shown: &Arc<str>, sink: &mut dyn FnMut(Event)
 }
 
 /// Reads an EVTX image held in memory (single-threaded; used by the fuzz targets).
+#[cfg(any(test, feature = "bench"))]
 pub fn read_evtx_bytes(bytes: Vec<u8>, shown: &Arc<str>) -> (Vec<Event>, FileReport) {
     match EvtxParser::from_buffer(bytes) {
         Ok(p) => super::collected(|sink| {

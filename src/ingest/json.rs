@@ -45,11 +45,13 @@ struct Collector<'a> {
 
 impl Collector<'_> {
     /// A record over `RECORD_MAX_BYTES`: read past, counted, not kept.
-    fn too_large(&mut self, at: &str, bytes: u64) {
+    /// A record over the size cap; `offset`: the byte of the file it starts at, where known.
+    fn too_large(&mut self, at: &str, bytes: u64, offset: Option<u64>) {
+        let starts = offset.map_or(String::new(), |o| format!(" at byte {o}"));
         self.unreadable(
             at,
             format!(
-                "record of {bytes} bytes skipped (over {} MiB; not a log record)",
+                "record of {bytes} bytes{starts} skipped (over {} MiB; not a log record)",
                 RECORD_MAX_BYTES >> 20
             ),
         );
@@ -128,7 +130,8 @@ fn at(line: Option<u64>) -> String {
     line.map_or("record".into(), |l| format!("line {l}"))
 }
 
-/// Reads one JSON file (any container) into events.
+/// Reads one JSON file (any container) into events (tests and benchmarks).
+#[cfg(any(test, feature = "bench"))]
 pub fn read_json(path: &Path, shown: &Arc<str>, opts: JsonOptions) -> (Vec<Event>, FileReport) {
     super::collected(|sink| read_json_into(path, shown, opts, sink))
 }
@@ -151,6 +154,7 @@ pub fn read_json_into(
 }
 
 /// Reads JSON from any buffered reader (a file, or bytes in memory).
+#[cfg(any(test, feature = "bench"))]
 pub fn read_json_from<R: BufRead>(
     reader: R,
     shown: &Arc<str>,
@@ -238,8 +242,8 @@ fn read_lines<R: BufRead>(mut reader: R, c: &mut Collector<'_>) {
         line_no += 1;
         let (at, buf) = match piece {
             Piece::Record { at, bytes } => (at, bytes),
-            Piece::TooLarge { bytes, .. } => {
-                c.too_large(&format!("line {line_no}"), bytes);
+            Piece::TooLarge { at, bytes } => {
+                c.too_large(&format!("line {line_no}"), bytes, Some(at));
                 continue;
             }
         };
@@ -297,7 +301,7 @@ fn read_whole<R: BufRead>(mut reader: R, c: &mut Collector<'_>) {
         };
         index += 1;
         match piece {
-            Piece::TooLarge { bytes, .. } => c.too_large(&format!("record {index}"), bytes),
+            Piece::TooLarge { bytes, .. } => c.too_large(&format!("record {index}"), bytes, None),
             Piece::Record { at, bytes } => {
                 let text = String::from_utf8_lossy(&bytes);
                 match serde_json::from_str::<Value>(&text) {

@@ -15,7 +15,7 @@ pub mod xmldata;
 use crate::model::Event;
 use chrono::TimeDelta;
 use rayon::prelude::*;
-pub use report::{FileReport, IngestReport, Problem};
+pub use report::{FileReport, IngestReport};
 pub use shapes::Shape;
 use std::io::Read;
 use std::path::{Path, PathBuf};
@@ -71,6 +71,7 @@ pub(crate) fn sniff(path: &Path) -> std::io::Result<Kind> {
 pub type Planned = (PathBuf, bool);
 
 /// Expands folders (recursively, sorted) into files; named files are kept as given.
+#[cfg(any(test, feature = "bench"))]
 pub fn plan(paths: &[PathBuf]) -> Vec<Planned> {
     plan_all(paths).0
 }
@@ -116,6 +117,7 @@ fn walk(dir: &Path, out: &mut Vec<PathBuf>, skipped: &mut Vec<String>) {
 }
 
 /// Runs a reader that hands its events to a sink, and keeps them.
+#[cfg(any(test, feature = "bench"))]
 pub(crate) fn collected<R>(read: impl FnOnce(&mut dyn FnMut(Event)) -> R) -> (Vec<Event>, R) {
     let mut events = Vec::new();
     let r = read(&mut |e| events.push(e));

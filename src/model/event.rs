@@ -289,6 +289,8 @@ empty_struct!(RegistryInfo {
 });
 
 /// One normalized event.
+// `event_id` is Windows's own name for the field.
+#[allow(clippy::struct_field_names)]
 #[derive(Debug, Clone, Serialize)]
 pub struct Event {
     pub ts: DateTime<Utc>,

@@ -7,8 +7,6 @@ use std::fmt;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct LogonId(pub u64);
 
-/// The SYSTEM logon session; services and their children run in it.
-pub const SYSTEM_LOGON: LogonId = LogonId(0x3e7);
 
 impl LogonId {
     /// Parses `0x3e7`, `0X3E7`, `3e7h`-free hex with prefix, or decimal. Empty, `-` and junk give `None`.

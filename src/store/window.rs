@@ -8,7 +8,6 @@
 use super::Store;
 use crate::model::Event;
 use chrono::{DateTime, Utc};
-use std::collections::BTreeMap;
 use std::ops::Range;
 use std::sync::{Arc, OnceLock};
 
@@ -17,7 +16,6 @@ pub struct Window {
     events: Vec<Event>,
     /// Store index of `events[0]`: 0 for a whole store, the host's start for a window.
     base: usize,
-    hosts: BTreeMap<String, Range<usize>>,
     /// A window's events decoded when first read: the large host's own, and other hosts'.
     lazy: Option<Lazy>,
 }
@@ -60,12 +58,12 @@ fn slot<'a>(cell: &'a OnceLock<Option<Box<Event>>>, packed: &Store, i: usize) ->
 }
 
 impl Window {
-    /// The window on host `key` (store indices `range`) of a packed collection, with the events
+    /// The window on one host (its store indices `range`) of a packed collection, with the events
     /// at `outside` (store indices of other hosts) readable too. Events hold their typed fields
     /// only (what the detections read).
     pub fn host(
         packed: &Arc<Store>,
-        (key, range): (&str, Range<usize>),
+        range: Range<usize>,
         outside: impl IntoIterator<Item = usize>,
     ) -> Self {
         let decoded_max = packed.window_decoded_max();
@@ -91,7 +89,6 @@ impl Window {
         Window {
             events,
             base: range.start,
-            hosts: BTreeMap::from([(key.to_string(), range.clone())]),
             lazy: Some(Lazy {
                 packed: Arc::clone(packed),
                 own: if large { range } else { 0..0 },
@@ -150,14 +147,5 @@ impl Window {
             return l.packed.event_id(idx);
         }
         self.get(idx).map(|e| e.event_id)
-    }
-
-    /// Host keys and their index ranges, in key order.
-    pub fn hosts(&self) -> impl Iterator<Item = (&str, Range<usize>)> {
-        self.hosts.iter().map(|(k, r)| (k.as_str(), r.clone()))
-    }
-
-    pub fn host_range(&self, key: &str) -> Option<Range<usize>> {
-        self.hosts.get(key).cloned()
     }
 }

@@ -40,7 +40,6 @@ pub struct TargetRow {
     pub top_score: i64,
     pub severity: Severity,
     pub findings: Vec<usize>,
-    pub first: DateTime<Utc>,
     pub last: DateTime<Utc>,
     pub all_suppressed: bool,
 }
@@ -68,10 +67,9 @@ pub struct Pivot {
 /// What a text editor is editing.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum EditTarget {
-    FindingNote(String),
-    CaseNote,
-    StepNote { finding: String, step: String },
-    AllowReason,
+    Finding(String),
+    Case,
+    Step { finding: String, step: String },
 }
 
 #[derive(Debug, Clone)]
@@ -398,11 +396,6 @@ pub fn targets(findings: &[Finding], show_suppressed: bool, keep: Option<&str>) 
                 display: findings[shown[0]].target_host.clone(),
                 top_score: top.map_or(0, |f| f.score),
                 severity: top.map_or(Severity::Low, |f| f.severity),
-                first: shown
-                    .iter()
-                    .map(|&i| findings[i].first_seen)
-                    .min()
-                    .unwrap_or_default(),
                 last: shown
                     .iter()
                     .map(|&i| findings[i].last_seen)

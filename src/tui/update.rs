@@ -199,7 +199,7 @@ fn open_view(s: &mut AppState, action: &Action) -> bool {
             if let Some(id) = s.finding().map(|f| f.id.clone()) {
                 let text = s.case.case.note(&id).to_string();
                 s.ui.modal = Some(Modal::Edit(Editor {
-                    target: EditTarget::FindingNote(id),
+                    target: EditTarget::Finding(id),
                     text,
                     multiline: true,
                 }));
@@ -208,7 +208,7 @@ fn open_view(s: &mut AppState, action: &Action) -> bool {
         Action::EditCaseNote => {
             let text = s.case.case.case_note.clone();
             s.ui.modal = Some(Modal::Edit(Editor {
-                target: EditTarget::CaseNote,
+                target: EditTarget::Case,
                 text,
                 multiline: true,
             }));
@@ -341,7 +341,7 @@ fn move_sel(s: &mut AppState, delta: i64) {
             s.ui.timeline_sel = clamp_move(s.ui.timeline_sel, delta, s.timeline_rows().len());
         }
         Pane::Inspector if s.ui.tab == InspectorTab::Triage => {
-            s.ui.triage_sel = clamp_move(s.ui.triage_sel, delta, s.playbook.len());
+            s.ui.triage_sel = clamp_move(s.ui.triage_sel, delta, s.playbook.step_count());
         }
         Pane::Inspector => {
             s.ui.inspector_scroll = clamp_move(s.ui.inspector_scroll, delta, 100_000);
@@ -427,7 +427,7 @@ fn edit_step_note(s: &mut AppState) {
     };
     let text = s.case.case.mark(&fid, &step).note;
     s.ui.modal = Some(Modal::Edit(Editor {
-        target: EditTarget::StepNote { finding: fid, step },
+        target: EditTarget::Step { finding: fid, step },
         text,
         multiline: false,
     }));

@@ -92,10 +92,9 @@ fn help(scroll: usize, max: usize, action: &Action) -> Option<Modal> {
 
 fn save_text(s: &mut AppState, target: &EditTarget, text: &str) {
     match target {
-        EditTarget::FindingNote(id) => s.case.case.set_note(id, text),
-        EditTarget::CaseNote => s.case.case.case_note = text.to_string(),
-        EditTarget::StepNote { finding, step } => s.case.case.set_step_note(finding, step, text),
-        EditTarget::AllowReason => {}
+        EditTarget::Finding(id) => s.case.case.set_note(id, text),
+        EditTarget::Case => s.case.case.case_note = text.to_string(),
+        EditTarget::Step { finding, step } => s.case.case.set_step_note(finding, step, text),
     }
     s.ui.status = "note saved".into();
 }

@@ -213,7 +213,7 @@ impl InspectorPane<'_> {
         let Some(f) = s.finding() else {
             return vec![Line::from("no finding selected")];
         };
-        let (done, total) = s.case.case.progress(&f.id, s.playbook.len());
+        let (done, total) = s.case.case.progress(&f.id, s.playbook.step_count());
         let mut lines = vec![Line::styled(
             format!(
                 "Triage {done}/{total} for {} (space: todo/done/n-a, e: note)",
@@ -232,12 +232,20 @@ impl InspectorPane<'_> {
             if !m.note.is_empty() {
                 let _ = write!(text, "  — {}", for_terminal(&m.note));
             }
-            let style = if i == s.ui.triage_sel && s.ui.focus == Pane::Inspector {
+            let selected = i == s.ui.triage_sel && s.ui.focus == Pane::Inspector;
+            let style = if selected {
                 self.theme.selected()
             } else {
                 ratatui::style::Style::new()
             };
             lines.push(Line::styled(text, style));
+            if selected {
+                // Where the step comes from, so the analyst can read the reference it cites.
+                lines.push(Line::styled(
+                    format!("    from {}", for_terminal(&step.origin)),
+                    self.theme.dim(),
+                ));
+            }
         }
         lines
     }

@@ -39,10 +39,9 @@ pub fn draw(f: &mut Frame<'_>, s: &AppState, area: Rect, theme: Theme) {
         Modal::AllowList { sel } => allow_list(s, *sel, theme),
         Modal::Edit(e) => {
             let what = match &e.target {
-                EditTarget::FindingNote(id) => format!("note for {id}"),
-                EditTarget::CaseNote => "case note".into(),
-                EditTarget::StepNote { step, .. } => format!("note for step {step}"),
-                EditTarget::AllowReason => "reason".into(),
+                EditTarget::Finding(id) => format!("note for {id}"),
+                EditTarget::Case => "case note".into(),
+                EditTarget::Step { step, .. } => format!("note for step {step}"),
             };
             let keys = if e.multiline { "ctrl-s saves, esc cancels" } else { "enter saves, esc cancels" };
             let mut lines: Vec<Line<'static>> = e.text.split('\n').map(|l| Line::from(for_terminal(l).into_owned())).collect();

@@ -60,7 +60,7 @@ impl Widget for TargetsPane<'_> {
         } else {
             usize::from(inner.width).saturating_sub(20).clamp(6, 14)
         };
-        let total_steps = s.playbook.len();
+        let total_steps = s.playbook.step_count();
         for (i, t) in s.targets.iter().enumerate().skip(start).take(height) {
             let (done, total) = t
                 .findings
