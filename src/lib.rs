@@ -28,6 +28,7 @@ internal! {
     demo;
     detect;
     export;
+    filter;
     ingest;
     investigation;
     model;

@@ -103,6 +103,22 @@ impl Tmux {
         }
     }
 
+    /// Waits (bounded) until the screen no longer shows `text`.
+    fn wait_without(&self, text: &str) -> String {
+        let end = Instant::now() + Duration::from_secs(30);
+        loop {
+            let s = self.screen();
+            if !s.contains(text) {
+                return s;
+            }
+            assert!(
+                Instant::now() < end,
+                "timed out waiting for {text:?} to go; screen:\n{s}"
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
     fn wait_gone(&self) {
         let end = Instant::now() + Duration::from_secs(10);
         while Command::new("tmux")
@@ -175,10 +191,25 @@ fn session(case: &Path, w: u16, h: u16) {
     t.wait_for("> PC01");
     t.keys(&["Enter"]);
     t.wait_for("PC01.example.corp CRIT");
+    // Inspector, a pivot from it, a finding opened from the pivot, and back twice.
+    t.keys(&["Enter"]);
+    t.wait_for("1 Detail");
     t.keys(&["u"]);
     t.wait_for("Pivot: user=PC01\\IEUser");
+    t.keys(&["j", "Enter"]);
+    t.wait_without("Pivot: user=");
     t.keys(&["Escape"]);
-    t.wait_for("pivot closed");
+    t.wait_for("Pivot: user=PC01\\IEUser");
+    t.keys(&["Escape"]);
+    t.wait_without("Pivot: user=");
+    // Filter to High and above, then clear it with one key.
+    t.keys(&["f"]);
+    t.wait_for("Filter (enter applies");
+    t.literal("sev:high");
+    t.keys(&["Enter"]);
+    t.wait_for("filter: sev:high");
+    t.keys(&["F"]);
+    t.wait_for("filter cleared");
     t.keys(&["a"]);
     t.wait_for("Allow-list the selected finding");
     t.literal("sanctioned e2e lab");
@@ -186,11 +217,19 @@ fn session(case: &Path, w: u16, h: u16) {
     t.wait_for("allow-listed service_name = RemComSvc");
     t.keys(&["4"]);
     t.wait_for("Triage 0/15");
+    // The last step, in view with the header, and marked where the analyst sees it.
+    t.keys(&["G"]);
+    let s = t.wait_for("Routine administration or a deployment tool");
+    assert!(s.contains("Triage 0/15"), "{s}");
     t.keys(&["Space"]);
     t.wait_for("Triage 1/15");
     t.keys(&["n"]);
     t.wait_for("Edit note for");
-    t.literal("e2e note: RemCom from 10.0.2.16");
+    // Cursor edits: typed at the end, then at the start of the line.
+    t.literal("RemCom from 10.0.2.16");
+    t.keys(&["Home"]);
+    t.literal("e2e note: ");
+    t.wait_for("e2e note: RemCom from 10.0.2.16");
     t.keys(&["C-s"]);
     t.wait_for("note saved");
     t.keys(&["q"]);
@@ -198,7 +237,7 @@ fn session(case: &Path, w: u16, h: u16) {
     let saved = std::fs::read_to_string(case).unwrap();
     assert!(
         saved.contains("sanctioned e2e lab")
-            && saved.contains("e2e note")
+            && saved.contains("e2e note: RemCom from 10.0.2.16")
             && saved.contains("\"done\""),
         "{saved}"
     );

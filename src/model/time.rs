@@ -228,6 +228,27 @@ impl DisplayZone {
         }
     }
 
+    /// A wall-clock time in this zone as a UTC instant (the earlier one where a clock change
+    /// repeats it; `None` where one skips it).
+    pub fn to_utc(self, t: NaiveDateTime) -> Option<DateTime<Utc>> {
+        use chrono::TimeZone;
+        match self {
+            DisplayZone::Utc => Some(t.and_utc()),
+            DisplayZone::Local => chrono::Local
+                .from_local_datetime(&t)
+                .earliest()
+                .map(|d| d.with_timezone(&Utc)),
+            DisplayZone::Fixed(o) => o
+                .from_local_datetime(&t)
+                .earliest()
+                .map(|d| d.with_timezone(&Utc)),
+            DisplayZone::Named(tz) => tz
+                .from_local_datetime(&t)
+                .earliest()
+                .map(|d| d.with_timezone(&Utc)),
+        }
+    }
+
     /// `2019-02-16 18:54:26.956+01:00` (UTC prints `Z`).
     pub fn fmt(self, t: DateTime<Utc>) -> String {
         self.fmt_with(t, "%Y-%m-%d %H:%M:%S%.3f")

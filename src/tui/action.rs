@@ -2,6 +2,7 @@
 //! internal ones (loading progress, results) are not bindable.
 
 use super::data::Investigation;
+use super::editor::EditKey;
 use crate::detect::allowlist::AllowField;
 
 pub use crate::pivot::PivotField;
@@ -30,6 +31,9 @@ pub enum Action {
     Export,
     Pivot(PivotField),
     Back,
+    Forward,
+    Filter,
+    ClearFilter,
     Up,
     Down,
     PageUp,
@@ -39,9 +43,14 @@ pub enum Action {
     Open,
     /// Text typed into an open editor or finder.
     Input(char),
-    Backspace,
+    /// Cursor movement or deletion in an open editor.
+    Edit(super::editor::EditKey),
+    /// Text pasted (bracketed paste) into an open editor.
+    Paste(String),
+    /// ctrl-z: the shell gets the terminal until `fg`.
+    Suspend,
     Newline,
-    Left,
+    /// Tab in the allow-list editor: the next field.
     Right,
     Save,
     Cancel,
@@ -219,7 +228,22 @@ const BINDABLE: &[Bindable] = &[
         || Action::Pivot(PivotField::ParentImage),
         "pivot on the parent image",
     ),
-    ("back", || Action::Back, "back (close view, pop pivot)"),
+    (
+        "back",
+        || Action::Back,
+        "back to where you came from (close a view, a pivot)",
+    ),
+    (
+        "forward",
+        || Action::Forward,
+        "forward again (after going back)",
+    ),
+    (
+        "filter",
+        || Action::Filter,
+        "filter: sev:high host: user: tool: src: svc: since: until: is:suppressed, free words",
+    ),
+    ("clear_filter", || Action::ClearFilter, "clear the filter"),
     ("up", || Action::Up, "up"),
     ("down", || Action::Down, "down"),
     ("page_up", || Action::PageUp, "page up"),
@@ -227,8 +251,62 @@ const BINDABLE: &[Bindable] = &[
     ("top", || Action::Top, "first row"),
     ("bottom", || Action::Bottom, "last row"),
     ("open", || Action::Open, "open the selected row"),
-    ("save", || Action::Save, "save the text"),
-    ("cancel", || Action::Cancel, "cancel editing"),
+    ("save", || Action::Save, "save the text (every editor)"),
+    (
+        "cancel",
+        || Action::Cancel,
+        "close the editor (asks first when the text changed)",
+    ),
+    ("suspend", || Action::Suspend, "suspend to the shell (fg returns)"),
+    (
+        "cursor_left",
+        || Action::Edit(EditKey::Left),
+        "cursor left (in the allow-list editor: previous field)",
+    ),
+    (
+        "cursor_right",
+        || Action::Edit(EditKey::Right),
+        "cursor right (in the allow-list editor: next field)",
+    ),
+    ("cursor_up", || Action::Edit(EditKey::Up), "cursor up a line"),
+    (
+        "cursor_down",
+        || Action::Edit(EditKey::Down),
+        "cursor down a line",
+    ),
+    ("word_left", || Action::Edit(EditKey::WordLeft), "word left"),
+    (
+        "word_right",
+        || Action::Edit(EditKey::WordRight),
+        "word right",
+    ),
+    ("line_start", || Action::Edit(EditKey::Home), "start of the line"),
+    ("line_end", || Action::Edit(EditKey::End), "end of the line"),
+    (
+        "delete_back",
+        || Action::Edit(EditKey::Backspace),
+        "delete the character before the cursor",
+    ),
+    (
+        "delete_char",
+        || Action::Edit(EditKey::Delete),
+        "delete the character under the cursor",
+    ),
+    (
+        "delete_word",
+        || Action::Edit(EditKey::DeleteWordBack),
+        "delete the word before the cursor",
+    ),
+    (
+        "delete_to_line_start",
+        || Action::Edit(EditKey::DeleteToLineStart),
+        "delete to the start of the line",
+    ),
+    (
+        "delete_to_line_end",
+        || Action::Edit(EditKey::DeleteToLineEnd),
+        "delete to the end of the line",
+    ),
 ];
 
 impl Action {
@@ -281,6 +359,8 @@ impl InspectorTab {
 pub enum Effect {
     SaveCase,
     Export,
+    /// Give the terminal to the shell until `fg` (ctrl-z).
+    Suspend,
 }
 
 /// Allow-list fields in the order the editor offers them.

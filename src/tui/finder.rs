@@ -87,6 +87,7 @@ pub fn jump(s: &mut AppState, hit: &(Kind, String)) {
     if *kind == Kind::Host
         && let Some(i) = s.targets.iter().position(|t| &t.key == value)
     {
+        s.remember();
         s.ui.target_sel = i;
         s.ui.finding_sel = 0;
         s.ui.timeline_sel = 0;
@@ -101,15 +102,7 @@ pub fn jump(s: &mut AppState, hit: &(Kind, String)) {
     };
     if let Some(data) = s.data.as_ref() {
         let p = super::pivot::search(data, field, value);
-        s.ui.status = format!(
-            "pivot {} = {}: {} finding(s), {} event(s)",
-            field.label(),
-            value,
-            p.findings.len(),
-            p.events.len()
-        );
-        s.ui.pivots.push(p);
-        s.ui.focus = super::state::Pane::Timeline;
+        super::navigate::open_pivot(s, p);
     }
 }
 

@@ -45,16 +45,16 @@ impl Keymap {
                     return Some(a);
                 }
                 return match ev.code {
-                    KeyCode::Char(c) if !ev.modifiers.contains(KeyModifiers::CONTROL) => {
+                    KeyCode::Char(c)
+                        if !ev
+                            .modifiers
+                            .intersects(KeyModifiers::CONTROL | KeyModifiers::ALT) =>
+                    {
                         Some(Action::Input(c))
                     }
-                    KeyCode::Backspace => Some(Action::Backspace),
                     KeyCode::Enter if ctx == Context::Editor => Some(Action::Newline),
                     KeyCode::Enter => Some(Action::Open),
-                    KeyCode::Left => Some(Action::Left),
-                    KeyCode::Right | KeyCode::Tab => Some(Action::Right),
-                    KeyCode::Up => Some(Action::Up),
-                    KeyCode::Down => Some(Action::Down),
+                    KeyCode::Tab => Some(Action::Right),
                     _ => None,
                 };
             }
@@ -95,6 +95,8 @@ impl Keymap {
 pub fn key_name(ev: KeyEvent) -> Option<String> {
     let ctrl = ev.modifiers.contains(KeyModifiers::CONTROL);
     let name = match ev.code {
+        KeyCode::Left if ctrl => "ctrl-left".into(),
+        KeyCode::Right if ctrl => "ctrl-right".into(),
         KeyCode::Char(' ') => "space".to_string(),
         KeyCode::Char(c) if ctrl => format!("ctrl-{}", c.to_ascii_lowercase()),
         KeyCode::Char(c) => c.to_string(),
@@ -111,6 +113,7 @@ pub fn key_name(ev: KeyEvent) -> Option<String> {
         KeyCode::Home => "home".into(),
         KeyCode::End => "end".into(),
         KeyCode::Backspace => "backspace".into(),
+        KeyCode::Delete => "delete".into(),
         _ => return None,
     };
     Some(name)

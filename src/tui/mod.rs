@@ -6,6 +6,7 @@ pub mod action;
 pub mod data;
 pub mod finder;
 pub mod hops;
+pub mod editor;
 pub mod keymap;
 pub mod navigate;
 pub mod panes;
@@ -99,6 +100,8 @@ pub fn execute(s: &AppState, effect: &Effect) -> Action {
             )
         }
         Effect::Export => Action::Exported(export(s)),
+        // The runtime suspends before it gets here (it holds the terminal).
+        Effect::Suspend => Action::Resize(s.ui.width, s.ui.height),
     }
 }
 
@@ -154,10 +157,17 @@ pub fn run(cfg: OpenConfig) -> Result<state::Saves> {
                 state.keymap.resolve(context(&state), k)
             }
             TermEvent::Resize(w, h) => Some(Action::Resize(w, h)),
+            TermEvent::Paste(text) if matches!(context(&state), Context::Editor | Context::Finder) => {
+                Some(Action::Paste(text))
+            }
             _ => None,
         };
         if let Some(a) = action {
             for effect in update(&mut state, a) {
+                if effect == Effect::Suspend {
+                    terminal::suspend(&mut term)?;
+                    continue;
+                }
                 let result = execute(&state, &effect);
                 update(&mut state, result);
             }
@@ -172,3 +182,5 @@ pub fn run(cfg: OpenConfig) -> Result<state::Saves> {
 
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tests_nav;

@@ -42,6 +42,31 @@ pub fn covered(s: &AppState, spec: &AllowSpec) -> usize {
     })
 }
 
+/// Opens a pivot over the panes (remembering where the analyst was), through the filter.
+pub fn open_pivot(s: &mut AppState, p: super::state::Pivot) {
+    s.remember();
+    let (field, value) = (p.field, p.value.clone());
+    s.ui.pivots.push(p);
+    s.refilter_pivots();
+    let Some(p) = s.ui.pivots.last() else {
+        return;
+    };
+    let hidden = p.all_findings.len() + p.all_events.len() - p.findings.len() - p.events.len();
+    s.ui.status = format!(
+        "pivot {} = {}: {}, {}{}",
+        field.label(),
+        value,
+        crate::output::count(p.findings.len() as u64, "finding"),
+        crate::output::count(p.events.len() as u64, "event"),
+        if hidden > 0 {
+            format!(" ({hidden} more hidden by the filter)")
+        } else {
+            String::new()
+        }
+    );
+    s.ui.focus = Pane::Timeline;
+}
+
 /// Selects the target and finding of a finding index (showing suppressed ones if needed).
 pub fn jump_to_finding(s: &mut AppState, fi: usize) {
     let suppressed = s
@@ -52,6 +77,12 @@ pub fn jump_to_finding(s: &mut AppState, fi: usize) {
     if suppressed && !s.ui.show_suppressed {
         s.ui.show_suppressed = true;
         s.refresh();
+    }
+    // A finding the filter hides is still reachable from a pivot or the hops view: the filter
+    // gives way (and says so) rather than the jump going nowhere.
+    if !s.passes(fi) {
+        s.set_filter(None);
+        s.ui.status = "filter cleared to show the finding".into();
     }
     for (ti, t) in s.targets.iter().enumerate() {
         if let Some(pos) = t.findings.iter().position(|&x| x == fi) {

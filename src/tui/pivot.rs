@@ -22,6 +22,8 @@ pub fn search(data: &super::state::Investigation, field: PivotField, value: &str
     Pivot {
         field,
         value: value.to_string(),
+        all_findings: findings.clone(),
+        all_events: events.clone(),
         findings,
         events,
         sel: 0,

@@ -58,11 +58,34 @@ pub use super::action::InspectorTab;
 pub struct Pivot {
     pub field: PivotField,
     pub value: String,
-    /// Finding indices, then event indices.
+    /// Finding indices, then event indices: the rows shown (what the filter lets through).
     pub findings: Vec<usize>,
     pub events: Vec<usize>,
+    /// Every finding and event of the pivot, whatever the filter.
+    pub all_findings: Vec<usize>,
+    pub all_events: Vec<usize>,
     pub sel: usize,
 }
+
+/// Where the analyst is: what `Esc` (back) returns to. Selections are kept by host key and
+/// finding id, so a place survives the lists changing (allow-list, filter, loading).
+#[derive(Debug, Clone)]
+pub struct Place {
+    pub focus: Pane,
+    pub target: Option<String>,
+    pub finding: Option<String>,
+    pub timeline_sel: usize,
+    pub all_events: bool,
+    pub tab: InspectorTab,
+    pub inspector_scroll: usize,
+    pub triage_sel: usize,
+    pub pivots: Vec<Pivot>,
+    /// The hops view was open, on this row.
+    pub hops: Option<usize>,
+}
+
+/// How many places back (and forward) the workbench remembers.
+pub const HISTORY: usize = 100;
 
 /// What a text editor is editing.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -70,14 +93,11 @@ pub enum EditTarget {
     Finding(String),
     Case,
     Step { finding: String, step: String },
+    /// The filter line (`f`).
+    Filter,
 }
 
-#[derive(Debug, Clone)]
-pub struct Editor {
-    pub target: EditTarget,
-    pub text: String,
-    pub multiline: bool,
-}
+pub use super::editor::Editor;
 
 /// The allow-list editor: which field of the selected finding, its value, and a reason.
 #[derive(Debug, Clone)]
@@ -170,6 +190,11 @@ pub struct UiState {
     /// Zone times are shown in, and the one given on the command line (`z` cycles).
     pub zone: crate::model::time::DisplayZone,
     pub configured_zone: crate::model::time::DisplayZone,
+    /// Places to go back to (`Esc`, ctrl-o) and forward to again (ctrl-n), newest last.
+    pub back: Vec<Place>,
+    pub forward: Vec<Place>,
+    /// The analyst's filter over Targets, the Timeline and pivots (`f`; `F` clears it).
+    pub filter: Option<crate::filter::Filter>,
 }
 
 impl Default for UiState {
@@ -197,6 +222,9 @@ impl Default for UiState {
             quit: false,
             zone: crate::model::time::DisplayZone::Utc,
             configured_zone: crate::model::time::DisplayZone::Utc,
+            back: Vec::new(),
+            forward: Vec::new(),
+            filter: None,
         }
     }
 }
@@ -232,6 +260,8 @@ pub struct AppState {
     pub keymap: super::keymap::Keymap,
     /// What the finder offers (hosts, users, services, IPs), built once per load.
     pub finder_values: Vec<(FinderKind, String)>,
+    /// Per finding index: whether the filter lets it through (empty: no filter).
+    pub filter_pass: Vec<bool>,
 }
 
 impl AppState {
@@ -245,7 +275,95 @@ impl AppState {
             hidden_targets: 0,
             keymap,
             finder_values: Vec::new(),
+            filter_pass: Vec::new(),
         }
+    }
+
+    /// Where the analyst is now.
+    pub fn place(&self) -> Place {
+        Place {
+            focus: self.ui.focus,
+            target: self.target().map(|t| t.key.clone()),
+            finding: self.finding().map(|f| f.id.clone()),
+            timeline_sel: self.ui.timeline_sel,
+            all_events: self.ui.all_events,
+            tab: self.ui.tab,
+            inspector_scroll: self.ui.inspector_scroll,
+            triage_sel: self.ui.triage_sel,
+            pivots: self.ui.pivots.clone(),
+            hops: match self.ui.modal {
+                Some(Modal::Hops { sel }) => Some(sel),
+                _ => None,
+            },
+        }
+    }
+
+    /// Remembers where the analyst is before a jump (a new jump forgets the way forward).
+    pub fn remember(&mut self) {
+        let here = self.place();
+        self.ui.back.push(here);
+        if self.ui.back.len() > HISTORY {
+            self.ui.back.remove(0);
+        }
+        self.ui.forward.clear();
+    }
+
+    /// Goes to a remembered place (the host and finding by key and id, where they still are).
+    pub fn go_to(&mut self, p: Place) {
+        self.ui.pivots = p.pivots;
+        self.ui.all_events = p.all_events;
+        self.refilter_pivots();
+        self.refresh_keeping(p.target, p.finding);
+        self.ui.focus = p.focus;
+        self.ui.tab = p.tab;
+        self.ui.inspector_scroll = p.inspector_scroll;
+        self.ui.triage_sel = p.triage_sel;
+        self.ui.timeline_sel = p.timeline_sel;
+        self.ui.modal = p.hops.map(|sel| Modal::Hops { sel });
+    }
+
+    /// Whether the filter lets finding `i` through.
+    pub fn passes(&self, i: usize) -> bool {
+        self.filter_pass.get(i).copied().unwrap_or(true)
+    }
+
+    /// Whether an event passes the filter's time bounds and free words.
+    pub fn event_passes(&self, i: usize) -> bool {
+        match (&self.ui.filter, self.data.as_ref()) {
+            (Some(f), Some(data)) if f.filters_events() => {
+                data.store.get(i).is_some_and(|e| f.matches_event(&e))
+            }
+            _ => true,
+        }
+    }
+
+    /// The pivots' rows again, through the current filter.
+    pub fn refilter_pivots(&mut self) {
+        let mut pivots = std::mem::take(&mut self.ui.pivots);
+        for p in &mut pivots {
+            p.findings = p
+                .all_findings
+                .iter()
+                .copied()
+                .filter(|&i| self.passes(i))
+                .collect();
+            p.events = p
+                .all_events
+                .iter()
+                .copied()
+                .filter(|&i| self.event_passes(i))
+                .collect();
+            p.sel = p.sel.min((p.findings.len() + p.events.len()).saturating_sub(1));
+        }
+        self.ui.pivots = pivots;
+    }
+
+    /// Sets (or clears) the filter and applies it everywhere.
+    pub fn set_filter(&mut self, filter: Option<crate::filter::Filter>) {
+        self.ui.filter = filter.filter(|f| !f.is_empty());
+        self.refresh();
+        self.refilter_pivots();
+        self.ui.timeline_sel = 0;
     }
 
     /// Recomputes suppression (case allow-list) and the Targets ranking.
@@ -263,18 +381,32 @@ impl AppState {
         self.case
             .case
             .apply(&self.case.base_allowlist, &mut data.findings);
+        self.filter_pass = match &self.ui.filter {
+            Some(f) => data
+                .findings
+                .iter()
+                .map(|x| f.matches_finding(x, &|i| data.store.get(i)))
+                .collect(),
+            None => Vec::new(),
+        };
+        let only_suppressed = self
+            .ui
+            .filter
+            .as_ref()
+            .is_some_and(|f| f.suppressed == crate::filter::Suppressed::Only);
         // The host the analyst is on stays listed even when the allow-list now covers all of
         // it (marked `~`), so the next key acts where they were looking; it leaves the list
         // on a later refresh.
         self.targets = targets(
             &data.findings,
-            self.ui.show_suppressed,
+            &self.filter_pass,
+            self.ui.show_suppressed || only_suppressed,
             keep_target.as_deref(),
         );
         self.hidden_targets = if self.ui.show_suppressed {
             0
         } else {
-            hidden_targets(&data.findings).saturating_sub(usize::from(
+            hidden_targets(&data.findings, &self.filter_pass).saturating_sub(usize::from(
                 self.targets
                     .iter()
                     .any(|t| t.all_suppressed && Some(&t.key) == keep_target.as_ref()),
@@ -318,6 +450,7 @@ impl AppState {
             return f
                 .stages
                 .iter()
+                .filter(|s| self.event_passes(s.event_index))
                 .map(|s| (s.event_index, Some(s.stage), s.link.clone()))
                 .collect();
         }
@@ -338,6 +471,7 @@ impl AppState {
             }
         }
         rows.sort_by_key(|r| data.store.time(r.0));
+        rows.retain(|r| self.event_passes(r.0));
         rows
     }
 
@@ -360,9 +494,10 @@ impl AppState {
 /// Targets ranked by their highest finding score. Hosts whose findings are all suppressed stay
 /// listed (marked, at the bottom) so an allow-list decision never hides a host.
 /// Hosts whose every finding the allow-list covers.
-pub fn hidden_targets(findings: &[Finding]) -> usize {
+pub fn hidden_targets(findings: &[Finding], pass: &[bool]) -> usize {
     let mut active: BTreeMap<&str, bool> = BTreeMap::new();
-    for f in findings {
+    let passes = |i: usize| pass.get(i).copied().unwrap_or(true);
+    for (_, f) in findings.iter().enumerate().filter(|(i, _)| passes(*i)) {
         *active.entry(f.target_key.as_str()).or_default() |= !f.is_suppressed();
     }
     active.values().filter(|a| !**a).count()
@@ -370,9 +505,16 @@ pub fn hidden_targets(findings: &[Finding]) -> usize {
 
 /// The target rows: hosts with a finding the allow-list leaves visible, ranked by their best;
 /// with `show_suppressed`, every host and every finding (fully allow-listed hosts last, `~`).
-pub fn targets(findings: &[Finding], show_suppressed: bool, keep: Option<&str>) -> Vec<TargetRow> {
+/// `pass` (per finding; empty: all) is the analyst's filter: what it leaves out is not listed.
+pub fn targets(
+    findings: &[Finding],
+    pass: &[bool],
+    show_suppressed: bool,
+    keep: Option<&str>,
+) -> Vec<TargetRow> {
     let mut groups: BTreeMap<&str, Vec<usize>> = BTreeMap::new();
-    for (i, f) in findings.iter().enumerate() {
+    let passes = |i: usize| pass.get(i).copied().unwrap_or(true);
+    for (i, f) in findings.iter().enumerate().filter(|(i, _)| passes(*i)) {
         groups.entry(f.target_key.as_str()).or_default().push(i);
     }
     let mut rows: Vec<TargetRow> = groups

@@ -2,17 +2,36 @@
 //! ratatui's init installs a panic hook that restores the terminal first; `Guard` restores it on
 //! every other way out (errors included).
 
+use crossterm::event::{DisableBracketedPaste, EnableBracketedPaste};
 use ratatui::DefaultTerminal;
 
 pub struct Guard;
 
 impl Drop for Guard {
     fn drop(&mut self) {
-        ratatui::restore();
+        leave();
     }
 }
 
+fn leave() {
+    let _ = crossterm::execute!(std::io::stdout(), DisableBracketedPaste);
+    ratatui::restore();
+}
+
+/// Raw mode, the alternate screen and bracketed paste (a pasted text arrives whole, so its line
+/// breaks do not act as Enter).
 pub fn enter() -> std::io::Result<(DefaultTerminal, Guard)> {
     let term = ratatui::try_init()?;
+    crossterm::execute!(std::io::stdout(), EnableBracketedPaste)?;
     Ok((term, Guard))
+}
+
+/// ctrl-z: gives the terminal back to the shell and stops the process as the shell's own ctrl-z
+/// would; on `fg` the workbench takes the terminal again and redraws.
+pub fn suspend(term: &mut DefaultTerminal) -> std::io::Result<()> {
+    leave();
+    nix::sys::signal::raise(nix::sys::signal::Signal::SIGTSTP).map_err(std::io::Error::from)?;
+    *term = ratatui::try_init()?;
+    crossterm::execute!(std::io::stdout(), EnableBracketedPaste)?;
+    term.clear()
 }

@@ -48,11 +48,13 @@ impl Theme {
         }
     }
 
+    /// Secondary text. Without colour it is plain: `NO_COLOR` asks for no styling of text, and
+    /// dim text is unreadable on many terminals.
     pub fn dim(self) -> Style {
         if self.color {
             Style::new().fg(Color::DarkGray)
         } else {
-            Style::new().add_modifier(Modifier::DIM)
+            Style::new()
         }
     }
 

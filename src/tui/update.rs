@@ -131,6 +131,7 @@ pub fn update(s: &mut AppState, action: Action) -> Vec<Effect> {
             };
             return vec![];
         }
+        Action::Suspend => return vec![Effect::Suspend],
         Action::Resize(w, h) => {
             s.ui.width = w;
             s.ui.height = h;
@@ -198,20 +199,12 @@ fn open_view(s: &mut AppState, action: &Action) -> bool {
         Action::EditFindingNote => {
             if let Some(id) = s.finding().map(|f| f.id.clone()) {
                 let text = s.case.case.note(&id).to_string();
-                s.ui.modal = Some(Modal::Edit(Editor {
-                    target: EditTarget::Finding(id),
-                    text,
-                    multiline: true,
-                }));
+                s.ui.modal = Some(Modal::Edit(Editor::new(EditTarget::Finding(id), text, true)));
             }
         }
         Action::EditCaseNote => {
             let text = s.case.case.case_note.clone();
-            s.ui.modal = Some(Modal::Edit(Editor {
-                target: EditTarget::Case,
-                text,
-                multiline: true,
-            }));
+            s.ui.modal = Some(Modal::Edit(Editor::new(EditTarget::Case, text, true)));
         }
         Action::EditStepNote => edit_step_note(s),
         _ => return false,
@@ -256,21 +249,26 @@ fn update_main(s: &mut AppState, action: &Action) -> Vec<Effect> {
             };
         }
         Action::Pivot(field) => match super::pivot::build(s, field) {
-            Ok(p) => {
-                s.ui.status = format!(
-                    "pivot {} = {}: {} finding(s), {} event(s)",
-                    field.label(),
-                    p.value,
-                    p.findings.len(),
-                    p.events.len()
-                );
-                s.ui.pivots.push(p);
-                s.ui.focus = Pane::Timeline;
-            }
+            Ok(p) => super::navigate::open_pivot(s, p),
             Err(why) => s.ui.status = why,
         },
-        Action::Back if s.ui.pivots.pop().is_some() => {
-            s.ui.status = "pivot closed".into();
+        Action::Back => back(s),
+        Action::Forward => {
+            if let Some(p) = s.ui.forward.pop() {
+                let here = s.place();
+                s.ui.back.push(here);
+                s.go_to(p);
+            } else {
+                s.ui.status = "nothing to go forward to".into();
+            }
+        }
+        Action::Filter => {
+            let text = s.ui.filter.as_ref().map(|f| f.text.clone()).unwrap_or_default();
+            s.ui.modal = Some(Modal::Edit(Editor::new(EditTarget::Filter, text, false)));
+        }
+        Action::ClearFilter if s.ui.filter.is_some() => {
+            s.set_filter(None);
+            s.ui.status = "filter cleared".into();
         }
         Action::ToggleStep => return toggle_step(s),
         Action::Export => return vec![Effect::Export],
@@ -284,6 +282,28 @@ fn update_main(s: &mut AppState, action: &Action) -> Vec<Effect> {
         _ => {}
     }
     vec![]
+}
+
+/// `Esc`: back where the analyst came from; with nowhere remembered, out one level (a pivot
+/// closes, the Inspector returns to the Timeline, the Timeline to Targets).
+fn back(s: &mut AppState) {
+    if let Some(p) = s.ui.back.pop() {
+        let here = s.place();
+        s.ui.forward.push(here);
+        if s.ui.forward.len() > super::state::HISTORY {
+            s.ui.forward.remove(0);
+        }
+        s.go_to(p);
+        return;
+    }
+    if s.ui.pivots.pop().is_some() {
+        s.ui.status = "pivot closed".into();
+        return;
+    }
+    s.ui.focus = match s.ui.focus {
+        Pane::Inspector => Pane::Timeline,
+        Pane::Timeline | Pane::Targets => Pane::Targets,
+    };
 }
 
 fn cycle_focus(s: &mut AppState, forward: bool) {
@@ -344,7 +364,8 @@ fn move_sel(s: &mut AppState, delta: i64) {
             s.ui.triage_sel = clamp_move(s.ui.triage_sel, delta, s.playbook.step_count());
         }
         Pane::Inspector => {
-            s.ui.inspector_scroll = clamp_move(s.ui.inspector_scroll, delta, 100_000);
+            let max = super::panes::inspector::max_scroll(s);
+            s.ui.inspector_scroll = clamp_move(s.ui.inspector_scroll.min(max), delta, max + 1);
         }
     }
 }
@@ -352,12 +373,13 @@ fn move_sel(s: &mut AppState, delta: i64) {
 /// Enter: on a target, go to its timeline; on a pivot row, jump to that finding or event.
 fn open(s: &mut AppState) {
     if s.ui.focus == Pane::Timeline
-        && let Some(p) = s.ui.pivots.last()
+        && let Some(fi) = s.ui.pivots.last().map(|p| p.findings.get(p.sel).copied())
     {
-        if p.sel < p.findings.len() {
-            let fi = p.findings[p.sel];
-            jump_to_finding(s, fi);
+        s.remember();
+        if let Some(fi) = fi {
+            // The finding is shown on its own; `Esc` brings the pivot back.
             s.ui.pivots.clear();
+            jump_to_finding(s, fi);
         } else {
             s.ui.focus = Pane::Inspector;
             s.ui.tab = InspectorTab::Detail;
@@ -365,8 +387,12 @@ fn open(s: &mut AppState) {
         return;
     }
     match s.ui.focus {
-        Pane::Targets => s.ui.focus = Pane::Timeline,
+        Pane::Targets => {
+            s.remember();
+            s.ui.focus = Pane::Timeline;
+        }
         Pane::Timeline => {
+            s.remember();
             s.ui.focus = Pane::Inspector;
             s.ui.tab = InspectorTab::Detail;
         }
@@ -426,9 +452,5 @@ fn edit_step_note(s: &mut AppState) {
         return;
     };
     let text = s.case.case.mark(&fid, &step).note;
-    s.ui.modal = Some(Modal::Edit(Editor {
-        target: EditTarget::Step { finding: fid, step },
-        text,
-        multiline: false,
-    }));
+    s.ui.modal = Some(Modal::Edit(Editor::new(EditTarget::Step { finding: fid, step }, text, false)));
 }

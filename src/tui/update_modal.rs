@@ -4,6 +4,7 @@
 use super::action::Effect;
 use super::action::{ALLOW_FIELDS, Action};
 use super::navigate::{commit_allow, jump_to_finding};
+use super::editor::{EditKey, Editor};
 use super::state::{AppState, EditTarget, Modal};
 
 pub fn update_modal(s: &mut AppState, action: &Action) -> Vec<Effect> {
@@ -19,19 +20,26 @@ pub fn update_modal(s: &mut AppState, action: &Action) -> Vec<Effect> {
         Modal::Hops { sel } => hops(s, sel, action),
         Modal::AllowEdit(mut d) => match *action {
             Action::Cancel | Action::Back => (None, vec![]),
-            Action::Left | Action::Up => {
+            Action::Up | Action::Edit(EditKey::Left | EditKey::Up) => {
                 d.field = (d.field + ALLOW_FIELDS.len() - 1) % ALLOW_FIELDS.len();
                 (Some(Modal::AllowEdit(d)), vec![])
             }
-            Action::Right | Action::Down => {
+            Action::Right | Action::Down | Action::Edit(EditKey::Right | EditKey::Down) => {
                 d.field = (d.field + 1) % ALLOW_FIELDS.len();
                 (Some(Modal::AllowEdit(d)), vec![])
             }
             Action::Input(c) => {
-                d.reason.push(c);
+                if !c.is_control() {
+                    d.reason.push(c);
+                }
                 (Some(Modal::AllowEdit(d)), vec![])
             }
-            Action::Backspace => {
+            Action::Paste(ref text) => {
+                d.reason
+                    .extend(text.chars().map(|c| if c.is_control() { ' ' } else { c }));
+                (Some(Modal::AllowEdit(d)), vec![])
+            }
+            Action::Edit(EditKey::Backspace | EditKey::DeleteWordBack) => {
                 d.reason.pop();
                 (Some(Modal::AllowEdit(d)), vec![])
             }
@@ -46,29 +54,71 @@ pub fn update_modal(s: &mut AppState, action: &Action) -> Vec<Effect> {
             _ => (Some(Modal::AllowEdit(d)), vec![]),
         },
         Modal::AllowList { sel } => allow_list(s, sel, action),
-        Modal::Edit(mut e) => match *action {
-            Action::Cancel => (None, vec![]),
-            Action::Input(c) => {
-                e.text.push(c);
-                (Some(Modal::Edit(e)), vec![])
-            }
-            Action::Backspace => {
-                e.text.pop();
-                (Some(Modal::Edit(e)), vec![])
-            }
-            Action::Newline if e.multiline => {
-                e.text.push('\n');
-                (Some(Modal::Edit(e)), vec![])
-            }
-            Action::Save | Action::Newline | Action::Open => {
-                save_text(s, &e.target, &e.text);
-                (None, vec![Effect::SaveCase])
-            }
-            _ => (Some(Modal::Edit(e)), vec![]),
-        },
+        Modal::Edit(e) => edit(s, e, action),
     };
     s.ui.modal = next;
     effects
+}
+
+/// A text editor: typing and cursor keys edit; ctrl-s (Enter on one line) saves; `Esc` closes
+/// at once when nothing changed, else asks (a second `Esc` discards, anything else goes on).
+fn edit(s: &mut AppState, mut e: Editor, action: &Action) -> (Option<Modal>, Vec<Effect>) {
+    let asked = std::mem::take(&mut e.confirm_discard);
+    match action {
+        Action::Cancel | Action::Back if !e.changed() || asked => {
+            if asked {
+                s.ui.status = "changes discarded".into();
+            }
+            return (None, vec![]);
+        }
+        Action::Cancel | Action::Back => {
+            e.confirm_discard = true;
+            s.ui.status =
+                "the text has changed: esc again discards it, ctrl-s saves it".into();
+        }
+        Action::Input(c) => e.insert(*c),
+        Action::Paste(text) => e.paste(text),
+        Action::Edit(k) => e.key(*k),
+        Action::Newline if e.multiline => e.insert('\n'),
+        Action::Save | Action::Newline | Action::Open => {
+            return if e.target == EditTarget::Filter {
+                (apply_filter(s, e), vec![])
+            } else {
+                save_text(s, &e.target, &e.text);
+                (None, vec![Effect::SaveCase])
+            };
+        }
+        _ => {}
+    }
+    if asked && !e.confirm_discard {
+        s.ui.status.clear();
+    }
+    (Some(Modal::Edit(e)), vec![])
+}
+
+/// Applies the filter line; a line that does not parse stays open with the reason.
+fn apply_filter(s: &mut AppState, e: Editor) -> Option<Modal> {
+    match crate::filter::Filter::parse(&e.text, s.ui.zone) {
+        Ok(f) if f.is_empty() => {
+            s.set_filter(None);
+            s.ui.status = "filter cleared".into();
+            None
+        }
+        Ok(f) => {
+            s.set_filter(Some(f));
+            let shown: usize = s.targets.iter().map(|t| t.findings.len()).sum();
+            s.ui.status = format!(
+                "filter on: {} on {} (F clears)",
+                crate::output::count(shown as u64, "finding"),
+                crate::output::count(s.targets.len() as u64, "host")
+            );
+            None
+        }
+        Err(why) => {
+            s.ui.status = format!("filter not applied: {why}");
+            Some(Modal::Edit(e))
+        }
+    }
 }
 
 /// The help view: scrolls within its text (never past the last screenful), `g`/`G`,
@@ -95,6 +145,7 @@ fn save_text(s: &mut AppState, target: &EditTarget, text: &str) {
         EditTarget::Finding(id) => s.case.case.set_note(id, text),
         EditTarget::Case => s.case.case.case_note = text.to_string(),
         EditTarget::Step { finding, step } => s.case.case.set_step_note(finding, step, text),
+        EditTarget::Filter => return,
     }
     s.ui.status = "note saved".into();
 }
@@ -113,13 +164,20 @@ fn finder(
             sel = 0;
             hits = super::finder::rank(&s.finder_values, &query);
         }
-        Action::Backspace => {
+        Action::Paste(ref text) => {
+            query.extend(text.chars().filter(|c| !c.is_control()));
+            sel = 0;
+            hits = super::finder::rank(&s.finder_values, &query);
+        }
+        Action::Edit(EditKey::Backspace | EditKey::DeleteWordBack) => {
             query.pop();
             sel = 0;
             hits = super::finder::rank(&s.finder_values, &query);
         }
-        Action::Down => sel = (sel + 1).min(hits.len().saturating_sub(1)),
-        Action::Up => sel = sel.saturating_sub(1),
+        Action::Down | Action::Edit(EditKey::Down) => {
+            sel = (sel + 1).min(hits.len().saturating_sub(1));
+        }
+        Action::Up | Action::Edit(EditKey::Up) => sel = sel.saturating_sub(1),
         Action::Open => {
             let hit = hits
                 .get(sel.min(hits.len().saturating_sub(1)))
@@ -154,6 +212,10 @@ fn hops(s: &mut AppState, sel: usize, action: &Action) -> (Option<Modal>, Vec<Ef
         Action::Open => {
             if let Some(e) = super::hops::edges(s).get(sel) {
                 let fi = e.finding;
+                // Remembered with the hops view open on this row: `Esc` comes back to it.
+                s.ui.modal = Some(Modal::Hops { sel });
+                s.remember();
+                s.ui.modal = None;
                 jump_to_finding(s, fi);
             }
             (None, vec![])

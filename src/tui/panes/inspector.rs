@@ -209,10 +209,16 @@ impl InspectorPane<'_> {
     }
 
     fn triage(&self) -> Vec<Line<'static>> {
+        self.triage_walk().0
+    }
+
+    /// The triage walk and the line of the selected step.
+    fn triage_walk(&self) -> (Vec<Line<'static>>, usize) {
         let s = self.s;
         let Some(f) = s.finding() else {
-            return vec![Line::from("no finding selected")];
+            return (vec![Line::from("no finding selected")], 0);
         };
+        let mut selected_line = 0;
         let (done, total) = s.case.case.progress(&f.id, s.playbook.step_count());
         let mut lines = vec![Line::styled(
             format!(
@@ -238,6 +244,9 @@ impl InspectorPane<'_> {
             } else {
                 ratatui::style::Style::new()
             };
+            if i == s.ui.triage_sel {
+                selected_line = lines.len();
+            }
             lines.push(Line::styled(text, style));
             if selected {
                 // Where the step comes from, so the analyst can read the reference it cites.
@@ -247,7 +256,7 @@ impl InspectorPane<'_> {
                 ));
             }
         }
-        lines
+        (lines, selected_line)
     }
 
     fn coverage(&self) -> Vec<Line<'static>> {
@@ -326,6 +335,69 @@ impl InspectorPane<'_> {
     }
 }
 
+impl InspectorPane<'_> {
+    /// The selected tab's text.
+    fn lines(&self) -> Vec<Line<'static>> {
+        match self.s.ui.tab {
+            InspectorTab::Detail => self.detail(),
+            InspectorTab::Raw => self.raw(),
+            InspectorTab::Score => self.score(),
+            InspectorTab::Triage => self.triage(),
+            InspectorTab::Notes => self.notes(),
+            InspectorTab::Coverage => self.coverage(),
+        }
+    }
+}
+
+/// Lines longer than this many screen widths are cut (a megabyte command line stays cheap).
+const MAX_WRAPPED_ROWS: usize = 40;
+
+fn cut_long(lines: Vec<Line<'static>>, width: usize) -> Vec<Line<'static>> {
+    lines
+        .into_iter()
+        .map(|l| {
+            if l.width() > width * MAX_WRAPPED_ROWS {
+                Line::from(clip(&l.to_string(), width * MAX_WRAPPED_ROWS))
+            } else {
+                l
+            }
+        })
+        .collect()
+}
+
+fn wrapped_rows(lines: &[Line<'static>], width: u16) -> usize {
+    Paragraph::new(lines.to_vec())
+        .wrap(Wrap { trim: false })
+        .line_count(width.max(1))
+}
+
+/// How far the selected tab can scroll at the terminal's size: its last line at the bottom of
+/// the pane (the update clamps with it, so `k` after many `j` moves at once).
+pub fn max_scroll(s: &AppState) -> usize {
+    let inner = Block::default().borders(Borders::ALL).inner(super::inspector_rect(s));
+    let pane = InspectorPane {
+        s,
+        theme: Theme { color: false },
+    };
+    let lines = cut_long(pane.lines(), usize::from(inner.width.max(1)));
+    wrapped_rows(&lines, inner.width).saturating_sub(usize::from(inner.height))
+}
+
+/// The triage walk's scroll: the selected step (and its source line) in view below the pinned
+/// header, with steps that wrap counted as the rows they take.
+fn triage_scroll(lines: &[Line<'static>], selected_line: usize, width: u16, height: u16) -> usize {
+    let before = wrapped_rows(&lines[..selected_line.min(lines.len())], width);
+    let own = wrapped_rows(
+        &lines[selected_line.min(lines.len())..(selected_line + 2).min(lines.len())],
+        width,
+    );
+    if own > usize::from(height) {
+        // Taller than the pane: its start, where the analyst begins reading.
+        return before;
+    }
+    (before + own).saturating_sub(usize::from(height))
+}
+
 impl Widget for InspectorPane<'_> {
     fn render(self, area: Rect, buf: &mut Buffer) {
         let s = self.s;
@@ -352,32 +424,24 @@ impl Widget for InspectorPane<'_> {
             .border_style(self.theme.border(focused));
         let inner = block.inner(area);
         block.render(area, buf);
-        let lines = match s.ui.tab {
-            InspectorTab::Detail => self.detail(),
-            InspectorTab::Raw => self.raw(),
-            InspectorTab::Score => self.score(),
-            InspectorTab::Triage => self.triage(),
-            InspectorTab::Notes => self.notes(),
-            InspectorTab::Coverage => self.coverage(),
+        let (lines, selected) = if s.ui.tab == InspectorTab::Triage {
+            self.triage_walk()
+        } else {
+            (self.lines(), 0)
         };
-        let [body] = Layout::vertical([Constraint::Min(1)]).areas(inner);
-        let scroll = if s.ui.tab == InspectorTab::Triage {
-            let before = s.ui.triage_sel + 8;
-            before.saturating_sub(usize::from(body.height))
+        let mut lines = cut_long(lines, usize::from(inner.width.max(1)));
+        let mut body = inner;
+        let scroll = if s.ui.tab == InspectorTab::Triage && lines.len() > 1 && inner.height > 2 {
+            // The header ("Triage 3/15 ...") stays on top; the steps scroll below it.
+            let header = lines.remove(0);
+            let [top, rest] =
+                Layout::vertical([Constraint::Length(1), Constraint::Min(1)]).areas(inner);
+            Paragraph::new(header).render(top, buf);
+            body = rest;
+            triage_scroll(&lines, selected.saturating_sub(1), body.width, body.height)
         } else {
             s.ui.inspector_scroll
         };
-        let width = usize::from(body.width.max(1));
-        let lines: Vec<Line<'static>> = lines
-            .into_iter()
-            .map(|l| {
-                if l.width() > width * 40 {
-                    Line::from(clip(&l.to_string(), width * 40))
-                } else {
-                    l
-                }
-            })
-            .collect();
         Paragraph::new(lines)
             .wrap(Wrap { trim: false })
             .scroll((u16::try_from(scroll).unwrap_or(u16::MAX), 0))

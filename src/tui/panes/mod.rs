@@ -19,23 +19,51 @@ pub fn is_wide(area: Rect) -> bool {
     area.width >= 120 && area.height >= 30
 }
 
+/// Where the panes go on a terminal of `area`: (main, status line), and on a wide terminal the
+/// three panes side by side, else (tab bar, the one pane).
+pub struct Areas {
+    pub main: Rect,
+    pub status: Rect,
+    pub wide: Option<[Rect; 3]>,
+    pub narrow: [Rect; 2],
+}
+
+pub fn areas(area: Rect, status_rows: u16) -> Areas {
+    let [main, status] =
+        Layout::vertical([Constraint::Min(3), Constraint::Length(status_rows)]).areas(area);
+    let [left, right] =
+        Layout::horizontal([Constraint::Percentage(32), Constraint::Percentage(68)]).areas(main);
+    let [top, bottom] =
+        Layout::vertical([Constraint::Percentage(55), Constraint::Percentage(45)]).areas(right);
+    Areas {
+        main,
+        status,
+        wide: is_wide(area).then_some([left, top, bottom]),
+        narrow: Layout::vertical([Constraint::Length(1), Constraint::Min(2)]).areas(main),
+    }
+}
+
+/// The Inspector pane's rectangle at the terminal's size.
+pub fn inspector_rect(s: &AppState) -> Rect {
+    let a = areas(
+        Rect::new(0, 0, s.ui.width, s.ui.height),
+        status_rows(s, s.ui.width),
+    );
+    a.wide.map_or(a.narrow[1], |w| w[2])
+}
+
 pub fn draw(f: &mut Frame<'_>, s: &AppState, theme: Theme) {
     let area = f.area();
-    let [main, status] = Layout::vertical([Constraint::Min(3), Constraint::Length(1)]).areas(area);
+    let layout = areas(area, status_rows(s, area.width));
+    let (main, status) = (layout.main, layout.status);
     if !matches!(s.ui.loading, Loading::Done) {
         draw_loading(f, s, main);
-    } else if is_wide(area) {
-        let [left, right] =
-            Layout::horizontal([Constraint::Percentage(32), Constraint::Percentage(68)])
-                .areas(main);
-        let [top, bottom] =
-            Layout::vertical([Constraint::Percentage(55), Constraint::Percentage(45)]).areas(right);
+    } else if let Some([left, top, bottom]) = layout.wide {
         f.render_widget(targets::TargetsPane { s, theme }, left);
         f.render_widget(timeline::TimelinePane { s, theme }, top);
         f.render_widget(inspector::InspectorPane { s, theme }, bottom);
     } else {
-        let [tabs, body] =
-            Layout::vertical([Constraint::Length(1), Constraint::Min(2)]).areas(main);
+        let [tabs, body] = layout.narrow;
         let names = [
             (Pane::Targets, "Targets"),
             (Pane::Timeline, "Timeline"),
@@ -114,41 +142,97 @@ fn draw_loading(f: &mut Frame<'_>, s: &AppState, area: Rect) {
     );
 }
 
-fn draw_status(f: &mut Frame<'_>, s: &AppState, area: Rect, theme: Theme) {
+/// Key hints, most wanted last: they are dropped from the front when the line is short, so
+/// `q quit` always stays.
+fn hints(s: &AppState) -> Vec<String> {
     let k = |a: &str| s.keymap.key_for(a).unwrap_or("?").to_string();
-    let hints = format!(
-        "{} help  {} find  tab pane  {} allow  {} triage  {} note  {} hops  {} export  {} quit",
-        k("help"),
-        k("find"),
-        k("allow"),
-        k("tab_triage"),
-        k("edit_finding_note"),
-        k("hops"),
-        k("export"),
-        k("quit")
-    );
-    let status = match &s.ui.partial {
-        Some(p) => format!("{} | {}", p.banner(), s.ui.status),
-        None => s.ui.status.clone(),
+    vec![
+        format!("{} export", k("export")),
+        format!("{} hops", k("hops")),
+        format!("{} note", k("edit_finding_note")),
+        format!("{} triage", k("tab_triage")),
+        format!("{} allow", k("allow")),
+        format!("{} filter", k("filter")),
+        format!("{} back", k("back")),
+        format!("{} find", k("find")),
+        format!("{} help", k("help")),
+        format!("{} quit", k("quit")),
+    ]
+}
+
+/// What the left of the status line says: the loading banner, the filter, the last message.
+fn status_text(s: &AppState) -> String {
+    let mut parts = Vec::new();
+    if let Some(p) = &s.ui.partial {
+        parts.push(p.banner());
+    }
+    if let Some(f) = &s.ui.filter {
+        let shown: usize = s.targets.iter().map(|t| t.findings.len()).sum();
+        parts.push(format!(
+            "filter: {} ({shown} shown, {} clears)",
+            f.text,
+            s.keymap.key_for("clear_filter").unwrap_or("?")
+        ));
+    }
+    if !s.ui.status.is_empty() {
+        parts.push(s.ui.status.clone());
+    }
+    crate::model::sanitize::for_terminal(&parts.join(" | ")).into_owned()
+}
+
+/// The status area's height: one line, or two when the message would not fit beside the
+/// essential hints (the message then gets a line of its own, whole).
+pub fn status_rows(s: &AppState, width: u16) -> u16 {
+    let essential = hints(s).iter().rev().take(2).map(|h| h.len() + 2).sum::<usize>();
+    if status_text(s).chars().count() + essential + 1 > usize::from(width) {
+        2
+    } else {
+        1
+    }
+}
+
+fn draw_status(f: &mut Frame<'_>, s: &AppState, area: Rect, theme: Theme) {
+    let text = status_text(s);
+    let style = if s.ui.partial.is_some() {
+        theme.severity(crate::detect::Severity::Medium)
+    } else {
+        theme.title()
     };
-    // The partial banner must stay readable at 80 columns: it gets more room than the hints.
-    let share = if s.ui.partial.is_some() { 4 } else { 2 };
-    let left = clip(&status, usize::from(area.width) * (share - 1) / share);
     let width = usize::from(area.width);
-    let room = width.saturating_sub(left.chars().count() + 2);
-    let right: String = hints.chars().take(room).collect();
+    let (message_row, hint_row) = if area.height >= 2 {
+        let [top, bottom] =
+            Layout::vertical([Constraint::Length(1), Constraint::Length(1)]).areas(area);
+        (Some(top), bottom)
+    } else {
+        (None, area)
+    };
+    let left = match message_row {
+        Some(top) => {
+            f.render_widget(
+                Paragraph::new(Line::styled(clip(&text, width), style)),
+                top,
+            );
+            String::new()
+        }
+        None => text,
+    };
+    // Hints from the most wanted (`q quit`) backwards, as many as fit.
+    let room = width.saturating_sub(left.chars().count() + 1);
+    let mut right: Vec<String> = Vec::new();
+    let mut used = 0;
+    for h in hints(s).into_iter().rev() {
+        if used + h.len() + 2 > room {
+            break;
+        }
+        used += h.len() + 2;
+        right.insert(0, h);
+    }
+    let right = right.join("  ");
     let pad = width.saturating_sub(left.chars().count() + right.chars().count());
     let line = Line::from(vec![
-        Span::styled(
-            left,
-            if s.ui.partial.is_some() {
-                theme.severity(crate::detect::Severity::Medium)
-            } else {
-                theme.title()
-            },
-        ),
+        Span::styled(left, style),
         Span::raw(" ".repeat(pad)),
         Span::styled(right, theme.dim()),
     ]);
-    f.render_widget(Paragraph::new(line), area);
+    f.render_widget(Paragraph::new(line), hint_row);
 }

@@ -8,7 +8,8 @@ use crate::tui::state::{AppState, EditTarget, Modal};
 use crate::tui::theme::Theme;
 use ratatui::Frame;
 use ratatui::layout::Rect;
-use ratatui::text::Line;
+use crate::tui::editor::Editor;
+use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Clear, Paragraph, Wrap};
 
 fn centered(area: Rect, wide: bool) -> Rect {
@@ -37,25 +38,16 @@ pub fn draw(f: &mut Frame<'_>, s: &AppState, area: Rect, theme: Theme) {
         Modal::Hops { sel } => hops(s, *sel, theme),
         Modal::AllowEdit(d) => (" Allow-list the selected finding (←/→ field, type a reason, enter saves, esc cancels) ".into(), allow_edit(s, d, theme), 0),
         Modal::AllowList { sel } => allow_list(s, *sel, theme),
-        Modal::Edit(e) => {
-            let what = match &e.target {
-                EditTarget::Finding(id) => format!("note for {id}"),
-                EditTarget::Case => "case note".into(),
-                EditTarget::Step { step, .. } => format!("note for step {step}"),
-            };
-            let keys = if e.multiline { "ctrl-s saves, esc cancels" } else { "enter saves, esc cancels" };
-            let mut lines: Vec<Line<'static>> = e.text.split('\n').map(|l| Line::from(for_terminal(l).into_owned())).collect();
-            if let Some(last) = lines.last_mut() {
-                last.push_span("█");
-            }
-            (format!(" Edit {what} ({keys}) "), lines, 0)
-        }
+        Modal::Edit(e) => editor(e, theme),
     };
     let rect = centered(area, true);
     let height = usize::from(rect.height.saturating_sub(2));
     // The help view's scroll is already held within its wrapped rows (`help_max_scroll`).
     let scroll = if matches!(modal, Modal::Help { .. }) {
         scroll
+    } else if matches!(modal, Modal::Edit(_)) {
+        // `scroll` is the cursor's line: keep it on screen.
+        scroll.saturating_sub(height.saturating_sub(1))
     } else {
         scroll.min(lines.len().saturating_sub(height))
     };
@@ -82,22 +74,74 @@ pub fn draw(f: &mut Frame<'_>, s: &AppState, area: Rect, theme: Theme) {
     );
 }
 
+/// A text editor: the text with the cursor shown as a reversed cell, scrolled so the cursor's
+/// line is in view; the filter editor lists its syntax below.
+fn editor(e: &Editor, theme: Theme) -> (String, Vec<Line<'static>>, usize) {
+    let what = match &e.target {
+        EditTarget::Finding(id) => format!("Edit note for {id}"),
+        EditTarget::Case => "Edit case note".into(),
+        EditTarget::Step { step, .. } => format!("Edit note for step {step}"),
+        EditTarget::Filter => "Filter".into(),
+    };
+    let keys = match (e.multiline, &e.target) {
+        (_, EditTarget::Filter) => "enter applies, esc cancels",
+        (true, _) => "ctrl-s saves, enter new line, esc cancels",
+        (false, _) => "enter or ctrl-s saves, esc cancels",
+    };
+    let (before, at, after) = e.split_at_cursor();
+    let mut lines: Vec<Line<'static>> = Vec::new();
+    let mut cur: Vec<Span<'static>> = Vec::new();
+    let push_text = |text: &str, lines: &mut Vec<Line<'static>>, cur: &mut Vec<Span<'static>>| {
+        let mut parts = text.split('\n');
+        if let Some(first) = parts.next() {
+            cur.push(Span::raw(for_terminal(first).into_owned()));
+        }
+        for part in parts {
+            lines.push(Line::from(std::mem::take(cur)));
+            cur.push(Span::raw(for_terminal(part).into_owned()));
+        }
+    };
+    push_text(before, &mut lines, &mut cur);
+    let cursor_line = lines.len();
+    let shown = if at.is_empty() || at == "\n" { " " } else { at };
+    cur.push(Span::styled(
+        for_terminal(shown).into_owned(),
+        theme.selected(),
+    ));
+    if at == "\n" {
+        lines.push(Line::from(std::mem::take(&mut cur)));
+    }
+    push_text(after, &mut lines, &mut cur);
+    lines.push(Line::from(cur));
+    if e.target == EditTarget::Filter {
+        lines.push(Line::from(""));
+        for help in [
+            "sev:high (and above)  host:ws01  user:admin  tool:psexec  src:10.0.0.5  svc:PSEXESVC",
+            "since:2020-10-19  until:\"2020-10-19 13:00\" (in the zone shown)  is:suppressed  is:active",
+            "other words: text in any field of the findings' events (command lines, pipes, paths)",
+            "an empty line clears the filter",
+        ] {
+            lines.push(Line::styled(help, theme.dim()));
+        }
+    }
+    (format!(" {what} ({keys}) "), lines, cursor_line)
+}
+
 /// How far the help view can scroll at the terminal's size: its last line at the bottom.
 pub fn help_max_scroll(s: &AppState) -> usize {
-    let area = Rect {
-        x: 0,
-        y: 0,
-        width: s.ui.width,
-        height: s.ui.height,
-    };
+    // The views cover the panes, not the status line below them.
+    let area = super::areas(
+        Rect::new(0, 0, s.ui.width, s.ui.height),
+        super::status_rows(s, s.ui.width),
+    )
+    .main;
     let rect = centered(area, true);
-    let inner_w = usize::from(rect.width.saturating_sub(2)).max(1);
+    let inner_w = rect.width.saturating_sub(2).max(1);
     let height = usize::from(rect.height.saturating_sub(2));
-    // Wrapped rows, as the view renders them.
-    let rows: usize = help(s)
-        .iter()
-        .map(|l| l.width().div_ceil(inner_w).max(1))
-        .sum();
+    // Wrapped rows, as the view renders them (word wrap can take more rows than the width says).
+    let rows = Paragraph::new(help(s))
+        .wrap(Wrap { trim: false })
+        .line_count(inner_w);
     rows.saturating_sub(height)
 }
 

@@ -1,0 +1,222 @@
+//! Workbench navigation without a terminal: the back stack, filters, the editor, the triage walk
+//! and the inspector's scroll at 80x24 (state from the real corpus, drawn into a `TestBackend`).
+
+use super::action::{Action, PivotField};
+use super::editor::EditKey;
+use super::state::{AppState, EditTarget, InspectorTab, Modal, Pane};
+use super::tests::{color, corpus_state, screen, select_target};
+use super::update::{Effect, update};
+
+fn type_text(s: &mut AppState, text: &str) {
+    for c in text.chars() {
+        update(s, Action::Input(c));
+    }
+}
+
+fn filter(s: &mut AppState, text: &str) {
+    update(s, Action::Filter);
+    type_text(s, text);
+    update(s, Action::Newline);
+}
+
+/// Esc returns where the analyst came from: Inspector -> Timeline -> Targets, a finding opened
+/// from a pivot -> the pivot (with its selection) -> the finding before; ctrl-n goes forward.
+#[test]
+fn esc_goes_back_where_the_analyst_came_from() {
+    let mut s = corpus_state();
+    select_target(&mut s, "PC01");
+    update(&mut s, Action::Open);
+    assert_eq!(s.ui.focus, Pane::Timeline);
+    update(&mut s, Action::Down);
+    update(&mut s, Action::Open);
+    assert_eq!(s.ui.focus, Pane::Inspector);
+    update(&mut s, Action::Back);
+    assert_eq!(s.ui.focus, Pane::Timeline, "Inspector -> Timeline");
+    assert_eq!(s.ui.timeline_sel, 1, "on the row it was on");
+    // A pivot, a finding opened from it, and back.
+    let first = s.finding().unwrap().id.clone();
+    update(&mut s, Action::Pivot(PivotField::User));
+    assert_eq!(s.ui.pivots.len(), 1);
+    update(&mut s, Action::Down);
+    let picked = s.ui.pivots[0].findings[1];
+    update(&mut s, Action::Open);
+    assert!(s.ui.pivots.is_empty(), "the finding is shown on its own");
+    let opened = s.finding().unwrap().id.clone();
+    assert_eq!(opened, s.data.as_ref().unwrap().findings[picked].id);
+    update(&mut s, Action::Back);
+    assert_eq!(s.ui.pivots.len(), 1, "Esc brings the pivot back");
+    assert_eq!(s.ui.pivots[0].sel, 1, "with its selection");
+    let (text, _) = screen(&s, 80, 24, color());
+    assert!(text.contains("Pivot: user="), "{text}");
+    update(&mut s, Action::Back);
+    assert!(s.ui.pivots.is_empty());
+    assert_eq!(s.finding().unwrap().id, first, "back on the finding before");
+    // Forward again, twice, lands on the finding opened from the pivot.
+    update(&mut s, Action::Forward);
+    update(&mut s, Action::Forward);
+    assert_eq!(s.finding().unwrap().id, opened);
+    // With nowhere remembered, Esc goes out one level.
+    s.ui.back.clear();
+    s.ui.focus = Pane::Inspector;
+    update(&mut s, Action::Back);
+    assert_eq!(s.ui.focus, Pane::Timeline);
+    update(&mut s, Action::Back);
+    assert_eq!(s.ui.focus, Pane::Targets);
+}
+
+/// Hops -> finding -> Esc: the hops view again, on the same row.
+#[test]
+fn esc_from_a_finding_opened_in_hops_returns_to_hops() {
+    let mut s = corpus_state();
+    update(&mut s, Action::Hops);
+    update(&mut s, Action::Down);
+    update(&mut s, Action::Open);
+    assert!(s.ui.modal.is_none());
+    update(&mut s, Action::Back);
+    assert!(
+        matches!(s.ui.modal, Some(Modal::Hops { sel: 1 })),
+        "{:?}",
+        s.ui.modal
+    );
+}
+
+#[test]
+fn filters_narrow_targets_timeline_and_pivots_and_clear_with_one_key() {
+    let mut s = corpus_state();
+    let all_hosts = s.targets.len();
+    let all: usize = s.targets.iter().map(|t| t.findings.len()).sum();
+    filter(&mut s, "sev:critical");
+    assert!(s.ui.modal.is_none(), "applied: {}", s.ui.status);
+    let data = s.data.as_ref().unwrap();
+    let shown: Vec<usize> = s.targets.iter().flat_map(|t| t.findings.clone()).collect();
+    assert!(!shown.is_empty() && shown.len() < all, "{} of {all}", shown.len());
+    assert!(
+        shown
+            .iter()
+            .all(|&i| data.findings[i].severity == crate::detect::Severity::Critical)
+    );
+    let (text, _) = screen(&s, 80, 24, color());
+    assert!(text.contains("filter: sev:critical"), "status line: {text}");
+    update(&mut s, Action::ClearFilter);
+    assert_eq!(s.targets.len(), all_hosts);
+    // Free words reach the events' fields: RemCom's service image path.
+    filter(&mut s, "remcom");
+    let shown: usize = s.targets.iter().map(|t| t.findings.len()).sum();
+    assert!(shown > 0 && shown < all, "{shown} of {all}");
+    // A word found nowhere empties the lists and says so; the pivot keeps what passes.
+    filter(&mut s, "no-such-text-anywhere");
+    assert!(s.targets.is_empty());
+    let (text, _) = screen(&s, 80, 24, color());
+    assert!(text.contains("filter"), "{text}");
+    update(&mut s, Action::ClearFilter);
+    select_target(&mut s, "PC01");
+    s.ui.focus = Pane::Timeline;
+    update(&mut s, Action::Pivot(PivotField::User));
+    let before = s.ui.pivots[0].findings.len() + s.ui.pivots[0].events.len();
+    filter(&mut s, "since:2099-01-01");
+    let p = &s.ui.pivots[0];
+    assert_eq!(p.findings.len() + p.events.len(), 0, "nothing after 2099");
+    assert_eq!(p.all_findings.len() + p.all_events.len(), before);
+    // A bad filter stays open with the reason; nothing changes.
+    update(&mut s, Action::Filter);
+    for _ in 0..40 {
+        update(&mut s, Action::Edit(EditKey::Backspace));
+    }
+    type_text(&mut s, "sev:urgent");
+    update(&mut s, Action::Newline);
+    assert!(matches!(s.ui.modal, Some(Modal::Edit(_))));
+    assert!(s.ui.status.contains("critical"), "{}", s.ui.status);
+}
+
+/// Notes are edited anywhere in the text; Esc on changed text asks before throwing it away.
+#[test]
+fn editor_moves_the_cursor_and_asks_before_discarding() {
+    let mut s = corpus_state();
+    let fid = s.finding().unwrap().id.clone();
+    update(&mut s, Action::EditFindingNote);
+    type_text(&mut s, "remcom from PC02");
+    update(&mut s, Action::Edit(EditKey::Home));
+    type_text(&mut s, "seen: ");
+    update(&mut s, Action::Edit(EditKey::End));
+    update(&mut s, Action::Edit(EditKey::DeleteWordBack));
+    type_text(&mut s, "WKS02");
+    let (text, _) = screen(&s, 80, 24, color());
+    assert!(text.contains("seen: remcom from WKS02"), "{text}");
+    update(&mut s, Action::Cancel);
+    assert!(s.ui.modal.is_some(), "asks first");
+    assert!(s.ui.status.contains("esc again"), "{}", s.ui.status);
+    update(&mut s, Action::Input('!'));
+    update(&mut s, Action::Cancel);
+    assert!(s.ui.modal.is_some(), "typing in between asks again");
+    assert_eq!(update(&mut s, Action::Save), vec![Effect::SaveCase]);
+    assert_eq!(s.case.case.note(&fid), "seen: remcom from WKS02!");
+    // Unchanged text closes at once; changed then discarded leaves the note as it was.
+    update(&mut s, Action::EditFindingNote);
+    update(&mut s, Action::Cancel);
+    assert!(s.ui.modal.is_none());
+    update(&mut s, Action::EditFindingNote);
+    update(&mut s, Action::Paste("pasted\nlines".into()));
+    update(&mut s, Action::Cancel);
+    update(&mut s, Action::Cancel);
+    assert!(s.ui.modal.is_none());
+    assert_eq!(s.case.case.note(&fid), "seen: remcom from WKS02!");
+    // The same save key in the one-line step note editor.
+    update(&mut s, Action::Tab(InspectorTab::Triage));
+    update(&mut s, Action::EditStepNote);
+    assert!(matches!(
+        &s.ui.modal,
+        Some(Modal::Edit(e)) if matches!(e.target, EditTarget::Step { .. })
+    ));
+    type_text(&mut s, "checked");
+    assert_eq!(update(&mut s, Action::Save), vec![Effect::SaveCase]);
+}
+
+/// At 80x24 the triage walk keeps the selected step, and its header, on screen to the last step.
+#[test]
+fn triage_walk_keeps_the_selected_step_in_view() {
+    let mut s = corpus_state();
+    update(&mut s, Action::Resize(80, 24));
+    update(&mut s, Action::Tab(InspectorTab::Triage));
+    let steps = s.playbook.step_count();
+    for i in 0..steps {
+        let (text, _) = screen(&s, 80, 24, color());
+        let step = &s.playbook.step[i];
+        let head: String = step.text.chars().take(20).collect();
+        let head = head.split('{').next().unwrap_or_default().trim().to_string();
+        assert!(text.contains("Triage 0/"), "header pinned at step {i}: {text}");
+        assert!(
+            text.contains(&head),
+            "step {i} ({head}) on screen: {text}"
+        );
+        update(&mut s, Action::Down);
+    }
+    update(&mut s, Action::Top);
+    update(&mut s, Action::Bottom);
+    let (text, _) = screen(&s, 80, 24, color());
+    assert!(text.contains("from "), "the last step's source: {text}");
+}
+
+/// The Detail tab scrolls within its text: many `j` stop at the end, one `k` moves at once.
+#[test]
+fn detail_scroll_stops_at_the_end() {
+    let mut s = corpus_state();
+    // A short terminal, so the event's fields are longer than the pane.
+    update(&mut s, Action::Resize(80, 14));
+    update(&mut s, Action::Open);
+    update(&mut s, Action::Open);
+    assert_eq!(s.ui.focus, Pane::Inspector);
+    let max = super::panes::inspector::max_scroll(&s);
+    assert!(max > 0, "an event's fields are longer than the pane");
+    for _ in 0..(max + 40) {
+        update(&mut s, Action::Down);
+    }
+    assert_eq!(s.ui.inspector_scroll, max);
+    update(&mut s, Action::Up);
+    assert_eq!(s.ui.inspector_scroll, max - 1);
+    let (text, _) = screen(&s, 80, 14, color());
+    let body_rows = text
+        .lines()
+        .filter(|l| l.starts_with('│') && l.trim_matches(['│', ' ']).len() > 1)
+        .count();
+    assert!(body_rows >= 8, "the pane is full, not blank: {text}");
+}
