@@ -79,6 +79,8 @@ pub struct Investigation {
     /// folders, FIFOs and devices (each with why).
     pub ignored: Vec<String>,
     /// The detector that made the findings (`None` when opened without scanning).
+    /// Which host of the collection had which address, when (from the scan's facts).
+    pub addresses: crate::detect::context::AddressBook,
     pub detector: Option<Detector>,
     /// The demo case's records, where the evidence is the built-in demo.
     demo: Option<Arc<DemoCase>>,
@@ -131,16 +133,17 @@ impl Investigation {
             )));
         }
         let store = Arc::new(loaded.store);
-        let (findings, suppressed_dropped) = options
+        let (findings, suppressed_dropped, addresses) = options
             .detector
             .as_ref()
             .map_or_else(Default::default, |d| {
-                d.scan_keeping(&store, options.suppressed_per_host)
+                d.scan_with_addresses(&store, options.suppressed_per_host)
             });
         Investigation {
             store,
             findings,
             suppressed_dropped,
+            addresses,
             report: loaded.report,
             ignored: loaded.ignored,
             detector: options.detector.clone(),
@@ -181,6 +184,8 @@ impl Investigation {
             suppressed_dropped: 0,
             report,
             ignored,
+            // Imported findings come without the facts of a scan.
+            addresses: crate::detect::context::AddressBook::default(),
             detector: options.detector.clone(),
             demo: None,
             last_text: std::sync::Mutex::default(),

@@ -4,34 +4,222 @@
 use crate::model::sanitize::clip;
 use std::io::{self, Write};
 
-/// A column: header and the most characters a cell may take.
+/// A column: its header, and which end of a cell goes when the table must be cut to fit.
 pub struct Column {
     pub header: &'static str,
-    pub max: usize,
+    /// Cut the start and keep the end (paths: the file name stays).
+    pub keep_end: bool,
+    /// Never cut (ids, times, short codes): the other columns give way.
+    pub whole: bool,
+    /// Left out on a terminal too narrow for every column (it is elsewhere too: in the JSON).
+    pub optional: bool,
 }
 
-/// Renders rows under headers, each cell sanitized and clipped, columns padded.
-pub fn table(columns: &[Column], rows: &[Vec<String>]) -> String {
-    let cells: Vec<Vec<String>> = rows
+impl Column {
+    pub const fn new(header: &'static str) -> Self {
+        Column {
+            header,
+            keep_end: false,
+            whole: false,
+            optional: false,
+        }
+    }
+
+    /// A column whose cells keep their end when cut (paths).
+    pub const fn keep_end(header: &'static str) -> Self {
+        Column {
+            header,
+            keep_end: true,
+            whole: false,
+            optional: false,
+        }
+    }
+
+    /// A column that is never cut.
+    pub const fn whole(header: &'static str) -> Self {
+        Column {
+            header,
+            keep_end: false,
+            whole: true,
+            optional: false,
+        }
+    }
+
+    /// This column, left out when the terminal is too narrow for all.
+    #[must_use]
+    pub const fn optional(mut self) -> Self {
+        self.optional = true;
+        self
+    }
+}
+
+/// The terminal's width when standard output is one (`COLUMNS` first, as shells set it);
+/// `None` when the output goes to a file or a pipe, where nothing is cut.
+pub fn terminal_width() -> Option<usize> {
+    use std::io::IsTerminal;
+    if !std::io::stdout().is_terminal() {
+        return None;
+    }
+    std::env::var("COLUMNS")
+        .ok()
+        .and_then(|c| c.parse().ok())
+        .or_else(|| crossterm::terminal::size().ok().map(|(w, _)| usize::from(w)))
+        .filter(|w| *w >= 20)
+}
+
+/// Column widths that fit `avail` characters: a column narrower than its fair share keeps its
+/// natural width, the rest share what is left equally (never below `floor`, so a very narrow
+/// terminal overflows rather than showing nothing).
+pub fn fit_widths(natural: &[usize], avail: usize, floor: usize) -> Vec<usize> {
+    let mut widths = natural.to_vec();
+    if natural.iter().sum::<usize>() <= avail {
+        return widths;
+    }
+    let mut order: Vec<usize> = (0..natural.len()).collect();
+    order.sort_by_key(|&i| natural[i]);
+    let mut left = avail;
+    for (k, &i) in order.iter().enumerate() {
+        let share = left / (order.len() - k);
+        widths[i] = natural[i].min(share).max(floor.min(natural[i]));
+        left = left.saturating_sub(widths[i]);
+    }
+    widths
+}
+
+/// Cuts `s` to `max` characters from the start, keeping its end (`…` marks the cut).
+pub fn clip_start(s: &str, max: usize) -> String {
+    let safe = crate::model::sanitize::for_terminal(s);
+    let n = safe.chars().count();
+    if n <= max {
+        return safe.into_owned();
+    }
+    if max == 0 {
+        return String::new();
+    }
+    let tail: String = safe.chars().skip(n - (max - 1)).collect();
+    format!("…{tail}")
+}
+
+/// The columns a table keeps on a terminal of `width`: optional columns go (the last first)
+/// until the rest can fit with every cut column at least as wide as its header.
+fn columns_that_fit(columns: &[Column], rows: &[Vec<String>], width: Option<usize>) -> Vec<usize> {
+    const GAP: usize = 2;
+    let mut keep: Vec<usize> = (0..columns.len()).collect();
+    if let Some(w) = width {
+        let need = |keep: &[usize]| -> usize {
+            keep.iter()
+                .map(|&i| {
+                    let c = &columns[i];
+                    let natural = rows
+                        .iter()
+                        .map(|r| r.get(i).map_or(0, |x| x.chars().count()))
+                        .max()
+                        .unwrap_or(0)
+                        .max(c.header.len());
+                    if c.whole { natural } else { natural.min(c.header.len().max(6)) }
+                })
+                .sum::<usize>()
+                + GAP * keep.len().saturating_sub(1)
+        };
+        while need(&keep) > w {
+            let Some(pos) = keep.iter().rposition(|&i| columns[i].optional) else {
+                break;
+            };
+            keep.remove(pos);
+        }
+    }
+    keep
+}
+
+/// Widths on a terminal of `w` columns: whole columns keep their natural width, the others
+/// share the rest (never narrower than their header).
+fn fitted_widths(columns: &[Column], natural: &[usize], w: usize) -> Vec<usize> {
+    const GAP: usize = 2;
+
+    let gaps = GAP * columns.len().saturating_sub(1);
+    let fixed: usize = natural
+        .iter()
+        .zip(columns)
+        .filter(|(_, c)| c.whole)
+        .map(|(n, _)| n)
+        .sum();
+    let flexible: Vec<usize> = natural
+        .iter()
+        .zip(columns)
+        .filter(|(_, c)| !c.whole)
+        .map(|(n, _)| *n)
+        .collect();
+    let mut fitted = fit_widths(&flexible, w.saturating_sub(gaps + fixed), 4).into_iter();
+    natural
+        .iter()
+        .zip(columns)
+        .map(|(n, c)| {
+            if c.whole {
+                *n
+            } else {
+                fitted.next().unwrap_or(*n).max(c.header.len())
+            }
+        })
+        .collect()
+}
+
+/// Renders rows under headers, each cell sanitized, columns padded. On a terminal of `width`
+/// columns the table is fitted to it (the widest columns give way first); with `None` (a file
+/// or a pipe) nothing is cut.
+pub fn table(columns: &[Column], rows: &[Vec<String>], width: Option<usize>) -> String {
+    const GAP: usize = 2;
+    let keep = columns_that_fit(columns, rows, width);
+    if keep.len() < columns.len() {
+        let cols: Vec<Column> = keep
+            .iter()
+            .map(|&i| Column {
+                optional: false,
+                ..columns[i]
+            })
+            .collect();
+        let rows: Vec<Vec<String>> = rows
+            .iter()
+            .map(|r| keep.iter().map(|&i| r.get(i).cloned().unwrap_or_default()).collect())
+            .collect();
+        return table(&cols, &rows, width);
+    }
+    let raw: Vec<Vec<String>> = rows
         .iter()
         .map(|r| {
-            columns
-                .iter()
-                .enumerate()
-                .map(|(i, c)| clip(r.get(i).map_or("", String::as_str), c.max))
+            (0..columns.len())
+                .map(|i| crate::model::sanitize::for_terminal(r.get(i).map_or("", String::as_str)).into_owned())
                 .collect()
         })
         .collect();
-    let widths: Vec<usize> = columns
+    let natural: Vec<usize> = columns
         .iter()
         .enumerate()
         .map(|(i, c)| {
-            cells
-                .iter()
+            raw.iter()
                 .map(|r| r[i].chars().count())
                 .max()
                 .unwrap_or(0)
                 .max(c.header.len())
+        })
+        .collect();
+    let widths = match width {
+        Some(w) => fitted_widths(columns, &natural, w),
+        None => natural,
+    };
+    let cells: Vec<Vec<String>> = raw
+        .iter()
+        .map(|r| {
+            r.iter()
+                .zip(columns)
+                .zip(&widths)
+                .map(|((cell, c), &w)| {
+                    if c.keep_end {
+                        clip_start(cell, w)
+                    } else {
+                        clip(cell, w)
+                    }
+                })
+                .collect()
         })
         .collect();
     let mut out = String::new();
@@ -40,7 +228,7 @@ pub fn table(columns: &[Column], rows: &[Vec<String>]) -> String {
         for (i, c) in cells.iter().enumerate() {
             out.push_str(c);
             if i < last {
-                let pad = widths[i].saturating_sub(c.chars().count()) + 2;
+                let pad = widths[i].saturating_sub(c.chars().count()) + GAP;
                 out.extend(std::iter::repeat_n(' ', pad));
             }
         }
@@ -102,19 +290,25 @@ mod tests {
 
     #[test]
     fn table_aligns_and_sanitizes() {
-        let cols = [
-            Column {
-                header: "A",
-                max: 10,
-            },
-            Column {
-                header: "B",
-                max: 5,
-            },
-        ];
-        let t = table(&cols, &[vec!["x\x1b[2J".into(), "long value".into()]]);
-        assert!(t.contains("x\\x1b[2J"));
-        assert!(t.contains("long…"));
+        let cols = [Column::new("A"), Column::new("B")];
+        let rows = [vec!["x\x1b[2J".into(), "a long value".into()]];
+        let t = table(&cols, &rows, None);
+        assert!(t.contains("x\\x1b[2J") && t.contains("a long value"), "{t}");
         assert!(!t.contains('\x1b'));
+        let cut = table(&cols, &rows, Some(20));
+        assert!(cut.lines().all(|l| l.chars().count() <= 20), "{cut}");
+        assert!(cut.contains("x\\x1b[2J") && cut.contains('…'), "{cut}");
+    }
+
+    #[test]
+    fn widths_fit_the_terminal_and_paths_keep_their_file_name() {
+        // Narrow columns keep their width; the wide ones share the rest.
+        assert_eq!(fit_widths(&[4, 3, 60, 40], 50, 4), vec![4, 3, 22, 21]);
+        assert_eq!(fit_widths(&[4, 3, 10], 50, 4), vec![4, 3, 10]);
+        let cols = [Column::keep_end("PATH"), Column::new("N")];
+        let rows = [vec!["/evidence/hosts/WS01/Windows/System32/winevt/Logs/Security.evtx".into(), "7".into()]];
+        let t = table(&cols, &rows, Some(30));
+        assert!(t.contains("…") && t.contains("Security.evtx"), "{t}");
+        assert_eq!(clip_start("abcdef", 4), "…def");
     }
 }

@@ -73,17 +73,40 @@ fn scan_exit_codes() {
         .stderr(predicates::str::contains("nothing could be read"));
 }
 
+/// Into a file or pipe the table is whole; on a terminal it fits the terminal's width, the id
+/// and first-seen columns whole and the names cut.
 #[test]
-fn scan_table_fits_80_columns() {
+fn scan_table_is_whole_in_a_pipe_and_fits_a_terminal() {
     let text = stdout_ok(svchop().arg("scan").arg(corpus()));
-    for line in text.lines() {
-        assert!(
-            line.chars().count() <= 80,
-            "{} chars: {line}",
-            line.chars().count()
-        );
+    assert!(
+        text.contains("WORKSTATION6.theshire.local") && text.contains("FIRST SEEN"),
+        "{text}"
+    );
+    // A real terminal: util-linux `script` gives the command a pseudo-terminal.
+    if Command::new("script").arg("--version").output().is_err() {
+        return;
     }
-    assert!(text.contains("CRIT") && text.contains("PC01.example"));
+    let bin = assert_cmd::cargo::cargo_bin("svchop");
+    for width in [80usize, 200] {
+        let out = Command::new("script")
+            .args(["-qec"])
+            .arg(format!("{} scan '{}'", bin.display(), corpus().display()))
+            .arg("/dev/null")
+            .env("COLUMNS", width.to_string())
+            .output()
+            .unwrap();
+        let text = String::from_utf8_lossy(&out.stdout);
+        let table: Vec<&str> = text.lines().take_while(|l| !l.trim().is_empty()).collect();
+        assert!(table.len() > 3, "{text}");
+        for line in &table {
+            let n = line.trim_end_matches('\r').chars().count();
+            assert!(n <= width, "{n} chars at {width}: {line}");
+        }
+        assert!(table[1].contains("F-"), "the id stays whole: {}", table[1]);
+        if width == 200 {
+            assert!(text.contains("WORKSTATION6.theshire.local"), "{text}");
+        }
+    }
 }
 
 #[test]

@@ -37,26 +37,11 @@ pub(super) fn events(a: &EventsArgs) -> Result<ExitCode> {
         }
         EventsFormat::Table => {
             let cols = [
-                Column {
-                    header: "TIME",
-                    max: 30,
-                },
-                Column {
-                    header: "HOST",
-                    max: 16,
-                },
-                Column {
-                    header: "CH",
-                    max: 6,
-                },
-                Column {
-                    header: "ID",
-                    max: 5,
-                },
-                Column {
-                    header: "SUMMARY",
-                    max: 120,
-                },
+                Column::whole("TIME"),
+                Column::new("HOST"),
+                Column::whole("CH"),
+                Column::whole("ID"),
+                Column::new("SUMMARY"),
             ];
             let rows: Vec<Vec<String>> = evs
                 .iter()
@@ -70,7 +55,7 @@ pub(super) fn events(a: &EventsArgs) -> Result<ExitCode> {
                     ]
                 })
                 .collect();
-            emit(&table(&cols, &rows))?;
+            emit(&table(&cols, &rows, crate::output::terminal_width()))?;
         }
     }
     report_problems(&loaded.report);

@@ -284,7 +284,11 @@ pub(super) fn demo(a: &DemoArgs) -> Result<ExitCode> {
         "svchop demo: {} hosts, {} days, seed {}: {} records, {} attack chains generated\n\n",
         opts.hosts, opts.days, opts.seed, records, chains
     );
-    t.push_str(&findings_table(&shown));
+    t.push_str(&findings_table(
+        &shown,
+        crate::model::time::DisplayZone::Utc,
+        crate::output::terminal_width(),
+    ));
     t.push_str(&crate::export::table::campaigns_section(&shown));
     let _ = writeln!(
         t,

@@ -51,13 +51,25 @@ pub fn coverage_text(cov: &[crate::detect::coverage::HostCoverage], tz: DisplayZ
         };
         let _ = writeln!(out, "{}  {}", clip(&h.host, 30), span);
         for c in &h.channels {
-            let _ = writeln!(
-                out,
-                "  {:<8} {:>6} records  ids {}",
-                clip(crate::model::Channel::from_name(&c.channel).short(), 8),
-                c.records,
-                clip(&c.ids_text(), 44)
+            // The channel whole; the id list wraps under itself.
+            let head = format!(
+                "  {:<8} {:>6} records  ids ",
+                crate::model::sanitize::for_terminal(
+                    crate::model::Channel::from_name(&c.channel).short()
+                ),
+                c.records
             );
+            let indent = " ".repeat(head.chars().count());
+            let mut line = head;
+            for (k, id) in c.ids_text().split_whitespace().enumerate() {
+                if k > 0 && line.chars().count() + id.len() + 1 > 78 {
+                    let _ = writeln!(out, "{}", line.trim_end());
+                    line.clone_from(&indent);
+                }
+                line.push_str(id);
+                line.push(' ');
+            }
+            let _ = writeln!(out, "{}", line.trim_end());
         }
         if h.blind.is_empty() {
             let _ = writeln!(out, "  every stage of the chain is visible");
@@ -95,42 +107,15 @@ pub(super) fn wrap_into(out: &mut String, text: &str) {
 
 pub(super) fn sources_table(loaded: &Investigation, tz: DisplayZone) -> String {
     let cols = [
-        Column {
-            header: "PATH",
-            max: 60,
-        },
-        Column {
-            header: "FORMAT",
-            max: 16,
-        },
-        Column {
-            header: "READ",
-            max: 8,
-        },
-        Column {
-            header: "KEPT",
-            max: 8,
-        },
-        Column {
-            header: "SKIPPED",
-            max: 8,
-        },
-        Column {
-            header: "HOSTS",
-            max: 30,
-        },
-        Column {
-            header: "FIRST",
-            max: 24,
-        },
-        Column {
-            header: "LAST",
-            max: 24,
-        },
-        Column {
-            header: "PROBLEMS",
-            max: 80,
-        },
+        Column::keep_end("PATH"),
+        Column::whole("FORMAT"),
+        Column::whole("READ"),
+        Column::whole("KEPT"),
+        Column::whole("SKIPPED"),
+        Column::new("HOSTS"),
+        Column::whole("FIRST"),
+        Column::whole("LAST"),
+        Column::new("PROBLEMS"),
     ];
     let rows: Vec<Vec<String>> = loaded
         .report
@@ -155,7 +140,7 @@ pub(super) fn sources_table(loaded: &Investigation, tz: DisplayZone) -> String {
             ]
         })
         .collect();
-    let mut out = table(&cols, &rows);
+    let mut out = table(&cols, &rows, crate::output::terminal_width());
     out.push_str(&sources_summary(loaded));
     out
 }

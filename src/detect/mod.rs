@@ -96,9 +96,20 @@ impl Detector {
         packed: &std::sync::Arc<Store>,
         suppressed_per_host: usize,
     ) -> (Vec<Finding>, usize) {
+        let (findings, dropped, _) = self.scan_with_addresses(packed, suppressed_per_host);
+        (findings, dropped)
+    }
+
+    /// `scan_keeping`, and the collection's address book (which host had which IP, when).
+    pub fn scan_with_addresses(
+        &self,
+        packed: &std::sync::Arc<Store>,
+        suppressed_per_host: usize,
+    ) -> (Vec<Finding>, usize, context::AddressBook) {
         let hosts: Vec<(&str, std::ops::Range<usize>)> = packed.hosts().collect();
         let mut facts = self.facts(packed, &hosts);
         facts.context.finish();
+        let addresses = facts.context.address_book();
         let extras = Extras {
             bursts: std::mem::take(&mut facts.bursts).finish(&self.profile),
         };
@@ -138,7 +149,7 @@ impl Detector {
         if self.profile.engine == Engine::Chain {
             campaign::tag_sources(&mut findings, &self.weights);
         }
-        (findings, dropped)
+        (findings, dropped, addresses)
     }
 
     /// The collection-wide facts, folded host by host.

@@ -45,36 +45,24 @@ pub fn source_label(f: &Finding) -> String {
         .unwrap_or_else(|| "-".into())
 }
 
-pub fn findings_table(findings: &[&Finding]) -> String {
+/// The findings as a table: severity (in brackets when suppressed), score, id, first seen,
+/// target, source, account, service and the stage strip; fitted to `width` on a terminal,
+/// whole otherwise.
+pub fn findings_table(
+    findings: &[&Finding],
+    zone: crate::model::time::DisplayZone,
+    width: Option<usize>,
+) -> String {
     let cols = [
-        Column {
-            header: "SEV",
-            max: 4,
-        },
-        Column {
-            header: "SCR",
-            max: 3,
-        },
-        Column {
-            header: "TARGET",
-            max: 14,
-        },
-        Column {
-            header: "SOURCE",
-            max: 14,
-        },
-        Column {
-            header: "USER",
-            max: 12,
-        },
-        Column {
-            header: "SERVICE",
-            max: 10,
-        },
-        Column {
-            header: "STAGES",
-            max: 7,
-        },
+        Column::whole("SEV"),
+        Column::whole("SCR"),
+        Column::whole("ID").optional(),
+        Column::whole("FIRST SEEN").optional(),
+        Column::new("TARGET"),
+        Column::new("SOURCE"),
+        Column::new("USER"),
+        Column::new("SERVICE"),
+        Column::whole("STAGES"),
     ];
     let rows: Vec<Vec<String>> = findings
         .iter()
@@ -87,6 +75,8 @@ pub fn findings_table(findings: &[&Finding]) -> String {
             vec![
                 sev,
                 f.score.to_string(),
+                f.id.clone(),
+                zone.fmt_with(f.first_seen, "%Y-%m-%d %H:%M:%S"),
                 f.target_host.clone(),
                 source_label(f),
                 f.user.clone().unwrap_or_else(|| "-".into()),
@@ -95,7 +85,7 @@ pub fn findings_table(findings: &[&Finding]) -> String {
             ]
         })
         .collect();
-    table(&cols, &rows)
+    table(&cols, &rows, width)
 }
 
 /// The campaigns among the findings, one block each: what it is, what its names carry, and the

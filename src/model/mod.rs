@@ -2,6 +2,7 @@
 //! (host names, logon ids, timestamps) the detections compare, and `sanitize` for any string that
 //! came from evidence. Nothing here reads files, prints, or knows about the terminal.
 
+pub mod decode;
 pub mod describe;
 pub mod event;
 pub mod group;

@@ -21,7 +21,7 @@ fn lateral() -> PathBuf {
         .join("../shared/corpus/dev/evtx-attack-samples/Lateral Movement")
 }
 
-fn state_from(events: Vec<crate::model::Event>) -> AppState {
+pub(super) fn state_from(events: Vec<crate::model::Event>) -> AppState {
     state_of(Evidence::Events(events))
 }
 

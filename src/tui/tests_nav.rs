@@ -220,3 +220,68 @@ fn detail_scroll_stops_at_the_end() {
         .count();
     assert!(body_rows >= 8, "the pane is full, not blank: {text}");
 }
+
+/// At 200x60 the columns use the width: whole host names in Targets (with the year, as the
+/// corpus spans years), whole tools and accounts in Hops; at 80x24 they are cut, not wrapped.
+#[test]
+fn columns_share_the_terminal_width() {
+    let mut s = corpus_state();
+    let (large, _) = screen(&s, 200, 60, color());
+    assert!(large.contains("04246w-win10.threebeesco.com"), "{large}");
+    assert!(large.contains("2020-08-27 11:40"), "LAST SEEN with the year: {large}");
+    let (small, _) = screen(&s, 80, 24, color());
+    assert!(small.lines().all(|l| l.chars().count() <= 80));
+    update(&mut s, Action::Resize(200, 60));
+    update(&mut s, Action::Hops);
+    let (hops, _) = screen(&s, 200, 60, color());
+    let longest_tool = super::hops::edges(&s)
+        .iter()
+        .map(|e| e.tool.clone())
+        .max_by_key(String::len)
+        .unwrap();
+    assert!(hops.contains(&longest_tool), "{longest_tool}: {hops}");
+    assert!(hops.contains("TIME (UTC)"), "{hops}");
+}
+
+/// The Detail pane reads the evidence for the analyst: an encoded PowerShell command decoded
+/// beside it, an address of the collection named as its host.
+#[test]
+fn detail_decodes_payloads_and_names_addresses() {
+    let case = crate::demo::generate(&crate::demo::DemoOptions::default());
+    let mut s = super::tests::state_from(crate::demo::events(&case));
+    update(&mut s, Action::Resize(200, 60));
+    let data = s.data.as_ref().unwrap();
+    // A stage whose command line carries -encodedcommand, and a logon from a host's address.
+    let find = |pred: &dyn Fn(&crate::model::Event) -> bool| {
+        data.findings.iter().enumerate().find_map(|(fi, f)| {
+            f.stages.iter().enumerate().find_map(|(si, st)| {
+                data.store.get(st.event_index).filter(|e| pred(e)).map(|_| (fi, si))
+            })
+        })
+    };
+    let encoded = find(&|e| {
+        e.fields
+            .process
+            .command_line
+            .as_deref()
+            .is_some_and(|c| c.to_lowercase().contains("-encodedcommand"))
+    })
+    .expect("the demo's psexec_psh run");
+    let named = find(&|e| {
+        e.event_id == 4624
+            && e.fields
+                .net
+                .src_ip
+                .as_deref()
+                .is_some_and(|ip| data.addresses.host_of(ip, e.ts).is_some())
+    })
+    .expect("a logon from a host of the collection");
+    for ((fi, si), want) in [(encoded, "decoded from process.command_line"), (named, "in this collection)")] {
+        super::navigate::jump_to_finding(&mut s, fi);
+        s.ui.timeline_sel = si;
+        s.ui.focus = Pane::Inspector;
+        s.ui.tab = InspectorTab::Detail;
+        let (text, _) = screen(&s, 200, 60, color());
+        assert!(text.contains(want), "{want}: {text}");
+    }
+}

@@ -71,15 +71,51 @@ impl InspectorPane<'_> {
         let Some(e) = s.selected_event_ref() else {
             return vec![Line::from("select an event in the timeline")];
         };
-        event_fields(&e, s.ui.zone)
-            .into_iter()
-            .map(|(k, v)| {
-                Line::from(vec![
-                    Span::styled(format!("{k}: "), self.theme.dim()),
-                    Span::raw(for_terminal(&v).into_owned()),
-                ])
-            })
-            .collect()
+        let fields = event_fields(&e, s.ui.zone);
+        let mut lines = Vec::new();
+        let mut decoded = Vec::new();
+        for (k, v) in &fields {
+            let mut spans = vec![
+                Span::styled(format!("{k}: "), self.theme.dim()),
+                Span::raw(for_terminal(v).into_owned()),
+            ];
+            // An address the collection knows: named as its host.
+            if k.ends_with("_ip")
+                && let Some(host) = s
+                    .data
+                    .as_ref()
+                    .and_then(|d| d.addresses.host_of(v, e.ts))
+            {
+                spans.push(Span::styled(
+                    format!("  ({} in this collection)", for_terminal(host)),
+                    self.theme.stage(),
+                ));
+            }
+            lines.push(Line::from(spans));
+            if let Some(words) = crate::model::decode::explain(k, v) {
+                lines.push(Line::styled(
+                    format!("    = {}", for_terminal(&words)),
+                    self.theme.stage(),
+                ));
+            }
+            decoded.extend(
+                crate::model::decode::payloads(v)
+                    .into_iter()
+                    .map(|(how, text)| (k.clone(), how, text)),
+            );
+        }
+        for (k, how, text) in decoded {
+            lines.push(Line::from(""));
+            lines.push(Line::styled(
+                format!("decoded from {k} ({how}):"),
+                self.theme.title(),
+            ));
+            lines.extend(
+                text.lines()
+                    .map(|l| Line::from(format!("  {}", for_terminal(l)))),
+            );
+        }
+        lines
     }
 
     fn raw(&self) -> Vec<Line<'static>> {

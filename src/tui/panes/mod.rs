@@ -28,11 +28,11 @@ pub struct Areas {
     pub narrow: [Rect; 2],
 }
 
-pub fn areas(area: Rect, status_rows: u16) -> Areas {
+pub fn areas(area: Rect, status_rows: u16, targets_w: u16) -> Areas {
     let [main, status] =
         Layout::vertical([Constraint::Min(3), Constraint::Length(status_rows)]).areas(area);
     let [left, right] =
-        Layout::horizontal([Constraint::Percentage(32), Constraint::Percentage(68)]).areas(main);
+        Layout::horizontal([Constraint::Length(targets_w), Constraint::Min(40)]).areas(main);
     let [top, bottom] =
         Layout::vertical([Constraint::Percentage(55), Constraint::Percentage(45)]).areas(right);
     Areas {
@@ -43,18 +43,37 @@ pub fn areas(area: Rect, status_rows: u16) -> Areas {
     }
 }
 
+/// The Targets pane's width side by side: what its longest host name needs, between a third
+/// and 45% of the terminal.
+pub fn targets_width(s: &AppState, width: u16) -> u16 {
+    let longest = s
+        .targets
+        .iter()
+        .map(|t| t.display.chars().count() + 1)
+        .max()
+        .unwrap_or(8);
+    // Fixed columns (19), LAST SEEN with its zone (up to 22), borders (2).
+    let need = u16::try_from(longest + 19 + 22 + 2).unwrap_or(u16::MAX);
+    need.clamp(width / 3, width * 45 / 100)
+}
+
 /// The Inspector pane's rectangle at the terminal's size.
 pub fn inspector_rect(s: &AppState) -> Rect {
     let a = areas(
         Rect::new(0, 0, s.ui.width, s.ui.height),
         status_rows(s, s.ui.width),
+        targets_width(s, s.ui.width),
     );
     a.wide.map_or(a.narrow[1], |w| w[2])
 }
 
 pub fn draw(f: &mut Frame<'_>, s: &AppState, theme: Theme) {
     let area = f.area();
-    let layout = areas(area, status_rows(s, area.width));
+    let layout = areas(
+        area,
+        status_rows(s, area.width),
+        targets_width(s, area.width),
+    );
     let (main, status) = (layout.main, layout.status);
     if !matches!(s.ui.loading, Loading::Done) {
         draw_loading(f, s, main);

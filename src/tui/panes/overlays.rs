@@ -32,10 +32,11 @@ fn centered(area: Rect, wide: bool) -> Rect {
 
 pub fn draw(f: &mut Frame<'_>, s: &AppState, area: Rect, theme: Theme) {
     let Some(modal) = &s.ui.modal else { return };
+    let inner_w = usize::from(centered(area, true).width.saturating_sub(2));
     let (title, lines, scroll): (String, Vec<Line<'static>>, usize) = match modal {
         Modal::Help { scroll } => (" Keys (esc closes) ".into(), help(s), *scroll),
         Modal::Finder { query, sel, hits } => finder(s, query, *sel, hits, theme),
-        Modal::Hops { sel } => hops(s, *sel, theme),
+        Modal::Hops { sel } => hops(s, *sel, theme, inner_w),
         Modal::AllowEdit(d) => (" Allow-list the selected finding (←/→ field, type a reason, enter saves, esc cancels) ".into(), allow_edit(s, d, theme), 0),
         Modal::AllowList { sel } => allow_list(s, *sel, theme),
         Modal::Edit(e) => editor(e, theme),
@@ -133,6 +134,7 @@ pub fn help_max_scroll(s: &AppState) -> usize {
     let area = super::areas(
         Rect::new(0, 0, s.ui.width, s.ui.height),
         super::status_rows(s, s.ui.width),
+        super::targets_width(s, s.ui.width),
     )
     .main;
     let rect = centered(area, true);
@@ -204,27 +206,57 @@ fn finder(
     )
 }
 
-fn hops(s: &AppState, sel: usize, theme: Theme) -> (String, Vec<Line<'static>>, usize) {
+/// The hops view: time, severity, the path of hops, account, campaign and tool; the columns
+/// share the view's width (the path and names take what the fixed columns leave).
+fn hops(s: &AppState, sel: usize, theme: Theme, width: usize) -> (String, Vec<Line<'static>>, usize) {
     let edges = crate::tui::hops::edges(s);
+    let zone = s.ui.zone;
+    let time_fmt = "%m-%d %H:%M:%S";
+    let paths: Vec<String> = edges.iter().map(|e| e.path.join(" ──▶ ")).collect();
+    let natural = |head: &str, cells: &mut dyn Iterator<Item = usize>| {
+        cells.max().unwrap_or(0).max(head.chars().count())
+    };
+    let time_w = zone
+        .fmt_with(chrono::DateTime::UNIX_EPOCH, time_fmt)
+        .chars()
+        .count();
+    let camp_w = natural(
+        "CAMPAIGN",
+        &mut edges
+            .iter()
+            .map(|e| e.campaign.as_deref().unwrap_or("-").chars().count()),
+    );
+    // Spaces after the time, severity and campaign columns and between the others.
+    let fixed = time_w + 1 + 4 + 1 + camp_w + 3;
+    let widths = crate::output::fit_widths(
+        &[
+            natural("HOPS", &mut paths.iter().map(|p| p.chars().count())),
+            natural("ACCOUNT", &mut edges.iter().map(|e| e.user.chars().count())),
+            natural("TOOL", &mut edges.iter().map(|e| e.tool.chars().count())),
+        ],
+        width.saturating_sub(fixed),
+        8,
+    );
+    let (hop_w, user_w, tool_w) = (widths[0], widths[1], widths[2]);
     let mut lines = vec![Line::styled(
-        "TIME (UTC)      SEV  HOPS                                  ACCOUNT         CAMPAIGN       TOOL",
+        format!(
+            "{:<time_w$} SEV  {:<hop_w$} {:<user_w$} {:<camp_w$} TOOL",
+            clip(&format!("TIME ({})", zone.label()), time_w),
+            "HOPS",
+            "ACCOUNT",
+            "CAMPAIGN"
+        ),
         theme.dim(),
     )];
-    for (i, e) in edges.iter().enumerate() {
-        let path = e
-            .path
-            .iter()
-            .map(|p| clip(p, 16))
-            .collect::<Vec<_>>()
-            .join(" ──▶ ");
+    for (i, (e, path)) in edges.iter().zip(&paths).enumerate() {
         let text = format!(
-            "{} {:<4} {:<38} {:<15} {:<14} {}",
-            e.time.format("%m-%d %H:%M:%S"),
+            "{} {:<4} {:<hop_w$} {:<user_w$} {:<camp_w$} {}",
+            zone.fmt_with(e.time, time_fmt),
             sev_short(e.severity),
-            path,
-            clip(&e.user, 15),
+            clip(path, hop_w),
+            clip(&e.user, user_w),
             e.campaign.as_deref().unwrap_or("-"),
-            clip(&e.tool, 30)
+            clip(&e.tool, tool_w)
         );
         let st = if i == sel {
             theme.selected()

@@ -25,6 +25,44 @@ pub fn window_start(sel: usize, height: usize) -> usize {
     }
 }
 
+/// The LAST SEEN format (with the year when the hosts' times span more than one) and the host
+/// column's width: what the fixed columns leave, up to the longest name.
+fn columns(s: &AppState, width: u16, wide: bool) -> (&'static str, usize) {
+    let inner = Rect::new(0, 0, width, 1);
+    // LAST SEEN carries the year when the hosts' times span more than one.
+    let years = {
+        let mut y = s.targets.iter().map(|t| t.last.format("%Y").to_string());
+        let first = y.next();
+        y.any(|x| Some(&x) != first.as_ref())
+    };
+    let date_fmt = if years {
+        "%Y-%m-%d %H:%M"
+    } else {
+        "%m-%d %H:%M:%S"
+    };
+    let date_w = if wide {
+        s.ui.zone
+        .fmt_with(chrono::DateTime::UNIX_EPOCH, date_fmt)
+        .chars()
+        .count()
+        + 2
+    } else {
+        0
+    };
+    // The host column takes what the fixed columns leave, up to the longest name.
+    let longest = s
+        .targets
+        .iter()
+        .map(|t| t.display.chars().count() + 1)
+        .max()
+        .unwrap_or(4);
+    let host_w = usize::from(inner.width)
+        .saturating_sub(19 + date_w)
+        .min(longest)
+        .max(6);
+    (date_fmt, host_w)
+}
+
 impl Widget for TargetsPane<'_> {
     fn render(self, area: Rect, buf: &mut Buffer) {
         let s = self.s;
@@ -48,18 +86,15 @@ impl Widget for TargetsPane<'_> {
         block.render(area, buf);
         let height = usize::from(inner.height.saturating_sub(1));
         let wide = inner.width >= 60;
-        let header = if wide {
-            "SEV  SCR HOST               N  TRIAGE  LAST SEEN"
-        } else {
-            "SEV  SCR HOST           N TRIAGE"
-        };
+        let (date_fmt, host_w) = columns(s, inner.width, wide);
+        let header = format!(
+            "SEV  SCR {:<host_w$} {:>2} TRIAGE{}",
+            "HOST",
+            "N",
+            if wide { "  LAST SEEN" } else { "" }
+        );
         let mut lines = vec![Line::styled(header, self.theme.dim())];
         let start = window_start(s.ui.target_sel, height);
-        let host_w = if wide {
-            18
-        } else {
-            usize::from(inner.width).saturating_sub(20).clamp(6, 14)
-        };
         let total_steps = s.playbook.step_count();
         for (i, t) in s.targets.iter().enumerate().skip(start).take(height) {
             let (done, total) = t
@@ -71,7 +106,7 @@ impl Widget for TargetsPane<'_> {
                 });
             let mark = if t.all_suppressed { "~" } else { " " };
             let mut text = format!(
-                "{:<4} {:>3} {:<host_w$} {:>2} {:>2}/{:<2}",
+                "{:<4} {:>3} {:<host_w$} {:>2} {:>2}/{:<3}",
                 sev_short(t.severity),
                 t.top_score,
                 clip(&format!("{mark}{}", t.display), host_w),
@@ -80,7 +115,7 @@ impl Widget for TargetsPane<'_> {
                 total
             );
             if wide {
-                let _ = write!(text, "  {}", s.ui.zone.fmt_with(t.last, "%m-%d %H:%M:%S"));
+                let _ = write!(text, "  {}", s.ui.zone.fmt_with(t.last, date_fmt));
             }
             let style = if i == s.ui.target_sel {
                 self.theme.selected()
@@ -90,9 +125,11 @@ impl Widget for TargetsPane<'_> {
             lines.push(Line::from(Span::styled(text, style)));
         }
         if s.targets.is_empty() {
-            lines.push(Line::from(
-                "no findings: nothing points at remote service-based lateral movement",
-            ));
+            lines.push(Line::from(if s.ui.filter.is_some() {
+                "no finding matches the filter (F clears it)"
+            } else {
+                "no findings: nothing points at remote service-based lateral movement"
+            }));
         }
         Paragraph::new(lines).render(inner, buf);
     }

@@ -54,12 +54,13 @@ impl Widget for TimelinePane<'_> {
         let focused = s.ui.focus == Pane::Timeline;
         let title = match (s.finding(), s.target()) {
             (Some(f), Some(t)) => format!(
-                " Timeline {} {} {} ({}/{}) {}{} ",
+                " Timeline {} {} {} ({}/{}) {} {}{} ",
                 clip(&f.target_host, 24),
                 sev_short(f.severity),
                 f.id,
                 s.ui.finding_sel + 1,
                 t.findings.len(),
+                s.ui.zone.fmt_with(f.first_seen, "%Y-%m-%d"),
                 stage_strip(f),
                 if f.is_suppressed() { " SUPPRESSED" } else { "" }
             ),
@@ -73,6 +74,15 @@ impl Widget for TimelinePane<'_> {
         block.render(area, buf);
         let Some(data) = s.data.as_ref() else { return };
         let rows = s.timeline_rows();
+        // Rows carry the date when the rows span more than one day (in the zone shown); else
+        // the day is in the title.
+        let day = |i: &(usize, Option<Stage>, String)| {
+            data.store
+                .time(i.0)
+                .map(|t| s.ui.zone.fmt_with(t, "%Y-%m-%d"))
+        };
+        let days = rows.iter().filter_map(day).collect::<std::collections::BTreeSet<_>>();
+        let dated = days.len() > 1;
         let height = usize::from(inner.height);
         let start = window_start(s.ui.timeline_sel, height);
         let width = usize::from(inner.width);
@@ -103,7 +113,7 @@ impl Widget for TimelinePane<'_> {
                 continue;
             };
             let selected = n == s.ui.timeline_sel && focused;
-            lines.push(self.row(&r, *stage, link, &g, (target, width, selected)));
+            lines.push(self.row(&r, *stage, link, &g, (target, width, selected, dated)));
         }
         if rows.is_empty() {
             lines.push(Line::from(
@@ -157,7 +167,7 @@ impl TimelinePane<'_> {
         stage: Option<Stage>,
         link: &str,
         g: &str,
-        (target, width, selected): (&str, usize, bool),
+        (target, width, selected, dated): (&str, usize, bool, bool),
     ) -> Line<'static> {
         let gutter = if stage.is_some() { "┃" } else { "│" };
         let other_host = if e.host_key == target {
@@ -167,7 +177,14 @@ impl TimelinePane<'_> {
         };
         let head = format!(
             "{} {:>6} {gutter} {} {:>5} ",
-            self.s.ui.zone.fmt_with(e.ts, "%H:%M:%S%.3f"),
+            self.s.ui.zone.fmt_with(
+                e.ts,
+                if dated {
+                    "%m-%d %H:%M:%S%.3f"
+                } else {
+                    "%H:%M:%S%.3f"
+                }
+            ),
             g,
             stage_tag(stage),
             e.event_id
