@@ -10,7 +10,7 @@ shift || true
 targets=("$@")
 [ ${#targets[@]} -gt 0 ] || targets=(json_ingest evtx_ingest scan case_file allowlist)
 command -v cargo-fuzz >/dev/null || cargo install --locked cargo-fuzz
-corpus=../shared/corpus/dev
+corpus=$(cd ../shared/corpus/dev && pwd)
 root=$PWD
 for t in "${targets[@]}"; do
   work=$root/target/fuzz-work/$t

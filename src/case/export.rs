@@ -12,36 +12,201 @@ use crate::model::time::fmt_short;
 use serde_json::json;
 use std::fmt::Write;
 
-pub fn report_md(case: &Case, findings: &[Finding], playbook: &Playbook) -> String {
+/// What a report holds: every finding (the default), those at or above a severity, or named
+/// ones; in full or compact (a summary, the IOCs and a few lines a finding, under
+/// `COMPACT_MAX` characters: what fits a ticket field).
+#[derive(Debug, Clone, Default)]
+pub struct ReportOptions {
+    pub compact: bool,
+    pub min_severity: Option<Severity>,
+    /// Only these finding ids (empty: all).
+    pub only: Vec<String>,
+}
+
+/// The most characters a compact report takes (ticket systems cap a field near 32k).
+pub const COMPACT_MAX: usize = 30_000;
+
+/// A stage event's fields the report may read (hashes); `None` where events are not at hand.
+pub type EventLookup<'a> = Option<&'a dyn Fn(usize) -> Option<crate::model::Event>>;
+
+pub fn report_md(
+    case: &Case,
+    findings: &[Finding],
+    playbook: &Playbook,
+    opts: &ReportOptions,
+    events: EventLookup<'_>,
+) -> String {
+    let chosen: Vec<&Finding> = findings
+        .iter()
+        .filter(|f| opts.min_severity.is_none_or(|m| f.severity >= m))
+        .filter(|f| opts.only.is_empty() || opts.only.contains(&f.id))
+        .collect();
+    let active: Vec<&Finding> = chosen.iter().copied().filter(|f| !f.is_suppressed()).collect();
     let mut out = format!("# svchop case: {}\n\n", md(&case.name));
-    summary(&mut out, case, findings);
+    summary(&mut out, case, &chosen, opts);
+    summary_table(&mut out, case, &active, playbook);
+    iocs(&mut out, &active, events);
     for sev in [
         Severity::Critical,
         Severity::High,
         Severity::Medium,
         Severity::Low,
     ] {
-        let group: Vec<&Finding> = findings
-            .iter()
-            .filter(|f| f.severity == sev && !f.is_suppressed())
-            .collect();
+        let group: Vec<&Finding> = active.iter().copied().filter(|f| f.severity == sev).collect();
         if group.is_empty() {
             continue;
         }
         let _ = writeln!(out, "## {} findings ({})\n", sev.label(), group.len());
         for f in group {
-            finding_md(&mut out, f);
-            triage_md(&mut out, case, f, playbook);
+            if opts.compact {
+                compact_md(&mut out, case, f, playbook);
+            } else {
+                finding_md(&mut out, f);
+                triage_md(&mut out, case, f, playbook);
+            }
         }
     }
     // Suppressed findings are not findings of the report: the appendix lists each with the
     // entry and reason that suppressed it (no triage list, no timeline).
-    allow_md(&mut out, case, findings);
+    let suppressed: Vec<&Finding> = chosen.iter().copied().filter(|f| f.is_suppressed()).collect();
+    allow_md(&mut out, case, &suppressed);
+    if opts.compact && out.chars().count() > COMPACT_MAX {
+        let cut: String = out.chars().take(COMPACT_MAX - 200).collect();
+        let end = cut.rfind('\n').unwrap_or(cut.len());
+        out = format!(
+            "{}\n\n_… cut at {COMPACT_MAX} characters: export the full report (or fewer findings) for the rest._\n",
+            &cut[..end]
+        );
+    }
     out
 }
 
-fn summary(out: &mut String, case: &Case, findings: &[Finding]) {
-    let active: Vec<&Finding> = findings.iter().filter(|f| !f.is_suppressed()).collect();
+/// One row a finding: what an analyst scans first in a ticket.
+fn summary_table(out: &mut String, case: &Case, active: &[&Finding], playbook: &Playbook) {
+    if active.is_empty() {
+        return;
+    }
+    let _ = writeln!(
+        out,
+        "| severity | score | finding | target | source | account | tool | first seen | last seen | triage |\n|---|---|---|---|---|---|---|---|---|---|"
+    );
+    for f in active {
+        let (done, total) = case.progress(&f.id, playbook.step_count());
+        let _ = writeln!(
+            out,
+            "| {} | {} | {} | {} | {} | {} | {} | {} | {} | {done}/{total} |",
+            f.severity.label(),
+            f.score,
+            md(&f.id),
+            md(&f.target_host),
+            md(&crate::export::table::source_label(f)),
+            md(f.user.as_deref().unwrap_or("-")),
+            md(&if f.tools.is_empty() {
+                "-".to_string()
+            } else {
+                f.tools.join(", ")
+            }),
+            fmt_short(f.first_seen),
+            fmt_short(f.last_seen),
+        );
+    }
+    out.push('\n');
+}
+
+/// Indicators of the active findings, each list sorted and without repeats.
+fn iocs(out: &mut String, active: &[&Finding], events: EventLookup<'_>) {
+    use std::collections::BTreeSet;
+    if active.is_empty() {
+        return;
+    }
+    let mut hosts = BTreeSet::new();
+    let mut ips = BTreeSet::new();
+    let mut accounts = BTreeSet::new();
+    let mut services = BTreeSet::new();
+    let mut paths = BTreeSet::new();
+    let mut hashes = BTreeSet::new();
+    for f in active {
+        hosts.insert(f.target_host.clone());
+        hosts.extend(f.source_hosts.iter().cloned());
+        ips.extend(f.source_ips.iter().cloned());
+        accounts.extend(f.user.iter().cloned());
+        for s in &f.services {
+            services.extend(s.name.iter().cloned());
+            paths.extend(s.image_path.iter().cloned());
+        }
+        for st in &f.stages {
+            let Some(e) = events.and_then(|get| get(st.event_index)) else {
+                continue;
+            };
+            if let Some(img) = &e.fields.process.image
+                && st.stage == crate::detect::Stage::Exec
+            {
+                paths.insert(img.to_string());
+            }
+            for (k, v) in &e.extra {
+                if k.eq_ignore_ascii_case("Hashes") || k.eq_ignore_ascii_case("Hash") {
+                    hashes.extend(
+                        v.split(',')
+                            .map(str::trim)
+                            .filter(|h| h.contains('='))
+                            .map(str::to_string),
+                    );
+                }
+            }
+        }
+    }
+    let _ = writeln!(out, "## Indicators\n");
+    for (label, set) in [
+        ("Hosts", &hosts),
+        ("Source IPs", &ips),
+        ("Accounts", &accounts),
+        ("Services", &services),
+        ("Paths and command lines", &paths),
+        ("Hashes", &hashes),
+    ] {
+        if set.is_empty() {
+            continue;
+        }
+        let _ = writeln!(out, "**{label}** ({})\n", set.len());
+        for v in set {
+            let _ = writeln!(out, "- {}", md(v));
+        }
+        out.push('\n');
+    }
+}
+
+/// A finding in a few lines: heading, stages present and missing, triage state and notes.
+fn compact_md(out: &mut String, case: &Case, f: &Finding, playbook: &Playbook) {
+    let (done, total) = case.progress(&f.id, playbook.step_count());
+    let _ = writeln!(
+        out,
+        "### {} {} on {} (score {})\n",
+        f.severity.label(),
+        md(&f.id),
+        md(&f.target_host),
+        f.score
+    );
+    let present: Vec<&str> = {
+        let mut v: Vec<&str> = f.stages.iter().map(|s| s.stage.label()).collect();
+        v.dedup();
+        v
+    };
+    let missing: Vec<&str> = f.missing_stages.iter().map(|s| s.label()).collect();
+    let _ = writeln!(
+        out,
+        "Stages seen: {}; not seen: {}. Triage {done}/{total}. {}\n",
+        present.join(", "),
+        if missing.is_empty() { "none".to_string() } else { missing.join(", ") },
+        md(&f.recommendation)
+    );
+    let note = case.note(&f.id);
+    if !note.is_empty() {
+        let _ = writeln!(out, "**Note**\n\n{}\n", md_lines(note, ""));
+    }
+}
+
+fn summary(out: &mut String, case: &Case, findings: &[&Finding], opts: &ReportOptions) {
+    let active: Vec<&&Finding> = findings.iter().filter(|f| !f.is_suppressed()).collect();
     let count = |s: Severity| active.iter().filter(|f| f.severity == s).count();
     let _ = writeln!(
         out,
@@ -60,6 +225,19 @@ fn summary(out: &mut String, case: &Case, findings: &[Finding]) {
         findings.len() - active.len(),
         md(&case.sources.profile)
     );
+    if opts.min_severity.is_some() || !opts.only.is_empty() {
+        let _ = writeln!(
+            out,
+            "This report holds {}{}.\n",
+            opts.min_severity
+                .map_or(String::new(), |s| format!("findings of severity {} and above", s.label())),
+            if opts.only.is_empty() {
+                String::new()
+            } else {
+                format!("the findings {}", md(&opts.only.join(", ")))
+            }
+        );
+    }
     if !case.case_note.trim().is_empty() {
         let _ = writeln!(out, "## Case note\n\n{}\n", md_lines(&case.case_note, ""));
     }
@@ -88,8 +266,7 @@ fn triage_md(out: &mut String, case: &Case, f: &Finding, playbook: &Playbook) {
     out.push('\n');
 }
 
-fn allow_md(out: &mut String, case: &Case, findings: &[Finding]) {
-    let suppressed: Vec<&Finding> = findings.iter().filter(|f| f.is_suppressed()).collect();
+fn allow_md(out: &mut String, case: &Case, suppressed: &[&Finding]) {
     if case.allowlist.is_empty() && suppressed.is_empty() {
         return;
     }
@@ -177,7 +354,13 @@ mod tests {
             "the demo's software rollout is allow-listed"
         );
         let case = Case::new("t", super::super::CaseSources::default());
-        let md = report_md(&case, &findings, &Playbook::builtin().unwrap());
+        let md = report_md(
+            &case,
+            &findings,
+            &Playbook::builtin().unwrap(),
+            &ReportOptions::default(),
+            None,
+        );
         let low = findings
             .iter()
             .filter(|f| f.severity == Severity::Low && !f.is_suppressed())
@@ -189,6 +372,62 @@ mod tests {
             assert_eq!(md.matches(&md_id(&f.id)).count(), 1, "{} once", f.id);
         }
         assert!(md.contains("## Appendix: Allow-list decisions"));
+    }
+
+    /// The report that pastes into a ticket: a summary row and indicators for every active
+    /// finding, one finding or severities on request, and a compact form under the cap.
+    #[test]
+    fn summary_indicators_selection_and_compact_form() {
+        let demo = crate::demo::generate(&crate::demo::DemoOptions::default());
+        let store = crate::detect::testkit::store(crate::demo::events(&demo));
+        let findings = crate::detect::Detector::builtin("default")
+            .unwrap()
+            .scan(&store, true)
+            .0;
+        let case = Case::new("t", super::super::CaseSources::default());
+        let pb = Playbook::builtin().unwrap();
+        let events = |i: usize| store.get(i);
+        let full = report_md(&case, &findings, &pb, &ReportOptions::default(), Some(&events));
+        let active: Vec<&Finding> = findings.iter().filter(|f| !f.is_suppressed()).collect();
+        let rows = full.lines().filter(|l| l.starts_with("| Critical |") || l.starts_with("| High |") || l.starts_with("| Medium |") || l.starts_with("| Low |")).count();
+        assert_eq!(rows, active.len(), "one summary row a finding");
+        assert!(full.contains("## Indicators") && full.contains("**Services**"), "{full}");
+        for f in &active {
+            assert!(full.contains(&format!("- {}", md(&f.target_host))), "{}", f.target_host);
+        }
+        // One finding.
+        let one = &active[0].id;
+        let only = ReportOptions {
+            only: vec![one.clone()],
+            ..ReportOptions::default()
+        };
+        let single = report_md(&case, &findings, &pb, &only, Some(&events));
+        assert_eq!(single.matches("**Triage**").count(), 1, "{single}");
+        assert!(single.contains(&md(one)));
+        // Severities.
+        let high = ReportOptions {
+            min_severity: Some(Severity::High),
+            ..ReportOptions::default()
+        };
+        let h = report_md(&case, &findings, &pb, &high, None);
+        assert!(!h.contains("## Low findings") && !h.contains("## Medium findings"), "{h}");
+        // Compact: shorter, and under the cap even for thousands of findings.
+        let compact = ReportOptions {
+            compact: true,
+            ..ReportOptions::default()
+        };
+        let c = report_md(&case, &findings, &pb, &compact, Some(&events));
+        assert!(c.len() < full.len() / 2, "{} vs {}", c.len(), full.len());
+        let many: Vec<Finding> = (0..3000)
+            .map(|i| {
+                let mut f = findings[i % findings.len()].clone();
+                f.id = format!("F-{i:012}");
+                f
+            })
+            .collect();
+        let big = report_md(&case, &many, &pb, &compact, None);
+        assert!(big.chars().count() <= COMPACT_MAX, "{}", big.chars().count());
+        assert!(big.contains("cut at"), "says it was cut");
     }
 
     fn md_id(id: &str) -> String {

@@ -92,6 +92,16 @@ pub struct ExportArgs {
     /// Write here instead of standard output.
     #[arg(long, short, value_name = "FILE")]
     pub output: Option<PathBuf>,
+    /// Markdown: the summary table, the indicators and a few lines a finding, under 30,000
+    /// characters (what a ticket field takes).
+    #[arg(long)]
+    pub compact: bool,
+    /// Only findings of this severity and above.
+    #[arg(long, value_name = "SEVERITY", value_parser = parse_severity)]
+    pub min_severity: Option<crate::detect::Severity>,
+    /// Only this finding (repeat for several).
+    #[arg(long = "finding", value_name = "ID")]
+    pub findings: Vec<String>,
 }
 
 #[derive(Subcommand, Debug)]

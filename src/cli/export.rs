@@ -31,7 +31,7 @@ pub(super) fn export(a: &ExportArgs) -> Result<ExitCode> {
         tz: DisplayZone::Utc,
     };
     let base = detector.allowlist.clone();
-    let mut findings = if input.paths.iter().any(|p| p.as_os_str() == "demo:") {
+    let mut opened = if input.paths.iter().any(|p| p.as_os_str() == "demo:") {
         let options = Options {
             load: LoadOptions::default(),
             detector: Some(detector),
@@ -39,15 +39,27 @@ pub(super) fn export(a: &ExportArgs) -> Result<ExitCode> {
             early_results_above: None,
         };
         let demo = crate::demo::generate(&crate::demo::DemoOptions::default());
-        Investigation::open(Evidence::Demo(Box::new(demo)), &options, &|_| {})?.findings
+        Investigation::open(Evidence::Demo(Box::new(demo)), &options, &|_| {})?
     } else {
-        input.open(Some(detector), false, true)?.findings
+        input.open(Some(detector), false, true)?
     };
+    let mut findings = std::mem::take(&mut opened.findings);
     case.adopt_ids(&findings);
     case.apply(&base, &mut findings);
+    if let Some(missing) = a.findings.iter().find(|id| !findings.iter().any(|f| &&f.id == id)) {
+        anyhow::bail!("no finding {missing} in this case's evidence");
+    }
     let playbook = crate::case::playbook::Playbook::builtin()?;
+    let report = crate::case::export::ReportOptions {
+        compact: a.compact,
+        min_severity: a.min_severity,
+        only: a.findings.clone(),
+    };
+    let events = |i: usize| opened.store.get(i);
     let text = match a.format {
-        ExportFormat::Md => crate::case::export::report_md(&case, &findings, &playbook),
+        ExportFormat::Md => {
+            crate::case::export::report_md(&case, &findings, &playbook, &report, Some(&events))
+        }
         ExportFormat::AttackLayer => format!(
             "{}\n",
             json_safe(serde_json::to_string_pretty(

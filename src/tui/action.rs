@@ -29,6 +29,7 @@ pub enum Action {
     EditStepNote,
     ToggleStep,
     Export,
+    ExportFinding,
     Pivot(PivotField),
     Back,
     Forward,
@@ -187,6 +188,11 @@ const BINDABLE: &[Bindable] = &[
         "export",
         || Action::Export,
         "export case notes (Markdown + JSON)",
+    ),
+    (
+        "export_finding",
+        || Action::ExportFinding,
+        "export the selected finding's report (Markdown)",
     ),
     (
         "pivot_user",
@@ -359,6 +365,8 @@ impl InspectorTab {
 pub enum Effect {
     SaveCase,
     Export,
+    /// The selected finding's report alone.
+    ExportFinding(String),
     /// Give the terminal to the shell until `fg` (ctrl-z).
     Suspend,
 }

@@ -100,9 +100,36 @@ pub fn execute(s: &AppState, effect: &Effect) -> Action {
             )
         }
         Effect::Export => Action::Exported(export(s)),
+        Effect::ExportFinding(id) => Action::Exported(export_finding(s, id)),
         // The runtime suspends before it gets here (it holds the terminal).
         Effect::Suspend => Action::Resize(s.ui.width, s.ui.height),
     }
+}
+
+/// One finding's report (full form) beside the case: `<case>-<finding id>.md`.
+fn export_finding(s: &AppState, id: &str) -> Result<String, String> {
+    let data = s.data.as_ref().ok_or("still loading")?;
+    let stem = s
+        .case
+        .path
+        .to_string_lossy()
+        .trim_end_matches(".json")
+        .trim_end_matches(".svchop-case")
+        .to_string();
+    let path = PathBuf::from(format!("{stem}-{id}.md"));
+    let events = |i: usize| data.store.get(i);
+    let md = report_md(
+        &s.case.case,
+        &data.findings,
+        &s.playbook,
+        &crate::case::export::ReportOptions {
+            only: vec![id.to_string()],
+            ..Default::default()
+        },
+        Some(&events),
+    );
+    std::fs::write(&path, md).map_err(|e| format!("{}: {e}", path.display()))?;
+    Ok(format!("exported {}", path.display()))
 }
 
 fn export(s: &AppState) -> Result<String, String> {
@@ -116,7 +143,14 @@ fn export(s: &AppState) -> Result<String, String> {
         .to_string();
     let md_path = PathBuf::from(format!("{stem}-report.md"));
     let json_path = PathBuf::from(format!("{stem}-report.json"));
-    let md = report_md(&s.case.case, &data.findings, &s.playbook);
+    let events = |i: usize| data.store.get(i);
+    let md = report_md(
+        &s.case.case,
+        &data.findings,
+        &s.playbook,
+        &crate::case::export::ReportOptions::default(),
+        Some(&events),
+    );
     let json = report_json(&s.case.case, &data.findings, &s.playbook);
     std::fs::write(&md_path, md).map_err(|e| format!("{}: {e}", md_path.display()))?;
     let text =

@@ -179,6 +179,7 @@ fn changes_case(action: &Action) -> bool {
             | Action::EditStepNote
             | Action::ToggleStep
             | Action::Export
+            | Action::ExportFinding
     )
 }
 
@@ -272,6 +273,12 @@ fn update_main(s: &mut AppState, action: &Action) -> Vec<Effect> {
         }
         Action::ToggleStep => return toggle_step(s),
         Action::Export => return vec![Effect::Export],
+        Action::ExportFinding => {
+            return s
+                .finding()
+                .map(|f| vec![Effect::ExportFinding(f.id.clone())])
+                .unwrap_or_default();
+        }
         Action::Up => move_sel(s, -1),
         Action::Down => move_sel(s, 1),
         Action::PageUp => move_sel(s, -PAGE),

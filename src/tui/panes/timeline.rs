@@ -54,15 +54,15 @@ impl Widget for TimelinePane<'_> {
         let focused = s.ui.focus == Pane::Timeline;
         let title = match (s.finding(), s.target()) {
             (Some(f), Some(t)) => format!(
-                " Timeline {} {} {} ({}/{}) {} {}{} ",
+                " Timeline {} {} {} ({}/{}) {}{} {} ",
                 clip(&f.target_host, 24),
                 sev_short(f.severity),
                 f.id,
                 s.ui.finding_sel + 1,
                 t.findings.len(),
-                s.ui.zone.fmt_with(f.first_seen, "%Y-%m-%d"),
                 stage_strip(f),
-                if f.is_suppressed() { " SUPPRESSED" } else { "" }
+                if f.is_suppressed() { " SUPPRESSED" } else { "" },
+                s.ui.zone.fmt_with(f.first_seen, "%Y-%m-%d")
             ),
             _ => " Timeline ".into(),
         };
