@@ -66,8 +66,9 @@ fn tokens(text: &str) -> Vec<String> {
     out
 }
 
-/// A time bound: a date alone is its first instant (`end`: the last of that day).
-fn bound(value: &str, zone: DisplayZone, end: bool) -> Result<DateTime<Utc>, String> {
+/// A time bound: a date alone is its first instant (`end`: the last of that day); a time
+/// without an offset is in `zone`. Shared with `events`/`timeline` `--since`/`--until`.
+pub fn bound(value: &str, zone: DisplayZone, end: bool) -> Result<DateTime<Utc>, String> {
     let naive = if let Some(p) = parse_time(value) {
         match p {
             ParsedTime::Zoned(t) => return Ok(t),

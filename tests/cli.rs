@@ -761,3 +761,38 @@ fn finding_ids_do_not_depend_on_how_the_evidence_path_is_spelled() {
         )
     );
 }
+
+/// `events` and `timeline` take `--since`/`--until` (a date alone: the whole day); a time that
+/// does not parse is refused with what is expected.
+#[test]
+fn events_and_timeline_take_a_time_range() {
+    let text = stdout_ok(svchop().arg("events").arg(corpus()).args([
+        "--since",
+        "2019-04-30",
+        "--until",
+        "2019-04-30",
+    ]));
+    let rows: Vec<&str> = text.lines().skip(1).collect();
+    assert!(!rows.is_empty());
+    assert!(rows.iter().all(|l| l.starts_with("2019-04-30 ")), "{text}");
+    let csv = stdout_ok(svchop().arg("timeline").arg(corpus()).args([
+        "--format",
+        "csv",
+        "--since",
+        "2019-04-30 20:26",
+        "--until",
+        "2019-04-30T20:27:00Z",
+    ]));
+    let lines: Vec<&str> = csv.lines().skip(1).collect();
+    assert!(
+        !lines.is_empty() && lines.iter().all(|l| l.contains("2019-04-30")),
+        "{csv}"
+    );
+    svchop()
+        .arg("events")
+        .arg(corpus())
+        .args(["--since", "yesterday"])
+        .assert()
+        .code(2)
+        .stderr(predicates::str::contains("is not a time"));
+}

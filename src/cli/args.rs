@@ -81,6 +81,13 @@ pub struct TimelineArgs {
     /// Only events that belong to a finding.
     #[arg(long)]
     pub findings_only: bool,
+    /// Only events at or after this time (`2020-10-19`, `"2020-10-19 13:05"`, RFC 3339; without
+    /// an offset, in the --tz zone).
+    #[arg(long, value_name = "TIME")]
+    pub since: Option<String>,
+    /// Only events at or before this time (a date alone: to the end of that day).
+    #[arg(long, value_name = "TIME")]
+    pub until: Option<String>,
 }
 
 #[derive(Args, Debug)]
@@ -294,6 +301,13 @@ pub struct EventsArgs {
     /// Only these event ids (repeatable).
     #[arg(long = "event-id")]
     pub event_ids: Vec<u16>,
+    /// Only events at or after this time (`2020-10-19`, `"2020-10-19 13:05"`, RFC 3339; without
+    /// an offset, in the --tz zone).
+    #[arg(long, value_name = "TIME")]
+    pub since: Option<String>,
+    /// Only events at or before this time (a date alone: to the end of that day).
+    #[arg(long, value_name = "TIME")]
+    pub until: Option<String>,
     #[arg(long, value_enum, default_value_t = EventsFormat::Table)]
     pub format: EventsFormat,
 }
@@ -304,6 +318,26 @@ pub struct SourcesArgs {
     pub input: InputArgs,
     #[arg(long, value_enum, default_value_t = SourcesFormat::Table)]
     pub format: SourcesFormat,
+}
+
+/// A time range's bounds; `None` is open.
+pub type TimeRange = (
+    Option<chrono::DateTime<chrono::Utc>>,
+    Option<chrono::DateTime<chrono::Utc>>,
+);
+
+/// `--since`/`--until` as instants (a time without an offset in `zone`).
+pub fn time_range(
+    since: Option<&str>,
+    until: Option<&str>,
+    zone: crate::model::time::DisplayZone,
+) -> Result<TimeRange> {
+    let parse = |v: Option<&str>, end: bool| {
+        v.map(|v| crate::filter::bound(v, zone, end))
+            .transpose()
+            .map_err(|e| anyhow::anyhow!(e))
+    };
+    Ok((parse(since, false)?, parse(until, true)?))
 }
 
 impl InputArgs {

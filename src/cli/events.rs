@@ -9,8 +9,16 @@ use anyhow::{Result, bail};
 use std::process::ExitCode;
 
 pub(super) fn events(a: &EventsArgs) -> Result<ExitCode> {
+    let (since, until) =
+        super::args::time_range(a.since.as_deref(), a.until.as_deref(), a.input.tz)?;
     let loaded = a.input.open(None, true, false)?;
     let host = a.host.as_deref().map(host_key);
+    let in_time = |i: usize| {
+        loaded
+            .store
+            .time(i)
+            .is_some_and(|t| since.is_none_or(|s| t >= s) && until.is_none_or(|u| t <= u))
+    };
     let store = &loaded.store;
     let mut evs: Vec<crate::model::Event> = (0..store.len())
         .filter(|&i| {
@@ -19,6 +27,7 @@ pub(super) fn events(a: &EventsArgs) -> Result<ExitCode> {
                     .event_id(i)
                     .is_some_and(|id| a.event_ids.contains(&id))
         })
+        .filter(|&i| in_time(i))
         .filter_map(|i| store.get(i))
         .filter(|e| host.as_deref().is_none_or(|h| &*e.host.key == h))
         .collect();
@@ -64,6 +73,8 @@ pub(super) fn events(a: &EventsArgs) -> Result<ExitCode> {
 
 pub(super) fn timeline(a: &TimelineArgs) -> Result<ExitCode> {
     use crate::export::timeline::{csv, marks, timesketch};
+    let (since, until) =
+        super::args::time_range(a.since.as_deref(), a.until.as_deref(), a.input.tz)?;
     let detector = a.detect.detector()?;
     let opened = a.input.open(Some(detector), true, true)?;
     let store = &opened.store;
@@ -76,6 +87,11 @@ pub(super) fn timeline(a: &TimelineArgs) -> Result<ExitCode> {
     let mut rows: Vec<usize> = (0..store.len())
         .filter(|&i| in_host(i))
         .filter(|i| !a.findings_only || marks.contains(*i))
+        .filter(|&i| {
+            store
+                .time(i)
+                .is_some_and(|t| since.is_none_or(|s| t >= s) && until.is_none_or(|u| t <= u))
+        })
         .collect();
     rows.sort_by_key(|&i| store.time(i));
     let text = match a.format {
