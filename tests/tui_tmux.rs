@@ -323,3 +323,25 @@ fn workbench_opens_imported_findings_in_tmux() {
     t.keys(&["q"]);
     t.wait_gone();
 }
+
+/// ctrl-z hands the terminal back to the shell (job stopped), `fg` brings the workbench back
+/// drawn; ctrl-c quits, while loading too.
+#[test]
+fn ctrl_z_suspends_and_ctrl_c_quits() {
+    if !have_tmux() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let case = dir.path().join("z.svchop-case.json");
+    let t = Tmux::start("bash --norc --noprofile", 100, 30);
+    t.literal(&open_cmd(&case));
+    t.keys(&["Enter"]);
+    t.wait_for("finding(s) loaded");
+    t.keys(&["C-z"]);
+    t.wait_for("Stopped");
+    t.literal("fg");
+    t.keys(&["Enter"]);
+    t.wait_for("Targets (");
+    t.keys(&["C-c"]);
+    t.wait_for("no changes");
+}

@@ -195,6 +195,8 @@ pub struct UiState {
     pub forward: Vec<Place>,
     /// The analyst's filter over Targets, the Timeline and pivots (`f`; `F` clears it).
     pub filter: Option<crate::filter::Filter>,
+    /// How far the Timeline's and pivots' rows are scrolled sideways (`<` / `>`).
+    pub hscroll: usize,
 }
 
 impl Default for UiState {
@@ -225,6 +227,7 @@ impl Default for UiState {
             back: Vec::new(),
             forward: Vec::new(),
             filter: None,
+            hscroll: 0,
         }
     }
 }

@@ -285,3 +285,28 @@ fn detail_decodes_payloads_and_names_addresses() {
         assert!(text.contains(want), "{want}: {text}");
     }
 }
+
+/// `>` scrolls long timeline rows sideways so their end can be read at 80 columns; `<` back.
+#[test]
+fn long_rows_scroll_sideways() {
+    let mut s = corpus_state();
+    select_target(&mut s, "IEWIN7");
+    s.ui.focus = Pane::Timeline;
+    let (before, _) = screen(&s, 80, 24, color());
+    for _ in 0..3 {
+        update(&mut s, Action::ScrollRight);
+    }
+    let (after, _) = screen(&s, 80, 24, color());
+    assert_ne!(before, after);
+    assert!(after.contains('…'), "marked as scrolled: {after}");
+    // The end of the PowerShell command line, cut at 80 columns before, is on screen now.
+    let hidden_before = |needle: &str| !before.contains(needle) && after.contains(needle);
+    assert!(
+        ["else{", "StreamReade", "%%COMSPEC%%"].iter().any(|n| hidden_before(n)),
+        "{after}"
+    );
+    for _ in 0..5 {
+        update(&mut s, Action::ScrollLeft);
+    }
+    assert_eq!(screen(&s, 80, 24, color()).0, before);
+}

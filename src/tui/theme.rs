@@ -32,7 +32,8 @@ impl Theme {
                 .add_modifier(Modifier::BOLD),
             Severity::High => Style::new().fg(Color::Red),
             Severity::Medium => Style::new().fg(Color::Yellow),
-            Severity::Low => Style::new().fg(Color::Gray),
+            // The terminal's own text colour: grey is unreadable on light backgrounds.
+            Severity::Low => Style::new(),
         }
     }
 

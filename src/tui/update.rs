@@ -267,6 +267,8 @@ fn update_main(s: &mut AppState, action: &Action) -> Vec<Effect> {
             let text = s.ui.filter.as_ref().map(|f| f.text.clone()).unwrap_or_default();
             s.ui.modal = Some(Modal::Edit(Editor::new(EditTarget::Filter, text, false)));
         }
+        Action::ScrollRight => s.ui.hscroll = (s.ui.hscroll + 20).min(100_000),
+        Action::ScrollLeft => s.ui.hscroll = s.ui.hscroll.saturating_sub(20),
         Action::ClearFilter if s.ui.filter.is_some() => {
             s.set_filter(None);
             s.ui.status = "filter cleared".into();

@@ -19,6 +19,20 @@ pub struct TimelinePane<'a> {
     pub theme: Theme,
 }
 
+/// A row's text scrolled sideways by `by` characters (`<`/`>`), marked `…` where it starts
+/// further in.
+pub fn shifted(text: &str, by: usize) -> String {
+    if by == 0 {
+        return text.to_string();
+    }
+    let rest: String = text.chars().skip(by).collect();
+    if rest.is_empty() {
+        "…".into()
+    } else {
+        format!("…{rest}")
+    }
+}
+
 /// `+0.8s`, `+12s`, `+3m`, `+2h` between two times.
 pub fn gap(ms: i64) -> String {
     match ms {
@@ -195,7 +209,10 @@ impl TimelinePane<'_> {
         } else {
             format!("  ({link})")
         };
-        let body = clip(&format!("{other_host}{}{tail}", e.summary), rest_w);
+        let body = clip(
+            &shifted(&format!("{other_host}{}{tail}", e.summary), self.s.ui.hscroll),
+            rest_w,
+        );
         let head_style = if selected {
             self.theme.selected()
         } else if stage.is_some() {
@@ -265,7 +282,10 @@ impl TimelinePane<'_> {
             } else {
                 ratatui::style::Style::new()
             };
-            lines.push(Line::styled(clip(&text, width), style));
+            lines.push(Line::styled(
+                clip(&shifted(&text, s.ui.hscroll), width),
+                style,
+            ));
         }
         if total == 0 {
             lines.push(Line::from("nothing shares this value"));
