@@ -25,12 +25,18 @@ pub fn read_evtx(path: &Path, shown: &Arc<str>) -> (Vec<Event>, FileReport) {
     super::collected(|sink| read_evtx_into(path, shown, sink))
 }
 
+/// EVTX files up to this size are parsed on one thread, many files at once (most collections
+/// hold hundreds of logs of one or a few chunks: parallel across files is what uses the cores);
+/// larger ones one at a time, their chunks in parallel.
+pub const SMALL_EVTX_BYTES: u64 = 4 << 20;
+
 /// `read_evtx`, handing each kept event to `sink` as it is read.
 pub fn read_evtx_into(path: &Path, shown: &Arc<str>, sink: &mut dyn FnMut(Event)) -> FileReport {
+    let small = std::fs::metadata(path).is_ok_and(|m| m.len() <= SMALL_EVTX_BYTES);
     match EvtxParser::from_path(path) {
         Ok(p) => {
             let mut report = read_parser(
-                p.with_configuration(ParserSettings::new().num_threads(0)),
+                p.with_configuration(ParserSettings::new().num_threads(usize::from(small))),
                 shown,
                 sink,
             );

@@ -202,9 +202,10 @@ pub fn first_part(files: &[Planned], min_total_bytes: u64) -> usize {
 }
 
 /// `read` on every planned file, results in plan order, calling `progress(done, total)` as files
-/// finish. EVTX files are read one after another from this thread, each parsed chunk-parallel by
-/// the evtx crate on the rayon pool (running them inside rayon workers would block the workers
-/// the evtx pipeline waits on); everything else is read in parallel across files.
+/// finish. Large EVTX files (over `evtx::SMALL_EVTX_BYTES`) are read one after another from this
+/// thread, each parsed chunk-parallel by the evtx crate (inside rayon workers that pipeline would
+/// block the workers it waits on); small EVTX files (parsed on one thread) and everything else
+/// are read in parallel across files.
 pub fn each_file<R: Send>(
     files: &[Planned],
     progress: &(dyn Fn(usize, usize) + Sync),
@@ -220,14 +221,18 @@ pub fn each_file<R: Send>(
         );
         r
     };
-    let kinds: Vec<Kind> = files
+    // Whether a file is a large EVTX file, read alone.
+    let large: Vec<bool> = files
         .iter()
-        .map(|(p, _)| sniff(p).unwrap_or(Kind::Other))
+        .map(|(p, _)| {
+            sniff(p).is_ok_and(|k| k == Kind::Evtx)
+                && std::fs::metadata(p).is_ok_and(|m| m.len() > evtx::SMALL_EVTX_BYTES)
+        })
         .collect();
     let mut results: Vec<Option<R>> = files
         .par_iter()
-        .zip(kinds.par_iter())
-        .map(|((p, named), kind)| (*kind != Kind::Evtx).then(|| run(p, *named)))
+        .zip(large.par_iter())
+        .map(|((p, named), large)| (!*large).then(|| run(p, *named)))
         .collect();
     for (slot, (p, named)) in results.iter_mut().zip(files) {
         if slot.is_none() {
