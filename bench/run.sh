@@ -11,6 +11,8 @@ WORK=$(mktemp -d)
 trap 'rm -rf "$WORK"' EXIT
 
 cargo build --release -q
+cargo build --release -q --example parse_floor
+FLOOR=target/release/examples/parse_floor
 if ! command -v evtx_dump >/dev/null 2>&1; then
   cargo install -q evtx --version 0.15.1 --features evtx_dump
 fi
@@ -40,11 +42,14 @@ files=$(find "$WORK/evtx" -name '*.evtx' | wc -l)
 echo "scale set: $files EVTX files, $((size / 1024 / 1024)) MiB"
 
 read -r dump_s dump_kb < <(measure evtx_dump bash -c "for f in \"$WORK\"/evtx/*.evtx; do evtx_dump -t $THREADS -o json \"\$f\"; done")
+read -r floor_s floor_kb < <(measure floor "$FLOOR" --threads "$THREADS" "$WORK/evtx")
 read -r scan_s scan_kb < <(measure svchop target/release/svchop scan "$WORK/evtx")
 mbs() { echo "scale=1; $size / 1048576 / $1" | bc; }
 echo "evtx_dump JSON : ${dump_s}s  $(mbs "$dump_s") MB/s  peak ${dump_kb} KiB"
+echo "parse floor    : ${floor_s}s  $(mbs "$floor_s") MB/s  peak ${floor_kb} KiB (examples/parse_floor.rs)"
 echo "svchop scan    : ${scan_s}s  $(mbs "$scan_s") MB/s  peak ${scan_kb} KiB"
 echo "ratio svchop/evtx_dump: $(echo "scale=2; $scan_s / $dump_s" | bc)"
+echo "ratio svchop/floor: $(echo "scale=2; $scan_s / $floor_s" | bc)"
 
 # 2. Demo cases of growing size (JSON lines with attack chains inside): hosts days noise per
 # spec, ~63k, ~254k, ~1M, ~4M and ~10M records by default (the 10M case takes ~6 GB of disk
@@ -55,6 +60,7 @@ for spec in "${SPECS[@]}"; do
   rm -rf "$WORK/demo"
   target/release/svchop demo --headless --write "$WORK/demo" --hosts "$1" --days "$2" --noise "$3" > "$WORK/demo.txt"
   records=$(awk '{print $2}' "$WORK/demo.txt" | head -1)
+  read -r f _ < <(measure floor "$FLOOR" --threads "$THREADS" "$WORK/demo")
   read -r s kb < <(measure demo target/release/svchop scan "$WORK/demo")
-  echo "demo $1 hosts x $2 days: $records records, scan ${s}s ($(echo "scale=0; $records / $s" | bc) records/s), peak ${kb} KiB ($(echo "scale=0; $kb * 1024 / $records" | bc) B/record)"
+  echo "demo $1 hosts x $2 days: $records records, scan ${s}s ($(echo "scale=0; $records / $s" | bc) records/s), peak ${kb} KiB ($(echo "scale=0; $kb * 1024 / $records" | bc) B/record); floor ${f}s, ratio $(echo "scale=2; $s / $f" | bc)"
 done
