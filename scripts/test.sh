@@ -35,4 +35,6 @@ if grep -rln "ratatui\|crossterm" src --include='*.rs' | grep -v '^src/tui/'; th
 fi
 cargo fmt --all -- --check
 cargo clippy --all-targets --locked -- -D warnings
+# Without the `bench` feature too: the crate-private build has its own dead-code and API lints.
+cargo clippy --lib --bins --locked -- -D warnings
 cargo test --locked

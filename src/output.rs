@@ -53,20 +53,6 @@ impl Column {
     }
 }
 
-/// The terminal's width when standard output is one (`COLUMNS` first, as shells set it);
-/// `None` when the output goes to a file or a pipe, where nothing is cut.
-pub fn terminal_width() -> Option<usize> {
-    use std::io::IsTerminal;
-    if !std::io::stdout().is_terminal() {
-        return None;
-    }
-    std::env::var("COLUMNS")
-        .ok()
-        .and_then(|c| c.parse().ok())
-        .or_else(|| crossterm::terminal::size().ok().map(|(w, _)| usize::from(w)))
-        .filter(|w| *w >= 20)
-}
-
 /// Column widths that fit `avail` characters: a column narrower than its fair share keeps its
 /// natural width, the rest share what is left equally (never below `floor`, so a very narrow
 /// terminal overflows rather than showing nothing).

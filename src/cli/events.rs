@@ -64,7 +64,7 @@ pub(super) fn events(a: &EventsArgs) -> Result<ExitCode> {
                     ]
                 })
                 .collect();
-            emit(&table(&cols, &rows, crate::output::terminal_width()))?;
+            emit(&table(&cols, &rows, crate::tui::terminal::stdout_width()))?;
         }
     }
     report_problems(&loaded.report);

@@ -287,7 +287,7 @@ pub(super) fn demo(a: &DemoArgs) -> Result<ExitCode> {
     t.push_str(&findings_table(
         &shown,
         crate::model::time::DisplayZone::Utc,
-        crate::output::terminal_width(),
+        crate::tui::terminal::stdout_width(),
     ));
     t.push_str(&crate::export::table::campaigns_section(&shown));
     let _ = writeln!(

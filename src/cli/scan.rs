@@ -25,7 +25,7 @@ pub(super) fn scan(a: &ScanArgs) -> Result<ExitCode> {
     let suppressed = dropped + findings.iter().filter(|f| f.is_suppressed()).count();
     let text = match a.format {
         ScanFormat::Table => {
-            let mut t = findings_table(&shown, a.input.tz, crate::output::terminal_width());
+            let mut t = findings_table(&shown, a.input.tz, crate::tui::terminal::stdout_width());
             t.push_str(&campaigns_section(&shown));
             let _ = writeln!(t, "\n{} finding(s), profile {}.", shown.len(), profile);
             t.push_str(STAGE_LEGEND);

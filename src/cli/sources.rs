@@ -140,7 +140,7 @@ pub(super) fn sources_table(loaded: &Investigation, tz: DisplayZone) -> String {
             ]
         })
         .collect();
-    let mut out = table(&cols, &rows, crate::output::terminal_width());
+    let mut out = table(&cols, &rows, crate::tui::terminal::stdout_width());
     out.push_str(&sources_summary(loaded));
     out
 }

@@ -18,6 +18,20 @@ fn leave() {
     ratatui::restore();
 }
 
+/// The terminal's width when standard output is one (`COLUMNS` first, as shells set it), for
+/// the CLI's tables; `None` when the output goes to a file or a pipe, where nothing is cut.
+pub fn stdout_width() -> Option<usize> {
+    use std::io::IsTerminal;
+    if !std::io::stdout().is_terminal() {
+        return None;
+    }
+    std::env::var("COLUMNS")
+        .ok()
+        .and_then(|c| c.parse().ok())
+        .or_else(|| crossterm::terminal::size().ok().map(|(w, _)| usize::from(w)))
+        .filter(|w| *w >= 20)
+}
+
 /// Raw mode, the alternate screen and bracketed paste (a pasted text arrives whole, so its line
 /// breaks do not act as Enter).
 pub fn enter() -> std::io::Result<(DefaultTerminal, Guard)> {
