@@ -179,10 +179,27 @@ fn workbench_end_to_end_in_tmux() {
     }
 }
 
+/// The width is used: at 200 columns whole host names with LAST SEEN beside them and every hint;
+/// at 80 the status line still keeps `q quit`.
+fn check_widths(s: &str, w: u16) {
+    if w >= 200 {
+        assert!(
+            s.contains("04246w-win10.threebeesco.com") && s.contains("LAST SEEN"),
+            "{s}"
+        );
+        assert!(s.contains("x export") && s.contains("q quit"), "{s}");
+    } else {
+        assert!(
+            s.contains("q quit"),
+            "the status line keeps q quit at {w}: {s}"
+        );
+    }
+}
+
 fn session(case: &Path, w: u16, h: u16) {
     let t = Tmux::start(&open_cmd(case), w, h);
     t.wait_for("finding(s) loaded");
-    t.wait_for("CRIT");
+    check_widths(&t.wait_for("CRIT"), w);
     t.keys(&["Enter"]);
     // The tab bar always says "Timeline": wait for the chain's stages themselves.
     t.wait_for_any(&["INSTALL", "PIPE", "EXEC"]);
