@@ -106,10 +106,9 @@ fn apply_filter(s: &mut AppState, e: Editor) -> Option<Modal> {
         }
         Ok(f) => {
             s.set_filter(Some(f));
-            let shown: usize = s.targets.iter().map(|t| t.findings.len()).sum();
+            // The status line's filter badge says what it is and how many findings it leaves.
             s.ui.status = format!(
-                "filter on: {} on {} (F clears)",
-                crate::output::count(shown as u64, "finding"),
+                "on {}",
                 crate::output::count(s.targets.len() as u64, "host")
             );
             None
