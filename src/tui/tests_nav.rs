@@ -276,6 +276,11 @@ fn detail_decodes_payloads_and_names_addresses() {
                 .is_some_and(|ip| data.addresses.host_of(ip, e.ts).is_some())
     })
     .expect("a logon from a host of the collection");
+    // The timeline row of that logon names the source host too.
+    super::navigate::jump_to_finding(&mut s, named.0);
+    s.ui.focus = Pane::Timeline;
+    let (text, _) = screen(&s, 200, 60, color());
+    assert!(text.contains("[= "), "the logon's source host: {text}");
     for ((fi, si), want) in [(encoded, "decoded from process.command_line"), (named, "in this collection)")] {
         super::navigate::jump_to_finding(&mut s, fi);
         s.ui.timeline_sel = si;

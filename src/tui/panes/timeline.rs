@@ -146,13 +146,14 @@ fn unloaded(s: &AppState, idx: usize) -> Option<&crate::detect::finding::StageRe
 
 /// What the timeline shows of the row's event (or of its stage, when not loaded).
 fn row_data(s: &AppState, idx: usize) -> Option<RowData> {
-    if let Some(e) = s.data.as_ref()?.store.get(idx) {
+    let data = s.data.as_ref()?;
+    if let Some(e) = data.store.get(idx) {
         return Some(RowData {
             ts: e.ts,
             host_key: e.host.key.to_string(),
             host: e.host.display.to_string(),
             event_id: e.event_id,
-            summary: summary(&e),
+            summary: with_source_host(summary(&e), &e, &data.addresses),
         });
     }
     unloaded(s, idx).map(|st| RowData {
@@ -162,6 +163,29 @@ fn row_data(s: &AppState, idx: usize) -> Option<RowData> {
         event_id: st.event_id,
         summary: format!("[not loaded] {}", st.summary),
     })
+}
+
+/// A summary with the host its source address belongs to, where the collection knows it:
+/// `... from 10.10.1.14 [= ws04.corp.local]`.
+pub fn with_source_host(
+    summary: String,
+    e: &crate::model::Event,
+    book: &crate::detect::context::AddressBook,
+) -> String {
+    let Some(ip) = e.fields.net.src_ip.as_deref() else {
+        return summary;
+    };
+    match book.host_of(ip, e.ts) {
+        // Right after the address, where the eye is (the row's end is often cut).
+        Some(host) if !host.eq_ignore_ascii_case(&e.host.display) => {
+            if summary.contains(ip) {
+                summary.replacen(ip, &format!("{ip} [= {host}]"), 1)
+            } else {
+                format!("{summary} [= {host}]")
+            }
+        }
+        _ => summary,
+    }
 }
 
 /// What a timeline row shows of its event.
@@ -274,7 +298,7 @@ impl TimelinePane<'_> {
                     s.ui.zone.fmt_with(e.ts, "%m-%d %H:%M:%S"),
                     e.host.key,
                     e.event_id,
-                    summary(&e)
+                    with_source_host(summary(&e), &e, &data.addresses)
                 )
             };
             let style = if n == p.sel {
