@@ -316,13 +316,36 @@ impl AppState {
         self.ui.pivots = p.pivots;
         self.ui.all_events = p.all_events;
         self.refilter_pivots();
-        self.refresh_keeping(p.target, p.finding);
+        // The lists are as they were (a change to them re-ranks them itself): find the host and
+        // finding again without recomputing them; only when they are gone, rebuild.
+        if !self.select(p.target.as_deref(), p.finding.as_deref()) {
+            self.refresh_keeping(p.target, p.finding);
+        }
         self.ui.focus = p.focus;
         self.ui.tab = p.tab;
         self.ui.inspector_scroll = p.inspector_scroll;
         self.ui.triage_sel = p.triage_sel;
         self.ui.timeline_sel = p.timeline_sel;
         self.ui.modal = p.hops.map(|sel| Modal::Hops { sel });
+    }
+
+    /// Selects a host (by key) and its finding (by id) in the current lists; `false` when the
+    /// host is not listed.
+    fn select(&mut self, target: Option<&str>, finding: Option<&str>) -> bool {
+        let Some(ti) = target.and_then(|k| self.targets.iter().position(|t| t.key == k)) else {
+            return target.is_none();
+        };
+        self.ui.target_sel = ti;
+        let findings = self.data.as_ref().map(|d| &d.findings);
+        if let (Some(id), Some(all)) = (finding, findings)
+            && let Some(fi) = self.targets[ti]
+                .findings
+                .iter()
+                .position(|&i| all.get(i).is_some_and(|f| f.id == id))
+        {
+            self.ui.finding_sel = fi;
+        }
+        true
     }
 
     /// Whether the filter lets finding `i` through.
