@@ -86,42 +86,42 @@ pub fn clip_start(s: &str, max: usize) -> String {
     format!("…{tail}")
 }
 
-/// The columns a table keeps on a terminal of `width`: optional columns go (the last first)
-/// until the rest can fit with every cut column at least as wide as its header.
-fn columns_that_fit(columns: &[Column], rows: &[Vec<String>], width: Option<usize>) -> Vec<usize> {
-    const GAP: usize = 2;
+/// Spaces between two columns.
+const GAP: usize = 2;
+
+/// The columns a table keeps on a terminal of `width` (`natural`: each column's widest cell or
+/// header): optional columns go (the last first) until the rest can fit with every cut column at
+/// least as wide as its header.
+fn columns_that_fit(columns: &[Column], natural: &[usize], width: Option<usize>) -> Vec<usize> {
     let mut keep: Vec<usize> = (0..columns.len()).collect();
-    if let Some(w) = width {
-        let need = |keep: &[usize]| -> usize {
-            keep.iter()
-                .map(|&i| {
-                    let c = &columns[i];
-                    let natural = rows
-                        .iter()
-                        .map(|r| r.get(i).map_or(0, |x| x.chars().count()))
-                        .max()
-                        .unwrap_or(0)
-                        .max(c.header.len());
-                    if c.whole { natural } else { natural.min(c.header.len().max(6)) }
-                })
-                .sum::<usize>()
-                + GAP * keep.len().saturating_sub(1)
+    let Some(w) = width else {
+        return keep;
+    };
+    let need = |keep: &[usize]| -> usize {
+        keep.iter()
+            .map(|&i| {
+                let c = &columns[i];
+                if c.whole {
+                    natural[i]
+                } else {
+                    natural[i].min(c.header.len().max(6))
+                }
+            })
+            .sum::<usize>()
+            + GAP * keep.len().saturating_sub(1)
+    };
+    while need(&keep) > w {
+        let Some(pos) = keep.iter().rposition(|&i| columns[i].optional) else {
+            break;
         };
-        while need(&keep) > w {
-            let Some(pos) = keep.iter().rposition(|&i| columns[i].optional) else {
-                break;
-            };
-            keep.remove(pos);
-        }
+        keep.remove(pos);
     }
     keep
 }
 
 /// Widths on a terminal of `w` columns: whole columns keep their natural width, the others
 /// share the rest (never narrower than their header).
-fn fitted_widths(columns: &[Column], natural: &[usize], w: usize) -> Vec<usize> {
-    const GAP: usize = 2;
-
+fn fitted_widths(columns: &[&Column], natural: &[usize], w: usize) -> Vec<usize> {
     let gaps = GAP * columns.len().saturating_sub(1);
     let fixed: usize = natural
         .iter()
@@ -150,30 +150,17 @@ fn fitted_widths(columns: &[Column], natural: &[usize], w: usize) -> Vec<usize> 
 }
 
 /// Renders rows under headers, each cell sanitized, columns padded. On a terminal of `width`
-/// columns the table is fitted to it (the widest columns give way first); with `None` (a file
-/// or a pipe) nothing is cut.
+/// columns the table is fitted to it (optional columns left out when it is too narrow for all,
+/// the widest of the others give way first); with `None` (a file or a pipe) nothing is cut.
 pub fn table(columns: &[Column], rows: &[Vec<String>], width: Option<usize>) -> String {
-    const GAP: usize = 2;
-    let keep = columns_that_fit(columns, rows, width);
-    if keep.len() < columns.len() {
-        let cols: Vec<Column> = keep
-            .iter()
-            .map(|&i| Column {
-                optional: false,
-                ..columns[i]
-            })
-            .collect();
-        let rows: Vec<Vec<String>> = rows
-            .iter()
-            .map(|r| keep.iter().map(|&i| r.get(i).cloned().unwrap_or_default()).collect())
-            .collect();
-        return table(&cols, &rows, width);
-    }
     let raw: Vec<Vec<String>> = rows
         .iter()
         .map(|r| {
             (0..columns.len())
-                .map(|i| crate::model::sanitize::for_terminal(r.get(i).map_or("", String::as_str)).into_owned())
+                .map(|i| {
+                    crate::model::sanitize::for_terminal(r.get(i).map_or("", String::as_str))
+                        .into_owned()
+                })
                 .collect()
         })
         .collect();
@@ -188,21 +175,24 @@ pub fn table(columns: &[Column], rows: &[Vec<String>], width: Option<usize>) -> 
                 .max(c.header.len())
         })
         .collect();
+    let keep = columns_that_fit(columns, &natural, width);
+    let columns: Vec<&Column> = keep.iter().map(|&i| &columns[i]).collect();
+    let natural: Vec<usize> = keep.iter().map(|&i| natural[i]).collect();
     let widths = match width {
-        Some(w) => fitted_widths(columns, &natural, w),
+        Some(w) => fitted_widths(&columns, &natural, w),
         None => natural,
     };
     let cells: Vec<Vec<String>> = raw
         .iter()
         .map(|r| {
-            r.iter()
-                .zip(columns)
+            keep.iter()
+                .zip(&columns)
                 .zip(&widths)
-                .map(|((cell, c), &w)| {
+                .map(|((&i, c), &w)| {
                     if c.keep_end {
-                        clip_start(cell, w)
+                        clip_start(&r[i], w)
                     } else {
-                        clip(cell, w)
+                        clip(&r[i], w)
                     }
                 })
                 .collect()
@@ -227,7 +217,6 @@ pub fn table(columns: &[Column], rows: &[Vec<String>], width: Option<usize>) -> 
     out
 }
 
-/// JSON text made safe to print on a terminal (see `model::sanitize::for_json`).
 /// `1 record`, `2 records`, `1 match`, `3 matches`: a count with its noun (regular plurals).
 pub fn count(n: u64, noun: &str) -> String {
     if n == 1 {
@@ -239,6 +228,7 @@ pub fn count(n: u64, noun: &str) -> String {
     }
 }
 
+/// JSON text made safe to print on a terminal (see `model::sanitize::for_json`).
 pub fn json_safe(json: String) -> String {
     crate::model::sanitize::for_json(json)
 }

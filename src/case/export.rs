@@ -178,14 +178,7 @@ fn iocs(out: &mut String, active: &[&Finding], events: EventLookup<'_>) {
 /// A finding in a few lines: heading, stages present and missing, triage state and notes.
 fn compact_md(out: &mut String, case: &Case, f: &Finding, playbook: &Playbook) {
     let (done, total) = case.progress(&f.id, playbook.step_count());
-    let _ = writeln!(
-        out,
-        "### {} {} on {} (score {})\n",
-        f.severity.label(),
-        md(&f.id),
-        md(&f.target_host),
-        f.score
-    );
+    crate::export::markdown::heading_md(out, f);
     let present: Vec<&str> = {
         let mut v: Vec<&str> = f.stages.iter().map(|s| s.stage.label()).collect();
         v.dedup();

@@ -6,8 +6,8 @@ use crate::model::sanitize::for_markdown as md;
 use crate::model::time::fmt_short;
 use std::fmt::Write;
 
-/// One finding: summary table, score breakdown, timeline with evidence locations.
-pub fn finding_md(out: &mut String, f: &Finding) {
+/// A finding's heading: `### High F-… on HOST (score 80)`.
+pub fn heading_md(out: &mut String, f: &Finding) {
     let _ = writeln!(
         out,
         "### {} {} on {} (score {})\n",
@@ -16,6 +16,11 @@ pub fn finding_md(out: &mut String, f: &Finding) {
         md(&f.target_host),
         f.score
     );
+}
+
+/// One finding: summary table, score breakdown, timeline with evidence locations.
+pub fn finding_md(out: &mut String, f: &Finding) {
+    heading_md(out, f);
     if let Some(s) = &f.suppressed_by {
         let _ = writeln!(
             out,

@@ -106,16 +106,20 @@ pub fn execute(s: &AppState, effect: &Effect) -> Action {
     }
 }
 
-/// One finding's report (full form) beside the case: `<case>-<finding id>.md`.
-fn export_finding(s: &AppState, id: &str) -> Result<String, String> {
-    let data = s.data.as_ref().ok_or("still loading")?;
-    let stem = s
-        .case
+/// Where reports go: beside the case file, named after it (`<case>-report.md`).
+fn report_stem(s: &AppState) -> String {
+    s.case
         .path
         .to_string_lossy()
         .trim_end_matches(".json")
         .trim_end_matches(".svchop-case")
-        .to_string();
+        .to_string()
+}
+
+/// One finding's report (full form) beside the case: `<case>-<finding id>.md`.
+fn export_finding(s: &AppState, id: &str) -> Result<String, String> {
+    let data = s.data.as_ref().ok_or("still loading")?;
+    let stem = report_stem(s);
     let path = PathBuf::from(format!("{stem}-{id}.md"));
     let events = |i: usize| data.store.get(i);
     let md = report_md(
@@ -134,13 +138,7 @@ fn export_finding(s: &AppState, id: &str) -> Result<String, String> {
 
 fn export(s: &AppState) -> Result<String, String> {
     let data = s.data.as_ref().ok_or("still loading")?;
-    let stem = s
-        .case
-        .path
-        .to_string_lossy()
-        .trim_end_matches(".json")
-        .trim_end_matches(".svchop-case")
-        .to_string();
+    let stem = report_stem(s);
     let md_path = PathBuf::from(format!("{stem}-report.md"));
     let json_path = PathBuf::from(format!("{stem}-report.json"));
     let events = |i: usize| data.store.get(i);

@@ -87,6 +87,14 @@ pub struct Place {
 /// How many places back (and forward) the workbench remembers.
 pub const HISTORY: usize = 100;
 
+/// Pushes a place onto a history stack, forgetting the oldest past `HISTORY`.
+pub fn push_place(stack: &mut Vec<Place>, p: Place) {
+    stack.push(p);
+    if stack.len() > HISTORY {
+        stack.remove(0);
+    }
+}
+
 /// What a text editor is editing.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum EditTarget {
@@ -304,10 +312,7 @@ impl AppState {
     /// Remembers where the analyst is before a jump (a new jump forgets the way forward).
     pub fn remember(&mut self) {
         let here = self.place();
-        self.ui.back.push(here);
-        if self.ui.back.len() > HISTORY {
-            self.ui.back.remove(0);
-        }
+        push_place(&mut self.ui.back, here);
         self.ui.forward.clear();
     }
 

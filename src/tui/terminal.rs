@@ -35,9 +35,13 @@ pub fn stdout_width() -> Option<usize> {
 /// Raw mode, the alternate screen and bracketed paste (a pasted text arrives whole, so its line
 /// breaks do not act as Enter).
 pub fn enter() -> std::io::Result<(DefaultTerminal, Guard)> {
+    Ok((init()?, Guard))
+}
+
+fn init() -> std::io::Result<DefaultTerminal> {
     let term = ratatui::try_init()?;
     crossterm::execute!(std::io::stdout(), EnableBracketedPaste)?;
-    Ok((term, Guard))
+    Ok(term)
 }
 
 /// ctrl-z: gives the terminal back to the shell and stops the process as the shell's own ctrl-z
@@ -45,7 +49,6 @@ pub fn enter() -> std::io::Result<(DefaultTerminal, Guard)> {
 pub fn suspend(term: &mut DefaultTerminal) -> std::io::Result<()> {
     leave();
     nix::sys::signal::raise(nix::sys::signal::Signal::SIGTSTP).map_err(std::io::Error::from)?;
-    *term = ratatui::try_init()?;
-    crossterm::execute!(std::io::stdout(), EnableBracketedPaste)?;
+    *term = init()?;
     term.clear()
 }

@@ -257,7 +257,7 @@ fn update_main(s: &mut AppState, action: &Action) -> Vec<Effect> {
         Action::Forward => {
             if let Some(p) = s.ui.forward.pop() {
                 let here = s.place();
-                s.ui.back.push(here);
+                super::state::push_place(&mut s.ui.back, here);
                 s.go_to(p);
             } else {
                 s.ui.status = "nothing to go forward to".into();
@@ -298,10 +298,7 @@ fn update_main(s: &mut AppState, action: &Action) -> Vec<Effect> {
 fn back(s: &mut AppState) {
     if let Some(p) = s.ui.back.pop() {
         let here = s.place();
-        s.ui.forward.push(here);
-        if s.ui.forward.len() > super::state::HISTORY {
-            s.ui.forward.remove(0);
-        }
+        super::state::push_place(&mut s.ui.forward, here);
         s.go_to(p);
         return;
     }

@@ -46,12 +46,7 @@ pub fn areas(area: Rect, status_rows: u16, targets_w: u16) -> Areas {
 /// The Targets pane's width side by side: what its longest host name needs, between a third
 /// and 45% of the terminal.
 pub fn targets_width(s: &AppState, width: u16) -> u16 {
-    let longest = s
-        .targets
-        .iter()
-        .map(|t| t.display.chars().count() + 1)
-        .max()
-        .unwrap_or(8);
+    let longest = targets::longest_host(s).unwrap_or(8);
     // Fixed columns (19), LAST SEEN with its zone (up to 22), borders (2).
     let need = u16::try_from(longest + 19 + 22 + 2).unwrap_or(u16::MAX);
     need.clamp(width / 3, width * 45 / 100)

@@ -25,11 +25,17 @@ pub fn window_start(sel: usize, height: usize) -> usize {
     }
 }
 
+/// The longest host name listed, with its `~` mark column; `None` when nothing is listed.
+pub fn longest_host(s: &AppState) -> Option<usize> {
+    s.targets
+        .iter()
+        .map(|t| t.display.chars().count() + 1)
+        .max()
+}
+
 /// The LAST SEEN format (with the year when the hosts' times span more than one) and the host
-/// column's width: what the fixed columns leave, up to the longest name.
+/// column's width: what the fixed columns leave of `width`, up to the longest name.
 fn columns(s: &AppState, width: u16, wide: bool) -> (&'static str, usize) {
-    let inner = Rect::new(0, 0, width, 1);
-    // LAST SEEN carries the year when the hosts' times span more than one.
     let years = {
         let mut y = s.targets.iter().map(|t| t.last.format("%Y").to_string());
         let first = y.next();
@@ -42,23 +48,16 @@ fn columns(s: &AppState, width: u16, wide: bool) -> (&'static str, usize) {
     };
     let date_w = if wide {
         s.ui.zone
-        .fmt_with(chrono::DateTime::UNIX_EPOCH, date_fmt)
-        .chars()
-        .count()
-        + 2
+            .fmt_with(chrono::DateTime::UNIX_EPOCH, date_fmt)
+            .chars()
+            .count()
+            + 2
     } else {
         0
     };
-    // The host column takes what the fixed columns leave, up to the longest name.
-    let longest = s
-        .targets
-        .iter()
-        .map(|t| t.display.chars().count() + 1)
-        .max()
-        .unwrap_or(4);
-    let host_w = usize::from(inner.width)
+    let host_w = usize::from(width)
         .saturating_sub(19 + date_w)
-        .min(longest)
+        .min(longest_host(s).unwrap_or(4))
         .max(6);
     (date_fmt, host_w)
 }
