@@ -137,6 +137,86 @@ pub enum Command {
     Normalize(NormalizeArgs),
     /// The built-in demo case: a synthetic domain with benign noise and attacks by several tools.
     Demo(DemoArgs),
+    /// A scan in phases for a fleet too large for one machine (the Spark job runs these):
+    /// facts of each part, merged, findings host group by host group, ranked together.
+    #[command(subcommand)]
+    Fleet(FleetCommand),
+}
+
+#[derive(Subcommand, Debug)]
+pub enum FleetCommand {
+    /// Phase 1: the collection-wide facts of some events (rows of any hosts, in any order).
+    Facts(FleetFactsArgs),
+    /// Merge facts files (or folders of them) into the facts of the whole collection.
+    Merge(FleetMergeArgs),
+    /// Phase 2: the findings of the hosts in the input (all of each host's events), given the
+    /// merged facts, as JSON lines for `svchop fleet rank`.
+    Scan(FleetScanArgs),
+    /// Phase 3: the findings of every host group ranked together, sources that moved to many
+    /// targets tagged; printed as `svchop scan` prints.
+    Rank(FleetRankArgs),
+}
+
+#[derive(Args, Debug)]
+pub struct FleetFactsArgs {
+    #[command(flatten)]
+    pub input: InputArgs,
+    #[command(flatten)]
+    pub detect: DetectArgs,
+    /// Write the facts here (`-` for standard output).
+    #[arg(long, value_name = "FILE")]
+    pub to: PathBuf,
+}
+
+#[derive(Args, Debug)]
+pub struct FleetMergeArgs {
+    /// Facts files, or folders of `*.json` facts files.
+    #[arg(required = true)]
+    pub facts: Vec<PathBuf>,
+    /// Write the merged facts here (`-` for standard output).
+    #[arg(long, value_name = "FILE")]
+    pub to: PathBuf,
+    /// The inputs are not every part of the collection: keep everything, to merge again later
+    /// (facts of the whole collection are trimmed to what host scans read).
+    #[arg(long)]
+    pub partial: bool,
+}
+
+#[derive(Args, Debug)]
+pub struct FleetScanArgs {
+    #[command(flatten)]
+    pub input: InputArgs,
+    #[command(flatten)]
+    pub detect: DetectArgs,
+    /// The merged facts of the whole collection (`svchop fleet merge`).
+    #[arg(long, value_name = "FILE")]
+    pub facts: PathBuf,
+    /// Also keep findings an allow-list entry suppressed (marked with the entry).
+    #[arg(long)]
+    pub show_suppressed: bool,
+}
+
+#[derive(Args, Debug)]
+pub struct FleetRankArgs {
+    /// Findings of `svchop fleet scan` runs: JSON lines files, or folders of them.
+    #[arg(required = true)]
+    pub findings: Vec<PathBuf>,
+    #[command(flatten)]
+    pub detect: DetectArgs,
+    #[arg(long, value_enum, default_value_t = ScanFormat::Table)]
+    pub format: ScanFormat,
+    /// Only findings at or above this severity (low, medium, high, critical).
+    #[arg(long, value_parser = parse_severity)]
+    pub min_severity: Option<Severity>,
+    /// Exit with status 1 when a (not suppressed) finding reaches this severity.
+    #[arg(long, value_parser = parse_severity)]
+    pub fail_on: Option<Severity>,
+    /// Also list findings an allow-list entry suppressed (with the entry).
+    #[arg(long)]
+    pub show_suppressed: bool,
+    /// Show times in this zone: UTC (default), local, +HH:MM, or an IANA name (Europe/Berlin).
+    #[arg(long, value_name = "ZONE", default_value = "UTC", value_parser = parse_zone, allow_hyphen_values = true)]
+    pub tz: DisplayZone,
 }
 
 #[derive(Subcommand, Debug)]

@@ -5,6 +5,7 @@
 mod args;
 mod events;
 mod export;
+mod fleet;
 mod open;
 mod scan;
 mod sources;
@@ -54,6 +55,7 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         Some(Command::Export(a)) => export::export(&a),
         Some(Command::Normalize(a)) => events::normalize(&a),
         Some(Command::Rules(RulesCommand::Export(a))) => export::rules_export(&a),
+        Some(Command::Fleet(c)) => fleet::fleet(&c),
         None if !cli.open.paths.is_empty() || cli.open.findings.is_some() => open::open(&cli.open),
         None => bail!("give paths to open the workbench, or a command (svchop --help)"),
     }

@@ -16,7 +16,39 @@ pub(super) fn scan(a: &ScanArgs) -> Result<ExitCode> {
     let detector = a.detect.detector()?;
     let profile = detector.profile.name.clone();
     let loaded = a.input.open(Some(detector), false, a.show_suppressed)?;
-    let (findings, dropped) = (&loaded.findings, loaded.suppressed_dropped);
+    let shown = Shown {
+        format: a.format,
+        tz: a.input.tz,
+        min_severity: a.min_severity,
+        fail_on: a.fail_on,
+        show_suppressed: a.show_suppressed,
+    };
+    let code = print_findings(
+        &loaded.findings,
+        loaded.suppressed_dropped,
+        &profile,
+        &shown,
+    )?;
+    report_problems(&loaded.report);
+    Ok(code)
+}
+
+/// How findings are printed.
+pub(super) struct Shown {
+    pub format: ScanFormat,
+    pub tz: crate::model::time::DisplayZone,
+    pub min_severity: Option<Severity>,
+    pub fail_on: Option<Severity>,
+    pub show_suppressed: bool,
+}
+
+/// Prints ranked findings as `svchop scan` does; the exit code `--fail-on` asks for.
+pub(super) fn print_findings(
+    findings: &[Finding],
+    dropped: usize,
+    profile: &str,
+    a: &Shown,
+) -> Result<ExitCode> {
     let min = a.min_severity.unwrap_or(Severity::Low);
     let shown: Vec<&Finding> = findings
         .iter()
@@ -25,7 +57,7 @@ pub(super) fn scan(a: &ScanArgs) -> Result<ExitCode> {
     let suppressed = dropped + findings.iter().filter(|f| f.is_suppressed()).count();
     let text = match a.format {
         ScanFormat::Table => {
-            let mut t = findings_table(&shown, a.input.tz, crate::tui::terminal::stdout_width());
+            let mut t = findings_table(&shown, a.tz, crate::tui::terminal::stdout_width());
             t.push_str(&campaigns_section(&shown));
             let _ = writeln!(t, "\n{} finding(s), profile {}.", shown.len(), profile);
             t.push_str(STAGE_LEGEND);
@@ -46,7 +78,6 @@ pub(super) fn scan(a: &ScanArgs) -> Result<ExitCode> {
         ScanFormat::Md => findings_md(&shown, &format!("svchop findings (profile {profile})")),
     };
     emit(&text)?;
-    report_problems(&loaded.report);
     let failed = a.fail_on.is_some_and(|s| {
         findings
             .iter()

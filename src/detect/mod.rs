@@ -10,6 +10,7 @@ pub mod chain;
 pub mod context;
 pub mod coverage;
 pub mod finding;
+pub mod fleet;
 pub mod full;
 pub mod install;
 pub mod links;
@@ -110,13 +111,37 @@ impl Detector {
         let mut facts = self.facts(packed, &hosts);
         facts.context.finish();
         let addresses = facts.context.address_book();
+        let (mut findings, dropped) = self.scan_hosts(packed, &hosts, facts, suppressed_per_host);
+        self.rank(&mut findings);
+        (findings, dropped, addresses)
+    }
+
+    /// Every finding of the collection in rank order, findings of one source across many targets
+    /// tagged as its campaign: the last step of a scan, once every host is done.
+    pub fn rank(&self, findings: &mut [Finding]) {
+        findings.sort_by(Finding::order);
+        if self.profile.engine == Engine::Chain {
+            campaign::tag_sources(findings, &self.weights);
+        }
+    }
+
+    /// The findings of `hosts` (each host's in rank order, not yet ranked across hosts), given
+    /// the collection's facts (after `Context::finish`), and how many suppressed were dropped.
+    fn scan_hosts(
+        &self,
+        packed: &std::sync::Arc<Store>,
+        hosts: &[(&str, std::ops::Range<usize>)],
+        mut facts: Facts,
+        suppressed_per_host: usize,
+    ) -> (Vec<Finding>, usize) {
         let extras = Extras {
             bursts: std::mem::take(&mut facts.bursts).finish(&self.profile),
         };
         let (ctx, joins) = (&facts.context, &facts.joins);
         let per_host: Vec<(Vec<Finding>, usize)> = hosts
-            .into_par_iter()
+            .par_iter()
             .map(|(key, range)| {
+                let (key, range) = (*key, range.clone());
                 let outside = if self.profile.engine.is_chain() {
                     ctx.linkable_from_elsewhere(key)
                 } else {
@@ -144,12 +169,8 @@ impl Detector {
             })
             .collect();
         let dropped = per_host.iter().map(|(_, d)| d).sum();
-        let mut findings: Vec<Finding> = per_host.into_iter().flat_map(|(f, _)| f).collect();
-        findings.sort_by(Finding::order);
-        if self.profile.engine == Engine::Chain {
-            campaign::tag_sources(&mut findings, &self.weights);
-        }
-        (findings, dropped, addresses)
+        let findings: Vec<Finding> = per_host.into_iter().flat_map(|(f, _)| f).collect();
+        (findings, dropped)
     }
 
     /// The collection-wide facts, folded host by host.

@@ -41,6 +41,9 @@ pub(crate) struct JoinFacts {
     tools: Vec<(usize, String, Option<String>)>,
     /// Passing network logons by logon id, any host, in store order (`same_host = false`).
     logons_by_id: std::collections::HashMap<u64, Vec<usize>>,
+    /// The logon ids installs name (`same_host = false`): the logons worth carrying from one
+    /// part of a fleet to another.
+    install_logon_ids: std::collections::BTreeSet<u64>,
 }
 
 impl JoinFacts {
@@ -58,13 +61,32 @@ impl JoinFacts {
                 {
                     self.logons_by_id.entry(l.0).or_default().push(i);
                 }
+                if let Some(l) = install_record(i, e, p).and_then(|r| r.logon_id) {
+                    self.install_logon_ids.insert(l.0);
+                }
             }
             _ => {}
         }
     }
 
+    /// Store indices of the reference tool runs (Sentinel).
+    pub(crate) fn tool_runs(&self) -> impl Iterator<Item = usize> + '_ {
+        self.tools.iter().map(|t| t.0)
+    }
+
+    /// Network logons by logon id: (id, store indices).
+    pub(crate) fn logons(&self) -> impl Iterator<Item = (u64, &[usize])> + '_ {
+        self.logons_by_id.iter().map(|(k, v)| (*k, v.as_slice()))
+    }
+
+    /// The logon ids installs name.
+    pub(crate) fn install_logon_ids(&self) -> &std::collections::BTreeSet<u64> {
+        &self.install_logon_ids
+    }
+
     /// Adds what other hosts gave (any order: lists are put back in store order).
     pub(crate) fn absorb(&mut self, other: JoinFacts) {
+        self.install_logon_ids.extend(other.install_logon_ids);
         self.tools.extend(other.tools);
         self.tools.sort_by_key(|t| t.0);
         for (id, mut v) in other.logons_by_id {
@@ -553,6 +575,40 @@ impl Bursts {
     pub(crate) fn absorb(&mut self, other: Bursts) {
         for (src, hits) in other.by_src {
             self.by_src.entry(src).or_default().extend(hits);
+        }
+    }
+
+    /// Every hit by source, each source's hits in order without repeats (what `finish` counts
+    /// is the same).
+    pub(crate) fn hits(&self) -> BTreeMap<String, Vec<(chrono::DateTime<chrono::Utc>, String)>> {
+        self.by_src
+            .iter()
+            .map(|(src, hits)| {
+                let mut v: Vec<(chrono::DateTime<chrono::Utc>, String)> =
+                    hits.iter().map(|(t, k)| (*t, k.to_string())).collect();
+                v.sort();
+                v.dedup();
+                (src.clone(), v)
+            })
+            .collect()
+    }
+
+    /// The bursts of these hits (from `hits`).
+    pub(crate) fn from_hits(
+        hits: BTreeMap<String, Vec<(chrono::DateTime<chrono::Utc>, String)>>,
+    ) -> Self {
+        Bursts {
+            by_src: hits
+                .into_iter()
+                .map(|(src, v)| {
+                    let v = v
+                        .into_iter()
+                        .map(|(t, k)| (t, std::sync::Arc::from(k.as_str())))
+                        .collect();
+                    (src, v)
+                })
+                .collect(),
+            keys: std::collections::HashMap::new(),
         }
     }
 

@@ -9,7 +9,7 @@ use crate::model::describe::summary;
 use serde::Serialize;
 
 /// Schema version written in every manifest; bump when a column changes meaning.
-pub const SCHEMA_VERSION: u32 = 1;
+pub const SCHEMA_VERSION: u32 = 2;
 
 /// Column type in the table.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -70,6 +70,21 @@ pub const COLUMNS: &[(&str, ColType, &str)] = &[
         "record_id",
         ColType::Long,
         "record id in the file, when the format has one",
+    ),
+    (
+        "source_file",
+        ColType::String,
+        "the evidence file the record was read from",
+    ),
+    (
+        "source_line",
+        ColType::Long,
+        "line of the record in a JSON file, when it has one",
+    ),
+    (
+        "exec_pid",
+        ColType::Long,
+        "System/Execution/@ProcessID (for SCM events, services.exe)",
     ),
     ("summary", ColType::String, "one-line description"),
     (
@@ -190,6 +205,11 @@ pub struct Row<'a> {
     pub evidence: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub record_id: Option<u64>,
+    pub source_file: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub source_line: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub exec_pid: Option<u32>,
     pub summary: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub logon_id: Option<String>,
@@ -302,6 +322,9 @@ pub fn row(seq: u64, e: &Event) -> Row<'_> {
         provider: e.provider.as_deref(),
         evidence: e.source.to_string(),
         record_id: e.source.record_id,
+        source_file: &e.source.file,
+        source_line: e.source.line,
+        exec_pid: f.exec_pid,
         summary: summary(e),
         logon_id: f.logon_id.map(|l| l.to_string()),
         subject_logon_id: f.subject_logon_id.map(|l| l.to_string()),
@@ -501,6 +524,8 @@ mod tests {
         f.registry.target_object = s();
         f.registry.details = s();
         e.source.record_id = Some(7);
+        e.source.line = Some(3);
+        e.fields.exec_pid = Some(600);
         let v = serde_json::to_value(row(0, &e)).unwrap_or_default();
         let keys: Vec<String> = v
             .as_object()

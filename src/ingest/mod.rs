@@ -10,6 +10,7 @@ pub mod jsonscan;
 pub mod kept;
 pub mod report;
 pub mod shapes;
+pub mod table;
 pub mod xmldata;
 
 use crate::model::Event;
@@ -40,6 +41,10 @@ pub struct LoadOptions {
 pub(crate) enum Kind {
     Evtx,
     Json,
+    /// Rows of svchop's own normalized table.
+    Table,
+    /// The manifest of a normalized table (its parts are read).
+    TableManifest,
     Other,
     /// A FIFO, socket, device or folder: never opened.
     NotAFile,
@@ -59,7 +64,11 @@ pub(crate) fn sniff(path: &Path) -> std::io::Result<Kind> {
     }
     let text = String::from_utf8_lossy(head);
     let t = text.trim_start_matches('\u{feff}').trim_start();
-    Ok(if t.starts_with('{') || t.starts_with('[') {
+    Ok(if t.starts_with('{') && table::looks_like_row(t) {
+        Kind::Table
+    } else if t.starts_with('{') && table::looks_like_manifest(t) {
+        Kind::TableManifest
+    } else if t.starts_with('{') || t.starts_with('[') {
         Kind::Json
     } else {
         Kind::Other
@@ -151,6 +160,20 @@ pub fn read_one_into(
             };
             Ok(json::read_json_into(path, &shown, jo, sink))
         }
+        Ok(Kind::Table) => match std::fs::File::open(path) {
+            Ok(f) => Ok(table::read_rows_into(
+                std::io::BufReader::with_capacity(1 << 20, f),
+                &shown,
+                sink,
+            )),
+            Err(e) => {
+                let mut rep = FileReport::new(&shown, "svchop table");
+                rep.problem("file", format!("cannot open: {e}"));
+                Ok(rep)
+            }
+        },
+        // Its parts are the table: nothing to read here.
+        Ok(Kind::TableManifest) => Ok(FileReport::new(&shown, "svchop table manifest")),
         Ok(Kind::Other) if !named => Err(shown.to_string()),
         Ok(Kind::Other) => {
             let mut rep = FileReport::new(&shown, "unknown");

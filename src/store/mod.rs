@@ -47,6 +47,18 @@ impl Parts {
         self.ignored.extend(other.ignored);
     }
 
+    /// Adds events from elsewhere than the files (a fleet scan's events carried from other
+    /// hosts), packed as reading packs.
+    pub fn add_events(&mut self, events: Vec<Event>, typed_only: bool) {
+        let shared = Mutex::new(HashSet::new());
+        let mut batch = Batch::new(typed_only, &shared);
+        for e in events {
+            batch.push(e);
+        }
+        batch.flush();
+        self.chunks.extend(batch.chunks);
+    }
+
     /// The store of everything read: events in store order, copies merged (and counted).
     pub fn into_loaded(self) -> Loaded {
         let (store, merged) = Store::new(self.chunks);

@@ -1,0 +1,188 @@
+//! `svchop fleet`: a scan in phases (facts, merge, host groups, rank) for fleets processed on a
+//! cluster; the Spark job from `svchop rules export --to spark` runs these steps.
+
+use super::args::{
+    FleetCommand, FleetFactsArgs, FleetMergeArgs, FleetRankArgs, FleetScanArgs, InputArgs,
+};
+use super::report_problems;
+use super::scan::{Shown, print_findings};
+use crate::detect::fleet::FleetFacts;
+use crate::output::json_safe;
+use crate::store::{Loaded, Parts, read_parts};
+use anyhow::{Context, Result, bail};
+use std::collections::BTreeSet;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::sync::Arc;
+
+pub(super) fn fleet(c: &FleetCommand) -> Result<ExitCode> {
+    match c {
+        FleetCommand::Facts(a) => facts(a),
+        FleetCommand::Merge(a) => merge(a),
+        FleetCommand::Scan(a) => scan(a),
+        FleetCommand::Rank(a) => rank(a),
+    }
+}
+
+/// The input read into parts (typed fields only), not yet a store.
+fn read(input: &InputArgs) -> Result<Parts> {
+    for p in &input.paths {
+        if !p.exists() {
+            bail!("{} does not exist", p.display());
+        }
+    }
+    let opts = crate::ingest::LoadOptions {
+        typed_only: true,
+        ..input.load_options()?
+    };
+    let (files, skipped) = crate::ingest::plan_all(&input.paths);
+    let mut parts = read_parts(&files, &opts, &|_, _| {});
+    parts.ignored.extend(skipped);
+    Ok(parts)
+}
+
+/// Writes `text` to `to` (`-`: standard output); never over an evidence file the run read.
+fn write_out(to: &Path, text: &str, read: &[PathBuf]) -> Result<()> {
+    if to == Path::new("-") {
+        let mut out = std::io::stdout().lock();
+        out.write_all(text.as_bytes())?;
+        return Ok(out.flush()?);
+    }
+    if read.iter().any(|p| same_file(p, to)) {
+        bail!("{} is one of the inputs: write elsewhere", to.display());
+    }
+    std::fs::write(to, text).with_context(|| format!("cannot write {}", to.display()))
+}
+
+fn same_file(a: &Path, b: &Path) -> bool {
+    match (std::fs::canonicalize(a), std::fs::canonicalize(b)) {
+        (Ok(a), Ok(b)) => b.starts_with(a),
+        _ => false,
+    }
+}
+
+fn facts(a: &FleetFactsArgs) -> Result<ExitCode> {
+    let detector = a.detect.detector()?;
+    let Loaded { store, report, .. } = read(&a.input)?.into_loaded();
+    let f = detector.fleet_facts(&store);
+    write_out(&a.to, &(serde_json::to_string(&f)? + "\n"), &a.input.paths)?;
+    report_problems(&report);
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Facts files named, or the `*.json` files of named folders, sorted.
+fn facts_files(paths: &[PathBuf]) -> Result<Vec<PathBuf>> {
+    let mut out = Vec::new();
+    for p in paths {
+        if p.is_dir() {
+            let mut found: Vec<PathBuf> = std::fs::read_dir(p)
+                .with_context(|| format!("cannot read {}", p.display()))?
+                .flatten()
+                .map(|e| e.path())
+                .filter(|f| f.is_file() && f.extension().is_some_and(|x| x == "json"))
+                .collect();
+            found.sort();
+            out.extend(found);
+        } else {
+            out.push(p.clone());
+        }
+    }
+    Ok(out)
+}
+
+fn read_facts(path: &Path) -> Result<FleetFacts> {
+    let text =
+        std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
+    serde_json::from_str(&text).with_context(|| format!("{} is not svchop facts", path.display()))
+}
+
+fn merge(a: &FleetMergeArgs) -> Result<ExitCode> {
+    let files = facts_files(&a.facts)?;
+    let mut merged: Option<FleetFacts> = None;
+    for f in &files {
+        let facts = read_facts(f)?;
+        merged = Some(match merged {
+            None => {
+                facts
+                    .check(&facts.profile.clone())
+                    .with_context(|| f.display().to_string())?;
+                if facts.complete && files.len() > 1 {
+                    bail!(
+                        "{}: facts already complete (merged from every part): merge the parts' facts instead",
+                        f.display()
+                    );
+                }
+                facts
+            }
+            Some(m) => m.merge(facts).with_context(|| f.display().to_string())?,
+        });
+    }
+    let Some(mut merged) = merged else {
+        bail!("no facts files found");
+    };
+    if !a.partial && !merged.complete {
+        merged = merged.completed();
+    }
+    eprintln!(
+        "svchop: facts of {} host(s), {} event(s), from {} file(s){}",
+        merged.hosts.len(),
+        merged.events,
+        files.len(),
+        if merged.complete { "" } else { " (partial)" }
+    );
+    write_out(&a.to, &(serde_json::to_string(&merged)? + "\n"), &files)?;
+    Ok(ExitCode::SUCCESS)
+}
+
+fn scan(a: &FleetScanArgs) -> Result<ExitCode> {
+    let detector = a.detect.detector()?;
+    let facts = read_facts(&a.facts)?;
+    facts
+        .check(&detector.profile.name)
+        .with_context(|| a.facts.display().to_string())?;
+    let facts = if facts.complete {
+        facts
+    } else {
+        facts.completed()
+    };
+    let mut parts = read(&a.input)?;
+    // The hosts whose events are here (all of each, by contract); the facts carry the events
+    // of the others that their scans reach.
+    let hosts: BTreeSet<String> = parts
+        .report
+        .files
+        .iter()
+        .flat_map(|f| f.seen.keys().cloned())
+        .collect();
+    parts.add_events(facts.carried_events(&hosts), true);
+    let Loaded { store, report, .. } = parts.into_loaded();
+    let keep = if a.show_suppressed { usize::MAX } else { 0 };
+    let (findings, _) = detector.scan_fleet(&Arc::new(store), &hosts, &facts, keep);
+    let text = findings
+        .iter()
+        .map(|f| serde_json::to_string(f).map(|s| json_safe(s) + "\n"))
+        .collect::<std::result::Result<String, _>>()?;
+    crate::output::emit(&text)?;
+    report_problems(&report);
+    Ok(ExitCode::SUCCESS)
+}
+
+fn rank(a: &FleetRankArgs) -> Result<ExitCode> {
+    let detector = a.detect.detector()?;
+    let mut findings = Vec::new();
+    for p in &a.findings {
+        let got = crate::case::imported::read(p)?;
+        report_problems(&got.report);
+        findings.extend(got.findings);
+    }
+    detector.rank(&mut findings);
+    let shown = Shown {
+        format: a.format,
+        tz: a.tz,
+        min_severity: a.min_severity,
+        fail_on: a.fail_on,
+        show_suppressed: a.show_suppressed,
+    };
+    print_findings(&findings, 0, &detector.profile.name, &shown)
+}

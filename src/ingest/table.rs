@@ -1,0 +1,323 @@
+//! svchop's own normalized table read back (`svchop normalize` JSON lines parts, or the rows a
+//! data-lake engine hands svchop, as the Spark job does): each row is the event it was written
+//! from, with its original evidence location, so findings made from a table are the findings
+//! made from the evidence. Columns svchop does not know are ignored; rows of logs no detection
+//! reads are counted and dropped as for any other source.
+
+use super::FileReport;
+use super::jsonscan::{Piece, next_line};
+use super::kept::is_kept;
+use crate::model::event::{Fields, SourceRef};
+use crate::model::{Channel, Event, HostName, LogonId};
+use chrono::{DateTime, Utc};
+use serde::Deserialize;
+use std::io::BufRead;
+use std::sync::Arc;
+
+/// Whether the first line of a JSON file is a row of svchop's normalized table.
+pub fn looks_like_row(head: &str) -> bool {
+    let first = head.lines().next().unwrap_or_default();
+    ["\"host_key\":", "\"ts_ns\":", "\"seq\":", "\"event_id\":"]
+        .iter()
+        .all(|k| first.contains(k))
+}
+
+/// Whether a JSON file is the manifest of a normalized table (read through its parts).
+pub fn looks_like_manifest(head: &str) -> bool {
+    head.contains("\"format\": \"svchop-normalized-events\"")
+        || head.contains("\"format\":\"svchop-normalized-events\"")
+}
+
+type Text = Option<Arc<str>>;
+
+/// A row as read: every column the model keeps.
+#[derive(Debug, Deserialize)]
+struct RowIn {
+    ts: Option<String>,
+    ts_ns: Option<i64>,
+    host_key: String,
+    host: String,
+    channel: String,
+    event_id: u16,
+    provider: Text,
+    record_id: Option<u64>,
+    source_file: Option<String>,
+    source_line: Option<u64>,
+    evidence: Option<String>,
+    exec_pid: Option<u32>,
+    logon_id: Option<String>,
+    subject_logon_id: Option<String>,
+    subject_user: Text,
+    subject_domain: Text,
+    subject_sid: Text,
+    target_user: Text,
+    target_domain: Text,
+    target_sid: Text,
+    user_sid: Text,
+    logon_type: Option<u8>,
+    workstation: Text,
+    auth_package: Text,
+    logon_process: Text,
+    service_name: Text,
+    service_image_path: Text,
+    service_account: Text,
+    service_type: Text,
+    service_start_type: Text,
+    service_key_name: Text,
+    service_state: Text,
+    process_image: Text,
+    process_command_line: Text,
+    process_pid: Option<u32>,
+    parent_image: Text,
+    parent_command_line: Text,
+    parent_pid: Option<u32>,
+    process_user: Text,
+    share_name: Text,
+    share_relative_target: Text,
+    share_access_list: Text,
+    share_access_mask: Option<u32>,
+    pipe_name: Text,
+    file_path: Text,
+    src_ip: Text,
+    src_port: Option<u16>,
+    src_host: Text,
+    dst_ip: Text,
+    dst_port: Option<u16>,
+    dst_host: Text,
+    initiated: Option<bool>,
+    registry_event_type: Text,
+    registry_target_object: Text,
+    registry_details: Text,
+}
+
+impl RowIn {
+    fn time(&self) -> Option<DateTime<Utc>> {
+        match self.ts_ns {
+            Some(n) if n != i64::MIN => Some(DateTime::from_timestamp_nanos(n)),
+            _ => self
+                .ts
+                .as_deref()
+                .and_then(|t| DateTime::parse_from_rfc3339(t).ok())
+                .map(|t| t.with_timezone(&Utc)),
+        }
+    }
+
+    /// The event the row was written from; `None` without a time.
+    fn into_event(self, table: &Arc<str>) -> Option<Event> {
+        let ts = self.time()?;
+        let lid = |t: Option<String>| t.as_deref().and_then(LogonId::parse);
+        let file = self
+            .source_file
+            .or(self.evidence)
+            .map_or_else(|| Arc::clone(table), |f| Arc::from(f.as_str()));
+        let mut fields = Fields {
+            logon_id: lid(self.logon_id),
+            subject_logon_id: lid(self.subject_logon_id),
+            user_sid: self.user_sid,
+            exec_pid: self.exec_pid,
+            ..Fields::default()
+        };
+        fill(&mut fields, |f| {
+            f.subject.domain = self.subject_domain;
+            f.subject.user = self.subject_user;
+            f.subject.sid = self.subject_sid;
+            f.target.domain = self.target_domain;
+            f.target.user = self.target_user;
+            f.target.sid = self.target_sid;
+            f.logon.logon_type = self.logon_type;
+            f.logon.workstation = self.workstation;
+            f.logon.auth_package = self.auth_package;
+            f.logon.logon_process = self.logon_process;
+            f.service.name = self.service_name;
+            f.service.image_path = self.service_image_path;
+            f.service.account = self.service_account;
+            f.service.service_type = self.service_type;
+            f.service.start_type = self.service_start_type;
+            f.service.key_name = self.service_key_name;
+            f.service.state = self.service_state;
+            f.process.image = self.process_image;
+            f.process.command_line = self.process_command_line;
+            f.process.pid = self.process_pid;
+            f.process.parent_image = self.parent_image;
+            f.process.parent_command_line = self.parent_command_line;
+            f.process.parent_pid = self.parent_pid;
+            f.process.user = self.process_user;
+            f.share.share_name = self.share_name;
+            f.share.relative_target = self.share_relative_target;
+            f.share.access_list = self.share_access_list;
+            f.share.access_mask = self.share_access_mask;
+            f.share.pipe_name = self.pipe_name;
+            f.share.file_path = self.file_path;
+            f.net.src_ip = self.src_ip;
+            f.net.src_port = self.src_port;
+            f.net.src_host = self.src_host;
+            f.net.dst_ip = self.dst_ip;
+            f.net.dst_port = self.dst_port;
+            f.net.dst_host = self.dst_host;
+            f.net.initiated = self.initiated;
+            f.registry.event_type = self.registry_event_type;
+            f.registry.target_object = self.registry_target_object;
+            f.registry.details = self.registry_details;
+        });
+        let key = if self.host_key.is_empty() {
+            crate::model::host_key(&self.host)
+        } else {
+            self.host_key
+        };
+        Some(Event {
+            ts,
+            host: Arc::new(HostName {
+                display: Arc::from(self.host.trim()),
+                key: Arc::from(key.as_str()),
+            }),
+            channel: Channel::from_name(&self.channel),
+            event_id: self.event_id,
+            provider: self.provider,
+            source: SourceRef {
+                file,
+                record_id: self.record_id,
+                line: self.source_line,
+                offset: None,
+            },
+            fields,
+            extra: Box::default(),
+            also_at: Box::default(),
+        })
+    }
+}
+
+/// Sets the groups through `set`, then drops the groups left empty (the model stores a group
+/// only once something in it is set).
+fn fill(fields: &mut Fields, set: impl FnOnce(&mut Fields)) {
+    set(fields);
+    let f = fields;
+    f.subject = crate::model::group::Group::filled(std::mem::take(&mut *f.subject));
+    f.target = crate::model::group::Group::filled(std::mem::take(&mut *f.target));
+    f.logon = crate::model::group::Group::filled(std::mem::take(&mut *f.logon));
+    f.service = crate::model::group::Group::filled(std::mem::take(&mut *f.service));
+    f.process = crate::model::group::Group::filled(std::mem::take(&mut *f.process));
+    f.share = crate::model::group::Group::filled(std::mem::take(&mut *f.share));
+    f.net = crate::model::group::Group::filled(std::mem::take(&mut *f.net));
+    f.registry = crate::model::group::Group::filled(std::mem::take(&mut *f.registry));
+}
+
+/// The event of a row given as a JSON value (rows carried in fleet facts); `None` when it is not a
+/// row of a kept log with a time.
+pub fn event_of(row: serde_json::Value, table: &Arc<str>) -> Option<Event> {
+    let row: RowIn = serde_json::from_value(row).ok()?;
+    if !is_kept(&Channel::from_name(&row.channel), row.event_id) {
+        return None;
+    }
+    row.into_event(table)
+}
+
+/// Reads table rows (JSON lines) from `reader`, handing each kept event to `sink`.
+pub fn read_rows_into<R: BufRead>(
+    mut reader: R,
+    shown: &Arc<str>,
+    sink: &mut dyn FnMut(Event),
+) -> FileReport {
+    let mut report = FileReport::new(shown, "svchop table");
+    let mut at = 0u64;
+    let mut line = 0u64;
+    loop {
+        let piece = match next_line(&mut reader, &mut at) {
+            Ok(Some(p)) => p,
+            Ok(None) => break,
+            Err(e) => {
+                report.problem(format!("line {}", line + 1), format!("read error: {e}"));
+                break;
+            }
+        };
+        line += 1;
+        let bytes = match piece {
+            Piece::Record { bytes, .. } => bytes,
+            Piece::TooLarge { bytes, .. } => {
+                report.records_read += 1;
+                report.records_skipped += 1;
+                report.problem(
+                    format!("line {line}"),
+                    format!("row of {bytes} bytes skipped (over the size cap)"),
+                );
+                continue;
+            }
+        };
+        if bytes.iter().all(u8::is_ascii_whitespace) {
+            continue;
+        }
+        report.records_read += 1;
+        let row = match serde_json::from_slice::<RowIn>(&bytes) {
+            Ok(r) => r,
+            Err(e) => {
+                report.records_skipped += 1;
+                report.problem(format!("line {line}"), format!("not a table row: {e}"));
+                continue;
+            }
+        };
+        let channel = Channel::from_name(&row.channel);
+        if !is_kept(&channel, row.event_id) {
+            report.note(&row.host, channel.name(), row.event_id, row.time());
+            continue;
+        }
+        let Some(e) = row.into_event(shown) else {
+            report.records_skipped += 1;
+            report.problem(format!("line {line}"), "row without a time");
+            continue;
+        };
+        report.records_kept += 1;
+        report.saw(&e.host.display, e.ts);
+        report.note(&e.host.display, e.channel.name(), e.event_id, Some(e.ts));
+        sink(e);
+    }
+    report
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::export::normalized::row;
+
+    #[test]
+    fn a_row_reads_back_as_the_event_it_was_written_from() {
+        let events = crate::demo::events(&crate::demo::generate(&crate::demo::DemoOptions::default()));
+        let text: String = events
+            .iter()
+            .take(2000)
+            .enumerate()
+            .map(|(i, e)| serde_json::to_string(&row(i as u64, e)).unwrap_or_default() + "\n")
+            .collect();
+        let mut back = Vec::new();
+        let rep = read_rows_into(text.as_bytes(), &Arc::from("t.jsonl"), &mut |e| back.push(e));
+        assert!(rep.problems.is_empty(), "{:?}", rep.problems);
+        let kept: Vec<&Event> = events
+            .iter()
+            .take(2000)
+            .filter(|e| is_kept(&e.channel, e.event_id))
+            .collect();
+        assert_eq!(back.len(), kept.len());
+        assert!(back.len() > 100);
+        for (b, e) in back.iter().zip(kept) {
+            assert_eq!(b.ts, e.ts);
+            assert_eq!(b.host.key, e.host.key);
+            assert_eq!(b.host.display, e.host.display);
+            assert_eq!(b.channel, e.channel);
+            assert_eq!(b.event_id, e.event_id);
+            assert_eq!(b.provider, e.provider);
+            assert_eq!(b.source.file, e.source.file);
+            assert_eq!(b.source.record_id, e.source.record_id);
+            assert_eq!(b.source.line, e.source.line);
+            assert_eq!(b.fields, e.fields);
+        }
+    }
+
+    #[test]
+    fn bad_rows_are_counted_and_the_rest_read() {
+        let text = "{\"seq\":0,\"ts_ns\":0,\"host_key\":\"A\",\"host\":\"a\",\"channel\":\"Security\",\"event_id\":4624}\nnot json\n{\"seq\":1}\n";
+        let mut n = 0;
+        let rep = read_rows_into(text.as_bytes(), &Arc::from("t"), &mut |_| n += 1);
+        assert_eq!(n, 1);
+        assert_eq!(rep.records_read, 3);
+        assert_eq!(rep.records_skipped, 2);
+        assert_eq!(rep.problems.len(), 2);
+    }
+}
