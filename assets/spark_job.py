@@ -35,6 +35,33 @@ def table_schema():
     )
 
 
+def read_tables(spark, dirs):
+    """The rows of every table: its Parquet parts when it has them, else its JSON lines parts;
+    columns cast to the documented types, in the documented order."""
+    from pyspark.sql import functions as F
+
+    schema = table_schema()
+    frames = []
+    for d in dirs:
+        base = d.rstrip("/")
+        try:
+            df = spark.read.parquet(base + "/events-*.parquet")
+        except Exception:  # no Parquet parts: the JSON lines table
+            df = spark.read.schema(schema).json(base + "/events-*.jsonl")
+        have = set(df.columns)
+        df = df.select(
+            [
+                (F.col(f.name) if f.name in have else F.lit(None)).cast(f.dataType).alias(f.name)
+                for f in schema.fields
+            ]
+        )
+        frames.append(df)
+    out = frames[0]
+    for f in frames[1:]:
+        out = out.unionByName(f)
+    return out
+
+
 # ---------------------------------------------------------------------------------------------
 # Per-finding logic (runs on the executors): svchop's finding builder for this engine.
 # ---------------------------------------------------------------------------------------------
@@ -354,8 +381,7 @@ def run(spark, event_dirs, out_dir):
 
     prof = CONFIG["logon"]
     inst = CONFIG["install"]
-    paths = [d.rstrip("/") + "/events-*.jsonl" for d in event_dirs]
-    ev = spark.read.schema(table_schema()).json(paths)
+    ev = read_tables(spark, event_dirs)
 
     lg = ev.where(F.col("event_id").isin(prof["event_ids"]) & (F.col("event_id") == 4624))
     lg = lg.where(F.col("logon_type").isin(prof["logon_types"]) & F.col("logon_id").isNotNull())

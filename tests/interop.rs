@@ -202,11 +202,9 @@ fn findings_in(path: &Path) -> Vec<serde_json::Value> {
         .collect()
 }
 
-#[test]
-fn spark_job_finds_exactly_what_svchop_scan_finds() {
-    let dir = tempfile::tempdir().expect("tmp");
-    let d = dir.path();
-    // Inputs: the dev corpus and the demo case, each normalized into a table.
+/// The Spark jobs' inputs, normalized: (name, evidence, table). The dev corpus and the
+/// ties case as JSON lines tables; the 40-host demo as a Parquet table (`parquet`) or JSON lines.
+fn spark_inputs(d: &Path, parquet: bool) -> Vec<(String, PathBuf, PathBuf)> {
     let demo = d.join("demo-case");
     svchop()
         .args(["demo", "--write"])
@@ -215,19 +213,36 @@ fn spark_job_finds_exactly_what_svchop_scan_finds() {
         .assert()
         .success();
     let inputs = [
-        ("corpus", common::corpus()),
-        ("demo", demo),
-        ("ties", ties_case(d)),
+        ("corpus", common::corpus(), false),
+        ("demo", demo, parquet),
+        ("ties", ties_case(d), false),
     ];
-    for (name, src) in &inputs {
-        svchop()
-            .arg("normalize")
-            .arg(src)
-            .arg("--to")
-            .arg(d.join(format!("table-{name}")))
-            .assert()
-            .success();
-    }
+    inputs
+        .into_iter()
+        .map(|(name, src, parquet)| {
+            let table = d.join(format!("table-{name}"));
+            svchop()
+                .arg("normalize")
+                .arg(&src)
+                .arg("--to")
+                .arg(&table)
+                .args(["--format", if parquet { "parquet" } else { "jsonl" }])
+                .assert()
+                .success();
+            (name.to_string(), src, table)
+        })
+        .collect()
+}
+
+/// One exported job per (profile, with and without an analyst's allow-list) over every input,
+/// and `svchop scan`'s findings of the same input to compare with: (plan, checks).
+type Check = (String, PathBuf, PathBuf);
+fn spark_plan(
+    d: &Path,
+    to: &str,
+    profiles: &[(&str, &str)],
+    inputs: &[(String, PathBuf, PathBuf)],
+) -> (Vec<serde_json::Value>, Vec<Check>) {
     // An analyst's allow-list that suppresses one demo service: the job must mark it too.
     let allow = d.join("allow.toml");
     std::fs::write(
@@ -236,26 +251,17 @@ fn spark_job_finds_exactly_what_svchop_scan_finds() {
     )
     .expect("write");
     let allow_arg = ["--allowlist", allow.to_str().expect("utf-8")];
-    let tuned = tuned_profile(d);
     let mut plan = Vec::new();
     let mut checks = Vec::new();
-    for (name, p) in PROFILES
-        .iter()
-        .map(|p| (*p, *p))
-        .chain([("tuned", tuned.as_str())])
-    {
+    for (name, p) in profiles {
         for with_allow in [false, true] {
             let extra: &[&str] = if with_allow { &allow_arg } else { &[] };
-            let tag = format!("{name}{}", if with_allow { "-allow" } else { "" });
+            let tag = format!("{to}-{name}{}", if with_allow { "-allow" } else { "" });
             let job = d.join(format!("job-{tag}.py"));
-            export(p, "spark", &job, extra);
-            for (name, src) in &inputs {
-                let out = d.join(format!("out-{tag}-{name}"));
-                plan.push(serde_json::json!({
-                    "job": job,
-                    "events": [d.join(format!("table-{name}"))],
-                    "out": out,
-                }));
+            export(p, to, &job, extra);
+            for (input, src, table) in inputs {
+                let out = d.join(format!("out-{tag}-{input}"));
+                plan.push(serde_json::json!({"job": job, "events": [table], "out": out}));
                 let scan = svchop()
                     .arg("scan")
                     .arg(src)
@@ -263,23 +269,127 @@ fn spark_job_finds_exactly_what_svchop_scan_finds() {
                     .args(extra)
                     .output()
                     .expect("scan");
-                let want = d.join(format!("scan-{tag}-{name}.jsonl"));
+                let want = d.join(format!("scan-{tag}-{input}.jsonl"));
                 std::fs::write(&want, &scan.stdout).expect("write");
-                checks.push((format!("{tag} on {name}"), want, out));
+                checks.push((format!("{tag} on {input}"), want, out));
             }
         }
     }
+    (plan, checks)
+}
+
+/// Runs the plan's jobs in one local Spark session.
+fn run_plan(d: &Path, plan: &[serde_json::Value]) {
     let plan_file = d.join("plan.json");
-    std::fs::write(&plan_file, serde_json::to_string(&plan).expect("json")).expect("write");
+    std::fs::write(&plan_file, serde_json::to_string(plan).expect("json")).expect("write");
     run(
         std::process::Command::new("python3")
+            .env("SVCHOP", svchop().get_program())
             .arg(scripts().join("run_spark_jobs.py"))
             .arg(&plan_file),
         "spark jobs",
     );
+}
+
+#[test]
+fn spark_sql_job_finds_exactly_what_svchop_scan_finds() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let d = dir.path();
+    let inputs = spark_inputs(d, false);
+    let tuned = tuned_profile(d);
+    let profiles: Vec<(&str, &str)> = PROFILES
+        .iter()
+        .map(|p| (*p, *p))
+        .chain([("tuned", tuned.as_str())])
+        .collect();
+    let (plan, checks) = spark_plan(d, "spark-sql", &profiles, &inputs);
+    run_plan(d, &plan);
     let (total, suppressed) = compare(checks);
     assert!(total >= 20, "only {total} findings compared");
     assert!(suppressed >= 2, "the allow-list suppressed {suppressed}");
+}
+
+/// Every profile (the chain engine, hunt and Sentinel included) runs on Spark through svchop's
+/// own engine, phase by phase, from a Parquet table too, and finds what `svchop scan` finds.
+#[test]
+fn spark_engine_job_finds_exactly_what_svchop_scan_finds_for_every_profile() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let d = dir.path();
+    let inputs = spark_inputs(d, true);
+    let tuned = tuned_profile(d);
+    let tuned_default = tuned_default_profile(d);
+    let profiles: Vec<(&str, &str)> = ["default", "hunt", "sentinel", "elastic", "sigma", "otrf"]
+        .iter()
+        .map(|p| (*p, *p))
+        .chain([
+            ("tuned", tuned.as_str()),
+            ("tuned-default", tuned_default.as_str()),
+        ])
+        .collect();
+    let (plan, checks) = spark_plan(d, "spark", &profiles, &inputs);
+    run_plan(d, &plan);
+    let (total, suppressed) = compare(checks);
+    assert!(total >= 500, "only {total} findings compared");
+    assert!(suppressed >= 10, "the allow-list suppressed {suppressed}");
+}
+
+/// The engine job on a Spark standalone cluster started here (one master, two workers, each
+/// with its own work folder): same findings, and the per-host phase ran in the workers'
+/// executors, on both of them.
+#[test]
+fn spark_engine_job_runs_its_host_phase_in_cluster_workers() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let d = dir.path();
+    let inputs: Vec<_> = spark_inputs(d, true)
+        .into_iter()
+        .filter(|(n, _, _)| n == "demo")
+        .collect();
+    let profiles = [("default", "default"), ("otrf", "otrf")];
+    let (mut plan, checks) = spark_plan(d, "spark", &profiles, &inputs);
+    for step in &mut plan {
+        step["host_partitions"] = serde_json::json!(8);
+    }
+    let plan_file = d.join("plan.json");
+    std::fs::write(&plan_file, serde_json::to_string(&plan).expect("json")).expect("write");
+    let cluster = d.join("cluster");
+    let text = run(
+        std::process::Command::new("python3")
+            .env("SVCHOP", svchop().get_program())
+            .arg(scripts().join("spark_cluster.py"))
+            .arg(&cluster)
+            .arg(&plan_file),
+        "spark standalone cluster",
+    );
+    let report: serde_json::Value = serde_json::from_str(
+        text.lines()
+            .rev()
+            .find(|l| l.starts_with('{'))
+            .unwrap_or_else(|| panic!("no report in:\n{text}")),
+    )
+    .expect("report JSON");
+    let (total, _) = compare(checks);
+    assert!(total >= 100, "only {total} findings compared");
+    let workers: Vec<String> = report["worker_dirs"]
+        .as_array()
+        .expect("worker dirs")
+        .iter()
+        .map(|w| w.as_str().expect("dir").to_string())
+        .collect();
+    assert_eq!(workers.len(), 2);
+    for job in report["jobs"].as_array().expect("jobs") {
+        let tasks = job["host_tasks"].as_array().expect("host tasks");
+        assert!(!tasks.is_empty(), "{job}");
+        let mut used = std::collections::BTreeSet::new();
+        for t in tasks {
+            let cwd = t["cwd"].as_str().expect("cwd");
+            let w = workers
+                .iter()
+                .position(|w| cwd.starts_with(w.as_str()))
+                .unwrap_or_else(|| panic!("host task ran outside the workers: {cwd}"));
+            used.insert(w);
+        }
+        assert_eq!(used.len(), 2, "host tasks ran in one worker only: {job}");
+    }
 }
 
 /// An analyst's tuned copy of the elastic profile: an excluded service name in another case and
@@ -301,6 +411,22 @@ fn tuned_profile(d: &Path) -> String {
             .replace("logon_to_install = 60", "logon_to_install = 5"),
     )
     .expect("write");
+    tuned.to_str().expect("utf-8").to_string()
+}
+
+/// An analyst's tuned copy of the default profile (the chain engine): another name and a
+/// shorter tool-to-install window. Returns its path.
+fn tuned_default_profile(d: &Path) -> String {
+    let tuned = d.join("tuned-default.toml");
+    let text = std::fs::read_to_string(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("assets/profiles/default.toml"),
+    )
+    .expect("default.toml");
+    let changed = text
+        .replace("name = \"default\"", "name = \"tuned-default\"")
+        .replace("tool_to_install = 30", "tool_to_install = 20");
+    assert_ne!(changed, text, "default.toml names itself");
+    std::fs::write(&tuned, changed).expect("write");
     tuned.to_str().expect("utf-8").to_string()
 }
 

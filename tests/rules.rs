@@ -501,6 +501,7 @@ fn hostile_allowlist_patterns_stay_inert_in_every_language() {
         Target::Eql,
         Target::Spl,
         Target::Spark,
+        Target::SparkSql,
     ] {
         let out = export(&d, t).expect("export");
         assert!(!out.contains('\u{1b}'), "{t:?} carries an escape character");

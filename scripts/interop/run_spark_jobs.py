@@ -1,7 +1,8 @@
 """Runs several exported svchop Spark jobs in one local Spark session (one JVM start).
 
 Usage: python3 run_spark_jobs.py PLAN.json, where PLAN is a list of
-{"job": job.py, "events": [table dir...], "out": findings dir}.
+{"job": job.py, "events": [table dir...], "out": findings dir} and, for the engine job,
+an optional "host_partitions".
 """
 import importlib.util
 import json
@@ -22,6 +23,7 @@ for i, step in enumerate(plan):
     spec = importlib.util.spec_from_file_location("svchop_job_%d" % i, step["job"])
     job = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(job)
-    n = job.run(spark, step["events"], step["out"])
+    extra = {"host_partitions": step["host_partitions"]} if "host_partitions" in step else {}
+    n = job.run(spark, step["events"], step["out"], **extra)
     print("%s: %d finding(s)" % (step["job"], n))
 spark.stop()

@@ -243,6 +243,9 @@ pub struct NormalizeArgs {
     /// Folder for the table (created; must be empty, new, or an earlier svchop table).
     #[arg(long, value_name = "DIR")]
     pub to: PathBuf,
+    /// Part files: JSON lines, or Parquet (what a data lake holds; Spark reads either).
+    #[arg(long, value_enum, default_value_t = crate::export::normalized::TableFormat::Jsonl)]
+    pub format: crate::export::normalized::TableFormat,
 }
 
 #[derive(Args, Debug)]

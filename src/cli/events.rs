@@ -132,7 +132,7 @@ pub(super) fn normalize(a: &NormalizeArgs) -> Result<ExitCode> {
     let loaded = a.input.open(None, true, false)?;
     let sources: Vec<String> = loaded.report.files.iter().map(|f| f.path.clone()).collect();
     let store = &loaded.store;
-    let m = crate::export::normalized::write_table(store.events(), &a.to, sources)?;
+    let m = crate::export::normalized::write_table(store.events(), &a.to, sources, a.format)?;
     eprintln!(
         "svchop: wrote {} event(s) in {} part(s) to {} (schema version {})",
         m.rows,

@@ -54,7 +54,29 @@ pub struct AllowEntry {
 #[derive(Debug, Deserialize)]
 struct AllowFile {
     #[serde(default)]
-    entry: Vec<AllowSpec>,
+    entry: Vec<EntryIn>,
+}
+
+/// An entry as a file holds it: an allow-list svchop writes for another machine (the Spark
+/// job's) keeps where each entry came from.
+#[derive(Debug, Deserialize)]
+struct EntryIn {
+    #[serde(flatten)]
+    spec: AllowSpec,
+    #[serde(default)]
+    origin: Option<String>,
+}
+
+#[derive(Debug, Serialize)]
+struct EntryOut<'a> {
+    #[serde(flatten)]
+    spec: &'a AllowSpec,
+    origin: &'a str,
+}
+
+#[derive(Debug, Serialize)]
+struct AllowFileOut<'a> {
+    entry: Vec<EntryOut<'a>>,
 }
 
 #[derive(Debug, Clone, Default)]
@@ -141,9 +163,25 @@ impl Allowlist {
         let entries = file
             .entry
             .into_iter()
-            .map(|s| AllowEntry::new(s, origin))
+            .map(|e| AllowEntry::new(e.spec, e.origin.as_deref().unwrap_or(origin)))
             .collect::<Result<_, _>>()?;
         Ok(Allowlist { entries })
+    }
+
+    /// Every entry as one TOML file, each with its origin: read back with `from_toml`, the same
+    /// list in the same order.
+    pub fn to_toml(&self) -> String {
+        let out = AllowFileOut {
+            entry: self
+                .entries
+                .iter()
+                .map(|e| EntryOut {
+                    spec: &e.spec,
+                    origin: &e.origin,
+                })
+                .collect(),
+        };
+        toml::to_string(&out).unwrap_or_default()
     }
 
     pub fn extend(&mut self, other: Allowlist) {

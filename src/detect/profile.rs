@@ -148,6 +148,8 @@ pub struct Profile {
     pub install: InstallRule,
     pub origin: Origin,
     pub sentinel: SentinelLists,
+    /// The TOML text the profile was read from (the Spark job ships it to its executors).
+    pub text: std::sync::Arc<str>,
 }
 
 impl<'de> Deserialize<'de> for Profile {
@@ -164,7 +166,13 @@ impl Profile {
             .iter()
             .find(|(n, _)| n.eq_ignore_ascii_case(name))
             .ok_or_else(|| AssetError::UnknownProfile(name.to_string()))?;
-        parse_toml(&format!("assets/profiles/{name}.toml"), text)
+        let p: Profile = parse_toml(&format!("assets/profiles/{name}.toml"), text)?;
+        Ok(p.with_text(text))
+    }
+
+    fn with_text(mut self, text: &str) -> Self {
+        self.text = std::sync::Arc::from(text);
+        self
     }
 
     /// A profile from a TOML file of the same form as `assets/profiles/*.toml` (an analyst's
@@ -174,7 +182,8 @@ impl Profile {
             file: path.display().to_string(),
             source: e,
         })?;
-        parse_toml(&path.display().to_string(), &text)
+        let p: Profile = parse_toml(&path.display().to_string(), &text)?;
+        Ok(p.with_text(&text))
     }
 
     pub fn builtin_names() -> Vec<&'static str> {
@@ -229,6 +238,7 @@ impl Profile {
             install,
             origin: s.origin,
             sentinel: s.sentinel,
+            text: std::sync::Arc::from(""),
         })
     }
 }

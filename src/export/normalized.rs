@@ -392,26 +392,196 @@ pub struct Manifest {
 pub const MANIFEST: &str = "manifest.json";
 const FORMAT: &str = "svchop-normalized-events";
 
-/// Writes the table into `dir`: `events-NNNNN.jsonl` parts, then `manifest.json` last (a table
-/// without a manifest is incomplete). Parts an earlier run left in `dir` are removed first; a
-/// folder that holds other files and no svchop manifest is refused.
+/// How the table's parts are written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
+pub enum TableFormat {
+    /// JSON lines (`events-NNNNN.jsonl`).
+    #[default]
+    Jsonl,
+    /// Apache Parquet, Snappy-compressed (`events-NNNNN.parquet`): what a data lake holds.
+    Parquet,
+}
+
+impl TableFormat {
+    fn extension(self) -> &'static str {
+        match self {
+            TableFormat::Jsonl => "jsonl",
+            TableFormat::Parquet => "parquet",
+        }
+    }
+}
+
+/// Whether `name` is a part file of a table (either format).
+fn is_part(name: &str) -> bool {
+    name.starts_with("events-")
+        && std::path::Path::new(name).extension().is_some_and(|x| {
+            x.eq_ignore_ascii_case("jsonl") || x.eq_ignore_ascii_case("parquet")
+        })
+}
+
+/// One part file being written.
+enum Part {
+    Jsonl(std::io::BufWriter<std::fs::File>),
+    Parquet(Box<parquet_part::Writer>),
+}
+
+impl Part {
+    fn create(path: &std::path::Path, format: TableFormat) -> anyhow::Result<Part> {
+        use anyhow::Context;
+        let f = std::fs::File::create(path)
+            .with_context(|| format!("cannot write {}", path.display()))?;
+        Ok(match format {
+            TableFormat::Jsonl => Part::Jsonl(std::io::BufWriter::with_capacity(1 << 20, f)),
+            TableFormat::Parquet => Part::Parquet(Box::new(parquet_part::Writer::new(f)?)),
+        })
+    }
+
+    fn push(&mut self, row: &Row<'_>) -> anyhow::Result<()> {
+        use std::io::Write;
+        match self {
+            Part::Jsonl(w) => {
+                let line = crate::model::sanitize::for_json(serde_json::to_string(row)?);
+                w.write_all(line.as_bytes())?;
+                w.write_all(b"\n")?;
+            }
+            Part::Parquet(w) => w.push(serde_json::to_value(row)?)?,
+        }
+        Ok(())
+    }
+
+    fn finish(self) -> anyhow::Result<()> {
+        use std::io::Write;
+        match self {
+            Part::Jsonl(mut w) => w.flush()?,
+            Part::Parquet(w) => w.finish()?,
+        }
+        Ok(())
+    }
+}
+
+/// Parquet parts: rows gathered into Arrow record batches of the documented columns.
+mod parquet_part {
+    use super::{COLUMNS, ColType};
+    use arrow_array::{ArrayRef, BooleanArray, Int32Array, Int64Array, RecordBatch, StringArray};
+    use arrow_schema::{DataType, Field, Schema};
+    use parquet::arrow::ArrowWriter;
+    use parquet::basic::Compression;
+    use parquet::file::properties::WriterProperties;
+    use serde_json::Value;
+    use std::sync::Arc;
+
+    /// Rows per record batch (row group pieces).
+    const BATCH: usize = 1 << 16;
+
+    pub struct Writer {
+        out: ArrowWriter<std::fs::File>,
+        schema: Arc<Schema>,
+        rows: Vec<Value>,
+    }
+
+    pub fn schema() -> Schema {
+        Schema::new(
+            COLUMNS
+                .iter()
+                .map(|(n, t, _)| {
+                    let dt = match t {
+                        ColType::String => DataType::Utf8,
+                        ColType::Long => DataType::Int64,
+                        ColType::Int => DataType::Int32,
+                        ColType::Bool => DataType::Boolean,
+                    };
+                    Field::new(*n, dt, true)
+                })
+                .collect::<Vec<_>>(),
+        )
+    }
+
+    impl Writer {
+        pub fn new(f: std::fs::File) -> anyhow::Result<Self> {
+            let schema = Arc::new(schema());
+            let props = WriterProperties::builder()
+                .set_compression(Compression::SNAPPY)
+                .build();
+            Ok(Writer {
+                out: ArrowWriter::try_new(f, Arc::clone(&schema), Some(props))?,
+                schema,
+                rows: Vec::with_capacity(BATCH),
+            })
+        }
+
+        pub fn push(&mut self, row: Value) -> anyhow::Result<()> {
+            self.rows.push(row);
+            if self.rows.len() >= BATCH {
+                self.flush()?;
+            }
+            Ok(())
+        }
+
+        fn flush(&mut self) -> anyhow::Result<()> {
+            if self.rows.is_empty() {
+                return Ok(());
+            }
+            let rows = std::mem::take(&mut self.rows);
+            let get = |name: &'static str| rows.iter().map(move |r| r.get(name));
+            let columns: Vec<ArrayRef> = COLUMNS
+                .iter()
+                .map(|(n, t, _)| -> ArrayRef {
+                    match t {
+                        ColType::String => Arc::new(
+                            get(n)
+                                .map(|v| v.and_then(Value::as_str))
+                                .collect::<StringArray>(),
+                        ),
+                        ColType::Long => Arc::new(
+                            get(n)
+                                .map(|v| v.and_then(Value::as_i64))
+                                .collect::<Int64Array>(),
+                        ),
+                        ColType::Int => Arc::new(
+                            get(n)
+                                .map(|v| {
+                                    v.and_then(Value::as_i64)
+                                        .and_then(|x| i32::try_from(x).ok())
+                                })
+                                .collect::<Int32Array>(),
+                        ),
+                        ColType::Bool => Arc::new(
+                            get(n)
+                                .map(|v| v.and_then(Value::as_bool))
+                                .collect::<BooleanArray>(),
+                        ),
+                    }
+                })
+                .collect();
+            let batch = RecordBatch::try_new(Arc::clone(&self.schema), columns)?;
+            self.out.write(&batch)?;
+            Ok(())
+        }
+
+        pub fn finish(mut self) -> anyhow::Result<()> {
+            self.flush()?;
+            self.out.close()?;
+            Ok(())
+        }
+    }
+}
+
+/// Writes the table into `dir`: `events-NNNNN.jsonl` (or `.parquet`) parts, then
+/// `manifest.json` last (a table without a manifest is incomplete). Parts an earlier run left in
+/// `dir` are removed first; a folder that holds other files and no svchop manifest is refused.
 pub fn write_table<E: std::borrow::Borrow<Event>>(
     events: impl Iterator<Item = E>,
     dir: &std::path::Path,
     sources: Vec<String>,
+    format: TableFormat,
 ) -> anyhow::Result<Manifest> {
     use anyhow::{Context, bail};
-    use std::io::Write;
     std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
     let mut old_parts = Vec::new();
     let mut foreign = 0usize;
     for entry in std::fs::read_dir(dir)?.flatten() {
         let name = entry.file_name().to_string_lossy().into_owned();
-        if name.starts_with("events-")
-            && std::path::Path::new(&name)
-                .extension()
-                .is_some_and(|x| x.eq_ignore_ascii_case("jsonl"))
-        {
+        if is_part(&name) {
             old_parts.push(entry.path());
         } else if name != MANIFEST {
             foreign += 1;
@@ -433,29 +603,24 @@ pub fn write_table<E: std::borrow::Borrow<Event>>(
     }
     let mut parts = Vec::new();
     let mut rows = 0usize;
-    let mut out: Option<std::io::BufWriter<std::fs::File>> = None;
+    let mut out: Option<Part> = None;
     for e in events {
         let e = e.borrow();
         if rows.is_multiple_of(ROWS_PER_PART) {
-            if let Some(mut w) = out.take() {
-                w.flush()?;
+            if let Some(w) = out.take() {
+                w.finish()?;
             }
-            let name = format!("events-{:05}.jsonl", parts.len());
-            let f = std::fs::File::create(dir.join(&name))
-                .with_context(|| format!("cannot write {}", dir.join(&name).display()))?;
-            out = Some(std::io::BufWriter::with_capacity(1 << 20, f));
+            let name = format!("events-{:05}.{}", parts.len(), format.extension());
+            out = Some(Part::create(&dir.join(&name), format)?);
             parts.push(name);
         }
         if let Some(w) = out.as_mut() {
-            let line =
-                crate::model::sanitize::for_json(serde_json::to_string(&row(rows as u64, e))?);
-            w.write_all(line.as_bytes())?;
-            w.write_all(b"\n")?;
+            w.push(&row(rows as u64, e))?;
         }
         rows += 1;
     }
-    if let Some(mut w) = out.take() {
-        w.flush()?;
+    if let Some(w) = out.take() {
+        w.finish()?;
     }
     let manifest = Manifest {
         format: FORMAT,

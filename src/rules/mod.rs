@@ -13,6 +13,7 @@ pub mod eql;
 pub mod kql;
 pub mod sigma;
 pub mod spark;
+pub mod spark_engine;
 pub mod spl;
 
 use crate::detect::Detector;
@@ -25,7 +26,8 @@ use std::fmt::Write as _;
 pub enum RuleError {
     #[error(
         "profile {profile} uses the {engine} engine, which has no rule form; rule export covers \
-         logon-service profiles (elastic, sigma, otrf, or your own TOML profile of that engine)"
+         logon-service profiles (elastic, sigma, otrf, or your own TOML profile of that engine). \
+         `--to spark` runs every profile on Spark through svchop's own engine"
     )]
     Engine { profile: String, engine: String },
     #[error("profile {0} has no 4697 install source: its correlation can never match")]
@@ -45,8 +47,12 @@ pub enum Target {
     Eql,
     /// Splunk search.
     Spl,
-    /// PySpark job over `svchop normalize` tables, writing svchop findings.
+    /// PySpark job over `svchop normalize` tables that runs svchop's own engine on the executors
+    /// (every profile), writing svchop findings.
     Spark,
+    /// PySpark job over `svchop normalize` tables with the profile's join written in Spark SQL
+    /// (logon-service profiles; needs no svchop binary on the cluster).
+    SparkSql,
 }
 
 /// The analyst's allow-list, as filters on the rule's fields (case-insensitive globs).
@@ -170,13 +176,14 @@ pub fn image_variants(glob: &str) -> Vec<String> {
 
 /// Writes the rules of `target` for the detector's profile and allow-list.
 pub fn export(d: &Detector, target: Target) -> Result<String, RuleError> {
-    let m = RuleModel::from_detector(d)?;
+    let model = || RuleModel::from_detector(d);
     Ok(match target {
-        Target::Sigma => sigma::write(&m),
-        Target::Kql => kql::write(&m),
-        Target::Eql => eql::write(&m),
-        Target::Spl => spl::write(&m),
-        Target::Spark => spark::write(&m, d)?,
+        Target::Sigma => sigma::write(&model()?),
+        Target::Kql => kql::write(&model()?),
+        Target::Eql => eql::write(&model()?),
+        Target::Spl => spl::write(&model()?),
+        Target::SparkSql => spark::write(&model()?, d)?,
+        Target::Spark => spark_engine::write(d),
     })
 }
 
