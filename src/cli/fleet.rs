@@ -157,6 +157,15 @@ fn scan(a: &FleetScanArgs) -> Result<ExitCode> {
         .collect();
     parts.add_events(facts.carried_events(&hosts), true);
     let Loaded { store, report, .. } = parts.into_loaded();
+    let mismatched = crate::detect::Detector::host_mismatches(&store, &hosts, &facts);
+    if let Some((h, here, counted)) = mismatched.first() {
+        eprintln!(
+            "svchop: warning: {} host(s) have other event counts here than in the facts (first: \
+             {h}, {here} here, {counted} in the facts): give each fleet scan all of its hosts' \
+             events, and facts of the same events, or the findings differ from one scan",
+            mismatched.len()
+        );
+    }
     let keep = if a.show_suppressed { usize::MAX } else { 0 };
     let (findings, _) = detector.scan_fleet(&Arc::new(store), &hosts, &facts, keep);
     let text = findings

@@ -26,6 +26,16 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
 pub const FORMAT: &str = "svchop-facts";
+
+/// Table columns a carried row leaves out: derived from the others, or not read back.
+const CARRIED_DROPS: &[&str] = &[
+    "ts",
+    "seq",
+    "summary",
+    "evidence",
+    "service_image_norm",
+    "service_image_exe",
+];
 pub const VERSION: u32 = 1;
 
 /// Why an event of one host is carried to the scans of the others.
@@ -65,8 +75,8 @@ pub struct FleetFacts {
     pub profile: String,
     /// Merged from every part and trimmed to what the host scans read; not merged again.
     pub complete: bool,
-    /// Host keys whose events went in.
-    pub hosts: BTreeSet<String>,
+    /// Host keys whose events went in, with how many of each.
+    pub hosts: BTreeMap<String, u64>,
     /// Events read into these facts.
     pub events: u64,
     /// Address -> host key -> first and last seen.
@@ -103,7 +113,7 @@ impl FleetFacts {
             svchop_version: env!("CARGO_PKG_VERSION").to_string(),
             profile: profile.to_string(),
             complete: false,
-            hosts: BTreeSet::new(),
+            hosts: BTreeMap::new(),
             events: 0,
             ip_hosts: BTreeMap::new(),
             host_names: BTreeMap::new(),
@@ -137,7 +147,9 @@ impl FleetFacts {
         if self.complete || other.complete {
             return Err(FactsError::Complete);
         }
-        self.hosts.extend(other.hosts);
+        for (h, n) in other.hosts {
+            *self.hosts.entry(h).or_default() += n;
+        }
         self.events += other.events;
         for (ip, hosts) in other.ip_hosts {
             let mine = self.ip_hosts.entry(ip).or_default();
@@ -168,7 +180,7 @@ impl FleetFacts {
         let logged: BTreeSet<&str> = self
             .ip_hosts
             .iter()
-            .filter(|(_, hosts)| hosts.keys().any(|h| self.hosts.contains(h)))
+            .filter(|(_, hosts)| hosts.keys().any(|h| self.hosts.contains_key(h)))
             .map(|(ip, _)| ip.as_str())
             .collect();
         let ids = &self.install_logon_ids;
@@ -186,11 +198,23 @@ impl FleetFacts {
         self
     }
 
-    /// The carried events of hosts other than `hosts` (whose own events the scan has).
+    /// The carried events the scans of `hosts` (whose own events they have) may reach: tool runs
+    /// and joined logons of other hosts, and outbound SMB from other hosts to an address one of
+    /// `hosts` was seen with (what `Context::linkable_from_elsewhere` reaches).
     pub fn carried_events(&self, hosts: &BTreeSet<String>) -> Vec<Event> {
         let table: Arc<str> = Arc::from("svchop facts");
+        let addresses: BTreeSet<&str> = self
+            .ip_hosts
+            .iter()
+            .filter(|(_, owners)| owners.keys().any(|h| hosts.contains(h)))
+            .map(|(ip, _)| ip.as_str())
+            .collect();
         self.carried
             .iter()
+            .filter(|c| {
+                c.why != Why::OutboundSmb
+                    || c.address.as_deref().is_some_and(|a| addresses.contains(a))
+            })
             .filter_map(|c| crate::ingest::table::event_of(c.row.clone(), &table))
             .filter(|e| !hosts.contains(&*e.host.key))
             .collect()
@@ -229,7 +253,10 @@ impl Detector {
         let hosts: Vec<(&str, std::ops::Range<usize>)> = packed.hosts().collect();
         let facts = self.facts(packed, &hosts);
         let mut out = FleetFacts::empty(&self.profile.name);
-        out.hosts = hosts.iter().map(|(k, _)| (*k).to_string()).collect();
+        out.hosts = hosts
+            .iter()
+            .map(|(k, r)| ((*k).to_string(), r.len() as u64))
+            .collect();
         out.events = packed.len() as u64;
         for (ip, hosts) in &facts.context.ip_hosts {
             out.ip_hosts
@@ -267,7 +294,13 @@ impl Detector {
             .into_iter()
             .filter_map(|(idx, why, address, logon_id)| {
                 let e = packed.get_typed(idx)?;
-                let row = serde_json::to_value(crate::export::normalized::row(0, &e)).ok()?;
+                let mut row = serde_json::to_value(crate::export::normalized::row(0, &e)).ok()?;
+                // What reading the row back does not use (derived or redundant columns).
+                if let Some(m) = row.as_object_mut() {
+                    for k in CARRIED_DROPS {
+                        m.remove(*k);
+                    }
+                }
                 Some(Carried {
                     why,
                     address,
@@ -277,6 +310,25 @@ impl Detector {
             })
             .collect();
         out
+    }
+
+    /// Hosts of `only` whose events in `packed` are not as many as the facts counted: (host,
+    /// here, in the facts). A host's events split between two host scans, or facts of other
+    /// data, give other findings than one scan.
+    pub fn host_mismatches(
+        packed: &Store,
+        only: &BTreeSet<String>,
+        facts: &FleetFacts,
+    ) -> Vec<(String, u64, u64)> {
+        packed
+            .hosts()
+            .filter(|(k, _)| only.contains(*k))
+            .filter_map(|(k, r)| {
+                let here = r.len() as u64;
+                let counted = facts.hosts.get(k).copied().unwrap_or(0);
+                (here != counted).then(|| (k.to_string(), here, counted))
+            })
+            .collect()
     }
 
     /// Phase 2: the findings of the hosts `only` (all of whose events are in `packed`, with the
@@ -347,6 +399,7 @@ mod tests {
                 .collect();
             part.extend(facts.carried_events(&mine));
             let (store, _) = from_events(part, true);
+            assert!(Detector::host_mismatches(&store, &mine, &facts).is_empty());
             let (found, _) = d.scan_fleet(&Arc::new(store), &mine, &facts, usize::MAX);
             out.extend(found);
         }
@@ -372,6 +425,28 @@ mod tests {
                 assert_eq!(json(&got), json(&want), "{profile}, {groups} host groups");
             }
         }
+    }
+
+    #[test]
+    fn a_host_split_between_host_scans_is_told() {
+        let case = crate::demo::generate(&crate::demo::DemoOptions::default());
+        let events = crate::demo::events(&case);
+        let d = Detector::builtin("default").unwrap_or_else(|e| panic!("{e}"));
+        let (all, _) = from_events(events.clone(), true);
+        let facts = d.fleet_facts(&all).completed();
+        let key = events[0].host.key.to_string();
+        let half: Vec<Event> = events
+            .iter()
+            .filter(|e| *e.host.key == *key)
+            .step_by(2)
+            .cloned()
+            .collect();
+        let (store, _) = from_events(half, true);
+        let only = BTreeSet::from([key.clone()]);
+        let m = Detector::host_mismatches(&store, &only, &facts);
+        assert_eq!(m.len(), 1);
+        assert_eq!(m[0].0, key);
+        assert!(m[0].1 < m[0].2);
     }
 
     #[test]

@@ -705,6 +705,49 @@ mod tests {
     }
 
     #[test]
+    fn a_parquet_table_holds_every_row_in_the_documented_columns() {
+        use arrow_array::Array;
+        let events = crate::demo::events(&crate::demo::generate(
+            &crate::demo::DemoOptions::default(),
+        ));
+        let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+        let m = write_table(events.iter(), dir.path(), Vec::new(), TableFormat::Parquet)
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(m.parts, vec!["events-00000.parquet".to_string()]);
+        let f = std::fs::File::open(dir.path().join(&m.parts[0])).unwrap_or_else(|e| panic!("{e}"));
+        let reader =
+            parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder::try_new(f)
+                .and_then(parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder::build)
+                .unwrap_or_else(|e| panic!("{e}"));
+        let mut rows = 0;
+        for batch in reader {
+            let batch = batch.unwrap_or_else(|e| panic!("{e}"));
+            let names: Vec<String> = batch
+                .schema()
+                .fields()
+                .iter()
+                .map(|f| f.name().clone())
+                .collect();
+            let want: Vec<String> = COLUMNS.iter().map(|c| c.0.to_string()).collect();
+            assert_eq!(names, want);
+            let seq = batch
+                .column_by_name("seq")
+                .and_then(|c| c.as_any().downcast_ref::<arrow_array::Int64Array>())
+                .unwrap_or_else(|| panic!("seq column"));
+            assert!(seq.null_count() == 0);
+            assert_eq!(seq.value(0), i64::try_from(rows).unwrap_or(-1));
+            let ids = batch
+                .column_by_name("event_id")
+                .and_then(|c| c.as_any().downcast_ref::<arrow_array::Int32Array>())
+                .unwrap_or_else(|| panic!("event_id column"));
+            assert_eq!(ids.value(0), i32::from(events[rows].event_id));
+            rows += batch.num_rows();
+        }
+        assert_eq!(rows, events.len());
+        assert_eq!(rows, m.rows);
+    }
+
+    #[test]
     fn columns_are_unique() {
         let mut names: Vec<&str> = COLUMNS.iter().map(|c| c.0).collect();
         names.sort_unstable();
