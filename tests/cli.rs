@@ -796,3 +796,124 @@ fn events_and_timeline_take_a_time_range() {
         .code(2)
         .stderr(predicates::str::contains("is not a time"));
 }
+
+/// `svchop fleet` by hand: facts of each rows file, merged, each host group scanned, ranked.
+fn fleet_by_hand(
+    d: &std::path::Path,
+    profile: &str,
+    rows: [&std::path::Path; 2],
+    groups: [&std::path::Path; 2],
+) -> String {
+    let facts = d.join(format!("facts-{profile}"));
+    std::fs::create_dir_all(&facts).expect("mkdir");
+    for (i, rows) in rows.iter().enumerate() {
+        svchop()
+            .args(["fleet", "facts", "--profile", profile])
+            .arg(rows)
+            .arg("--to")
+            .arg(facts.join(format!("{i}.json")))
+            .assert()
+            .success();
+    }
+    let merged = d.join(format!("merged-{profile}.json"));
+    svchop()
+        .args(["fleet", "merge"])
+        .arg(&facts)
+        .arg("--to")
+        .arg(&merged)
+        .assert()
+        .success();
+    let found = d.join(format!("found-{profile}"));
+    std::fs::create_dir_all(&found).expect("mkdir");
+    for (i, group) in groups.iter().enumerate() {
+        let out = stdout_ok(
+            svchop()
+                .args(["fleet", "scan", "--profile", profile, "--show-suppressed"])
+                .arg(group)
+                .arg("--facts")
+                .arg(&merged),
+        );
+        std::fs::write(found.join(format!("{i}.jsonl")), out).expect("write");
+    }
+    // Facts of another profile are refused by the host scan.
+    svchop()
+        .args(["fleet", "scan", "--profile", "sigma"])
+        .arg(groups[0])
+        .arg("--facts")
+        .arg(&merged)
+        .assert()
+        .code(2)
+        .stderr(predicates::str::contains("profile"));
+    stdout_ok(
+        svchop()
+            .args(["fleet", "rank", "--profile", profile, "--format", "jsonl"])
+            .arg("--show-suppressed")
+            .arg(&found),
+    )
+}
+
+/// The corpus table's rows split two ways for the facts and its hosts in two groups for the
+/// host scans: `svchop fleet` gives the bytes of `svchop scan`, for the default and otrf
+/// profiles; facts are never written into the evidence.
+#[test]
+fn fleet_phases_give_the_findings_of_one_scan() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let d = dir.path();
+    let table = d.join("table");
+    svchop()
+        .arg("normalize")
+        .arg(corpus())
+        .arg("--to")
+        .arg(&table)
+        .assert()
+        .success();
+    let rows = std::fs::read_to_string(table.join("events-00000.jsonl")).expect("rows");
+    let lines: Vec<&str> = rows.lines().collect();
+    let part = |name: &str, keep: &dyn Fn(usize, &str) -> bool| {
+        let kept: Vec<&str> = lines
+            .iter()
+            .enumerate()
+            .filter(|(i, l)| keep(*i, l))
+            .map(|(_, l)| *l)
+            .collect();
+        // Evidence sits in its own folder: svchop writes nothing beside it.
+        let p = d.join("in").join(name);
+        std::fs::create_dir_all(d.join("in")).expect("mkdir");
+        std::fs::write(&p, kept.join("\n") + "\n").expect("write");
+        p
+    };
+    let host = |l: &str| -> String {
+        let v: serde_json::Value = serde_json::from_str(l).expect("row");
+        v["host_key"].as_str().unwrap_or_default().to_string()
+    };
+    let mut hosts: Vec<String> = lines.iter().map(|l| host(l)).collect();
+    hosts.sort();
+    hosts.dedup();
+    assert!(hosts.len() >= 4, "{hosts:?}");
+    let half: std::collections::BTreeSet<String> = hosts.iter().step_by(2).cloned().collect();
+    let rows_a = part("rows-a.jsonl", &|i, _| i % 2 == 0);
+    let rows_b = part("rows-b.jsonl", &|i, _| i % 2 == 1);
+    let hosts_a = part("hosts-a.jsonl", &|_, l| half.contains(&host(l)));
+    let hosts_b = part("hosts-b.jsonl", &|_, l| !half.contains(&host(l)));
+    for profile in ["default", "otrf"] {
+        let got = fleet_by_hand(d, profile, [&rows_a, &rows_b], [&hosts_a, &hosts_b]);
+        let want = stdout_ok(svchop().arg("scan").arg(corpus()).args([
+            "--profile",
+            profile,
+            "--format",
+            "jsonl",
+            "--show-suppressed",
+        ]));
+        assert!(want.lines().count() >= 2, "{profile}: {want}");
+        assert_eq!(got, want, "{profile}");
+    }
+    svchop()
+        .args(["fleet", "facts"])
+        .arg(&table)
+        .arg("--to")
+        .arg(table.join("facts.json"))
+        .assert()
+        .code(2)
+        .stderr(predicates::str::contains("never writes there"));
+    assert!(!table.join("facts.json").exists());
+}

@@ -42,31 +42,38 @@ fn read(input: &InputArgs) -> Result<Parts> {
     Ok(parts)
 }
 
-/// Writes `text` to `to` (`-`: standard output); never over an evidence file the run read.
-fn write_out(to: &Path, text: &str, read: &[PathBuf]) -> Result<()> {
+/// Writes `text` to `to` (`-`: standard output). Never into, over or beside the evidence the run
+/// read (`evidence`); never over or into the facts it read (`facts`).
+fn write_out(to: &Path, text: &str, evidence: &[PathBuf], facts: &[PathBuf]) -> Result<()> {
     if to == Path::new("-") {
         let mut out = std::io::stdout().lock();
         out.write_all(text.as_bytes())?;
         return Ok(out.flush()?);
     }
-    if read.iter().any(|p| same_file(p, to)) {
-        bail!("{} is one of the inputs: write elsewhere", to.display());
+    if facts.iter().any(|p| inside(to, p)) {
+        bail!("{} is one of the facts read: write elsewhere", to.display());
+    }
+    if let Some(ev) = crate::case::persist::evidence_holding(to, evidence) {
+        bail!(
+            "{} is inside or beside what this run reads ({}); svchop never writes there. Choose another --to",
+            to.display(),
+            ev.display()
+        );
     }
     std::fs::write(to, text).with_context(|| format!("cannot write {}", to.display()))
 }
 
-fn same_file(a: &Path, b: &Path) -> bool {
-    match (std::fs::canonicalize(a), std::fs::canonicalize(b)) {
-        (Ok(a), Ok(b)) => b.starts_with(a),
-        _ => false,
-    }
+/// Whether `path` is `read` or inside it.
+fn inside(path: &Path, read: &Path) -> bool {
+    let abs = |p: &Path| std::path::absolute(p).unwrap_or_else(|_| p.to_path_buf());
+    abs(path).starts_with(abs(read))
 }
 
 fn facts(a: &FleetFactsArgs) -> Result<ExitCode> {
     let detector = a.detect.detector()?;
     let Loaded { store, report, .. } = read(&a.input)?.into_loaded();
     let f = detector.fleet_facts(&store);
-    write_out(&a.to, &(serde_json::to_string(&f)? + "\n"), &a.input.paths)?;
+    write_out(&a.to, &(serde_json::to_string(&f)? + "\n"), &a.input.paths, &[])?;
     report_problems(&report);
     Ok(ExitCode::SUCCESS)
 }
@@ -131,7 +138,12 @@ fn merge(a: &FleetMergeArgs) -> Result<ExitCode> {
         files.len(),
         if merged.complete { "" } else { " (partial)" }
     );
-    write_out(&a.to, &(serde_json::to_string(&merged)? + "\n"), &files)?;
+    write_out(
+        &a.to,
+        &(serde_json::to_string(&merged)? + "\n"),
+        &[],
+        &a.facts,
+    )?;
     Ok(ExitCode::SUCCESS)
 }
 
