@@ -130,6 +130,8 @@ fn merge(a: &FleetMergeArgs) -> Result<ExitCode> {
     };
     if !a.partial && !merged.complete {
         merged = merged.completed();
+    } else {
+        merged.tidy();
     }
     eprintln!(
         "svchop: facts of {} host(s), {} event(s), from {} file(s){}",

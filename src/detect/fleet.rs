@@ -162,21 +162,29 @@ impl FleetFacts {
         for (k, names) in other.host_names {
             self.host_names.entry(k).or_default().extend(names);
         }
+        // Hits are put in order once, by `tidy`: sorting at every merge would cost a fleet of
+        // many parts a sort of one source's hits per part.
         for (src, hits) in other.bursts {
-            let mine = self.bursts.entry(src).or_default();
-            mine.extend(hits);
-            mine.sort();
-            mine.dedup();
+            self.bursts.entry(src).or_default().extend(hits);
         }
         self.install_logon_ids.extend(other.install_logon_ids);
         self.carried.extend(other.carried);
         Ok(self)
     }
 
+    /// Each source's fan-out hits in order without repeats (what merged parts hold twice).
+    pub fn tidy(&mut self) {
+        for hits in self.bursts.values_mut() {
+            hits.sort();
+            hits.dedup();
+        }
+    }
+
     /// The facts of the whole collection, trimmed to what host scans read: outbound SMB only to
     /// addresses of hosts whose logs are in, logons only of ids an install names.
     #[must_use]
     pub fn completed(mut self) -> FleetFacts {
+        self.tidy();
         let logged: BTreeSet<&str> = self
             .ip_hosts
             .iter()
