@@ -49,6 +49,16 @@ def table_schema():
     )
 
 
+def _has_parts(spark, pattern):
+    """Whether the glob matches a file, on whatever file system the path names (local, HDFS,
+    S3, DBFS), through Hadoop's own file system API."""
+    jvm = spark.sparkContext._jvm
+    path = jvm.org.apache.hadoop.fs.Path(pattern)
+    fs = path.getFileSystem(spark.sparkContext._jsc.hadoopConfiguration())
+    found = fs.globStatus(path)
+    return found is not None and len(found) > 0
+
+
 def read_tables(spark, dirs):
     """The rows of every table: its Parquet parts when it has them, else its JSON lines parts;
     columns cast to the documented types, in the documented order."""
@@ -58,10 +68,15 @@ def read_tables(spark, dirs):
     frames = []
     for d in dirs:
         base = d.rstrip("/")
-        try:
+        if _has_parts(spark, base + "/events-*.parquet"):
             df = spark.read.parquet(base + "/events-*.parquet")
-        except Exception:  # no Parquet parts: the JSON lines table
+        elif _has_parts(spark, base + "/events-*.jsonl"):
             df = spark.read.schema(schema).json(base + "/events-*.jsonl")
+        else:
+            raise SystemExit(
+                "%s holds no svchop table parts (events-*.parquet or events-*.jsonl from "
+                "`svchop normalize`)" % d
+            )
         have = set(df.columns)
         df = df.select(
             [
@@ -138,6 +153,17 @@ def _where():
 # ---------------------------------------------------------------------------------------------
 
 
+def _driver(args):
+    """Runs svchop on the driver; its standard output, or the error with what svchop said."""
+    p = subprocess.run(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    if p.returncode != 0:
+        raise RuntimeError(
+            "svchop %s failed (%d): %s"
+            % (" ".join(args[1:3]), p.returncode, p.stderr.decode("utf-8", "replace"))
+        )
+    return p.stdout.decode("utf-8")
+
+
 def _find_svchop(given):
     for c in (given, os.environ.get("SVCHOP"), shutil.which("svchop"), CONFIG.get("svchop_path")):
         if c and os.path.isfile(c) and os.access(c, os.X_OK):
@@ -211,10 +237,7 @@ def _run(spark, sc, binary, run_id, work, event_dirs, out_dir, host_partitions):
     merged = os.path.join(work, merged_name)
     profile_path = os.path.join(work, profile_name)
     if facts:
-        subprocess.run(
-            [binary, "fleet", "merge", facts_dir, "--to", merged], check=True,
-            stderr=subprocess.DEVNULL,
-        )
+        _driver([binary, "fleet", "merge", facts_dir, "--to", merged])
         sc.addFile(merged)
     lap("merge")
 
@@ -264,11 +287,10 @@ def _run(spark, sc, binary, run_id, work, event_dirs, out_dir, host_partitions):
         for k, t in got:
             if k == "finding":
                 f.write(t + "\n")
-    ranked = subprocess.run(
+    ranked = _driver(
         [binary, "fleet", "rank", found_dir, "--profile", profile_path,
-         "--format", "jsonl", "--show-suppressed"],
-        check=True, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
-    ).stdout.decode("utf-8")
+         "--format", "jsonl", "--show-suppressed"]
+    )
     lines = [l for l in ranked.splitlines() if l.strip()]
     from pyspark.sql import types as T
 

@@ -35,6 +35,16 @@ def table_schema():
     )
 
 
+def _has_parts(spark, pattern):
+    """Whether the glob matches a file, on whatever file system the path names (local, HDFS,
+    S3, DBFS), through Hadoop's own file system API."""
+    jvm = spark.sparkContext._jvm
+    path = jvm.org.apache.hadoop.fs.Path(pattern)
+    fs = path.getFileSystem(spark.sparkContext._jsc.hadoopConfiguration())
+    found = fs.globStatus(path)
+    return found is not None and len(found) > 0
+
+
 def read_tables(spark, dirs):
     """The rows of every table: its Parquet parts when it has them, else its JSON lines parts;
     columns cast to the documented types, in the documented order."""
@@ -44,10 +54,15 @@ def read_tables(spark, dirs):
     frames = []
     for d in dirs:
         base = d.rstrip("/")
-        try:
+        if _has_parts(spark, base + "/events-*.parquet"):
             df = spark.read.parquet(base + "/events-*.parquet")
-        except Exception:  # no Parquet parts: the JSON lines table
+        elif _has_parts(spark, base + "/events-*.jsonl"):
             df = spark.read.schema(schema).json(base + "/events-*.jsonl")
+        else:
+            raise SystemExit(
+                "%s holds no svchop table parts (events-*.parquet or events-*.jsonl from "
+                "`svchop normalize`)" % d
+            )
         have = set(df.columns)
         df = df.select(
             [
