@@ -21,62 +21,7 @@ CONFIG = json.loads(r"""__SVCHOP_CONFIG__""")
 # ---------------------------------------------------------------------------------------------
 
 
-def table_schema():
-    from pyspark.sql import types as T
-
-    kinds = {
-        "string": T.StringType(),
-        "long": T.LongType(),
-        "int": T.IntegerType(),
-        "boolean": T.BooleanType(),
-    }
-    return T.StructType(
-        [T.StructField(c["name"], kinds[c["type"]], True) for c in CONFIG["columns"]]
-    )
-
-
-def _has_parts(spark, pattern):
-    """Whether the glob matches a file, on whatever file system the path names (local, HDFS,
-    S3, DBFS), through Hadoop's own file system API."""
-    jvm = spark.sparkContext._jvm
-    path = jvm.org.apache.hadoop.fs.Path(pattern)
-    fs = path.getFileSystem(spark.sparkContext._jsc.hadoopConfiguration())
-    found = fs.globStatus(path)
-    return found is not None and len(found) > 0
-
-
-def read_tables(spark, dirs):
-    """The rows of every table: its Parquet parts when it has them, else its JSON lines parts;
-    columns cast to the documented types, in the documented order."""
-    from pyspark.sql import functions as F
-
-    schema = table_schema()
-    frames = []
-    for d in dirs:
-        base = d.rstrip("/")
-        if _has_parts(spark, base + "/events-*.parquet"):
-            df = spark.read.parquet(base + "/events-*.parquet")
-        elif _has_parts(spark, base + "/events-*.jsonl"):
-            df = spark.read.schema(schema).json(base + "/events-*.jsonl")
-        else:
-            raise SystemExit(
-                "%s holds no svchop table parts (events-*.parquet or events-*.jsonl from "
-                "`svchop normalize`)" % d
-            )
-        have = set(df.columns)
-        df = df.select(
-            [
-                (F.col(f.name) if f.name in have else F.lit(None)).cast(f.dataType).alias(f.name)
-                for f in schema.fields
-            ]
-        )
-        frames.append(df)
-    out = frames[0]
-    for f in frames[1:]:
-        out = out.unionByName(f)
-    return out
-
-
+__SVCHOP_TABLES__
 # ---------------------------------------------------------------------------------------------
 # Per-finding logic (runs on the executors): svchop's finding builder for this engine.
 # ---------------------------------------------------------------------------------------------

@@ -8,22 +8,43 @@ import importlib.util
 import json
 import sys
 
-from pyspark.sql import SparkSession
 
-plan = json.load(open(sys.argv[1], encoding="utf-8"))
-spark = (
-    SparkSession.builder.master("local[2]")
-    .appName("svchop-interop-test")
-    .config("spark.ui.enabled", "false")
-    .config("spark.sql.shuffle.partitions", "4")
-    .getOrCreate()
-)
-spark.sparkContext.setLogLevel("ERROR")
-for i, step in enumerate(plan):
-    spec = importlib.util.spec_from_file_location("svchop_job_%d" % i, step["job"])
-    job = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(job)
-    extra = {"host_partitions": step["host_partitions"]} if "host_partitions" in step else {}
-    n = job.run(spark, step["events"], step["out"], **extra)
-    print("%s: %d finding(s)" % (step["job"], n))
-spark.stop()
+def run_plan(spark, plan):
+    """Runs each step's job in `spark`; returns, per step, {"job", "findings", "host_tasks"}
+    (where the engine job's per-host tasks ran; empty for the SQL job)."""
+    done = []
+    for i, step in enumerate(plan):
+        spec = importlib.util.spec_from_file_location("svchop_job_%d" % i, step["job"])
+        job = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(job)
+        extra = {"host_partitions": step["host_partitions"]} if "host_partitions" in step else {}
+        n = job.run(spark, step["events"], step["out"], **extra)
+        print("%s: %d finding(s)" % (step["job"], n), file=sys.stderr)
+        done.append(
+            {
+                "job": step["job"],
+                "findings": n,
+                "host_tasks": getattr(job, "LAST_RUN", {}).get("host_tasks", []),
+            }
+        )
+    return done
+
+
+def main():
+    from pyspark.sql import SparkSession
+
+    plan = json.load(open(sys.argv[1], encoding="utf-8"))
+    spark = (
+        SparkSession.builder.master("local[2]")
+        .appName("svchop-interop-test")
+        .config("spark.ui.enabled", "false")
+        .config("spark.sql.shuffle.partitions", "4")
+        .getOrCreate()
+    )
+    spark.sparkContext.setLogLevel("ERROR")
+    run_plan(spark, plan)
+    spark.stop()
+
+
+if __name__ == "__main__":
+    main()

@@ -9,7 +9,6 @@ Usage: python3 spark_cluster.py DIR PLAN.json
 Prints, last, one JSON line: {"master": url, "worker_dirs": [...], "jobs": [{"job", "findings",
 "host_tasks": [{"pid", "cwd", "partition"}...]}...]}: where each job's per-host tasks ran.
 """
-import importlib.util
 import json
 import os
 import socket
@@ -19,6 +18,7 @@ import time
 import urllib.request
 
 import pyspark
+from run_spark_jobs import run_plan
 
 
 def free_port():
@@ -101,17 +101,7 @@ def main():
             if time.time() > deadline:
                 raise SystemExit("executors did not register; logs in %s" % base)
             time.sleep(0.5)
-        report = {"master": master_url, "worker_dirs": worker_dirs, "jobs": []}
-        for i, step in enumerate(plan):
-            spec = importlib.util.spec_from_file_location("svchop_job_%d" % i, step["job"])
-            job = importlib.util.module_from_spec(spec)
-            spec.loader.exec_module(job)
-            extra = {"host_partitions": step["host_partitions"]} if "host_partitions" in step else {}
-            n = job.run(spark, step["events"], step["out"], **extra)
-            report["jobs"].append(
-                {"job": step["job"], "findings": n, "host_tasks": job.LAST_RUN.get("host_tasks", [])}
-            )
-            print("%s: %d finding(s)" % (step["job"], n), file=sys.stderr)
+        report = {"master": master_url, "worker_dirs": worker_dirs, "jobs": run_plan(spark, plan)}
         spark.stop()
         print(json.dumps(report))
     finally:

@@ -12,6 +12,29 @@ use serde_json::{Value, json};
 
 const TEMPLATE: &str = include_str!("../../assets/spark_job.py");
 const SLOT: &str = "__SVCHOP_CONFIG__";
+/// The table reader both jobs share (the documented schema, Parquet or JSON lines parts), written
+/// into each job in place of its slot line.
+const TABLES: &str = include_str!("../../assets/spark_tables.py");
+const TABLES_SLOT: &str = "__SVCHOP_TABLES__\n";
+
+/// The table's columns with their Spark types, for a job's `CONFIG`.
+pub(super) fn columns() -> Vec<Value> {
+    COLUMNS
+        .iter()
+        .map(|(n, t, _)| json!({"name": n, "type": t.label()}))
+        .collect()
+}
+
+/// A job `template` with its configuration and the shared table reader written in.
+pub(super) fn fill(template: &str, cfg: &Value) -> String {
+    let cfg = serde_json::to_string_pretty(cfg).unwrap_or_default();
+    // The JSON sits in a raw triple-quoted Python string: no `"""` may appear inside (JSON
+    // never writes three quotes in a row, but make it impossible), and `\` stays as written.
+    let cfg = cfg.replace("\"\"\"", "\"\\u0022\"");
+    template
+        .replacen(SLOT, &cfg, 1)
+        .replacen(TABLES_SLOT, TABLES, 1)
+}
 
 /// A regex in Python's `re` dialect with Rust's meaning: `$` (unescaped) only at the very end.
 pub fn python_regex(rust: &str) -> String {
@@ -75,7 +98,7 @@ fn config(m: &RuleModel, d: &Detector) -> Value {
     json!({
         "profile": p.name,
         "title": p.title,
-        "columns": COLUMNS.iter().map(|(n, t, _)| json!({"name": n, "type": t.label()})).collect::<Vec<_>>(),
+        "columns": columns(),
         "same_host": m.same_host,
         "window_ns": m.window.map(|s| s.saturating_mul(1_000_000_000)),
         "logon": {
@@ -131,11 +154,7 @@ pub fn write(m: &RuleModel, d: &Detector) -> Result<String, RuleError> {
     if d.profile.origin.local_cap.is_some() || d.profile.origin.unknown_penalty.is_some() {
         return Err(RuleError::OriginRule(d.profile.name.clone()));
     }
-    let cfg = serde_json::to_string_pretty(&config(m, d)).unwrap_or_default();
-    // The JSON sits in a raw triple-quoted Python string: no `"""` may appear inside (JSON
-    // never writes three quotes in a row, but make it impossible), and `\` stays as written.
-    let cfg = cfg.replace("\"\"\"", "\"\\u0022\"");
-    Ok(TEMPLATE.replacen(SLOT, &cfg, 1))
+    Ok(fill(TEMPLATE, &config(m, d)))
 }
 
 #[cfg(test)]

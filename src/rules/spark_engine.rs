@@ -3,12 +3,11 @@
 //! profile's TOML and the allow-list (every entry, with its origin) written into its `CONFIG`.
 //! Every profile has this form: the job's findings are `svchop scan`'s by construction.
 
+use super::spark::{columns, fill};
 use crate::detect::Detector;
-use crate::export::normalized::COLUMNS;
 use serde_json::json;
 
 const TEMPLATE: &str = include_str!("../../assets/spark_engine_job.py");
-const SLOT: &str = "__SVCHOP_CONFIG__";
 
 pub fn write(d: &Detector) -> String {
     let cfg = json!({
@@ -19,10 +18,7 @@ pub fn write(d: &Detector) -> String {
         "svchop_path": std::env::current_exe().ok().map(|p| p.display().to_string()),
         "profile_toml": &*d.profile.text,
         "allowlist_toml": d.allowlist.to_toml(),
-        "columns": COLUMNS.iter().map(|(n, t, _)| json!({"name": n, "type": t.label()})).collect::<Vec<_>>(),
+        "columns": columns(),
     });
-    let cfg = serde_json::to_string_pretty(&cfg).unwrap_or_default();
-    // The JSON sits in a raw triple-quoted Python string: no `"""` may appear inside.
-    let cfg = cfg.replace("\"\"\"", "\"\\u0022\"");
-    TEMPLATE.replacen(SLOT, &cfg, 1)
+    fill(TEMPLATE, &cfg)
 }
