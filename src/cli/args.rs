@@ -203,17 +203,8 @@ pub struct FleetRankArgs {
     pub findings: Vec<PathBuf>,
     #[command(flatten)]
     pub detect: DetectArgs,
-    #[arg(long, value_enum, default_value_t = ScanFormat::Table)]
-    pub format: ScanFormat,
-    /// Only findings at or above this severity (low, medium, high, critical).
-    #[arg(long, value_parser = parse_severity)]
-    pub min_severity: Option<Severity>,
-    /// Exit with status 1 when a (not suppressed) finding reaches this severity.
-    #[arg(long, value_parser = parse_severity)]
-    pub fail_on: Option<Severity>,
-    /// Also list findings an allow-list entry suppressed (with the entry).
-    #[arg(long)]
-    pub show_suppressed: bool,
+    #[command(flatten)]
+    pub output: FindingsOutput,
     /// Show times in this zone: UTC (default), local, +HH:MM, or an IANA name (Europe/Berlin).
     #[arg(long, value_name = "ZONE", default_value = "UTC", value_parser = parse_zone, allow_hyphen_values = true)]
     pub tz: DisplayZone,
@@ -307,6 +298,13 @@ pub struct ScanArgs {
     pub input: InputArgs,
     #[command(flatten)]
     pub detect: DetectArgs,
+    #[command(flatten)]
+    pub output: FindingsOutput,
+}
+
+/// How findings are printed (`svchop scan`, `svchop fleet rank`).
+#[derive(Args, Debug)]
+pub struct FindingsOutput {
     #[arg(long, value_enum, default_value_t = ScanFormat::Table)]
     pub format: ScanFormat,
     /// Only findings at or above this severity (low, medium, high, critical).
@@ -463,7 +461,7 @@ impl InputArgs {
         )?)
     }
 
-    fn check_paths(&self) -> Result<()> {
+    pub(super) fn check_paths(&self) -> Result<()> {
         for p in &self.paths {
             if !p.exists() {
                 bail!("{} does not exist", p.display());

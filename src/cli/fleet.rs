@@ -5,10 +5,10 @@ use super::args::{
     FleetCommand, FleetFactsArgs, FleetMergeArgs, FleetRankArgs, FleetScanArgs, InputArgs,
 };
 use super::report_problems;
-use super::scan::{Shown, print_findings};
-use crate::detect::fleet::FleetFacts;
+use super::scan::print_findings;
+use crate::detect::fleet::{FactsError, FleetFacts};
 use crate::output::json_safe;
-use crate::store::{Loaded, Parts, read_parts};
+use crate::store::{Loaded, Parts, read_all};
 use anyhow::{Context, Result, bail};
 use std::collections::BTreeSet;
 use std::io::Write;
@@ -27,19 +27,12 @@ pub(super) fn fleet(c: &FleetCommand) -> Result<ExitCode> {
 
 /// The input read into parts (typed fields only), not yet a store.
 fn read(input: &InputArgs) -> Result<Parts> {
-    for p in &input.paths {
-        if !p.exists() {
-            bail!("{} does not exist", p.display());
-        }
-    }
+    input.check_paths()?;
     let opts = crate::ingest::LoadOptions {
         typed_only: true,
         ..input.load_options()?
     };
-    let (files, skipped) = crate::ingest::plan_all(&input.paths);
-    let mut parts = read_parts(&files, &opts, &|_, _| {});
-    parts.ignored.extend(skipped);
-    Ok(parts)
+    Ok(read_all(&input.paths, &opts, &|_, _| {}))
 }
 
 /// Writes `text` to `to` (`-`: standard output). Never into, over or beside the evidence the run
@@ -112,13 +105,10 @@ fn merge(a: &FleetMergeArgs) -> Result<ExitCode> {
         merged = Some(match merged {
             None => {
                 facts
-                    .check(&facts.profile.clone())
+                    .check(&facts.profile)
                     .with_context(|| f.display().to_string())?;
                 if facts.complete && files.len() > 1 {
-                    bail!(
-                        "{}: facts already complete (merged from every part): merge the parts' facts instead",
-                        f.display()
-                    );
+                    return Err(FactsError::Complete).with_context(|| f.display().to_string());
                 }
                 facts
             }
@@ -171,7 +161,7 @@ fn scan(a: &FleetScanArgs) -> Result<ExitCode> {
         .collect();
     parts.add_events(facts.carried_events(&hosts), true);
     let Loaded { store, report, .. } = parts.into_loaded();
-    let mismatched = crate::detect::Detector::host_mismatches(&store, &hosts, &facts);
+    let mismatched = facts.host_mismatches(&store, &hosts);
     if let Some((h, here, counted)) = mismatched.first() {
         eprintln!(
             "svchop: warning: {} host(s) have other event counts here than in the facts (first: \
@@ -200,12 +190,5 @@ fn rank(a: &FleetRankArgs) -> Result<ExitCode> {
         findings.extend(got.findings);
     }
     detector.rank(&mut findings);
-    let shown = Shown {
-        format: a.format,
-        tz: a.tz,
-        min_severity: a.min_severity,
-        fail_on: a.fail_on,
-        show_suppressed: a.show_suppressed,
-    };
-    print_findings(&findings, 0, &detector.profile.name, &shown)
+    print_findings(&findings, 0, &detector.profile.name, &a.output, a.tz)
 }

@@ -1,6 +1,6 @@
 //! `svchop scan`: findings for pipelines (table, JSON, JSON lines, CSV, Markdown) and `--fail-on`.
 
-use super::args::{ScanArgs, ScanFormat};
+use super::args::{FindingsOutput, ScanArgs, ScanFormat};
 use super::{STAGE_LEGEND, report_problems};
 use crate::detect::Severity;
 use crate::detect::finding::Finding;
@@ -15,31 +15,18 @@ use std::process::ExitCode;
 pub(super) fn scan(a: &ScanArgs) -> Result<ExitCode> {
     let detector = a.detect.detector()?;
     let profile = detector.profile.name.clone();
-    let loaded = a.input.open(Some(detector), false, a.show_suppressed)?;
-    let shown = Shown {
-        format: a.format,
-        tz: a.input.tz,
-        min_severity: a.min_severity,
-        fail_on: a.fail_on,
-        show_suppressed: a.show_suppressed,
-    };
+    let loaded = a
+        .input
+        .open(Some(detector), false, a.output.show_suppressed)?;
     let code = print_findings(
         &loaded.findings,
         loaded.suppressed_dropped,
         &profile,
-        &shown,
+        &a.output,
+        a.input.tz,
     )?;
     report_problems(&loaded.report);
     Ok(code)
-}
-
-/// How findings are printed.
-pub(super) struct Shown {
-    pub format: ScanFormat,
-    pub tz: crate::model::time::DisplayZone,
-    pub min_severity: Option<Severity>,
-    pub fail_on: Option<Severity>,
-    pub show_suppressed: bool,
 }
 
 /// Prints ranked findings as `svchop scan` does; the exit code `--fail-on` asks for.
@@ -47,7 +34,8 @@ pub(super) fn print_findings(
     findings: &[Finding],
     dropped: usize,
     profile: &str,
-    a: &Shown,
+    a: &FindingsOutput,
+    tz: crate::model::time::DisplayZone,
 ) -> Result<ExitCode> {
     let min = a.min_severity.unwrap_or(Severity::Low);
     let shown: Vec<&Finding> = findings
@@ -57,7 +45,7 @@ pub(super) fn print_findings(
     let suppressed = dropped + findings.iter().filter(|f| f.is_suppressed()).count();
     let text = match a.format {
         ScanFormat::Table => {
-            let mut t = findings_table(&shown, a.tz, crate::tui::terminal::stdout_width());
+            let mut t = findings_table(&shown, tz, crate::tui::terminal::stdout_width());
             t.push_str(&campaigns_section(&shown));
             let _ = writeln!(t, "\n{} finding(s), profile {}.", shown.len(), profile);
             t.push_str(STAGE_LEGEND);

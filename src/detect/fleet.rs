@@ -228,6 +228,21 @@ impl FleetFacts {
             .collect()
     }
 
+    /// Hosts of `only` whose events in `packed` are not as many as the facts counted: (host,
+    /// here, in the facts). A host's events split between two host scans, or facts of other
+    /// data, give other findings than one scan.
+    pub fn host_mismatches(&self, packed: &Store, only: &BTreeSet<String>) -> Vec<(String, u64, u64)> {
+        packed
+            .hosts()
+            .filter(|(k, _)| only.contains(*k))
+            .filter_map(|(k, r)| {
+                let here = r.len() as u64;
+                let counted = self.hosts.get(k).copied().unwrap_or(0);
+                (here != counted).then(|| (k.to_string(), here, counted))
+            })
+            .collect()
+    }
+
     /// Puts the collection-wide facts a one-shot scan keeps without store indices in place of
     /// those learned from one part.
     fn replace_in(&self, facts: &mut super::Facts) {
@@ -320,25 +335,6 @@ impl Detector {
         out
     }
 
-    /// Hosts of `only` whose events in `packed` are not as many as the facts counted: (host,
-    /// here, in the facts). A host's events split between two host scans, or facts of other
-    /// data, give other findings than one scan.
-    pub fn host_mismatches(
-        packed: &Store,
-        only: &BTreeSet<String>,
-        facts: &FleetFacts,
-    ) -> Vec<(String, u64, u64)> {
-        packed
-            .hosts()
-            .filter(|(k, _)| only.contains(*k))
-            .filter_map(|(k, r)| {
-                let here = r.len() as u64;
-                let counted = facts.hosts.get(k).copied().unwrap_or(0);
-                (here != counted).then(|| (k.to_string(), here, counted))
-            })
-            .collect()
-    }
-
     /// Phase 2: the findings of the hosts `only` (all of whose events are in `packed`, with the
     /// events `facts` carry from other hosts), given the facts of the whole collection. Each
     /// host's findings in rank order; `rank` ranks them with every other host's.
@@ -407,7 +403,7 @@ mod tests {
                 .collect();
             part.extend(facts.carried_events(&mine));
             let (store, _) = from_events(part, true);
-            assert!(Detector::host_mismatches(&store, &mine, &facts).is_empty());
+            assert!(facts.host_mismatches(&store, &mine).is_empty());
             let (found, _) = d.scan_fleet(&Arc::new(store), &mine, &facts, usize::MAX);
             out.extend(found);
         }
@@ -451,7 +447,7 @@ mod tests {
             .collect();
         let (store, _) = from_events(half, true);
         let only = BTreeSet::from([key.clone()]);
-        let m = Detector::host_mismatches(&store, &only, &facts);
+        let m = facts.host_mismatches(&store, &only);
         assert_eq!(m.len(), 1);
         assert_eq!(m[0].0, key);
         assert!(m[0].1 < m[0].2);

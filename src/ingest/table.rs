@@ -7,8 +7,11 @@
 use super::FileReport;
 use super::jsonscan::{Piece, next_line};
 use super::kept::is_kept;
-use crate::model::event::{Fields, SourceRef};
-use crate::model::{Channel, Event, HostName, LogonId};
+use crate::model::event::{
+    Account, Fields, LogonInfo, NetInfo, ProcessInfo, RegistryInfo, ServiceInfo, ShareInfo,
+    SourceRef,
+};
+use crate::model::{Channel, Event, Group, HostName, LogonId};
 use chrono::{DateTime, Utc};
 use serde::Deserialize;
 use std::io::BufRead;
@@ -103,102 +106,109 @@ impl RowIn {
     }
 
     /// The event the row was written from; `None` without a time.
-    fn into_event(self, table: &Arc<str>) -> Option<Event> {
+    fn into_event(mut self, table: &Arc<str>) -> Option<Event> {
         let ts = self.time()?;
-        let lid = |t: Option<String>| t.as_deref().and_then(LogonId::parse);
         let file = self
             .source_file
-            .or(self.evidence)
+            .take()
+            .or(self.evidence.take())
             .map_or_else(|| Arc::clone(table), |f| Arc::from(f.as_str()));
-        let mut fields = Fields {
-            logon_id: lid(self.logon_id),
-            subject_logon_id: lid(self.subject_logon_id),
-            user_sid: self.user_sid,
-            exec_pid: self.exec_pid,
-            ..Fields::default()
+        let display = std::mem::take(&mut self.host);
+        let key = match std::mem::take(&mut self.host_key) {
+            k if k.is_empty() => crate::model::host_key(&display),
+            k => k,
         };
-        fill(&mut fields, |f| {
-            f.subject.domain = self.subject_domain;
-            f.subject.user = self.subject_user;
-            f.subject.sid = self.subject_sid;
-            f.target.domain = self.target_domain;
-            f.target.user = self.target_user;
-            f.target.sid = self.target_sid;
-            f.logon.logon_type = self.logon_type;
-            f.logon.workstation = self.workstation;
-            f.logon.auth_package = self.auth_package;
-            f.logon.logon_process = self.logon_process;
-            f.service.name = self.service_name;
-            f.service.image_path = self.service_image_path;
-            f.service.account = self.service_account;
-            f.service.service_type = self.service_type;
-            f.service.start_type = self.service_start_type;
-            f.service.key_name = self.service_key_name;
-            f.service.state = self.service_state;
-            f.process.image = self.process_image;
-            f.process.command_line = self.process_command_line;
-            f.process.pid = self.process_pid;
-            f.process.parent_image = self.parent_image;
-            f.process.parent_command_line = self.parent_command_line;
-            f.process.parent_pid = self.parent_pid;
-            f.process.user = self.process_user;
-            f.share.share_name = self.share_name;
-            f.share.relative_target = self.share_relative_target;
-            f.share.access_list = self.share_access_list;
-            f.share.access_mask = self.share_access_mask;
-            f.share.pipe_name = self.pipe_name;
-            f.share.file_path = self.file_path;
-            f.net.src_ip = self.src_ip;
-            f.net.src_port = self.src_port;
-            f.net.src_host = self.src_host;
-            f.net.dst_ip = self.dst_ip;
-            f.net.dst_port = self.dst_port;
-            f.net.dst_host = self.dst_host;
-            f.net.initiated = self.initiated;
-            f.registry.event_type = self.registry_event_type;
-            f.registry.target_object = self.registry_target_object;
-            f.registry.details = self.registry_details;
-        });
-        let key = if self.host_key.is_empty() {
-            crate::model::host_key(&self.host)
-        } else {
-            self.host_key
-        };
+        let channel = Channel::from_name(&self.channel);
+        let (event_id, provider) = (self.event_id, self.provider.take());
+        let (record_id, line) = (self.record_id, self.source_line);
         Some(Event {
             ts,
             host: Arc::new(HostName {
-                display: Arc::from(self.host.trim()),
+                display: Arc::from(display.trim()),
                 key: Arc::from(key.as_str()),
             }),
-            channel: Channel::from_name(&self.channel),
-            event_id: self.event_id,
-            provider: self.provider,
+            channel,
+            event_id,
+            provider,
             source: SourceRef {
                 file,
-                record_id: self.record_id,
-                line: self.source_line,
+                record_id,
+                line,
                 offset: None,
             },
-            fields,
+            fields: self.into_fields(),
             extra: Box::default(),
             also_at: Box::default(),
         })
     }
-}
 
-/// Sets the groups through `set`, then drops the groups left empty (the model stores a group
-/// only once something in it is set).
-fn fill(fields: &mut Fields, set: impl FnOnce(&mut Fields)) {
-    set(fields);
-    let f = fields;
-    f.subject = crate::model::group::Group::filled(std::mem::take(&mut *f.subject));
-    f.target = crate::model::group::Group::filled(std::mem::take(&mut *f.target));
-    f.logon = crate::model::group::Group::filled(std::mem::take(&mut *f.logon));
-    f.service = crate::model::group::Group::filled(std::mem::take(&mut *f.service));
-    f.process = crate::model::group::Group::filled(std::mem::take(&mut *f.process));
-    f.share = crate::model::group::Group::filled(std::mem::take(&mut *f.share));
-    f.net = crate::model::group::Group::filled(std::mem::take(&mut *f.net));
-    f.registry = crate::model::group::Group::filled(std::mem::take(&mut *f.registry));
+    /// The typed fields of the row. Each group is stored only when something in it is set, as
+    /// the model does.
+    fn into_fields(self) -> Fields {
+        let lid = |t: Option<String>| t.as_deref().and_then(LogonId::parse);
+        Fields {
+            logon_id: lid(self.logon_id),
+            subject_logon_id: lid(self.subject_logon_id),
+            subject: Group::filled(Account {
+                domain: self.subject_domain,
+                user: self.subject_user,
+                sid: self.subject_sid,
+            }),
+            target: Group::filled(Account {
+                domain: self.target_domain,
+                user: self.target_user,
+                sid: self.target_sid,
+            }),
+            user_sid: self.user_sid,
+            exec_pid: self.exec_pid,
+            logon: Group::filled(LogonInfo {
+                logon_type: self.logon_type,
+                workstation: self.workstation,
+                auth_package: self.auth_package,
+                logon_process: self.logon_process,
+            }),
+            service: Group::filled(ServiceInfo {
+                name: self.service_name,
+                image_path: self.service_image_path,
+                account: self.service_account,
+                service_type: self.service_type,
+                start_type: self.service_start_type,
+                key_name: self.service_key_name,
+                state: self.service_state,
+            }),
+            process: Group::filled(ProcessInfo {
+                image: self.process_image,
+                command_line: self.process_command_line,
+                pid: self.process_pid,
+                parent_image: self.parent_image,
+                parent_command_line: self.parent_command_line,
+                parent_pid: self.parent_pid,
+                user: self.process_user,
+            }),
+            share: Group::filled(ShareInfo {
+                share_name: self.share_name,
+                relative_target: self.share_relative_target,
+                access_list: self.share_access_list,
+                access_mask: self.share_access_mask,
+                pipe_name: self.pipe_name,
+                file_path: self.file_path,
+            }),
+            net: Group::filled(NetInfo {
+                src_ip: self.src_ip,
+                src_port: self.src_port,
+                src_host: self.src_host,
+                dst_ip: self.dst_ip,
+                dst_port: self.dst_port,
+                dst_host: self.dst_host,
+                initiated: self.initiated,
+            }),
+            registry: Group::filled(RegistryInfo {
+                event_type: self.registry_event_type,
+                target_object: self.registry_target_object,
+                details: self.registry_details,
+            }),
+        }
+    }
 }
 
 /// The event of a row given as a JSON value (rows carried in fleet facts); `None` when it is not a

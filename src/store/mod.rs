@@ -79,10 +79,19 @@ pub fn load(
     opts: &LoadOptions,
     progress: &(dyn Fn(usize, usize) + Sync),
 ) -> Loaded {
+    read_all(paths, opts, progress).into_loaded()
+}
+
+/// `load` without putting the events in store order yet: parts more events can be added to.
+pub fn read_all(
+    paths: &[PathBuf],
+    opts: &LoadOptions,
+    progress: &(dyn Fn(usize, usize) + Sync),
+) -> Parts {
     let (files, skipped) = plan_all(paths);
     let mut parts = read_parts(&files, opts, progress);
     parts.ignored.extend(skipped);
-    parts.into_loaded()
+    parts
 }
 
 /// Reads planned files, each file's events packed as soon as it is read, so memory holds the
