@@ -3,7 +3,8 @@
 //! records are counted and described, never fatal.
 
 use super::evtxjson::{channel_and_id, to_raw, unwrap_event};
-use super::fieldmap::normalize;
+use super::evtxpeek::{Read, Templates};
+use super::fieldmap::{RawRecord, normalize};
 use super::kept::is_kept;
 use super::report::FileReport;
 use crate::model::{Channel, Event};
@@ -79,12 +80,18 @@ fn read_parser<T: std::io::Read + std::io::Seek>(
     let file = Arc::clone(shown);
     // Each chunk gets its own clone of this closure, and so its own host-name cache.
     let mut hosts = crate::model::HostCache::default();
+    let mut templates = Templates::default();
     let records = parser.serialized_records(move |record| {
         let record = record?;
-        let json = record.into_json_value()?;
-        let id = json.event_record_id;
-        let ts = DateTime::from_timestamp(json.timestamp.as_second(), 0);
-        Ok((id, ts, classify(&json.data, (id, &file), &mut hosts)))
+        let id = record.event_record_id;
+        let ts = DateTime::from_timestamp(record.timestamp.as_second(), 0);
+        // Read from the record's template when it can be (unrendered); rendered otherwise.
+        let outcome = match templates.read(&record, |c, i| is_kept(&Channel::from_name(c), i)) {
+            Read::Drop(p) => Outcome::Dropped(Some((p.computer, p.channel, p.event_id))),
+            Read::Keep(raw) => finish(*raw, (id, &file), &mut hosts),
+            Read::Render => classify(&record.into_json_value()?.data, (id, &file), &mut hosts),
+        };
+        Ok((id, ts, outcome))
     });
     for item in records {
         match item {
@@ -140,9 +147,18 @@ fn classify(
             .unwrap_or_default();
         return Outcome::Dropped(Some((host, channel, id)));
     }
-    let Some(mut raw) = to_raw(event) else {
+    let Some(raw) = to_raw(event) else {
         return Outcome::Unusable("record has no System element".into());
     };
+    finish(raw, (header_id, file), hosts)
+}
+
+/// The kept record normalized, cited by the record number in its header.
+fn finish(
+    mut raw: RawRecord,
+    (header_id, file): (u64, &Arc<str>),
+    hosts: &mut crate::model::HostCache,
+) -> Outcome {
     // Cite the record as evtx_dump and the file itself number it; keep the logged
     // EventRecordID (it differs in exported or filtered logs) among the fields.
     if let Some(logged) = raw.record_id.filter(|l| *l != header_id) {

@@ -92,12 +92,16 @@ fn system_time(system: &Value) -> RecordTime {
             utc: n.as_f64().and_then(|f| parse_epoch(&f.to_string())),
             ..RecordTime::default()
         },
-        Some(v) => text_of(v)
-            .and_then(|t| parse_time(&t))
-            .map(RecordTime::from_parsed)
-            .unwrap_or_default(),
+        Some(v) => text_of(v).map_or_else(RecordTime::default, |t| parse_system_time(&t)),
         None => RecordTime::default(),
     }
+}
+
+/// The time of a `SystemTime` written as text.
+pub fn parse_system_time(text: &str) -> RecordTime {
+    parse_time(text)
+        .map(RecordTime::from_parsed)
+        .unwrap_or_default()
 }
 
 /// EventData as named fields. Handles `{"Name": value}`, `{"Data": [{"#attributes":{"Name":..},
