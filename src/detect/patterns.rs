@@ -78,6 +78,10 @@ pub struct Patterns {
     /// pattern belongs to.
     command_set: regex::RegexSet,
     command_tool: Vec<usize>,
+    /// Every tool's `images`, and every tool's `client_images`, in one set each: most process
+    /// events match none, which one pass tells.
+    image_set: regex::RegexSet,
+    client_set: regex::RegexSet,
 }
 
 /// A tool pipe: which tool, and what the name tells (PsExec: service and source host).
@@ -124,12 +128,22 @@ impl Patterns {
                 command_patterns.push(re.as_str().to_string());
             }
         }
-        let command_set =
-            regex::RegexSet::new(&command_patterns).map_err(|source| AssetError::Regex {
+        let set = |patterns: Vec<String>| {
+            regex::RegexSet::new(&patterns).map_err(|source| AssetError::Regex {
                 file: FILE.to_string(),
-                pattern: command_patterns.join(" | "),
+                pattern: patterns.join(" | "),
                 source,
-            })?;
+            })
+        };
+        let all = |of: fn(&Tool) -> &Vec<Regex>| -> Vec<String> {
+            tools
+                .iter()
+                .flat_map(|t| of(t).iter().map(|r| r.as_str().to_string()))
+                .collect()
+        };
+        let image_set = set(all(|t| &t.images))?;
+        let client_set = set(all(|t| &t.client_images))?;
+        let command_set = set(command_patterns)?;
         let ipc = compile(FILE, std::slice::from_ref(&spec.ipc_share))?;
         Ok(Patterns {
             scm_pipes: compile(FILE, &spec.scm_pipes)?,
@@ -146,6 +160,8 @@ impl Patterns {
             tools,
             command_set,
             command_tool,
+            image_set,
+            client_set,
         })
     }
 
@@ -188,6 +204,9 @@ impl Patterns {
 
     /// The tool whose helper image a process runs.
     pub fn tool_for_image(&self, image: &str) -> Option<usize> {
+        if !self.image_set.is_match(image) {
+            return None;
+        }
         self.tools.iter().position(|t| any_match(&t.images, image))
     }
 
@@ -247,7 +266,9 @@ impl Patterns {
         let image = p.image.as_deref().unwrap_or("");
         let cmd = p.command_line.as_deref().unwrap_or("");
         // A helper binary (PAExec-1234-HOST.exe, PSEXESVC.exe) is the service side, never the client.
-        if self.tool_for_image(image).is_some() {
+        if self.tool_for_image(image).is_some()
+            || !(self.client_set.is_match(image) || self.client_set.is_match(cmd))
+        {
             return None;
         }
         let tool = self

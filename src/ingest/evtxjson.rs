@@ -6,6 +6,33 @@ use super::fieldmap::{RawRecord, RecordTime, parse_pid};
 use crate::model::time::{parse_epoch, parse_time};
 use serde_json::Value;
 
+/// A JSON tree the System reader reads: `serde_json::Value`, or the small tree the fast
+/// reader builds of `System` alone (`evtxjsonfast`). Both read alike (a key written twice: its
+/// last value), so one reader serves both.
+pub trait Node {
+    /// The value of `key` in an object.
+    fn get(&self, key: &str) -> Option<&Self>;
+    /// Text of a scalar or of an `{"#text": ...}` / `{"Value": ...}` wrapper.
+    fn text(&self) -> Option<String>;
+    /// The number, for a number.
+    fn number(&self) -> Option<&serde_json::Number>;
+}
+
+impl Node for Value {
+    fn get(&self, key: &str) -> Option<&Value> {
+        Value::get(self, key)
+    }
+    fn text(&self) -> Option<String> {
+        text_of(self)
+    }
+    fn number(&self) -> Option<&serde_json::Number> {
+        match self {
+            Value::Number(n) => Some(n),
+            _ => None,
+        }
+    }
+}
+
 /// Text of a scalar or of an `{"#text": ...}` / `{"Value": ...}` wrapper.
 pub fn text_of(v: &Value) -> Option<String> {
     match v {
@@ -21,18 +48,21 @@ pub fn text_of(v: &Value) -> Option<String> {
     }
 }
 
-fn attr<'a>(v: &'a Value, name: &str) -> Option<&'a Value> {
+fn attr<'a, N: Node>(v: &'a N, name: &str) -> Option<&'a N> {
     v.get("#attributes")
         .and_then(|a| a.get(name))
         .or_else(|| v.get(name))
-        .or_else(|| v.get(format!("{name}_attributes")))
+        .or_else(|| v.get(&format!("{name}_attributes")))
 }
 
 /// The System part: `(channel, event_id)` only, read before deciding whether to keep a record.
 pub fn channel_and_id(event: &Value) -> Option<(String, u16)> {
-    let system = event.get("System")?;
-    let channel = system.get("Channel").and_then(text_of).unwrap_or_default();
-    let id = system.get("EventID").and_then(text_of)?;
+    system_channel_and_id(event.get("System")?)
+}
+
+fn system_channel_and_id<N: Node>(system: &N) -> Option<(String, u16)> {
+    let channel = system.get("Channel").and_then(N::text).unwrap_or_default();
+    let id = system.get("EventID").and_then(N::text)?;
     Some((channel, id.trim().parse().ok()?))
 }
 
@@ -48,32 +78,7 @@ pub fn unwrap_event(v: &Value) -> Option<&Value> {
 
 /// Builds the raw record from an unwrapped EVTX-shaped event.
 pub fn to_raw(event: &Value) -> Option<RawRecord> {
-    let system = event.get("System")?;
-    let (channel, event_id) = channel_and_id(event)?;
-    let mut raw = RawRecord {
-        channel,
-        event_id,
-        host: system.get("Computer").and_then(text_of).unwrap_or_default(),
-        provider: system
-            .get("Provider")
-            .and_then(|p| attr(p, "Name"))
-            .and_then(text_of),
-        record_id: system
-            .get("EventRecordID")
-            .and_then(text_of)
-            .and_then(|r| r.trim().parse().ok()),
-        user_sid: system
-            .get("Security")
-            .and_then(|s| attr(s, "UserID"))
-            .and_then(text_of),
-        exec_pid: system
-            .get("Execution")
-            .and_then(|s| attr(s, "ProcessID"))
-            .and_then(text_of)
-            .and_then(|p| parse_pid(&p)),
-        time: system_time(system),
-        ..RawRecord::default()
-    };
+    let mut raw = system_to_raw(event.get("System")?)?;
     for part in ["EventData", "UserData"] {
         if let Some(data) = event.get(part) {
             flatten_data(data, &mut raw.data);
@@ -82,18 +87,48 @@ pub fn to_raw(event: &Value) -> Option<RawRecord> {
     Some(raw)
 }
 
-fn system_time(system: &Value) -> RecordTime {
+/// The raw record of an EVTX-shaped event's `System`, without its data.
+pub fn system_to_raw<N: Node>(system: &N) -> Option<RawRecord> {
+    let (channel, event_id) = system_channel_and_id(system)?;
+    Some(RawRecord {
+        channel,
+        event_id,
+        host: system.get("Computer").and_then(N::text).unwrap_or_default(),
+        provider: system
+            .get("Provider")
+            .and_then(|p| attr(p, "Name"))
+            .and_then(N::text),
+        record_id: system
+            .get("EventRecordID")
+            .and_then(N::text)
+            .and_then(|r| r.trim().parse().ok()),
+        user_sid: system
+            .get("Security")
+            .and_then(|s| attr(s, "UserID"))
+            .and_then(N::text),
+        exec_pid: system
+            .get("Execution")
+            .and_then(|s| attr(s, "ProcessID"))
+            .and_then(N::text)
+            .and_then(|p| parse_pid(&p)),
+        time: system_time(system),
+        ..RawRecord::default()
+    })
+}
+
+fn system_time<N: Node>(system: &N) -> RecordTime {
     let Some(tc) = system.get("TimeCreated") else {
         return RecordTime::default();
     };
-    let st = attr(tc, "SystemTime").or(Some(tc));
-    match st {
-        Some(Value::Number(n)) => RecordTime {
+    let st = attr(tc, "SystemTime").unwrap_or(tc);
+    match st.number() {
+        Some(n) => RecordTime {
             utc: n.as_f64().and_then(|f| parse_epoch(&f.to_string())),
             ..RecordTime::default()
         },
-        Some(v) => text_of(v).map_or_else(RecordTime::default, |t| parse_system_time(&t)),
-        None => RecordTime::default(),
+        None => st
+            .text()
+            .map_or_else(RecordTime::default, |t| parse_system_time(&t)),
     }
 }
 

@@ -339,6 +339,8 @@ mod token {
 const DEFINITION_HEADER: usize = 24;
 /// Value type of a UTF-16 string.
 const STRING_TYPE: u8 = 0x01;
+/// Elements nested deeper than this in a template are not read here.
+const MAX_DEPTH: usize = 16;
 /// An element's dependency id meaning "none".
 const NO_DEPENDENCY: u16 = 0xffff;
 
@@ -410,6 +412,11 @@ fn template_at(data: &[u8], offset: u32) -> Option<Element> {
                 let name = c.name()?;
                 if t & token::MORE != 0 {
                     let _attributes_size = c.u32()?;
+                }
+                // Event, System or EventData, a field, its text: deeper is not read here (and
+                // the tree's drop stays shallow).
+                if stack.len() > MAX_DEPTH {
+                    return None;
                 }
                 stack.push(Element {
                     name,

@@ -95,8 +95,8 @@ const INTERN_MAX_LEN: usize = 96;
 const INTERN_MAX_ENTRIES: usize = 1 << 16;
 
 thread_local! {
-    static STRINGS: std::cell::RefCell<std::collections::HashSet<Arc<str>>> =
-        std::cell::RefCell::new(std::collections::HashSet::new());
+    static STRINGS: std::cell::RefCell<crate::model::FastSet<Arc<str>>> =
+        std::cell::RefCell::new(crate::model::FastSet::default());
 }
 
 /// The text as a shared string: interned when short, its own allocation otherwise.

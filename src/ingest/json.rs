@@ -76,12 +76,33 @@ impl Collector<'_> {
             return;
         };
         self.shapes.insert(shape);
-        let Some(mut raw) = shape.to_raw(value) else {
+        let Some(raw) = shape.to_raw(value) else {
             self.report.records_skipped += 1;
             self.report
                 .problem(at(line), format!("not a {} record", shape.name()));
             return;
         };
+        self.keep(raw, line, offset);
+    }
+
+    /// One record's text: read straight into a record when it is plainly `evtx_dump`'s shape
+    /// (and no other shape is forced), else parsed as a `Value` and read as any record.
+    fn take_text(&mut self, text: &str, line: Option<u64>, offset: u64) -> Result<(), String> {
+        if self.opts.forced.is_none_or(|s| s == Shape::EvtxJson)
+            && let Some(raw) = super::evtxjsonfast::read(text)
+        {
+            self.report.records_read += 1;
+            self.shapes.insert(Shape::EvtxJson);
+            self.keep(raw, line, offset);
+            return Ok(());
+        }
+        let v = serde_json::from_str::<Value>(text).map_err(|e| format!("damaged JSON: {e}"))?;
+        self.take(&v, line, offset);
+        Ok(())
+    }
+
+    /// A record read: dropped (noted for coverage) unless the detections use it.
+    fn keep(&mut self, mut raw: RawRecord, line: Option<u64>, offset: u64) {
         if !is_kept(&Channel::from_name(&raw.channel), raw.event_id) {
             let ts = raw.time.utc.or(raw.time.received);
             self.report.note(&raw.host, &raw.channel, raw.event_id, ts);
@@ -255,9 +276,8 @@ fn read_lines<R: BufRead>(mut reader: R, c: &mut Collector<'_>) {
         if text.is_empty() {
             continue;
         }
-        match serde_json::from_str::<Value>(text) {
-            Ok(v) => c.take(&v, Some(line_no), at),
-            Err(e) => c.unreadable(&format!("line {line_no}"), format!("damaged JSON: {e}")),
+        if let Err(why) = c.take_text(text, Some(line_no), at) {
+            c.unreadable(&format!("line {line_no}"), why);
         }
     }
 }
@@ -304,11 +324,8 @@ fn read_whole<R: BufRead>(mut reader: R, c: &mut Collector<'_>) {
             Piece::TooLarge { bytes, .. } => c.too_large(&format!("record {index}"), bytes, None),
             Piece::Record { at, bytes } => {
                 let text = String::from_utf8_lossy(&bytes);
-                match serde_json::from_str::<Value>(&text) {
-                    Ok(v) => c.take(&v, None, at),
-                    Err(e) => {
-                        c.unreadable(&format!("record {index}"), format!("damaged JSON: {e}"));
-                    }
+                if let Err(why) = c.take_text(&text, None, at) {
+                    c.unreadable(&format!("record {index}"), why);
                 }
             }
         }

@@ -4,6 +4,7 @@
 
 pub mod evtx;
 pub mod evtxjson;
+pub mod evtxjsonfast;
 pub mod evtxpeek;
 pub mod fieldmap;
 pub mod json;

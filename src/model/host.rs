@@ -28,7 +28,7 @@ impl HostName {
 
 /// Host names seen so far, so events of the same host share one allocation.
 #[derive(Debug, Default, Clone)]
-pub struct HostCache(std::collections::HashMap<String, Arc<HostName>>);
+pub struct HostCache(super::FastMap<String, Arc<HostName>>);
 
 impl HostCache {
     pub fn get(&mut self, display: &str) -> Arc<HostName> {

@@ -122,11 +122,11 @@ impl SlotStats {
 #[derive(Debug, Default)]
 pub struct Packer {
     chunk: Chunk,
-    ids: HashMap<Arc<str>, u32>,
-    host_ids: HashMap<(Arc<str>, Arc<str>), u32>,
+    ids: crate::model::FastMap<Arc<str>, u32>,
+    host_ids: crate::model::FastMap<(Arc<str>, Arc<str>), u32>,
     /// Typed slots first (`TYPED_SLOTS`), then one per untyped field name, by its string id.
     stats: Vec<SlotStats>,
-    extra_slots: HashMap<u32, usize>,
+    extra_slots: crate::model::FastMap<u32, usize>,
     /// Keep only the typed fields (and the logged record id, which tells copies apart).
     typed_only: bool,
 }
