@@ -176,15 +176,30 @@ impl Context {
         }
     }
 
-    /// Orders the tool runs by source host and time, once all parts are absorbed, so a host's
-    /// own runs are found by `runs_from` without walking every run of the collection.
+    /// Orders the tool runs by source host and time, and each address's outbound SMB by time,
+    /// once all parts are absorbed, so a host's own runs are found by `runs_from` and a chain's
+    /// connections by `smb_to` without walking every one of the collection.
     pub fn finish(&mut self) {
+        // Each address's connections in time order (stable: as learned within a time), so a
+        // chain finds the ones in its window without walking them all.
+        for list in self.outbound_smb.values_mut() {
+            list.sort_by_key(|(ts, _, _)| *ts);
+        }
         self.client_runs.sort_by(|a, b| {
             a.source_key
                 .cmp(&b.source_key)
                 .then(a.ts.cmp(&b.ts))
                 .then(a.idx.cmp(&b.idx))
         });
+    }
+
+    /// Outbound SMB connections to `ip` made from `from` to `to` (inclusive), in time order
+    /// (after `finish`).
+    pub fn smb_to(&self, ip: &str, from: DateTime<Utc>, to: DateTime<Utc>) -> &[SmbOut] {
+        let list = self.outbound_smb.get(ip).map_or(&[][..], Vec::as_slice);
+        let start = list.partition_point(|(ts, _, _)| *ts < from);
+        let end = list.partition_point(|(ts, _, _)| *ts <= to);
+        list.get(start..end.max(start)).unwrap_or_default()
     }
 
     /// The tool runs made on host `key` (after `finish`).
@@ -420,6 +435,30 @@ fn in_cidr(ip: &str, net: u32, bits: u32) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// After `finish`, a window of one address's connections is found by time, in time order,
+    /// connections of one time kept in the order they were learned.
+    #[test]
+    fn smb_window_by_time() {
+        let t = |s: i64| DateTime::from_timestamp(1_700_000_000 + s, 0).unwrap();
+        let mut c = Context::default();
+        let src: Arc<str> = Arc::from("WS01");
+        for (s, idx) in [(30, 0), (10, 1), (20, 2), (20, 3), (40, 4), (20, 5)] {
+            c.outbound_smb
+                .entry("10.0.0.5".into())
+                .or_default()
+                .push((t(s), idx, Arc::clone(&src)));
+        }
+        c.finish();
+        let idx = |from, to| -> Vec<usize> {
+            c.smb_to("10.0.0.5", t(from), t(to)).iter().map(|x| x.1).collect()
+        };
+        assert_eq!(idx(15, 30), vec![2, 3, 5, 0]);
+        assert_eq!(idx(20, 20), vec![2, 3, 5]);
+        assert_eq!(idx(41, 50), Vec::<usize>::new());
+        assert_eq!(idx(30, 10), Vec::<usize>::new());
+        assert!(c.smb_to("10.0.0.6", t(0), t(99)).is_empty());
+    }
 
     #[test]
     fn cidr_membership() {

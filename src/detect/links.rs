@@ -962,13 +962,15 @@ impl Linker<'_> {
         };
         let mut latest: std::collections::BTreeMap<&str, (DateTime<Utc>, usize)> =
             std::collections::BTreeMap::new();
+        // Connections from `win` before the chain to 2 s after it.
+        let from = t0.checked_sub_signed(win).unwrap_or(DateTime::<Utc>::MIN_UTC);
+        let to = t0.checked_add_signed(secs(2)).unwrap_or(DateTime::<Utc>::MAX_UTC);
         for ip in ips.keys() {
-            for (ts, idx, src) in self.ctx.outbound_smb.get(ip).map_or(&[][..], Vec::as_slice) {
-                if **src != *c.target_key
-                    && *ts <= t0 + secs(2)
-                    && t0.signed_duration_since(*ts) <= win
-                    && self.ctx.is_own_ip(&c.target_key, ip, t0)
-                {
+            if !self.ctx.is_own_ip(&c.target_key, ip, t0) {
+                continue;
+            }
+            for (ts, idx, src) in self.ctx.smb_to(ip, from, to) {
+                if **src != *c.target_key {
                     let e = latest.entry(&**src).or_insert((*ts, *idx));
                     if *ts > e.0 {
                         *e = (*ts, *idx);

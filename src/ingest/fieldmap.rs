@@ -219,6 +219,49 @@ const TYPED: &[&str] = &[
     "Domain",
 ];
 
+/// The position in `TYPED` of a field name, case-insensitive: compared only with the names of
+/// its length (none, one or a few).
+fn typed_slot(name: &str) -> Option<usize> {
+    static BY_LEN: std::sync::LazyLock<Vec<Vec<usize>>> = std::sync::LazyLock::new(|| {
+        let mut by_len = vec![Vec::new(); TYPED.iter().map(|t| t.len()).max().unwrap_or(0) + 1];
+        for (i, t) in TYPED.iter().enumerate() {
+            by_len[t.len()].push(i);
+        }
+        by_len
+    });
+    BY_LEN
+        .get(name.len())?
+        .iter()
+        .copied()
+        .find(|&i| TYPED[i].eq_ignore_ascii_case(name))
+}
+
+/// A record's typed fields found in one pass over its data: for each `TYPED` name, the first
+/// entry of that name (case-insensitive), which is what `RawRecord::get` finds.
+struct Lookup<'a> {
+    r: &'a RawRecord,
+    first: [Option<usize>; TYPED.len()],
+}
+
+impl<'a> Lookup<'a> {
+    fn new(r: &'a RawRecord) -> Self {
+        let mut first = [None; TYPED.len()];
+        for (i, (k, _)) in r.data.iter().enumerate() {
+            if let Some(slot) = typed_slot(k) {
+                first[slot].get_or_insert(i);
+            }
+        }
+        Lookup { r, first }
+    }
+
+    fn get(&self, name: &str) -> Option<&'a str> {
+        match typed_slot(name) {
+            Some(slot) => self.first[slot].map(|i| self.r.data[i].1.as_str()),
+            None => self.r.get(name),
+        }
+    }
+}
+
 /// Builds the typed event. `None` when the record has no usable time.
 pub fn normalize(
     mut raw: RawRecord,
@@ -231,7 +274,7 @@ pub fn normalize(
     let fields = typed_fields(&raw, &channel).finish();
     let extra = std::mem::take(&mut raw.data)
         .into_iter()
-        .filter(|(k, v)| !v.is_empty() && !TYPED.iter().any(|t| t.eq_ignore_ascii_case(k)))
+        .filter(|(k, v)| !v.is_empty() && typed_slot(k).is_none())
         // Short values repeat (integrity levels, protocols, flags): shared. Long ones are mostly
         // unique (times, hashes, GUIDs) and would only churn the intern table.
         .map(|(k, v)| {
@@ -300,7 +343,8 @@ impl Draft {
 
 fn typed_fields(r: &RawRecord, channel: &Channel) -> Draft {
     let mut f = Draft::default();
-    let g = |n: &str| r.get(n);
+    let lk = Lookup::new(r);
+    let g = |n: &str| lk.get(n);
     let is_logon = matches!(r.event_id, 4624 | 4625) && *channel != Channel::Sysmon;
     f.subject_logon_id = g("SubjectLogonId").and_then(LogonId::parse);
     f.logon_id = if is_logon {
@@ -320,15 +364,15 @@ fn typed_fields(r: &RawRecord, channel: &Channel) -> Draft {
     f.logon.workstation = val(g("WorkstationName"));
     f.logon.auth_package = val(g("AuthenticationPackageName"));
     f.logon.logon_process = val(g("LogonProcessName"));
-    service_fields(r, &mut f);
-    process_fields(r, channel, &mut f);
+    service_fields(&lk, &mut f);
+    process_fields(&lk, channel, &mut f);
     f.share.share_name = val(g("ShareName"));
     f.share.relative_target = val(g("RelativeTargetName"));
     f.share.access_list = val(g("AccessList")).map(|s| intern(&fold_space(&s)));
     f.share.access_mask = g("AccessMask").and_then(parse_pid);
     f.share.pipe_name = val(g("PipeName"));
     f.share.file_path = val(g("TargetFilename"));
-    net_fields(r, &mut f);
+    net_fields(&lk, &mut f);
     // NXLog renames Sysmon's EventType to `EventTypeOrignal` (sic) and writes its own severity there.
     f.registry.event_type = val(g("EventTypeOrignal"))
         .or_else(|| val(g("EventTypeOriginal")))
@@ -350,8 +394,9 @@ fn fold_space(s: &str) -> String {
     s.split_whitespace().collect::<Vec<_>>().join(" ")
 }
 
-fn service_fields(r: &RawRecord, f: &mut Draft) {
-    let g = |n: &str| r.get(n);
+fn service_fields(lk: &Lookup, f: &mut Draft) {
+    let r = lk.r;
+    let g = |n: &str| lk.get(n);
     let s = &mut f.service;
     match r.event_id {
         7036 | 7034 => {
@@ -410,8 +455,9 @@ pub fn decode_binary_key(hex: &str) -> Option<Arc<str>> {
     }
 }
 
-fn process_fields(r: &RawRecord, channel: &Channel, f: &mut Draft) {
-    let g = |n: &str| r.get(n);
+fn process_fields(lk: &Lookup, channel: &Channel, f: &mut Draft) {
+    let r = lk.r;
+    let g = |n: &str| lk.get(n);
     let p = &mut f.process;
     p.image = val(g("NewProcessName")).or_else(|| val(g("Image")));
     p.command_line = val(g("CommandLine"));
@@ -428,8 +474,8 @@ fn process_fields(r: &RawRecord, channel: &Channel, f: &mut Draft) {
     p.user = val(g("User"));
 }
 
-fn net_fields(r: &RawRecord, f: &mut Draft) {
-    let g = |n: &str| r.get(n);
+fn net_fields(lk: &Lookup, f: &mut Draft) {
+    let g = |n: &str| lk.get(n);
     let n = &mut f.net;
     n.src_ip = ip(g("IpAddress")).or_else(|| ip(g("SourceIp")));
     n.src_port = g("IpPort")
