@@ -254,12 +254,37 @@ impl<'a> Lookup<'a> {
         Lookup { r, first }
     }
 
-    fn get(&self, name: &str) -> Option<&'a str> {
-        match typed_slot(name) {
-            Some(slot) => self.first[slot].map(|i| self.r.data[i].1.as_str()),
-            None => self.r.get(name),
-        }
+    /// The first entry of the typed name at `slot` (`typed!`).
+    fn at(&self, slot: usize) -> Option<&'a str> {
+        self.first[slot].map(|i| self.r.data[i].1.as_str())
     }
+}
+
+/// The position of a typed field name in `TYPED`, found when compiling (a name not there does
+/// not compile).
+const fn slot_of(name: &str) -> usize {
+    let n = name.as_bytes();
+    let mut i = 0;
+    while i < TYPED.len() {
+        let t = TYPED[i].as_bytes();
+        if t.len() == n.len() {
+            let mut j = 0;
+            while j < n.len() && t[j] == n[j] {
+                j += 1;
+            }
+            if j == n.len() {
+                return i;
+            }
+        }
+        i += 1;
+    }
+    panic!("not a typed field name")
+}
+
+macro_rules! typed {
+    ($name:literal) => {
+        const { slot_of($name) }
+    };
 }
 
 /// Builds the typed event. `None` when the record has no usable time.
@@ -344,41 +369,41 @@ impl Draft {
 fn typed_fields(r: &RawRecord, channel: &Channel) -> Draft {
     let mut f = Draft::default();
     let lk = Lookup::new(r);
-    let g = |n: &str| lk.get(n);
+    let g = |slot: usize| lk.at(slot);
     let is_logon = matches!(r.event_id, 4624 | 4625) && *channel != Channel::Sysmon;
-    f.subject_logon_id = g("SubjectLogonId").and_then(LogonId::parse);
+    f.subject_logon_id = g(typed!("SubjectLogonId")).and_then(LogonId::parse);
     f.logon_id = if is_logon {
-        g("TargetLogonId").and_then(LogonId::parse)
+        g(typed!("TargetLogonId")).and_then(LogonId::parse)
     } else {
-        g("LogonId").and_then(LogonId::parse).or(f.subject_logon_id)
+        g(typed!("LogonId")).and_then(LogonId::parse).or(f.subject_logon_id)
     };
-    f.subject.user = val(g("SubjectUserName"));
-    f.subject.domain = val(g("SubjectDomainName"));
-    f.subject.sid = val(g("SubjectUserSid"));
-    f.target.user = val(g("TargetUserName"));
-    f.target.domain = val(g("TargetDomainName"));
-    f.target.sid = val(g("TargetUserSid"));
+    f.subject.user = val(g(typed!("SubjectUserName")));
+    f.subject.domain = val(g(typed!("SubjectDomainName")));
+    f.subject.sid = val(g(typed!("SubjectUserSid")));
+    f.target.user = val(g(typed!("TargetUserName")));
+    f.target.domain = val(g(typed!("TargetDomainName")));
+    f.target.sid = val(g(typed!("TargetUserSid")));
     f.user_sid = val(r.user_sid.as_deref());
     f.exec_pid = r.exec_pid;
-    f.logon.logon_type = g("LogonType").and_then(parse_logon_type);
-    f.logon.workstation = val(g("WorkstationName"));
-    f.logon.auth_package = val(g("AuthenticationPackageName"));
-    f.logon.logon_process = val(g("LogonProcessName"));
+    f.logon.logon_type = g(typed!("LogonType")).and_then(parse_logon_type);
+    f.logon.workstation = val(g(typed!("WorkstationName")));
+    f.logon.auth_package = val(g(typed!("AuthenticationPackageName")));
+    f.logon.logon_process = val(g(typed!("LogonProcessName")));
     service_fields(&lk, &mut f);
     process_fields(&lk, channel, &mut f);
-    f.share.share_name = val(g("ShareName"));
-    f.share.relative_target = val(g("RelativeTargetName"));
-    f.share.access_list = val(g("AccessList")).map(|s| intern(&fold_space(&s)));
-    f.share.access_mask = g("AccessMask").and_then(parse_pid);
-    f.share.pipe_name = val(g("PipeName"));
-    f.share.file_path = val(g("TargetFilename"));
+    f.share.share_name = val(g(typed!("ShareName")));
+    f.share.relative_target = val(g(typed!("RelativeTargetName")));
+    f.share.access_list = val(g(typed!("AccessList"))).map(|s| intern(&fold_space(&s)));
+    f.share.access_mask = g(typed!("AccessMask")).and_then(parse_pid);
+    f.share.pipe_name = val(g(typed!("PipeName")));
+    f.share.file_path = val(g(typed!("TargetFilename")));
     net_fields(&lk, &mut f);
     // NXLog renames Sysmon's EventType to `EventTypeOrignal` (sic) and writes its own severity there.
-    f.registry.event_type = val(g("EventTypeOrignal"))
-        .or_else(|| val(g("EventTypeOriginal")))
-        .or_else(|| val(g("EventType")).filter(|t| !r.nxlog && !is_collector_severity(t)));
-    f.registry.target_object = val(g("TargetObject"));
-    f.registry.details = val(g("Details"));
+    f.registry.event_type = val(lk.r.get("EventTypeOrignal"))
+        .or_else(|| val(lk.r.get("EventTypeOriginal")))
+        .or_else(|| val(g(typed!("EventType"))).filter(|t| !r.nxlog && !is_collector_severity(t)));
+    f.registry.target_object = val(g(typed!("TargetObject")));
+    f.registry.details = val(g(typed!("Details")));
     f
 }
 
@@ -396,42 +421,42 @@ fn fold_space(s: &str) -> String {
 
 fn service_fields(lk: &Lookup, f: &mut Draft) {
     let r = lk.r;
-    let g = |n: &str| lk.get(n);
+    let g = |slot: usize| lk.at(slot);
     let s = &mut f.service;
     match r.event_id {
         7036 | 7034 => {
-            s.name = val(g("param1"));
-            s.state = val(g("param2"));
-            s.key_name = g("Binary").and_then(decode_binary_key);
+            s.name = val(g(typed!("param1")));
+            s.state = val(g(typed!("param2")));
+            s.key_name = g(typed!("Binary")).and_then(decode_binary_key);
         }
         7035 => {
-            s.name = val(g("param1"));
-            s.state = val(g("param2"));
+            s.name = val(g(typed!("param1")));
+            s.state = val(g(typed!("param2")));
         }
         7009 => {
-            s.name = val(g("param2"));
+            s.name = val(g(typed!("param2")));
             s.state = Some(intern("start timeout"));
         }
         7000 => {
-            s.name = val(g("param1"));
-            s.state = val(g("param2")).or_else(|| Some(intern("failed to start")));
-            s.key_name = g("Binary").and_then(decode_binary_key);
+            s.name = val(g(typed!("param1")));
+            s.state = val(g(typed!("param2"))).or_else(|| Some(intern("failed to start")));
+            s.key_name = g(typed!("Binary")).and_then(decode_binary_key);
         }
         _ => {
-            s.name = val(g("ServiceName"));
+            s.name = val(g(typed!("ServiceName")));
         }
     }
-    s.image_path = val(g("ImagePath")).or_else(|| val(g("ServiceFileName")));
-    s.service_type = val(g("ServiceType"));
-    s.start_type = val(g("StartType")).or_else(|| val(g("ServiceStartType")));
-    s.account = val(g("ServiceAccount"));
+    s.image_path = val(g(typed!("ImagePath"))).or_else(|| val(g(typed!("ServiceFileName"))));
+    s.service_type = val(g(typed!("ServiceType")));
+    s.start_type = val(g(typed!("StartType"))).or_else(|| val(g(typed!("ServiceStartType"))));
+    s.account = val(g(typed!("ServiceAccount")));
     if r.event_id == 7045 {
         if r.nxlog {
             // NXLog put the installing user into AccountName; the service account is lost.
-            f.subject.user = val(g("AccountName"));
-            f.subject.domain = val(g("Domain"));
+            f.subject.user = val(g(typed!("AccountName")));
+            f.subject.domain = val(g(typed!("Domain")));
         } else {
-            s.account = val(g("AccountName"));
+            s.account = val(g(typed!("AccountName")));
         }
     }
 }
@@ -457,35 +482,35 @@ pub fn decode_binary_key(hex: &str) -> Option<Arc<str>> {
 
 fn process_fields(lk: &Lookup, channel: &Channel, f: &mut Draft) {
     let r = lk.r;
-    let g = |n: &str| lk.get(n);
+    let g = |slot: usize| lk.at(slot);
     let p = &mut f.process;
-    p.image = val(g("NewProcessName")).or_else(|| val(g("Image")));
-    p.command_line = val(g("CommandLine"));
-    p.parent_image = val(g("ParentProcessName")).or_else(|| val(g("ParentImage")));
-    p.parent_command_line = val(g("ParentCommandLine"));
+    p.image = val(g(typed!("NewProcessName"))).or_else(|| val(g(typed!("Image"))));
+    p.command_line = val(g(typed!("CommandLine")));
+    p.parent_image = val(g(typed!("ParentProcessName"))).or_else(|| val(g(typed!("ParentImage"))));
+    p.parent_command_line = val(g(typed!("ParentCommandLine")));
     if r.event_id == 4688 && *channel == Channel::Security {
         // In 4688, ProcessId is the creator.
-        p.pid = g("NewProcessId").and_then(parse_pid);
-        p.parent_pid = g("ProcessId").and_then(parse_pid);
+        p.pid = g(typed!("NewProcessId")).and_then(parse_pid);
+        p.parent_pid = g(typed!("ProcessId")).and_then(parse_pid);
     } else {
-        p.pid = g("ProcessId").and_then(parse_pid);
-        p.parent_pid = g("ParentProcessId").and_then(parse_pid);
+        p.pid = g(typed!("ProcessId")).and_then(parse_pid);
+        p.parent_pid = g(typed!("ParentProcessId")).and_then(parse_pid);
     }
-    p.user = val(g("User"));
+    p.user = val(g(typed!("User")));
 }
 
 fn net_fields(lk: &Lookup, f: &mut Draft) {
-    let g = |n: &str| lk.get(n);
+    let g = |slot: usize| lk.at(slot);
     let n = &mut f.net;
-    n.src_ip = ip(g("IpAddress")).or_else(|| ip(g("SourceIp")));
-    n.src_port = g("IpPort")
-        .or_else(|| g("SourcePort"))
+    n.src_ip = ip(g(typed!("IpAddress"))).or_else(|| ip(g(typed!("SourceIp"))));
+    n.src_port = g(typed!("IpPort"))
+        .or_else(|| g(typed!("SourcePort")))
         .and_then(|p| p.trim().parse().ok());
-    n.src_host = val(g("SourceHostname"));
-    n.dst_ip = ip(g("DestinationIp"));
-    n.dst_port = g("DestinationPort").and_then(|p| p.trim().parse().ok());
-    n.dst_host = val(g("DestinationHostname"));
-    n.initiated = g("Initiated").map(|v| v.eq_ignore_ascii_case("true") || v == "1");
+    n.src_host = val(g(typed!("SourceHostname")));
+    n.dst_ip = ip(g(typed!("DestinationIp")));
+    n.dst_port = g(typed!("DestinationPort")).and_then(|p| p.trim().parse().ok());
+    n.dst_host = val(g(typed!("DestinationHostname")));
+    n.initiated = g(typed!("Initiated")).map(|v| v.eq_ignore_ascii_case("true") || v == "1");
 }
 
 #[cfg(test)]
