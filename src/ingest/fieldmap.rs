@@ -260,8 +260,8 @@ impl<'a> Lookup<'a> {
     }
 }
 
-/// The position of a typed field name in `TYPED`, found when compiling (a name not there does
-/// not compile).
+/// The position of a typed field name in `TYPED` (`TYPED.len()`: not there), found when
+/// compiling by `typed!`, where a name not there does not compile.
 const fn slot_of(name: &str) -> usize {
     let n = name.as_bytes();
     let mut i = 0;
@@ -278,12 +278,16 @@ const fn slot_of(name: &str) -> usize {
         }
         i += 1;
     }
-    panic!("not a typed field name")
+    TYPED.len()
 }
 
 macro_rules! typed {
     ($name:literal) => {
-        const { slot_of($name) }
+        const {
+            let slot = slot_of($name);
+            assert!(slot < TYPED.len(), "not a typed field name");
+            slot
+        }
     };
 }
 
