@@ -14,7 +14,6 @@ use crate::ingest::{IngestReport, LoadOptions, Planned, each_file, plan_all, rea
 use crate::model::Event;
 pub use pack::{Chunk, Store};
 use rayon::prelude::*;
-use std::collections::HashSet;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 pub use window::{Ev, WINDOW_DECODED_MAX, Window};
@@ -50,7 +49,7 @@ impl Parts {
     /// Adds events from elsewhere than the files (a fleet scan's events carried from other
     /// hosts), packed as reading packs.
     pub fn add_events(&mut self, events: Vec<Event>, typed_only: bool) {
-        let shared = Mutex::new(HashSet::new());
+        let shared = Mutex::new(crate::model::FastSet::default());
         let mut batch = Batch::new(typed_only, &shared);
         for e in events {
             batch.push(e);
@@ -101,7 +100,7 @@ pub fn read_parts(
     opts: &LoadOptions,
     progress: &(dyn Fn(usize, usize) + Sync),
 ) -> Parts {
-    let shared = Mutex::new(HashSet::new());
+    let shared = Mutex::new(crate::model::FastSet::default());
     let results = each_file(files, progress, |path, named| {
         let mut batch = Batch::new(opts.typed_only, &shared);
         let r = read_one_into(path, named, opts, &mut |e| {
@@ -131,7 +130,7 @@ pub fn read_parts(
 /// Events already in memory (the demo case, tests, benchmarks) stored as loading stores what it
 /// reads; returns the store and how many copies were merged.
 pub fn from_events(events: Vec<Event>, typed_only: bool) -> (Store, u64) {
-    let shared = Mutex::new(HashSet::new());
+    let shared = Mutex::new(crate::model::FastSet::default());
     let mut batch = Batch::new(typed_only, &shared);
     for e in events {
         batch.push(e);
@@ -146,13 +145,13 @@ struct Batch<'s> {
     typed_only: bool,
     events: Vec<Event>,
     chunks: Vec<Chunk>,
-    shared: &'s Mutex<HashSet<Arc<str>>>,
+    shared: &'s Mutex<crate::model::FastSet<Arc<str>>>,
 }
 
 const PACK_BATCH: usize = 1 << 12;
 
 impl<'s> Batch<'s> {
-    fn new(typed_only: bool, shared: &'s Mutex<HashSet<Arc<str>>>) -> Self {
+    fn new(typed_only: bool, shared: &'s Mutex<crate::model::FastSet<Arc<str>>>) -> Self {
         Batch {
             typed_only,
             events: Vec::new(),

@@ -14,7 +14,7 @@ use crate::model::{
 };
 use chrono::{DateTime, Utc};
 use rayon::prelude::*;
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{BTreeMap, HashMap};
 use std::ops::Range;
 use std::sync::{Arc, Mutex};
 
@@ -89,7 +89,7 @@ impl Chunk {
 
     /// Replaces each string by the copy already held in `shared` (adding the new ones), so equal
     /// strings of different files are stored once.
-    pub fn share_strings(&mut self, shared: &Mutex<HashSet<Arc<str>>>) {
+    pub fn share_strings(&mut self, shared: &Mutex<crate::model::FastSet<Arc<str>>>) {
         let Ok(mut set) = shared.lock() else {
             return;
         };
