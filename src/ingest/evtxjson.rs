@@ -9,42 +9,51 @@ use serde_json::Value;
 /// A JSON tree the System reader reads: `serde_json::Value`, or the small tree the fast
 /// reader builds of `System` alone (`evtxjsonfast`). Both read alike (a key written twice: its
 /// last value), so one reader serves both.
-pub trait Node {
+pub trait Node: Sized {
     /// The value of `key` in an object.
     fn get(&self, key: &str) -> Option<&Self>;
-    /// Text of a scalar or of an `{"#text": ...}` / `{"Value": ...}` wrapper.
-    fn text(&self) -> Option<String>;
-    /// The number, for a number.
-    fn number(&self) -> Option<&serde_json::Number>;
+    /// What the value is.
+    fn kind(&self) -> Kind<'_, Self>;
+}
+
+/// A JSON value's kind, with its scalar or items.
+pub enum Kind<'a, N> {
+    Null,
+    Bool(bool),
+    Number(&'a serde_json::Number),
+    String(&'a str),
+    Array(&'a [N]),
+    Object,
 }
 
 impl Node for Value {
     fn get(&self, key: &str) -> Option<&Value> {
         Value::get(self, key)
     }
-    fn text(&self) -> Option<String> {
-        text_of(self)
-    }
-    fn number(&self) -> Option<&serde_json::Number> {
+    fn kind(&self) -> Kind<'_, Value> {
         match self {
-            Value::Number(n) => Some(n),
-            _ => None,
+            Value::Null => Kind::Null,
+            Value::Bool(b) => Kind::Bool(*b),
+            Value::Number(n) => Kind::Number(n),
+            Value::String(s) => Kind::String(s),
+            Value::Array(items) => Kind::Array(items),
+            Value::Object(_) => Kind::Object,
         }
     }
 }
 
 /// Text of a scalar or of an `{"#text": ...}` / `{"Value": ...}` wrapper.
-pub fn text_of(v: &Value) -> Option<String> {
-    match v {
-        Value::String(s) => Some(s.clone()),
-        Value::Number(n) => Some(n.to_string()),
-        Value::Bool(b) => Some(b.to_string()),
-        Value::Object(m) => m.get("#text").or_else(|| m.get("Value")).and_then(text_of),
-        Value::Array(items) => {
+pub fn text_of<N: Node>(v: &N) -> Option<String> {
+    match v.kind() {
+        Kind::String(s) => Some(s.to_string()),
+        Kind::Number(n) => Some(n.to_string()),
+        Kind::Bool(b) => Some(b.to_string()),
+        Kind::Object => v.get("#text").or_else(|| v.get("Value")).and_then(text_of),
+        Kind::Array(items) => {
             let parts: Vec<String> = items.iter().filter_map(text_of).collect();
             (!parts.is_empty()).then(|| parts.join("\n"))
         }
-        Value::Null => None,
+        Kind::Null => None,
     }
 }
 
@@ -61,8 +70,8 @@ pub fn channel_and_id(event: &Value) -> Option<(String, u16)> {
 }
 
 fn system_channel_and_id<N: Node>(system: &N) -> Option<(String, u16)> {
-    let channel = system.get("Channel").and_then(N::text).unwrap_or_default();
-    let id = system.get("EventID").and_then(N::text)?;
+    let channel = system.get("Channel").and_then(text_of).unwrap_or_default();
+    let id = system.get("EventID").and_then(text_of)?;
     Some((channel, id.trim().parse().ok()?))
 }
 
@@ -93,23 +102,23 @@ pub fn system_to_raw<N: Node>(system: &N) -> Option<RawRecord> {
     Some(RawRecord {
         channel,
         event_id,
-        host: system.get("Computer").and_then(N::text).unwrap_or_default(),
+        host: system.get("Computer").and_then(text_of).unwrap_or_default(),
         provider: system
             .get("Provider")
             .and_then(|p| attr(p, "Name"))
-            .and_then(N::text),
+            .and_then(text_of),
         record_id: system
             .get("EventRecordID")
-            .and_then(N::text)
+            .and_then(text_of)
             .and_then(|r| r.trim().parse().ok()),
         user_sid: system
             .get("Security")
             .and_then(|s| attr(s, "UserID"))
-            .and_then(N::text),
+            .and_then(text_of),
         exec_pid: system
             .get("Execution")
             .and_then(|s| attr(s, "ProcessID"))
-            .and_then(N::text)
+            .and_then(text_of)
             .and_then(|p| parse_pid(&p)),
         time: system_time(system),
         ..RawRecord::default()
@@ -121,14 +130,12 @@ fn system_time<N: Node>(system: &N) -> RecordTime {
         return RecordTime::default();
     };
     let st = attr(tc, "SystemTime").unwrap_or(tc);
-    match st.number() {
-        Some(n) => RecordTime {
+    match st.kind() {
+        Kind::Number(n) => RecordTime {
             utc: n.as_f64().and_then(|f| parse_epoch(&f.to_string())),
             ..RecordTime::default()
         },
-        None => st
-            .text()
-            .map_or_else(RecordTime::default, |t| parse_system_time(&t)),
+        _ => text_of(st).map_or_else(RecordTime::default, |t| parse_system_time(&t)),
     }
 }
 

@@ -8,8 +8,8 @@
 //! `UserData`, an `EventData` value that is an object or an array, damaged JSON) is left to that
 //! path, which reads or reports it as before.
 
-use super::evtxjson::{Node, system_to_raw};
-use super::fieldmap::RawRecord;
+use super::evtxjson::{Kind, Node, system_to_raw};
+use super::fieldmap::{RawRecord, names_distinct};
 use serde::de::{DeserializeSeed, Deserializer, IgnoredAny, MapAccess, Visitor};
 use serde_json::Number;
 use std::borrow::Cow;
@@ -153,26 +153,14 @@ impl Node for Small<'_> {
             _ => None,
         }
     }
-    fn text(&self) -> Option<String> {
+    fn kind(&self) -> Kind<'_, Self> {
         match self {
-            Small::String(s) => Some(s.to_string()),
-            Small::Number(n) => Some(n.to_string()),
-            Small::Bool(b) => Some(b.to_string()),
-            Small::Object(_) => self
-                .get("#text")
-                .or_else(|| self.get("Value"))
-                .and_then(Small::text),
-            Small::Array(items) => {
-                let parts: Vec<String> = items.iter().filter_map(Small::text).collect();
-                (!parts.is_empty()).then(|| parts.join("\n"))
-            }
-            Small::Null => None,
-        }
-    }
-    fn number(&self) -> Option<&Number> {
-        match self {
-            Small::Number(n) => Some(n),
-            _ => None,
+            Small::Null => Kind::Null,
+            Small::Bool(b) => Kind::Bool(*b),
+            Small::Number(n) => Kind::Number(n),
+            Small::String(s) => Kind::String(s),
+            Small::Array(items) => Kind::Array(items),
+            Small::Object(_) => Kind::Object,
         }
     }
 }
@@ -290,9 +278,7 @@ impl<'de> Visitor<'de> for DataPart {
             out.push((key.into_owned(), text));
         }
         // A key written twice is one field in a `Value` (the last value, in the first place).
-        let mut keys: Vec<&str> = out.iter().map(|(k, _)| k.as_str()).collect();
-        keys.sort_unstable();
-        if keys.windows(2).any(|w| w[0] == w[1]) {
+        if !names_distinct(out.iter().map(|(k, _)| k.as_str())) {
             return Err(aside());
         }
         Ok(out)

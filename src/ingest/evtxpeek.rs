@@ -13,8 +13,9 @@
 //! one rendering gives (checked record by record on the corpus in the tests).
 
 use super::evtxjson::parse_system_time;
-use super::fieldmap::{RawRecord, parse_pid};
+use super::fieldmap::{RawRecord, names_distinct, parse_pid};
 use evtx::EvtxRecord;
+use evtx::binxml::BinXmlTemplateValues;
 use evtx::binxml::value_variant::BinXmlValue;
 use std::collections::HashMap;
 
@@ -102,26 +103,14 @@ impl Templates {
 
     fn try_read(&mut self, record: &EvtxRecord<'_>, keep: impl Fn(&str, u16) -> bool) -> Option<Read> {
         let data = record.chunk.data;
-        let offset = usize::try_from(record.binxml_offset).ok()?;
-        let stream = data.get(offset..offset + record.binxml_size as usize)?;
-        if !single_instance(stream, offset) {
-            return None;
-        }
-        let instances = record.template_instances().ok()?;
-        let [instance] = instances.as_slice() else {
-            return None;
-        };
+        let instance = only_instance(record)?;
         let layout = self
             .layouts
             .entry(instance.template_def_offset)
             .or_insert_with(|| layout_at(data, instance.template_def_offset))
             .as_ref()?;
         let values = &instance.values;
-        let present = |deps: &[u16]| {
-            deps.iter()
-                .all(|d| !matches!(values.get(usize::from(*d)), Some(BinXmlValue::NullType)))
-        };
-        if !present(&layout.dependencies) {
+        if !present(&layout.dependencies, values) {
             return None;
         }
         let event_id = match &layout.event_id {
@@ -141,7 +130,7 @@ impl Templates {
             return Some(Read::Drop(peeked));
         }
         let full = layout.full.as_ref()?;
-        if !present(&full.dependencies) {
+        if !present(&full.dependencies, values) {
             return None;
         }
         // An attribute is absent when its optional value is empty.
@@ -164,10 +153,7 @@ impl Templates {
             time: parse_system_time(&time),
             ..RawRecord::default()
         };
-        raw.data.reserve(full.data.len());
-        for (name, slot) in &full.data {
-            raw.data.push((name.clone(), data_text(slot, values)?));
-        }
+        push_fields(&full.data, values, &mut raw.data)?;
         if let Some(i) = full.nested {
             self.nested_data(record, values.get(usize::from(i))?, &mut raw.data)?;
         }
@@ -190,35 +176,62 @@ impl Templates {
         let data = record.chunk.data;
         // The fragment lies in the chunk: read its instance with the parser's own reader.
         let offset = (bytes.as_ptr() as usize).checked_sub(data.as_ptr() as usize)?;
-        if data.get(offset..offset + bytes.len())? != bytes || !single_instance(bytes, offset) {
+        if data.get(offset..offset + bytes.len())? != bytes {
             return None;
         }
         let mut inner = record.clone();
         inner.binxml_offset = offset as u64;
         inner.binxml_size = u32::try_from(bytes.len()).ok()?;
-        let instances = inner.template_instances().ok()?;
-        let [instance] = instances.as_slice() else {
-            return None;
-        };
+        let instance = only_instance(&inner)?;
         let layout = self
             .data_layouts
             .entry(instance.template_def_offset)
             .or_insert_with(|| data_layout_at(data, instance.template_def_offset))
             .as_ref()?;
         let values = &instance.values;
-        if layout
-            .dependencies
-            .iter()
-            .any(|d| matches!(values.get(usize::from(*d)), Some(BinXmlValue::NullType)))
-        {
+        if !present(&layout.dependencies, values) {
             return None;
         }
-        out.reserve(layout.data.len());
-        for (name, slot) in &layout.data {
-            out.push((name.clone(), data_text(slot, values)?));
-        }
-        Some(())
+        push_fields(&layout.data, values, out)
     }
+}
+
+/// The one template instance a record's `BinXML` (at `binxml_offset`, `binxml_size` in its
+/// chunk) consists of, with its values; `None` for any other stream.
+fn only_instance<'a>(record: &EvtxRecord<'a>) -> Option<BinXmlTemplateValues<'a>> {
+    let offset = usize::try_from(record.binxml_offset).ok()?;
+    let stream = record
+        .chunk
+        .data
+        .get(offset..offset + record.binxml_size as usize)?;
+    if !single_instance(stream, offset) {
+        return None;
+    }
+    let mut instances = record.template_instances().ok()?;
+    if instances.len() != 1 {
+        return None;
+    }
+    instances.pop()
+}
+
+/// Whether none of the values that elements depend on is NULL (such an element is left out).
+fn present(dependencies: &[u16], values: &[BinXmlValue<'_>]) -> bool {
+    dependencies
+        .iter()
+        .all(|d| !matches!(values.get(usize::from(*d)), Some(BinXmlValue::NullType)))
+}
+
+/// Appends the text of each field; `None` if any value's text is not certain here.
+fn push_fields(
+    fields: &[(String, Slot)],
+    values: &[BinXmlValue<'_>],
+    out: &mut Vec<(String, String)>,
+) -> Option<()> {
+    out.reserve(fields.len());
+    for (name, slot) in fields {
+        out.push((name.clone(), data_text(slot, values)?));
+    }
+    Some(())
 }
 
 /// Text of a `System` field: only a value that renders as non-empty text (an empty one renders
@@ -490,9 +503,7 @@ fn layout_at(data: &[u8], offset: u32) -> Option<Layout> {
         return None;
     };
     // Each child of `System` once: a name written twice renders under another key.
-    let mut names: Vec<&str> = system.children.iter().map(|c| c.name.as_str()).collect();
-    names.sort_unstable();
-    if names.windows(2).any(|w| w[0] == w[1]) {
+    if !names_distinct(system.children.iter().map(|c| c.name.as_str())) {
         return None;
     }
     let field = |name: &str| system.child(name).and_then(Element::slot);
@@ -585,9 +596,7 @@ fn data_layout_at(data: &[u8], offset: u32) -> Option<DataLayout> {
 
 /// `None` when a field name is written twice (it would render under another key).
 fn unique_names(data: &[(String, Slot)]) -> Option<()> {
-    let mut names: Vec<&str> = data.iter().map(|(n, _)| n.as_str()).collect();
-    names.sort_unstable();
-    names.windows(2).all(|w| w[0] != w[1]).then_some(())
+    names_distinct(data.iter().map(|(n, _)| n.as_str())).then_some(())
 }
 
 /// Whether `stream` (at chunk offset `at`) is one template instance and nothing else: an

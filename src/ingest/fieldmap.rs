@@ -64,6 +64,14 @@ pub struct RawRecord {
     pub nxlog: bool,
 }
 
+/// Whether no name comes twice (a name written twice reads differently in each reader: the
+/// readers that cannot tell how leave such a record to the general path).
+pub fn names_distinct<'a>(names: impl IntoIterator<Item = &'a str>) -> bool {
+    let mut names: Vec<&str> = names.into_iter().collect();
+    names.sort_unstable();
+    names.windows(2).all(|w| w[0] != w[1])
+}
+
 impl RawRecord {
     pub fn get(&self, name: &str) -> Option<&str> {
         self.data
