@@ -87,6 +87,16 @@ impl Chunk {
         r.small()
     }
 
+    /// The channel (its code, and its name when it is none of the known ones) and event id of
+    /// the event at `at`, without decoding the rest: what copies of one record share.
+    fn kind_at(&self, at: u32) -> Option<Kind> {
+        let mut r = self.reader(at)?;
+        r.header()?;
+        let code = r.get()?;
+        let other = if code == 4 { r.text()? } else { None };
+        Some((code, other, r.small()?))
+    }
+
     /// Replaces each string by the copy already held in `shared` (adding the new ones), so equal
     /// strings of different files are stored once.
     pub fn share_strings(&mut self, shared: &Mutex<crate::model::FastSet<Arc<str>>>) {
@@ -676,6 +686,8 @@ struct HostOrder {
     merged: u64,
     /// Record comparisons made while merging copies (bounded by the events: see the test).
     comparisons: u64,
+    /// Events decoded whole to look for copies (those sharing an instant, channel and event id).
+    decoded: u64,
 }
 
 impl Store {
@@ -878,6 +890,7 @@ fn host_order(chunks: &[Chunk], runs: &[(u32, Range<usize>)]) -> HostOrder {
         also_at: Vec::new(),
         merged: 0,
         comparisons: 0,
+        decoded: 0,
     };
     let mut same_time: Vec<(Header<'_>, u32, u32)> = Vec::new();
     while let Some(Reverse(at)) = heap.pop() {
@@ -914,19 +927,38 @@ fn flush<'a>(
     same_time.clear();
 }
 
+/// Channel code, the channel's name when its code says other, event id.
+type Kind = (u128, Option<Arc<str>>, u16);
+
 /// Events of one host at the same instant: the first of each record stands for its copies.
 /// Records are grouped by their identity first, so many events at one instant cost each one
 /// lookup, not a comparison with every earlier event (an attacker can log thousands at once).
+/// Copies of a record share their channel and event id, so only the events whose channel and
+/// event id another event at the instant has are decoded and compared.
 fn merge_copies(chunks: &[Chunk], same_time: &[(Header<'_>, u32, u32)], out: &mut HostOrder) {
+    let kinds: Vec<Option<Kind>> = same_time
+        .iter()
+        .map(|&(_, c, at)| chunks.get(c as usize).and_then(|ch| ch.kind_at(at)))
+        .collect();
+    let mut alike: HashMap<&Kind, usize> = HashMap::new();
+    for k in kinds.iter().flatten() {
+        *alike.entry(k).or_default() += 1;
+    }
     let mut kept: Vec<(Event, usize, bool)> = Vec::new();
     let mut by_identity: HashMap<String, Vec<usize>> = HashMap::new();
-    for &(_, c, at) in same_time {
+    for (&(_, c, at), kind) in same_time.iter().zip(&kinds) {
+        let Some(kind) = kind else { continue };
+        if alike.get(kind) == Some(&1) {
+            out.order.push((c, at));
+            continue;
+        }
         let Some(e) = chunks
             .get(c as usize)
             .and_then(|ch| ch.decode_at(at, false))
         else {
             continue;
         };
+        out.decoded += 1;
         let bucket = by_identity.entry(record_identity(&e)).or_default();
         let found = bucket.iter().copied().find(|&k| {
             out.comparisons += 1;
@@ -997,6 +1029,34 @@ mod tests {
             assert_eq!(o.merged, if distinct { 0 } else { 3999 });
             assert_eq!(o.order.len(), if distinct { 4000 } else { 1 });
         }
+    }
+
+    #[test]
+    fn only_events_of_one_kind_at_an_instant_are_compared() {
+        use crate::detect::testkit::ev;
+        // At one instant: a logon found in two files, a share access and a service install.
+        let mut p = Packer::new();
+        let logon = |file: &str| {
+            let mut e = ev("WS01", 0, Channel::Security, 4624)
+                .logon(7, 3, "10.0.0.9", "eve", "S-1-5-21-9")
+                .done();
+            e.source.record_id = Some(7);
+            e.source.file = Arc::from(file);
+            e
+        };
+        p.push(&logon("a"));
+        p.push(&ev("WS01", 0, Channel::Security, 5140).done());
+        p.push(&ev("WS01", 0, Channel::System, 7045).done());
+        p.push(&logon("b"));
+        let chunks = vec![p.finish()];
+        let o = host_order(&chunks, &[(0, 0..4)]);
+        assert_eq!(o.merged, 1);
+        assert_eq!((o.decoded, o.comparisons), (2, 1));
+        let order: Vec<u32> = o.order.iter().map(|&(_, at)| at).collect();
+        let starts: Vec<u32> = (0..3).map(|n| chunks[0].start(n).unwrap()).collect();
+        assert_eq!(order, starts);
+        assert_eq!(o.also_at.len(), 1);
+        assert_eq!(o.also_at[0].0, 0);
     }
 
     #[test]
