@@ -114,6 +114,11 @@ impl AllowEntry {
 
     /// Whether the entry covers the finding: every service (or source) of it must match.
     pub fn matches(&self, f: &Finding) -> bool {
+        self.covers(&Subject::of(f))
+    }
+
+    fn covers(&self, subject: &Subject<'_>) -> bool {
+        let f = subject.finding;
         match self.spec.field {
             AllowField::ServiceName => {
                 let names: Vec<&str> = f
@@ -129,10 +134,9 @@ impl AllowEntry {
             }
             AllowField::ImagePath => {
                 !f.services.is_empty()
-                    && f.services.iter().all(|s| {
-                        s.image_path
-                            .as_deref()
-                            .is_some_and(|i| self.hit(i) || self.hit(&image_for_match(i)))
+                    && subject.images().iter().all(|i| {
+                        i.as_ref()
+                            .is_some_and(|(i, m)| self.hit(i) || self.hit(m))
                     })
             }
             AllowField::Account => f
@@ -150,6 +154,32 @@ impl AllowEntry {
             }
             AllowField::TargetHost => self.hit(&f.target_host) || self.hit(&f.target_key),
         }
+    }
+}
+
+/// A finding as the entries see it, with what they derive from it worked out once for all.
+struct Subject<'f> {
+    finding: &'f Finding,
+    /// Each service's image path and its executable as matched (`image_for_match`).
+    images: std::cell::OnceCell<Vec<Option<(&'f str, String)>>>,
+}
+
+impl<'f> Subject<'f> {
+    fn of(finding: &'f Finding) -> Self {
+        Subject {
+            finding,
+            images: std::cell::OnceCell::new(),
+        }
+    }
+
+    fn images(&self) -> &[Option<(&'f str, String)>] {
+        self.images.get_or_init(|| {
+            self.finding
+                .services
+                .iter()
+                .map(|s| s.image_path.as_deref().map(|i| (i, image_for_match(i))))
+                .collect()
+        })
     }
 }
 
@@ -190,9 +220,10 @@ impl Allowlist {
 
     /// The first entry that covers the finding.
     pub fn suppression(&self, f: &Finding) -> Option<Suppression> {
+        let subject = Subject::of(f);
         self.entries
             .iter()
-            .find(|e| e.matches(f))
+            .find(|e| e.covers(&subject))
             .map(|e| Suppression {
                 field: e.spec.field.label().to_string(),
                 pattern: e.spec.pattern.clone(),

@@ -135,6 +135,7 @@ impl HostIndex {
     pub fn build(view: &HostView<'_>) -> Self {
         let mut ix = Self::default();
         let mut logons = Vec::new();
+        let mut key = String::new();
         for (i, id) in view.ids() {
             ix.event_ids.entry(id).or_default().push(i);
             if !matches!(id, 4624 | 5140 | 5145) {
@@ -155,20 +156,28 @@ impl HostIndex {
                 &e.fields.subject
             };
             if let Some(s) = acct.sid.as_deref() {
-                ix.by_account
-                    .entry(format!("sid:{}", s.to_ascii_lowercase()))
-                    .or_default()
-                    .push(i);
+                ix.list_under_account(&mut key, "sid:", s, i);
             }
             if let Some(u) = acct.user.as_deref() {
-                ix.by_account
-                    .entry(format!("user:{}", u.to_ascii_lowercase()))
-                    .or_default()
-                    .push(i);
+                ix.list_under_account(&mut key, "user:", u, i);
             }
         }
         ix.by_logon = SortedLists::new(logons);
         ix
+    }
+
+    /// Lists `i` under the account key `kind` + lower-case `name` (`key` is the buffer the key is
+    /// written in: most events name an account already listed, and then nothing is allocated).
+    fn list_under_account(&mut self, key: &mut String, kind: &str, name: &str, i: usize) {
+        key.clear();
+        key.push_str(kind);
+        key.push_str(name);
+        key[kind.len()..].make_ascii_lowercase();
+        if let Some(list) = self.by_account.get_mut(key.as_str()) {
+            list.push(i);
+        } else {
+            self.by_account.insert(key.clone(), vec![i]);
+        }
     }
 
     /// Indices in `list` whose events lie in `[from, to]` and come after `after`.
