@@ -3,7 +3,7 @@
 //! zone-less times is known. A damaged line or a truncated array loses only what is damaged.
 
 use super::fieldmap::{RawRecord, normalize};
-use super::jsonscan::{Piece, RECORD_MAX_BYTES, Values, next_line};
+use super::jsonscan::{Line, Piece, RECORD_MAX_BYTES, Values, each_line};
 use super::kept::is_kept;
 use super::report::FileReport;
 use super::shapes::Shape;
@@ -165,7 +165,7 @@ pub fn read_json_into(
     sink: &mut dyn FnMut(Event),
 ) -> FileReport {
     match std::fs::File::open(path) {
-        Ok(f) => read_json_from_into(BufReader::new(f), shown, opts, sink),
+        Ok(f) => read_json_from_into(BufReader::with_capacity(1 << 20, f), shown, opts, sink),
         Err(e) => {
             let mut report = FileReport::new(shown, "json");
             report.problem("file", format!("cannot open: {e}"));
@@ -249,36 +249,30 @@ fn looks_like_lines<R: BufRead>(reader: &mut R) -> bool {
 
 fn read_lines<R: BufRead>(mut reader: R, c: &mut Collector<'_>) {
     let mut line_no = 0u64;
-    let mut next_at = 0u64;
-    loop {
-        let piece = match next_line(&mut reader, &mut next_at) {
-            Ok(Some(p)) => p,
-            Ok(None) => break,
-            Err(e) => {
-                c.report
-                    .problem(format!("line {}", line_no + 1), format!("read error: {e}"));
-                break;
-            }
-        };
+    let read = each_line(&mut reader, |at, line| {
         line_no += 1;
-        let (at, buf) = match piece {
-            Piece::Record { at, bytes } => (at, bytes),
-            Piece::TooLarge { at, bytes } => {
+        let buf = match line {
+            Line::Text(t) => t,
+            Line::TooLarge(bytes) => {
                 c.too_large(&format!("line {line_no}"), bytes, Some(at));
-                continue;
+                return;
             }
         };
-        let Ok(text) = std::str::from_utf8(&buf) else {
+        let Ok(text) = std::str::from_utf8(buf) else {
             c.unreadable(&format!("line {line_no}"), "not UTF-8");
-            continue;
+            return;
         };
         let text = text.trim_start_matches('\u{feff}').trim();
         if text.is_empty() {
-            continue;
+            return;
         }
         if let Err(why) = c.take_text(text, Some(line_no), at) {
             c.unreadable(&format!("line {line_no}"), why);
         }
+    });
+    if let Err(e) = read {
+        c.report
+            .problem(format!("line {}", line_no + 1), format!("read error: {e}"));
     }
 }
 

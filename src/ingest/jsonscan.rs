@@ -9,36 +9,70 @@ use std::io::BufRead;
 /// and a sparse or zero-filled file would otherwise be buffered whole.
 pub const RECORD_MAX_BYTES: usize = 32 << 20;
 
-/// One record's bytes, where it starts, or that it was over the cap (its size so far).
+/// One record's bytes and where it starts, or that it was over the cap (its size so far).
 #[derive(Debug)]
 pub enum Piece {
     Record { at: u64, bytes: Vec<u8> },
-    TooLarge { at: u64, bytes: u64 },
+    TooLarge { bytes: u64 },
 }
 
-/// Reads `reader` from byte `at` up to the next newline, keeping at most `RECORD_MAX_BYTES`.
-/// `None` at the end of the stream.
-pub fn next_line<R: BufRead>(reader: &mut R, at: &mut u64) -> std::io::Result<Option<Piece>> {
-    let start = *at;
-    let mut bytes = Vec::new();
-    // `read_until` and `skip_until` find the newline with memchr (this is the hot path of
-    // JSON-lines evidence); the line is kept only up to the cap.
+/// One line of a stream: its bytes with the newline, or that it was over the cap (its size).
+#[derive(Debug)]
+pub enum Line<'a> {
+    Text(&'a [u8]),
+    TooLarge(u64),
+}
+
+/// Hands `each` every line of `reader` and the byte offset it starts at, keeping at most
+/// `RECORD_MAX_BYTES` of a line. A line that sits whole in the reader's buffer is handed over in
+/// place (this is the hot path of JSON-lines evidence: no copy, no allocation); one that runs
+/// past the buffer is gathered in one reused buffer. Stops at the end of the stream or at the
+/// first read error, which it returns (the lines before it were handed over).
+pub fn each_line<R: BufRead>(
+    reader: &mut R,
+    mut each: impl FnMut(u64, Line<'_>),
+) -> std::io::Result<()> {
+    let mut at = 0u64;
+    let mut spill = Vec::new();
+    loop {
+        let buf = reader.fill_buf()?;
+        if buf.is_empty() {
+            return Ok(());
+        }
+        if let Some(p) = memchr::memchr(b'\n', buf) {
+            let len = p + 1;
+            if len > RECORD_MAX_BYTES {
+                each(at, Line::TooLarge(len as u64));
+            } else {
+                each(at, Line::Text(&buf[..len]));
+            }
+            reader.consume(len);
+            at += len as u64;
+            continue;
+        }
+        let len = gather_line(reader, &mut spill)?;
+        if len > RECORD_MAX_BYTES as u64 {
+            each(at, Line::TooLarge(len));
+        } else {
+            each(at, Line::Text(&spill));
+        }
+        at += len;
+    }
+}
+
+/// Reads up to the next newline into `bytes` (cleared first), keeping at most
+/// `RECORD_MAX_BYTES` (`bytes` is left empty past it); returns the line's whole length.
+fn gather_line<R: BufRead>(reader: &mut R, bytes: &mut Vec<u8>) -> std::io::Result<u64> {
+    bytes.clear();
+    // `read_until` and `skip_until` find the newline with memchr.
     let kept = std::io::Read::take(&mut *reader, RECORD_MAX_BYTES as u64 + 1)
-        .read_until(b'\n', &mut bytes)?;
+        .read_until(b'\n', bytes)?;
     let mut len = kept as u64;
     if kept > RECORD_MAX_BYTES && bytes.last() != Some(&b'\n') {
         len += reader.skip_until(b'\n')? as u64;
-        bytes = Vec::new();
+        bytes.clear();
     }
-    *at += len;
-    Ok(match len {
-        0 => None,
-        _ if len > RECORD_MAX_BYTES as u64 => Some(Piece::TooLarge {
-            at: start,
-            bytes: len,
-        }),
-        _ => Some(Piece::Record { at: start, bytes }),
-    })
+    Ok(len)
 }
 
 /// Where the scanner stands between values.
@@ -126,10 +160,7 @@ impl<R: BufRead> Values<R> {
             }
         }
         Ok(Some(if len > RECORD_MAX_BYTES as u64 {
-            Piece::TooLarge {
-                at: start,
-                bytes: len,
-            }
+            Piece::TooLarge { bytes: len }
         } else {
             Piece::Record { at: start, bytes }
         }))
@@ -174,17 +205,54 @@ mod tests {
         assert_eq!(all("{\"a\":1}\n{\"b\":2}", false).len(), 2);
     }
 
+    /// Each line `each_line` hands over, read through a buffer of `cap` bytes.
+    fn lines(bytes: &[u8], cap: usize) -> Vec<(u64, Result<Vec<u8>, u64>)> {
+        let mut r = std::io::BufReader::with_capacity(cap, bytes);
+        let mut out = Vec::new();
+        each_line(&mut r, |at, l| {
+            out.push(match l {
+                Line::Text(t) => (at, Ok(t.to_vec())),
+                Line::TooLarge(n) => (at, Err(n)),
+            });
+        })
+        .unwrap();
+        out
+    }
+
+    #[test]
+    fn lines_read_in_place_or_gathered_are_the_same() {
+        let text = b"{\"a\":1}\n\n  {\"bb\":22}\r\nno newline at the end";
+        let want = vec![
+            (0, Ok(b"{\"a\":1}\n".to_vec())),
+            (8, Ok(b"\n".to_vec())),
+            (9, Ok(b"  {\"bb\":22}\r\n".to_vec())),
+            (22, Ok(b"no newline at the end".to_vec())),
+        ];
+        // Buffers smaller than a line, about a line, and holding the whole text.
+        for cap in [1, 3, 8, 9, 13, 64, 1 << 16] {
+            assert_eq!(lines(text, cap), want, "buffer of {cap} bytes");
+        }
+        assert!(lines(b"", 8).is_empty());
+    }
+
     #[test]
     fn records_over_the_cap_are_counted_not_kept() {
-        let big = vec![b'0'; RECORD_MAX_BYTES + 10];
-        let mut at = 0;
-        let mut r = &big[..];
-        match next_line(&mut r, &mut at).unwrap() {
-            Some(Piece::TooLarge { bytes, .. }) => {
-                assert_eq!(usize::try_from(bytes).unwrap(), big.len());
-            }
-            other => panic!("{other:?}"),
+        let mut big = vec![b'0'; RECORD_MAX_BYTES + 10];
+        big.extend_from_slice(b"\nok\n");
+        let n = (RECORD_MAX_BYTES + 11) as u64;
+        // Gathered past a small buffer, and found whole in a buffer larger than the cap.
+        for cap in [1 << 16, RECORD_MAX_BYTES + 64] {
+            assert_eq!(
+                lines(&big, cap),
+                vec![(0, Err(n)), (n, Ok(b"ok\n".to_vec()))],
+                "buffer of {cap} bytes"
+            );
         }
-        assert!(next_line(&mut r, &mut at).unwrap().is_none());
+        // A line of exactly the cap with its newline is kept; one byte more is not.
+        let mut edge = vec![b'1'; RECORD_MAX_BYTES - 1];
+        edge.push(b'\n');
+        assert!(matches!(lines(&edge, 1 << 16).as_slice(), [(0, Ok(t))] if t.len() == RECORD_MAX_BYTES));
+        edge.insert(0, b'1');
+        assert_eq!(lines(&edge, 1 << 16), vec![(0, Err(RECORD_MAX_BYTES as u64 + 1))]);
     }
 }

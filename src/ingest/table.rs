@@ -5,7 +5,7 @@
 //! reads are counted and dropped as for any other source.
 
 use super::FileReport;
-use super::jsonscan::{Piece, next_line};
+use super::jsonscan::{Line, each_line};
 use super::kept::is_kept;
 use crate::model::event::{
     Account, Fields, LogonInfo, NetInfo, ProcessInfo, RegistryInfo, ServiceInfo, ShareInfo,
@@ -228,56 +228,50 @@ pub fn read_rows_into<R: BufRead>(
     sink: &mut dyn FnMut(Event),
 ) -> FileReport {
     let mut report = FileReport::new(shown, "svchop table");
-    let mut at = 0u64;
     let mut line = 0u64;
-    loop {
-        let piece = match next_line(&mut reader, &mut at) {
-            Ok(Some(p)) => p,
-            Ok(None) => break,
-            Err(e) => {
-                report.problem(format!("line {}", line + 1), format!("read error: {e}"));
-                break;
-            }
-        };
+    let read = each_line(&mut reader, |_, piece| {
         line += 1;
         let bytes = match piece {
-            Piece::Record { bytes, .. } => bytes,
-            Piece::TooLarge { bytes, .. } => {
+            Line::Text(t) => t,
+            Line::TooLarge(bytes) => {
                 report.records_read += 1;
                 report.records_skipped += 1;
                 report.problem(
                     format!("line {line}"),
                     format!("row of {bytes} bytes skipped (over the size cap)"),
                 );
-                continue;
+                return;
             }
         };
         if bytes.iter().all(u8::is_ascii_whitespace) {
-            continue;
+            return;
         }
         report.records_read += 1;
-        let row = match serde_json::from_slice::<RowIn>(&bytes) {
+        let row = match serde_json::from_slice::<RowIn>(bytes) {
             Ok(r) => r,
             Err(e) => {
                 report.records_skipped += 1;
                 report.problem(format!("line {line}"), format!("not a table row: {e}"));
-                continue;
+                return;
             }
         };
         let channel = Channel::from_name(&row.channel);
         if !is_kept(&channel, row.event_id) {
             report.note(&row.host, channel.name(), row.event_id, row.time());
-            continue;
+            return;
         }
         let Some(e) = row.into_event(shown) else {
             report.records_skipped += 1;
             report.problem(format!("line {line}"), "row without a time");
-            continue;
+            return;
         };
         report.records_kept += 1;
         report.saw(&e.host.display, e.ts);
         report.note(&e.host.display, e.channel.name(), e.event_id, Some(e.ts));
         sink(e);
+    });
+    if let Err(e) = read {
+        report.problem(format!("line {}", line + 1), format!("read error: {e}"));
     }
     report
 }
