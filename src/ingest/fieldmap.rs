@@ -67,9 +67,23 @@ pub struct RawRecord {
 /// Whether no name comes twice (a name written twice reads differently in each reader: the
 /// readers that cannot tell how leave such a record to the general path).
 pub fn names_distinct<'a>(names: impl IntoIterator<Item = &'a str>) -> bool {
-    let mut names: Vec<&str> = names.into_iter().collect();
-    names.sort_unstable();
-    names.windows(2).all(|w| w[0] != w[1])
+    // A record's few names are compared pairwise in place (names of different lengths cost one
+    // comparison); many are sorted.
+    const FEW: usize = 32;
+    let mut few = [""; FEW];
+    let mut names = names.into_iter();
+    for n in 0..FEW {
+        let Some(name) = names.next() else {
+            return few[..n]
+                .iter()
+                .enumerate()
+                .all(|(i, a)| few[..i].iter().all(|b| a != b));
+        };
+        few[n] = name;
+    }
+    let mut all: Vec<&str> = few.into_iter().chain(names).collect();
+    all.sort_unstable();
+    all.windows(2).all(|w| w[0] != w[1])
 }
 
 impl RawRecord {
@@ -230,18 +244,28 @@ const TYPED: &[&str] = &[
 /// The position in `TYPED` of a field name, case-insensitive: compared only with the names of
 /// its length (none, one or a few).
 fn typed_slot(name: &str) -> Option<usize> {
-    static BY_LEN: std::sync::LazyLock<Vec<Vec<usize>>> = std::sync::LazyLock::new(|| {
+    // Of each length, the names' positions with their first and middle bytes in lower case: no
+    // more than two names of one length share those, so the rest are ruled out uncompared.
+    fn sign(name: &[u8]) -> Option<[u8; 2]> {
+        let first = name.first()?.to_ascii_lowercase();
+        Some([first, name.get(name.len() / 2)?.to_ascii_lowercase()])
+    }
+    type ByLen = Vec<Vec<([u8; 2], usize)>>;
+    static BY_LEN: std::sync::LazyLock<ByLen> = std::sync::LazyLock::new(|| {
         let mut by_len = vec![Vec::new(); TYPED.iter().map(|t| t.len()).max().unwrap_or(0) + 1];
         for (i, t) in TYPED.iter().enumerate() {
-            by_len[t.len()].push(i);
+            if let Some(s) = sign(t.as_bytes()) {
+                by_len[t.len()].push((s, i));
+            }
         }
         by_len
     });
+    let s = sign(name.as_bytes())?;
     BY_LEN
         .get(name.len())?
         .iter()
-        .copied()
-        .find(|&i| TYPED[i].eq_ignore_ascii_case(name))
+        .find(|&&(t, i)| t == s && TYPED[i].eq_ignore_ascii_case(name))
+        .map(|&(_, i)| i)
 }
 
 /// A record's typed fields found in one pass over its data: for each `TYPED` name, the first
@@ -249,17 +273,33 @@ fn typed_slot(name: &str) -> Option<usize> {
 struct Lookup<'a> {
     r: &'a RawRecord,
     first: [Option<usize>; TYPED.len()],
+    /// Which of the first 64 entries have a typed name (the rest are asked again).
+    typed: Bits,
+}
+
+/// 64 flags.
+#[derive(Clone, Copy, Default)]
+struct Bits(u64);
+
+impl Bits {
+    fn get(self, i: usize) -> Option<bool> {
+        (i < 64).then(|| self.0 >> i & 1 == 1)
+    }
 }
 
 impl<'a> Lookup<'a> {
     fn new(r: &'a RawRecord) -> Self {
         let mut first = [None; TYPED.len()];
+        let mut typed = Bits::default();
         for (i, (k, _)) in r.data.iter().enumerate() {
             if let Some(slot) = typed_slot(k) {
                 first[slot].get_or_insert(i);
+                if i < 64 {
+                    typed.0 |= 1 << i;
+                }
             }
         }
-        Lookup { r, first }
+        Lookup { r, first, typed }
     }
 
     /// The first entry of the typed name at `slot` (`typed!`).
@@ -308,10 +348,20 @@ pub fn normalize(
 ) -> Option<Event> {
     let ts = raw.time.resolve(offset)?;
     let channel = Channel::from_name(&raw.channel);
-    let fields = typed_fields(&raw, &channel).finish();
+    let lk = Lookup::new(&raw);
+    let fields = typed_fields(&lk, &channel).finish();
+    let typed = lk.typed;
     let extra = std::mem::take(&mut raw.data)
         .into_iter()
-        .filter(|(k, v)| !v.is_empty() && typed_slot(k).is_none())
+        .enumerate()
+        .filter(|(i, (k, v))| {
+            let is_typed = match typed.get(*i) {
+                Some(t) => t,
+                None => typed_slot(k).is_some(),
+            };
+            !v.is_empty() && !is_typed
+        })
+        .map(|(_, kv)| kv)
         // Short values repeat (integrity levels, protocols, flags): shared. Long ones are mostly
         // unique (times, hashes, GUIDs) and would only churn the intern table.
         .map(|(k, v)| {
@@ -378,9 +428,9 @@ impl Draft {
     }
 }
 
-fn typed_fields(r: &RawRecord, channel: &Channel) -> Draft {
+fn typed_fields(lk: &Lookup<'_>, channel: &Channel) -> Draft {
+    let r = lk.r;
     let mut f = Draft::default();
-    let lk = Lookup::new(r);
     let g = |slot: usize| lk.at(slot);
     let is_logon = matches!(r.event_id, 4624 | 4625) && *channel != Channel::Sysmon;
     f.subject_logon_id = g(typed!("SubjectLogonId")).and_then(LogonId::parse);
@@ -401,15 +451,15 @@ fn typed_fields(r: &RawRecord, channel: &Channel) -> Draft {
     f.logon.workstation = val(g(typed!("WorkstationName")));
     f.logon.auth_package = val(g(typed!("AuthenticationPackageName")));
     f.logon.logon_process = val(g(typed!("LogonProcessName")));
-    service_fields(&lk, &mut f);
-    process_fields(&lk, channel, &mut f);
+    service_fields(lk, &mut f);
+    process_fields(lk, channel, &mut f);
     f.share.share_name = val(g(typed!("ShareName")));
     f.share.relative_target = val(g(typed!("RelativeTargetName")));
     f.share.access_list = val(g(typed!("AccessList"))).map(|s| intern(&fold_space(&s)));
     f.share.access_mask = g(typed!("AccessMask")).and_then(parse_pid);
     f.share.pipe_name = val(g(typed!("PipeName")));
     f.share.file_path = val(g(typed!("TargetFilename")));
-    net_fields(&lk, &mut f);
+    net_fields(lk, &mut f);
     // NXLog renames Sysmon's EventType to `EventTypeOrignal` (sic) and writes its own severity there.
     f.registry.event_type = val(lk.r.get("EventTypeOrignal"))
         .or_else(|| val(lk.r.get("EventTypeOriginal")))
@@ -528,6 +578,62 @@ fn net_fields(lk: &Lookup, f: &mut Draft) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn names_are_distinct_unless_one_comes_twice() {
+        let names: Vec<String> = (0..80).map(|k| format!("n{k}")).collect();
+        for n in [0, 1, 2, 31, 32, 33, 80] {
+            let some = || names[..n].iter().map(String::as_str);
+            assert!(names_distinct(some()), "{n} names");
+            if n > 0 {
+                // The last name again, and the first again at the end: found either way.
+                assert!(!names_distinct(some().chain([names[n - 1].as_str()])));
+                assert!(!names_distinct(some().chain([names[0].as_str()])));
+            }
+        }
+        assert!(!names_distinct(["a", "b", "a"]));
+        assert!(names_distinct(["a", "A"]));
+    }
+
+    #[test]
+    fn typed_names_are_found_in_any_case_and_nothing_else_is() {
+        for (i, t) in TYPED.iter().enumerate() {
+            assert_eq!(typed_slot(t), Some(i));
+            assert_eq!(typed_slot(&t.to_ascii_lowercase()), Some(i));
+            assert_eq!(typed_slot(&t.to_ascii_uppercase()), Some(i));
+            // One byte changed anywhere, or one more or fewer: not typed (unless that is
+            // another typed name).
+            for k in 0..t.len() {
+                let mut b = t.as_bytes().to_vec();
+                b[k] = b'_';
+                let other = String::from_utf8(b).unwrap();
+                assert_eq!(typed_slot(&other), None, "{other}");
+            }
+            assert_eq!(typed_slot(&t[1..]).map(|j| TYPED[j]), TYPED.iter().copied().find(|n| n.eq_ignore_ascii_case(&t[1..])));
+            assert_eq!(typed_slot(&format!("{t}x")), None);
+        }
+        assert_eq!(typed_slot(""), None);
+        assert_eq!(typed_slot("é"), None);
+    }
+
+    /// 64 entries or more: those past the flags are told typed or not by name again.
+    #[test]
+    fn records_of_many_fields_keep_their_untyped_ones() {
+        let mut data: Vec<(String, String)> =
+            (0..70).map(|k| (format!("Extra{k}"), format!("v{k}"))).collect();
+        data.push(("ServiceName".into(), "svc".into()));
+        data.insert(3, ("ImagePath".into(), "c:\\x.exe".into()));
+        let r = RawRecord {
+            data,
+            ..rec(7045, "System", &[])
+        };
+        let e = normalize(r, &Arc::from("f"), TimeDelta::zero(), &mut HostCache::default())
+            .unwrap();
+        assert_eq!(e.extra.len(), 70);
+        assert!(e.extra.iter().all(|(k, _)| k.starts_with("Extra")));
+        assert_eq!(e.fields.service.name.as_deref(), Some("svc"));
+        assert_eq!(e.fields.service.image_path.as_deref(), Some("c:\\x.exe"));
+    }
 
     fn rec(event_id: u16, channel: &str, data: &[(&str, &str)]) -> RawRecord {
         RawRecord {
