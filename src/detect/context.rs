@@ -3,7 +3,7 @@
 
 use super::patterns::Patterns;
 use crate::model::host::{canonical_ip, host_key, is_loopback_or_empty, normalize_ip};
-use crate::model::{Event, is_ip_literal};
+use crate::model::{Event, HostName, is_ip_literal};
 use crate::store::{Ev, Window};
 use chrono::{DateTime, TimeDelta, Utc};
 use std::collections::{BTreeSet, HashMap};
@@ -119,18 +119,17 @@ pub struct Context {
     pub outbound_smb: HashMap<String, Vec<SmbOut>>,
 }
 
+/// The events the collection-wide facts read besides their hosts' names: network connections
+/// (addresses, outbound SMB), process creations (client tool runs) and logons (bursts).
+pub const LEARNED_IDS: [u16; 4] = [1, 3, 4624, 4688];
+
 impl Context {
-    /// Adds what the event at store index `i` teaches; events come in store order.
+    /// Adds what the event at store index `i` teaches; events come in store order. Of an event
+    /// whose id is not in [`LEARNED_IDS`], only its host's name.
     pub fn learn(&mut self, i: usize, e: &Event, pats: &Patterns) {
-        if let Some(names) = self.host_names.get_mut(&*e.host.key) {
-            if !names.contains(&*e.host.display) {
-                names.insert(e.host.display.to_string());
-            }
-        } else {
-            self.host_names.insert(
-                e.host.key.to_string(),
-                BTreeSet::from([e.host.display.to_string()]),
-            );
+        self.learn_host(&e.host);
+        if !LEARNED_IDS.contains(&e.event_id) {
+            return;
         }
         self.learn_addresses(e);
         if let Some(dst) = outbound_smb_peer(e) {
@@ -149,6 +148,20 @@ impl Context {
                 target,
                 ts: e.ts,
             });
+        }
+    }
+
+    /// The name a host logs under.
+    pub fn learn_host(&mut self, host: &HostName) {
+        if let Some(names) = self.host_names.get_mut(&*host.key) {
+            if !names.contains(&*host.display) {
+                names.insert(host.display.to_string());
+            }
+        } else {
+            self.host_names.insert(
+                host.key.to_string(),
+                BTreeSet::from([host.display.to_string()]),
+            );
         }
     }
 

@@ -181,6 +181,15 @@ impl Detector {
             .map(|(_, range)| {
                 let mut f = Facts::default();
                 for i in range.clone() {
+                    // The chain engines read the rest of an event only when its id is one they
+                    // learn from: the others are not decoded.
+                    if p.engine.is_chain()
+                        && let Some((host, id)) = packed.host_and_id(i)
+                        && !context::LEARNED_IDS.contains(&id)
+                    {
+                        f.context.learn_host(host);
+                        continue;
+                    }
                     if let Some(e) = packed.get_typed(i) {
                         if p.engine.is_chain() {
                             f.context.learn(i, &e, &self.patterns);

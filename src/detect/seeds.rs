@@ -546,7 +546,11 @@ impl Bursts {
         }
     }
 
+    /// Adds a logon or outbound connection (ids in `context::LEARNED_IDS`).
     pub(crate) fn learn(&mut self, e: &Event) {
+        if !super::context::LEARNED_IDS.contains(&e.event_id) {
+            return;
+        }
         if e.event_id == 4624
             && e.fields.logon.logon_type == Some(3)
             && let Some(ip) = e

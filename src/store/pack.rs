@@ -77,14 +77,14 @@ impl Chunk {
         self.header_at(self.start(n)?)
     }
 
-    /// The event id of the event at `at`, without decoding the rest.
-    fn event_id_at(&self, at: u32) -> Option<u16> {
+    /// The host and event id of the event at `at`, without decoding the rest.
+    fn host_and_id_at(&self, at: u32) -> Option<(&HostName, u16)> {
         let mut r = self.reader(at)?;
-        r.header()?;
+        let host = r.header()?.host;
         if r.get()? == 4 {
             r.text()?;
         }
-        r.small()
+        Some((host, r.small()?))
     }
 
     /// The channel (its code, and its name when it is none of the known ones) and event id of
@@ -810,10 +810,16 @@ impl Store {
         self.chunks.get(c as usize)?.decode_at(at, true)
     }
 
+    /// The host and event id of the event at store index `i`, without decoding the rest.
+    pub fn host_and_id(&self, i: usize) -> Option<(&HostName, u16)> {
+        let &(c, at) = self.order.get(i)?;
+        self.chunks.get(c as usize)?.host_and_id_at(at)
+    }
+
     /// The event id of the event at store index `i`, without decoding the rest.
     pub fn event_id(&self, i: usize) -> Option<u16> {
         let &(c, at) = self.order.get(i)?;
-        self.chunks.get(c as usize)?.event_id_at(at)
+        self.chunks.get(c as usize)?.host_and_id_at(at).map(|(_, id)| id)
     }
 
     /// The time of the event at store index `i`, without decoding the rest.
