@@ -8,7 +8,7 @@ use super::patterns::{Patterns, exe_path, file_name, is_exe, pipe_base};
 use super::profile::{Profile, secs};
 use super::signal::Signal;
 use crate::model::host::is_loopback_or_empty;
-use crate::model::{Event, LogonId};
+use crate::model::{Event, FastMap, LogonId};
 use crate::store::Ev;
 use chrono::{DateTime, TimeDelta, Utc};
 use std::collections::{BTreeSet, HashMap};
@@ -36,12 +36,12 @@ pub struct Linker<'a> {
 pub struct HostIndex {
     /// Most logon ids have an event or two: pairs sorted by id cost a fraction of a map of lists.
     by_logon: SortedLists<LogonId>,
-    by_session: HashMap<(String, String), Vec<usize>>,
+    by_session: FastMap<(String, String), Vec<usize>>,
     /// 4624/5140/5145 by the acting account's SID and user name (lower-case), for installs
     /// that carry no logon id (7045).
-    by_account: HashMap<String, Vec<usize>>,
+    by_account: FastMap<String, Vec<usize>>,
     /// Every event of the host by event id.
-    event_ids: HashMap<u16, Vec<usize>>,
+    event_ids: FastMap<u16, Vec<usize>>,
 }
 
 /// Lists of indices under keys: what `HostIndex` looks up.
@@ -49,7 +49,7 @@ trait Lists<K> {
     fn list(&self, key: &K) -> Option<&[usize]>;
 }
 
-impl<K: std::hash::Hash + Eq> Lists<K> for HashMap<K, Vec<usize>> {
+impl<K: std::hash::Hash + Eq, S: std::hash::BuildHasher> Lists<K> for HashMap<K, Vec<usize>, S> {
     fn list(&self, key: &K) -> Option<&[usize]> {
         self.get(key).map(Vec::as_slice)
     }

@@ -172,7 +172,7 @@ impl<'s> Batch<'s> {
         if self.events.is_empty() {
             return;
         }
-        sort_events(&mut self.events);
+        let order = store_order(&self.events);
         let first = self.chunks.len();
         let packer = || {
             if self.typed_only {
@@ -182,13 +182,14 @@ impl<'s> Batch<'s> {
             }
         };
         let mut p = packer();
-        for e in self.events.drain(..) {
+        for e in order.into_iter().filter_map(|k| self.events.get(k)) {
             if p.is_full() {
                 self.chunks
                     .push(std::mem::replace(&mut p, packer()).finish());
             }
-            p.push(&e);
+            p.push(e);
         }
+        self.events.clear();
         self.chunks.push(p.finish());
         for c in &mut self.chunks[first..] {
             c.share_strings(self.shared);
@@ -196,8 +197,10 @@ impl<'s> Batch<'s> {
     }
 }
 
-/// Puts events in store order: host key, then `order_key` (deterministic).
-fn sort_events(events: &mut [Event]) {
+/// The events' positions in store order: host key, then `order_key` (deterministic). The
+/// positions are sorted, not the events (large structs), with the comparisons sorting the events
+/// would make, so the order is the same.
+fn store_order(events: &[Event]) -> Vec<usize> {
     let order = |a: &Event, b: &Event| {
         a.host.key.cmp(&b.host.key).then_with(|| {
             order_key(a.ts, &a.source.file, a.source.record_id, a.source.line).cmp(&order_key(
@@ -208,11 +211,12 @@ fn sort_events(events: &mut [Event]) {
             ))
         })
     };
-    if events.is_sorted_by(|a, b| order(a, b).is_le()) {
-        return;
+    let mut at: Vec<(&Event, usize)> = events.iter().zip(0..).collect();
+    if !events.is_sorted_by(|a, b| order(a, b).is_le()) {
+        // The key is total, so an unstable sort is deterministic.
+        at.par_sort_unstable_by(|a, b| order(a.0, b.0));
     }
-    // In place (no merge buffer): the key is total, so an unstable sort is deterministic.
-    events.par_sort_unstable_by(order);
+    at.into_iter().map(|(_, k)| k).collect()
 }
 
 /// The order of one host's events in the store: time, then the evidence location. Used to pack

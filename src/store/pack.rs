@@ -134,6 +134,8 @@ pub struct Packer {
     chunk: Chunk,
     ids: crate::model::FastMap<Arc<str>, u32>,
     host_ids: crate::model::FastMap<(Arc<str>, Arc<str>), u32>,
+    /// The host of the last event packed and its id (events come host by host).
+    last_host: Option<(Arc<HostName>, u32)>,
     /// Typed slots first (`TYPED_SLOTS`), then one per untyped field name, by its string id.
     stats: Vec<SlotStats>,
     extra_slots: crate::model::FastMap<u32, usize>,
@@ -254,12 +256,19 @@ impl Packer {
         self.put(u128::from(zigzag(e.ts.timestamp())));
         self.put(u128::from(e.ts.timestamp_subsec_nanos()));
         self.source(&e.source);
-        let host = (Arc::clone(&e.host.display), Arc::clone(&e.host.key));
-        let next = u32::try_from(self.chunk.hosts.len()).unwrap_or(u32::MAX);
-        let hid = *self.host_ids.entry(host).or_insert_with(|| {
-            self.chunk.hosts.push(Arc::clone(&e.host));
-            next
-        });
+        let hid = match &self.last_host {
+            Some((h, id)) if Arc::ptr_eq(h, &e.host) => *id,
+            _ => {
+                let host = (Arc::clone(&e.host.display), Arc::clone(&e.host.key));
+                let next = u32::try_from(self.chunk.hosts.len()).unwrap_or(u32::MAX);
+                let id = *self.host_ids.entry(host).or_insert_with(|| {
+                    self.chunk.hosts.push(Arc::clone(&e.host));
+                    next
+                });
+                self.last_host = Some((Arc::clone(&e.host), id));
+                id
+            }
+        };
         self.put(u128::from(hid));
         match &e.channel {
             Channel::Security => self.put(0),
@@ -275,13 +284,13 @@ impl Packer {
         self.text(1, e.provider.as_ref());
         self.fields(&e.fields);
         let typed_only = self.typed_only;
-        let extra: Vec<&(Arc<str>, Arc<str>)> = e
-            .extra
-            .iter()
-            .filter(|(k, _)| !typed_only || &**k == RECORD_ID)
-            .collect();
-        self.put(extra.len() as u128);
-        for (k, v) in extra {
+        let kept = || {
+            e.extra
+                .iter()
+                .filter(move |(k, _)| !typed_only || &**k == RECORD_ID)
+        };
+        self.put(kept().count() as u128);
+        for (k, v) in kept() {
             let kid = self.intern(k);
             self.put(u128::from(kid));
             let next = TYPED_SLOTS + self.extra_slots.len();
