@@ -162,7 +162,7 @@ fn finish(
     // Cite the record as evtx_dump and the file itself number it; keep the logged
     // EventRecordID (it differs in exported or filtered logs) among the fields.
     if let Some(logged) = raw.record_id.filter(|l| *l != header_id) {
-        raw.data.push(("EventRecordID".into(), logged.to_string()));
+        raw.data.push(("EventRecordID".into(), logged.to_string().into()));
     }
     raw.record_id = Some(header_id);
     match normalize(raw, file, TimeDelta::zero(), hosts) {

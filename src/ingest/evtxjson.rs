@@ -2,7 +2,7 @@
 //! the evtx crate, `evtx_dump`, and (without the `Event` wrapper) Velociraptor's `parse_evtx`.
 //! Turned into a `RawRecord`; shared by the EVTX reader and the JSON reader.
 
-use super::fieldmap::{RawRecord, RecordTime, parse_pid};
+use super::fieldmap::{DataFields, RawRecord, RecordTime, parse_pid};
 use crate::model::time::{parse_epoch, parse_time};
 use serde_json::Value;
 
@@ -86,7 +86,7 @@ pub fn unwrap_event(v: &Value) -> Option<&Value> {
 }
 
 /// Builds the raw record from an unwrapped EVTX-shaped event.
-pub fn to_raw(event: &Value) -> Option<RawRecord> {
+pub fn to_raw(event: &Value) -> Option<RawRecord<'static>> {
     let mut raw = system_to_raw(event.get("System")?)?;
     for part in ["EventData", "UserData"] {
         if let Some(data) = event.get(part) {
@@ -97,7 +97,7 @@ pub fn to_raw(event: &Value) -> Option<RawRecord> {
 }
 
 /// The raw record of an EVTX-shaped event's `System`, without its data.
-pub fn system_to_raw<N: Node>(system: &N) -> Option<RawRecord> {
+pub fn system_to_raw<N: Node>(system: &N) -> Option<RawRecord<'static>> {
     let (channel, event_id) = system_channel_and_id(system)?;
     Some(RawRecord {
         channel,
@@ -148,7 +148,7 @@ pub fn parse_system_time(text: &str) -> RecordTime {
 
 /// EventData as named fields. Handles `{"Name": value}`, `{"Data": [{"#attributes":{"Name":..},
 /// "#text":..}]}`, unnamed `Data` arrays (`Data[0]`…), and one level of UserData nesting.
-pub fn flatten_data(data: &Value, out: &mut Vec<(String, String)>) {
+pub fn flatten_data(data: &Value, out: &mut DataFields<'static>) {
     let Value::Object(map) = data else {
         return;
     };
@@ -165,12 +165,12 @@ pub fn flatten_data(data: &Value, out: &mut Vec<(String, String)>) {
                 // UserData: one wrapper element (e.g. LogFileCleared) holding the fields.
                 flatten_data(v, out);
             }
-            _ => out.push((k.clone(), text_of(v).unwrap_or_default())),
+            _ => out.push((k.clone().into(), text_of(v).unwrap_or_default().into())),
         }
     }
 }
 
-fn flatten_data_items(v: &Value, out: &mut Vec<(String, String)>) {
+fn flatten_data_items(v: &Value, out: &mut DataFields<'static>) {
     let items: Vec<&Value> = match v {
         Value::Array(a) => a.iter().collect(),
         other => vec![other],
@@ -181,7 +181,7 @@ fn flatten_data_items(v: &Value, out: &mut Vec<(String, String)>) {
             Value::Object(_) => item.get("#text").and_then(text_of).unwrap_or_default(),
             other => text_of(other).unwrap_or_default(),
         };
-        out.push((name.unwrap_or_else(|| format!("Data[{i}]")), value));
+        out.push((name.unwrap_or_else(|| format!("Data[{i}]")).into(), value.into()));
     }
 }
 

@@ -9,14 +9,14 @@
 //! path, which reads or reports it as before.
 
 use super::evtxjson::{Kind, Node, system_to_raw};
-use super::fieldmap::{RawRecord, names_distinct};
+use super::fieldmap::{DataFields, RawRecord, names_distinct};
 use serde::de::{DeserializeSeed, Deserializer, IgnoredAny, MapAccess, Visitor};
 use serde_json::Number;
 use std::borrow::Cow;
 use std::fmt;
 
 /// The record of one `{"Event": {"System": ..., "EventData": ...}}` text, or `None`.
-pub fn read(text: &str) -> Option<RawRecord> {
+pub fn read(text: &str) -> Option<RawRecord<'_>> {
     let mut de = serde_json::Deserializer::from_str(text);
     let raw = Top.deserialize(&mut de).ok()?;
     de.end().ok()?;
@@ -60,18 +60,18 @@ fn aside<E: serde::de::Error>() -> E {
 struct Top;
 
 impl<'de> DeserializeSeed<'de> for Top {
-    type Value = RawRecord;
-    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<RawRecord, D::Error> {
+    type Value = RawRecord<'de>;
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<RawRecord<'de>, D::Error> {
         d.deserialize_map(self)
     }
 }
 
 impl<'de> Visitor<'de> for Top {
-    type Value = RawRecord;
+    type Value = RawRecord<'de>;
     fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
         f.write_str("an evtx_dump record")
     }
-    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<RawRecord, A::Error> {
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<RawRecord<'de>, A::Error> {
         let mut event = None;
         while let Some(Text(key)) = map.next_key::<Text<'de>>()? {
             if key == "Event" {
@@ -91,20 +91,20 @@ impl<'de> Visitor<'de> for Top {
 struct EventPart;
 
 impl<'de> DeserializeSeed<'de> for EventPart {
-    type Value = RawRecord;
-    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<RawRecord, D::Error> {
+    type Value = RawRecord<'de>;
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<RawRecord<'de>, D::Error> {
         d.deserialize_map(self)
     }
 }
 
 impl<'de> Visitor<'de> for EventPart {
-    type Value = RawRecord;
+    type Value = RawRecord<'de>;
     fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
         f.write_str("an Event object")
     }
-    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<RawRecord, A::Error> {
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<RawRecord<'de>, A::Error> {
         let mut system: Option<Small> = None;
-        let mut data: Option<Vec<(String, String)>> = None;
+        let mut data: Option<DataFields<'de>> = None;
         while let Some(Text(key)) = map.next_key::<Text<'de>>()? {
             match &*key {
                 "System" if system.is_none() => system = Some(map.next_value_seed(SystemPart)?),
@@ -251,14 +251,14 @@ impl<'de> Visitor<'de> for SystemPart {
 struct DataPart;
 
 impl<'de> DeserializeSeed<'de> for DataPart {
-    type Value = Vec<(String, String)>;
+    type Value = DataFields<'de>;
     fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
         d.deserialize_any(self)
     }
 }
 
 impl<'de> Visitor<'de> for DataPart {
-    type Value = Vec<(String, String)>;
+    type Value = DataFields<'de>;
     fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
         f.write_str("an EventData object")
     }
@@ -266,7 +266,7 @@ impl<'de> Visitor<'de> for DataPart {
         Ok(Vec::new())
     }
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
-        let mut out: Vec<(String, String)> = Vec::with_capacity(map.size_hint().unwrap_or(16));
+        let mut out: DataFields<'de> = Vec::with_capacity(map.size_hint().unwrap_or(16));
         while let Some(Text(key)) = map.next_key::<Text<'de>>()? {
             if key == "Data" {
                 return Err(aside());
@@ -275,20 +275,21 @@ impl<'de> Visitor<'de> for DataPart {
             if key == "#attributes" || key.ends_with("_attributes") {
                 continue;
             }
-            out.push((key.into_owned(), text));
+            out.push((key, text));
         }
         // A key written twice is one field in a `Value` (the last value, in the first place).
-        if !names_distinct(out.iter().map(|(k, _)| k.as_str())) {
+        if !names_distinct(out.iter().map(|(k, _)| &**k)) {
             return Err(aside());
         }
         Ok(out)
     }
 }
 
-/// A scalar's text as `text_of` reads it (`null`: empty); objects and arrays step aside.
-struct Scalar(String);
+/// A scalar's text as `text_of` reads it (`null`: empty), borrowed from the text when it has no
+/// escapes; objects and arrays step aside.
+struct Scalar<'de>(Cow<'de, str>);
 
-impl<'de> serde::Deserialize<'de> for Scalar {
+impl<'de> serde::Deserialize<'de> for Scalar<'de> {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         d.deserialize_any(ScalarVisitor)
     }
@@ -296,32 +297,37 @@ impl<'de> serde::Deserialize<'de> for Scalar {
 
 struct ScalarVisitor;
 
-impl Visitor<'_> for ScalarVisitor {
-    type Value = Scalar;
+impl<'de> Visitor<'de> for ScalarVisitor {
+    type Value = Scalar<'de>;
     fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
         f.write_str("a scalar")
     }
-    fn visit_str<E>(self, v: &str) -> Result<Scalar, E> {
-        Ok(Scalar(v.to_owned()))
+    fn visit_borrowed_str<E>(self, v: &'de str) -> Result<Scalar<'de>, E> {
+        Ok(Scalar(Cow::Borrowed(v)))
     }
-    fn visit_string<E>(self, v: String) -> Result<Scalar, E> {
-        Ok(Scalar(v))
+    fn visit_str<E>(self, v: &str) -> Result<Scalar<'de>, E> {
+        Ok(Scalar(Cow::Owned(v.to_owned())))
     }
-    fn visit_bool<E>(self, v: bool) -> Result<Scalar, E> {
-        Ok(Scalar(v.to_string()))
+    fn visit_string<E>(self, v: String) -> Result<Scalar<'de>, E> {
+        Ok(Scalar(Cow::Owned(v)))
+    }
+    fn visit_bool<E>(self, v: bool) -> Result<Scalar<'de>, E> {
+        Ok(Scalar(Cow::Borrowed(if v { "true" } else { "false" })))
     }
     // Numbers as a `Value` holds and prints them.
-    fn visit_u64<E>(self, v: u64) -> Result<Scalar, E> {
-        Ok(Scalar(Number::from(v).to_string()))
+    fn visit_u64<E>(self, v: u64) -> Result<Scalar<'de>, E> {
+        Ok(Scalar(Cow::Owned(Number::from(v).to_string())))
     }
-    fn visit_i64<E>(self, v: i64) -> Result<Scalar, E> {
-        Ok(Scalar(Number::from(v).to_string()))
+    fn visit_i64<E>(self, v: i64) -> Result<Scalar<'de>, E> {
+        Ok(Scalar(Cow::Owned(Number::from(v).to_string())))
     }
-    fn visit_f64<E>(self, v: f64) -> Result<Scalar, E> {
-        Ok(Scalar(Number::from_f64(v).map(|n| n.to_string()).unwrap_or_default()))
+    fn visit_f64<E>(self, v: f64) -> Result<Scalar<'de>, E> {
+        Ok(Scalar(Cow::Owned(
+            Number::from_f64(v).map(|n| n.to_string()).unwrap_or_default(),
+        )))
     }
-    fn visit_unit<E>(self) -> Result<Scalar, E> {
-        Ok(Scalar(String::new()))
+    fn visit_unit<E>(self) -> Result<Scalar<'de>, E> {
+        Ok(Scalar(Cow::Borrowed("")))
     }
 }
 

@@ -13,7 +13,7 @@
 //! one rendering gives (checked record by record on the corpus in the tests).
 
 use super::evtxjson::parse_system_time;
-use super::fieldmap::{RawRecord, names_distinct, parse_pid};
+use super::fieldmap::{DataFields, RawRecord, names_distinct, parse_pid};
 use evtx::EvtxRecord;
 use evtx::binxml::BinXmlTemplateValues;
 use evtx::binxml::value_variant::BinXmlValue;
@@ -25,7 +25,7 @@ pub enum Read {
     /// Its channel, event id and computer, for a record the caller does not keep.
     Drop(Peeked),
     /// The record, as the rendered path would have read it.
-    Keep(Box<RawRecord>),
+    Keep(Box<RawRecord<'static>>),
     /// Not understood here: render it.
     Render,
 }
@@ -166,7 +166,7 @@ impl Templates {
         &mut self,
         record: &EvtxRecord<'_>,
         value: &BinXmlValue<'_>,
-        out: &mut Vec<(String, String)>,
+        out: &mut DataFields<'static>,
     ) -> Option<()> {
         let bytes = match value {
             BinXmlValue::NullType | BinXmlValue::BinXmlType([]) => return Some(()),
@@ -225,11 +225,11 @@ fn present(dependencies: &[u16], values: &[BinXmlValue<'_>]) -> bool {
 fn push_fields(
     fields: &[(String, Slot)],
     values: &[BinXmlValue<'_>],
-    out: &mut Vec<(String, String)>,
+    out: &mut DataFields<'static>,
 ) -> Option<()> {
     out.reserve(fields.len());
     for (name, slot) in fields {
-        out.push((name.clone(), data_text(slot, values)?));
+        out.push((name.clone().into(), data_text(slot, values)?.into()));
     }
     Some(())
 }

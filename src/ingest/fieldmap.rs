@@ -9,6 +9,7 @@ use crate::model::{
     RegistryInfo, ServiceInfo, ShareInfo, SourceRef,
 };
 use chrono::{DateTime, NaiveDateTime, TimeDelta, Utc};
+use std::borrow::Cow;
 use std::sync::Arc;
 
 /// The times a record carries, before the file's zone rule is applied.
@@ -45,9 +46,13 @@ impl RecordTime {
     }
 }
 
+/// A record's data fields, name and text: borrowed from the text the record was read from
+/// where the reader can, owned otherwise.
+pub type DataFields<'a> = Vec<(Cow<'a, str>, Cow<'a, str>)>;
+
 /// One record in Windows field names, whatever format it was read from.
 #[derive(Debug, Clone, Default)]
-pub struct RawRecord {
+pub struct RawRecord<'a> {
     pub channel: String,
     pub provider: Option<String>,
     pub event_id: u16,
@@ -57,7 +62,7 @@ pub struct RawRecord {
     pub line: Option<u64>,
     pub user_sid: Option<String>,
     pub exec_pid: Option<u32>,
-    pub data: Vec<(String, String)>,
+    pub data: DataFields<'a>,
     /// Where the record starts in its file (JSON: bytes), to read its text again later.
     pub offset: Option<u64>,
     /// NXLog overwrote the 7045 `AccountName` with the installing user.
@@ -86,12 +91,31 @@ pub fn names_distinct<'a>(names: impl IntoIterator<Item = &'a str>) -> bool {
     all.windows(2).all(|w| w[0] != w[1])
 }
 
-impl RawRecord {
+impl RawRecord<'_> {
     pub fn get(&self, name: &str) -> Option<&str> {
         self.data
             .iter()
             .find(|(k, _)| k.eq_ignore_ascii_case(name))
-            .map(|(_, v)| v.as_str())
+            .map(|(_, v)| &**v)
+    }
+
+    /// The record holding its own data (to keep it past the text it was read from).
+    pub fn into_owned(self) -> RawRecord<'static> {
+        let own = |c: Cow<'_, str>| Cow::Owned(c.into_owned());
+        RawRecord {
+            data: self.data.into_iter().map(|(k, v)| (own(k), own(v))).collect(),
+            channel: self.channel,
+            provider: self.provider,
+            event_id: self.event_id,
+            host: self.host,
+            time: self.time,
+            record_id: self.record_id,
+            line: self.line,
+            user_sid: self.user_sid,
+            exec_pid: self.exec_pid,
+            offset: self.offset,
+            nxlog: self.nxlog,
+        }
     }
 
     /// Sets a field unless it is already there with a value.
@@ -104,9 +128,9 @@ impl RawRecord {
             .iter_mut()
             .find(|(k, _)| k.eq_ignore_ascii_case(name))
         {
-            Some((_, v)) if v.is_empty() || v == "-" => *v = value,
+            Some((_, v)) if v.is_empty() || v == "-" => *v = Cow::Owned(value),
             Some(_) => {}
-            None => self.data.push((name.to_string(), value)),
+            None => self.data.push((Cow::Owned(name.to_string()), Cow::Owned(value))),
         }
     }
 }
@@ -271,7 +295,7 @@ fn typed_slot(name: &str) -> Option<usize> {
 /// A record's typed fields found in one pass over its data: for each `TYPED` name, the first
 /// entry of that name (case-insensitive), which is what `RawRecord::get` finds.
 struct Lookup<'a> {
-    r: &'a RawRecord,
+    r: &'a RawRecord<'a>,
     first: [Option<usize>; TYPED.len()],
     /// Which of the first 64 entries have a typed name (the rest are asked again).
     typed: Bits,
@@ -288,7 +312,7 @@ impl Bits {
 }
 
 impl<'a> Lookup<'a> {
-    fn new(r: &'a RawRecord) -> Self {
+    fn new(r: &'a RawRecord<'a>) -> Self {
         let mut first = [None; TYPED.len()];
         let mut typed = Bits::default();
         for (i, (k, _)) in r.data.iter().enumerate() {
@@ -304,7 +328,7 @@ impl<'a> Lookup<'a> {
 
     /// The first entry of the typed name at `slot` (`typed!`).
     fn at(&self, slot: usize) -> Option<&'a str> {
-        self.first[slot].map(|i| self.r.data[i].1.as_str())
+        self.first[slot].map(|i| &*self.r.data[i].1)
     }
 }
 
@@ -341,7 +365,7 @@ macro_rules! typed {
 
 /// Builds the typed event. `None` when the record has no usable time.
 pub fn normalize(
-    mut raw: RawRecord,
+    mut raw: RawRecord<'_>,
     file: &Arc<str>,
     offset: TimeDelta,
     hosts: &mut HostCache,
@@ -368,7 +392,7 @@ pub fn normalize(
             let v = if v.len() <= 16 {
                 intern(&v)
             } else {
-                Arc::from(v.as_str())
+                Arc::from(&*v)
             };
             (intern(&k), v)
         })
@@ -619,8 +643,9 @@ mod tests {
     /// 64 entries or more: those past the flags are told typed or not by name again.
     #[test]
     fn records_of_many_fields_keep_their_untyped_ones() {
-        let mut data: Vec<(String, String)> =
-            (0..70).map(|k| (format!("Extra{k}"), format!("v{k}"))).collect();
+        let mut data: DataFields<'static> = (0..70)
+            .map(|k| (format!("Extra{k}").into(), format!("v{k}").into()))
+            .collect();
         data.push(("ServiceName".into(), "svc".into()));
         data.insert(3, ("ImagePath".into(), "c:\\x.exe".into()));
         let r = RawRecord {
@@ -635,7 +660,7 @@ mod tests {
         assert_eq!(e.fields.service.image_path.as_deref(), Some("c:\\x.exe"));
     }
 
-    fn rec(event_id: u16, channel: &str, data: &[(&str, &str)]) -> RawRecord {
+    fn rec(event_id: u16, channel: &str, data: &[(&str, &str)]) -> RawRecord<'static> {
         RawRecord {
             channel: channel.into(),
             event_id,
@@ -646,7 +671,7 @@ mod tests {
             },
             data: data
                 .iter()
-                .map(|(k, v)| ((*k).into(), (*v).into()))
+                .map(|(k, v)| (Cow::Owned((*k).into()), Cow::Owned((*v).into())))
                 .collect(),
             ..RawRecord::default()
         }

@@ -33,7 +33,7 @@ struct Collector<'a> {
     shown: Arc<str>,
     hosts: crate::model::HostCache,
     /// Zone-less records, with their position among the kept records.
-    naive: Vec<(usize, RawRecord)>,
+    naive: Vec<(usize, RawRecord<'static>)>,
     votes: BTreeMap<i64, u32>,
     kept: usize,
     /// Records without a readable time, by position, reported in read order at the end.
@@ -102,7 +102,7 @@ impl Collector<'_> {
     }
 
     /// A record read: dropped (noted for coverage) unless the detections use it.
-    fn keep(&mut self, mut raw: RawRecord, line: Option<u64>, offset: u64) {
+    fn keep(&mut self, mut raw: RawRecord<'_>, line: Option<u64>, offset: u64) {
         if !is_kept(&Channel::from_name(&raw.channel), raw.event_id) {
             let ts = raw.time.utc.or(raw.time.received);
             self.report.note(&raw.host, &raw.channel, raw.event_id, ts);
@@ -121,14 +121,14 @@ impl Collector<'_> {
         let at = self.kept;
         self.kept += 1;
         if raw.time.utc.is_none() && raw.time.local.is_some() {
-            self.naive.push((at, raw));
+            self.naive.push((at, raw.into_owned()));
         } else {
             // The time does not depend on the zone: the record is done now.
             self.emit(at, raw, TimeDelta::zero());
         }
     }
 
-    fn emit(&mut self, at: usize, raw: RawRecord, offset: TimeDelta) {
+    fn emit(&mut self, at: usize, raw: RawRecord<'_>, offset: TimeDelta) {
         let line = raw.line;
         if let Some(ev) = normalize(raw, &self.shown, offset, &mut self.hosts) {
             self.report.records_kept += 1;

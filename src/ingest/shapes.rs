@@ -1,8 +1,9 @@
 //! The JSON record shapes svchop accepts, and how each is renamed to Windows field names.
 //! Detection is per record (a file may mix shapes); `--input-format` forces one.
 
+use std::borrow::Cow;
 use super::evtxjson::{flatten_data, text_of, to_raw, unwrap_event};
-use super::fieldmap::{RawRecord, RecordTime, parse_pid};
+use super::fieldmap::{DataFields, RawRecord, RecordTime, parse_pid};
 use crate::model::time::{ParsedTime, parse_time};
 use serde::Serialize;
 use serde_json::{Map, Value};
@@ -68,7 +69,7 @@ impl Shape {
     }
 
     /// Renames the record to a `RawRecord`. `None` when required parts are missing.
-    pub fn to_raw(self, v: &Value) -> Option<RawRecord> {
+    pub fn to_raw(self, v: &Value) -> Option<RawRecord<'static>> {
         match self {
             Shape::EvtxJson => to_raw(unwrap_event(v)?),
             Shape::Ecs => ecs(v.as_object()?),
@@ -100,10 +101,10 @@ fn zoned(text: Option<String>) -> Option<chrono::DateTime<chrono::Utc>> {
 }
 
 /// Top-level scalar fields as Windows-named data, skipping collector metadata.
-fn scalars(m: &Map<String, Value>, skip: &[&str]) -> Vec<(String, String)> {
+fn scalars(m: &Map<String, Value>, skip: &[&str]) -> DataFields<'static> {
     m.iter()
         .filter(|(k, v)| !skip.contains(&k.as_str()) && !v.is_object() && !v.is_array())
-        .filter_map(|(k, v)| text_of(v).map(|t| (k.clone(), t)))
+        .filter_map(|(k, v)| text_of(v).map(|t| (k.clone().into(), t.into())))
         .collect()
 }
 
@@ -129,7 +130,7 @@ const MORDOR_META: &[&str] = &[
     "SourceModuleType",
 ];
 
-fn mordor(m: &Map<String, Value>) -> Option<RawRecord> {
+fn mordor(m: &Map<String, Value>) -> Option<RawRecord<'static>> {
     let event_id = s(m, "EventID")?.trim().parse().ok()?;
     let local = s(m, "EventTime").or_else(|| s(m, "TimeCreated"));
     let mut time = RecordTime {
@@ -161,7 +162,7 @@ fn mordor(m: &Map<String, Value>) -> Option<RawRecord> {
     })
 }
 
-fn ecs(m: &Map<String, Value>) -> Option<RawRecord> {
+fn ecs(m: &Map<String, Value>) -> Option<RawRecord<'static>> {
     let v = Value::Object(m.clone());
     let event_id = ptext(&v, "winlog.event_id")
         .or_else(|| ptext(&v, "event.code"))?
@@ -212,7 +213,7 @@ fn ecs(m: &Map<String, Value>) -> Option<RawRecord> {
 }
 
 /// Winlogbeat 6.x: the Windows record's parts at the top level, its data under `event_data`.
-fn winlogbeat6(v: &Value) -> Option<RawRecord> {
+fn winlogbeat6(v: &Value) -> Option<RawRecord<'static>> {
     let event_id = ptext(v, "event_id")?.trim().parse().ok()?;
     let mut raw = RawRecord {
         channel: ptext(v, "log_name").unwrap_or_default(),
@@ -253,7 +254,7 @@ const SENTINEL_META: &[&str] = &[
     "_ResourceId",
 ];
 
-fn sentinel(m: &Map<String, Value>) -> Option<RawRecord> {
+fn sentinel(m: &Map<String, Value>) -> Option<RawRecord<'static>> {
     let event_id = s(m, "EventID")?.trim().parse().ok()?;
     let channel = s(m, "Channel")
         .or_else(|| s(m, "EventLog"))
@@ -319,11 +320,11 @@ fn additional(m: &Map<String, Value>) -> Map<String, Value> {
     }
 }
 
-type Pairs = Vec<(String, String)>;
+type Pairs = DataFields<'static>;
 
-fn put(d: &mut Pairs, k: &str, v: Option<String>) {
+fn put(d: &mut Pairs, k: &'static str, v: Option<String>) {
     if let Some(v) = v {
-        d.push((k.to_string(), v));
+        d.push((Cow::Borrowed(k), v.into()));
     }
 }
 
@@ -395,7 +396,7 @@ fn defender_network(
     put(d, "Image", init_path);
 }
 
-fn defender(m: &Map<String, Value>) -> RawRecord {
+fn defender(m: &Map<String, Value>) -> RawRecord<'static> {
     let action = s(m, "ActionType").unwrap_or_default();
     let mut d: Pairs = Vec::new();
     let init_path = full_path(
