@@ -119,6 +119,23 @@ pub struct Context {
     pub outbound_smb: HashMap<String, Vec<SmbOut>>,
 }
 
+/// Widens when `a` was seen with `b` to take in `at` (keys are copied only when new).
+fn seen_at(map: &mut HashMap<String, HashMap<String, Seen>>, a: &str, b: &str, at: DateTime<Utc>) {
+    let inner = match map.get_mut(a) {
+        Some(m) => m,
+        None => map.entry(a.to_string()).or_default(),
+    };
+    match inner.get_mut(b) {
+        Some(s) => {
+            s.0 = s.0.min(at);
+            s.1 = s.1.max(at);
+        }
+        None => {
+            inner.insert(b.to_string(), (at, at));
+        }
+    }
+}
+
 /// The events the collection-wide facts read besides their hosts' names: network connections
 /// (addresses, outbound SMB), process creations (client tool runs) and logons (bursts).
 pub const LEARNED_IDS: [u16; 4] = [1, 3, 4624, 4688];
@@ -250,25 +267,9 @@ impl Context {
             return;
         }
         let key = host_key(host);
-        let ip = normalize_ip(ip);
-        let widen = |s: &mut Seen| {
-            s.0 = s.0.min(at);
-            s.1 = s.1.max(at);
-        };
-        widen(
-            self.ip_hosts
-                .entry(ip.clone())
-                .or_default()
-                .entry(key.clone())
-                .or_insert((at, at)),
-        );
-        widen(
-            self.host_ips
-                .entry(key)
-                .or_default()
-                .entry(ip)
-                .or_insert((at, at)),
-        );
+        let ip = canonical_ip(ip);
+        seen_at(&mut self.ip_hosts, &ip, &key, at);
+        seen_at(&mut self.host_ips, &key, &ip, at);
     }
 
     /// Sysmon 3 names both ends; the logging host owns its side of the connection.

@@ -231,12 +231,16 @@ fn read_json_from_into<R: BufRead>(
     report
 }
 
-/// A file is JSON lines when its first non-blank line is a complete JSON object.
+/// How much of a file's start is looked at to tell JSON lines.
+const SNIFF_BYTES: usize = 8 << 10;
+
+/// A file is JSON lines when its first non-blank line is a complete JSON object within the first
+/// `SNIFF_BYTES`.
 fn looks_like_lines<R: BufRead>(reader: &mut R) -> bool {
     let Ok(buf) = reader.fill_buf() else {
         return false;
     };
-    let text = String::from_utf8_lossy(buf);
+    let text = String::from_utf8_lossy(&buf[..buf.len().min(SNIFF_BYTES)]);
     let text = text.trim_start_matches('\u{feff}').trim_start();
     if !text.starts_with('{') {
         return false;

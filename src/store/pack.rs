@@ -80,7 +80,7 @@ impl Chunk {
     /// The host and event id of the event at `at`, without decoding the rest.
     fn host_and_id_at(&self, at: u32) -> Option<(&HostName, u16)> {
         let mut r = self.reader(at)?;
-        let host = r.header()?.host;
+        let host = r.header_host()?;
         if r.get()? == 4 {
             r.text()?;
         }
@@ -483,6 +483,17 @@ impl<'a> Reader<'a> {
 
     fn string_ref(&mut self) -> Option<&'a Arc<str>> {
         self.chunk.strings.get(self.small::<usize>()?)
+    }
+
+    /// The header's host, the rest of the header passed over (its time not built).
+    fn header_host(&mut self) -> Option<&'a Arc<HostName>> {
+        self.get()?;
+        self.get()?;
+        self.get()?;
+        for _ in 0..3 {
+            self.get()?;
+        }
+        self.chunk.hosts.get(self.small::<usize>()?)
     }
 
     fn header(&mut self) -> Option<Header<'a>> {
@@ -1072,6 +1083,29 @@ mod tests {
         assert_eq!(order, starts);
         assert_eq!(o.also_at.len(), 1);
         assert_eq!(o.also_at[0].0, 0);
+    }
+
+    #[test]
+    fn host_and_id_are_read_as_decoding_reads_them() {
+        use crate::detect::testkit::ev;
+        let mut p = Packer::new();
+        let mut events = Vec::new();
+        for ((host, id), k) in [("WS01", 4624), ("DC01", 7045), ("WS01", 1), ("FS01", 5145)]
+            .into_iter()
+            .zip(0u32..)
+        {
+            let mut e = ev(host, i64::from(k), Channel::Security, id).done();
+            e.source.record_id = Some(1 << (k * 20));
+            e.source.line = Some(300 + u64::from(k));
+            e.source.offset = Some(u64::MAX - u64::from(k));
+            p.push(&e);
+            events.push(e);
+        }
+        let chunk = p.finish();
+        for (n, e) in events.iter().enumerate() {
+            let (host, id) = chunk.host_and_id_at(chunk.start(n).unwrap()).unwrap();
+            assert_eq!((&*host.key, id), (&*e.host.key, e.event_id));
+        }
     }
 
     #[test]
