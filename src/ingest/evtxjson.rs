@@ -2,6 +2,7 @@
 //! the evtx crate, `evtx_dump`, and (without the `Event` wrapper) Velociraptor's `parse_evtx`.
 //! Turned into a `RawRecord`; shared by the EVTX reader and the JSON reader.
 
+use std::borrow::Cow;
 use super::fieldmap::{DataFields, RawRecord, RecordTime, parse_pid};
 use crate::model::time::{parse_epoch, parse_time};
 use serde_json::Value;
@@ -57,6 +58,23 @@ pub fn text_of<N: Node>(v: &N) -> Option<String> {
     }
 }
 
+/// `text_of`, borrowed when the value is a string.
+fn text_cow<N: Node>(v: &N) -> Option<Cow<'_, str>> {
+    match v.kind() {
+        Kind::String(s) => Some(Cow::Borrowed(s)),
+        _ => text_of(v).map(Cow::Owned),
+    }
+}
+
+/// A whole number as `parse` reads `text_of`'s text, a JSON number read as one without writing
+/// its text (a number's text is its decimal digits, or not a whole number when not a `u64`).
+fn whole<N: Node, T: TryFrom<u64>>(v: &N, parse: impl Fn(&str) -> Option<T>) -> Option<T> {
+    match v.kind() {
+        Kind::Number(n) => n.as_u64().and_then(|u| T::try_from(u).ok()),
+        _ => parse(&text_cow(v)?),
+    }
+}
+
 fn attr<'a, N: Node>(v: &'a N, name: &str) -> Option<&'a N> {
     v.get("#attributes")
         .and_then(|a| a.get(name))
@@ -71,8 +89,8 @@ pub fn channel_and_id(event: &Value) -> Option<(String, u16)> {
 
 fn system_channel_and_id<N: Node>(system: &N) -> Option<(String, u16)> {
     let channel = system.get("Channel").and_then(text_of).unwrap_or_default();
-    let id = system.get("EventID").and_then(text_of)?;
-    Some((channel, id.trim().parse().ok()?))
+    let id = whole(system.get("EventID")?, |t| t.trim().parse().ok())?;
+    Some((channel, id))
 }
 
 /// The record object inside an optional `Event` wrapper.
@@ -109,8 +127,7 @@ pub fn system_to_raw<N: Node>(system: &N) -> Option<RawRecord<'static>> {
             .and_then(text_of),
         record_id: system
             .get("EventRecordID")
-            .and_then(text_of)
-            .and_then(|r| r.trim().parse().ok()),
+            .and_then(|r| whole(r, |t| t.trim().parse().ok())),
         user_sid: system
             .get("Security")
             .and_then(|s| attr(s, "UserID"))
@@ -118,8 +135,7 @@ pub fn system_to_raw<N: Node>(system: &N) -> Option<RawRecord<'static>> {
         exec_pid: system
             .get("Execution")
             .and_then(|s| attr(s, "ProcessID"))
-            .and_then(text_of)
-            .and_then(|p| parse_pid(&p)),
+            .and_then(|p| whole(p, parse_pid)),
         time: system_time(system),
         ..RawRecord::default()
     })
@@ -135,7 +151,7 @@ fn system_time<N: Node>(system: &N) -> RecordTime {
             utc: n.as_f64().and_then(|f| parse_epoch(&f.to_string())),
             ..RecordTime::default()
         },
-        _ => text_of(st).map_or_else(RecordTime::default, |t| parse_system_time(&t)),
+        _ => text_cow(st).map_or_else(RecordTime::default, |t| parse_system_time(&t)),
     }
 }
 
@@ -189,6 +205,43 @@ fn flatten_data_items(v: &Value, out: &mut DataFields<'static>) {
 mod tests {
     use super::*;
     use serde_json::json;
+
+    /// Ids, record ids and process ids read the same written as numbers or as text.
+    #[test]
+    fn whole_numbers_read_as_their_text_reads() {
+        let read = |id: Value, rid: Value, pid: Value| {
+            let sys = json!({"Channel": "System", "EventID": id, "EventRecordID": rid,
+                "Execution": {"#attributes": {"ProcessID": pid}}});
+            system_to_raw(&sys).map(|r| (r.event_id, r.record_id, r.exec_pid))
+        };
+        let as_text = |v: &Value| match v {
+            Value::Number(n) => json!(n.to_string()),
+            other => other.clone(),
+        };
+        let values = [
+            json!(7045),
+            json!(0),
+            json!(65535),
+            json!(65536),
+            json!(-1),
+            json!(4624.0),
+            json!(1.5),
+            json!(u64::MAX),
+            json!(" 7045 "),
+            json!("0x1c4"),
+            json!({"#text": 12}),
+            json!(null),
+        ];
+        for v in &values {
+            for w in [v.clone(), as_text(v)] {
+                let got = read(w.clone(), w.clone(), w.clone());
+                let want = read(as_text(&w), as_text(&w), as_text(&w));
+                assert_eq!(got, want, "{w}");
+            }
+        }
+        assert_eq!(read(json!(7045), json!(9), json!(452)), Some((7045, Some(9), Some(452))));
+        assert_eq!(read(json!(1), json!(2), json!("0x1c4")), Some((1, Some(2), Some(452))));
+    }
 
     #[test]
     fn evtx_dump_shape_with_qualifiers() {
