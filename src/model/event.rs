@@ -78,7 +78,7 @@ impl std::fmt::Display for SourceRef {
     }
 }
 
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Hash, Serialize)]
 pub struct Account {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub domain: Option<Arc<str>>,
@@ -113,7 +113,7 @@ impl Account {
     }
 }
 
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Hash, Serialize)]
 pub struct LogonInfo {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub logon_type: Option<u8>,
@@ -125,7 +125,7 @@ pub struct LogonInfo {
     pub logon_process: Option<Arc<str>>,
 }
 
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Hash, Serialize)]
 pub struct ServiceInfo {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub name: Option<Arc<str>>,
@@ -145,7 +145,7 @@ pub struct ServiceInfo {
     pub state: Option<Arc<str>>,
 }
 
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Hash, Serialize)]
 pub struct ProcessInfo {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub image: Option<Arc<str>>,
@@ -164,7 +164,7 @@ pub struct ProcessInfo {
     pub user: Option<Arc<str>>,
 }
 
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Hash, Serialize)]
 pub struct ShareInfo {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub share_name: Option<Arc<str>>,
@@ -181,7 +181,7 @@ pub struct ShareInfo {
     pub file_path: Option<Arc<str>>,
 }
 
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Hash, Serialize)]
 pub struct NetInfo {
     /// The remote client of a logon or share access; for Sysmon 3, the connection's source.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -200,7 +200,7 @@ pub struct NetInfo {
     pub initiated: Option<bool>,
 }
 
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Hash, Serialize)]
 pub struct RegistryInfo {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub event_type: Option<Arc<str>>,
@@ -211,7 +211,7 @@ pub struct RegistryInfo {
 }
 
 /// Typed fields, grouped by what they describe. The groups are stored only when filled.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Hash, Serialize)]
 pub struct Fields {
     /// The session the event belongs to: `TargetLogonId` of a logon, `SubjectLogonId` otherwise.
     #[serde(skip_serializing_if = "Option::is_none")]

@@ -73,6 +73,13 @@ impl<T: Empty + PartialEq> PartialEq for Group<T> {
 
 impl<T: Empty + Eq> Eq for Group<T> {}
 
+/// As equality: by the fields (an empty group hashes as a missing one).
+impl<T: Empty + std::hash::Hash> std::hash::Hash for Group<T> {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        (**self).hash(state);
+    }
+}
+
 impl<T: Empty + std::fmt::Debug> std::fmt::Debug for Group<T> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         (**self).fmt(f)

@@ -971,7 +971,8 @@ fn merge_copies(chunks: &[Chunk], same_time: &[(Header<'_>, u32, u32)], out: &mu
         *alike.entry(k).or_default() += 1;
     }
     let mut kept: Vec<(Event, usize, bool)> = Vec::new();
-    let mut by_identity: HashMap<String, Vec<usize>> = HashMap::new();
+    let identity = foldhash::quality::RandomState::default();
+    let mut by_identity: HashMap<u64, Vec<usize>> = HashMap::new();
     for (&(_, c, at), kind) in same_time.iter().zip(&kinds) {
         let Some(kind) = kind else { continue };
         if alike.get(kind) == Some(&1) {
@@ -985,7 +986,9 @@ fn merge_copies(chunks: &[Chunk], same_time: &[(Header<'_>, u32, u32)], out: &mu
             continue;
         };
         out.decoded += 1;
-        let bucket = by_identity.entry(record_identity(&e)).or_default();
+        let bucket = by_identity
+            .entry(std::hash::BuildHasher::hash_one(&identity, record_identity(&e)))
+            .or_default();
         let found = bucket.iter().copied().find(|&k| {
             out.comparisons += 1;
             kept.get(k)
@@ -1011,15 +1014,10 @@ fn merge_copies(chunks: &[Chunk], same_time: &[(Header<'_>, u32, u32)], out: &mu
 }
 
 /// What `Event::same_record` compares (besides time and host, equal within a merge group) as
-/// one key: equal records give equal keys.
-fn record_identity(e: &Event) -> String {
-    format!(
-        "{}|{}|{:?}|{}",
-        e.channel.name(),
-        e.event_id,
-        e.logged_record_id(),
-        serde_json::to_string(&e.fields).unwrap_or_default()
-    )
+/// one key, hashed to bucket the events: equal records give equal keys (records whose hashes
+/// meet by chance are still compared whole).
+fn record_identity(e: &Event) -> impl std::hash::Hash + '_ {
+    (&e.channel, e.event_id, e.logged_record_id(), &e.fields)
 }
 
 #[cfg(test)]
