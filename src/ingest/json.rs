@@ -165,7 +165,7 @@ pub fn read_json_into(
     sink: &mut dyn FnMut(Event),
 ) -> FileReport {
     match std::fs::File::open(path) {
-        Ok(f) => read_json_from_into(BufReader::with_capacity(1 << 20, f), shown, opts, sink),
+        Ok(f) => read_json_from_into(BufReader::new(f), shown, opts, sink),
         Err(e) => {
             let mut report = FileReport::new(shown, "json");
             report.problem("file", format!("cannot open: {e}"));

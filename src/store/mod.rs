@@ -182,14 +182,18 @@ impl<'s> Batch<'s> {
             }
         };
         let mut p = packer();
-        for e in order.into_iter().filter_map(|k| self.events.get(k)) {
+        // Each event is dropped once packed, as the chunk grows.
+        let mut events: Vec<Option<Event>> = self.events.drain(..).map(Some).collect();
+        for e in order
+            .into_iter()
+            .filter_map(|k| events.get_mut(k).and_then(Option::take))
+        {
             if p.is_full() {
                 self.chunks
                     .push(std::mem::replace(&mut p, packer()).finish());
             }
-            p.push(e);
+            p.push(&e);
         }
-        self.events.clear();
         self.chunks.push(p.finish());
         for c in &mut self.chunks[first..] {
             c.share_strings(self.shared);
