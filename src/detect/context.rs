@@ -119,6 +119,12 @@ pub struct Context {
     pub outbound_smb: HashMap<String, Vec<SmbOut>>,
 }
 
+/// Widens `into` to take in `by`.
+fn widen(into: &mut Seen, by: Seen) {
+    into.0 = into.0.min(by.0);
+    into.1 = into.1.max(by.1);
+}
+
 /// Widens when `a` was seen with `b` to take in `at` (keys are copied only when new).
 fn seen_at(map: &mut HashMap<String, HashMap<String, Seen>>, a: &str, b: &str, at: DateTime<Utc>) {
     let inner = match map.get_mut(a) {
@@ -126,10 +132,7 @@ fn seen_at(map: &mut HashMap<String, HashMap<String, Seen>>, a: &str, b: &str, a
         None => map.entry(a.to_string()).or_default(),
     };
     match inner.get_mut(b) {
-        Some(s) => {
-            s.0 = s.0.min(at);
-            s.1 = s.1.max(at);
-        }
+        Some(s) => widen(s, (at, at)),
         None => {
             inner.insert(b.to_string(), (at, at));
         }
@@ -184,19 +187,17 @@ impl Context {
 
     /// Adds a context learned from events later in store order.
     pub fn absorb(&mut self, later: Context) {
-        let widen = |into: &mut HashMap<String, HashMap<String, Seen>>,
+        let merge = |into: &mut HashMap<String, HashMap<String, Seen>>,
                      from: HashMap<String, HashMap<String, Seen>>| {
             for (a, m) in from {
                 let t = into.entry(a).or_default();
                 for (b, s) in m {
-                    let e = t.entry(b).or_insert(s);
-                    e.0 = e.0.min(s.0);
-                    e.1 = e.1.max(s.1);
+                    widen(t.entry(b).or_insert(s), s);
                 }
             }
         };
-        widen(&mut self.ip_hosts, later.ip_hosts);
-        widen(&mut self.host_ips, later.host_ips);
+        merge(&mut self.ip_hosts, later.ip_hosts);
+        merge(&mut self.host_ips, later.host_ips);
         for (k, names) in later.host_names {
             self.host_names.entry(k).or_default().extend(names);
         }

@@ -77,24 +77,15 @@ impl Chunk {
         self.header_at(self.start(n)?)
     }
 
-    /// The host and event id of the event at `at`, without decoding the rest.
-    fn host_and_id_at(&self, at: u32) -> Option<(&HostName, u16)> {
+    /// The host of the event at `at`, and its channel (its code, and its name when it is none
+    /// of the known ones) and event id (what copies of one record share), without decoding the
+    /// rest.
+    fn kind_at(&self, at: u32) -> Option<(&HostName, Kind)> {
         let mut r = self.reader(at)?;
         let host = r.header_host()?;
-        if r.get()? == 4 {
-            r.text()?;
-        }
-        Some((host, r.small()?))
-    }
-
-    /// The channel (its code, and its name when it is none of the known ones) and event id of
-    /// the event at `at`, without decoding the rest: what copies of one record share.
-    fn kind_at(&self, at: u32) -> Option<Kind> {
-        let mut r = self.reader(at)?;
-        r.header()?;
         let code = r.get()?;
         let other = if code == 4 { r.text()? } else { None };
-        Some((code, other, r.small()?))
+        Some((host, (code, other, r.small()?)))
     }
 
     /// Replaces each string by the copy already held in `shared` (adding the new ones), so equal
@@ -485,12 +476,10 @@ impl<'a> Reader<'a> {
         self.chunk.strings.get(self.small::<usize>()?)
     }
 
-    /// The header's host, the rest of the header passed over (its time not built).
+    /// The header's host, the rest of the header passed over (its time not built): seconds,
+    /// nanoseconds, file, record id, line and offset are one number each (see `header`).
     fn header_host(&mut self) -> Option<&'a Arc<HostName>> {
-        self.get()?;
-        self.get()?;
-        self.get()?;
-        for _ in 0..3 {
+        for _ in 0..6 {
             self.get()?;
         }
         self.chunk.hosts.get(self.small::<usize>()?)
@@ -833,13 +822,14 @@ impl Store {
     /// The host and event id of the event at store index `i`, without decoding the rest.
     pub fn host_and_id(&self, i: usize) -> Option<(&HostName, u16)> {
         let &(c, at) = self.order.get(i)?;
-        self.chunks.get(c as usize)?.host_and_id_at(at)
+        let (host, (_, _, id)) = self.chunks.get(c as usize)?.kind_at(at)?;
+        Some((host, id))
     }
 
     /// The event id of the event at store index `i`, without decoding the rest.
     pub fn event_id(&self, i: usize) -> Option<u16> {
         let &(c, at) = self.order.get(i)?;
-        self.chunks.get(c as usize)?.host_and_id_at(at).map(|(_, id)| id)
+        self.chunks.get(c as usize)?.kind_at(at).map(|(_, (_, _, id))| id)
     }
 
     /// The time of the event at store index `i`, without decoding the rest.
@@ -964,7 +954,7 @@ type Kind = (u128, Option<Arc<str>>, u16);
 fn merge_copies(chunks: &[Chunk], same_time: &[(Header<'_>, u32, u32)], out: &mut HostOrder) {
     let kinds: Vec<Option<Kind>> = same_time
         .iter()
-        .map(|&(_, c, at)| chunks.get(c as usize).and_then(|ch| ch.kind_at(at)))
+        .map(|&(_, c, at)| chunks.get(c as usize)?.kind_at(at).map(|(_, k)| k))
         .collect();
     let mut alike: HashMap<&Kind, usize> = HashMap::new();
     for k in kinds.iter().flatten() {
@@ -1084,7 +1074,7 @@ mod tests {
     }
 
     #[test]
-    fn host_and_id_are_read_as_decoding_reads_them() {
+    fn host_and_kind_are_read_as_decoding_reads_them() {
         use crate::detect::testkit::ev;
         let mut p = Packer::new();
         let mut events = Vec::new();
@@ -1101,8 +1091,8 @@ mod tests {
         }
         let chunk = p.finish();
         for (n, e) in events.iter().enumerate() {
-            let (host, id) = chunk.host_and_id_at(chunk.start(n).unwrap()).unwrap();
-            assert_eq!((&*host.key, id), (&*e.host.key, e.event_id));
+            let (host, (code, other, id)) = chunk.kind_at(chunk.start(n).unwrap()).unwrap();
+            assert_eq!((&*host.key, code, other, id), (&*e.host.key, 0, None, e.event_id));
         }
     }
 
