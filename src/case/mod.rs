@@ -246,6 +246,7 @@ mod tests {
             pattern: "X".into(),
             reason: "r".into(),
             literal: false,
+            and: Vec::new(),
         };
         c.add_allow(spec.clone());
         c.add_allow(spec);

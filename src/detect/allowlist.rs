@@ -1,9 +1,17 @@
-//! The allow-list: entries on a service name, image path, account, source or target host, each
-//! with a reason. A matching finding is marked suppressed, never deleted.
+//! The allow-list: entries on a service name, image path, service type, account, source or
+//! target host, each with a reason; an entry may require several facts at once (`and`). A
+//! matching finding is marked suppressed, never deleted.
+//!
+//! Entry rules (README "Allow-list"): image paths are normalized before matching (environment
+//! variables expanded, `.` and `..` resolved, case and separators folded) and in a path `*`
+//! never crosses a `\` (`**` does). An entry that vouches only for facts the attacker on the
+//! target chooses (service name, image path, service type) never hides an attack sign: a tool
+//! fingerprint, a launcher command or a remote client keeps the finding active, and the finding
+//! says which entry matched and why it was not applied.
 
 use super::assets::{ALLOWLIST_TOML, AssetError, glob_to_regex, parse_toml};
-use super::build::image_for_match;
-use super::finding::{Finding, Suppression};
+use super::finding::{Finding, OriginKind, ScorePart, Suppression};
+use super::patterns::normalize_path;
 use crate::model::host::host_key;
 use regex::Regex;
 use serde::{Deserialize, Serialize};
@@ -17,6 +25,8 @@ pub enum AllowField {
     SourceHost,
     SourceIp,
     TargetHost,
+    /// `kernel_driver` (a kernel or file-system driver, however the log words its type).
+    ServiceType,
 }
 
 impl AllowField {
@@ -28,8 +38,26 @@ impl AllowField {
             AllowField::SourceHost => "source_host",
             AllowField::SourceIp => "source_ip",
             AllowField::TargetHost => "target_host",
+            AllowField::ServiceType => "service_type",
         }
     }
+
+    /// A fact the attacker on the target chooses alone (what its service is called, where its
+    /// binary lies, what type it declares): an entry of such facts only never outranks an
+    /// attack sign.
+    pub fn is_target_chosen(self) -> bool {
+        matches!(
+            self,
+            AllowField::ServiceName | AllowField::ImagePath | AllowField::ServiceType
+        )
+    }
+}
+
+/// One more fact an entry requires besides its `field` and `pattern`.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct Condition {
+    pub field: AllowField,
+    pub pattern: String,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
@@ -42,13 +70,18 @@ pub struct AllowSpec {
     /// finding shows; a value copied from one must not cover another host's attack.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub literal: bool,
+    /// Further facts that must all hold too (the Defender driver: its name AND its folder AND
+    /// a kernel-driver type).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub and: Vec<Condition>,
 }
 
 #[derive(Debug, Clone)]
 pub struct AllowEntry {
     pub spec: AllowSpec,
     pub origin: String,
-    re: Regex,
+    /// The entry's `field` and each `and` condition, compiled.
+    tests: Vec<(AllowField, Regex)>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -86,82 +119,162 @@ pub struct Allowlist {
 
 impl AllowEntry {
     pub fn new(spec: AllowSpec, origin: &str) -> Result<Self, AssetError> {
-        let body = if spec.literal {
-            format!("^{}$", regex::escape(spec.pattern.trim()))
-        } else {
-            glob_to_regex(spec.pattern.trim())
-        };
-        let re = Regex::new(&format!("(?i){body}")).map_err(|source| AssetError::Regex {
-            file: origin.to_string(),
-            pattern: spec.pattern.clone(),
-            source,
-        })?;
+        let mut tests = Vec::new();
+        let conditions = std::iter::once((spec.field, spec.pattern.as_str()))
+            .chain(spec.and.iter().map(|c| (c.field, c.pattern.as_str())));
+        for (field, pattern) in conditions {
+            let re = Regex::new(&entry_regex(field, pattern, spec.literal)).map_err(|source| {
+                AssetError::Regex {
+                    file: origin.to_string(),
+                    pattern: pattern.to_string(),
+                    source,
+                }
+            })?;
+            tests.push((field, re));
+        }
         Ok(AllowEntry {
             spec,
             origin: origin.to_string(),
-            re,
+            tests,
         })
     }
 
-    fn hit(&self, v: &str) -> bool {
-        self.re.is_match(v.trim())
+    /// The regex the entry's own `field` pattern compiles to (what exports carry).
+    pub fn regex_source(&self) -> &str {
+        self.tests.first().map_or("", |(_, re)| re.as_str())
+    }
+
+    /// Whether the entry vouches only for facts the attacker on the target chooses.
+    pub fn is_target_chosen_only(&self) -> bool {
+        self.tests.iter().all(|(f, _)| f.is_target_chosen())
     }
 
     /// Whether the entry's pattern covers this one value (what `matches` asks of each value).
     pub fn matches_value(&self, v: &str) -> bool {
-        self.hit(v)
+        self.tests.first().is_some_and(|(field, re)| {
+            let v = v.trim();
+            match field {
+                AllowField::ImagePath => re.is_match(&normalize_path(v)),
+                _ => re.is_match(v),
+            }
+        })
     }
 
-    /// Whether the entry covers the finding: every service (or source) of it must match.
+    /// Whether the entry covers the finding: every condition holds, for every service (or
+    /// source) of it.
     pub fn matches(&self, f: &Finding) -> bool {
         self.covers(&Subject::of(f))
     }
 
     fn covers(&self, subject: &Subject<'_>) -> bool {
-        let f = subject.finding;
-        match self.spec.field {
-            AllowField::ServiceName => {
-                let names: Vec<&str> = f
-                    .services
-                    .iter()
-                    .filter_map(|s| s.name.as_deref())
-                    .collect();
-                !names.is_empty()
-                    && f.services.iter().all(|s| {
-                        s.name.as_deref().is_some_and(|n| self.hit(n))
-                            || s.key_name.as_deref().is_some_and(|n| self.hit(n))
-                    })
+        self.tests
+            .iter()
+            .all(|(field, re)| holds(*field, re, subject))
+    }
+}
+
+/// The regex of one condition: a glob (in a path `*` stays within one folder, `**` crosses
+/// folders, `?` is one character) or, for a literal, the value itself; case-insensitive.
+fn entry_regex(field: AllowField, pattern: &str, literal: bool) -> String {
+    let pattern = pattern.trim();
+    let body = if literal {
+        let v = if field == AllowField::ImagePath {
+            normalize_path(pattern)
+        } else {
+            pattern.to_string()
+        };
+        format!("^{}$", regex::escape(&v))
+    } else if field == AllowField::ImagePath {
+        path_glob_to_regex(&normalize_path_glob(pattern))
+    } else {
+        glob_to_regex(pattern)
+    };
+    format!("(?i){body}")
+}
+
+/// A path glob folded as paths are (separators, case), its wildcards kept.
+fn normalize_path_glob(glob: &str) -> String {
+    glob.trim().trim_matches('"').replace('/', "\\").to_ascii_lowercase()
+}
+
+/// `*` any run within one folder, `**` any run across folders, `?` one character but a `\\`.
+pub fn path_glob_to_regex(glob: &str) -> String {
+    let mut re = String::from("^");
+    let mut chars = glob.chars().peekable();
+    while let Some(c) = chars.next() {
+        match c {
+            '*' if chars.peek() == Some(&'*') => {
+                chars.next();
+                re.push_str(".*");
             }
-            AllowField::ImagePath => {
-                !f.services.is_empty()
-                    && subject.images().iter().all(|i| {
-                        i.as_ref()
-                            .is_some_and(|(i, m)| self.hit(i) || self.hit(m))
-                    })
-            }
-            AllowField::Account => f
-                .user
-                .as_deref()
-                .is_some_and(|u| self.hit(u) || self.hit(u.rsplit('\\').next().unwrap_or(u))),
-            AllowField::SourceHost => {
-                !f.source_hosts.is_empty()
-                    && f.source_hosts
-                        .iter()
-                        .all(|h| self.hit(h) || self.hit(&host_key(h)))
-            }
-            AllowField::SourceIp => {
-                !f.source_ips.is_empty() && f.source_ips.iter().all(|ip| self.hit(ip))
-            }
-            AllowField::TargetHost => self.hit(&f.target_host) || self.hit(&f.target_key),
+            '*' => re.push_str("[^\\\\]*"),
+            '?' => re.push_str("[^\\\\]"),
+            c => re.push_str(&regex::escape(&c.to_string())),
         }
     }
+    re.push('$');
+    re
+}
+
+fn holds(field: AllowField, re: &Regex, subject: &Subject<'_>) -> bool {
+    let f = subject.finding;
+    let hit = |v: &str| re.is_match(v.trim());
+    match field {
+        AllowField::ServiceName => {
+            f.services.iter().any(|s| s.name.is_some())
+                && f.services.iter().all(|s| {
+                    s.name.as_deref().is_some_and(hit) || s.key_name.as_deref().is_some_and(hit)
+                })
+        }
+        AllowField::ImagePath => {
+            !f.services.is_empty()
+                && subject
+                    .images()
+                    .iter()
+                    .all(|i| i.as_deref().is_some_and(hit))
+        }
+        AllowField::ServiceType => {
+            !f.services.is_empty()
+                && f.services.iter().all(|s| s.flags.iter().any(|x| hit(x)))
+        }
+        AllowField::Account => f
+            .user
+            .as_deref()
+            .is_some_and(|u| hit(u) || hit(u.rsplit('\\').next().unwrap_or(u))),
+        AllowField::SourceHost => {
+            !f.source_hosts.is_empty()
+                && f.source_hosts
+                    .iter()
+                    .all(|h| hit(h) || hit(&host_key(h)))
+        }
+        AllowField::SourceIp => !f.source_ips.is_empty() && f.source_ips.iter().all(|ip| hit(ip)),
+        AllowField::TargetHost => hit(&f.target_host) || hit(&f.target_key),
+    }
+}
+
+/// What on a finding outranks an entry of facts the attacker chooses: the first sign found.
+pub fn attack_sign(f: &Finding) -> Option<String> {
+    let part = |name: &str| -> Option<&ScorePart> {
+        f.score_breakdown.iter().find(|p| p.name == name)
+    };
+    if let Some(p) = part("fingerprint") {
+        return Some(p.why.clone());
+    }
+    if let Some(p) = part("launcher") {
+        return Some(p.why.clone());
+    }
+    if f.origin.kind == OriginKind::Remote {
+        let why = f.origin.reasons.first().cloned().unwrap_or_default();
+        return Some(format!("a remote client is shown ({why})"));
+    }
+    None
 }
 
 /// A finding as the entries see it, with what they derive from it worked out once for all.
 struct Subject<'f> {
     finding: &'f Finding,
-    /// Each service's image path and its executable as matched (`image_for_match`).
-    images: std::cell::OnceCell<Vec<Option<(&'f str, String)>>>,
+    /// Each service's image path as matched (`normalize_path`).
+    images: std::cell::OnceCell<Vec<Option<String>>>,
 }
 
 impl<'f> Subject<'f> {
@@ -172,14 +285,26 @@ impl<'f> Subject<'f> {
         }
     }
 
-    fn images(&self) -> &[Option<(&'f str, String)>] {
+    fn images(&self) -> &[Option<String>] {
         self.images.get_or_init(|| {
             self.finding
                 .services
                 .iter()
-                .map(|s| s.image_path.as_deref().map(|i| (i, image_for_match(i))))
+                .map(|s| s.image_path.as_deref().map(normalize_path))
                 .collect()
         })
+    }
+}
+
+/// The score part that says an allow-list entry matched but was outranked.
+pub const ALLOWLIST_PART: &str = "allowlist";
+
+fn suppression_of(e: &AllowEntry) -> Suppression {
+    Suppression {
+        field: e.spec.field.label().to_string(),
+        pattern: e.spec.pattern.clone(),
+        reason: e.spec.reason.clone(),
+        origin: e.origin.clone(),
     }
 }
 
@@ -218,23 +343,53 @@ impl Allowlist {
         self.entries.extend(other.entries);
     }
 
-    /// The first entry that covers the finding.
-    pub fn suppression(&self, f: &Finding) -> Option<Suppression> {
+    /// The first entry that covers the finding and may hide it, and the first entry that
+    /// covered it but was outranked by an attack sign (with that sign).
+    pub fn verdict(&self, f: &Finding) -> (Option<Suppression>, Option<String>) {
         let subject = Subject::of(f);
-        self.entries
-            .iter()
-            .find(|e| e.covers(&subject))
-            .map(|e| Suppression {
-                field: e.spec.field.label().to_string(),
-                pattern: e.spec.pattern.clone(),
-                reason: e.spec.reason.clone(),
-                origin: e.origin.clone(),
-            })
+        let sign = std::cell::OnceCell::new();
+        let mut overruled = None;
+        for e in &self.entries {
+            if !e.covers(&subject) {
+                continue;
+            }
+            if e.is_target_chosen_only()
+                && let Some(why) = sign.get_or_init(|| attack_sign(f)).as_deref()
+            {
+                overruled.get_or_insert_with(|| {
+                    format!(
+                        "allow-list entry {} '{}' ({}) matched, but {why}: not suppressed",
+                        e.spec.field.label(),
+                        e.spec.pattern,
+                        e.origin
+                    )
+                });
+                continue;
+            }
+            return (Some(suppression_of(e)), overruled);
+        }
+        (None, overruled)
     }
 
+    /// The first entry that covers the finding and may hide it.
+    pub fn suppression(&self, f: &Finding) -> Option<Suppression> {
+        self.verdict(f).0
+    }
+
+    /// Marks each finding suppressed or not; an entry outranked by an attack sign is said in a
+    /// 0-point `allowlist` part of the score.
     pub fn apply(&self, findings: &mut [Finding]) {
         for f in findings {
-            f.suppressed_by = self.suppression(f);
+            let (suppressed, overruled) = self.verdict(f);
+            f.suppressed_by = suppressed;
+            f.score_breakdown.retain(|p| p.name != ALLOWLIST_PART);
+            if let Some(why) = overruled {
+                f.score_breakdown.push(ScorePart {
+                    name: ALLOWLIST_PART.into(),
+                    points: 0,
+                    why,
+                });
+            }
         }
     }
 }

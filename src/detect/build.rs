@@ -183,12 +183,15 @@ impl Builder<'_> {
         }
         let name = c.service.names.first().cloned();
         let key = c.service.names.get(1).cloned();
-        let flags = service_flags(
+        let mut flags = service_flags(
             self.pats,
             self.weights,
             name.as_deref(),
             c.service.image.as_deref(),
         );
+        if c.service.kernel_driver {
+            flags.push("kernel_driver".into());
+        }
         let mut out = vec![ServiceRef {
             name,
             key_name: key,
@@ -288,20 +291,34 @@ impl Builder<'_> {
 /// when nothing shows a remote client: a server talks to itself around a remote install, so more
 /// logs of the same host never turn a remote finding local (or lower it).
 fn origin(c: &Chain) -> Origin {
-    if !c.local.is_empty() {
-        let mut reasons = c.local.clone();
-        reasons.extend(c.local_weak.iter().cloned());
+    let remote_note = |local: &[String]| {
+        format!(
+            "not counted as local use, a remote client is shown: {}",
+            local.join("; ")
+        )
+    };
+    let mut claims = c.local.clone();
+    claims.extend(c.local_weak.iter().cloned());
+    if !c.remote_proof.is_empty() {
+        // Remote evidence an attacker on the target cannot write outranks every local claim
+        // (a process named like the client, its EULA key, a pipe naming the target).
+        let mut reasons = c.remote.clone();
+        if !claims.is_empty() {
+            reasons.push(remote_note(&claims));
+        }
+        Origin {
+            kind: OriginKind::Remote,
+            reasons,
+        }
+    } else if !c.local.is_empty() {
         Origin {
             kind: OriginKind::Local,
-            reasons,
+            reasons: claims,
         }
     } else if !c.remote.is_empty() {
         let mut reasons = c.remote.clone();
         if !c.local_weak.is_empty() {
-            reasons.push(format!(
-                "not counted as local use, a remote client is shown: {}",
-                c.local_weak.join("; ")
-            ));
+            reasons.push(remote_note(&c.local_weak));
         }
         Origin {
             kind: OriginKind::Remote,

@@ -22,6 +22,8 @@ pub struct ServiceId {
     pub account: Option<String>,
     /// Whether an install event was seen (else the service is inferred).
     pub installed: bool,
+    /// Every install record of it declares a kernel or file-system driver.
+    pub kernel_driver: bool,
 }
 
 impl ServiceId {
@@ -57,6 +59,10 @@ pub struct Chain {
     /// remote client (a server talks to itself right after a remote install).
     pub local_weak: Vec<String>,
     pub remote: Vec<String>,
+    /// Remote evidence an attacker on the target cannot write: a network logon or share access
+    /// from another address, a pipe naming another client host, a tool run or outbound SMB on
+    /// another host naming this one. It outranks every claim of local use.
+    pub remote_proof: Vec<String>,
     /// Tool fingerprints matched in the chain's own events: what matched, in which event, and
     /// the signature's source.
     pub fingerprints: Vec<String>,
@@ -144,6 +150,7 @@ impl Chain {
             self.service.image = other.service.image;
         }
         self.service.installed |= other.service.installed;
+        self.service.kernel_driver &= other.service.kernel_driver;
         self.omitted += other.omitted;
         self.signals.extend(other.signals);
         self.tools.extend(other.tools);
@@ -151,6 +158,11 @@ impl Chain {
         self.local.extend(other.local);
         self.local_weak.extend(other.local_weak);
         self.remote.extend(other.remote);
+        for r in other.remote_proof {
+            if !self.remote_proof.contains(&r) {
+                self.remote_proof.push(r);
+            }
+        }
         for f in other.fingerprints {
             if !self.fingerprints.contains(&f) {
                 self.fingerprints.push(f);

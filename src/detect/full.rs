@@ -404,6 +404,14 @@ fn install_chain(l: &Linker<'_>, group: &[InstallRecord], scm_pids: &[u32]) -> C
 
 /// The chain's anchor records: installs, or the change and restore of a modification.
 fn add_records(c: &mut Chain, group: &[InstallRecord], modified: Option<&Modification>) {
+    // A record without a type (Sysmon 13) counts as a driver by its `.sys` file.
+    c.service.kernel_driver = group.iter().all(|r| match r.kernel_driver {
+        Some(driver) => driver,
+        None => r
+            .image
+            .as_deref()
+            .is_some_and(|i| i.trim().trim_matches('"').to_ascii_lowercase().ends_with(".sys")),
+    }) && !group.is_empty();
     for r in group {
         let (stage, how) = match modified {
             Some(m) if m.restores.contains(&r.idx) => {

@@ -22,6 +22,21 @@ pub struct InstallRecord {
     pub logon_id: Option<LogonId>,
     pub sid: Option<String>,
     pub user: Option<String>,
+    /// Whether the record declares a kernel or file-system driver (`ServiceType`, in any
+    /// language); `None` when it gives no type (Sysmon 13).
+    pub kernel_driver: Option<bool>,
+}
+
+/// Whether a `ServiceType` value (7045 words it in the system's language, 4697 gives the code)
+/// declares a kernel or file-system driver.
+pub fn is_driver_type(t: &str) -> bool {
+    let l = t.trim().to_lowercase();
+    matches!(l.as_str(), "0x1" | "0x2" | "1" | "2")
+        || [
+            "driver", "treiber", "pilote", "controlador", "ドライバー", "驱动程序", "драйвер",
+        ]
+        .iter()
+        .any(|w| l.contains(w))
 }
 
 /// The key name in `HKLM\System\CurrentControlSet\Services\<key>\ImagePath`.
@@ -87,6 +102,7 @@ pub fn install_record(idx: usize, e: &Event, p: &Profile) -> Option<InstallRecor
         },
         sid: own(f.subject.sid.as_deref().or(f.user_sid.as_deref())),
         user: f.subject.display(),
+        kernel_driver: f.service.service_type.as_deref().map(is_driver_type),
     };
     (!excluded(&rec, p)).then_some(rec)
 }

@@ -496,6 +496,7 @@ impl Linker<'_> {
                 }
             }
             push_unique(&mut c.remote, format!("{what} from {ip}"));
+            push_unique(&mut c.remote_proof, format!("{what} from {ip}"));
         }
     }
 
@@ -669,6 +670,7 @@ impl Linker<'_> {
             } else {
                 c.source_hosts.insert(key.clone());
                 push_unique(&mut c.remote, format!("pipe names client host {key}"));
+                push_unique(&mut c.remote_proof, format!("pipe names client host {key}"));
             }
         }
         if by_system && e.event_id == 18 {
@@ -957,6 +959,7 @@ impl Linker<'_> {
                     c.known_tool = true;
                     c.signals.insert(Signal::ToolServiceProcess);
                     push_unique(&mut c.remote, format!("tool run on {}", run.source_key));
+                    push_unique(&mut c.remote_proof, format!("tool run on {}", run.source_key));
                 }
             }
         }
@@ -995,6 +998,7 @@ impl Linker<'_> {
             ) {
                 c.source_hosts.insert(src.to_string());
                 push_unique(&mut c.remote, format!("outbound SMB from {src}"));
+                push_unique(&mut c.remote_proof, format!("outbound SMB from {src}"));
             }
         }
     }

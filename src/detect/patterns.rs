@@ -326,8 +326,10 @@ pub fn exe_path(image: &str) -> String {
             first.to_string()
         } else {
             // An unquoted path with spaces (`C:\Program Files\x.exe /svc`), as CreateProcess reads it.
+            // A driver has no arguments: `...\Definition Updates\{GUID}\x.sys` is whole.
             lower
                 .find(".exe")
+                .or_else(|| lower.ends_with(".sys").then(|| lower.len() - 4))
                 .map_or_else(|| first.to_string(), |i| t[..i + 4].to_string())
         }
     };
@@ -343,6 +345,73 @@ pub fn exe_path(image: &str) -> String {
         }
     }
     l
+}
+
+/// An image path as Windows resolves it, for matching: the executable only (quotes and
+/// arguments dropped), environment variables and `\SystemRoot` expanded, a driver path relative
+/// to the Windows folder (`system32\drivers\x.sys`) made whole, `/` read as `\`, repeated
+/// separators, `.` and `..` resolved (never above the root), lower-case. What the allow-list
+/// matches, so `C:\Program Files\..\Windows\x.exe` is `c:\windows\x.exe`.
+pub fn normalize_path(image: &str) -> String {
+    let mut p = exe_path(&image.replace('/', "\\"));
+    for (var, val) in [
+        ("%programfiles(x86)%", "c:\\program files (x86)"),
+        ("%programfiles%", "c:\\program files"),
+        ("%programdata%", "c:\\programdata"),
+        ("%allusersprofile%", "c:\\programdata"),
+        ("%systemdrive%", "c:"),
+        ("%comspec%", "c:\\windows\\system32\\cmd.exe"),
+    ] {
+        if let Some(rest) = p.strip_prefix(var) {
+            p = format!("{val}{rest}");
+        }
+    }
+    let p = p.strip_prefix("\\\\?\\").map_or(p.clone(), str::to_string);
+    if p.starts_with("system32\\") || p.starts_with("syswow64\\") {
+        return resolve_dots("c:\\windows", &p);
+    }
+    if let Some(rest) = p.strip_prefix("\\\\") {
+        // UNC: \\server\share is the root.
+        let mut parts = rest.splitn(3, '\\');
+        let server = parts.next().unwrap_or("");
+        let share = parts.next().unwrap_or("");
+        let root = format!("\\\\{server}\\{share}");
+        return resolve_dots(&root, parts.next().unwrap_or(""));
+    }
+    match p.get(..2) {
+        Some(d) if d.ends_with(':') => resolve_dots(d, &p[2..]),
+        _ => resolve_dots("", &p),
+    }
+}
+
+/// `root` and the segments of `rest`: empty and `.` segments dropped, `..` taking back the
+/// segment before it (never the root), trailing dots and spaces of a segment dropped (Win32
+/// path normalization does the same).
+fn resolve_dots(root: &str, rest: &str) -> String {
+    let mut kept: Vec<&str> = Vec::new();
+    for seg in rest.split('\\') {
+        match seg {
+            "" | "." => {}
+            ".." => {
+                kept.pop();
+            }
+            _ => {
+                let t = seg.trim_end_matches([' ', '.']);
+                if !t.is_empty() {
+                    kept.push(t);
+                }
+            }
+        }
+    }
+    if root.is_empty() && !rest.starts_with('\\') {
+        return kept.join("\\");
+    }
+    let mut out = root.to_string();
+    for seg in kept {
+        out.push('\\');
+        out.push_str(seg);
+    }
+    out
 }
 
 /// Whether a name ends in `.exe`, any case.
@@ -672,6 +741,24 @@ mod tests {
             p.target_in("nxc smb 10.1.1.0/24 -x whoami").as_deref(),
             Some("10.1.1.0/24")
         );
+    }
+
+    #[test]
+    fn paths_resolve_as_windows_resolves_them() {
+        for (raw, want) in [
+            ("%systemroot%\\AdminArsenal\\PDQ\\..\\..\\X.exe", "c:\\x.exe"),
+            ("C:\\Program Files\\..\\Windows\\X.exe", "c:\\windows\\x.exe"),
+            ("\"C:\\Program Files\\.\\A\\\\b.exe\" /svc", "c:\\program files\\a\\b.exe"),
+            ("\\SystemRoot\\System32\\drivers\\VBoxSF.sys", "c:\\windows\\system32\\drivers\\vboxsf.sys"),
+            ("system32\\DRIVERS\\VBoxGuest.sys", "c:\\windows\\system32\\drivers\\vboxguest.sys"),
+            ("\\??\\C:\\ProgramData\\x.sys", "c:\\programdata\\x.sys"),
+            ("C:/Windows/../../../x.exe", "c:\\x.exe"),
+            ("C:\\Windows\\x.exe. . ", "c:\\windows\\x.exe"),
+            ("\\\\10.0.0.5\\ADMIN$\\..\\x.exe", "\\\\10.0.0.5\\admin$\\x.exe"),
+            ("%ProgramFiles%\\Acme\\a.exe", "c:\\program files\\acme\\a.exe"),
+        ] {
+            assert_eq!(normalize_path(raw), want, "{raw}");
+        }
     }
 
     #[test]

@@ -585,6 +585,7 @@ fn a_value_copied_from_a_finding_never_covers_another_hosts_attack() {
         pattern: "PSEXESVC*".into(),
         reason: "r".into(),
         literal,
+        and: Vec::new(),
     };
     let covered = |literal| {
         let list = Allowlist {

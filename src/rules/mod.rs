@@ -105,6 +105,12 @@ impl RuleModel {
         let mut allow = AllowFilters::default();
         for e in &d.allowlist.entries {
             let pat = e.spec.pattern.trim().to_string();
+            if !e.spec.and.is_empty() {
+                // An entry of several facts has no one-field filter: left out, so the rule
+                // suppresses less than svchop, never more.
+                allow.unused.push(format!("{} {pat} (and more)", e.spec.field.label()));
+                continue;
+            }
             match e.spec.field {
                 AllowField::ServiceName => allow.service_names.push(pat),
                 AllowField::ImagePath => allow.images.extend(image_variants(&pat)),
@@ -112,6 +118,7 @@ impl RuleModel {
                 AllowField::SourceIp => allow.source_ips.push(pat),
                 AllowField::TargetHost => allow.target_hosts.push(pat),
                 AllowField::SourceHost => allow.unused.push(format!("source_host {pat}")),
+                AllowField::ServiceType => allow.unused.push(format!("service_type {pat}")),
             }
         }
         Ok(RuleModel {

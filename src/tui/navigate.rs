@@ -23,6 +23,7 @@ pub fn commit_allow(s: &mut AppState, d: &AllowDraft) -> Vec<Effect> {
         reason: d.reason.trim().to_string(),
         // Copied from the finding (attacker-chosen text): matched exactly, never as a glob.
         literal: true,
+        and: Vec::new(),
     };
     let covered = covered(s, &spec);
     s.case.case.add_allow(spec);

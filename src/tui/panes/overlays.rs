@@ -309,6 +309,7 @@ fn allow_edit(s: &AppState, d: &crate::tui::state::AllowDraft, theme: Theme) -> 
             pattern: value.clone(),
             reason: String::new(),
             literal: true,
+            and: Vec::new(),
         };
         let n = crate::tui::navigate::covered(s, &spec);
         lines.push(Line::styled(
