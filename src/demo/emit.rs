@@ -85,12 +85,29 @@ pub fn install_7045(
     name: &str,
     image: &str,
 ) {
+    install_7045_as(env, h, ts, (sid, name, image), ("user mode service", "demand start"));
+}
+
+/// A 7045 of a given service type and start type (a kernel driver: `kernel mode driver`,
+/// `system start`, and no service account).
+pub fn install_7045_as(
+    env: &mut Env,
+    h: &Host,
+    ts: DateTime<Utc>,
+    (sid, name, image): (&str, &str, &str),
+    (service_type, start_type): (&str, &str),
+) {
+    let account = if service_type == "user mode service" {
+        "LocalSystem"
+    } else {
+        ""
+    };
     let data = [
         ("ServiceName", s(name)),
         ("ImagePath", s(image)),
-        ("ServiceType", s("user mode service")),
-        ("StartType", s("demand start")),
-        ("AccountName", s("LocalSystem")),
+        ("ServiceType", s(service_type)),
+        ("StartType", s(start_type)),
+        ("AccountName", s(account)),
     ];
     env.logs
         .add(h, (SYSTEM, 7045), ts, (Some(sid), SCM_PID), &data);

@@ -180,7 +180,13 @@ fn service_churn(env: &mut Env, h: &Host, day: u32, secs: i64) {
                 "C:\\ProgramData\\Microsoft\\Windows Defender\\Definition Updates\\{{{}}}\\{name}.sys",
                 env.rng.below(1_000_000)
             );
-            emit::install_7045(env, h, ts, "S-1-5-18", &name, &image);
+            emit::install_7045_as(
+                env,
+                h,
+                ts,
+                ("S-1-5-18", &name, &image),
+                ("kernel mode driver", "system start"),
+            );
         }
         _ => {
             emit::state(env, h, ts, "Windows Update", true);

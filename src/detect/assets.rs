@@ -34,6 +34,7 @@ pub enum AssetError {
 }
 
 pub const PATTERNS_TOML: &str = include_str!("../../assets/patterns.toml");
+pub const LAUNCHERS_TOML: &str = include_str!("../../assets/launchers.toml");
 pub const SCORING_TOML: &str = include_str!("../../assets/scoring.toml");
 pub const ALLOWLIST_TOML: &str = include_str!("../../assets/allowlist.toml");
 pub const PROFILES: &[(&str, &str)] = &[

@@ -120,6 +120,11 @@ impl Builder<'_> {
             } else {
                 &[]
             },
+            launchers: if self.profile.engine == super::profile::Engine::Chain {
+                self.launchers(&services)
+            } else {
+                Vec::new()
+            },
         });
         // A chain standing for a campaign (start time-outs of random-named services).
         let (score, parts) = match &c.campaign {
@@ -200,6 +205,19 @@ impl Builder<'_> {
             flags,
         }];
         out.extend(c.extra_services.iter().cloned());
+        out
+    }
+
+    /// The launcher signs of the services' commands (each sign once): what, and its rule.
+    fn launchers(&self, services: &[ServiceRef]) -> Vec<(String, String)> {
+        let mut out: Vec<(String, String)> = Vec::new();
+        for image in services.iter().filter_map(|s| s.image_path.as_deref()) {
+            for l in self.pats.launcher_signs(image) {
+                if !out.iter().any(|(w, _)| *w == l.what) {
+                    out.push((l.what.clone(), l.rule.clone()));
+                }
+            }
+        }
         out
     }
 

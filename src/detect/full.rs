@@ -373,10 +373,13 @@ fn install_chain(l: &Linker<'_>, group: &[InstallRecord], scm_pids: &[u32]) -> C
     if !c.has_stage(Stage::Logon) && modified.is_some() {
         l.scm_session_before(&mut c, t0);
     }
-    let tool = l.pats.tool_for_service(
-        c.service.names.first().map(String::as_str),
-        c.service.image.as_deref(),
-    );
+    let tool = l
+        .pats
+        .tool_for_service(
+            c.service.names.first().map(String::as_str),
+            c.service.image.as_deref(),
+        )
+        .or_else(|| c.service.names.iter().find_map(|n| l.pats.tool_for_name(n)));
     if let Some(t) = tool {
         c.tools.insert(l.pats.tools[t].name.clone());
         c.known_tool = true;
@@ -577,11 +580,9 @@ fn candidate(l: &Linker<'_>, e: &Event) -> Option<Cand> {
         1 | 4688 => {
             let p = &e.fields.process;
             // A tool's own command line is a fingerprint by itself (Impacket smbexec's echo into
-            // \\127.0.0.1\C$\__output, Cobalt Strike's psexec_psh launcher).
-            if p.command_line
-                .as_deref()
-                .is_some_and(|c| pats.tool_for_command(c).is_some())
-            {
+            // \\127.0.0.1\C$\__output, Cobalt Strike's psexec_psh launcher), in the process's
+            // command line or its parent's (the child of the SCM's cmd.exe carries only its part).
+            if process_command_tool(pats, e).is_some() {
                 return Some(Cand::Strong);
             }
             let helper = p
@@ -602,14 +603,30 @@ fn candidate(l: &Linker<'_>, e: &Event) -> Option<Cand> {
             helper_write(pats, written, written)
         }
         // The SCM reporting a tool's service (PSEXESVC running, RemComSvc stopped) on its own.
-        7036 | 7035 | 7034 | 7000 | 7009 => {
+        7036 | 7035 | 7034 | 7000 | 7009 | 7040 => {
             let s = &e.fields.service;
-            let named =
-                |n: Option<&str>| n.is_some_and(|n| pats.tool_for_service(Some(n), None).is_some());
+            let named = |n: Option<&str>| {
+                n.is_some_and(|n| {
+                    pats.tool_for_service(Some(n), None).is_some() || pats.tool_for_name(n).is_some()
+                })
+            };
             (named(s.name.as_deref()) || named(s.key_name.as_deref())).then_some(Cand::Strong)
         }
         _ => None,
     }
+}
+
+/// The tool whose own command line a process event carries, in its command line or (Sysmon 1)
+/// its parent's: the command line that matched and the tool.
+pub fn process_command_tool<'e>(
+    pats: &super::patterns::Patterns,
+    e: &'e Event,
+) -> Option<(&'e str, usize)> {
+    let p = &e.fields.process;
+    [p.command_line.as_deref(), p.parent_command_line.as_deref()]
+        .into_iter()
+        .flatten()
+        .find_map(|c| pats.tool_for_command(c).map(|t| (c, t)))
 }
 
 /// A binary written over SMB into the Windows folder: a known tool's helper is enough on its own,
@@ -822,7 +839,7 @@ fn infer_service(l: &Linker<'_>, c: &mut Chain, e: &Event, tool: &mut Option<usi
             c.service.add_name("PSEXESVC");
         }
     }
-    if matches!(e.event_id, 7036 | 7035 | 7034 | 7000 | 7009) {
+    if matches!(e.event_id, 7036 | 7035 | 7034 | 7000 | 7009 | 7040) {
         let s = &e.fields.service;
         for n in [s.key_name.as_deref(), s.name.as_deref()]
             .into_iter()
@@ -833,19 +850,30 @@ fn infer_service(l: &Linker<'_>, c: &mut Chain, e: &Event, tool: &mut Option<usi
                 tool.get_or_insert(t);
                 c.tools.insert(l.pats.tools[t].name.clone());
                 c.known_tool = true;
+            } else if let Some(t) = l.pats.tool_for_name(n) {
+                tool.get_or_insert(t);
+                c.tools.insert(l.pats.tools[t].name.clone());
+                c.known_tool = true;
+                note_fingerprint(
+                    c,
+                    l.pats,
+                    t,
+                    &format!("service name {n} (event {})", e.event_id),
+                );
             }
         }
     }
     if matches!(e.event_id, 1 | 4688)
-        && let Some(cmd) = e.fields.process.command_line.as_deref()
-        && let Some(t) = l.pats.tool_for_command(cmd)
+        && let Some((cmd, t)) = process_command_tool(l.pats, e)
     {
         // The command a service ran: its image path was this command line.
         tool.get_or_insert(t);
         let name = l.pats.tools[t].name.clone();
         c.tools.insert(name);
         c.known_tool = true;
-        if c.service.image.is_none() {
+        if c.service.image.is_none()
+            && e.fields.process.command_line.as_deref() == Some(cmd)
+        {
             c.service.image = Some(cmd.to_string());
         }
         note_fingerprint(

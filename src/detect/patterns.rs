@@ -2,7 +2,7 @@
 //! predicates the detections ask of one event: is this a tool pipe, an admin-share write, a
 //! helper image, a client tool naming a target?
 
-use super::assets::{AssetError, PATTERNS_TOML, any_match, compile, parse_toml};
+use super::assets::{AssetError, LAUNCHERS_TOML, PATTERNS_TOML, any_match, compile, parse_toml};
 use crate::model::Event;
 use regex::Regex;
 use serde::Deserialize;
@@ -33,6 +33,63 @@ struct ToolSpec {
     attack: bool,
     /// Where the signature comes from (the tool's source, a public Sigma rule).
     source: String,
+    /// Shapes of the tool's generated service names, matched on any event naming a service.
+    #[serde(default)]
+    name_shapes: Vec<NameShapeSpec>,
+}
+
+#[derive(Debug, Deserialize)]
+struct NameShapeSpec {
+    pattern: String,
+    #[serde(default)]
+    min_case_changes: usize,
+}
+
+/// A tool's generated service names: the form, and how often letters at least switch case
+/// (random mixed case, not a product's CamelCase: `TrustedInstaller` is 16 letters too).
+#[derive(Debug)]
+pub struct NameShape {
+    pub pattern: Regex,
+    pub min_case_changes: usize,
+}
+
+impl NameShape {
+    pub fn matches(&self, name: &str) -> bool {
+        let name = name.trim();
+        self.pattern.is_match(name) && case_changes(name) >= self.min_case_changes
+    }
+}
+
+/// How often adjacent letters switch between upper and lower case.
+pub fn case_changes(name: &str) -> usize {
+    let letters: Vec<bool> = name
+        .chars()
+        .filter(char::is_ascii_alphabetic)
+        .map(|c| c.is_ascii_uppercase())
+        .collect();
+    letters.windows(2).filter(|w| w[0] != w[1]).count()
+}
+
+#[derive(Debug, Deserialize)]
+struct LauncherFile {
+    sign: Vec<LauncherSpec>,
+}
+
+#[derive(Debug, Deserialize)]
+struct LauncherSpec {
+    id: String,
+    what: String,
+    pattern: String,
+    rule: String,
+}
+
+/// A sign that a service's command launches something (`assets/launchers.toml`).
+#[derive(Debug)]
+pub struct Launcher {
+    pub id: String,
+    pub what: String,
+    pub rule: String,
+    pattern: Regex,
 }
 
 #[derive(Debug, Deserialize)]
@@ -61,6 +118,7 @@ pub struct Tool {
     pub all: bool,
     pub attack: bool,
     pub source: String,
+    pub name_shapes: Vec<NameShape>,
 }
 
 #[derive(Debug)]
@@ -74,6 +132,7 @@ pub struct Patterns {
     pub getsystem_images: Vec<Regex>,
     pub target_in_command: Vec<Regex>,
     pub tools: Vec<Tool>,
+    pub launchers: Vec<Launcher>,
     /// Every tool's `commands` in one set (one pass over a command line), and the tool each
     /// pattern belongs to.
     command_set: regex::RegexSet,
@@ -117,12 +176,24 @@ impl Patterns {
                     all: t.all,
                     attack: t.attack,
                     source: t.source,
+                    name_shapes: t
+                        .name_shapes
+                        .iter()
+                        .map(|n| {
+                            Ok(NameShape {
+                                pattern: one(compile(FILE, std::slice::from_ref(&n.pattern))?)?,
+                                min_case_changes: n.min_case_changes,
+                            })
+                        })
+                        .collect::<Result<_, AssetError>>()?,
                 })
             })
             .collect::<Result<Vec<_>, AssetError>>()?;
         let mut command_tool = Vec::new();
         let mut command_patterns = Vec::new();
-        for (i, t) in tools.iter().enumerate() {
+        for (i, t) in tools.iter().enumerate().filter(|(_, t)| !t.all) {
+            // A tool whose command needs its service name too (`all`) is no fingerprint on a
+            // process's command line alone.
             for re in &t.commands {
                 command_tool.push(i);
                 command_patterns.push(re.as_str().to_string());
@@ -158,6 +229,7 @@ impl Patterns {
             getsystem_images: compile(FILE, &spec.getsystem_images)?,
             target_in_command: compile(FILE, &spec.target_in_command)?,
             tools,
+            launchers: launchers()?,
             command_set,
             command_tool,
             image_set,
@@ -165,16 +237,38 @@ impl Patterns {
         })
     }
 
+    /// The tool whose generated-name shape a service name has (Metasploit's 16 random mixed-case
+    /// letters): asked of every event that names a service.
+    pub fn tool_for_name(&self, name: &str) -> Option<usize> {
+        self.tools
+            .iter()
+            .position(|t| t.name_shapes.iter().any(|s| s.matches(name)))
+    }
+
+    /// The launcher signs a service's command carries.
+    pub fn launcher_signs(&self, command: &str) -> Vec<&Launcher> {
+        if command.trim().is_empty() {
+            return Vec::new();
+        }
+        let c = normalize_command(command);
+        self.launchers
+            .iter()
+            .filter(|l| l.pattern.is_match(&c))
+            .collect()
+    }
+
     /// The tool whose service-name, image or command signature matches an installed service
     /// (a service's image path is the command line the SCM runs). Tools marked `all` need the
     /// name and the image to match.
     pub fn tool_for_service(&self, name: Option<&str>, image: Option<&str>) -> Option<usize> {
+        let command = image.map(normalize_command);
         let image = image.map(normalize_percent);
         self.tools.iter().position(|t| {
             let by_name = name.is_some_and(|n| any_match(&t.service_names, n));
-            let by_image = image
-                .as_deref()
-                .is_some_and(|i| any_match(&t.images, i) || any_match(&t.commands, i));
+            let by_image = image.as_deref().is_some_and(|i| any_match(&t.images, i))
+                || command
+                    .as_deref()
+                    .is_some_and(|c| any_match(&t.commands, c));
             if t.all {
                 by_name && by_image
             } else {
@@ -187,14 +281,10 @@ impl Patterns {
     /// \\127.0.0.1\C$\__output`, Cobalt Strike's `start /b /min powershell -nop -w hidden
     /// -encodedcommand`): a fingerprint by itself.
     pub fn tool_for_command(&self, command_line: &str) -> Option<usize> {
-        if command_line.is_empty() {
+        if command_line.trim().is_empty() {
             return None;
         }
-        let c = if command_line.contains("%%") {
-            std::borrow::Cow::Owned(normalize_percent(command_line))
-        } else {
-            std::borrow::Cow::Borrowed(command_line)
-        };
+        let c = normalize_command(command_line);
         self.command_set
             .matches(&c)
             .iter()
@@ -296,6 +386,59 @@ impl Patterns {
             .iter()
             .position(|t| any_match(&t.client_registry, key))
     }
+}
+
+fn one(mut v: Vec<Regex>) -> Result<Regex, AssetError> {
+    v.pop()
+        .ok_or_else(|| AssetError::UnknownProfile("empty pattern list".into()))
+}
+
+fn launchers() -> Result<Vec<Launcher>, AssetError> {
+    const LFILE: &str = "assets/launchers.toml";
+    let file: LauncherFile = parse_toml(LFILE, LAUNCHERS_TOML)?;
+    file.sign
+        .into_iter()
+        .map(|s| {
+            Ok(Launcher {
+                pattern: one(compile(LFILE, std::slice::from_ref(&s.pattern))?)?,
+                id: s.id,
+                what: s.what,
+                rule: s.rule,
+            })
+        })
+        .collect()
+}
+
+static SHELL_PATH: std::sync::LazyLock<Option<Regex>> = std::sync::LazyLock::new(|| {
+    Regex::new(
+        r"(?:[a-z]:)?(?:\\?[^\\\s'`]*\\)*\b(cmd|powershell|pwsh|rundll32|regsvr32|mshta|wscript|cscript|sc|wmic)\.exe\b",
+    )
+    .ok()
+});
+
+/// A command line in the one form fingerprints and launcher signs are written for, whatever
+/// form the log keeps: the service record's (`%COMSPEC% /b /c ...`, Sysmon's `%%COMSPEC%%`) or
+/// the process record's (`C:\Windows\system32\cmd.exe /b /c ...`). Lower-case; `%%` read as
+/// `%`; double quotes dropped; `%COMSPEC%` and any path of cmd.exe read as `cmd` (likewise
+/// powershell, pwsh, rundll32, regsvr32, mshta, wscript, cscript, sc, wmic, with or without
+/// `.exe`); `%SystemRoot%` and `%windir%` as `c:\windows`; runs of white space as one space.
+pub fn normalize_command(command: &str) -> String {
+    let mut c = command.replace("%%", "%").to_lowercase().replace('"', "");
+    for (var, val) in [
+        ("%comspec%", "cmd"),
+        ("%systemroot%", "c:\\windows"),
+        ("%windir%", "c:\\windows"),
+    ] {
+        if c.contains(var) {
+            c = c.replace(var, val);
+        }
+    }
+    if let Some(re) = SHELL_PATH.as_ref()
+        && c.contains(".exe")
+    {
+        c = re.replace_all(&c, "$1").into_owned();
+    }
+    c.split_whitespace().collect::<Vec<_>>().join(" ")
 }
 
 pub fn pipe_base(pipe: &str) -> &str {
@@ -746,7 +889,7 @@ mod tests {
     #[test]
     fn paths_resolve_as_windows_resolves_them() {
         for (raw, want) in [
-            ("%systemroot%\\AdminArsenal\\PDQ\\..\\..\\X.exe", "c:\\x.exe"),
+            ("%systemroot%\\AdminArsenal\\PDQ\\..\\..\\X.exe", "c:\\windows\\x.exe"),
             ("C:\\Program Files\\..\\Windows\\X.exe", "c:\\windows\\x.exe"),
             ("\"C:\\Program Files\\.\\A\\\\b.exe\" /svc", "c:\\program files\\a\\b.exe"),
             ("\\SystemRoot\\System32\\drivers\\VBoxSF.sys", "c:\\windows\\system32\\drivers\\vboxsf.sys"),

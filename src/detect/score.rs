@@ -78,7 +78,12 @@ pub struct ScoreInput<'a> {
     pub extras: Vec<ScorePart>,
     /// Attack-tool fingerprints in the finding's own events: at least Medium.
     pub fingerprints: &'a [String],
+    /// Launcher signs of the service's command (`assets/launchers.toml`): what, and the rule.
+    pub launchers: Vec<(String, String)>,
 }
+
+/// Points a launcher command adds (and at least Medium when the client was remote).
+pub const LAUNCHER_POINTS: i64 = 5;
 
 impl Weights {
     pub fn severity(&self, score: i64) -> Severity {
@@ -117,6 +122,24 @@ impl Weights {
         parts.push(self.process_part(i.processes));
         parts.extend(i.extras.iter().cloned());
         let mut total: i64 = parts.iter().map(|p| p.points).sum();
+        if let Some((what, rule)) = i.launchers.first() {
+            let more = match i.launchers.len() {
+                1 => String::new(),
+                n => format!(" (and {} more signs)", n - 1),
+            };
+            let mut points = LAUNCHER_POINTS;
+            let mut raised = "";
+            if i.origin == OriginKind::Remote && total + points < self.severity.medium {
+                points = self.severity.medium - total;
+                raised = ", installed remotely: raised to Medium";
+            }
+            parts.push(part(
+                "launcher",
+                points,
+                format!("service command is a launcher: {what}{more}{raised} (rule: {rule})"),
+            ));
+            total += points;
+        }
         match (i.origin, i.rule.local_cap, i.rule.unknown_penalty) {
             (OriginKind::Local, Some(cap), _) if total > cap => {
                 parts.push(part("origin", cap - total, format!("client ran on the target itself: local use, not lateral movement (capped at {cap})")));
@@ -178,11 +201,19 @@ impl Weights {
     ) -> (i64, Vec<ScorePart>) {
         parts.retain(|p| p.name != "cap");
         let score: i64 = parts.iter().map(|p| p.points).sum();
+        let launcher = parts.iter().any(|p| p.name == "launcher");
         let (mut points, why) = match &campaign.pattern {
             Some(p) => (self.campaign.bonus, format!("{}; {p}", campaign.summary)),
+            None if launcher => (
+                0,
+                format!(
+                    "{}; the services' commands are launchers (a mass deployment of launchers is at least Medium)",
+                    campaign.summary
+                ),
+            ),
             None => (0, campaign.summary.clone()),
         };
-        if campaign.pattern.is_some() && score + points < self.severity.medium {
+        if (campaign.pattern.is_some() || launcher) && score + points < self.severity.medium {
             points = self.severity.medium - score;
         }
         parts.push(part("campaign", points, why));

@@ -319,7 +319,23 @@ fn local_client_on_the_target_is_capped_below_medium() {
 
 #[test]
 fn allowlist_suppresses_but_keeps_the_finding() {
-    let evs = vec![
+    // A product's service installed by the system itself: the name entry suppresses it.
+    let local = vec![
+        ev("WS01", 1_000, Channel::System, 7045)
+            .service(
+                "SplunkForwarder",
+                "\"C:\\Program Files\\SplunkUniversalForwarder\\bin\\splunkd.exe\" service",
+            )
+            .user_sid(SID)
+            .done(),
+    ];
+    let f = scan("default", local);
+    assert_eq!(f.len(), 1);
+    let s = f[0].suppressed_by.as_ref().expect("suppressed");
+    assert!(s.reason.contains("Sentinel"), "{s:?}");
+    // The same name installed from another address: a name-only entry never hides a remote
+    // install; the finding says which entry matched and why it stays.
+    let remote = vec![
         logon("WS01", 0, 0x81),
         install_4697(
             "WS01",
@@ -329,37 +345,52 @@ fn allowlist_suppresses_but_keeps_the_finding() {
             "C:\\Program Files\\SplunkUniversalForwarder\\bin\\splunkd.exe",
         ),
     ];
-    let f = scan("default", evs);
+    let f = scan("default", remote);
     assert_eq!(f.len(), 1);
-    let s = f[0].suppressed_by.as_ref().expect("suppressed");
-    assert!(s.reason.contains("Sentinel"), "{s:?}");
+    assert!(!f[0].is_suppressed());
+    let why = f[0]
+        .score_breakdown
+        .iter()
+        .find(|p| p.name == "allowlist")
+        .expect("the outranked entry is named");
+    assert!(why.why.contains("remote client"), "{}", why.why);
 }
 
 #[test]
-fn defender_update_drivers_are_allow_listed_by_their_folder_and_name_only() {
+fn defender_update_drivers_are_allow_listed_by_name_folder_and_driver_type() {
     let defender = "C:\\ProgramData\\Microsoft\\Windows Defender\\Definition Updates\\\
                     {974FB328-EA38-4C43-B298-8157FD612F07}\\MpKslfbbd78dc.sys";
+    let driver = "kernel mode driver";
     let cases = [
-        (defender.to_string(), true),
-        (format!("\\??\\{defender}"), true),
-        // The same name anywhere else, or another file in that folder, is not covered.
-        (defender.replace("ProgramData", "Users\\Public"), false),
-        (format!("\\\\10.0.0.5\\c$\\{}", &defender[3..]), false),
+        (defender.to_string(), "MpKslfbbd78dc", driver, true),
+        (format!("\\??\\{defender}"), "MpKslfbbd78dc", driver, true),
+        // German and Japanese logs word the type in their language.
+        (defender.to_string(), "MpKslfbbd78dc", "Kernelmodustreiber", true),
+        (defender.to_string(), "MpKslfbbd78dc", "カーネル モード ドライバー", true),
+        // The name anywhere else, another file in that folder, another name, another type, or
+        // a path that only passes through the folder: not covered.
+        (defender.replace("ProgramData", "Users\\Public"), "MpKslfbbd78dc", driver, false),
+        (format!("\\\\10.0.0.5\\c$\\{}", &defender[3..]), "MpKslfbbd78dc", driver, false),
+        (defender.replace(".sys", ".exe"), "MpKslfbbd78dc", driver, false),
+        (defender.to_string(), "Updater", driver, false),
+        (defender.to_string(), "MpKslfbbd78dc", "user mode service", false),
         (
-            defender.replace("MpKslfbbd78dc.sys", "MpKslfbbd78dc.exe"),
+            defender.replace("MpKslfbbd78dc.sys", "..\\..\\..\\evil\\MpKslfbbd78dc.sys"),
+            "MpKslfbbd78dc",
+            driver,
             false,
         ),
-        (defender.replace("MpKslfbbd78dc", "MpKsl1"), false),
     ];
-    for (k, (image, covered)) in cases.iter().enumerate() {
-        let id = 0xA0 + u64::try_from(k).unwrap();
-        let evs = vec![
-            logon("WS01", 0, id),
-            install_4697("WS01", 1_000, id, "MpKslfbbd78dc", image),
-        ];
-        let f = scan("default", evs);
-        assert_eq!(f.len(), 1, "{image}");
-        assert_eq!(f[0].suppressed_by.is_some(), *covered, "{image}");
+    for (image, name, kind, covered) in &cases {
+        let mut e = ev("WS01", 1_000, Channel::System, 7045)
+            .service(name, image)
+            .user_sid(SID)
+            .done();
+        e.fields.service.service_type = Some((*kind).into());
+        let f = scan("default", vec![e]);
+        assert_eq!(f.len(), 1, "{image} {name} {kind}");
+        let hidden = f[0].is_suppressed();
+        assert_eq!(hidden, *covered, "{image} {name} {kind}: {f:#?}");
     }
 }
 
@@ -568,7 +599,7 @@ fn a_value_copied_from_a_finding_never_covers_another_hosts_attack() {
     use super::allowlist::{AllowEntry, AllowField, AllowSpec, Allowlist};
     let install = |host: &str, name: &str| {
         ev(host, 0, Channel::System, 7045)
-            .service(name, "%COMSPEC% /c whoami > \\\\127.0.0.1\\C$\\x")
+            .service(name, "C:\\Tools\\svc.exe")
             .user_sid(SID)
             .done()
     };
@@ -824,11 +855,14 @@ fn a_products_mass_install_is_one_low_finding() {
     let f = scan("default", events);
     let visible: Vec<&Finding> = f.iter().filter(|f| !f.is_suppressed()).collect();
     assert!(visible.len() <= 1, "{}", visible.len());
+    // Installed from another address, the Program Files entry (a path the attacker chooses)
+    // does not hide it; the campaign adds nothing for names with a shared stem.
     for f in &visible {
-        assert!(f.severity < Severity::Medium, "{:?}", f.score_breakdown);
+        assert!(f.severity <= Severity::Medium, "{:?}", f.score_breakdown);
         if let Some(c) = &f.campaign {
             assert_eq!(c.pattern, None);
         }
+        assert!(f.score_breakdown.iter().any(|p| p.name == "allowlist"));
     }
 }
 

@@ -519,6 +519,10 @@ fn service_fields(lk: &Lookup, f: &mut Draft) {
             s.name = val(g(typed!("param1")));
             s.state = val(g(typed!("param2")));
         }
+        7040 => {
+            s.name = val(g(typed!("param1")));
+            s.state = Some(intern("start type changed"));
+        }
         7009 => {
             s.name = val(g(typed!("param2")));
             s.state = Some(intern("start timeout"));

@@ -17,14 +17,7 @@ pub fn commit_allow(s: &mut AppState, d: &AllowDraft) -> Vec<Effect> {
         s.ui.status = "an allow-list entry needs a reason".into();
         return vec![];
     }
-    let spec = AllowSpec {
-        field,
-        pattern: pattern.clone(),
-        reason: d.reason.trim().to_string(),
-        // Copied from the finding (attacker-chosen text): matched exactly, never as a glob.
-        literal: true,
-        and: Vec::new(),
-    };
+    let spec = draft_spec(d, field, &pattern, d.reason.trim());
     let covered = covered(s, &spec);
     s.case.case.add_allow(spec);
     s.refresh();
@@ -33,6 +26,38 @@ pub fn commit_allow(s: &mut AppState, d: &AllowDraft) -> Vec<Effect> {
         field.label()
     );
     vec![Effect::SaveCase]
+}
+
+/// The entry a draft makes. Copied from the finding (attacker-chosen text), its values are
+/// matched exactly, never as globs; an entry on a service name or image path also vouches for
+/// who ran it (the finding's account and source address, when it has them), so it keeps
+/// covering this activity when the finding shows a remote client, and never another's.
+pub fn draft_spec(
+    d: &AllowDraft,
+    field: crate::detect::allowlist::AllowField,
+    pattern: &str,
+    reason: &str,
+) -> AllowSpec {
+    use crate::detect::allowlist::{AllowField, Condition};
+    let mut and = Vec::new();
+    if field.is_target_chosen() {
+        for (i, f) in ALLOW_FIELDS.iter().enumerate() {
+            let v = d.values.get(i).map_or("", |v| v.trim());
+            if matches!(f, AllowField::Account | AllowField::SourceIp) && !v.is_empty() {
+                and.push(Condition {
+                    field: *f,
+                    pattern: v.to_string(),
+                });
+            }
+        }
+    }
+    AllowSpec {
+        field,
+        pattern: pattern.to_string(),
+        reason: reason.to_string(),
+        literal: true,
+        and,
+    }
 }
 
 /// How many loaded findings an entry would cover (any host), shown before it is saved.

@@ -304,13 +304,7 @@ fn allow_edit(s: &AppState, d: &crate::tui::state::AllowDraft, theme: Theme) -> 
         ALLOW_FIELDS.get(d.field),
         d.values.get(d.field).filter(|v| !v.trim().is_empty()),
     ) {
-        let spec = crate::detect::allowlist::AllowSpec {
-            field: *field,
-            pattern: value.clone(),
-            reason: String::new(),
-            literal: true,
-            and: Vec::new(),
-        };
+        let spec = crate::tui::navigate::draft_spec(d, *field, value, "");
         let n = crate::tui::navigate::covered(s, &spec);
         lines.push(Line::styled(
             format!(
