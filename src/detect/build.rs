@@ -3,7 +3,7 @@
 
 use super::chain::Chain;
 use super::finding::{Finding, Origin, OriginKind, ServiceRef, Stage, StageRef};
-use super::patterns::{Patterns, exe_path};
+use super::patterns::{Patterns, exe_path, is_exe};
 use super::profile::Profile;
 use super::score::{ScoreInput, Weights, part};
 use crate::model::describe::summary;
@@ -103,6 +103,7 @@ impl Builder<'_> {
             .map_or_else(|| c.target_key.clone(), |e| e.host.display.to_string());
         let services = self.services(c);
         let processes = self.processes(c);
+        let process_images = self.process_images(c);
         let origin = origin(c);
         let tools: Vec<String> = c.tools.iter().cloned().collect();
         let signals: Vec<super::signal::Signal> = c.signals.iter().copied().collect();
@@ -112,6 +113,8 @@ impl Builder<'_> {
             known_tool: c.known_tool,
             tools: &tools,
             processes: &processes,
+            process_images: &process_images,
+            source_only: c.source_only,
             origin: origin.kind,
             rule: &self.profile.origin,
             extras: self.extra_parts(c),
@@ -216,6 +219,32 @@ impl Builder<'_> {
                 if !out.iter().any(|(w, _)| *w == l.what) {
                     out.push((l.what.clone(), l.rule.clone()));
                 }
+            }
+        }
+        out
+    }
+
+    /// The executable of each process of the exec stage: its Image, or (a record without one)
+    /// the program its command line starts.
+    fn process_images(&self, c: &Chain) -> Vec<String> {
+        let mut out: Vec<String> = Vec::new();
+        for l in c.links.iter().filter(|l| l.stage == Stage::Exec) {
+            let Some(e) = self.store.get(l.idx) else {
+                continue;
+            };
+            let p = &e.fields.process;
+            let image = p.image.as_deref().map(str::to_string).or_else(|| {
+                p.command_line.as_deref().map(|c| {
+                    let first = exe_path(c);
+                    if is_exe(&first) {
+                        first
+                    } else {
+                        format!("{first}.exe")
+                    }
+                })
+            });
+            if let Some(i) = image.filter(|i| !out.contains(i)) {
+                out.push(i);
             }
         }
         out

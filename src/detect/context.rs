@@ -115,6 +115,12 @@ pub struct Context {
     /// Host key -> the display names seen for it (FQDN, short).
     pub host_names: HashMap<String, BTreeSet<String>>,
     pub client_runs: Vec<ClientRun>,
+    /// Where each run's target points (after `finish`): host key or canonical IP -> positions
+    /// in `client_runs`; runs aimed at an address range apart. A host's scan reads the runs
+    /// aimed at it, never every run of the collection (N hosts each running a tool once were
+    /// N x N).
+    runs_by_target: HashMap<String, Vec<usize>>,
+    range_runs: Vec<usize>,
     /// Destination IP -> outbound SMB connections to it: (time, store index, source host key).
     pub outbound_smb: HashMap<String, Vec<SmbOut>>,
 }
@@ -158,8 +164,10 @@ impl Context {
                 .or_default()
                 .push((e.ts, i, Arc::clone(&e.host.key)));
         }
+        // WMI, scheduled tasks and WinRM create no service: never a service tool's run.
         if matches!(e.event_id, 1 | 4688)
             && let Some((tool, target)) = pats.client_tool(e)
+            && pats.tools[tool].service
         {
             self.client_runs.push(ClientRun {
                 idx: i,
@@ -222,6 +230,37 @@ impl Context {
                 .then(a.ts.cmp(&b.ts))
                 .then(a.idx.cmp(&b.idx))
         });
+        self.runs_by_target.clear();
+        self.range_runs.clear();
+        for (at, run) in self.client_runs.iter().enumerate() {
+            let Some(t) = run.target.as_deref() else {
+                continue;
+            };
+            let t = t.trim().trim_start_matches('\\');
+            if parse_cidr(t).is_some() {
+                self.range_runs.push(at);
+            } else if is_ip_literal(t) {
+                self.runs_by_target
+                    .entry(canonical_ip(t).to_string())
+                    .or_default()
+                    .push(at);
+            } else {
+                self.runs_by_target.entry(host_key(t)).or_default().push(at);
+            }
+        }
+    }
+
+    /// The runs whose target may be host `key` (its name, one of its addresses, or a range),
+    /// in `client_runs` order: what `names_host` is then asked of.
+    pub fn runs_aimed_at(&self, key: &str) -> Vec<&ClientRun> {
+        let mut at: Vec<usize> = self.runs_by_target.get(key).cloned().unwrap_or_default();
+        for ip in self.host_ips.get(key).into_iter().flat_map(HashMap::keys) {
+            at.extend(self.runs_by_target.get(ip).into_iter().flatten());
+        }
+        at.extend(&self.range_runs);
+        at.sort_unstable();
+        at.dedup();
+        at.into_iter().map(|i| &self.client_runs[i]).collect()
     }
 
     /// Outbound SMB connections to `ip` made from `from` to `to` (inclusive), in time order
@@ -248,9 +287,9 @@ impl Context {
     /// runs elsewhere, and outbound SMB from elsewhere to one of its addresses.
     pub fn linkable_from_elsewhere(&self, key: &str) -> Vec<usize> {
         let mut out: Vec<usize> = self
-            .client_runs
-            .iter()
-            .filter(|r| r.source_key != key && r.target.is_some())
+            .runs_aimed_at(key)
+            .into_iter()
+            .filter(|r| r.source_key != key)
             .map(|r| r.idx)
             .collect();
         for ip in self.host_ips.get(key).into_iter().flat_map(HashMap::keys) {

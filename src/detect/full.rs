@@ -86,7 +86,10 @@ pub fn chains_on_host(l: &Linker<'_>) -> Vec<Chain> {
 /// target) and its SMB connection to the target when logged. When the target's logs are
 /// present, its own finding links the run instead.
 fn source_only(l: &Linker<'_>) -> Vec<Chain> {
-    let mut out = Vec::new();
+    let mut out: Vec<Chain> = Vec::new();
+    // A command and the process it starts (`cmd /c sc \\HOST create ...` and its `sc.exe`) are
+    // one action: runs naming the same target within a minute join one chain.
+    let mut latest: HashMap<String, (DateTime<Utc>, usize)> = HashMap::new();
     for run in l.ctx.runs_from(l.view.key) {
         let Some(target) = run.target.as_deref() else {
             continue;
@@ -101,9 +104,29 @@ fn source_only(l: &Linker<'_>) -> Vec<Chain> {
         if target_key.is_empty() || target.contains('/') {
             continue; // a range (`nxc smb 10.1.1.0/24`) names no single target
         }
+        let tool = &l.pats.tools[run.tool];
+        if let Some(&(t, at)) = latest.get(&target_key)
+            && run.ts.signed_duration_since(t) <= secs(60)
+        {
+            let c = &mut out[at];
+            if c.add(run.idx, Stage::Source, format!("{} run (same action)", tool.name)) {
+                c.tools.insert(tool.name.clone());
+                if let Some(e) = l.view.store.get(run.idx)
+                    && c.service.image.is_none()
+                    && let Some((name, image)) =
+                        sc_service(e.fields.process.command_line.as_deref().unwrap_or(""))
+                {
+                    c.service.add_name(&name);
+                    c.service.image = image;
+                }
+            }
+            latest.insert(target_key, (run.ts, at));
+            continue;
+        }
+        latest.insert(target_key.clone(), (run.ts, out.len()));
         let mut c = Chain::new(&target_key);
         c.t0 = Some(run.ts);
-        let tool = &l.pats.tools[run.tool];
+        c.source_only = true;
         c.add(
             run.idx,
             Stage::Source,

@@ -932,7 +932,7 @@ impl Linker<'_> {
     /// A lateral tool run elsewhere that names this host, shortly before the install.
     pub fn sources(&self, c: &mut Chain, t0: DateTime<Utc>) {
         let win = secs(self.profile.windows.tool_to_install);
-        for run in &self.ctx.client_runs {
+        for run in self.ctx.runs_aimed_at(&c.target_key) {
             if run.source_key == c.target_key
                 || run.ts > t0 + secs(2)
                 || t0.signed_duration_since(run.ts) > win

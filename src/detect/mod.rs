@@ -339,3 +339,5 @@ fn dedupe(findings: &mut Vec<Finding>) {
 pub mod testkit;
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tests_forms;

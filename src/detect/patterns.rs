@@ -36,6 +36,13 @@ struct ToolSpec {
     /// Shapes of the tool's generated service names, matched on any event naming a service.
     #[serde(default)]
     name_shapes: Vec<NameShapeSpec>,
+    /// `false` for remote execution that creates no service (WMI, scheduled tasks, WinRM).
+    #[serde(default = "yes")]
+    service: bool,
+}
+
+fn yes() -> bool {
+    true
 }
 
 #[derive(Debug, Deserialize)]
@@ -119,6 +126,8 @@ pub struct Tool {
     pub attack: bool,
     pub source: String,
     pub name_shapes: Vec<NameShape>,
+    /// Whether the tool runs commands through a service (WMI, schtasks and WinRM do not).
+    pub service: bool,
 }
 
 #[derive(Debug)]
@@ -176,6 +185,7 @@ impl Patterns {
                     all: t.all,
                     attack: t.attack,
                     source: t.source,
+                    service: t.service,
                     name_shapes: t
                         .name_shapes
                         .iter()
@@ -377,7 +387,7 @@ impl Patterns {
                     .and_then(|c| c.get(1))
                     .map(|m| m.as_str().to_string())
             })
-            .filter(|t| !t.is_empty() && t != "." && !t.eq_ignore_ascii_case("localhost"))
+            .filter(|t| !names_this_machine(t))
     }
 
     /// A registry write that only a client tool makes (PsExec's `EulaAccepted`).
@@ -439,6 +449,18 @@ pub fn normalize_command(command: &str) -> String {
         c = re.replace_all(&c, "$1").into_owned();
     }
     c.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+/// A target that is the machine the command ran on: empty, `.`, `localhost`, a loopback
+/// address (`127.0.0.1`, any of 127/8, `::1`, `0.0.0.0`).
+pub fn names_this_machine(target: &str) -> bool {
+    let t = target.trim().trim_start_matches('\\').trim_matches(['"', '[', ']']);
+    t.is_empty()
+        || t == "."
+        || t.eq_ignore_ascii_case("localhost")
+        || t.to_ascii_lowercase().starts_with("localhost.")
+        || crate::model::host::is_loopback_or_empty(t)
+        || t.parse::<std::net::IpAddr>().is_ok_and(|ip| ip.is_loopback() || ip.is_unspecified())
 }
 
 pub fn pipe_base(pipe: &str) -> &str {

@@ -73,11 +73,15 @@ pub struct ScoreInput<'a> {
     pub known_tool: bool,
     pub tools: &'a [String],
     pub processes: &'a [String],
+    /// The executable of each process the chain ran (its Image, not its command line text).
+    pub process_images: &'a [String],
     pub origin: OriginKind,
     pub rule: &'a Origin,
     pub extras: Vec<ScorePart>,
     /// Attack-tool fingerprints in the finding's own events: at least Medium.
     pub fingerprints: &'a [String],
+    /// Seen from the source only: held below Medium unless a launcher or fingerprint raises it.
+    pub source_only: bool,
     /// Launcher signs of the service's command (`assets/launchers.toml`): what, and the rule.
     pub launchers: Vec<(String, String)>,
 }
@@ -119,9 +123,18 @@ impl Weights {
         let mut parts = vec![self.base_part(i.signals)];
         parts.push(self.service_part(i.services));
         parts.push(self.tool_part(i.known_tool, i.tools));
-        parts.push(self.process_part(i.processes));
+        parts.push(self.process_part(i.processes, i.process_images));
         parts.extend(i.extras.iter().cloned());
         let mut total: i64 = parts.iter().map(|p| p.points).sum();
+        if i.source_only && total >= self.severity.medium {
+            let cap = self.severity.medium - 5;
+            parts.push(part(
+                "source-only",
+                cap - total,
+                format!("seen from the source only: the target's own logs are not in the collection (held at {cap}, below Medium)"),
+            ));
+            total = cap;
+        }
         if let Some((what, rule)) = i.launchers.first() {
             let more = match i.launchers.len() {
                 1 => String::new(),
@@ -300,15 +313,21 @@ impl Weights {
         }
     }
 
-    fn process_part(&self, processes: &[String]) -> ScorePart {
-        let lower: Vec<String> = processes.iter().map(|p| p.to_ascii_lowercase()).collect();
-        if lower.iter().any(|p| p.contains("powershell")) {
+    /// The process bonus, from what ran (each process's executable, never its command text:
+    /// `cmd /c whoami` and `cmd.exe /c whoami` are the same cmd.exe).
+    fn process_part(&self, processes: &[String], images: &[String]) -> ScorePart {
+        let names: Vec<String> = images
+            .iter()
+            .map(|i| super::patterns::file_name(i))
+            .collect();
+        let is = |want: &[&str]| names.iter().any(|n| want.contains(&n.as_str()));
+        if is(&["powershell.exe", "pwsh.exe", "powershell_ise.exe"]) {
             part(
                 "process",
                 self.process.powershell,
                 "PowerShell executed".into(),
             )
-        } else if lower.iter().any(|p| p.contains("cmd.exe")) {
+        } else if is(&["cmd.exe"]) {
             part("process", self.process.cmd, "cmd.exe executed".into())
         } else if processes.is_empty() {
             // Sentinel's correlations always include a process; a chain without one gets none.

@@ -1094,3 +1094,257 @@ fn scores_are_0_to_100_and_their_parts_add_up() {
         );
     }
 }
+
+/// Telemetry forms (#26): Metasploit psexec_psh seen only in Security 4688, in the expanded
+/// forms Windows logs (the SCM's cmd.exe, its PowerShell child without `-noni`, the stub's
+/// grandchild), gives a finding of at least Medium.
+#[test]
+fn metasploit_psexec_psh_from_security_4688_only_is_a_finding() {
+    let proc_ev = |ms: i64, image: &str, cmd: &str, pid: u32, ppid: u32| {
+        let mut e = ev("WS07", ms, Channel::Security, 4688)
+            .process(image, cmd, pid, "", ppid)
+            .done();
+        e.fields.process.parent_image = None;
+        e.fields.subject_logon_id = Some(crate::model::LogonId(0x3e7));
+        e
+    };
+    let events = vec![
+        proc_ev(
+            0,
+            "C:\\Windows\\System32\\cmd.exe",
+            "C:\\Windows\\system32\\cmd.exe /b /c start /b /min powershell.exe -nop -w hidden -c \"if([IntPtr]::Size -eq 4){$b='powershell.exe'}else{$b=$env:windir+'\\syswow64\\WindowsPowerShell\\v1.0\\powershell.exe'};$s=New-Object System.Diagnostics.ProcessStartInfo\"",
+            0x1a0,
+            0x260,
+        ),
+        proc_ev(
+            150,
+            "C:\\Windows\\System32\\WindowsPowerShell\\v1.0\\powershell.exe",
+            "powershell.exe  -nop -w hidden -c \"if([IntPtr]::Size -eq 4){$b='powershell.exe'}else{$b=$env:windir+'\\syswow64\\WindowsPowerShell\\v1.0\\powershell.exe'};$s=New-Object System.Diagnostics.ProcessStartInfo\"",
+            0x1b0,
+            0x1a0,
+        ),
+    ];
+    let f = scan("default", events);
+    let f = f
+        .iter()
+        .find(|f| !f.is_suppressed())
+        .unwrap_or_else(|| panic!("no finding: {f:#?}"));
+    assert!(f.severity >= Severity::Medium, "{:?}", f.score_breakdown);
+    assert!(f.tools.iter().any(|t| t.contains("Metasploit")), "{:?}", f.tools);
+}
+
+/// Service control events carry only a name (#26): three start time-outs of Metasploit-style
+/// names (16 random mixed-case letters) within minutes are a finding of at least Medium; three
+/// of a product's 16-letter CamelCase name (`TrustedInstaller`) are not.
+#[test]
+fn three_timeouts_of_metasploit_style_names_are_a_finding() {
+    let timeout = |ms: i64, name: &str| {
+        let mut e = ev("WS08", ms, Channel::System, 7009).done();
+        e.fields.service.name = Some(name.into());
+        e.fields.service.state = Some("start timeout".into());
+        e
+    };
+    let random = ["qWeRtYuIoPaSdFgH", "ZxCvBnMaSdFgHjKl", "pOiUyTrEwQlKjHgF"];
+    let events: Vec<Event> = random
+        .iter()
+        .enumerate()
+        .map(|(k, n)| timeout(i64::try_from(k).unwrap() * 60_000, n))
+        .collect();
+    let f = scan("default", events);
+    assert!(
+        f.iter().any(|f| f.severity >= Severity::Medium),
+        "{:#?}",
+        f.iter().map(|f| (&f.score_breakdown, &f.services)).collect::<Vec<_>>()
+    );
+    let product: Vec<Event> = (0..3)
+        .map(|k| timeout(k * 60_000, "TrustedInstaller"))
+        .collect();
+    assert!(scan("default", product).is_empty());
+}
+
+fn source_run(host: &str, ms: i64, image: &str, cmd: &str, pid: u32, ppid: u32) -> Event {
+    ev(host, ms, Channel::Sysmon, 1)
+        .process(image, cmd, pid, "C:\\Windows\\System32\\cmd.exe", ppid)
+        .done()
+}
+
+/// A loopback target is local use (#26): `wmic /node:"127.0.0.1" process call create` run
+/// through cmd.exe is no finding at all (WMI creates no service), nor `psexec \\127.0.0.1`.
+#[test]
+fn a_loopback_or_wmi_target_is_never_a_remote_service_finding() {
+    let events = vec![
+        source_run(
+            "WS09",
+            0,
+            "C:\\Windows\\System32\\cmd.exe",
+            "cmd.exe /c wmic /user:admin /password:x /node:\"127.0.0.1\" process call create notepad.exe",
+            100,
+            90,
+        ),
+        source_run(
+            "WS09",
+            50,
+            "C:\\Windows\\System32\\wbem\\WMIC.exe",
+            "wmic /user:admin /password:x /node:\"127.0.0.1\" process call create notepad.exe",
+            101,
+            100,
+        ),
+        source_run(
+            "WS09",
+            90_000,
+            "C:\\Tools\\PsExec.exe",
+            "PsExec.exe \\\\127.0.0.1 -s cmd",
+            102,
+            90,
+        ),
+        source_run(
+            "WS09",
+            95_000,
+            "C:\\Windows\\System32\\wbem\\WMIC.exe",
+            "wmic /node:SRV7 process call create calc.exe",
+            103,
+            90,
+        ),
+    ];
+    let f = scan("default", events);
+    assert!(f.is_empty(), "{f:#?}");
+}
+
+/// `sc.exe \\HOST create NAME binPath= ...` seen on the source only (#26): one Low finding on
+/// HOST for the command and the sc.exe it starts, Medium when the binary path is a launcher.
+#[test]
+fn sc_create_seen_from_the_source_only_is_one_finding_on_the_target() {
+    let run = |bin: &str| {
+        vec![
+            source_run(
+                "ADM03",
+                0,
+                "C:\\Windows\\System32\\cmd.exe",
+                &format!("cmd.exe /c sc.exe \\\\LAB09 create upd binPath= {bin}"),
+                200,
+                190,
+            ),
+            source_run(
+                "ADM03",
+                40,
+                "C:\\Windows\\System32\\sc.exe",
+                &format!("sc.exe  \\\\LAB09 create upd binPath= {bin}"),
+                201,
+                200,
+            ),
+        ]
+    };
+    let f = scan("default", run("virus.exe"));
+    let on: Vec<&Finding> = f.iter().filter(|f| f.target_key == "LAB09").collect();
+    assert_eq!(on.len(), 1, "a command and its child are one action: {f:#?}");
+    assert_eq!(on[0].severity, Severity::Low, "{:?}", on[0].score_breakdown);
+    assert!(on[0].origin.reasons.iter().any(|r| r.contains("source only")));
+    let f = scan(
+        "default",
+        run("\"cmd.exe /c powershell -nop -w hidden -enc SQBFAFgAIAAoAE4AZQB3AC0ATwBiAGoA\""),
+    );
+    let on: Vec<&Finding> = f.iter().filter(|f| f.target_key == "LAB09").collect();
+    assert_eq!(on.len(), 1, "{f:#?}");
+    assert_eq!(on[0].severity, Severity::Medium, "{:?}", on[0].score_breakdown);
+    assert!(on[0].score_breakdown.iter().any(|p| p.name == "launcher"));
+}
+
+/// An Impacket psexec chain (remote NTLM logon, helper on ADMIN$, SYSTEM cmd.exe).
+fn impacket_chain(host: &str, name: &str, helper: &str) -> Vec<Event> {
+    let mut logon = ev(host, 0, Channel::Security, 4624)
+        .logon(0x5150, 3, "10.7.7.7", "admin", SID)
+        .done();
+    logon.fields.logon.auth_package = Some("NTLM".into());
+    vec![
+        logon,
+        ev(host, 200, Channel::Security, 5145)
+            .subject(0x5150, "admin", SID)
+            .share("\\\\*\\ADMIN$", helper.trim_start_matches("%systemroot%\\"), "%%4417", "10.7.7.7")
+            .done(),
+        install_4697(host, 400, 0x5150, name, helper),
+        scm_child(
+            host,
+            600,
+            "C:\\Windows\\System32\\cmd.exe",
+            "cmd.exe",
+            4100,
+        ),
+    ]
+}
+
+/// Attacker-shaped evidence (#27): an allow-list entry on a name or path the attacker chose
+/// (a built-in `SCCM` name, a path that passes through an allow-listed folder) never hides a
+/// remote chain; the finding says which entry matched.
+#[test]
+fn attacker_chosen_names_and_paths_never_suppress_a_remote_chain() {
+    for (name, helper) in [
+        ("SCCM", "%systemroot%\\aBcDeFgH.exe"),
+        ("RtUf", "%systemroot%\\AdminArsenal\\PDQ\\..\\..\\xKdLmQpZ.exe"),
+        ("RtUf", "C:\\Program Files\\..\\Windows\\xKdLmQpZ.exe"),
+    ] {
+        let f = scan("default", impacket_chain("SRV3", name, helper));
+        let f = f
+            .iter()
+            .find(|f| f.stages.iter().any(|s| s.stage == Stage::Install))
+            .unwrap_or_else(|| panic!("{f:#?}"));
+        assert!(!f.is_suppressed(), "{name} {helper}: {:?}", f.suppressed_by);
+        assert!(f.severity >= Severity::Medium, "{:?}", f.score_breakdown);
+    }
+}
+
+/// Remote evidence outranks local claims (#27): a PsExec EULA key written on the target and a
+/// process named PsExec64.exe there, right after a remote chain, leave it remote and as severe.
+#[test]
+fn local_claims_written_on_the_target_never_lower_a_remote_chain() {
+    let chain = impacket_chain("SRV4", "RtUf", "%systemroot%\\xKdLmQpZ.exe");
+    let before = scan("default", chain.clone());
+    let sev = before.iter().map(|f| f.severity).max().unwrap();
+    let mut eula = ev("SRV4", 5_400, Channel::Sysmon, 13)
+        .process("C:\\Users\\x\\PsExec64.exe", "", 777, "", 1)
+        .done();
+    eula.fields.registry.event_type = Some("SetValue".into());
+    eula.fields.registry.target_object =
+        Some("HKU\\S-1-5-18\\Software\\Sysinternals\\PsExec\\EulaAccepted".into());
+    eula.fields.registry.details = Some("DWORD (0x00000001)".into());
+    let fake = source_run(
+        "SRV4",
+        30_000,
+        "C:\\Users\\Public\\PsExec64.exe",
+        "PsExec64.exe \\\\SRV4 -s cmd",
+        778,
+        1,
+    );
+    let mut more = chain;
+    more.extend([eula, fake]);
+    let after = scan("default", more);
+    let f = after
+        .iter()
+        .find(|f| f.stages.iter().any(|s| s.stage == Stage::Install))
+        .unwrap_or_else(|| panic!("{after:#?}"));
+    assert_eq!(f.origin.kind, OriginKind::Remote, "{:?}", f.origin);
+    assert!(f.severity >= sev, "{:?} < {sev:?}", f.severity);
+}
+
+/// The exec stage's process points come from the Image (#27): `cmd /c whoami` and
+/// `cmd.exe /c whoami` score alike.
+#[test]
+fn process_points_come_from_the_image_not_the_command_text() {
+    let points = |cmd: &str| {
+        let mut events = impacket_chain("SRV5", "upd", "%COMSPEC% /c whoami");
+        events.pop();
+        events.push(scm_child(
+            "SRV5",
+            600,
+            "C:\\Windows\\System32\\cmd.exe",
+            cmd,
+            4100,
+        ));
+        let f = scan("default", events);
+        let f = f.iter().find(|f| f.stages.iter().any(|s| s.stage == Stage::Exec)).unwrap();
+        f.score_breakdown
+            .iter()
+            .find(|p| p.name == "process")
+            .map(|p| p.points)
+    };
+    assert_eq!(points("cmd /c whoami"), points("cmd.exe /c whoami"));
+}
