@@ -114,7 +114,7 @@ impl Builder<'_> {
             tools: &tools,
             processes: &processes,
             process_images: &process_images,
-            source_only: c.source_only,
+            source_only: c.source_only.is_some(),
             origin: origin.kind,
             rule: &self.profile.origin,
             extras: self.extra_parts(c),

@@ -77,8 +77,9 @@ pub struct Chain {
     /// (source ip, user key) pairs of the attacker's SMB sessions.
     pub sessions: BTreeSet<(String, String)>,
     pub user: Option<String>,
-    /// Seen only in the source's logs (a tool run naming a target whose logs are absent).
-    pub source_only: bool,
+    /// Seen only in the logs of this source host (a tool run naming a target whose own logs
+    /// are absent).
+    pub source_only: Option<String>,
     /// The logon link came only through the installer's SID and time (7045).
     pub weak_logon: bool,
     /// The install was made by a user account (installer SID not SYSTEM/LOCAL/NETWORK SERVICE).

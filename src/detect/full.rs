@@ -126,7 +126,7 @@ fn source_only(l: &Linker<'_>) -> Vec<Chain> {
         latest.insert(target_key.clone(), (run.ts, out.len()));
         let mut c = Chain::new(&target_key);
         c.t0 = Some(run.ts);
-        c.source_only = true;
+        c.source_only = Some(l.view.key.to_string());
         c.add(
             run.idx,
             Stage::Source,
@@ -639,6 +639,33 @@ fn candidate(l: &Linker<'_>, e: &Event) -> Option<Cand> {
     }
 }
 
+/// A service the SCM names (7036, 7000, 7009, 7040, ...): its names, and the tool its name is
+/// a signature or a generated shape of.
+fn named_service(l: &Linker<'_>, c: &mut Chain, e: &Event, tool: &mut Option<usize>) {
+    let s = &e.fields.service;
+    for n in [s.key_name.as_deref(), s.name.as_deref()]
+        .into_iter()
+        .flatten()
+    {
+        c.service.add_name(n);
+        if let Some(t) = l.pats.tool_for_service(Some(n), None) {
+            tool.get_or_insert(t);
+            c.tools.insert(l.pats.tools[t].name.clone());
+            c.known_tool = true;
+        } else if let Some(t) = l.pats.tool_for_name(n) {
+            tool.get_or_insert(t);
+            c.tools.insert(l.pats.tools[t].name.clone());
+            c.known_tool = true;
+            note_fingerprint(
+                c,
+                l.pats,
+                t,
+                &format!("service name {n} (event {})", e.event_id),
+            );
+        }
+    }
+}
+
 /// The tool whose own command line a process event carries, in its command line or (Sysmon 1)
 /// its parent's: the command line that matched and the tool.
 pub fn process_command_tool<'e>(
@@ -863,28 +890,7 @@ fn infer_service(l: &Linker<'_>, c: &mut Chain, e: &Event, tool: &mut Option<usi
         }
     }
     if matches!(e.event_id, 7036 | 7035 | 7034 | 7000 | 7009 | 7040) {
-        let s = &e.fields.service;
-        for n in [s.key_name.as_deref(), s.name.as_deref()]
-            .into_iter()
-            .flatten()
-        {
-            c.service.add_name(n);
-            if let Some(t) = l.pats.tool_for_service(Some(n), None) {
-                tool.get_or_insert(t);
-                c.tools.insert(l.pats.tools[t].name.clone());
-                c.known_tool = true;
-            } else if let Some(t) = l.pats.tool_for_name(n) {
-                tool.get_or_insert(t);
-                c.tools.insert(l.pats.tools[t].name.clone());
-                c.known_tool = true;
-                note_fingerprint(
-                    c,
-                    l.pats,
-                    t,
-                    &format!("service name {n} (event {})", e.event_id),
-                );
-            }
-        }
+        named_service(l, c, e, tool);
     }
     if matches!(e.event_id, 1 | 4688)
         && let Some((cmd, t)) = process_command_tool(l.pats, e)

@@ -809,7 +809,7 @@ impl Linker<'_> {
                 if let Some(pid) = p.pid {
                     pids.push(pid);
                 }
-                if let Some((_, t)) = super::full::process_command_tool(self.pats, &e) {
+                if let Some((_, t)) = super::full::process_command_tool(self.pats, e) {
                     c.tools.insert(self.pats.tools[t].name.clone());
                     c.known_tool = true;
                     note_fingerprint(

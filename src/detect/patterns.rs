@@ -36,7 +36,7 @@ struct ToolSpec {
     /// Shapes of the tool's generated service names, matched on any event naming a service.
     #[serde(default)]
     name_shapes: Vec<NameShapeSpec>,
-    /// `false` for remote execution that creates no service (WMI, scheduled tasks, WinRM).
+    /// `false` for remote execution that creates no service (WMI, scheduled tasks, `WinRM`).
     #[serde(default = "yes")]
     service: bool,
 }
@@ -126,7 +126,7 @@ pub struct Tool {
     pub attack: bool,
     pub source: String,
     pub name_shapes: Vec<NameShape>,
-    /// Whether the tool runs commands through a service (WMI, schtasks and WinRM do not).
+    /// Whether the tool runs commands through a service (WMI, schtasks and `WinRM` do not).
     pub service: bool,
 }
 
@@ -494,7 +494,7 @@ pub fn exe_path(image: &str) -> String {
             // A driver has no arguments: `...\Definition Updates\{GUID}\x.sys` is whole.
             lower
                 .find(".exe")
-                .or_else(|| lower.ends_with(".sys").then(|| lower.len() - 4))
+                .or_else(|| lower.rsplit_once('.').is_some_and(|(_, x)| x == "sys").then(|| lower.len() - 4))
                 .map_or_else(|| first.to_string(), |i| t[..i + 4].to_string())
         }
     };

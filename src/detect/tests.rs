@@ -1095,7 +1095,7 @@ fn scores_are_0_to_100_and_their_parts_add_up() {
     }
 }
 
-/// Telemetry forms (#26): Metasploit psexec_psh seen only in Security 4688, in the expanded
+/// Telemetry forms (#26): Metasploit `psexec_psh` seen only in Security 4688, in the expanded
 /// forms Windows logs (the SCM's cmd.exe, its PowerShell child without `-noni`, the stub's
 /// grandchild), gives a finding of at least Medium.
 #[test]
@@ -1162,9 +1162,9 @@ fn three_timeouts_of_metasploit_style_names_are_a_finding() {
     assert!(scan("default", product).is_empty());
 }
 
-fn source_run(host: &str, ms: i64, image: &str, cmd: &str, pid: u32, ppid: u32) -> Event {
+fn source_run(host: &str, ms: i64, image: &str, cmd: &str, pid: u32, parent_pid: u32) -> Event {
     ev(host, ms, Channel::Sysmon, 1)
-        .process(image, cmd, pid, "C:\\Windows\\System32\\cmd.exe", ppid)
+        .process(image, cmd, pid, "C:\\Windows\\System32\\cmd.exe", parent_pid)
         .done()
 }
 
