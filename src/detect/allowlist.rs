@@ -139,11 +139,6 @@ impl AllowEntry {
         })
     }
 
-    /// The regex the entry's own `field` pattern compiles to (what exports carry).
-    pub fn regex_source(&self) -> &str {
-        self.tests.first().map_or("", |(_, re)| re.as_str())
-    }
-
     /// Whether the entry vouches only for facts the attacker on the target chooses.
     pub fn is_target_chosen_only(&self) -> bool {
         self.tests.iter().all(|(f, _)| f.is_target_chosen())

@@ -224,15 +224,20 @@ impl Builder<'_> {
         out
     }
 
+    /// Each process of the exec stage, in link order.
+    fn each_exec_process(&self, c: &Chain, mut f: impl FnMut(&crate::model::event::ProcessInfo)) {
+        for l in c.links.iter().filter(|l| l.stage == Stage::Exec) {
+            if let Some(e) = self.store.get(l.idx) {
+                f(&e.fields.process);
+            }
+        }
+    }
+
     /// The executable of each process of the exec stage: its Image, or (a record without one)
     /// the program its command line starts.
     fn process_images(&self, c: &Chain) -> Vec<String> {
         let mut out: Vec<String> = Vec::new();
-        for l in c.links.iter().filter(|l| l.stage == Stage::Exec) {
-            let Some(e) = self.store.get(l.idx) else {
-                continue;
-            };
-            let p = &e.fields.process;
+        self.each_exec_process(c, |p| {
             let image = p.image.as_deref().map(str::to_string).or_else(|| {
                 p.command_line.as_deref().map(|c| {
                     let first = exe_path(c);
@@ -246,23 +251,19 @@ impl Builder<'_> {
             if let Some(i) = image.filter(|i| !out.contains(i)) {
                 out.push(i);
             }
-        }
+        });
         out
     }
 
     fn processes(&self, c: &Chain) -> Vec<String> {
         let mut out: Vec<String> = Vec::new();
-        for l in c.links.iter().filter(|l| l.stage == Stage::Exec) {
-            let Some(e) = self.store.get(l.idx) else {
-                continue;
-            };
-            let p = &e.fields.process;
+        self.each_exec_process(c, |p| {
             if let Some(t) = p.command_line.as_deref().or(p.image.as_deref())
                 && !out.iter().any(|o| o == t)
             {
                 out.push(t.to_string());
             }
-        }
+        });
         out
     }
 
