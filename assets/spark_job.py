@@ -33,19 +33,36 @@ def _rx(patterns):
 _TOOLS = None
 _GETSYSTEM = None
 _ALLOW = None
+_SHELL_PATH = None
 _RANDOM = re.compile(r"^[A-Z0-9]{6,8}$")
 
 
 def _compiled():
-    global _TOOLS, _GETSYSTEM, _ALLOW
+    global _TOOLS, _GETSYSTEM, _ALLOW, _SHELL_PATH
     if _TOOLS is None:
         _TOOLS = [
-            (t["id"], _rx(t["service_names"]), _rx(t["images"] + t["commands"]), t["all"])
+            (t["id"], _rx(t["service_names"]), _rx(t["images"]), _rx(t["commands"]), t["all"])
             for t in CONFIG["tools"]
         ]
         _GETSYSTEM = _rx(CONFIG["getsystem_images"])
-        _ALLOW = [(a, re.compile(a["regex"])) for a in CONFIG["allowlist"]]
+        _ALLOW = [
+            (a, [(t["field"], re.compile(t["regex"])) for t in a["tests"]])
+            for a in CONFIG["allowlist"]
+        ]
+        _SHELL_PATH = re.compile(CONFIG["command_forms"]["shell_path"])
     return _TOOLS, _GETSYSTEM, _ALLOW
+
+
+def normalize_command(command):
+    """A service command in the one form tool commands are written for (svchop's
+    normalize_command): lower-case, quotes dropped, variables expanded, shell paths bare."""
+    _compiled()
+    c = command.replace("%%", "%").lower().replace('"', "")
+    for var, val in CONFIG["command_forms"]["vars"]:
+        c = c.replace(var, val)
+    if ".exe" in c:
+        c = _SHELL_PATH.sub(r"\1", c)
+    return " ".join(c.split())
 
 
 def _search(rxs, text):
@@ -108,9 +125,12 @@ def service_flags(name, image):
             flags.append("encoded_powershell")
         if _search(getsystem, image.replace("%%", "%")):
             flags.append("getsystem")
-    for tid, names, images, both in tools:
+    command = normalize_command(image) if image is not None else None
+    for tid, names, images, commands, both in tools:
         by_name = name is not None and _search(names, name)
-        by_image = image is not None and _search(images, image.replace("%%", "%"))
+        by_image = image is not None and (
+            _search(images, image.replace("%%", "%")) or _search(commands, command)
+        )
         if (by_name and by_image) if both else (by_name or by_image):
             flags.append("tool:" + tid)
             break
@@ -201,37 +221,44 @@ def _hit(rx, value):
     return value is not None and rx.search(value.strip()) is not None
 
 
+def _holds(field, rx, f):
+    """One condition of an allow-list entry on a finding (svchop's allowlist `holds`)."""
+    if field == "service_name":
+        names = [s["name"] for s in f["services"] if s.get("name") is not None]
+        return bool(names) and all(
+            _hit(rx, s.get("name")) or _hit(rx, s.get("key_name")) for s in f["services"]
+        )
+    if field == "image_path":
+        return bool(f["services"]) and all(
+            s.get("image_path") is not None and _hit(rx, s["image_exe"])
+            for s in f["_services_exe"]
+        )
+    if field == "service_type":
+        return bool(f["services"]) and all(
+            any(_hit(rx, x) for x in s["flags"]) for s in f["services"]
+        )
+    if field == "account":
+        u = f["user"]
+        return u is not None and (_hit(rx, u) or _hit(rx, u.rsplit("\\", 1)[-1]))
+    if field == "source_host":
+        return bool(f["source_hosts"]) and all(
+            _hit(rx, h) or _hit(rx, host_key(h)) for h in f["source_hosts"]
+        )
+    if field == "source_ip":
+        return bool(f["source_ips"]) and all(_hit(rx, ip) for ip in f["source_ips"])
+    if field == "target_host":
+        return _hit(rx, f["target_host"]) or _hit(rx, f["target_key"])
+    return False
+
+
 def suppression(f):
+    # The first entry all of whose conditions hold. This job runs profiles without origin rules,
+    # fingerprint or launcher parts, so no attack sign outranks an entry here.
     _, _, allow = _compiled()
-    for a, rx in allow:
-        field = a["field"]
-        if field == "service_name":
-            names = [s["name"] for s in f["services"] if s.get("name") is not None]
-            ok = bool(names) and all(
-                _hit(rx, s.get("name")) or _hit(rx, s.get("key_name")) for s in f["services"]
-            )
-        elif field == "image_path":
-            ok = bool(f["services"]) and all(
-                s.get("image_path") is not None
-                and (_hit(rx, s["image_path"]) or _hit(rx, s["image_exe"]))
-                for s in f["_services_exe"]
-            )
-        elif field == "account":
-            u = f["user"]
-            ok = u is not None and (_hit(rx, u) or _hit(rx, u.rsplit("\\", 1)[-1]))
-        elif field == "source_host":
-            ok = bool(f["source_hosts"]) and all(
-                _hit(rx, h) or _hit(rx, host_key(h)) for h in f["source_hosts"]
-            )
-        elif field == "source_ip":
-            ok = bool(f["source_ips"]) and all(_hit(rx, ip) for ip in f["source_ips"])
-        elif field == "target_host":
-            ok = _hit(rx, f["target_host"]) or _hit(rx, f["target_key"])
-        else:
-            ok = False
-        if ok:
+    for a, tests in allow:
+        if all(_holds(field, rx, f) for field, rx in tests):
             return {
-                "field": field,
+                "field": a["field"],
                 "pattern": a["pattern"],
                 "reason": a["reason"],
                 "origin": a["origin"],

@@ -144,6 +144,12 @@ impl AllowEntry {
         self.tests.iter().all(|(f, _)| f.is_target_chosen())
     }
 
+    /// Each condition's field and regex (the entry's own first, then its `and`), for engines
+    /// that match entries outside svchop (the Spark job).
+    pub fn tests(&self) -> impl Iterator<Item = (AllowField, &str)> {
+        self.tests.iter().map(|(f, re)| (*f, re.as_str()))
+    }
+
     /// Whether the entry's pattern covers this one value (what `matches` asks of each value).
     pub fn matches_value(&self, v: &str) -> bool {
         self.tests.first().is_some_and(|(field, re)| {

@@ -419,12 +419,19 @@ fn launchers() -> Result<Vec<Launcher>, AssetError> {
         .collect()
 }
 
-static SHELL_PATH: std::sync::LazyLock<Option<Regex>> = std::sync::LazyLock::new(|| {
-    Regex::new(
-        r"(?:[a-z]:)?(?:\\?[^\\\s'`]*\\)*\b(cmd|powershell|pwsh|rundll32|regsvr32|mshta|wscript|cscript|sc|wmic)\.exe\b",
-    )
-    .ok()
-});
+/// A shell's path in a lower-case command (`c:\windows\system32\cmd.exe`), reduced to its bare
+/// name (`cmd`) by `normalize_command`.
+pub const SHELL_PATH_RE: &str = r"(?:[a-z]:)?(?:\\?[^\\\s'`]*\\)*\b(cmd|powershell|pwsh|rundll32|regsvr32|mshta|wscript|cscript|sc|wmic)\.exe\b";
+
+/// The variables a service command names that `normalize_command` expands, lower-case.
+pub const COMMAND_VARS: [(&str, &str); 3] = [
+    ("%comspec%", "cmd"),
+    ("%systemroot%", "c:\\windows"),
+    ("%windir%", "c:\\windows"),
+];
+
+static SHELL_PATH: std::sync::LazyLock<Option<Regex>> =
+    std::sync::LazyLock::new(|| Regex::new(SHELL_PATH_RE).ok());
 
 /// A command line in the one form fingerprints and launcher signs are written for, whatever
 /// form the log keeps: the service record's (`%COMSPEC% /b /c ...`, Sysmon's `%%COMSPEC%%`) or
@@ -434,11 +441,7 @@ static SHELL_PATH: std::sync::LazyLock<Option<Regex>> = std::sync::LazyLock::new
 /// `.exe`); `%SystemRoot%` and `%windir%` as `c:\windows`; runs of white space as one space.
 pub fn normalize_command(command: &str) -> String {
     let mut c = command.replace("%%", "%").to_lowercase().replace('"', "");
-    for (var, val) in [
-        ("%comspec%", "cmd"),
-        ("%systemroot%", "c:\\windows"),
-        ("%windir%", "c:\\windows"),
-    ] {
+    for (var, val) in COMMAND_VARS {
         if c.contains(var) {
             c = c.replace(var, val);
         }

@@ -160,8 +160,15 @@ impl RuleModel {
 /// The raw image paths an allow-list image glob covers. svchop matches the pattern against the
 /// image as written and against its executable (quotes and arguments dropped, `%SystemRoot%`,
 /// `%windir%` and `\SystemRoot` read as `C:\Windows`); a rule engine sees only the raw value, so
-/// the rule lists those forms.
+/// the rule lists those forms. A rule engine's `*` crosses folders already, so svchop's `**`
+/// is written as one `*` (the rule covers at least what svchop covers: a folder-bound `*` is
+/// wider in a rule).
 pub fn image_variants(glob: &str) -> Vec<String> {
+    let mut glob = glob.to_string();
+    while glob.contains("**") {
+        glob = glob.replace("**", "*");
+    }
+    let glob = glob.as_str();
     let mut bases = vec![glob.to_string()];
     let lower = glob.to_ascii_lowercase();
     for drive in ["?:\\windows\\", "c:\\windows\\", "*:\\windows\\"] {

@@ -81,6 +81,16 @@ fn sources(rs: &[Regex]) -> Vec<String> {
     rs.iter().map(|r| python_regex(r.as_str())).collect()
 }
 
+/// What the job needs to read a service's command as svchop does (`normalize_command`): the
+/// variables it expands and the shell paths it reduces to bare names.
+fn command_forms() -> Value {
+    use crate::detect::patterns::{COMMAND_VARS, SHELL_PATH_RE};
+    json!({
+        "vars": COMMAND_VARS.iter().map(|(k, v)| json!([k, v])).collect::<Vec<_>>(),
+        "shell_path": python_regex(SHELL_PATH_RE),
+    })
+}
+
 fn config(m: &RuleModel, d: &Detector) -> Value {
     let p = &d.profile;
     let w = &d.weights;
@@ -140,12 +150,18 @@ fn config(m: &RuleModel, d: &Detector) -> Value {
             "all": t.all,
         })).collect::<Vec<_>>(),
         "getsystem_images": sources(&d.patterns.getsystem_images),
+        "command_forms": command_forms(),
         "allowlist": d.allowlist.entries.iter().map(|e| json!({
             "field": e.spec.field.label(),
             "pattern": e.spec.pattern,
             "reason": e.spec.reason,
             "origin": e.origin,
-            "regex": python_regex(&format!("(?i){}", glob_to_regex(e.spec.pattern.trim()))),
+            // Every condition of the entry (its own, then each `and`): image paths are matched
+            // on the table's `service_image_exe`, normalized as svchop normalizes them.
+            "tests": e.tests().map(|(f, re)| json!({
+                "field": f.label(),
+                "regex": python_regex(re),
+            })).collect::<Vec<_>>(),
         })).collect::<Vec<_>>(),
     })
 }
