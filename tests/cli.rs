@@ -918,3 +918,39 @@ fn fleet_phases_give_the_findings_of_one_scan() {
         .stderr(predicates::str::contains("never writes there"));
     assert!(!table.join("facts.json").exists());
 }
+
+/// `fleet rank` given the same part twice (a retried task): each finding listed once, with a
+/// warning that says so.
+#[test]
+fn fleet_rank_lists_a_finding_given_twice_once_and_warns() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let part = dir.path().join("part-0.jsonl");
+    let found = stdout_ok(svchop().arg("scan").arg(corpus()).args([
+        "--format",
+        "jsonl",
+        "--show-suppressed",
+    ]));
+    assert!(found.lines().count() >= 2, "{found}");
+    std::fs::write(&part, &found).expect("write");
+    let again = dir.path().join("part-0-retry.jsonl");
+    std::fs::write(&again, &found).expect("write");
+    let out = svchop()
+        .args(["fleet", "rank", "--format", "jsonl", "--show-suppressed"])
+        .arg(&part)
+        .arg(&again)
+        .output()
+        .expect("rank");
+    assert!(out.status.success());
+    let text = String::from_utf8_lossy(&out.stdout);
+    let ids: Vec<String> = text
+        .lines()
+        .map(|l| serde_json::from_str::<serde_json::Value>(l).expect("json")["id"].to_string())
+        .collect();
+    let mut unique = ids.clone();
+    unique.sort();
+    unique.dedup();
+    assert_eq!(ids.len(), unique.len(), "a finding listed twice: {ids:?}");
+    assert_eq!(ids.len(), found.lines().count());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("appear more than once"), "{err}");
+}

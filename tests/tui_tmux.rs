@@ -362,3 +362,30 @@ fn ctrl_z_suspends_and_ctrl_c_quits() {
     t.keys(&["C-c"]);
     t.wait_for("no changes");
 }
+
+/// Evidence where nothing can be read: the workbench says so, and after `q` the command exits 2
+/// as README promises (scripts test the exit code).
+#[test]
+fn open_on_nothing_readable_exits_2() {
+    if !have_tmux() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let ev = dir.path().join("evidence");
+    std::fs::create_dir(&ev).unwrap();
+    std::fs::write(ev.join("Security.evtx"), b"not an event log at all").unwrap();
+    let case = dir.path().join("n.svchop-case.json");
+    let bin = assert_cmd::cargo::cargo_bin("svchop");
+    let t = Tmux::start("bash --norc --noprofile", 100, 30);
+    t.literal(&format!(
+        "{} open '{}' --case '{}'; echo \"exit=$?\"",
+        bin.display(),
+        ev.display(),
+        case.display()
+    ));
+    t.keys(&["Enter"]);
+    t.wait_for("nothing could be read");
+    t.keys(&["q"]);
+    let s = t.wait_for("exit=");
+    assert!(s.contains("exit=2"), "exit code 2 expected:\n{s}");
+}

@@ -184,10 +184,38 @@ fn scan(a: &FleetScanArgs) -> Result<ExitCode> {
 fn rank(a: &FleetRankArgs) -> Result<ExitCode> {
     let detector = a.detect.detector()?;
     let mut findings = Vec::new();
+    // A part given twice (a retried task, a glob that matched a copy) would list every finding
+    // twice under one id: the first of each id is kept, and the analyst told.
+    let mut duplicates = 0usize;
+    let mut differing = 0usize;
+    let mut first_of: std::collections::HashMap<String, usize> = std::collections::HashMap::new();
+    let same = |a: &crate::detect::finding::Finding, b: &crate::detect::finding::Finding| {
+        serde_json::to_string(a).ok() == serde_json::to_string(b).ok()
+    };
     for p in &a.findings {
         let got = crate::case::imported::read(p)?;
         report_problems(&got.report);
-        findings.extend(got.findings);
+        for f in got.findings {
+            if let Some(&i) = first_of.get(&f.id) {
+                duplicates += 1;
+                if !same(&findings[i], &f) {
+                    differing += 1;
+                }
+            } else {
+                first_of.insert(f.id.clone(), findings.len());
+                findings.push(f);
+            }
+        }
+    }
+    if duplicates > 0 {
+        let differ = if differing > 0 {
+            format!(" ({differing} of them differ from the first: parts of different runs?)")
+        } else {
+            String::new()
+        };
+        eprintln!(
+            "svchop: warning: {duplicates} finding(s) appear more than once (same id in another part: a part given twice or a retried task); each listed once, the first kept{differ}"
+        );
     }
     detector.rank(&mut findings);
     print_findings(&findings, 0, &detector.profile.name, &a.output, a.tz)

@@ -187,7 +187,7 @@ pub(super) fn open(a: &OpenArgs) -> Result<ExitCode> {
     let options = workbench_options(a.input().load_options()?, detector);
     needs_terminal()?;
     let _lock = crate::case::persist::lock(&path)?;
-    let saves = crate::tui::run(crate::tui::OpenConfig {
+    let closed = crate::tui::run(crate::tui::OpenConfig {
         evidence: match imported {
             Some(imported) => Evidence::Findings {
                 imported,
@@ -199,7 +199,15 @@ pub(super) fn open(a: &OpenArgs) -> Result<ExitCode> {
         case,
         zone: a.tz,
     })?;
-    Ok(after_workbench(&saves, &path))
+    let code = after_workbench(&closed.saves, &path);
+    Ok(match closed.load_failed {
+        // README: nothing readable exits 2, whatever the analyst did before quitting.
+        Some(why) => {
+            eprintln!("svchop: {why}");
+            ExitCode::from(2)
+        }
+        None => code,
+    })
 }
 
 /// How many findings the built-in and file allow-lists suppress the workbench keeps per host
@@ -260,13 +268,13 @@ pub(super) fn demo(a: &DemoArgs) -> Result<ExitCode> {
             detector.allowlist.clone(),
         )?;
         let _lock = crate::case::persist::lock(&path)?;
-        let saves = crate::tui::run(crate::tui::OpenConfig {
+        let closed = crate::tui::run(crate::tui::OpenConfig {
             evidence: Evidence::Demo(Box::new(case)),
             options: workbench_options(LoadOptions::default(), detector),
             case: handle,
             zone: a.tz,
         })?;
-        return Ok(after_workbench(&saves, &path));
+        return Ok(after_workbench(&closed.saves, &path));
     }
     let (records, chains) = (case.records(), case.chains.len());
     let options = Options {

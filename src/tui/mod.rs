@@ -159,7 +159,14 @@ fn export(s: &AppState) -> Result<String, String> {
 
 /// Runs the workbench until the analyst quits; says what became of the analyst's changes (a
 /// failed last save is tried once more on the way out).
-pub fn run(cfg: OpenConfig) -> Result<state::Saves> {
+/// How the workbench closed: what was saved, and why loading failed if it did (nothing
+/// readable: the command exits 2).
+pub struct Closed {
+    pub saves: state::Saves,
+    pub load_failed: Option<String>,
+}
+
+pub fn run(cfg: OpenConfig) -> Result<Closed> {
     let playbook = crate::case::playbook::Playbook::builtin()?;
     let keymap = keymap::Keymap::builtin()?;
     let theme = theme::Theme::from_env();
@@ -209,7 +216,14 @@ pub fn run(cfg: OpenConfig) -> Result<state::Saves> {
         let result = execute(&state, &Effect::SaveCase);
         update(&mut state, result);
     }
-    Ok(state.case.saves)
+    let load_failed = match &state.ui.loading {
+        state::Loading::Failed(why) => Some(why.clone()),
+        _ => None,
+    };
+    Ok(Closed {
+        saves: state.case.saves,
+        load_failed,
+    })
 }
 
 #[cfg(test)]
