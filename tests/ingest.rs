@@ -480,3 +480,63 @@ fn winlogbeat6_fixture_values() {
         .unwrap_or_else(|| panic!("{findings:#?}"));
     assert!(f.severity >= svchop::detect::Severity::Medium);
 }
+
+/// A service name ending in an unpaired UTF-16 surrogate (Windows accepts it): the record is
+/// kept, the surrogate read as U+FFFD, in JSON (`\ud800` as exporters write it) and in EVTX.
+#[test]
+fn a_lone_surrogate_is_read_as_a_replacement_character_and_the_record_kept() {
+    let dir = tempfile::tempdir().unwrap();
+    let line = |rec: u32, name: &str| {
+        format!(
+            "{{\"Event\":{{\"System\":{{\"Provider\":{{\"#attributes\":{{\"Name\":\"Service Control Manager\"}}}},\"EventID\":7045,\"EventRecordID\":{rec},\"TimeCreated\":{{\"#attributes\":{{\"SystemTime\":\"2024-01-01T10:00:0{rec}.000000Z\"}}}},\"Channel\":\"System\",\"Computer\":\"srv9.corp.local\"}},\"EventData\":{{\"ServiceName\":\"{name}\",\"ImagePath\":\"C:\\\\Windows\\\\x{rec}.exe\",\"ServiceType\":\"user mode service\",\"StartType\":\"demand start\",\"AccountName\":\"LocalSystem\"}}}}}}"
+        )
+    };
+    let text = [
+        line(1, "svc\\ud800"),
+        line(2, "\\udc00svc"),
+        line(3, "pair\\ud83d\\ude00"),
+        line(4, "slash\\\\ud800"),
+    ]
+    .join("\n");
+    let json = dir.path().join("System.jsonl");
+    std::fs::write(&json, text).unwrap();
+    let loaded = load_paths(&[json]);
+    let f = &loaded.report.files[0];
+    assert_eq!(f.records_skipped, 0, "{:?}", f.problems);
+    let mut names: Vec<String> = loaded
+        .events
+        .iter()
+        .filter_map(|e| e.fields.service.name.as_deref().map(str::to_string))
+        .collect();
+    names.sort();
+    assert_eq!(
+        names,
+        [
+            "pair\u{1F600}",
+            "slash\\ud800",
+            "svc\u{FFFD}",
+            "\u{FFFD}svc"
+        ]
+    );
+
+    // The corpus's 7045 of `remotesvc` with its last character made a lone high surrogate.
+    let src = corpus().join("evtx-attack-samples/Lateral Movement/LM_Remote_Service02_7045.evtx");
+    let mut bytes = std::fs::read(src).unwrap();
+    let name: Vec<u8> = "remotesvc"
+        .encode_utf16()
+        .flat_map(u16::to_le_bytes)
+        .collect();
+    let at = bytes
+        .windows(name.len())
+        .position(|w| w == name.as_slice())
+        .expect("the name in the file");
+    bytes[at + name.len() - 2..at + name.len()].copy_from_slice(&0xD800u16.to_le_bytes());
+    let evtx = dir.path().join("System.evtx");
+    std::fs::write(&evtx, bytes).unwrap();
+    let loaded = load_paths(&[evtx]);
+    assert_eq!(loaded.report.records_skipped(), 0);
+    let e = find(&loaded.events, |e| {
+        e.fields.service.name.as_deref() == Some("remotesv\u{FFFD}")
+    });
+    assert_eq!(e.event_id, 7045);
+}

@@ -255,7 +255,9 @@ fn data_text(slot: &Slot, values: &[BinXmlValue<'_>]) -> Option<String> {
     };
     let s = match v {
         BinXmlValue::NullType => String::new(),
-        BinXmlValue::StringType(s) => s.to_string().ok()?,
+        // An unpaired surrogate (Windows keeps any UTF-16 a service was named with) is read as
+        // U+FFFD, the record kept: the renderer would refuse the whole record.
+        BinXmlValue::StringType(s) => lossy_utf16(s.as_bytes()),
         BinXmlValue::AnsiStringType(s) => (*s).to_string(),
         BinXmlValue::Int8Type(n) => n.to_string(),
         BinXmlValue::UInt8Type(n) => n.to_string(),
@@ -395,6 +397,14 @@ impl Cursor<'_> {
         }
         Some(name)
     }
+}
+
+/// UTF-16LE text with every unpaired surrogate read as U+FFFD.
+fn lossy_utf16(bytes: &[u8]) -> String {
+    let units = bytes.chunks_exact(2).map(|u| u16::from_le_bytes([u[0], u[1]]));
+    char::decode_utf16(units)
+        .map(|c| c.unwrap_or(char::REPLACEMENT_CHARACTER))
+        .collect()
 }
 
 fn utf16(bytes: &[u8]) -> Option<String> {

@@ -96,7 +96,14 @@ impl Collector<'_> {
             self.keep(raw, line, offset);
             return Ok(());
         }
-        let v = serde_json::from_str::<Value>(text).map_err(|e| format!("damaged JSON: {e}"))?;
+        let v = match serde_json::from_str::<Value>(text) {
+            Ok(v) => v,
+            // A name ending in an unpaired UTF-16 surrogate (Windows accepts it; exporters write
+            // `\ud800`) is no damage: read it as U+FFFD and keep the record.
+            Err(e) => mend_lone_surrogates(text)
+                .and_then(|t| serde_json::from_str::<Value>(&t).ok())
+                .ok_or_else(|| format!("damaged JSON: {e}"))?,
+        };
         self.take(&v, line, offset);
         Ok(())
     }
@@ -145,6 +152,54 @@ impl Collector<'_> {
             self.timeless.push((at, line));
         }
     }
+}
+
+/// JSON text with every `\uXXXX` escape of an unpaired UTF-16 surrogate written as `\ufffd`
+/// (U+FFFD), or `None` when it has none. A high surrogate followed by a low one is a pair and
+/// kept; escaped backslashes (`\\u`) are not escapes of `u`.
+pub fn mend_lone_surrogates(text: &str) -> Option<String> {
+    fn unit(b: &[u8], at: usize) -> Option<u16> {
+        let hex = std::str::from_utf8(b.get(at..at + 4)?).ok()?;
+        u16::from_str_radix(hex, 16).ok()
+    }
+    let b = text.as_bytes();
+    let mut out: Vec<u8> = Vec::with_capacity(b.len());
+    let mut mended = false;
+    let mut i = 0;
+    while i < b.len() {
+        if b[i] != b'\\' {
+            out.push(b[i]);
+            i += 1;
+            continue;
+        }
+        if b.get(i + 1) != Some(&b'u') {
+            // Any other escape: both bytes as they are.
+            out.extend_from_slice(&b[i..(i + 2).min(b.len())]);
+            i += 2;
+            continue;
+        }
+        match unit(b, i + 2) {
+            Some(0xD800..=0xDBFF)
+                if b.get(i + 6) == Some(&b'\\')
+                    && b.get(i + 7) == Some(&b'u')
+                    && unit(b, i + 8).is_some_and(|lo| (0xDC00..=0xDFFF).contains(&lo)) =>
+            {
+                out.extend_from_slice(&b[i..i + 12]);
+                i += 12;
+            }
+            Some(0xD800..=0xDFFF) => {
+                out.extend_from_slice(b"\\ufffd");
+                mended = true;
+                i += 6;
+            }
+            _ => {
+                out.extend_from_slice(&b[i..(i + 2).min(b.len())]);
+                i += 2;
+            }
+        }
+    }
+    // Only ASCII escapes were replaced by ASCII: the text stays UTF-8.
+    mended.then(|| String::from_utf8(out).ok()).flatten()
 }
 
 fn at(line: Option<u64>) -> String {

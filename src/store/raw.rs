@@ -114,8 +114,13 @@ fn json_line(f: std::fs::File, at: u64) -> Option<String> {
     r.by_ref().take(1 << 30).read_until(b'\n', &mut buf).ok()?;
     let text = std::str::from_utf8(&buf).ok()?;
     let text = text.trim_start_matches('\u{feff}').trim();
-    serde_json::from_str::<serde_json::Value>(text).ok()?;
-    Some(text.to_string())
+    if serde_json::from_str::<serde_json::Value>(text).is_ok() {
+        return Some(text.to_string());
+    }
+    // Read as the loader read it: unpaired surrogates as U+FFFD.
+    let mended = crate::ingest::json::mend_lone_surrogates(text)?;
+    serde_json::from_str::<serde_json::Value>(&mended).ok()?;
+    Some(mended)
 }
 
 /// The JSON value starting at byte `at` of the file (an array element or one of a run of
@@ -123,6 +128,10 @@ fn json_line(f: std::fs::File, at: u64) -> Option<String> {
 fn json_value(mut f: std::fs::File, at: u64) -> Option<String> {
     f.seek(SeekFrom::Start(at)).ok()?;
     let bytes = crate::ingest::jsonscan::value_at(std::io::BufReader::new(f), at)?;
-    let v: serde_json::Value = serde_json::from_str(&String::from_utf8_lossy(&bytes)).ok()?;
+    let text = String::from_utf8_lossy(&bytes);
+    let v: serde_json::Value = serde_json::from_str(&text).ok().or_else(|| {
+        let mended = crate::ingest::json::mend_lone_surrogates(&text)?;
+        serde_json::from_str(&mended).ok()
+    })?;
     Some(v.to_string())
 }
