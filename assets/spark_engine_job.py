@@ -110,7 +110,21 @@ def _driver(args):
 
 
 def _find_svchop(given):
-    for c in (given, os.environ.get("SVCHOP"), shutil.which("svchop"), CONFIG.get("svchop_path")):
+    """The binary to ship: the one given (--svchop, else SVCHOP), which must exist; only when
+    none is given, svchop on PATH or the exporting machine's path."""
+    explicit = given or os.environ.get("SVCHOP")
+    if explicit:
+        if os.path.isfile(explicit) and os.access(explicit, os.X_OK):
+            return os.path.abspath(explicit)
+        raise SystemExit(
+            "svchop binary %s: %s; give the Linux build of svchop %s or later with --svchop"
+            % (
+                explicit,
+                "not executable" if os.path.isfile(explicit) else "no such file",
+                CONFIG["svchop_version"],
+            )
+        )
+    for c in (shutil.which("svchop"), CONFIG.get("svchop_path")):
         if c and os.path.isfile(c) and os.access(c, os.X_OK):
             return os.path.abspath(c)
     raise SystemExit(
@@ -119,9 +133,81 @@ def _find_svchop(given):
     )
 
 
-def run(spark, event_dirs, out_dir, svchop=None, host_partitions=None):
+CHECK_MARK = "svchop-binary-check: "
+
+
+def _binary_kind(path):
+    """What a binary is built for, from its header."""
+    try:
+        with open(path, "rb") as f:
+            h = f.read(20)
+    except OSError as e:
+        return "unreadable (%s)" % e
+    if h[:4] == b"\x7fELF" and len(h) >= 20:
+        order = "little" if h[5] == 1 else "big"
+        m = int.from_bytes(h[18:20], order)
+        names = {0x3E: "x86_64", 0xB7: "aarch64", 0x03: "i386", 0x28: "arm", 0xF3: "riscv64"}
+        return "Linux/ELF %s" % names.get(m, "machine %#x" % m)
+    if h[:2] == b"MZ":
+        return "Windows (PE)"
+    if h[:4] in (b"\xcf\xfa\xed\xfe", b"\xce\xfa\xed\xfe", b"\xca\xfe\xba\xbe"):
+        return "macOS (Mach-O)"
+    if h[:2] == b"#!":
+        return "a script"
+    return "no program format svchop knows"
+
+
+def _version_tuple(text):
+    import re
+
+    m = re.match(r"^svchop (\d+)\.(\d+)\.(\d+)", text.strip())
+    return tuple(int(x) for x in m.groups()) if m else None
+
+
+def check_binary(path, where):
+    """Runs `svchop --version` here; the version line, or an error (prefixed with CHECK_MARK)
+    that says what to ship instead."""
+    import platform
+
+    here = "%s (%s %s)" % (where, platform.system(), platform.machine())
+    want = CONFIG["svchop_version"]
+    ship = "ship the %s %s build of svchop %s or later with --svchop" % (
+        platform.system(), platform.machine(), want)
+    try:
+        p = subprocess.run([path, "--version"], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                           timeout=120)
+    except OSError as e:
+        raise RuntimeError("%sthe svchop binary %s cannot run on the %s: it is a %s build (%s); %s"
+                           % (CHECK_MARK, path, here, _binary_kind(path), e.strerror or e, ship))
+    except subprocess.TimeoutExpired:
+        raise RuntimeError("%s%s --version did not answer on the %s; %s" % (CHECK_MARK, path, here, ship))
+    line = p.stdout.decode("utf-8", "replace").strip()
+    got = _version_tuple(line)
+    if p.returncode != 0 or got is None:
+        raise RuntimeError("%s%s is not svchop (--version said %r) on the %s; %s"
+                           % (CHECK_MARK, path, line[:80], here, ship))
+    if got < _version_tuple("svchop " + want):
+        raise RuntimeError("%s%s is %s, older than svchop %s that exported this job, on the %s; %s"
+                           % (CHECK_MARK, path, line, want, here, ship))
+    return line
+
+
+def _check_on_executor(sc, exe_name):
+    """The shipped binary's version and platform on one executor, before any phase."""
+    try:
+        sc.parallelize([0], 1).map(lambda _: check_binary(_executable(exe_name), "executor")).collect()
+    except Exception as e:  # Spark wraps the executor's error in its own.
+        text = str(e)
+        if CHECK_MARK in text:
+            raise RuntimeError(text[text.index(CHECK_MARK):].splitlines()[0]) from None
+        raise
+
+
+def run(spark, event_dirs, out_dir, svchop=None, host_partitions=None, overwrite=False):
     sc = spark.sparkContext
     binary = _find_svchop(svchop)
+    check_out(spark, out_dir, event_dirs, overwrite)
+    check_binary(binary, "driver")
     run_id = uuid.uuid4().hex[:12]
     work = tempfile.mkdtemp(prefix="svchop-job-")
     try:
@@ -134,12 +220,15 @@ def _run(spark, sc, binary, run_id, work, event_dirs, out_dir, host_partitions):
     # Files every executor needs, under names unique to this run (a session may run many jobs).
     profile_name = "svchop-profile-%s.toml" % run_id
     allow_name = "svchop-allow-%s.toml" % run_id
+    # The binary first, checked on an executor before anything else is shipped (a file added
+    # but never fetched, its folder then removed, would fail the session's later tasks).
+    sc.addFile(binary)
+    exe_name = os.path.basename(binary)
+    _check_on_executor(sc, exe_name)
     for name, text in ((profile_name, CONFIG["profile_toml"]), (allow_name, CONFIG["allowlist_toml"])):
         with open(os.path.join(work, name), "w", encoding="utf-8") as f:
             f.write(text)
         sc.addFile(os.path.join(work, name))
-    sc.addFile(binary)
-    exe_name = os.path.basename(binary)
 
     from pyspark.sql import functions as F
 
@@ -250,7 +339,9 @@ def _run(spark, sc, binary, run_id, work, event_dirs, out_dir, host_partitions):
 def main(argv=None):
     ap = argparse.ArgumentParser(description="svchop profile %s on Spark" % CONFIG["profile"])
     ap.add_argument("--events", nargs="+", required=True, help="tables from svchop normalize")
-    ap.add_argument("--out", required=True, help="folder for the findings (JSON lines)")
+    ap.add_argument("--out", required=True, help="folder for the findings (JSON lines): new or empty")
+    ap.add_argument("--overwrite", action="store_true",
+                    help="replace what a non-empty --out holds (never an input table)")
     ap.add_argument("--svchop", default=None, help="the svchop binary shipped to the executors")
     ap.add_argument("--master", default=None, help="Spark master (default: local[*] when not set)")
     ap.add_argument("--host-partitions", type=int, default=None,
@@ -263,7 +354,7 @@ def main(argv=None):
         b = b.master(a.master)
     spark = b.getOrCreate()
     spark.sparkContext.setLogLevel("ERROR")
-    n = run(spark, a.events, a.out, a.svchop, a.host_partitions)
+    n = run(spark, a.events, a.out, a.svchop, a.host_partitions, a.overwrite)
     spark.stop()
     print("svchop spark job: %d finding(s) written to %s" % (n, a.out), file=sys.stderr)
 

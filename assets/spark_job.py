@@ -363,8 +363,10 @@ def build_finding(install, logons):
 # ---------------------------------------------------------------------------------------------
 
 
-def run(spark, event_dirs, out_dir):
+def run(spark, event_dirs, out_dir, overwrite=False):
     from pyspark.sql import functions as F
+
+    check_out(spark, out_dir, event_dirs, overwrite)
 
     prof = CONFIG["logon"]
     inst = CONFIG["install"]
@@ -436,7 +438,9 @@ def run(spark, event_dirs, out_dir):
 def main(argv=None):
     ap = argparse.ArgumentParser(description="svchop profile %s on Spark" % CONFIG["profile"])
     ap.add_argument("--events", nargs="+", required=True, help="tables from svchop normalize")
-    ap.add_argument("--out", required=True, help="folder for the findings (JSON lines)")
+    ap.add_argument("--out", required=True, help="folder for the findings (JSON lines): new or empty")
+    ap.add_argument("--overwrite", action="store_true",
+                    help="replace what a non-empty --out holds (never an input table)")
     ap.add_argument("--master", default=None, help="Spark master (default: local[*] when not set)")
     a = ap.parse_args(argv)
     from pyspark.sql import SparkSession
@@ -446,7 +450,7 @@ def main(argv=None):
         b = b.master(a.master)
     spark = b.getOrCreate()
     spark.sparkContext.setLogLevel("ERROR")
-    n = run(spark, a.events, a.out)
+    n = run(spark, a.events, a.out, a.overwrite)
     spark.stop()
     print("svchop spark job: %d finding(s) written to %s" % (n, a.out), file=sys.stderr)
 

@@ -54,3 +54,35 @@ def read_tables(spark, dirs):
     return out
 
 
+
+
+def check_out(spark, out_dir, event_dirs, overwrite):
+    """Refuses an --out that would destroy data, on whatever file system it names: an input
+    table (or a folder holding one, or inside one) always; any other non-empty folder unless
+    --overwrite. The write then replaces only what the analyst allowed."""
+    jvm = spark.sparkContext._jvm
+    conf = spark.sparkContext._jsc.hadoopConfiguration()
+
+    def qualified(p):
+        path = jvm.org.apache.hadoop.fs.Path(p)
+        fs = path.getFileSystem(conf)
+        return fs, fs.makeQualified(path).toString().rstrip("/")
+
+    fs, out = qualified(out_dir)
+    for d in event_dirs:
+        _, table = qualified(d)
+        if out == table or table.startswith(out + "/") or out.startswith(table + "/"):
+            raise SystemExit(
+                "--out %s is the input table %s or holds it (or lies inside it): svchop never "
+                "writes over its evidence; give another folder" % (out_dir, d)
+            )
+    path = jvm.org.apache.hadoop.fs.Path(out_dir)
+    if fs.exists(path):
+        if not fs.getFileStatus(path).isDirectory():
+            raise SystemExit("--out %s is a file, not a folder" % out_dir)
+        n = len(fs.listStatus(path))
+        if n > 0 and not overwrite:
+            raise SystemExit(
+                "--out %s is not empty (%d entries): give an empty or new folder, or --overwrite "
+                "to replace what it holds" % (out_dir, n)
+            )

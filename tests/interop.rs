@@ -494,3 +494,106 @@ fn compare(checks: Vec<(String, PathBuf, PathBuf)>) -> (usize, usize) {
     }
     (total, suppressed)
 }
+
+/// Executables that are not a svchop the job can ship: a Windows build's header, and a program
+/// answering an older version.
+fn wrong_binaries(d: &Path) -> (PathBuf, PathBuf) {
+    use std::os::unix::fs::PermissionsExt;
+    let windows = d.join("svchop.exe");
+    std::fs::write(
+        &windows,
+        b"MZ\x90\x00\x03\x00\x00\x00\x04\x00\x00\x00\xff\xff\x00\x00\xb8\x00\x00\x00",
+    )
+    .expect("write");
+    std::fs::set_permissions(&windows, std::fs::Permissions::from_mode(0o755)).expect("chmod");
+    let old = d.join("svchop-old");
+    std::fs::write(&old, "#!/bin/sh\necho 'svchop 0.0.1'\n").expect("write");
+    std::fs::set_permissions(&old, std::fs::Permissions::from_mode(0o755)).expect("chmod");
+    (windows, old)
+}
+
+/// The Spark jobs never destroy data and say what to ship: a non-empty `--out` is refused
+/// unless `--overwrite` (and its files stay), the input table is refused even with it, a given
+/// `--svchop` that does not exist is an error (no fallback to another binary), and a binary for
+/// another platform or an older svchop is named before any phase runs.
+#[test]
+fn spark_jobs_refuse_to_destroy_data_and_name_the_binary_to_ship() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let d = dir.path();
+    let table = d.join("table");
+    svchop()
+        .arg("normalize")
+        .arg(common::corpus())
+        .arg("--to")
+        .arg(&table)
+        .assert()
+        .success();
+    let sql = d.join("job-sql.py");
+    export("elastic", "spark-sql", &sql, &[]);
+    let engine = d.join("job-engine.py");
+    export("default", "spark", &engine, &[]);
+    let full = d.join("full");
+    std::fs::create_dir(&full).expect("mkdir");
+    std::fs::write(full.join("keep.txt"), "the analyst's notes").expect("write");
+    let full2 = d.join("full2");
+    std::fs::create_dir(&full2).expect("mkdir");
+    std::fs::write(full2.join("old.txt"), "old").expect("write");
+    let (windows, old) = wrong_binaries(d);
+    let step = |job: &Path, out: &Path, extra: serde_json::Value| {
+        let mut s = serde_json::json!({"job": job, "events": [table], "out": out});
+        for (k, v) in extra.as_object().expect("object") {
+            s[k] = v.clone();
+        }
+        s
+    };
+    let plan = vec![
+        step(
+            &sql,
+            &full,
+            serde_json::json!({"expect_error": "is not empty"}),
+        ),
+        step(
+            &engine,
+            &full,
+            serde_json::json!({"expect_error": "is not empty"}),
+        ),
+        step(
+            &sql,
+            &table,
+            serde_json::json!({"overwrite": true, "expect_error": "input table"}),
+        ),
+        step(
+            &engine,
+            &d.join("out-a"),
+            serde_json::json!({"svchop": d.join("no-such-svchop"), "expect_error": "no such file"}),
+        ),
+        step(
+            &engine,
+            &d.join("out-b"),
+            serde_json::json!({"svchop": windows, "expect_error": "Windows (PE) build"}),
+        ),
+        step(
+            &engine,
+            &d.join("out-c"),
+            serde_json::json!({"svchop": old, "expect_error": "older than svchop"}),
+        ),
+        step(&sql, &full2, serde_json::json!({"overwrite": true})),
+    ];
+    run_plan(d, &plan);
+    assert_eq!(
+        std::fs::read_to_string(full.join("keep.txt")).expect("kept"),
+        "the analyst's notes"
+    );
+    assert!(
+        table.join("events-00000.jsonl").exists(),
+        "the input table is intact"
+    );
+    assert!(
+        !full2.join("old.txt").exists(),
+        "--overwrite replaced the folder"
+    );
+    assert!(!findings_in(&full2).is_empty());
+    for o in ["out-a", "out-b", "out-c"] {
+        assert!(!d.join(o).exists(), "{o}: nothing written by a refused job");
+    }
+}

@@ -1,8 +1,9 @@
 """Runs several exported svchop Spark jobs in one local Spark session (one JVM start).
 
 Usage: python3 run_spark_jobs.py PLAN.json, where PLAN is a list of
-{"job": job.py, "events": [table dir...], "out": findings dir} and, for the engine job,
-an optional "host_partitions".
+{"job": job.py, "events": [table dir...], "out": findings dir}, optional "overwrite", for the
+engine job optional "host_partitions" and "svchop", and for a step that must be refused
+"expect_error" (a part of the message).
 """
 import importlib.util
 import json
@@ -17,7 +18,21 @@ def run_plan(spark, plan):
         spec = importlib.util.spec_from_file_location("svchop_job_%d" % i, step["job"])
         job = importlib.util.module_from_spec(spec)
         spec.loader.exec_module(job)
-        extra = {"host_partitions": step["host_partitions"]} if "host_partitions" in step else {}
+        extra = {k: step[k] for k in ("host_partitions", "overwrite", "svchop") if k in step}
+        if "expect_error" in step:
+            # A refusal step: the job must stop with a message that says this.
+            try:
+                job.run(spark, step["events"], step["out"], **extra)
+            except BaseException as e:  # SystemExit included: the jobs' refusals use it.
+                if step["expect_error"] not in str(e):
+                    raise AssertionError(
+                        "%s: expected an error saying %r, got: %s"
+                        % (step["job"], step["expect_error"], e)
+                    )
+                print("%s refused as expected: %s" % (step["job"], e), file=sys.stderr)
+                done.append({"job": step["job"], "findings": 0, "host_tasks": [], "refused": str(e)})
+                continue
+            raise AssertionError("%s: expected a refusal saying %r" % (step["job"], step["expect_error"]))
         n = job.run(spark, step["events"], step["out"], **extra)
         print("%s: %d finding(s)" % (step["job"], n), file=sys.stderr)
         done.append(
