@@ -258,6 +258,7 @@ impl Context {
             at.extend(self.runs_by_target.get(ip).into_iter().flatten());
         }
         at.extend(&self.range_runs);
+        crate::detect::work::add(at.len() + 1);
         at.sort_unstable();
         at.dedup();
         at.into_iter().map(|i| &self.client_runs[i]).collect()

@@ -42,6 +42,18 @@ pub struct HostIndex {
     by_account: FastMap<String, Vec<usize>>,
     /// Every event of the host by event id.
     event_ids: FastMap<u16, Vec<usize>>,
+    /// Pipe events (Sysmon 17/18, 5145 on IPC$) a chain's pipe rule can take, classified once:
+    /// a tool's pipe, or an SCM pipe opened by System. A flood of other pipes (thousands of
+    /// `svcctl` sessions) costs each chain nothing.
+    linkable_pipes: Vec<usize>,
+    /// Sysmon 17 pipe creations by the creating image's file name (lower-case): the pipes a
+    /// service's own binary made.
+    pipes_created_by: FastMap<String, Vec<usize>>,
+    /// Files written over SMB (5145 ADMIN$/C$ writes, Sysmon 11 by System) by file name
+    /// (lower-case): the service binary's copy.
+    written_files: FastMap<String, Vec<usize>>,
+    /// Remote service-control sessions (5145 `IPC$` SCM pipe from another address).
+    remote_scm_sessions: Vec<usize>,
 }
 
 /// Lists of indices under keys: what `HostIndex` looks up.
@@ -95,6 +107,11 @@ impl<K: Ord> Lists<K> for SortedLists<K> {
 /// purpose) must not make every chain absorb all of them, nor cost installs x logons.
 pub const MAX_WEAK_LINKS: usize = 8;
 
+/// Most events of one logon id a linking rule looks at, those nearest the chain's time: a
+/// session opens a handful; more than a stage lists (`MAX_LINKS_PER_STAGE`) are counted, not
+/// linked, so looking further would change nothing but the cost.
+pub const PER_LOGON_ID: usize = 2 * super::chain::MAX_LINKS_PER_STAGE;
+
 /// The `k` indices of `list` (time-ordered) in `[from, to]` nearest to `t`, in time order.
 fn nearest(
     store: &crate::store::Window,
@@ -127,23 +144,28 @@ fn nearest(
             out.push(i);
         }
     }
+    crate::detect::work::add(hi - lo + 1);
     out.sort_unstable();
     out
 }
 
 impl HostIndex {
-    pub fn build(view: &HostView<'_>) -> Self {
+    pub fn build(view: &HostView<'_>, pats: &Patterns) -> Self {
         let mut ix = Self::default();
         let mut logons = Vec::new();
         let mut key = String::new();
         for (i, id) in view.ids() {
             ix.event_ids.entry(id).or_default().push(i);
-            if !matches!(id, 4624 | 5140 | 5145) {
+            if !matches!(id, 4624 | 5140 | 5145 | 17 | 18 | 11) {
                 continue;
             }
             let Some(e) = view.store.read(i) else {
                 continue;
             };
+            ix.classify(pats, i, &e);
+            if !matches!(id, 4624 | 5140 | 5145) {
+                continue;
+            }
             if let Some(l) = e.fields.logon_id {
                 logons.push((l, i));
             }
@@ -164,6 +186,97 @@ impl HostIndex {
         }
         ix.by_logon = SortedLists::new(logons);
         ix
+    }
+
+    /// Lists a pipe, file or session event under what the linking rules look it up by.
+    fn classify(&mut self, pats: &Patterns, i: usize, e: &Event) {
+        if let Some(name) = pipe_name(e) {
+            let by_system = is_system_image(e);
+            if pats.pipe_match(name).is_some()
+                || (by_system && matches!(e.event_id, 17 | 18) && pats.is_scm_pipe(name))
+            {
+                self.linkable_pipes.push(i);
+            }
+            if e.event_id == 17
+                && let Some(image) = e.fields.process.image.as_deref()
+            {
+                self.pipes_created_by
+                    .entry(file_name(image))
+                    .or_default()
+                    .push(i);
+            }
+            if e.event_id == 5145
+                && pats.is_scm_pipe(name)
+                && e.fields
+                    .net
+                    .src_ip
+                    .as_deref()
+                    .is_some_and(|ip| !is_loopback_or_empty(ip))
+            {
+                self.remote_scm_sessions.push(i);
+            }
+        }
+        let written = match e.event_id {
+            5145 => e
+                .fields
+                .share
+                .relative_target
+                .as_deref()
+                .filter(|_| share_stage(pats, e) == Some(Stage::Share) && pats.is_write(e)),
+            11 if is_system_image(e) => e.fields.share.file_path.as_deref(),
+            _ => None,
+        };
+        if let Some(w) = written {
+            self.written_files.entry(file_name(w)).or_default().push(i);
+        }
+    }
+
+    /// Pipe events a chain's pipe rule can take (see `linkable_pipes`) in `[from, to]`.
+    pub fn linkable_pipes<'s>(
+        &self,
+        store: &'s crate::store::Window,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+    ) -> Vec<(usize, Ev<'s>)> {
+        Self::window(store, &self.linkable_pipes, from, to, None)
+            .filter_map(|i| store.read(i).map(|e| (i, e)))
+            .collect()
+    }
+
+    /// Sysmon 17 pipe creations by an image of this file name in `[from, to]`.
+    pub fn pipes_created_by<'s>(
+        &self,
+        store: &'s crate::store::Window,
+        image_file: &str,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+    ) -> Vec<(usize, Ev<'s>)> {
+        Self::in_order(&self.pipes_created_by, [&image_file.to_string()], store, from, to)
+    }
+
+    /// Files of this name written over SMB in `[from, to]`.
+    pub fn files_written<'s>(
+        &self,
+        store: &'s crate::store::Window,
+        file: &str,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+    ) -> Vec<(usize, Ev<'s>)> {
+        Self::in_order(&self.written_files, [&file.to_string()], store, from, to)
+    }
+
+    /// The latest remote service-control session in `[from, to]`.
+    pub fn last_remote_scm_session<'s>(
+        &self,
+        store: &'s crate::store::Window,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+    ) -> Option<(usize, Ev<'s>)> {
+        let ts = |i: usize| store.time(i).unwrap_or(DateTime::<Utc>::MIN_UTC);
+        let end = self.remote_scm_sessions.partition_point(|&i| ts(i) <= to);
+        crate::detect::work::add(1);
+        let i = *self.remote_scm_sessions.get(end.checked_sub(1)?)?;
+        (ts(i) >= from).then(|| store.read(i).map(|e| (i, e))).flatten()
     }
 
     /// Lists `i` under the account key `kind` + lower-case `name` (`key` is the buffer the key is
@@ -191,6 +304,7 @@ impl HostIndex {
         let ts = |i: usize| store.time(i).unwrap_or(DateTime::<Utc>::MIN_UTC);
         let start = list.partition_point(|&i| ts(i) < from);
         let end = list.partition_point(|&i| ts(i) <= to);
+        crate::detect::work::add(end.saturating_sub(start) + 1);
         list.get(start..end.max(start))
             .unwrap_or_default()
             .iter()
@@ -240,15 +354,49 @@ impl HostIndex {
         Self::in_order(&self.event_ids, ids, store, from, to)
     }
 
-    /// The network logons and share accesses of `ids` in `[from, to]`, in time order.
+    /// The network logons and share accesses of `ids` in `[from, to]`, of each id the
+    /// [`PER_LOGON_ID`] nearest `t0`, in time order; and how many more the window held (a
+    /// logon id shared by thousands of events costs each chain a bounded look).
     pub fn with_logon_ids<'s>(
         &self,
         store: &'s crate::store::Window,
         ids: &[LogonId],
-        from: DateTime<Utc>,
-        to: DateTime<Utc>,
-    ) -> Vec<(usize, Ev<'s>)> {
-        Self::in_order(&self.by_logon, ids, store, from, to)
+        t0: DateTime<Utc>,
+        (from, to): (DateTime<Utc>, DateTime<Utc>),
+    ) -> (Vec<(usize, Ev<'s>)>, u64) {
+        let mut hits = BTreeSet::new();
+        let skipped = self.nearest_by_logon(store, ids, t0, (from, to), None, &mut hits);
+        let events = hits
+            .into_iter()
+            .filter_map(|i| store.read(i).map(|e| (i, e)))
+            .collect();
+        (events, skipped)
+    }
+
+    /// Adds to `out` the events of each logon id in `[from, to]` (after `after`), the
+    /// [`PER_LOGON_ID`] nearest `t`; returns how many more the windows held.
+    #[allow(clippy::too_many_arguments)] // Why: keys, a time, a window, a bound and a work list.
+    fn nearest_by_logon<'k>(
+        &self,
+        store: &crate::store::Window,
+        ids: impl IntoIterator<Item = &'k LogonId>,
+        t: DateTime<Utc>,
+        (from, to): (DateTime<Utc>, DateTime<Utc>),
+        after: Option<usize>,
+        out: &mut BTreeSet<usize>,
+    ) -> u64 {
+        let ts = |i: usize| store.time(i).unwrap_or(DateTime::<Utc>::MIN_UTC);
+        let mut skipped = 0u64;
+        for list in ids.into_iter().filter_map(|k| self.by_logon.list(k)) {
+            let start = list.partition_point(|&i| ts(i) < from);
+            let end = list.partition_point(|&i| ts(i) <= to).max(start);
+            let taken = nearest(store, list, t, (from, to), PER_LOGON_ID, |i| {
+                after.is_none_or(|a| i > a)
+            });
+            skipped += (end - start).saturating_sub(taken.len()) as u64;
+            out.extend(taken);
+        }
+        skipped
     }
 
     /// The events of keys a chain just learned, after the event that taught them (of a session
@@ -263,15 +411,7 @@ impl HostIndex {
         after: usize,
         out: &mut BTreeSet<usize>,
     ) {
-        Self::keyed(
-            &self.by_logon,
-            lid.as_ref(),
-            store,
-            from,
-            to,
-            Some(after),
-            out,
-        );
+        self.nearest_by_logon(store, lid.as_ref(), t0, (from, to), Some(after), out);
         if let Some(list) = sess.and_then(|s| self.by_session.get(s)) {
             out.extend(nearest(store, list, t0, (from, to), MAX_WEAK_LINKS, |i| {
                 i > after
@@ -288,7 +428,7 @@ impl HostIndex {
         (t0, from, to): (DateTime<Utc>, DateTime<Utc>, DateTime<Utc>),
         out: &mut BTreeSet<usize>,
     ) {
-        Self::keyed(&self.by_logon, &c.logon_ids, store, from, to, None, out);
+        self.nearest_by_logon(store, &c.logon_ids, t0, (from, to), None, out);
         for list in c.sessions.iter().filter_map(|s| self.by_session.get(s)) {
             out.extend(nearest(store, list, t0, (from, to), MAX_WEAK_LINKS, |_| {
                 true
@@ -380,7 +520,9 @@ impl Linker<'_> {
     pub fn logons_by_id(&self, c: &mut Chain, ids: &[LogonId], t0: DateTime<Utc>) {
         let back = secs(self.profile.windows.logon_to_install.max(0));
         let (from, to) = span(t0, back, secs(1));
-        for (i, e) in self.sess.with_logon_ids(self.view.store, ids, from, to) {
+        let (events, skipped) = self.sess.with_logon_ids(self.view.store, ids, t0, (from, to));
+        c.omitted += skipped;
+        for (i, e) in events {
             let e: &Event = &e;
             if self.is_network_logon(e) && e.fields.logon_id.is_some_and(|l| ids.contains(&l)) {
                 let how = format!(
@@ -568,9 +710,7 @@ impl Linker<'_> {
     pub fn pipes(&self, c: &mut Chain, t0: DateTime<Utc>, tool: Option<usize>) {
         let win = &self.profile.windows;
         let (from, to) = span(t0, secs(win.stage_window), secs(win.lifecycle));
-        let window = self
-            .sess
-            .with_ids(self.view.store, &[17, 18, 5145], from, to);
+        let window = self.sess.linkable_pipes(self.view.store, from, to);
         // Pipes the service's own binary created (Impacket's helper opens RemCom's pipes):
         // every event on those pipe names belongs to the chain, whatever tool they look like.
         let helper = c
@@ -579,18 +719,15 @@ impl Linker<'_> {
             .as_deref()
             .map(|i| file_name(&exe_path(i)))
             .unwrap_or_default();
-        let owned: Vec<String> = window
-            .iter()
-            .filter(|(_, e)| e.event_id == 17 && !helper.is_empty())
-            .filter(|(_, e)| {
-                e.fields
-                    .process
-                    .image
-                    .as_deref()
-                    .is_some_and(|i| file_name(i) == helper)
-            })
-            .filter_map(|(_, e)| pipe_name(e).map(|n| pipe_base(n).to_ascii_lowercase()))
-            .collect();
+        let owned: Vec<String> = if helper.is_empty() {
+            Vec::new()
+        } else {
+            self.sess
+                .pipes_created_by(self.view.store, &helper, from, to)
+                .iter()
+                .filter_map(|(_, e)| pipe_name(e).map(|n| pipe_base(n).to_ascii_lowercase()))
+                .collect()
+        };
         for (i, e) in &window {
             let (i, e): (usize, &Event) = (*i, e);
             let Some(name) = pipe_name(e) else { continue };
@@ -694,17 +831,9 @@ impl Linker<'_> {
             return;
         }
         let (from, to) = span(t0, secs(self.profile.windows.stage_window), secs(1));
-        for (i, e) in self.sess.with_ids(self.view.store, &[5145, 11], from, to) {
+        for (i, e) in self.sess.files_written(self.view.store, &want, from, to) {
             let e: &Event = &e;
-            let written = match e.event_id {
-                5145 => e.fields.share.relative_target.as_deref().filter(|_| {
-                    share_stage(self.pats, e) == Some(Stage::Share) && self.pats.is_write(e)
-                }),
-                11 if is_system_image(e) => e.fields.share.file_path.as_deref(),
-                _ => None,
-            };
-            if written.is_some_and(|p| file_name(p) == want)
-                && c.add(i, Stage::Share, "service binary written over SMB")
+            if c.add(i, Stage::Share, "service binary written over SMB")
             {
                 if e.event_id == 5145 {
                     self.note_session(c, e);
@@ -726,17 +855,7 @@ impl Linker<'_> {
         let (from, to) = span(t0, secs(self.profile.windows.stage_window), secs(1));
         let latest = self
             .sess
-            .with_ids(self.view.store, &[5145], from, to)
-            .into_iter()
-            .filter(|(_, e)| {
-                pipe_name(e).is_some_and(|p| self.pats.is_scm_pipe(p))
-                    && e.fields
-                        .net
-                        .src_ip
-                        .as_deref()
-                        .is_some_and(|ip| !is_loopback_or_empty(ip))
-            })
-            .last();
+            .last_remote_scm_session(self.view.store, from, to);
         if let Some((i, e)) = latest
             && c.add(
                 i,

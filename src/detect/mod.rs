@@ -239,7 +239,7 @@ impl Detector {
             Engine::Sentinel => seeds::sentinel(&view, &facts.joins, p),
             Engine::Hunt | Engine::Chain => {
                 let l = Linker {
-                    sess: links::HostIndex::build(&view),
+                    sess: links::HostIndex::build(&view, &self.patterns),
                     view,
                     ctx: &facts.context,
                     pats: &self.patterns,
@@ -331,6 +331,29 @@ fn drop_suppressed(findings: &mut Vec<Finding>, per_host: usize) -> usize {
 fn dedupe(findings: &mut Vec<Finding>) {
     let mut seen = std::collections::HashSet::new();
     findings.retain(|f| seen.insert(f.id.clone()));
+}
+
+/// The linking's work (index entries visited), counted for the complexity tests: builds with the
+/// `bench` feature count, others compile the calls away.
+#[doc(hidden)]
+pub mod work {
+    #[cfg(any(test, feature = "bench"))]
+    static VISITS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+
+    /// `n` more entries visited.
+    #[inline]
+    pub fn add(n: usize) {
+        #[cfg(any(test, feature = "bench"))]
+        VISITS.fetch_add(n as u64, std::sync::atomic::Ordering::Relaxed);
+        #[cfg(not(any(test, feature = "bench")))]
+        let _ = n;
+    }
+
+    /// The entries visited since the last call (the count starts again at 0).
+    #[cfg(any(test, feature = "bench"))]
+    pub fn take() -> u64 {
+        VISITS.swap(0, std::sync::atomic::Ordering::Relaxed)
+    }
 }
 
 /// Hand-built events for the unit tests and the adversarial benchmark; not a stable API.
