@@ -8,7 +8,7 @@ cd "$(dirname "$0")/.."
 secs=${1:-600}
 shift || true
 targets=("$@")
-[ ${#targets[@]} -gt 0 ] || targets=(json_ingest evtx_ingest scan case_file allowlist)
+[ ${#targets[@]} -gt 0 ] || targets=(json_ingest evtx_ingest scan case_file allowlist adversary)
 command -v cargo-fuzz >/dev/null || cargo install --locked cargo-fuzz
 corpus=$(cd ../shared/corpus/dev && pwd)
 root=$PWD
@@ -18,6 +18,7 @@ for t in "${targets[@]}"; do
   case $t in
     evtx_ingest) seeds=("$corpus"); extra=(-max_len=500000) ;;
     json_ingest | scan) seeds=("$corpus/json" "$root/tests/fixtures"); extra=(-max_len=65536) ;;
+    adversary) seeds=(); extra=(-max_len=64) ;;
     *) seeds=(); extra=(-max_len=4096) ;;
   esac
   echo "== $t: ${secs}s"

@@ -5,6 +5,8 @@
 //!
 //! One test in its own binary: the count is process-wide, so nothing else may scan meanwhile.
 
+#![allow(clippy::expect_used)] // The assets load or the test fails loudly.
+
 use svchop::detect::Detector;
 use svchop::detect::testkit::shapes::{ALL, Shape};
 

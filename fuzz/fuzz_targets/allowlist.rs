@@ -14,6 +14,7 @@ fuzz_target!(|data: &[u8]| {
             pattern: pattern.to_string(),
             reason: "fuzz".into(),
             literal,
+            and: Vec::new(),
         };
         let Ok(entry) = AllowEntry::new(spec, "fuzz") else { continue };
         if literal {

@@ -58,6 +58,8 @@ pub fn chains_on_host(l: &Linker<'_>) -> Vec<Chain> {
     let claimed: HashSet<usize> = chains.iter().flat_map(Chain::indices).collect();
     chains.extend(timeout_campaigns(l, &claimed));
     chains.extend(source_only(l));
+    let linked: HashSet<usize> = chains.iter().flat_map(Chain::indices).collect();
+    chains.extend(unlinked_runs(l, &linked));
     for (at, (n, latest)) in sessions {
         let c = &mut chains[at];
         if let Some(latest) = latest {
@@ -86,21 +88,55 @@ pub fn chains_on_host(l: &Linker<'_>) -> Vec<Chain> {
 /// target) and its SMB connection to the target when logged. When the target's logs are
 /// present, its own finding links the run instead.
 fn source_only(l: &Linker<'_>) -> Vec<Chain> {
+    let runs = l.ctx.runs_from(l.view.key).iter().filter(|run| {
+        run.target.as_deref().is_some_and(|target| {
+            // The client aimed at its own host: local use, linked on the host itself. A logged
+            // target links the run in its own scan (or raises it there, `unlinked_runs`).
+            !l.ctx.names_host(target, l.view.key, run.ts) && !l.ctx.is_logged_host(target, run.ts)
+        })
+    });
+    run_chains(l, runs, true)
+}
+
+/// On a host whose logs are in the collection: lateral tool runs elsewhere naming it that none
+/// of its chains linked (its logs hold no trace of them, or only what an attacker wrote there).
+/// Raised as they are when its logs are missing: more logs of the target never hide a run.
+fn unlinked_runs(l: &Linker<'_>, linked: &HashSet<usize>) -> Vec<Chain> {
+    let key = l.view.key;
+    let runs = l.ctx.runs_aimed_at(key).into_iter().filter(|run| {
+        run.source_key != key
+            && !linked.contains(&run.idx)
+            && run.target.as_deref().is_some_and(|target| {
+                !l.ctx.names_host(target, &run.source_key, run.ts)
+                    && !target.contains('/')
+                    && l.ctx.is_logged_host(target, run.ts)
+            })
+    });
+    let mut out = run_chains(l, runs, false);
+    out.retain(|c| c.target_key == key);
+    out
+}
+
+/// Chains of lateral tool runs, one per target and action (`on_source`: built on the source
+/// host, which also links the source's own corroboration).
+fn run_chains<'r>(
+    l: &Linker<'_>,
+    runs: impl Iterator<Item = &'r super::context::ClientRun>,
+    on_source: bool,
+) -> Vec<Chain> {
     let mut out: Vec<Chain> = Vec::new();
     // A command and the process it starts (`cmd /c sc \\HOST create ...` and its `sc.exe`) are
     // one action: runs naming the same target within a minute join one chain.
     let mut latest: HashMap<String, (DateTime<Utc>, usize)> = HashMap::new();
-    for run in l.ctx.runs_from(l.view.key) {
+    for run in runs {
         let Some(target) = run.target.as_deref() else {
             continue;
         };
-        if l.ctx.names_host(target, l.view.key, run.ts) {
-            continue; // the client aimed at its own host: local use, linked on the host itself
-        }
-        if l.ctx.is_logged_host(target, run.ts) {
-            continue;
-        }
-        let target_key = crate::model::host_key(target.trim_start_matches('\\'));
+        let target_key = if on_source {
+            crate::model::host_key(target.trim_start_matches('\\'))
+        } else {
+            l.view.key.to_string()
+        };
         if target_key.is_empty() || target.contains('/') {
             continue; // a range (`nxc smb 10.1.1.0/24`) names no single target
         }
@@ -124,51 +160,73 @@ fn source_only(l: &Linker<'_>) -> Vec<Chain> {
             continue;
         }
         latest.insert(target_key.clone(), (run.ts, out.len()));
-        let mut c = Chain::new(&target_key);
-        c.t0 = Some(run.ts);
-        c.source_only = Some(l.view.key.to_string());
-        c.add(
-            run.idx,
-            Stage::Source,
-            format!(
-                "{} run on {} naming {target} (seen from the source only)",
-                tool.name, l.view.key
-            ),
-        );
-        c.source_hosts.insert(l.view.key.to_string());
-        c.tools.insert(tool.name.clone());
-        c.known_tool = true;
-        c.signals.insert(Signal::ToolServiceProcess);
-        push_unique(
-            &mut c.remote,
-            format!(
-                "seen from the source only: {} run on {} (the target's own logs are not in the collection)",
-                tool.name, l.view.key
-            ),
-        );
-        if let Some(e) = l.view.store.get(run.idx) {
-            let cmd = e.fields.process.command_line.as_deref().unwrap_or("");
-            if let Some((name, image)) = sc_service(cmd) {
-                c.service.add_name(&name);
-                c.service.image = image;
-            }
-            c.user = e
-                .fields
-                .subject
-                .display()
-                .or_else(|| e.fields.process.user.as_deref().map(str::to_string));
-            note_fingerprint(
-                &mut c,
-                l.pats,
-                run.tool,
-                &format!("client command line: {}", short(cmd, 80)),
-            );
-        }
-        source_corroboration(l, &mut c, target, run.ts);
+        let c = run_chain(l, run, target, &target_key, on_source);
         out.push(c);
     }
     out
 }
+
+/// The chain of one lateral tool run naming `target` (see `run_chains`).
+fn run_chain(
+    l: &Linker<'_>,
+    run: &super::context::ClientRun,
+    target: &str,
+    target_key: &str,
+    on_source: bool,
+) -> Chain {
+    let source = run.source_key.as_str();
+    let tool = &l.pats.tools[run.tool];
+    let mut c = Chain::new(target_key);
+    c.t0 = Some(run.ts);
+    c.source_only = Some(source.to_string());
+    let (seen, why) = if on_source {
+        (
+            "seen from the source only",
+            "the target's own logs are not in the collection",
+        )
+    } else {
+        (
+            "seen from the source only",
+            "the target's logs are in the collection, but nothing in them links to this run",
+        )
+    };
+    c.add(
+        run.idx,
+        Stage::Source,
+        format!("{} run on {source} naming {target} ({seen})", tool.name),
+    );
+    c.source_hosts.insert(source.to_string());
+    c.tools.insert(tool.name.clone());
+    c.known_tool = true;
+    c.signals.insert(Signal::ToolServiceProcess);
+    push_unique(
+        &mut c.remote,
+        format!("{seen}: {} run on {source} ({why})", tool.name),
+    );
+    if let Some(e) = l.view.store.get(run.idx) {
+        let cmd = e.fields.process.command_line.as_deref().unwrap_or("");
+        if let Some((name, image)) = sc_service(cmd) {
+            c.service.add_name(&name);
+            c.service.image = image;
+        }
+        c.user = e
+            .fields
+            .subject
+            .display()
+            .or_else(|| e.fields.process.user.as_deref().map(str::to_string));
+        note_fingerprint(
+            &mut c,
+            l.pats,
+            run.tool,
+            &format!("client command line: {}", short(cmd, 80)),
+        );
+    }
+    if on_source {
+        source_corroboration(l, &mut c, target, run.ts);
+    }
+    c
+}
+
 
 /// The source's explicit-credential logon to the target (4648 `TargetServerName`) and its SMB
 /// connection to it (Sysmon 3 to 445) around the tool run.

@@ -231,3 +231,263 @@ pub mod shapes {
         }
     }
 }
+
+/// The adversarial property (#27): events an attacker running as SYSTEM on a target could write
+/// (processes of any name, registry values, service installs of any name and path, loopback
+/// logons, pipes of any name, files), placed around a remote chain, never lower its severity
+/// nor suppress it. Shared by the unit test (a bounded number of cases) and the fuzz target.
+pub mod adversary {
+    use super::ev;
+    use crate::detect::Detector;
+    use crate::detect::finding::{Finding, OriginKind};
+    use crate::model::{Channel, Event};
+    use chrono::{DateTime, TimeDelta, Utc};
+
+    /// A small deterministic generator (xorshift64*): the same seed, the same events.
+    pub struct Rng(u64);
+
+    impl Rng {
+        pub fn new(seed: u64) -> Self {
+            Rng(seed ^ 0x9E37_79B9_7F4A_7C15 | 1)
+        }
+        pub fn next_u64(&mut self) -> u64 {
+            let mut x = self.0;
+            x ^= x >> 12;
+            x ^= x << 25;
+            x ^= x >> 27;
+            self.0 = x;
+            x.wrapping_mul(0x2545_F491_4F6C_DD1D)
+        }
+        pub fn below(&mut self, n: usize) -> usize {
+            usize::try_from(self.next_u64() % (n.max(1) as u64)).unwrap_or(0)
+        }
+        fn pick<'a>(&mut self, from: &[&'a str]) -> &'a str {
+            from[self.below(from.len())]
+        }
+        /// A name the attacker makes up: letters and digits of any case.
+        fn word(&mut self) -> String {
+            const CH: &[u8] = b"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789";
+            let n = 1 + self.below(16);
+            (0..n).map(|_| char::from(CH[self.below(CH.len())])).collect()
+        }
+    }
+
+    /// Names an attacker would choose to look benign or to look like a local run.
+    const PROCESS_NAMES: &[&str] = &[
+        "PsExec.exe",
+        "PsExec64.exe",
+        "paexec.exe",
+        "RemCom.exe",
+        "svchost.exe",
+        "MsMpEng.exe",
+        "PDQDeployRunner-1.exe",
+        "csexec.exe",
+    ];
+    const SERVICE_NAMES: &[&str] = &[
+        "SCCM",
+        "CCMSetup",
+        "PDQDeployRunner-1",
+        "MpKsl1a2b3c4d",
+        "Sysmon",
+        "SysmonDrv",
+        "VBoxService",
+        "ADWS",
+        "PSEXESVC",
+        "WinDefend",
+    ];
+    const IMAGE_PATHS: &[&str] = &[
+        "%SystemRoot%\\AdminArsenal\\PDQDeployRunner\\..\\..\\x.exe",
+        "C:\\Program Files\\..\\Windows\\x.exe",
+        "C:\\ProgramData\\Microsoft\\Windows Defender\\Definition Updates\\{11111111-2222-3333-4444-555555555555}\\MpKslDrv.sys",
+        "C:\\Windows\\System32\\drivers\\x.sys",
+        "C:\\Windows\\Sysmon64.exe",
+        "C:\\Program Files\\Vendor\\updater.exe",
+        "%SystemRoot%\\CCM\\CcmExec.exe",
+        "C:\\Windows\\PSEXESVC.exe",
+    ];
+    const REGISTRY_KEYS: &[&str] = &[
+        "HKU\\S-1-5-18\\Software\\Sysinternals\\PsExec\\EulaAccepted",
+        "HKU\\S-1-5-21-1-2-3-500\\Software\\Sysinternals\\PsExec64\\EulaAccepted",
+        "HKLM\\System\\CurrentControlSet\\Services\\PSEXESVC\\ImagePath",
+        "HKLM\\System\\CurrentControlSet\\Services\\SCCM\\ImagePath",
+        "HKLM\\Software\\Microsoft\\Windows\\CurrentVersion\\Run\\x",
+    ];
+
+    /// One to eight events an attacker on `host` could write, within ten minutes of `t0`.
+    pub fn attacker_events(rng: &mut Rng, host: &str, t0: DateTime<Utc>) -> Vec<Event> {
+        let n = 1 + rng.below(8);
+        (0..n).map(|_| attacker_event(rng, host, t0)).collect()
+    }
+
+    #[allow(clippy::cast_possible_wrap)] // Offsets below 1.2M ms.
+    fn attacker_event(rng: &mut Rng, host: &str, t0: DateTime<Utc>) -> Event {
+        let offset = rng.below(1_200_001) as i64 - 600_000;
+        let mut e = match rng.below(7) {
+            0 | 1 => {
+                let name = if rng.below(3) == 0 {
+                    format!("{}.exe", rng.word())
+                } else {
+                    rng.pick(PROCESS_NAMES).to_string()
+                };
+                let image = format!("C:\\Windows\\Temp\\{name}");
+                let cmd = match rng.below(3) {
+                    0 => format!("{name} \\\\{host} -s cmd.exe"),
+                    1 => format!("{name} \\\\127.0.0.1 -accepteula cmd"),
+                    _ => name.clone(),
+                };
+                let id = if rng.below(2) == 0 { 1 } else { 4688 };
+                let ch = if id == 1 {
+                    Channel::Sysmon
+                } else {
+                    Channel::Security
+                };
+                let mut e = ev(host, 0, ch, id)
+                    .process(&image, &cmd, 4000 + u32::try_from(rng.below(4000)).unwrap_or(0), "C:\\Windows\\System32\\services.exe", 600)
+                    .done();
+                e.fields.process.user = Some("NT AUTHORITY\\SYSTEM".into());
+                e
+            }
+            2 => {
+                let mut e = ev(host, 0, Channel::Sysmon, 13)
+                    .process("C:\\Windows\\Temp\\PsExec64.exe", "", 777, "", 1)
+                    .done();
+                e.fields.registry.event_type = Some("SetValue".into());
+                e.fields.registry.target_object = Some(rng.pick(REGISTRY_KEYS).into());
+                e.fields.registry.details = Some("DWORD (0x00000001)".into());
+                e
+            }
+            3 => {
+                let name = if rng.below(3) == 0 {
+                    rng.word()
+                } else {
+                    rng.pick(SERVICE_NAMES).to_string()
+                };
+                ev(host, 0, Channel::System, 7045)
+                    .service(&name, rng.pick(IMAGE_PATHS))
+                    .user_sid("S-1-5-18")
+                    .done()
+            }
+            4 => {
+                let ip = if rng.below(2) == 0 { "127.0.0.1" } else { "::1" };
+                ev(host, 0, Channel::Security, 4624)
+                    .logon(0x9000 + u64::try_from(rng.below(1000)).unwrap_or(0), 3, ip, "SYSTEM", "S-1-5-18")
+                    .done()
+            }
+            5 => {
+                let pipe = match rng.below(3) {
+                    0 => format!("\\PSEXESVC-{host}-{}-stdin", rng.below(9999)),
+                    1 => format!("\\{}", rng.word()),
+                    _ => "\\svcctl".to_string(),
+                };
+                let mut e = ev(host, 0, Channel::Sysmon, if rng.below(2) == 0 { 17 } else { 18 })
+                    .process("System", "", 4, "", 0)
+                    .done();
+                e.fields.share.pipe_name = Some(pipe.into());
+                e
+            }
+            _ => {
+                let mut e = ev(host, 0, Channel::Sysmon, 11)
+                    .process("System", "", 4, "", 0)
+                    .done();
+                e.fields.share.file_path = Some(format!("C:\\Windows\\{}.exe", rng.word()).into());
+                e
+            }
+        };
+        e.ts = t0 + TimeDelta::try_milliseconds(offset).unwrap_or_default();
+        e.source.file = std::sync::Arc::from("attacker");
+        e
+    }
+
+    /// What the property protects of a finding: its host and severity, and its evidence.
+    #[derive(Debug, Clone)]
+    pub struct Protected {
+        pub id: String,
+        pub target_key: String,
+        pub target_host: String,
+        pub severity: crate::detect::finding::Severity,
+        pub first_seen: DateTime<Utc>,
+        pub evidence: Vec<String>,
+    }
+
+    /// The active remote chains of a scan: what the attacker must not lower.
+    pub fn protected(findings: &[Finding]) -> Vec<Protected> {
+        findings
+            .iter()
+            .filter(|f| f.suppressed_by.is_none() && f.origin.kind == OriginKind::Remote)
+            .map(|f| Protected {
+                id: f.id.clone(),
+                target_key: f.target_key.clone(),
+                target_host: f.target_host.clone(),
+                severity: f.severity,
+                first_seen: f.first_seen,
+                evidence: f.stages.iter().map(|s| s.evidence.clone()).collect(),
+            })
+            .collect()
+    }
+
+    /// Scans `base` plus attacker events around the protected chain `p`; an error says which
+    /// verdict went down.
+    pub fn check(det: &Detector, base: &[Event], p: &Protected, rng: &mut Rng) -> Result<(), String> {
+        let added = attacker_events(rng, &p.target_host, p.first_seen);
+        let mut events = base.to_vec();
+        events.extend(added.iter().cloned());
+        let store = std::sync::Arc::new(crate::store::from_events(events, true).0);
+        let (after, _) = det.scan(&store, true);
+        let best = after
+            .iter()
+            .filter(|f| f.target_key == p.target_key)
+            .filter(|f| f.stages.iter().any(|s| p.evidence.contains(&s.evidence)))
+            .filter(|f| f.suppressed_by.is_none())
+            .map(|f| f.severity)
+            .max();
+        match best {
+            Some(s) if s >= p.severity => Ok(()),
+            got => {
+                let on_target: Vec<String> = after
+                    .iter()
+                    .filter(|f| f.target_key == p.target_key)
+                    .map(|f| {
+                        format!(
+                            "  {} {:?} {} origin {:?} suppressed {:?} shares evidence: {}",
+                            f.id,
+                            f.severity,
+                            f.score,
+                            f.origin.kind,
+                            f.suppressed_by.as_ref().map(|s| &s.pattern),
+                            f.stages.iter().any(|s| p.evidence.contains(&s.evidence))
+                        )
+                    })
+                    .collect();
+                let keys: std::collections::BTreeSet<String> =
+                    after.iter().map(|f| format!("{}={}", f.target_key, f.target_host)).collect();
+                Err(format!(
+                    "targets after: {keys:?} (want {})\n{} on {} was {:?}, after the attacker's events {:?}\nadded:\n{}\nfindings on the target after:\n{}",
+                    p.target_key,
+                    p.id,
+                    p.target_host,
+                    p.severity,
+                    got,
+                    added.iter().map(describe).collect::<Vec<_>>().join("\n"),
+                    on_target.join("\n")
+                ))
+            }
+        }
+    }
+
+    /// One line of what an added event holds.
+    pub fn describe(e: &Event) -> String {
+        let f = &e.fields;
+        let parts = [
+            f.process.image.as_deref(),
+            f.process.command_line.as_deref(),
+            f.service.name.as_deref(),
+            f.service.image_path.as_deref(),
+            f.registry.target_object.as_deref(),
+            f.share.pipe_name.as_deref(),
+            f.share.file_path.as_deref(),
+            f.net.src_ip.as_deref(),
+        ];
+        let shown: Vec<&str> = parts.into_iter().flatten().collect();
+        format!("  {} {} {}", e.ts, e.event_id, shown.join(" | "))
+    }
+}

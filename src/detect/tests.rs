@@ -284,9 +284,25 @@ fn tool_on_source_links_within_30s() {
     );
     assert_eq!(f[0].source_hosts, vec!["ADMIN01".to_string()]);
     let f = scan("default", mk(30_001 + 2_000));
+    let install = f
+        .iter()
+        .find(|f| f.stages.iter().any(|s| s.stage == Stage::Install))
+        .expect("the install's finding");
     assert!(
-        !f[0].stages.iter().any(|s| s.stage == Stage::Source),
+        !install.stages.iter().any(|s| s.stage == Stage::Source),
         "past 30 s is outside"
+    );
+    // The run no chain of the (logged) target linked is still raised, as when the target's
+    // logs are missing: more logs of the target never hide it.
+    let run = f
+        .iter()
+        .find(|f| f.stages.iter().any(|s| s.stage == Stage::Source))
+        .unwrap_or_else(|| panic!("the unlinked run: {f:#?}"));
+    assert_eq!(run.target_key, "WS01");
+    assert!(
+        run.origin.reasons.iter().any(|r| r.contains("nothing in them links to this run")),
+        "{:?}",
+        run.origin
     );
 }
 
