@@ -453,6 +453,9 @@ fn install_chain(l: &Linker<'_>, group: &[InstallRecord], scm_pids: &[u32]) -> C
     }
     if !c.has_stage(Stage::Logon) && modified.is_some() {
         l.scm_session_before(&mut c, t0);
+        if !c.has_stage(Stage::Logon) && !c.has_stage(Stage::Pipe) {
+            l.network_logon_before(&mut c, t0);
+        }
     }
     let tool = l
         .pats

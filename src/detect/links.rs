@@ -265,6 +265,27 @@ impl HostIndex {
         Self::in_order(&self.written_files, [&file.to_string()], store, from, to)
     }
 
+    /// The latest of the host's 4624 events in `[from, to]` that `keep` accepts, looking back
+    /// at most `bound` of them.
+    pub fn last_4624<'s>(
+        &self,
+        store: &'s crate::store::Window,
+        (from, to): (DateTime<Utc>, DateTime<Utc>),
+        bound: usize,
+        keep: impl Fn(&Event) -> bool,
+    ) -> Option<(usize, Ev<'s>)> {
+        let list = self.event_ids.get(&4624)?;
+        let ts = |i: usize| store.time(i).unwrap_or(DateTime::<Utc>::MIN_UTC);
+        let end = list.partition_point(|&i| ts(i) <= to);
+        let start = list.partition_point(|&i| ts(i) < from);
+        let span = list.get(start..end.max(start))?;
+        crate::detect::work::add(span.len().min(bound) + 1);
+        span.iter().rev().take(bound).find_map(|&i| {
+            let e = store.read(i)?;
+            keep(&e).then_some((i, e))
+        })
+    }
+
     /// The latest remote service-control session in `[from, to]`.
     pub fn last_remote_scm_session<'s>(
         &self,
@@ -861,6 +882,30 @@ impl Linker<'_> {
                 i,
                 Stage::Pipe,
                 "remote service-control session just before the change",
+            )
+        {
+            self.note_session(c, &e);
+        }
+    }
+
+    /// The latest network logon from another address shortly before `t0`: for a change that
+    /// names no installer and no logon id (a Sysmon 13 path write by services.exe) where no
+    /// service-control session was audited, the session that most likely made it.
+    pub fn network_logon_before(&self, c: &mut Chain, t0: DateTime<Utc>) {
+        let (from, to) = span(t0, secs(self.profile.windows.stage_window), secs(1));
+        let latest = self.sess.last_4624(self.view.store, (from, to), 64, |e| {
+            self.is_network_logon(e)
+                && e.fields
+                    .net
+                    .src_ip
+                    .as_deref()
+                    .is_some_and(|ip| !is_loopback_or_empty(ip))
+        });
+        if let Some((i, e)) = latest
+            && c.add(
+                i,
+                Stage::Logon,
+                "network logon just before the change (no logon id links a registry write)",
             )
         {
             self.note_session(c, &e);

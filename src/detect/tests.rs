@@ -1364,3 +1364,43 @@ fn process_points_come_from_the_image_not_the_command_text() {
     };
     assert_eq!(points("cmd /c whoami"), points("cmd.exe /c whoami"));
 }
+
+/// `sc \\HOST config X binPath= ...`, a start, the path put back, after a network logon, where
+/// no share access was audited (no 5145): the change is linked to the logon that made it (the
+/// only remote session on the host just before) and is at least Medium (#26).
+#[test]
+fn a_remote_modification_without_share_auditing_is_linked_to_its_logon() {
+    let mut started = ev("WS13", 2_500, Channel::System, 7036).done();
+    started.fields.service.name = Some("XblAuthManager".into());
+    started.fields.service.state = Some("running".into());
+    let events = vec![
+        ev("WS13", 0, Channel::Security, 4624)
+            .logon(0x43, 3, IP, "admin", SID)
+            .done(),
+        image_path_write(
+            "WS13",
+            2_000,
+            "XblAuthManager",
+            "C:\\windows\\system32\\cmd.exe /c net user backdoor P@ss /add",
+        ),
+        started,
+        image_path_write(
+            "WS13",
+            9_000,
+            "XblAuthManager",
+            "C:\\Windows\\system32\\svchost.exe -k netsvcs -p",
+        ),
+    ];
+    let f = scan("default", events);
+    let f = f
+        .iter()
+        .find(|f| f.stages.iter().any(|s| s.stage == Stage::Modify))
+        .unwrap_or_else(|| panic!("{f:#?}"));
+    assert!(
+        f.stages.iter().any(|s| s.stage == Stage::Logon),
+        "linked to its logon: {:?}",
+        f.stages.iter().map(|s| (s.stage, &s.link)).collect::<Vec<_>>()
+    );
+    assert_eq!(f.source_ips, vec![IP.to_string()]);
+    assert!(f.severity >= Severity::Medium, "{:?}", f.score_breakdown);
+}
