@@ -181,3 +181,65 @@ fn launcher_signs_fire_on_launchers_only() {
         assert!(signs(own).is_empty(), "{own}: {:?}", signs(own));
     }
 }
+
+/// (tool id, a pipe the tool's code opens, its helper binary's file name if it copies one).
+/// PsExec: `\PSEXESVC-<client>-<pid>-stdin` (PsExec's documented pipe scheme, and the plain
+/// `\PSEXESVC` control pipe); PAExec: `\PAExec-<pid>-<client>`-style names; RemCom:
+/// `\RemCom_communicaton` and `\RemCom_stdin...`; winexe: `\ahexec`.
+const PIPED: &[(&str, &str, Option<&str>)] = &[
+    ("psexec", "PSEXESVC", Some("PSEXESVC.exe")),
+    ("psexec", "PSEXESVC-ADMIN01-4242-stdin", None),
+    ("paexec", "PAExec-4242-ADMIN01.exe", Some("PAExec-4242-ADMIN01.exe")),
+    ("remcom", "RemCom_communicaton", Some("RemComSvc.exe")),
+    ("remcom", "RemCom_stdin1234", None),
+    ("winexe", "ahexec", Some("winexesvc.exe")),
+];
+
+/// Every form a tool's pipe name takes: Sysmon 17/18 `PipeName` (`\name`), the 5145
+/// `RelativeTargetName` on IPC$ (`name`), the client's `\\.\pipe\name`; and every form its helper
+/// binary's path takes: 7045 `ImagePath` (`%SystemRoot%\x.exe`), 4697 / Sysmon 1 `Image`
+/// (`C:\Windows\x.exe`, any case), Sysmon 13 `Details` (`%%SystemRoot%%`), Sysmon 11
+/// `TargetFilename`, 5145 `RelativeTargetName` on ADMIN$ (`x.exe`, read as `C:\Windows\x.exe`).
+#[test]
+fn every_tool_pipe_and_helper_fires_in_every_form() {
+    let p = Patterns::builtin().unwrap();
+    let id = |t: Option<usize>| t.map(|t| p.tools[t].id.clone());
+    for (tool, pipe, helper) in PIPED {
+        for form in [
+            format!("\\{pipe}"),
+            (*pipe).to_string(),
+            format!("\\\\.\\pipe\\{pipe}"),
+        ] {
+            assert_eq!(
+                p.pipe_match(&form).map(|m| p.tools[m.tool].id.clone()).as_deref(),
+                Some(*tool),
+                "pipe {form}"
+            );
+        }
+        let Some(helper) = helper else { continue };
+        for (source, form) in [
+            ("7045 ImagePath", format!("%SystemRoot%\\{helper}")),
+            ("Sysmon 13 Details", format!("%%SystemRoot%%\\{helper}")),
+            ("4697 / Sysmon 1 Image", format!("C:\\Windows\\{helper}")),
+            ("Image, upper case", format!("C:\\WINDOWS\\{}", helper.to_uppercase())),
+            ("Sysmon 11 TargetFilename", format!("C:\\Windows\\{helper}")),
+            ("5145 ADMIN$ write, as read", format!("C:\\Windows\\{helper}")),
+        ] {
+            assert_eq!(
+                id(p.tool_for_service(None, Some(&form))).as_deref(),
+                Some(*tool),
+                "{source}: {form}"
+            );
+        }
+        assert_eq!(
+            id(p.tool_for_image(&format!("C:\\Windows\\{helper}"))).as_deref(),
+            Some(*tool),
+            "process Image of {helper}"
+        );
+    }
+    // Look-alikes: a pipe or binary that only contains a tool's name stays quiet.
+    for pipe in ["\\MSSQL$PSEXESVCDB\\sql\\query", "\\lsass", "\\srvsvc"] {
+        assert_eq!(p.pipe_match(pipe).map(|m| m.tool), None, "{pipe}");
+    }
+    assert_eq!(id(p.tool_for_image("C:\\Tools\\NotPSEXESVC.exe.bak")), None);
+}
