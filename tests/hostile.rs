@@ -128,10 +128,8 @@ fn damaged_lines_are_counted() {
     let (out, _, _) = run(&["sources", "--format", "json"], &path);
     let v: serde_json::Value = serde_json::from_str(&out).unwrap();
     let f = &v["files"][0];
-    assert_eq!(
-        f["records_skipped"], 2,
-        "lone surrogate and truncated line: {f}"
-    );
+    // The lone surrogate's record is kept (its name read with U+FFFD); the truncated line is not.
+    assert_eq!(f["records_skipped"], 1, "the truncated line: {f}");
     assert_eq!(f["records_read"], EVIL.len() as u64 * 3 + 1 + 2);
 }
 
@@ -229,7 +227,8 @@ fn timeline_csv_round_trips_hostile_cells_inert() {
         }
         rows += 1;
     }
-    assert_eq!(rows, EVIL.len() * 3 + 1, "one row per event");
+    // One row per event: the hostile ones and the 7045 with a lone surrogate in its name.
+    assert_eq!(rows, EVIL.len() * 3 + 2, "one row per event");
     assert!(saw_formula, "hostile text kept, neutralized");
 }
 
