@@ -41,7 +41,9 @@ def alive_workers(ui_port):
     try:
         with urllib.request.urlopen("http://127.0.0.1:%d/json/" % ui_port, timeout=2) as r:
             return json.load(r).get("aliveworkers", 0)
-    except OSError:
+    except (OSError, ValueError):
+        # Not up yet, or not the master's page yet (a port picked free can answer otherwise
+        # while the cluster starts): keep waiting, bounded by the caller's deadline.
         return 0
 
 
