@@ -14,6 +14,7 @@ use std::path::PathBuf;
 use svchop::demo::{DemoOptions, events, generate};
 use svchop::detect::Detector;
 use svchop::detect::testkit::ev;
+use svchop::detect::testkit::shapes::Shape;
 use svchop::ingest::LoadOptions;
 use svchop::model::{Channel, Event};
 use svchop::store::load;
@@ -178,25 +179,6 @@ fn benign_installs(logons: usize) -> Vec<Event> {
     v
 }
 
-/// A pipe flood: one host, `n` accesses to PsExec-style pipes over IPC$, each on its own logon
-/// id from one address and account (every access is a candidate; each joins the last cluster by
-/// session).
-fn pipe_flood(n: usize) -> Vec<Event> {
-    (0..n)
-        .map(|i| {
-            ev("SRV02.corp.local", i as i64 * 50, Channel::Security, 5145)
-                .subject(0x20_0000 + i as u64, "eve", "S-1-5-21-1-2-3-1108")
-                .share(
-                    "\\\\*\\IPC$",
-                    &format!("PSEXESVC-ATK-{}-stdin", 1000 + i),
-                    "%%4416 %%4417",
-                    "10.9.9.9",
-                )
-                .done()
-        })
-        .collect()
-}
-
 fn scan_adversarial(c: &mut Criterion) {
     let det = Detector::builtin("default").expect("assets");
     let mut g = c.benchmark_group("correlation");
@@ -217,7 +199,9 @@ fn scan_adversarial(c: &mut Criterion) {
         ),
         (
             format!("pipe flood: {n} tool-pipe opens on distinct logon ids, 1 host"),
-            pipe_flood(n),
+            // One host, `n` accesses to PsExec-style pipes over IPC$, each on its own logon id
+            // from one address and account (each joins the last cluster by session).
+            Shape::PipeFlood.events(n, false),
         ),
     ] {
         g.throughput(Throughput::Elements(evs.len() as u64));

@@ -108,13 +108,10 @@ fn unlinked_runs(l: &Linker<'_>, linked: &HashSet<usize>) -> Vec<Chain> {
             && !linked.contains(&run.idx)
             && run.target.as_deref().is_some_and(|target| {
                 !l.ctx.names_host(target, &run.source_key, run.ts)
-                    && !target.contains('/')
                     && l.ctx.is_logged_host(target, run.ts)
             })
     });
-    let mut out = run_chains(l, runs, false);
-    out.retain(|c| c.target_key == key);
-    out
+    run_chains(l, runs, false)
 }
 
 /// Chains of lateral tool runs, one per target and action (`on_source`: built on the source
@@ -179,21 +176,15 @@ fn run_chain(
     let mut c = Chain::new(target_key);
     c.t0 = Some(run.ts);
     c.source_only = Some(source.to_string());
-    let (seen, why) = if on_source {
-        (
-            "seen from the source only",
-            "the target's own logs are not in the collection",
-        )
+    let why = if on_source {
+        "the target's own logs are not in the collection"
     } else {
-        (
-            "seen from the source only",
-            "the target's logs are in the collection, but nothing in them links to this run",
-        )
+        "the target's logs are in the collection, but nothing in them links to this run"
     };
     c.add(
         run.idx,
         Stage::Source,
-        format!("{} run on {source} naming {target} ({seen})", tool.name),
+        format!("{} run on {source} naming {target} (seen from the source only)", tool.name),
     );
     c.source_hosts.insert(source.to_string());
     c.tools.insert(tool.name.clone());
@@ -201,7 +192,7 @@ fn run_chain(
     c.signals.insert(Signal::ToolServiceProcess);
     push_unique(
         &mut c.remote,
-        format!("{seen}: {} run on {source} ({why})", tool.name),
+        format!("seen from the source only: {} run on {source} ({why})", tool.name),
     );
     if let Some(e) = l.view.store.get(run.idx) {
         let cmd = e.fields.process.command_line.as_deref().unwrap_or("");

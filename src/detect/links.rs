@@ -112,6 +112,19 @@ pub const MAX_WEAK_LINKS: usize = 8;
 /// linked, so looking further would change nothing but the cost.
 pub const PER_LOGON_ID: usize = 2 * super::chain::MAX_LINKS_PER_STAGE;
 
+/// The positions in `list` (time-ordered store indices) of the events in `[from, to]`.
+fn bounds(
+    store: &crate::store::Window,
+    list: &[usize],
+    from: DateTime<Utc>,
+    to: DateTime<Utc>,
+) -> std::ops::Range<usize> {
+    let ts = |i: usize| store.time(i).unwrap_or(DateTime::<Utc>::MIN_UTC);
+    let start = list.partition_point(|&i| ts(i) < from);
+    let end = list.partition_point(|&i| ts(i) <= to).max(start);
+    start..end
+}
+
 /// The `k` indices of `list` (time-ordered) in `[from, to]` nearest to `t`, in time order.
 fn nearest(
     store: &crate::store::Window,
@@ -122,8 +135,7 @@ fn nearest(
     keep: impl Fn(usize) -> bool,
 ) -> Vec<usize> {
     let ts = |i: usize| store.time(i).unwrap_or(DateTime::<Utc>::MIN_UTC);
-    let start = list.partition_point(|&i| ts(i) < from);
-    let end = list.partition_point(|&i| ts(i) <= to).max(start);
+    let std::ops::Range { start, end } = bounds(store, list, from, to);
     let mid = list[start..end].partition_point(|&i| ts(i) < t) + start;
     let (mut lo, mut hi) = (mid, mid);
     let mut out = Vec::new();
@@ -275,10 +287,7 @@ impl HostIndex {
         keep: impl Fn(&Event) -> bool,
     ) -> Option<(usize, Ev<'s>)> {
         let list = self.event_ids.get(&4624)?;
-        let ts = |i: usize| store.time(i).unwrap_or(DateTime::<Utc>::MIN_UTC);
-        let end = list.partition_point(|&i| ts(i) <= to);
-        let start = list.partition_point(|&i| ts(i) < from);
-        let span = list.get(start..end.max(start))?;
+        let span = &list[bounds(store, list, from, to)];
         crate::detect::work::add(span.len().min(bound) + 1);
         span.iter().rev().take(bound).find_map(|&i| {
             let e = store.read(i)?;
@@ -293,11 +302,10 @@ impl HostIndex {
         from: DateTime<Utc>,
         to: DateTime<Utc>,
     ) -> Option<(usize, Ev<'s>)> {
-        let ts = |i: usize| store.time(i).unwrap_or(DateTime::<Utc>::MIN_UTC);
-        let end = self.remote_scm_sessions.partition_point(|&i| ts(i) <= to);
+        let span = &self.remote_scm_sessions[bounds(store, &self.remote_scm_sessions, from, to)];
         crate::detect::work::add(1);
-        let i = *self.remote_scm_sessions.get(end.checked_sub(1)?)?;
-        (ts(i) >= from).then(|| store.read(i).map(|e| (i, e))).flatten()
+        let &i = span.last()?;
+        store.read(i).map(|e| (i, e))
     }
 
     /// Lists `i` under the account key `kind` + lower-case `name` (`key` is the buffer the key is
@@ -322,13 +330,9 @@ impl HostIndex {
         to: DateTime<Utc>,
         after: Option<usize>,
     ) -> impl Iterator<Item = usize> + 's {
-        let ts = |i: usize| store.time(i).unwrap_or(DateTime::<Utc>::MIN_UTC);
-        let start = list.partition_point(|&i| ts(i) < from);
-        let end = list.partition_point(|&i| ts(i) <= to);
-        crate::detect::work::add(end.saturating_sub(start) + 1);
-        list.get(start..end.max(start))
-            .unwrap_or_default()
-            .iter()
+        let span = &list[bounds(store, list, from, to)];
+        crate::detect::work::add(span.len() + 1);
+        span.iter()
             .copied()
             .filter(move |&i| after.is_none_or(|a| i > a))
     }
@@ -406,15 +410,13 @@ impl HostIndex {
         after: Option<usize>,
         out: &mut BTreeSet<usize>,
     ) -> u64 {
-        let ts = |i: usize| store.time(i).unwrap_or(DateTime::<Utc>::MIN_UTC);
         let mut skipped = 0u64;
         for list in ids.into_iter().filter_map(|k| self.by_logon.list(k)) {
-            let start = list.partition_point(|&i| ts(i) < from);
-            let end = list.partition_point(|&i| ts(i) <= to).max(start);
+            let in_window = bounds(store, list, from, to).len();
             let taken = nearest(store, list, t, (from, to), PER_LOGON_ID, |i| {
                 after.is_none_or(|a| i > a)
             });
-            skipped += (end - start).saturating_sub(taken.len()) as u64;
+            skipped += in_window.saturating_sub(taken.len()) as u64;
             out.extend(taken);
         }
         skipped

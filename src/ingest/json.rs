@@ -96,14 +96,7 @@ impl Collector<'_> {
             self.keep(raw, line, offset);
             return Ok(());
         }
-        let v = match serde_json::from_str::<Value>(text) {
-            Ok(v) => v,
-            // A name ending in an unpaired UTF-16 surrogate (Windows accepts it; exporters write
-            // `\ud800`) is no damage: read it as U+FFFD and keep the record.
-            Err(e) => mend_lone_surrogates(text)
-                .and_then(|t| serde_json::from_str::<Value>(&t).ok())
-                .ok_or_else(|| format!("damaged JSON: {e}"))?,
-        };
+        let v = parse_mending_surrogates(text).map_err(|e| format!("damaged JSON: {e}"))?;
         self.take(&v, line, offset);
         Ok(())
     }
@@ -152,6 +145,16 @@ impl Collector<'_> {
             self.timeless.push((at, line));
         }
     }
+}
+
+/// A JSON value; a text that fails only for unpaired UTF-16 surrogates (a name Windows accepts;
+/// exporters write `\ud800`) is no damage: read with them as U+FFFD. The error is the text's own.
+pub fn parse_mending_surrogates(text: &str) -> Result<Value, serde_json::Error> {
+    serde_json::from_str::<Value>(text).or_else(|e| {
+        mend_lone_surrogates(text)
+            .and_then(|t| serde_json::from_str::<Value>(&t).ok())
+            .ok_or(e)
+    })
 }
 
 /// JSON text with every `\uXXXX` escape of an unpaired UTF-16 surrogate written as `\ufffd`

@@ -128,10 +128,6 @@ fn json_line(f: std::fs::File, at: u64) -> Option<String> {
 fn json_value(mut f: std::fs::File, at: u64) -> Option<String> {
     f.seek(SeekFrom::Start(at)).ok()?;
     let bytes = crate::ingest::jsonscan::value_at(std::io::BufReader::new(f), at)?;
-    let text = String::from_utf8_lossy(&bytes);
-    let v: serde_json::Value = serde_json::from_str(&text).ok().or_else(|| {
-        let mended = crate::ingest::json::mend_lone_surrogates(&text)?;
-        serde_json::from_str(&mended).ok()
-    })?;
+    let v = crate::ingest::json::parse_mending_surrogates(&String::from_utf8_lossy(&bytes)).ok()?;
     Some(v.to_string())
 }
