@@ -45,6 +45,17 @@ for p in default sentinel elastic otrf sigma hunt; do
   run "scan-$p.json" scan --format json --show-suppressed --profile "$p" .
   run "scan-$p.table" scan --profile "$p" .
 done
+for f in jsonl csv md; do run "scan-default.$f" scan --format "$f" .; done
+run scan-fail-on.table scan --fail-on high --min-severity medium .
+# The fleet phases over the same evidence: facts, merge, host scans, rank.
+fleet=$(mktemp -d)
+run fleet-facts.out fleet facts --to "$fleet/facts.json" .
+run fleet-merge.out fleet merge --to "$fleet/merged.json" "$fleet/facts.json"
+run fleet-scan.jsonl fleet scan --facts "$fleet/merged.json" .
+cp "$out/fleet-scan.jsonl" "$fleet/found.jsonl"
+for f in table json jsonl csv md; do run "fleet-rank.$f" fleet rank --format "$f" "$fleet/found.jsonl"; done
+sed -i "s#$fleet#FLEET#g" "$out"/fleet-*
+rm -rf "$fleet"
 run events.jsonl events --format jsonl .
 run events.table events .
 for f in timesketch csv jsonl; do run "timeline.$f" timeline --format "$f" .; done
