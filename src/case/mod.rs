@@ -122,7 +122,7 @@ impl Case {
             return 0;
         }
         for f in findings {
-            let legacy = crate::detect::build::legacy_finding_id(&f.target_key, &f.stages);
+            let legacy = crate::detect::assemble::legacy_finding_id(&f.target_key, &f.stages);
             if legacy == f.id {
                 continue;
             }
@@ -269,7 +269,7 @@ mod tests {
             .scan(&crate::detect::testkit::store(vec![e]), true)
             .0
             .remove(0);
-        let old = crate::detect::build::legacy_finding_id(&f.target_key, &f.stages);
+        let old = crate::detect::assemble::legacy_finding_id(&f.target_key, &f.stages);
         let note = c.notes.remove("F-old").unwrap_or_default();
         c.notes.insert(old.clone(), note);
         let marks = c.triage.remove("F-old").unwrap_or_default();

@@ -148,7 +148,9 @@ pub fn generate(opts: &DemoOptions) -> DemoCase {
     for day in 0..opts.days.max(1) {
         noise::day(&mut env, day, opts.noise_per_day);
     }
-    let chains = tools::attacks(&mut env, opts.days.max(1));
+    let days = opts.days.max(1);
+    let mut chains = tools::attacks(&mut env, days);
+    chains.extend(beyond::attacks(&mut env, days - 1, tools::OUTSIDE));
     // Record ids count up as records are added, so each log is already in record-id order.
     let mut files: Vec<(String, Vec<Box<str>>)> = env
         .logs

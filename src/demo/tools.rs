@@ -52,7 +52,10 @@ pub(super) fn ms(ms: i64) -> TimeDelta {
     TimeDelta::try_milliseconds(ms).unwrap_or_default()
 }
 
-/// Every attack of the demo, spread over the days.
+/// The address outside the domain that some attacks come from.
+pub const OUTSIDE: &str = "10.10.9.66";
+
+/// The tool runs of the demo, spread over the days (`beyond::attacks` adds the last day's).
 pub fn attacks(env: &mut Env, days: u32) -> Vec<DemoChain> {
     let late = days.saturating_sub(1);
     let users = env.users.clone();
@@ -63,7 +66,7 @@ pub fn attacks(env: &mut Env, days: u32) -> Vec<DemoChain> {
         env.host("WS04"),
         env.host("ADMIN01"),
     );
-    let outside = "10.10.9.66".to_string();
+    let outside = OUTSIDE.to_string();
     let mut chains = Vec::new();
     let t = env.at(0, 14 * 3600);
     let spec = psexec(env, "WS01", "FS01");
@@ -123,7 +126,6 @@ pub fn attacks(env: &mut Env, days: u32) -> Vec<DemoChain> {
         &users[3],
         t,
     ));
-    chains.extend(super::beyond::attacks(env, late, &outside));
     chains
 }
 

@@ -4,67 +4,12 @@
 //! its names carry (display names that decode as base64 in install order); a source's moves
 //! keep their findings and share a campaign id.
 
-use super::build::finding_id;
-use super::finding::{Finding, Stage, StageRef};
+use super::assemble::finding_id;
+use super::finding::{Campaign, CampaignKind, Finding, Stage, StageRef};
 use super::score::Weights;
 use base64::Engine as _;
 use chrono::{DateTime, Utc};
-use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet};
-
-/// What a campaign is, on a finding.
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
-pub struct Campaign {
-    /// `C-` and 12 hex digits: the same for every finding of one campaign.
-    pub id: String,
-    pub kind: CampaignKind,
-    /// Services (mass install, time-outs) or target hosts (source).
-    pub count: usize,
-    pub first: DateTime<Utc>,
-    pub last: DateTime<Utc>,
-    /// What the names carry: decoded payload, or the form of random names.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub pattern: Option<String>,
-    pub summary: String,
-}
-
-#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
-#[serde(rename_all = "kebab-case")]
-pub enum CampaignKind {
-    /// Many services installed on one host by one account within minutes.
-    MassInstall,
-    /// Many start time-outs (7000/7009) of random-named services on one host.
-    StartTimeouts,
-    /// One source moving to many targets.
-    Source,
-}
-
-/// Campaign thresholds (`assets/scoring.toml` `[campaign]`).
-#[derive(Debug, Clone, Deserialize)]
-pub struct CampaignRule {
-    /// Services (or time-outs) on one host that make a campaign.
-    pub min_services: usize,
-    /// Most seconds between two consecutive services of one campaign.
-    pub max_gap_secs: i64,
-    /// Targets of one source that make a campaign.
-    pub fan_out_targets: usize,
-    /// Seconds from a source's first to last move that still count as one campaign.
-    pub fan_out_secs: i64,
-    /// Points a campaign whose names are encoded or random adds (and at least Medium).
-    pub bonus: i64,
-}
-
-impl Default for CampaignRule {
-    fn default() -> Self {
-        CampaignRule {
-            min_services: 10,
-            max_gap_secs: 600,
-            fan_out_targets: 3,
-            fan_out_secs: 86_400,
-            bonus: 15,
-        }
-    }
-}
 
 /// The most events of one stage a merged finding lists (as chains do).
 const MAX_STAGES: usize = super::chain::MAX_LINKS_PER_STAGE;

@@ -70,7 +70,7 @@ pub struct Chain {
     /// resolved from its creator process id).
     pub inferred: Vec<String>,
     /// A host-level campaign the chain stands for (start time-outs of random-named services).
-    pub campaign: Option<super::campaign::Campaign>,
+    pub campaign: Option<super::finding::Campaign>,
     pub source_hosts: BTreeSet<String>,
     pub source_ips: BTreeSet<String>,
     pub logon_ids: BTreeSet<LogonId>,

@@ -199,7 +199,7 @@ pub struct Finding {
     pub stages_omitted: u64,
     /// The campaign this finding is (a host's mass deployment) or belongs to (a source's moves).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub campaign: Option<super::campaign::Campaign>,
+    pub campaign: Option<Campaign>,
 }
 
 #[allow(clippy::trivially_copy_pass_by_ref)] // Why: serde's skip_serializing_if passes a reference.
@@ -233,4 +233,31 @@ impl Finding {
             .then(a.first_seen.cmp(&b.first_seen))
             .then_with(|| a.id.cmp(&b.id))
     }
+}
+
+/// What a campaign is, on a finding.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct Campaign {
+    /// `C-` and 12 hex digits: the same for every finding of one campaign.
+    pub id: String,
+    pub kind: CampaignKind,
+    /// Services (mass install, time-outs) or target hosts (source).
+    pub count: usize,
+    pub first: DateTime<Utc>,
+    pub last: DateTime<Utc>,
+    /// What the names carry: decoded payload, or the form of random names.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pattern: Option<String>,
+    pub summary: String,
+}
+
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "kebab-case")]
+pub enum CampaignKind {
+    /// Many services installed on one host by one account within minutes.
+    MassInstall,
+    /// Many start time-outs (7000/7009) of random-named services on one host.
+    StartTimeouts,
+    /// One source moving to many targets.
+    Source,
 }

@@ -17,7 +17,7 @@
 use super::Detector;
 use super::context::Seen;
 use super::finding::Finding;
-use super::seeds::Bursts;
+use super::engine::hunt::Bursts;
 use crate::model::Event;
 use crate::store::Store;
 use chrono::{DateTime, Utc};
@@ -317,7 +317,7 @@ impl Detector {
             .into_iter()
             .filter_map(|(idx, why, address, logon_id)| {
                 let e = packed.get_typed(idx)?;
-                let mut row = serde_json::to_value(crate::export::normalized::row(0, &e)).ok()?;
+                let mut row = serde_json::to_value(crate::model::row::row(0, &e)).ok()?;
                 // What reading the row back does not use (derived or redundant columns).
                 if let Some(m) = row.as_object_mut() {
                     for k in CARRIED_DROPS {

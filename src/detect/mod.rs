@@ -4,30 +4,29 @@
 
 pub mod allowlist;
 pub mod assets;
-pub mod build;
+pub mod assemble;
 pub mod campaign;
 pub mod chain;
 pub mod context;
 pub mod coverage;
+pub mod engine;
 pub mod finding;
 pub mod fleet;
-pub mod full;
 pub mod install;
-pub mod links;
+pub mod link;
 pub mod patterns;
 pub mod profile;
 pub mod score;
-pub mod seeds;
 pub mod signal;
 
 use crate::store::{Store, Window};
 use allowlist::Allowlist;
 use assets::{AssetError, SCORING_TOML, parse_toml};
-use build::{Builder, Extras};
+use assemble::{Builder, Extras};
 use chain::Chain;
 use context::Context;
 use finding::Finding;
-use links::Linker;
+use link::Linker;
 use patterns::Patterns;
 use profile::{Engine, Profile};
 use rayon::prelude::*;
@@ -235,11 +234,11 @@ impl Detector {
     ) -> Vec<Chain> {
         let p = &self.profile;
         match p.engine {
-            Engine::LogonService => seeds::logon_service(&view, &facts.joins, p),
-            Engine::Sentinel => seeds::sentinel(&view, &facts.joins, p),
+            Engine::LogonService => engine::logon_service::logon_service(&view, &facts.joins, p),
+            Engine::Sentinel => engine::sentinel::sentinel(&view, &facts.joins, p),
             Engine::Hunt | Engine::Chain => {
                 let l = Linker {
-                    sess: links::HostIndex::build(&view, &self.patterns),
+                    sess: link::HostIndex::build(&view, &self.patterns),
                     view,
                     ctx: &facts.context,
                     pats: &self.patterns,
@@ -248,9 +247,9 @@ impl Detector {
                     campaign_rule: &self.weights.campaign,
                 };
                 if p.engine == Engine::Hunt {
-                    seeds::hunt(&l, bursts)
+                    engine::hunt::hunt(&l, bursts)
                 } else {
-                    full::chains_on_host(&l)
+                    engine::chain::chains_on_host(&l)
                 }
             }
         }
@@ -263,8 +262,8 @@ struct Facts {
     /// The chain and hunt engines' (addresses, tool runs, outbound SMB, fan-out).
     context: Context,
     /// The reference joins' (Sentinel's tool runs, cross-host logons).
-    joins: seeds::JoinFacts,
-    bursts: seeds::Bursts,
+    joins: engine::JoinFacts,
+    bursts: engine::hunt::Bursts,
 }
 
 impl Facts {

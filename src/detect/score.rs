@@ -60,7 +60,7 @@ pub struct Weights {
     pub recommendation: Recommendation,
     pub technique: Vec<Technique>,
     #[serde(default)]
-    pub campaign: super::campaign::CampaignRule,
+    pub campaign: CampaignRule,
 }
 
 /// The highest score a finding reads.
@@ -209,7 +209,7 @@ impl Weights {
     /// dropped first, so the total is capped with the campaign's points in.
     pub fn with_campaign(
         &self,
-        campaign: &super::campaign::Campaign,
+        campaign: &super::finding::Campaign,
         mut parts: Vec<ScorePart>,
     ) -> (i64, Vec<ScorePart>) {
         parts.retain(|p| p.name != "cap");
@@ -347,5 +347,32 @@ pub fn part(name: &str, points: i64, why: String) -> ScorePart {
         name: name.to_string(),
         points,
         why,
+    }
+}
+
+/// Campaign thresholds (`assets/scoring.toml` `[campaign]`).
+#[derive(Debug, Clone, Deserialize)]
+pub struct CampaignRule {
+    /// Services (or time-outs) on one host that make a campaign.
+    pub min_services: usize,
+    /// Most seconds between two consecutive services of one campaign.
+    pub max_gap_secs: i64,
+    /// Targets of one source that make a campaign.
+    pub fan_out_targets: usize,
+    /// Seconds from a source's first to last move that still count as one campaign.
+    pub fan_out_secs: i64,
+    /// Points a campaign whose names are encoded or random adds (and at least Medium).
+    pub bonus: i64,
+}
+
+impl Default for CampaignRule {
+    fn default() -> Self {
+        CampaignRule {
+            min_services: 10,
+            max_gap_secs: 600,
+            fan_out_targets: 3,
+            fan_out_secs: 86_400,
+            bonus: 15,
+        }
     }
 }

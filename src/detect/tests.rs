@@ -473,7 +473,7 @@ fn weak_links_are_bounded_to_the_nearest() {
         .filter(|s| s.stage == Stage::Logon)
         .collect();
     assert!(
-        !logons.is_empty() && logons.len() <= 2 * super::links::MAX_WEAK_LINKS,
+        !logons.is_empty() && logons.len() <= 2 * super::link::MAX_WEAK_LINKS,
         "{} logon links",
         logons.len()
     );
@@ -499,7 +499,7 @@ fn service_check(ms: i64, id: u64, user: &str) -> Vec<Event> {
 #[test]
 fn a_long_run_of_service_checks_lists_the_first_sessions_and_the_latest() {
     let day = 24 * 3_600_000;
-    let n = super::full::ROUTINE_SESSIONS_LISTED + 3;
+    let n = super::engine::chain::ROUTINE_SESSIONS_LISTED + 3;
     let mut evs = Vec::new();
     for k in 0..n {
         let id = 0xC0 + u64::try_from(k).unwrap();
@@ -515,7 +515,7 @@ fn a_long_run_of_service_checks_lists_the_first_sessions_and_the_latest() {
     );
     assert_eq!(
         f.stages.len(),
-        2 * (super::full::ROUTINE_SESSIONS_LISTED + 1),
+        2 * (super::engine::chain::ROUTINE_SESSIONS_LISTED + 1),
         "logon and pipe of the first sessions and the latest"
     );
     let last_day = super::testkit::t0()

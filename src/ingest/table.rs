@@ -279,7 +279,7 @@ pub fn read_rows_into<R: BufRead>(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::export::normalized::row;
+    use crate::model::row::row;
 
     #[test]
     fn a_row_reads_back_as_the_event_it_was_written_from() {

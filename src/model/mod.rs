@@ -8,9 +8,11 @@ pub mod event;
 pub mod group;
 pub mod host;
 pub mod logon;
+pub mod row;
 pub mod sanitize;
 pub mod stages;
 pub mod time;
+pub mod winpath;
 
 /// Hash tables of strings read from evidence (interned values, host names, a chunk's string
 /// ids): foldhash's quality hasher, seeded per process (evidence is attacker-controlled), several

@@ -6,7 +6,7 @@
 use super::{RuleError, RuleModel};
 use crate::detect::Detector;
 use crate::detect::assets::glob_to_regex;
-use crate::export::normalized::COLUMNS;
+use crate::model::row::COLUMNS;
 use regex::Regex;
 use serde_json::{Value, json};
 

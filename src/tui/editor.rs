@@ -2,7 +2,15 @@
 //! moves by character, word and line, word and line deletion, paste; `ctrl-s` saves everywhere
 //! (Enter too on one line); `Esc` on changed text asks before throwing it away.
 
-use super::state::EditTarget;
+/// What a text editor is editing.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum EditTarget {
+    Finding(String),
+    Case,
+    Step { finding: String, step: String },
+    /// The filter line (`f`).
+    Filter,
+}
 
 /// Cursor movements and deletions (the keys are in `assets/keymap.toml`'s `editor` section).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

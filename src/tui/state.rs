@@ -95,17 +95,7 @@ pub fn push_place(stack: &mut Vec<Place>, p: Place) {
     }
 }
 
-/// What a text editor is editing.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum EditTarget {
-    Finding(String),
-    Case,
-    Step { finding: String, step: String },
-    /// The filter line (`f`).
-    Filter,
-}
-
-pub use super::editor::Editor;
+pub use super::editor::{EditTarget, Editor};
 
 /// The allow-list editor: which field of the selected finding, its value, and a reason.
 #[derive(Debug, Clone)]

@@ -438,14 +438,3 @@ fn hashed_id(target_key: &str, mut ev: Vec<String>) -> String {
     });
     format!("F-{hex}")
 }
-
-/// The executable as the allow-list matches it (`normalize_path`: variables expanded, `.` and
-/// `..` resolved, lower-case).
-pub fn image_for_match(image: &str) -> String {
-    let e = super::patterns::normalize_path(image);
-    if e.is_empty() {
-        image.to_ascii_lowercase()
-    } else {
-        e
-    }
-}
