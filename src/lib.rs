@@ -27,12 +27,11 @@ internal! {
     cli;
     demo;
     detect;
-    export;
+    sink;
     filter;
     ingest;
     investigation;
     model;
-    output;
     pivot;
     rules;
     store;

@@ -1,10 +1,11 @@
-//! Any JSON-lines bytes all the way through detection and every export sink.
+//! Any JSON-lines bytes all the way through detection and every findings sink.
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
 use std::sync::{Arc, OnceLock};
 use svchop::detect::Detector;
 use svchop::ingest::json::{JsonOptions, read_json_from};
+use svchop::sink::{FindingsFormat, Listing, findings_sink, write_all};
 
 static DETECTOR: OnceLock<Detector> = OnceLock::new();
 
@@ -15,8 +16,19 @@ fuzz_target!(|data: &[u8]| {
     let (events, _) = read_json_from(data, &shown, opts);
     let store = Arc::new(svchop::store::from_events(events, false).0);
     let (findings, _) = det.scan(&store, true);
-    let refs: Vec<_> = findings.iter().collect();
-    let _ = svchop::export::csv_out::findings_csv(&refs);
-    let _ = svchop::export::markdown::findings_md(&refs, "fuzz");
-    let _ = svchop::export::table::findings_table(&refs);
+    for format in [
+        FindingsFormat::Table,
+        FindingsFormat::Json,
+        FindingsFormat::Jsonl,
+        FindingsFormat::Csv,
+        FindingsFormat::Md,
+    ] {
+        let listing = Listing {
+            width: Some(80),
+            ..Listing::new("default", svchop::model::time::DisplayZone::Utc)
+        };
+        let mut out = Vec::new();
+        let mut sink = findings_sink(format, listing, &mut out);
+        write_all(sink.as_mut(), &findings).expect("writing to memory");
+    }
 });

@@ -2,7 +2,7 @@
 //! (atomically), and the report exports. Pure apart from `persist`, which only writes the case
 //! file and exports, never the evidence.
 
-pub mod export;
+
 pub mod imported;
 pub mod persist;
 pub mod playbook;

@@ -60,6 +60,17 @@ pub enum ExportFormat {
     AttackLayer,
 }
 
+impl From<ExportFormat> for crate::sink::report::ReportFormat {
+    fn from(f: ExportFormat) -> Self {
+        use crate::sink::report::ReportFormat as R;
+        match f {
+            ExportFormat::Md => R::Md,
+            ExportFormat::Json => R::Json,
+            ExportFormat::AttackLayer => R::AttackLayer,
+        }
+    }
+}
+
 #[derive(ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]
 pub enum TimelineFormat {
     Timesketch,
@@ -235,8 +246,8 @@ pub struct NormalizeArgs {
     #[arg(long, value_name = "DIR")]
     pub to: PathBuf,
     /// Part files: JSON lines, or Parquet (what a data lake holds; Spark reads either).
-    #[arg(long, value_enum, default_value_t = crate::export::normalized::TableFormat::Jsonl)]
-    pub format: crate::export::normalized::TableFormat,
+    #[arg(long, value_enum, default_value_t = crate::sink::normalized::TableFormat::Jsonl)]
+    pub format: crate::sink::normalized::TableFormat,
 }
 
 #[derive(Args, Debug)]
@@ -275,6 +286,19 @@ pub enum ScanFormat {
     Jsonl,
     Csv,
     Md,
+}
+
+impl From<ScanFormat> for crate::sink::FindingsFormat {
+    fn from(f: ScanFormat) -> Self {
+        use crate::sink::FindingsFormat as F;
+        match f {
+            ScanFormat::Table => F::Table,
+            ScanFormat::Json => F::Json,
+            ScanFormat::Jsonl => F::Jsonl,
+            ScanFormat::Csv => F::Csv,
+            ScanFormat::Md => F::Md,
+        }
+    }
 }
 
 /// Which rules, allow-list and thresholds a detection run uses.

@@ -4,7 +4,8 @@ use super::args::{EventsArgs, EventsFormat, NormalizeArgs, TimelineArgs, Timelin
 use super::report_problems;
 use crate::model::describe::summary;
 use crate::model::host::host_key;
-use crate::output::{Column, emit, json_safe, table};
+use crate::sink::json;
+use crate::sink::text::{Column, emit, table};
 use anyhow::{Result, bail};
 use std::process::ExitCode;
 
@@ -36,8 +37,7 @@ pub(super) fn events(a: &EventsArgs) -> Result<ExitCode> {
         EventsFormat::Jsonl => {
             let mut out = String::new();
             for e in &evs {
-                out.push_str(&json_safe(serde_json::to_string(e)?));
-                out.push('\n');
+                out.push_str(&json::line(e)?);
                 if out.len() > 1 << 20 && !emit(&std::mem::take(&mut out))? {
                     return Ok(ExitCode::SUCCESS);
                 }
@@ -72,7 +72,7 @@ pub(super) fn events(a: &EventsArgs) -> Result<ExitCode> {
 }
 
 pub(super) fn timeline(a: &TimelineArgs) -> Result<ExitCode> {
-    use crate::export::timeline::{csv, marks, timesketch};
+    use crate::sink::timeline::{csv, marks, timesketch};
     let (since, until) =
         super::args::time_range(a.since.as_deref(), a.until.as_deref(), a.input.tz)?;
     let detector = a.detect.detector()?;
@@ -111,8 +111,7 @@ pub(super) fn timeline(a: &TimelineArgs) -> Result<ExitCode> {
                     }
                     v
                 };
-                out.push_str(&json_safe(serde_json::to_string(&v)?));
-                out.push('\n');
+                out.push_str(&json::line(&v)?);
             }
             out
         }
@@ -132,7 +131,7 @@ pub(super) fn normalize(a: &NormalizeArgs) -> Result<ExitCode> {
     let loaded = a.input.open(None, true, false)?;
     let sources: Vec<String> = loaded.report.files.iter().map(|f| f.path.clone()).collect();
     let store = &loaded.store;
-    let m = crate::export::normalized::write_table(store.events(), &a.to, sources, a.format)?;
+    let m = crate::sink::normalized::write_table(store.events(), &a.to, sources, a.format)?;
     eprintln!(
         "svchop: wrote {} event(s) in {} part(s) to {} (schema version {})",
         m.rows,

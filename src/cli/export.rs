@@ -1,11 +1,11 @@
 //! `svchop export` (a case's report) and `svchop rules export` (the profile as other engines'
 //! rules).
 
-use super::args::{DetectArgs, ExportArgs, ExportFormat, InputArgs, RulesExportArgs};
+use super::args::{DetectArgs, ExportArgs, InputArgs, RulesExportArgs};
 use crate::ingest::LoadOptions;
 use crate::investigation::{Evidence, Investigation, Options};
 use crate::model::time::DisplayZone;
-use crate::output::{emit, json_safe};
+use crate::sink::text::emit;
 use anyhow::{Context, Result};
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -50,29 +50,20 @@ pub(super) fn export(a: &ExportArgs) -> Result<ExitCode> {
         anyhow::bail!("no finding {missing} in this case's evidence");
     }
     let playbook = crate::case::playbook::Playbook::builtin()?;
-    let report = crate::case::export::ReportOptions {
+    let report = crate::sink::report::ReportOptions {
         compact: a.compact,
         min_severity: a.min_severity,
         only: a.findings.clone(),
     };
     let events = |i: usize| opened.store.get(i);
-    let text = match a.format {
-        ExportFormat::Md => {
-            crate::case::export::report_md(&case, &findings, &playbook, &report, Some(&events))
-        }
-        ExportFormat::AttackLayer => format!(
-            "{}\n",
-            json_safe(serde_json::to_string_pretty(
-                &crate::export::attack_layer::layer(&case.name, &findings)
-            )?)
-        ),
-        ExportFormat::Json => format!(
-            "{}\n",
-            json_safe(serde_json::to_string_pretty(
-                &crate::case::export::report_json(&case, &findings, &playbook)
-            )?)
-        ),
-    };
+    let text = crate::sink::report::report_text(
+        a.format.into(),
+        &case,
+        &findings,
+        &playbook,
+        &report,
+        Some(&events),
+    )?;
     match &a.output {
         Some(p) => {
             std::fs::write(p, text).with_context(|| format!("cannot write {}", p.display()))?;

@@ -7,7 +7,6 @@ use super::args::{
 use super::report_problems;
 use super::scan::print_findings;
 use crate::detect::fleet::{FactsError, FleetFacts};
-use crate::output::json_safe;
 use crate::store::{Loaded, Parts, read_all};
 use anyhow::{Context, Result, bail};
 use std::collections::BTreeSet;
@@ -172,11 +171,13 @@ fn scan(a: &FleetScanArgs) -> Result<ExitCode> {
     }
     let keep = if a.show_suppressed { usize::MAX } else { 0 };
     let (findings, _) = detector.scan_fleet(&Arc::new(store), &hosts, &facts, keep);
-    let text = findings
-        .iter()
-        .map(|f| serde_json::to_string(f).map(|s| json_safe(s) + "\n"))
-        .collect::<std::result::Result<String, _>>()?;
-    crate::output::emit(&text)?;
+    let listing = crate::sink::Listing::new(detector.profile.name.clone(), a.input.tz);
+    let mut sink = crate::sink::findings_sink(
+        crate::sink::FindingsFormat::Jsonl,
+        listing,
+        crate::sink::text::Stdout::new(),
+    );
+    crate::sink::write_all(sink.as_mut(), &findings)?;
     report_problems(&report);
     Ok(ExitCode::SUCCESS)
 }

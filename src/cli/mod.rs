@@ -72,6 +72,3 @@ pub(super) fn report_problems(r: &crate::ingest::report::IngestReport) {
     }
 }
 
-/// The legend under every findings table (under 80 columns).
-pub(super) const STAGE_LEGEND: &str =
-    "Stages: S source L logon H share P pipe I install/M modified E exec C cleanup\n";

@@ -4,13 +4,12 @@
 use super::args::{DemoArgs, OpenArgs};
 use crate::detect::Detector;
 use crate::detect::allowlist::Allowlist;
-use crate::detect::finding::Finding;
-use crate::export::table::findings_table;
+use crate::sink::text::Stdout;
+use crate::sink::{Footer, FindingsFormat, Listing, findings_sink, write_all};
 use crate::ingest::LoadOptions;
 use crate::investigation::{Evidence, Investigation, Options};
-use crate::output::emit;
+use crate::sink::text::emit;
 use anyhow::{Context, Result, bail};
-use std::fmt::Write;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -287,23 +286,22 @@ pub(super) fn demo(a: &DemoArgs) -> Result<ExitCode> {
         early_results_above: None,
     };
     let opened = Investigation::open(Evidence::Demo(Box::new(case)), &options, &|_| {})?;
-    let shown: Vec<&Finding> = opened.findings.iter().collect();
-    let mut t = format!(
-        "svchop demo: {} hosts, {} days, seed {}: {} records, {} attack chains generated\n\n",
-        opts.hosts, opts.days, opts.seed, records, chains
-    );
-    t.push_str(&findings_table(
-        &shown,
-        crate::model::time::DisplayZone::Utc,
-        crate::tui::terminal::stdout_width(),
-    ));
-    t.push_str(&crate::export::table::campaigns_section(&shown));
-    let _ = writeln!(
-        t,
-        "\n{} finding(s); stages S source L logon H share P pipe I install (M modified) E exec C cleanup",
-        shown.len()
-    );
-    emit(&t)?;
+    let mut out = Stdout::new();
+    std::io::Write::write_all(
+        &mut out,
+        format!(
+            "svchop demo: {} hosts, {} days, seed {}: {} records, {} attack chains generated\n\n",
+            opts.hosts, opts.days, opts.seed, records, chains
+        )
+        .as_bytes(),
+    )?;
+    let listing = Listing {
+        width: crate::tui::terminal::stdout_width(),
+        footer: Footer::Demo,
+        ..Listing::new("default", crate::model::time::DisplayZone::Utc)
+    };
+    let mut sink = findings_sink(FindingsFormat::Table, listing, &mut out);
+    write_all(sink.as_mut(), &opened.findings)?;
     Ok(ExitCode::SUCCESS)
 }
 

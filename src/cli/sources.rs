@@ -3,7 +3,8 @@
 use super::args::{SourcesArgs, SourcesFormat};
 use crate::investigation::Investigation;
 use crate::model::time::DisplayZone;
-use crate::output::{Column, emit, json_safe, table};
+use crate::sink::json;
+use crate::sink::text::{Column, emit, table};
 use anyhow::Result;
 use std::fmt::Write;
 use std::process::ExitCode;
@@ -17,10 +18,7 @@ pub(super) fn sources(a: &SourcesArgs) -> Result<ExitCode> {
                 "ignored": loaded.ignored,
                 "duplicates_merged": loaded.report.duplicates_merged,
             });
-            emit(&format!(
-                "{}\n",
-                json_safe(serde_json::to_string_pretty(&v)?)
-            ))?;
+            emit(&(json::pretty(&v)? + "\n"))?;
         }
         SourcesFormat::Table => {
             emit(&sources_table(&loaded, a.input.tz))?;
@@ -33,7 +31,7 @@ pub(super) fn coverage(a: &SourcesArgs) -> Result<ExitCode> {
     let loaded = a.input.open(None, false, false)?;
     let cov = crate::detect::coverage::coverage(&loaded.report.files);
     let text = match a.format {
-        SourcesFormat::Json => format!("{}\n", json_safe(serde_json::to_string_pretty(&cov)?)),
+        SourcesFormat::Json => json::pretty(&cov)? + "\n",
         SourcesFormat::Table => coverage_text(&cov, a.input.tz),
     };
     emit(&text)?;

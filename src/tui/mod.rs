@@ -17,7 +17,7 @@ pub mod theme;
 pub mod update;
 pub mod update_modal;
 
-use crate::case::export::{report_json, report_md};
+use crate::sink::report::{ReportFormat, ReportOptions, report_md, report_text};
 use crate::case::persist;
 use crate::investigation::{Evidence, Investigation as Opened, Options, Progress};
 use action::Action;
@@ -126,7 +126,7 @@ fn export_finding(s: &AppState, id: &str) -> Result<String, String> {
         &s.case.case,
         &data.findings,
         &s.playbook,
-        &crate::case::export::ReportOptions {
+        &crate::sink::report::ReportOptions {
             only: vec![id.to_string()],
             ..Default::default()
         },
@@ -146,14 +146,20 @@ fn export(s: &AppState) -> Result<String, String> {
         &s.case.case,
         &data.findings,
         &s.playbook,
-        &crate::case::export::ReportOptions::default(),
+        &crate::sink::report::ReportOptions::default(),
         Some(&events),
     );
-    let json = report_json(&s.case.case, &data.findings, &s.playbook);
+    let json = report_text(
+        ReportFormat::Json,
+        &s.case.case,
+        &data.findings,
+        &s.playbook,
+        &ReportOptions::default(),
+        None,
+    )
+    .map_err(|e| e.to_string())?;
     std::fs::write(&md_path, md).map_err(|e| format!("{}: {e}", md_path.display()))?;
-    let text =
-        crate::output::json_safe(serde_json::to_string_pretty(&json).map_err(|e| e.to_string())?);
-    std::fs::write(&json_path, text + "\n").map_err(|e| format!("{}: {e}", json_path.display()))?;
+    std::fs::write(&json_path, json).map_err(|e| format!("{}: {e}", json_path.display()))?;
     Ok(format!("exported {} and .json", md_path.display()))
 }
 

@@ -82,8 +82,8 @@ pub fn open_pivot(s: &mut AppState, p: super::state::Pivot) {
         "pivot {} = {}: {}, {}{}",
         field.label(),
         value,
-        crate::output::count(p.findings.len() as u64, "finding"),
-        crate::output::count(p.events.len() as u64, "event"),
+        crate::sink::text::count(p.findings.len() as u64, "finding"),
+        crate::sink::text::count(p.events.len() as u64, "event"),
         if hidden > 0 {
             format!(" ({hidden} more hidden by the filter)")
         } else {

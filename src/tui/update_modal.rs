@@ -109,7 +109,7 @@ fn apply_filter(s: &mut AppState, e: Editor) -> Option<Modal> {
             // The status line's filter badge says what it is and how many findings it leaves.
             s.ui.status = format!(
                 "on {}",
-                crate::output::count(s.targets.len() as u64, "host")
+                crate::sink::text::count(s.targets.len() as u64, "host")
             );
             None
         }

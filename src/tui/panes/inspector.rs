@@ -315,7 +315,7 @@ impl InspectorPane<'_> {
             lines.push(Line::from(format!(
                 "{} ({}): {}",
                 c.channel,
-                crate::output::count(c.records, "record"),
+                crate::sink::text::count(c.records, "record"),
                 c.ids_text()
             )));
         }

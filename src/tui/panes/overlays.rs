@@ -1,7 +1,7 @@
 //! Views over the panes: help (generated from the keymap), fuzzy finder, hops graph, allow-list
 //! editor and manager, and the note editor.
 
-use crate::export::table::sev_short;
+use crate::sink::table::sev_short;
 use crate::model::sanitize::{clip, for_terminal};
 use crate::tui::action::{ALLOW_FIELDS, Action};
 use crate::tui::state::{AppState, EditTarget, Modal};
@@ -199,7 +199,7 @@ fn finder(
     (
         format!(
             " Find ({}; enter jumps, esc closes) ",
-            crate::output::count(u64::try_from(hits.len()).unwrap_or(u64::MAX), "match")
+            crate::sink::text::count(u64::try_from(hits.len()).unwrap_or(u64::MAX), "match")
         ),
         lines,
         0,
@@ -228,7 +228,7 @@ fn hops(s: &AppState, sel: usize, theme: Theme, width: usize) -> (String, Vec<Li
     );
     // Spaces after the time, severity and campaign columns and between the others.
     let fixed = time_w + 1 + 4 + 1 + camp_w + 3;
-    let widths = crate::output::fit_widths(
+    let widths = crate::sink::text::fit_widths(
         &[
             natural("HOPS", &mut paths.iter().map(|p| p.chars().count())),
             natural("ACCOUNT", &mut edges.iter().map(|e| e.user.chars().count())),

@@ -1,7 +1,7 @@
 //! Targets: hosts ranked by their highest finding score, with severity (as a word), number of
 //! findings, first/last seen, triage progress, and a mark when every finding is suppressed.
 
-use crate::export::table::sev_short;
+use crate::sink::table::sev_short;
 use crate::model::sanitize::clip;
 use crate::tui::state::{AppState, Pane};
 use crate::tui::theme::Theme;

@@ -4,7 +4,7 @@
 
 use super::targets::window_start;
 use crate::detect::Stage;
-use crate::export::table::{sev_short, stage_strip};
+use crate::sink::table::{sev_short, stage_strip};
 use crate::model::describe::summary;
 use crate::model::sanitize::clip;
 use crate::tui::state::{AppState, Pane};

@@ -228,11 +228,6 @@ pub fn count(n: u64, noun: &str) -> String {
     }
 }
 
-/// JSON text made safe to print on a terminal (see `model::sanitize::for_json`).
-pub fn json_safe(json: String) -> String {
-    crate::model::sanitize::for_json(json)
-}
-
 /// Writes to stdout; `Ok(false)` when the reader went away (broken pipe).
 pub fn emit(text: &str) -> io::Result<bool> {
     let mut out = io::stdout().lock();
@@ -243,18 +238,59 @@ pub fn emit(text: &str) -> io::Result<bool> {
     }
 }
 
+/// Standard output for a sink: buffered, and a reader that went away (`svchop scan | head`)
+/// ends the output quietly (what is left is dropped), never an error.
+pub struct Stdout {
+    out: io::BufWriter<io::Stdout>,
+    closed: bool,
+}
+
+impl Stdout {
+    pub fn new() -> Self {
+        Stdout {
+            out: io::BufWriter::new(io::stdout()),
+            closed: false,
+        }
+    }
+
+    fn quiet<T>(&mut self, r: io::Result<T>, or: T) -> io::Result<T> {
+        match r {
+            Err(e) if e.kind() == io::ErrorKind::BrokenPipe => {
+                self.closed = true;
+                Ok(or)
+            }
+            r => r,
+        }
+    }
+}
+
+impl Default for Stdout {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Write for Stdout {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        if self.closed {
+            return Ok(buf.len());
+        }
+        let r = self.out.write(buf);
+        self.quiet(r, buf.len())
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        if self.closed {
+            return Ok(());
+        }
+        let r = self.out.flush();
+        self.quiet(r, ())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn json_safe_keeps_meaning() {
-        let v = serde_json::json!({"s": "a\u{9b}b\u{202e}c"});
-        let safe = json_safe(v.to_string());
-        assert!(safe.is_ascii());
-        let back: serde_json::Value = serde_json::from_str(&safe).unwrap();
-        assert_eq!(back, v);
-    }
 
     #[test]
     fn counts_agree_with_their_number() {

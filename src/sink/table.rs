@@ -2,7 +2,7 @@
 
 use crate::detect::finding::{Finding, Severity, Stage};
 use crate::model::sanitize::clip;
-use crate::output::{Column, table};
+use crate::sink::text::{Column, table};
 
 pub fn sev_short(s: Severity) -> &'static str {
     match s {
@@ -120,4 +120,33 @@ pub fn campaigns_section(findings: &[&Finding]) -> String {
         }
     }
     out
+}
+
+/// The table `svchop scan`, `fleet rank` and the demo print: the findings, the campaigns they
+/// belong to, and the listing's footer.
+pub fn listing(findings: &[&Finding], l: &super::Listing) -> String {
+    use std::fmt::Write;
+    let mut t = findings_table(findings, l.zone, l.width);
+    t.push_str(&campaigns_section(findings));
+    match l.footer {
+        super::Footer::Scan => {
+            let _ = writeln!(t, "\n{} finding(s), profile {}.", findings.len(), l.profile);
+            t.push_str(super::STAGE_LEGEND);
+            if l.suppressed_hidden > 0 {
+                let _ = writeln!(
+                    t,
+                    "{} suppressed by the allow-list (list them with --show-suppressed)",
+                    l.suppressed_hidden
+                );
+            }
+        }
+        super::Footer::Demo => {
+            let _ = writeln!(
+                t,
+                "\n{} finding(s); stages S source L logon H share P pipe I install (M modified) E exec C cleanup",
+                findings.len()
+            );
+        }
+    }
+    t
 }

@@ -2,10 +2,10 @@
 //! findings by severity with timelines and evidence, score breakdowns, triage progress and notes,
 //! allow-list decisions with reasons. Evidence strings are escaped for Markdown.
 
-use super::Case;
-use super::playbook::{Playbook, fill};
+use crate::case::Case;
+use crate::case::playbook::{Playbook, fill};
 use crate::detect::finding::{Finding, Severity};
-use crate::export::markdown::finding_md;
+use crate::sink::markdown::finding_md;
 use crate::model::sanitize::for_markdown as md;
 use crate::model::sanitize::for_markdown_lines as md_lines;
 use crate::model::time::fmt_short;
@@ -99,7 +99,7 @@ fn summary_table(out: &mut String, case: &Case, active: &[&Finding], playbook: &
             f.score,
             md(&f.id),
             md(&f.target_host),
-            md(&crate::export::table::source_label(f)),
+            md(&crate::sink::table::source_label(f)),
             md(f.user.as_deref().unwrap_or("-")),
             md(&if f.tools.is_empty() {
                 "-".to_string()
@@ -178,7 +178,7 @@ fn iocs(out: &mut String, active: &[&Finding], events: EventLookup<'_>) {
 /// A finding in a few lines: heading, stages present and missing, triage state and notes.
 fn compact_md(out: &mut String, case: &Case, f: &Finding, playbook: &Playbook) {
     let (done, total) = case.progress(&f.id, playbook.step_count());
-    crate::export::markdown::heading_md(out, f);
+    crate::sink::markdown::heading_md(out, f);
     let present: Vec<&str> = {
         let mut v: Vec<&str> = f.stages.iter().map(|s| s.stage.label()).collect();
         v.dedup();
@@ -346,7 +346,7 @@ mod tests {
             suppressed > 0,
             "the demo's software rollout is allow-listed"
         );
-        let case = Case::new("t", super::super::CaseSources::default());
+        let case = Case::new("t", crate::case::CaseSources::default());
         let md = report_md(
             &case,
             &findings,
@@ -377,7 +377,7 @@ mod tests {
             .unwrap()
             .scan(&store, true)
             .0;
-        let case = Case::new("t", super::super::CaseSources::default());
+        let case = Case::new("t", crate::case::CaseSources::default());
         let pb = Playbook::builtin().unwrap();
         let events = |i: usize| store.get(i);
         let full = report_md(&case, &findings, &pb, &ReportOptions::default(), Some(&events));
@@ -426,4 +426,34 @@ mod tests {
     fn md_id(id: &str) -> String {
         md(id)
     }
+}
+
+/// The forms of a case report.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ReportFormat {
+    Md,
+    Json,
+    /// The ATT&CK Navigator layer of the case's techniques.
+    AttackLayer,
+}
+
+/// A case's report as text in one form (`svchop export` and the workbench's `x` and `X`).
+pub fn report_text(
+    format: ReportFormat,
+    case: &Case,
+    findings: &[Finding],
+    playbook: &Playbook,
+    opts: &ReportOptions,
+    events: EventLookup<'_>,
+) -> serde_json::Result<String> {
+    Ok(match format {
+        ReportFormat::Md => report_md(case, findings, playbook, opts, events),
+        ReportFormat::Json => {
+            crate::sink::json::pretty(&report_json(case, findings, playbook))? + "\n"
+        }
+        ReportFormat::AttackLayer => {
+            crate::sink::json::pretty(&crate::sink::attack_layer::layer(&case.name, findings))?
+                + "\n"
+        }
+    })
 }
