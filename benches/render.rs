@@ -18,7 +18,7 @@ use svchop::detect::Detector;
 use svchop::tui::action::Action;
 use svchop::tui::keymap::Keymap;
 use svchop::tui::panes::draw;
-use svchop::tui::state::{AppState, CaseHandle, InspectorTab, Investigation, Pane};
+use svchop::tui::state::{AppState, CaseHandle, InspectorTab, Pane};
 use svchop::tui::theme::Theme;
 use svchop::tui::update::update;
 
@@ -26,10 +26,11 @@ use svchop::tui::update::update;
 fn opened(evidence: svchop::investigation::Evidence) -> AppState {
     let det = Detector::builtin("default").expect("assets");
     let options = svchop::investigation::Options {
-        load: svchop::ingest::LoadOptions::default(),
-        detector: Some(det.clone()),
-        suppressed_per_host: usize::MAX,
-        early_results_above: None,
+        pivots: true,
+        ..svchop::investigation::Options::scan_with(
+            Some(det.clone()),
+            svchop::ingest::LoadOptions::default(),
+        )
     };
     let inv = svchop::investigation::Investigation::open(evidence, &options, &|_| {})
         .expect("evidence opens");
@@ -44,7 +45,7 @@ fn opened(evidence: svchop::investigation::Evidence) -> AppState {
         Playbook::builtin().expect("playbook"),
         Keymap::builtin().expect("keymap"),
     );
-    update(&mut s, Action::Loaded(Box::new(Investigation::new(inv))));
+    update(&mut s, Action::Loaded(Box::new(inv)));
     s
 }
 

@@ -1,16 +1,22 @@
-//! One pipeline behind every command and the workbench: evidence -> store -> scan -> findings.
-//! `Investigation::open` reads the evidence into the one store, scans it with the one
-//! `Detector::scan`, and reports progress through a callback (files read, phases, and on a large
-//! collection a first partial result). Pure: no terminal, no printing; the caller decides what
-//! to show. The record text of an event is read again from the evidence (`record_text`).
+//! One pipeline behind every command and the workbench: evidence -> store -> scan -> case step
+//! -> findings. `Investigation::open` reads the evidence into the one store, scans it with the
+//! one `Detector::scan`, applies the analyst's case (its allow-list decisions, its order, the
+//! notes of findings whose id changed), builds the pivot index when asked, and reports progress
+//! through a callback (files read, phases, and on a large collection a first partial result).
+//! Pure: no terminal, no printing; the caller decides what to show. The record text of an event
+//! is read again from the evidence (`record_text`), by whoever asks, never while drawing.
 
 use crate::case::imported::{Imported, hosts_involved, resolve};
+use crate::case::{Case, CaseSources, IdMove};
 use crate::demo::DemoCase;
 use crate::detect::Detector;
 use crate::detect::finding::Finding;
+use crate::detect::fleet::FleetFacts;
 use crate::ingest::{FileReport, IngestReport, LoadOptions, first_part, plan_all};
+use crate::pivot::PivotIndex;
 use crate::store::raw::{RawError, record_text};
 use crate::store::{Loaded, Store, from_events, read_parts};
+use std::collections::BTreeSet;
 use std::path::PathBuf;
 use std::sync::Arc;
 
@@ -28,6 +34,25 @@ pub enum Evidence {
         imported: Imported,
         paths: Vec<PathBuf>,
     },
+    /// One part of a fleet. Without facts (`svchop fleet facts`, phase 1): any events, whose
+    /// facts the investigation learns (`Investigation::fleet_facts`). With the merged facts of
+    /// the whole collection (`svchop fleet scan`, phase 2): all events of some hosts, scanned
+    /// with those facts, which also carry the other hosts' events these scans reach.
+    FleetPart {
+        paths: Vec<PathBuf>,
+        facts: Option<Box<FleetFacts>>,
+    },
+}
+
+impl Evidence {
+    /// The evidence a case was made on: the built-in demo it records (cases of earlier releases
+    /// name it as the path `demo:`, made with the default options), or its paths.
+    pub fn of_case(sources: &CaseSources) -> Evidence {
+        match sources.demo_options() {
+            Some(opts) => Evidence::Demo(Box::new(crate::demo::generate(&opts))),
+            None => Evidence::Paths(sources.paths.iter().map(PathBuf::from).collect()),
+        }
+    }
 }
 
 /// How to open the evidence.
@@ -43,6 +68,27 @@ pub struct Options {
     /// Above this many bytes of evidence, the first files are read and scanned alone first and
     /// handed over as `Progress::Partial` (the workbench shows them while the rest loads).
     pub early_results_above: Option<u64>,
+    /// The analyst's case: its allow-list decisions are applied over the detector's, findings
+    /// come in its order, and `Investigation::id_moves` says which of its notes and triage
+    /// marks, saved under ids earlier releases gave, belong to which finding now.
+    pub case: Option<Case>,
+    /// Build the pivot index (the workbench's pivots; one more pass over every event).
+    pub pivots: bool,
+}
+
+impl Options {
+    /// Opens with this detector and otherwise the defaults: every suppressed finding kept, no
+    /// early results, no case, no pivot index.
+    pub fn scan_with(detector: Option<Detector>, load: LoadOptions) -> Self {
+        Options {
+            load,
+            detector,
+            suppressed_per_host: usize::MAX,
+            early_results_above: None,
+            case: None,
+            pivots: false,
+        }
+    }
 }
 
 /// What `open` reports while it works (from any thread).
@@ -82,10 +128,18 @@ pub struct Investigation {
     /// Which host of the collection had which address, when (from the scan's facts).
     pub addresses: crate::detect::context::AddressBook,
     pub detector: Option<Detector>,
+    /// Events by pivot field value (built when `Options::pivots` asks; empty otherwise).
+    pub pivots: PivotIndex,
+    /// Notes and triage of the case saved under an earlier id, and the finding's id now (see
+    /// `Options::case`); the holder of the case moves them (`Case::move_ids`).
+    pub id_moves: Vec<IdMove>,
+    /// Warnings about the evidence as given (a fleet part whose hosts' event counts differ
+    /// from the facts').
+    pub warnings: Vec<String>,
+    /// The facts of a fleet part read without facts (phase 1).
+    pub fleet_facts: Option<FleetFacts>,
     /// The demo case's records, where the evidence is the built-in demo.
     demo: Option<Arc<DemoCase>>,
-    /// The record text read last (a pane redraws it every frame; the evidence is read once).
-    last_text: std::sync::Mutex<Option<(usize, Result<String, RawError>)>>,
 }
 
 type ProgressFn<'a> = &'a (dyn Fn(Progress) + Sync);
@@ -116,6 +170,105 @@ impl Investigation {
             Evidence::Findings { imported, paths } => {
                 Ok(Self::imported(imported, &paths, options, progress))
             }
+            Evidence::FleetPart { paths, facts } => {
+                Ok(Self::fleet_part(&paths, facts.as_deref(), options))
+            }
+        }
+        .map(|inv| inv.with_case(options, progress))
+    }
+
+    /// The case step: the case's allow-list decisions over the detector's, the case's order,
+    /// the ids its notes move to; then the pivot index when asked.
+    fn with_case(mut self, options: &Options, progress: ProgressFn<'_>) -> Self {
+        if let Some(case) = &options.case {
+            self.id_moves = case.id_moves(&self.findings);
+            let base = self
+                .detector
+                .as_ref()
+                .map(|d| d.allowlist.clone())
+                .unwrap_or_default();
+            case.apply(&base, &mut self.findings);
+        }
+        if options.pivots {
+            progress(Progress::Phase(format!(
+                "{} finding(s); indexing {} events for pivots…",
+                self.findings.len(),
+                self.store.len()
+            )));
+            self.pivots = PivotIndex::build(&self.store);
+        }
+        self
+    }
+
+    /// A fleet part: its facts learned (phase 1), or the events of its hosts and those the
+    /// facts carry, scanned host by host with the facts of the whole collection (phase 2). A
+    /// part may hold nothing of use (a partition without rows): no facts or findings, no error.
+    fn fleet_part(paths: &[PathBuf], facts: Option<&FleetFacts>, options: &Options) -> Investigation {
+        let mut parts = crate::store::read_all(paths, &options.load, &|_, _| {});
+        let Some(facts) = facts else {
+            let loaded = parts.into_loaded();
+            let store = Arc::new(loaded.store);
+            let learned = options.detector.as_ref().map(|d| d.fleet_facts(&store));
+            return Investigation {
+                fleet_facts: learned,
+                ..Self::bare(store, Vec::new(), loaded.report, loaded.ignored, options)
+            };
+        };
+        // The hosts whose events are here (all of each, by contract); the facts carry the
+        // events of the others that their scans reach.
+        let hosts: BTreeSet<String> = parts
+            .report
+            .files
+            .iter()
+            .flat_map(|f| f.seen.keys().cloned())
+            .collect();
+        parts.add_events(facts.carried_events(&hosts), true);
+        let loaded = parts.into_loaded();
+        let mismatched = facts.host_mismatches(&loaded.store, &hosts);
+        let warnings = mismatched
+            .first()
+            .map(|(h, here, counted)| {
+                format!(
+                    "{} host(s) have other event counts here than in the facts (first: {h}, \
+                     {here} here, {counted} in the facts): give each fleet scan all of its hosts' \
+                     events, and facts of the same events, or the findings differ from one scan",
+                    mismatched.len()
+                )
+            })
+            .into_iter()
+            .collect();
+        let store = Arc::new(loaded.store);
+        let findings = options.detector.as_ref().map_or_else(Vec::new, |d| {
+            d.scan_fleet(&store, &hosts, facts, options.suppressed_per_host)
+                .0
+        });
+        Investigation {
+            warnings,
+            ..Self::bare(store, findings, loaded.report, loaded.ignored, options)
+        }
+    }
+
+    /// An investigation of these findings with nothing else learned.
+    fn bare(
+        store: Arc<Store>,
+        findings: Vec<Finding>,
+        report: IngestReport,
+        ignored: Vec<String>,
+        options: &Options,
+    ) -> Investigation {
+        Investigation {
+            store,
+            findings,
+            suppressed_dropped: 0,
+            report,
+            ignored,
+            addresses: crate::detect::context::AddressBook::default(),
+            detector: options.detector.clone(),
+            pivots: PivotIndex::default(),
+            id_moves: Vec::new(),
+            warnings: Vec::new(),
+            fleet_facts: None,
+            demo: None,
         }
     }
 
@@ -140,15 +293,10 @@ impl Investigation {
                 d.scan_with_addresses(&store, options.suppressed_per_host)
             });
         Investigation {
-            store,
-            findings,
             suppressed_dropped,
             addresses,
-            report: loaded.report,
-            ignored: loaded.ignored,
-            detector: options.detector.clone(),
             demo,
-            last_text: std::sync::Mutex::default(),
+            ..Self::bare(store, findings, loaded.report, loaded.ignored, options)
         }
     }
 
@@ -178,37 +326,14 @@ impl Investigation {
             store = loaded.store;
         }
         resolve(&mut findings, &store);
-        Investigation {
-            store: Arc::new(store),
-            findings,
-            suppressed_dropped: 0,
-            report,
-            ignored,
-            // Imported findings come without the facts of a scan.
-            addresses: crate::detect::context::AddressBook::default(),
-            detector: options.detector.clone(),
-            demo: None,
-            last_text: std::sync::Mutex::default(),
-        }
+        // Imported findings come without the facts of a scan.
+        Self::bare(Arc::new(store), findings, report, ignored, options)
     }
 
     /// The text of the event at store index `i` as the evidence holds it, read again from the
-    /// evidence (the store never keeps it); the last one read is kept for the next frame.
+    /// evidence (the store never keeps it). It reads a file: call it from an effect, never
+    /// while drawing (the workbench keeps the last text read in its UI state).
     pub fn record_text(&self, i: usize) -> Result<String, RawError> {
-        if let Ok(last) = self.last_text.lock()
-            && let Some((at, text)) = last.as_ref()
-            && *at == i
-        {
-            return text.clone();
-        }
-        let text = self.read_record_text(i);
-        if let Ok(mut last) = self.last_text.lock() {
-            *last = Some((i, text.clone()));
-        }
-        text
-    }
-
-    fn read_record_text(&self, i: usize) -> Result<String, RawError> {
         let e = self.store.get(i).ok_or_else(|| RawError::NoLocation {
             file: "(event not loaded)".into(),
         })?;
@@ -247,7 +372,8 @@ fn read_in_parts(paths: &[PathBuf], options: &Options, progress: ProgressFn<'_>)
         progress(Progress::Phase(format!(
             "correlating the first {split} of {total} files…"
         )));
-        let first = Investigation::scanned(parts.clone().into_loaded(), options, None, &|_| {});
+        let first = Investigation::scanned(parts.clone().into_loaded(), options, None, &|_| {})
+            .with_case(options, &|_| {});
         progress(Progress::Partial {
             investigation: Box::new(first),
             files_shown: split,

@@ -331,6 +331,7 @@ fn export_reads_a_case_and_its_sources() {
             paths: vec![src.display().to_string()],
             profile: "default".into(),
             allowlist_files: vec![],
+            demo: None,
         },
     );
     case.case_note = "escalated to IR | ticket #42".into();
@@ -459,6 +460,7 @@ fn attack_layer_export() {
             paths: vec![lm("LM_REMCOM_5145_TargetHost.evtx").display().to_string()],
             profile: "default".into(),
             allowlist_files: vec![],
+            demo: None,
         },
     );
     persist::save(&path, &case).unwrap();
@@ -953,4 +955,60 @@ fn fleet_rank_lists_a_finding_given_twice_once_and_warns() {
     assert_eq!(ids.len(), found.lines().count());
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("appear more than once"), "{err}");
+}
+
+/// The finding ids of JSON findings (`scan --format json`) or of a report (`export --format json`).
+fn ids_of(json: &str) -> Vec<String> {
+    let v: serde_json::Value = serde_json::from_str(json).unwrap();
+    let list = v.get("findings").cloned().unwrap_or(v);
+    let mut ids: Vec<String> = list
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| {
+            let f = f.get("finding").unwrap_or(f);
+            f["id"].as_str().unwrap().to_string()
+        })
+        .collect();
+    ids.sort();
+    ids
+}
+
+#[test]
+fn a_case_made_on_the_demo_exports_that_demo_and_older_cases_the_default_one() {
+    let dir = tempfile::tempdir().unwrap();
+    let written = dir.path().join("demo");
+    let opts = ["--hosts", "10", "--days", "2", "--seed", "3", "--noise", "50"];
+    svchop()
+        .args(["demo", "--headless", "--write"])
+        .arg(&written)
+        .args(opts)
+        .assert()
+        .code(0);
+    let scanned = ids_of(&stdout_ok(
+        svchop()
+            .args(["scan", "--format", "json", "--show-suppressed"])
+            .arg(&written),
+    ));
+    // A case the workbench saved on `svchop demo --hosts 10 ...` records those options.
+    let case = dir.path().join("d.svchop-case.json");
+    std::fs::write(
+        &case,
+        r#"{"svchop_case":1,"name":"d","sources":{"paths":[],"profile":"default","demo":{"hosts":10,"days":2,"seed":3,"noise_per_day":50}},"updated":"2026-01-01T00:00:00Z"}"#,
+    )
+    .unwrap();
+    let exported = ids_of(&stdout_ok(
+        svchop().args(["export", "--format", "json"]).arg(&case),
+    ));
+    assert_eq!(exported, scanned, "the demo the case was made on");
+    // Cases of earlier releases named the demo as the path `demo:` (made with the defaults).
+    std::fs::write(
+        &case,
+        r#"{"svchop_case":1,"name":"d","sources":{"paths":["demo:"],"profile":"default"},"updated":"2026-01-01T00:00:00Z"}"#,
+    )
+    .unwrap();
+    let legacy = ids_of(&stdout_ok(
+        svchop().args(["export", "--format", "json"]).arg(&case),
+    ));
+    assert!(!legacy.is_empty() && legacy != scanned, "the default demo");
 }

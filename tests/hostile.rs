@@ -211,7 +211,7 @@ fn timeline_csv_round_trips_hostile_cells_inert() {
     let mut r = csv::Reader::from_reader(out.as_bytes());
     assert_eq!(
         r.headers().unwrap().len(),
-        svchop::export::timeline::CSV_HEADER.len()
+        svchop::sink::timeline::CSV_HEADER.len()
     );
     let mut rows = 0;
     let mut saw_formula = false;

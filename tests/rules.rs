@@ -11,7 +11,7 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::path::PathBuf;
 use std::sync::Arc;
 use svchop::detect::Detector;
-use svchop::detect::build::finding_id;
+use svchop::detect::assemble::finding_id;
 use svchop::detect::finding::{Stage, StageRef};
 use svchop::model::{Channel, Event};
 use svchop::rules::{Target, export};

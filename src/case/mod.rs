@@ -63,9 +63,35 @@ pub struct CaseAllow {
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct CaseSources {
     pub paths: Vec<String>,
+    /// The built-in demo case the case was made on, with the options that made it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub demo: Option<crate::demo::DemoOptions>,
     pub profile: String,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub allowlist_files: Vec<String>,
+}
+
+impl CaseSources {
+    /// The built-in demo the case was made on, if it was: as recorded, or (cases of earlier
+    /// releases, which named it as the path `demo:`) made with the default options.
+    pub fn demo_options(&self) -> Option<crate::demo::DemoOptions> {
+        self.demo.clone().or_else(|| {
+            self.paths
+                .iter()
+                .any(|p| p == LEGACY_DEMO_PATH)
+                .then(crate::demo::DemoOptions::default)
+        })
+    }
+}
+
+/// How cases of earlier releases named the built-in demo among their paths.
+const LEGACY_DEMO_PATH: &str = "demo:";
+
+/// A finding's notes and triage saved under an earlier id (`from`), and its id now (`to`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IdMove {
+    pub from: String,
+    pub to: String,
 }
 
 // The field names are the case file's format.
@@ -114,34 +140,52 @@ impl Case {
         }
     }
 
-    /// Moves notes and triage saved under the ids earlier releases gave (which changed with the
-    /// spelling of the evidence path) to the findings' ids. Returns how many findings moved.
-    pub fn adopt_ids(&mut self, findings: &[Finding]) -> usize {
-        let mut moved = 0;
+    /// Notes and triage saved under the ids earlier releases gave (which changed with the
+    /// spelling of the evidence path), and the ids of these findings they belong to now.
+    pub fn id_moves(&self, findings: &[Finding]) -> Vec<IdMove> {
         if self.notes.is_empty() && self.triage.is_empty() {
-            return 0;
+            return Vec::new();
         }
-        for f in findings {
-            let legacy = crate::detect::assemble::legacy_finding_id(&f.target_key, &f.stages);
-            if legacy == f.id {
-                continue;
-            }
+        findings
+            .iter()
+            .filter_map(|f| {
+                let legacy = crate::detect::assemble::legacy_finding_id(&f.target_key, &f.stages);
+                let held = |id: &String| self.notes.contains_key(id) || self.triage.contains_key(id);
+                (legacy != f.id && held(&legacy)).then(|| IdMove {
+                    from: legacy,
+                    to: f.id.clone(),
+                })
+            })
+            .collect()
+    }
+
+    /// Moves notes and triage to the findings' ids now (`id_moves`); what a finding already
+    /// holds under its id now stays. Returns how many findings gained something.
+    pub fn move_ids(&mut self, moves: &[IdMove]) -> usize {
+        let mut gained = 0;
+        for m in moves {
             let mut any = false;
-            if !self.notes.contains_key(&f.id)
-                && let Some(n) = self.notes.remove(&legacy)
+            if !self.notes.contains_key(&m.to)
+                && let Some(n) = self.notes.remove(&m.from)
             {
-                self.notes.insert(f.id.clone(), n);
+                self.notes.insert(m.to.clone(), n);
                 any = true;
             }
-            if !self.triage.contains_key(&f.id)
-                && let Some(t) = self.triage.remove(&legacy)
+            if !self.triage.contains_key(&m.to)
+                && let Some(t) = self.triage.remove(&m.from)
             {
-                self.triage.insert(f.id.clone(), t);
+                self.triage.insert(m.to.clone(), t);
                 any = true;
             }
-            moved += usize::from(any);
+            gained += usize::from(any);
         }
-        moved
+        gained
+    }
+
+    /// `move_ids` of these findings' `id_moves`.
+    pub fn adopt_ids(&mut self, findings: &[Finding]) -> usize {
+        let moves = self.id_moves(findings);
+        self.move_ids(&moves)
     }
 
     pub fn add_allow(&mut self, spec: AllowSpec) {

@@ -374,6 +374,7 @@ mod tests {
                 paths: vec!["x".into()],
                 profile: "default".into(),
                 allowlist_files: vec![],
+                demo: None,
             },
         );
         c.set_note("F-1", "looks bad\nreally");

@@ -460,23 +460,21 @@ impl InputArgs {
     }
 
     /// Opens the evidence through the one pipeline (scanned when a detector is given); an
-    /// error when not one record could be read. A command that prints no events
-    /// (`shows_events` false) keeps only what the detections read.
-    pub fn open(
-        &self,
-        detector: Option<Detector>,
-        shows_events: bool,
-        keep_suppressed: bool,
-    ) -> Result<Investigation> {
+    /// error when not one record could be read.
+    pub fn open(&self, detector: Option<Detector>, how: OpenFor) -> Result<Investigation> {
         self.check_paths()?;
         let options = Options {
-            load: LoadOptions {
-                typed_only: !shows_events,
-                ..self.load_options()?
+            suppressed_per_host: match how.suppressed {
+                Suppressed::Keep => usize::MAX,
+                Suppressed::Drop => 0,
             },
-            detector,
-            suppressed_per_host: if keep_suppressed { usize::MAX } else { 0 },
-            early_results_above: None,
+            ..Options::scan_with(
+                detector,
+                LoadOptions {
+                    typed_only: how.fields == Fields::Typed,
+                    ..self.load_options()?
+                },
+            )
         };
         Ok(Investigation::open(
             Evidence::Paths(self.paths.clone()),
@@ -493,6 +491,42 @@ impl InputArgs {
         }
         Ok(())
     }
+}
+
+/// What a command reads the evidence for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct OpenFor {
+    pub fields: Fields,
+    pub suppressed: Suppressed,
+}
+
+/// Which fields of each event a command keeps.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Fields {
+    /// Only what the detections read: the command prints findings or counts, never events.
+    Typed,
+    /// Every field: the command shows events.
+    All,
+}
+
+/// Whether a command keeps the findings the allow-list suppressed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Suppressed {
+    Keep,
+    Drop,
+}
+
+impl OpenFor {
+    /// Counts and formats of the files (`sources`, `coverage`).
+    pub const FILES: OpenFor = OpenFor {
+        fields: Fields::Typed,
+        suppressed: Suppressed::Drop,
+    };
+    /// Events shown whole (`events`, `normalize`).
+    pub const EVENTS: OpenFor = OpenFor {
+        fields: Fields::All,
+        suppressed: Suppressed::Drop,
+    };
 }
 
 impl OpenArgs {

@@ -1,6 +1,9 @@
 //! Commands that print or write events: `events`, `timeline`, `normalize`.
 
-use super::args::{EventsArgs, EventsFormat, NormalizeArgs, TimelineArgs, TimelineFormat};
+use super::args::{
+    EventsArgs, EventsFormat, Fields, NormalizeArgs, OpenFor, Suppressed, TimelineArgs,
+    TimelineFormat,
+};
 use super::report_problems;
 use crate::model::describe::summary;
 use crate::model::host::host_key;
@@ -12,7 +15,7 @@ use std::process::ExitCode;
 pub(super) fn events(a: &EventsArgs) -> Result<ExitCode> {
     let (since, until) =
         super::args::time_range(a.since.as_deref(), a.until.as_deref(), a.input.tz)?;
-    let loaded = a.input.open(None, true, false)?;
+    let loaded = a.input.open(None, OpenFor::EVENTS)?;
     let host = a.host.as_deref().map(host_key);
     let in_time = |i: usize| {
         loaded
@@ -76,7 +79,13 @@ pub(super) fn timeline(a: &TimelineArgs) -> Result<ExitCode> {
     let (since, until) =
         super::args::time_range(a.since.as_deref(), a.until.as_deref(), a.input.tz)?;
     let detector = a.detect.detector()?;
-    let opened = a.input.open(Some(detector), true, true)?;
+    let opened = a.input.open(
+        Some(detector),
+        OpenFor {
+            fields: Fields::All,
+            suppressed: Suppressed::Keep,
+        },
+    )?;
     let store = &opened.store;
     let marks = marks(&opened.findings);
     let host = a.host.as_deref().map(host_key);
@@ -128,7 +137,7 @@ pub(super) fn normalize(a: &NormalizeArgs) -> Result<ExitCode> {
             ev.display()
         );
     }
-    let loaded = a.input.open(None, true, false)?;
+    let loaded = a.input.open(None, OpenFor::EVENTS)?;
     let sources: Vec<String> = loaded.report.files.iter().map(|f| f.path.clone()).collect();
     let store = &loaded.store;
     let m = crate::sink::normalized::write_table(store.events(), &a.to, sources, a.format)?;

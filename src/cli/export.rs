@@ -1,10 +1,9 @@
 //! `svchop export` (a case's report) and `svchop rules export` (the profile as other engines'
 //! rules).
 
-use super::args::{DetectArgs, ExportArgs, InputArgs, RulesExportArgs};
+use super::args::{DetectArgs, ExportArgs, RulesExportArgs};
 use crate::ingest::LoadOptions;
 use crate::investigation::{Evidence, Investigation, Options};
-use crate::model::time::DisplayZone;
 use crate::sink::text::emit;
 use anyhow::{Context, Result};
 use std::path::PathBuf;
@@ -24,28 +23,26 @@ pub(super) fn export(a: &ExportArgs) -> Result<ExitCode> {
         no_default_allowlist: false,
     };
     let detector = detect.detector()?;
-    let input = InputArgs {
-        paths: case.sources.paths.iter().map(PathBuf::from).collect(),
-        input_format: None,
-        assume_tz: None,
-        tz: DisplayZone::Utc,
+    let evidence = Evidence::of_case(&case.sources);
+    let load = match &evidence {
+        Evidence::Paths(paths) => {
+            if let Some(p) = paths.iter().find(|p| !p.exists()) {
+                anyhow::bail!("{} does not exist", p.display());
+            }
+            LoadOptions {
+                typed_only: true,
+                ..LoadOptions::default()
+            }
+        }
+        _ => LoadOptions::default(),
     };
-    let base = detector.allowlist.clone();
-    let mut opened = if input.paths.iter().any(|p| p.as_os_str() == "demo:") {
-        let options = Options {
-            load: LoadOptions::default(),
-            detector: Some(detector),
-            suppressed_per_host: usize::MAX,
-            early_results_above: None,
-        };
-        let demo = crate::demo::generate(&crate::demo::DemoOptions::default());
-        Investigation::open(Evidence::Demo(Box::new(demo)), &options, &|_| {})?
-    } else {
-        input.open(Some(detector), false, true)?
+    let options = Options {
+        case: Some(case.clone()),
+        ..Options::scan_with(Some(detector), load)
     };
-    let mut findings = std::mem::take(&mut opened.findings);
-    case.adopt_ids(&findings);
-    case.apply(&base, &mut findings);
+    let opened = Investigation::open(evidence, &options, &|_| {})?;
+    case.move_ids(&opened.id_moves);
+    let findings = &opened.findings;
     if let Some(missing) = a.findings.iter().find(|id| !findings.iter().any(|f| &&f.id == id)) {
         anyhow::bail!("no finding {missing} in this case's evidence");
     }
@@ -59,7 +56,7 @@ pub(super) fn export(a: &ExportArgs) -> Result<ExitCode> {
     let text = crate::sink::report::report_text(
         a.format.into(),
         &case,
-        &findings,
+        findings,
         &playbook,
         &report,
         Some(&events),

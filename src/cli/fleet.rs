@@ -7,13 +7,12 @@ use super::args::{
 use super::report_problems;
 use super::scan::print_findings;
 use crate::detect::fleet::{FactsError, FleetFacts};
-use crate::store::{Loaded, Parts, read_all};
+use crate::investigation::{Evidence, Investigation, Options};
+use crate::detect::Detector;
 use anyhow::{Context, Result, bail};
-use std::collections::BTreeSet;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
-use std::sync::Arc;
 
 pub(super) fn fleet(c: &FleetCommand) -> Result<ExitCode> {
     match c {
@@ -24,14 +23,17 @@ pub(super) fn fleet(c: &FleetCommand) -> Result<ExitCode> {
     }
 }
 
-/// The input read into parts (typed fields only), not yet a store.
-fn read(input: &InputArgs) -> Result<Parts> {
+/// How a fleet phase opens its part: typed fields only, the suppressed findings kept or not.
+fn fleet_options(input: &InputArgs, detector: Detector, keep_suppressed: bool) -> Result<Options> {
     input.check_paths()?;
-    let opts = crate::ingest::LoadOptions {
+    let load = crate::ingest::LoadOptions {
         typed_only: true,
         ..input.load_options()?
     };
-    Ok(read_all(&input.paths, &opts, &|_, _| {}))
+    Ok(Options {
+        suppressed_per_host: if keep_suppressed { usize::MAX } else { 0 },
+        ..Options::scan_with(Some(detector), load)
+    })
 }
 
 /// Writes `text` to `to` (`-`: standard output). Never into, over or beside the evidence the run
@@ -62,11 +64,17 @@ fn inside(path: &Path, read: &Path) -> bool {
 }
 
 fn facts(a: &FleetFactsArgs) -> Result<ExitCode> {
-    let detector = a.detect.detector()?;
-    let Loaded { store, report, .. } = read(&a.input)?.into_loaded();
-    let f = detector.fleet_facts(&store);
+    let options = fleet_options(&a.input, a.detect.detector()?, false)?;
+    let evidence = Evidence::FleetPart {
+        paths: a.input.paths.clone(),
+        facts: None,
+    };
+    let opened = Investigation::open(evidence, &options, &|_| {})?;
+    let f = opened
+        .fleet_facts
+        .context("no detector to learn the facts with")?;
     write_out(&a.to, &(serde_json::to_string(&f)? + "\n"), &a.input.paths, &[])?;
-    report_problems(&report);
+    report_problems(&opened.report);
     Ok(ExitCode::SUCCESS)
 }
 
@@ -149,36 +157,24 @@ fn scan(a: &FleetScanArgs) -> Result<ExitCode> {
     } else {
         facts.completed()
     };
-    let mut parts = read(&a.input)?;
-    // The hosts whose events are here (all of each, by contract); the facts carry the events
-    // of the others that their scans reach.
-    let hosts: BTreeSet<String> = parts
-        .report
-        .files
-        .iter()
-        .flat_map(|f| f.seen.keys().cloned())
-        .collect();
-    parts.add_events(facts.carried_events(&hosts), true);
-    let Loaded { store, report, .. } = parts.into_loaded();
-    let mismatched = facts.host_mismatches(&store, &hosts);
-    if let Some((h, here, counted)) = mismatched.first() {
-        eprintln!(
-            "svchop: warning: {} host(s) have other event counts here than in the facts (first: \
-             {h}, {here} here, {counted} in the facts): give each fleet scan all of its hosts' \
-             events, and facts of the same events, or the findings differ from one scan",
-            mismatched.len()
-        );
+    let profile = detector.profile.name.clone();
+    let options = fleet_options(&a.input, detector, a.show_suppressed)?;
+    let evidence = Evidence::FleetPart {
+        paths: a.input.paths.clone(),
+        facts: Some(Box::new(facts)),
+    };
+    let opened = Investigation::open(evidence, &options, &|_| {})?;
+    for w in &opened.warnings {
+        eprintln!("svchop: warning: {w}");
     }
-    let keep = if a.show_suppressed { usize::MAX } else { 0 };
-    let (findings, _) = detector.scan_fleet(&Arc::new(store), &hosts, &facts, keep);
-    let listing = crate::sink::Listing::new(detector.profile.name.clone(), a.input.tz);
+    let listing = crate::sink::Listing::new(profile, a.input.tz);
     let mut sink = crate::sink::findings_sink(
         crate::sink::FindingsFormat::Jsonl,
         listing,
         crate::sink::text::Stdout::new(),
     );
-    crate::sink::write_all(sink.as_mut(), &findings)?;
-    report_problems(&report);
+    crate::sink::write_all(sink.as_mut(), &opened.findings)?;
+    report_problems(&opened.report);
     Ok(ExitCode::SUCCESS)
 }
 

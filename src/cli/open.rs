@@ -45,11 +45,26 @@ pub(super) fn case_for(
 }
 
 /// How the case's recorded sources differ from the evidence given now (paths compared
-/// absolute; cases written by earlier releases kept them as typed).
+/// absolute; cases written by earlier releases kept them as typed; a demo by its options).
 fn other_evidence(
     case: &crate::case::CaseSources,
     now: &crate::case::CaseSources,
 ) -> Option<String> {
+    let demo = |d: Option<crate::demo::DemoOptions>| {
+        d.map_or_else(
+            || "no demo".to_string(),
+            |d| {
+                format!(
+                    "the demo of {} hosts, {} days, seed {}, noise {}",
+                    d.hosts, d.days, d.seed, d.noise_per_day
+                )
+            },
+        )
+    };
+    let (was, is) = (case.demo_options(), now.demo_options());
+    if was.is_some() || is.is_some() {
+        return (was != is).then(|| format!("it was made on {}; now {}", demo(was), demo(is)));
+    }
     let abs = |v: &[String]| -> Vec<PathBuf> {
         let mut v: Vec<PathBuf> = v
             .iter()
@@ -174,6 +189,7 @@ pub(super) fn open(a: &OpenArgs) -> Result<ExitCode> {
             .map(|p| std::path::absolute(p).unwrap_or_else(|_| p.clone()))
             .map(|p| p.display().to_string())
             .collect(),
+        demo: None,
         profile,
         allowlist_files: a
             .detect
@@ -220,10 +236,10 @@ pub(super) const WORKBENCH_SUPPRESSED_PER_HOST: usize = 20;
 /// early on a large collection.
 pub(super) fn workbench_options(load: LoadOptions, detector: Detector) -> Options {
     Options {
-        load,
-        detector: Some(detector),
         suppressed_per_host: WORKBENCH_SUPPRESSED_PER_HOST,
         early_results_above: Some(crate::ingest::PARTIAL_MIN_BYTES),
+        pivots: true,
+        ..Options::scan_with(Some(detector), load)
     }
 }
 
@@ -255,7 +271,8 @@ pub(super) fn demo(a: &DemoArgs) -> Result<ExitCode> {
             .clone()
             .unwrap_or_else(|| crate::case::persist::default_case_path("svchop-demo", &cwd));
         let sources = crate::case::CaseSources {
-            paths: vec!["demo:".into()],
+            paths: Vec::new(),
+            demo: Some(opts.clone()),
             profile: detector.profile.name.clone(),
             allowlist_files: vec![],
         };
@@ -277,13 +294,14 @@ pub(super) fn demo(a: &DemoArgs) -> Result<ExitCode> {
     }
     let (records, chains) = (case.records(), case.chains.len());
     let options = Options {
-        load: LoadOptions {
-            typed_only: true,
-            ..LoadOptions::default()
-        },
-        detector: Some(detector),
         suppressed_per_host: 0,
-        early_results_above: None,
+        ..Options::scan_with(
+            Some(detector),
+            LoadOptions {
+                typed_only: true,
+                ..LoadOptions::default()
+            },
+        )
     };
     let opened = Investigation::open(Evidence::Demo(Box::new(case)), &options, &|_| {})?;
     let mut out = Stdout::new();

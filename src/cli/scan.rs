@@ -1,6 +1,6 @@
 //! `svchop scan`: findings for pipelines (table, JSON, JSON lines, CSV, Markdown) and `--fail-on`.
 
-use super::args::{FindingsOutput, ScanArgs};
+use super::args::{Fields, FindingsOutput, OpenFor, ScanArgs, Suppressed};
 use super::report_problems;
 use crate::detect::Severity;
 use crate::detect::finding::Finding;
@@ -11,9 +11,17 @@ use std::process::ExitCode;
 pub(super) fn scan(a: &ScanArgs) -> Result<ExitCode> {
     let detector = a.detect.detector()?;
     let profile = detector.profile.name.clone();
-    let loaded = a
-        .input
-        .open(Some(detector), false, a.output.show_suppressed)?;
+    let loaded = a.input.open(
+        Some(detector),
+        OpenFor {
+            fields: Fields::Typed,
+            suppressed: if a.output.show_suppressed {
+                Suppressed::Keep
+            } else {
+                Suppressed::Drop
+            },
+        },
+    )?;
     let code = print_findings(
         &loaded.findings,
         loaded.suppressed_dropped,

@@ -1,6 +1,6 @@
 //! What the evidence holds: `sources` (per file) and `coverage` (per host, what cannot be seen).
 
-use super::args::{SourcesArgs, SourcesFormat};
+use super::args::{OpenFor, SourcesArgs, SourcesFormat};
 use crate::investigation::Investigation;
 use crate::model::time::DisplayZone;
 use crate::sink::json;
@@ -10,7 +10,7 @@ use std::fmt::Write;
 use std::process::ExitCode;
 
 pub(super) fn sources(a: &SourcesArgs) -> Result<ExitCode> {
-    let loaded = a.input.open(None, false, false)?;
+    let loaded = a.input.open(None, OpenFor::FILES)?;
     match a.format {
         SourcesFormat::Json => {
             let v = serde_json::json!({
@@ -28,7 +28,7 @@ pub(super) fn sources(a: &SourcesArgs) -> Result<ExitCode> {
 }
 
 pub(super) fn coverage(a: &SourcesArgs) -> Result<ExitCode> {
-    let loaded = a.input.open(None, false, false)?;
+    let loaded = a.input.open(None, OpenFor::FILES)?;
     let cov = crate::detect::coverage::coverage(&loaded.report.files);
     let text = match a.format {
         SourcesFormat::Json => json::pretty(&cov)? + "\n",

@@ -17,8 +17,8 @@ use rng::Rng;
 use serde::Serialize;
 use serde_json::Value;
 
-/// How big a demo to make.
-#[derive(Debug, Clone)]
+/// How big a demo to make (a case made on the demo records them).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct DemoOptions {
     pub hosts: usize,
     pub days: u32,

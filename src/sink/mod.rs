@@ -205,12 +205,10 @@ mod tests {
             noise_per_day: 20,
             ..Default::default()
         });
-        let options = Options {
-            load: crate::ingest::LoadOptions::default(),
-            detector: Some(crate::detect::Detector::builtin("default").unwrap()),
-            suppressed_per_host: usize::MAX,
-            early_results_above: None,
-        };
+        let options = Options::scan_with(
+            Some(crate::detect::Detector::builtin("default").unwrap()),
+            crate::ingest::LoadOptions::default(),
+        );
         Investigation::open(Evidence::Demo(Box::new(demo)), &options, &|_| {})
             .unwrap()
             .findings

@@ -1,7 +1,7 @@
 //! Every intent the workbench understands. Bindable actions have a name used by the keymap;
 //! internal ones (loading progress, results) are not bindable.
 
-use super::data::Investigation;
+use crate::investigation::Investigation;
 use super::editor::EditKey;
 use crate::detect::allowlist::AllowField;
 
@@ -75,6 +75,11 @@ pub enum Action {
     LoadFailed(String),
     Saved(Result<String, String>),
     Exported(Result<String, String>),
+    /// The record text of the event at this store index, read from the evidence (or why not).
+    RecordRead {
+        event: usize,
+        text: Result<String, String>,
+    },
 }
 
 /// Every bindable action: its keymap name, the action, and its line in the help screen. The one
@@ -377,6 +382,8 @@ pub enum Effect {
     ExportFinding(String),
     /// Give the terminal to the shell until `fg` (ctrl-z).
     Suspend,
+    /// Read the record text of the event at this store index from the evidence (the Raw tab).
+    ReadRecord(usize),
 }
 
 /// Allow-list fields in the order the editor offers them.

@@ -3,7 +3,6 @@
 //! with a new frame; every analyst decision is saved to the case file as it is made.
 
 pub mod action;
-pub mod data;
 pub mod finder;
 pub mod hops;
 pub mod editor;
@@ -19,12 +18,12 @@ pub mod update_modal;
 
 use crate::sink::report::{ReportFormat, ReportOptions, report_md, report_text};
 use crate::case::persist;
-use crate::investigation::{Evidence, Investigation as Opened, Options, Progress};
+use crate::investigation::{Evidence, Investigation, Options, Progress};
 use action::Action;
 use anyhow::Result;
 use crossterm::event::{self, Event as TermEvent, KeyEventKind};
 use keymap::Context;
-use state::{AppState, CaseHandle, InspectorTab, Investigation, Modal, Pane};
+use state::{AppState, CaseHandle, InspectorTab, Modal, Pane};
 use std::path::PathBuf;
 use std::sync::mpsc;
 use std::time::Duration;
@@ -53,20 +52,15 @@ fn load(evidence: Evidence, options: &Options, tx: &mpsc::Sender<Action>) {
                 files_shown,
                 files_total,
             } => Action::Partial {
-                inv: Box::new(Investigation::new(*investigation)),
+                inv: investigation,
                 files_shown,
                 files_total,
             },
         });
     };
-    match Opened::open(evidence, options, &progress) {
+    match Investigation::open(evidence, options, &progress) {
         Ok(opened) => {
-            let _ = tx.send(Action::Phase(format!(
-                "{} finding(s); indexing {} events for pivots…",
-                opened.findings.len(),
-                opened.store.len()
-            )));
-            let _ = tx.send(Action::Loaded(Box::new(Investigation::new(opened))));
+            let _ = tx.send(Action::Loaded(Box::new(opened)));
         }
         Err(e) => {
             let _ = tx.send(Action::LoadFailed(e.to_string()));
@@ -103,6 +97,13 @@ pub fn execute(s: &AppState, effect: &Effect) -> Action {
         Effect::ExportFinding(id) => Action::Exported(export_finding(s, id)),
         // The runtime suspends before it gets here (it holds the terminal).
         Effect::Suspend => Action::Resize(s.ui.width, s.ui.height),
+        Effect::ReadRecord(i) => Action::RecordRead {
+            event: *i,
+            text: s.data.as_ref().map_or_else(
+                || Err("still loading".to_string()),
+                |d| d.record_text(*i).map_err(|e| e.to_string()),
+            ),
+        },
     }
 }
 
@@ -181,7 +182,10 @@ pub fn run(cfg: OpenConfig) -> Result<Closed> {
     state.ui.configured_zone = cfg.zone;
     let (tx, rx) = mpsc::channel();
     let evidence = cfg.evidence;
-    let options = cfg.options;
+    let options = Options {
+        case: Some(state.case.case.clone()),
+        ..cfg.options
+    };
     std::thread::spawn(move || load(evidence, &options, &tx));
     let (mut term, _guard) = terminal::enter()?;
     let size = term.size()?;

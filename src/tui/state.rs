@@ -10,7 +10,7 @@ use chrono::{DateTime, Utc};
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 
-pub use super::data::Investigation;
+pub use crate::investigation::Investigation;
 
 /// What a finder value is.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
@@ -195,6 +195,9 @@ pub struct UiState {
     pub filter: Option<crate::filter::Filter>,
     /// How far the Timeline's and pivots' rows are scrolled sideways (`<` / `>`).
     pub hscroll: usize,
+    /// The record text read last for the Raw tab: the event's store index, and the text or why
+    /// it could not be read (read by an effect; drawing never reads a file).
+    pub record: Option<(usize, Result<String, String>)>,
 }
 
 impl Default for UiState {
@@ -226,6 +229,7 @@ impl Default for UiState {
             forward: Vec::new(),
             filter: None,
             hscroll: 0,
+            record: None,
         }
     }
 }

@@ -11,7 +11,7 @@ use crate::case::playbook::Playbook;
 use crate::case::{Case, CaseSources, StepState};
 use crate::detect::Detector;
 use crate::ingest::LoadOptions;
-use crate::investigation::{Evidence, Investigation as Opened, Options};
+use crate::investigation::{Evidence, Options};
 use ratatui::Terminal;
 use ratatui::backend::TestBackend;
 use std::path::PathBuf;
@@ -27,19 +27,29 @@ pub(super) fn state_from(events: Vec<crate::model::Event>) -> AppState {
 
 fn options(det: &Detector) -> Options {
     Options {
-        load: LoadOptions::default(),
-        detector: Some(det.clone()),
-        suppressed_per_host: usize::MAX,
-        early_results_above: None,
+        case: Some(Case::new("t", CaseSources::default())),
+        pivots: true,
+        ..Options::scan_with(Some(det.clone()), LoadOptions::default())
+    }
+}
+
+/// `update`, then the effects that read (the Raw tab's record), as the runtime carries them
+/// out; effects that write (saves, exports) are left undone.
+pub(super) fn drive(s: &mut AppState, action: Action) {
+    for effect in update(s, action) {
+        if matches!(effect, super::update::Effect::ReadRecord(_)) {
+            let result = super::execute(s, &effect);
+            update(s, result);
+        }
     }
 }
 
 /// The workbench with this evidence loaded as `svchop open` loads it.
 fn state_of(evidence: Evidence) -> AppState {
     let det = Detector::builtin("default").unwrap();
-    let opened = Opened::open(evidence, &options(&det), &|_| {}).unwrap();
+    let opened = Investigation::open(evidence, &options(&det), &|_| {}).unwrap();
     let mut s = empty_state(&det);
-    update(&mut s, Action::Loaded(Box::new(Investigation::new(opened))));
+    drive(&mut s, Action::Loaded(Box::new(opened)));
     s
 }
 
@@ -159,7 +169,7 @@ fn inspector_tabs_render() {
         (InspectorTab::Notes, "Case note"),
         (InspectorTab::Coverage, "Coverage of"),
     ] {
-        update(&mut s, Action::Tab(tab));
+        drive(&mut s, Action::Tab(tab));
         for (w, h) in [(80, 24), (200, 60)] {
             let (text, _) = screen(&s, w, h, color());
             assert!(text.contains(needle), "{tab:?} at {w}x{h}: {text}");
@@ -336,7 +346,7 @@ fn hostile_strings_never_reach_the_terminal() {
     assert_eq!(s.data.as_ref().unwrap().store.len(), 1);
     s.ui.focus = Pane::Timeline;
     for tab in InspectorTab::ALL {
-        update(&mut s, Action::Tab(tab));
+        drive(&mut s, Action::Tab(tab));
         for (w, h) in [(80, 24), (200, 60)] {
             let (text, buf) = screen(&s, w, h, color());
             assert!(
@@ -563,7 +573,7 @@ fn first_files_are_shown_while_the_rest_loads() {
     assert!(!text.contains("PARTIAL"), "{text}");
 
     // Exactly what loading everything at once finds.
-    let once = Opened::open(Evidence::Paths(paths.clone()), &options(&det), &|_| {}).unwrap();
+    let once = Investigation::open(Evidence::Paths(paths.clone()), &options(&det), &|_| {}).unwrap();
     let data = s.data.as_ref().unwrap();
     assert_eq!(finding_ids(&data.findings), finding_ids(&once.findings));
     assert_eq!(data.store.len(), once.store.len());
@@ -593,7 +603,7 @@ fn raw_tab_shows_the_record_read_back_from_the_evidence() {
     select_target(&mut s, "PC01");
     s.ui.focus = Pane::Timeline;
     update(&mut s, Action::Down);
-    update(&mut s, Action::Tab(InspectorTab::Raw));
+    drive(&mut s, Action::Tab(InspectorTab::Raw));
     let (text, want) = raw_lines_on_screen(&s);
     assert!(want.len() >= 3);
     for line in &want {
@@ -612,7 +622,7 @@ fn raw_tab_shows_the_record_read_back_from_the_evidence() {
     .unwrap();
     let mut s = state_of(Evidence::Paths(vec![f.clone()]));
     s.ui.focus = Pane::Timeline;
-    update(&mut s, Action::Tab(InspectorTab::Raw));
+    drive(&mut s, Action::Tab(InspectorTab::Raw));
     let (text, want) = raw_lines_on_screen(&s);
     assert!(text.contains("\"ServiceName\": \"updsvc\""), "{text}");
     for line in &want {
@@ -624,7 +634,7 @@ fn raw_tab_shows_the_record_read_back_from_the_evidence() {
     let mut s = state_of(Evidence::Paths(vec![f.clone()]));
     std::fs::remove_file(&f).unwrap();
     s.ui.focus = Pane::Timeline;
-    update(&mut s, Action::Tab(InspectorTab::Raw));
+    drive(&mut s, Action::Tab(InspectorTab::Raw));
     let (text, _) = screen(&s, 200, 60, color());
     assert!(text.contains("has moved"), "{text}");
 }

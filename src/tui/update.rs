@@ -100,14 +100,35 @@ fn show(
     keep_target: Option<String>,
     keep_finding: Option<String>,
 ) {
-    s.case.case.adopt_ids(&inv.findings);
+    s.case.case.move_ids(&inv.id_moves);
+    // Store indices of the new data name other events.
+    s.ui.record = None;
     s.data = Some(inv);
     s.ui.loading = Loading::Done;
     s.refresh_keeping(keep_target, keep_finding);
     s.finder_values = super::finder::candidates(s);
 }
 
+/// Applies an action; returns the effects for the runtime to carry out (their results come
+/// back as actions). The Raw tab's record is asked for here, whatever moved the selection.
 pub fn update(s: &mut AppState, action: Action) -> Vec<Effect> {
+    let mut effects = step(s, action);
+    if let Some(i) = record_wanted(s) {
+        effects.push(Effect::ReadRecord(i));
+    }
+    effects
+}
+
+/// The event whose record text the Raw tab shows and has not been read yet.
+fn record_wanted(s: &AppState) -> Option<usize> {
+    if s.ui.tab != InspectorTab::Raw || s.data.is_none() {
+        return None;
+    }
+    let i = s.selected_event()?;
+    (s.ui.record.as_ref().map(|r| r.0) != Some(i)).then_some(i)
+}
+
+fn step(s: &mut AppState, action: Action) -> Vec<Effect> {
     let Some(action) = on_load(s, action) else {
         return vec![];
     };
@@ -129,6 +150,10 @@ pub fn update(s: &mut AppState, action: Action) -> Vec<Effect> {
                 Ok(m) => m,
                 Err(e) => format!("export failed: {e}"),
             };
+            return vec![];
+        }
+        Action::RecordRead { event, text } => {
+            s.ui.record = Some((event, text));
             return vec![];
         }
         Action::Suspend => return vec![Effect::Suspend],

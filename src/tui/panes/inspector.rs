@@ -128,16 +128,17 @@ impl InspectorPane<'_> {
             self.theme.dim(),
         )];
         let read = s
-            .data
+            .ui
+            .record
             .as_ref()
-            .zip(s.selected_event())
-            .map(|(d, i)| d.record_text(i));
+            .filter(|(at, _)| Some(*at) == s.selected_event())
+            .map(|(_, text)| text);
         let text = match read {
-            Some(Ok(r)) => serde_json::from_str::<serde_json::Value>(&r)
+            Some(Ok(r)) => serde_json::from_str::<serde_json::Value>(r)
                 .and_then(|v| serde_json::to_string_pretty(&v))
-                .unwrap_or(r),
+                .unwrap_or_else(|_| r.clone()),
             Some(Err(why)) => format!("(record text not available: {why})"),
-            None => "(record text not available)".to_string(),
+            None => "(reading the record…)".to_string(),
         };
         lines.extend(
             text.lines()
@@ -166,7 +167,7 @@ impl InspectorPane<'_> {
             .s
             .data
             .as_ref()
-            .and_then(|d| d.opened.detector.as_ref())
+            .and_then(|d| d.detector.as_ref())
         {
             lines.push(Line::from(w.weights.cutoffs()));
         }
