@@ -199,3 +199,41 @@ pub fn image_for_match(image: &str) -> String {
         e
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn paths_resolve_as_windows_resolves_them() {
+        for (raw, want) in [
+            ("%systemroot%\\AdminArsenal\\PDQ\\..\\..\\X.exe", "c:\\windows\\x.exe"),
+            ("C:\\Program Files\\..\\Windows\\X.exe", "c:\\windows\\x.exe"),
+            ("\"C:\\Program Files\\.\\A\\\\b.exe\" /svc", "c:\\program files\\a\\b.exe"),
+            ("\\SystemRoot\\System32\\drivers\\VBoxSF.sys", "c:\\windows\\system32\\drivers\\vboxsf.sys"),
+            ("system32\\DRIVERS\\VBoxGuest.sys", "c:\\windows\\system32\\drivers\\vboxguest.sys"),
+            ("\\??\\C:\\ProgramData\\x.sys", "c:\\programdata\\x.sys"),
+            ("C:/Windows/../../../x.exe", "c:\\x.exe"),
+            ("C:\\Windows\\x.exe. . ", "c:\\windows\\x.exe"),
+            ("\\\\10.0.0.5\\ADMIN$\\..\\x.exe", "\\\\10.0.0.5\\admin$\\x.exe"),
+            ("%ProgramFiles%\\Acme\\a.exe", "c:\\program files\\acme\\a.exe"),
+        ] {
+            assert_eq!(normalize_path(raw), want, "{raw}");
+        }
+    }
+
+    #[test]
+    fn exe_paths() {
+        assert_eq!(
+            exe_path("%SystemRoot%\\PSEXESVC.exe"),
+            "c:\\windows\\psexesvc.exe"
+        );
+        assert_eq!(
+            exe_path("\"C:\\Program Files\\x\\y.exe\" /svc"),
+            "c:\\program files\\x\\y.exe"
+        );
+        assert_eq!(exe_path("%%COMSPEC%% /b /c start"), "%comspec%");
+        assert_eq!(file_name("C:\\Windows\\PSEXESVC.exe"), "psexesvc.exe");
+        assert_eq!(file_stem("System32\\RemComSvc.exe"), "RemComSvc");
+    }
+}
