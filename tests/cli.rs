@@ -978,7 +978,9 @@ fn ids_of(json: &str) -> Vec<String> {
 fn a_case_made_on_the_demo_exports_that_demo_and_older_cases_the_default_one() {
     let dir = tempfile::tempdir().unwrap();
     let written = dir.path().join("demo");
-    let opts = ["--hosts", "10", "--days", "2", "--seed", "3", "--noise", "50"];
+    let opts = [
+        "--hosts", "10", "--days", "2", "--seed", "3", "--noise", "50",
+    ];
     svchop()
         .args(["demo", "--headless", "--write"])
         .arg(&written)

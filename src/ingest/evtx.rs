@@ -33,12 +33,39 @@ pub const SMALL_EVTX_BYTES: u64 = 4 << 20;
 
 /// `read_evtx`, handing each kept event to `sink` as it is read.
 pub fn read_evtx_into(path: &Path, shown: &Arc<str>, sink: &mut dyn FnMut(Event)) -> FileReport {
+    read_evtx_file(path, shown, Via::Templates, sink)
+}
+
+/// `read_evtx_into` with every record rendered, none read from its template (the reference
+/// the template reader is checked against).
+pub fn read_evtx_rendered(
+    path: &Path,
+    shown: &Arc<str>,
+    sink: &mut dyn FnMut(Event),
+) -> FileReport {
+    read_evtx_file(path, shown, Via::Rendering, sink)
+}
+
+/// How records are read: from their templates where they can be, or all rendered.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Via {
+    Templates,
+    Rendering,
+}
+
+fn read_evtx_file(
+    path: &Path,
+    shown: &Arc<str>,
+    via: Via,
+    sink: &mut dyn FnMut(Event),
+) -> FileReport {
     let small = std::fs::metadata(path).is_ok_and(|m| m.len() <= SMALL_EVTX_BYTES);
     match EvtxParser::from_path(path) {
         Ok(p) => {
             let mut report = read_parser(
                 p.with_configuration(ParserSettings::new().num_threads(usize::from(small))),
                 shown,
+                via,
                 sink,
             );
             account_for_chunks(path, &mut report);
@@ -60,6 +87,7 @@ pub fn read_evtx_bytes(bytes: Vec<u8>, shown: &Arc<str>) -> (Vec<Event>, FileRep
             read_parser(
                 p.with_configuration(ParserSettings::new().num_threads(1)),
                 shown,
+                Via::Templates,
                 sink,
             )
         }),
@@ -74,6 +102,7 @@ pub fn read_evtx_bytes(bytes: Vec<u8>, shown: &Arc<str>) -> (Vec<Event>, FileRep
 fn read_parser<T: std::io::Read + std::io::Seek>(
     mut parser: EvtxParser<T>,
     shown: &Arc<str>,
+    via: Via,
     sink: &mut dyn FnMut(Event),
 ) -> FileReport {
     let mut report = FileReport::new(shown, "evtx");
@@ -86,7 +115,11 @@ fn read_parser<T: std::io::Read + std::io::Seek>(
         let id = record.event_record_id;
         let ts = DateTime::from_timestamp(record.timestamp.as_second(), 0);
         // Read from the record's template when it can be (unrendered); rendered otherwise.
-        let outcome = match templates.read(&record, |c, i| is_kept(&Channel::from_name(c), i)) {
+        let read = match via {
+            Via::Templates => templates.read(&record, |c, i| is_kept(&Channel::from_name(c), i)),
+            Via::Rendering => Read::Render,
+        };
+        let outcome = match read {
             Read::Drop(p) => Outcome::Dropped(Some((p.computer, p.channel, p.event_id))),
             Read::Keep(raw) => finish(*raw, (id, &file), &mut hosts),
             Read::Render => classify(&record.into_json_value()?.data, (id, &file), &mut hosts),
@@ -171,8 +204,10 @@ fn finish(
     }
 }
 
-const FILE_HEADER: u64 = 4096;
-const CHUNK: u64 = 65536;
+/// An EVTX file's layout (MS-EVEN6 2.1): a 4 KiB file header, then chunks of 64 KiB, each
+/// opening with its header (the first and last record ids it holds).
+pub const FILE_HEADER: u64 = 4096;
+pub const CHUNK: u64 = 65536;
 
 /// How many records chunk `k`'s header lists (`None`: no readable chunk header there).
 fn listed_in_chunk(f: &mut std::fs::File, k: u64) -> Option<u64> {

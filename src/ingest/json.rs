@@ -22,6 +22,9 @@ pub struct JsonOptions {
     pub forced: Option<Shape>,
     /// Offset to read zone-less times at when the file gives no way to infer one.
     pub assume_offset: Option<TimeDelta>,
+    /// Parse every record as a whole value (no `evtx_dump` fast path; see
+    /// `LoadOptions::reference_readers`).
+    pub whole_values: bool,
 }
 
 /// Normalizes records as they are read. Records with only a local time wait for the end of the
@@ -89,6 +92,7 @@ impl Collector<'_> {
     /// (and no other shape is forced), else parsed as a `Value` and read as any record.
     fn take_text(&mut self, text: &str, line: Option<u64>, offset: u64) -> Result<(), String> {
         if self.opts.forced.is_none_or(|s| s == Shape::EvtxJson)
+            && !self.opts.whole_values
             && let Some(raw) = super::evtxjsonfast::read(text)
         {
             self.report.records_read += 1;

@@ -37,6 +37,10 @@ pub struct LoadOptions {
     /// Keep only the events of these hosts (by host key), e.g. the hosts imported findings
     /// involve.
     pub only_hosts: Option<std::collections::BTreeSet<String>>,
+    /// Read every record the reference way: EVTX records rendered (not read from their
+    /// templates), JSON records parsed as a whole value (not read by the `evtx_dump` fast
+    /// path). Slower; the paths-agree tests check that the fast readers give the same events.
+    pub reference_readers: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -154,11 +158,13 @@ pub fn read_one_into(
             );
             Ok(rep)
         }
+        Ok(Kind::Evtx) if opts.reference_readers => Ok(evtx::read_evtx_rendered(path, &shown, sink)),
         Ok(Kind::Evtx) => Ok(evtx::read_evtx_into(path, &shown, sink)),
         Ok(Kind::Json) => {
             let jo = json::JsonOptions {
                 forced: opts.forced_shape,
                 assume_offset: opts.assume_offset,
+                whole_values: opts.reference_readers,
             };
             Ok(json::read_json_into(path, &shown, jo, sink))
         }

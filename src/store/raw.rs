@@ -60,8 +60,7 @@ pub fn record_text(src: &SourceRef) -> Result<String, RawError> {
     })
 }
 
-const FILE_HEADER: u64 = 4096;
-const CHUNK_SIZE: u64 = 65536;
+use crate::ingest::evtx::{CHUNK as CHUNK_SIZE, FILE_HEADER};
 
 /// Finds the chunk whose header names `id` among its records (headers only: 64 KiB apart), then
 /// parses that chunk alone, as the loader parses every chunk. A chunk whose header is damaged
