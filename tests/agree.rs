@@ -41,7 +41,8 @@ impl Tester {
     fn open(&self, detector: &Detector, load: LoadOptions) -> Investigation {
         let options = Options::scan_with(Some(detector.clone()), load);
         Investigation::open(Evidence::Paths(self.paths.clone()), &options, &|_| {})
-            .unwrap_or_else(|e| panic!("{}: {e}", self.name))
+            .map_err(|e| format!("{}: {e}", self.name))
+            .unwrap()
     }
 
     fn seen(inv: &Investigation, with_events: bool) -> Seen {
@@ -91,12 +92,11 @@ impl Tester {
             base.findings.len() > 2,
             "{name}: the ordinary opening finds something"
         );
-        if base.findings != other.findings {
-            panic!(
-                "{name}, profile {profile}: {path} gives other findings\n{}",
-                first_difference(&base.findings, &other.findings)
-            );
-        }
+        assert!(
+            base.findings == other.findings,
+            "{name}, profile {profile}: {path} gives other findings\n{}",
+            first_difference(&base.findings, &other.findings)
+        );
         if let (Some(a), Some(b)) = (&base.events, &other.events) {
             assert!(
                 a == b,
