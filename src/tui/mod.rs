@@ -240,3 +240,5 @@ pub fn run(cfg: OpenConfig) -> Result<Closed> {
 mod tests;
 #[cfg(test)]
 mod tests_nav;
+#[cfg(test)]
+mod tests_snap;

@@ -45,7 +45,7 @@ pub(super) fn drive(s: &mut AppState, action: Action) {
 }
 
 /// The workbench with this evidence loaded as `svchop open` loads it.
-fn state_of(evidence: Evidence) -> AppState {
+pub(super) fn state_of(evidence: Evidence) -> AppState {
     let det = Detector::builtin("default").unwrap();
     let opened = Investigation::open(evidence, &options(&det), &|_| {}).unwrap();
     let mut s = empty_state(&det);
