@@ -1014,3 +1014,24 @@ fn a_case_made_on_the_demo_exports_that_demo_and_older_cases_the_default_one() {
     ));
     assert!(!legacy.is_empty() && legacy != scanned, "the default demo");
 }
+
+/// `svchop export` is the report the workbench's `x` writes: its Hashes section too (#29), read
+/// from the stage events' every field.
+#[test]
+fn export_lists_the_hashes_of_the_stage_events() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("c.svchop-case.json");
+    let case = svchop::case::Case::new(
+        "hashes",
+        svchop::case::CaseSources {
+            paths: vec![corpus().display().to_string()],
+            profile: "default".into(),
+            allowlist_files: vec![],
+            demo: None,
+        },
+    );
+    svchop::case::persist::save(&path, &case).unwrap();
+    let md = stdout_ok(svchop().args(["export", "--format", "md"]).arg(&path));
+    assert!(md.contains("**Hashes**"), "{md}");
+    assert!(md.contains("SHA256="), "{md}");
+}

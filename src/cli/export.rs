@@ -24,18 +24,13 @@ pub(super) fn export(a: &ExportArgs) -> Result<ExitCode> {
     };
     let detector = detect.detector()?;
     let evidence = Evidence::of_case(&case.sources);
-    let load = match &evidence {
-        Evidence::Paths(paths) => {
-            if let Some(p) = paths.iter().find(|p| !p.exists()) {
-                anyhow::bail!("{} does not exist", p.display());
-            }
-            LoadOptions {
-                typed_only: true,
-                ..LoadOptions::default()
-            }
-        }
-        _ => LoadOptions::default(),
-    };
+    if let Evidence::Paths(paths) = &evidence
+        && let Some(p) = paths.iter().find(|p| !p.exists())
+    {
+        anyhow::bail!("{} does not exist", p.display());
+    }
+    // Every field, as the workbench reads: the report lists the hashes of the stage events.
+    let load = LoadOptions::default();
     let options = Options {
         case: Some(case.clone()),
         ..Options::scan_with(Some(detector), load)

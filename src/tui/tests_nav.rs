@@ -160,7 +160,7 @@ fn editor_moves_the_cursor_and_asks_before_discarding() {
     update(&mut s, Action::Cancel);
     assert!(s.ui.modal.is_none());
     assert_eq!(s.case.case.note(&fid), "seen: remcom from WKS02!");
-    // The same save key in the one-line step note editor.
+    // The same save key in the step note editor.
     update(&mut s, Action::Tab(InspectorTab::Triage));
     update(&mut s, Action::EditStepNote);
     assert!(matches!(
@@ -314,4 +314,51 @@ fn long_rows_scroll_sideways() {
         update(&mut s, Action::ScrollLeft);
     }
     assert_eq!(screen(&s, 80, 24, color()).0, before);
+}
+
+/// Keys as the terminal sends them, resolved by the keymap in the context the workbench is in.
+fn press(s: &mut AppState, keys: &[crossterm::event::KeyEvent]) {
+    for &k in keys {
+        if let Some(a) = s.keymap.resolve(super::context(s), k) {
+            update(s, a);
+        }
+    }
+}
+
+fn chars(text: &str) -> Vec<crossterm::event::KeyEvent> {
+    use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+    text.chars()
+        .map(|c| KeyEvent::new(KeyCode::Char(c), KeyModifiers::NONE))
+        .collect()
+}
+
+/// The walk that leaked keys (#29): a step note of two lines typed with Enter between them,
+/// saved with ctrl-s. Every key lands in the note; none runs a pivot or opens another note.
+#[test]
+fn a_step_note_takes_every_line_typed_and_nothing_leaks_into_the_view() {
+    use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+    let enter = KeyEvent::new(KeyCode::Enter, KeyModifiers::NONE);
+    let ctrl_s = KeyEvent::new(KeyCode::Char('s'), KeyModifiers::CONTROL);
+    let mut s = corpus_state();
+    let fid = s.finding().expect("a finding").id.clone();
+    let step = s.playbook.step[1].id.clone();
+    press(&mut s, &[enter]);
+    press(&mut s, &chars("4je"));
+    assert!(matches!(&s.ui.modal, Some(Modal::Edit(e)) if matches!(e.target, EditTarget::Step { .. })));
+    press(&mut s, &chars("first line"));
+    press(&mut s, &[enter, enter]);
+    press(&mut s, &chars("line 2 of step note"));
+    press(&mut s, &[ctrl_s]);
+    assert!(s.ui.modal.is_none(), "ctrl-s saved and closed the editor");
+    assert_eq!(
+        s.case.case.mark(&fid, &step).note,
+        "first line\n\nline 2 of step note"
+    );
+    assert!(s.ui.pivots.is_empty(), "no key ran a pivot");
+    assert_eq!(s.case.case.note(&fid), "", "the finding note is untouched");
+    let (text, _) = screen(&s, 200, 60, color());
+    assert!(
+        text.contains("first line") && text.contains("line 2 of step note"),
+        "{text}"
+    );
 }

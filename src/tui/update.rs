@@ -483,5 +483,5 @@ fn edit_step_note(s: &mut AppState) {
         return;
     };
     let text = s.case.case.mark(&fid, &step).note;
-    s.ui.modal = Some(Modal::Edit(Editor::new(EditTarget::Step { finding: fid, step }, text, false)));
+    s.ui.modal = Some(Modal::Edit(Editor::new(EditTarget::Step { finding: fid, step }, text, true)));
 }

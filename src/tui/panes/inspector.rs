@@ -272,9 +272,12 @@ impl InspectorPane<'_> {
             }
             let m = s.case.case.mark(&f.id, &step.id);
             let mut text = format!("{} {}", m.state.mark(), for_terminal(&fill(step, f)));
-            if !m.note.is_empty() {
-                let _ = write!(text, "  — {}", for_terminal(&m.note));
+            // A step note may hold several lines: the first beside the step, the rest below it.
+            let mut note = m.note.lines();
+            if let Some(first) = note.next() {
+                let _ = write!(text, "  — {}", for_terminal(first));
             }
+            let more: Vec<String> = note.map(|l| format!("      {}", for_terminal(l))).collect();
             let selected = i == s.ui.triage_sel && s.ui.focus == Pane::Inspector;
             let style = if selected {
                 self.theme.selected()
@@ -285,6 +288,7 @@ impl InspectorPane<'_> {
                 selected_line = lines.len();
             }
             lines.push(Line::styled(text, style));
+            lines.extend(more.into_iter().map(|l| Line::styled(l, style)));
             if selected {
                 // Where the step comes from, so the analyst can read the reference it cites.
                 lines.push(Line::styled(
