@@ -1035,3 +1035,53 @@ fn export_lists_the_hashes_of_the_stage_events() {
     assert!(md.contains("**Hashes**"), "{md}");
     assert!(md.contains("SHA256="), "{md}");
 }
+
+/// The workbench's allow-list decisions reach the command line (#29): a case file given to
+/// `--allowlist` or to `scan --case`, and `export --format allowlist` written as a file that
+/// `--allowlist` reads on any machine; each hides the findings the decision covers.
+#[test]
+fn a_case_allow_list_reaches_scan_three_ways() {
+    let dir = tempfile::tempdir().unwrap();
+    let case = dir.path().join("c.svchop-case.json");
+    std::fs::write(
+        &case,
+        r#"{"svchop_case":1,"name":"t","sources":{"paths":[],"profile":"default"},"allowlist":[{"field":"target_host","pattern":"PC01","reason":"lab machine","added":"2026-01-01T00:00:00Z"}],"updated":"2026-01-01T00:00:00Z"}"#,
+    )
+    .unwrap();
+    let src = lm("LM_REMCOM_5145_TargetHost.evtx");
+    let plain = stdout_ok(svchop().args(["scan", "--format", "jsonl"]).arg(&src));
+    assert_eq!(plain.lines().count(), 3, "three RemCom runs on PC01");
+    let toml = dir.path().join("decisions.toml");
+    svchop()
+        .args(["export", "--format", "allowlist", "--output"])
+        .arg(&toml)
+        .arg(&case)
+        .assert()
+        .code(0);
+    let text = std::fs::read_to_string(&toml).unwrap();
+    assert!(
+        text.contains("pattern = \"PC01\"") && text.contains("lab machine"),
+        "{text}"
+    );
+    for args in [
+        vec!["--allowlist".into(), case.clone()],
+        vec!["--case".into(), case.clone()],
+        vec!["--allowlist".into(), toml.clone()],
+    ] {
+        let out = stdout_ok(
+            svchop()
+                .args(["scan", "--format", "jsonl"])
+                .args(&args)
+                .arg(&src),
+        );
+        assert_eq!(out, "", "{args:?}: every finding suppressed");
+        let shown = stdout_ok(
+            svchop()
+                .args(["scan", "--format", "jsonl", "--show-suppressed"])
+                .args(&args)
+                .arg(&src),
+        );
+        assert_eq!(shown.lines().count(), 3, "{args:?}");
+        assert!(shown.contains("lab machine"), "{args:?}: {shown}");
+    }
+}

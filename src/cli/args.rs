@@ -58,6 +58,9 @@ pub enum ExportFormat {
     Json,
     /// ATT&CK Navigator layer of the case's techniques.
     AttackLayer,
+    /// The case's allow-list decisions as an allow-list file (TOML, the form of
+    /// assets/allowlist.toml), for `--allowlist` on any machine.
+    Allowlist,
 }
 
 impl From<ExportFormat> for crate::sink::report::ReportFormat {
@@ -67,6 +70,7 @@ impl From<ExportFormat> for crate::sink::report::ReportFormat {
             ExportFormat::Md => R::Md,
             ExportFormat::Json => R::Json,
             ExportFormat::AttackLayer => R::AttackLayer,
+            ExportFormat::Allowlist => R::Allowlist,
         }
     }
 }
@@ -322,6 +326,10 @@ pub struct ScanArgs {
     pub input: InputArgs,
     #[command(flatten)]
     pub detect: DetectArgs,
+    /// Apply this case's allow-list decisions (those made in the workbench) and list the
+    /// findings in its order, as the workbench and `svchop export` do.
+    #[arg(long, value_name = "CASE")]
+    pub case: Option<PathBuf>,
     #[command(flatten)]
     pub output: FindingsOutput,
 }
@@ -356,6 +364,13 @@ impl DetectArgs {
         for path in &self.allowlists {
             let text = std::fs::read_to_string(path)
                 .with_context(|| format!("cannot read allow-list {}", path.display()))?;
+            // A case file's allow-list decisions (the workbench's), as the case holds them.
+            if text.trim_start().starts_with('{') {
+                let case = crate::case::persist::load(path)?
+                    .with_context(|| format!("{} does not exist", path.display()))?;
+                d.allowlist.extend(case.allowlist());
+                continue;
+            }
             d.allowlist
                 .extend(Allowlist::from_toml(&text, &path.display().to_string())?);
         }
@@ -462,8 +477,19 @@ impl InputArgs {
     /// Opens the evidence through the one pipeline (scanned when a detector is given); an
     /// error when not one record could be read.
     pub fn open(&self, detector: Option<Detector>, how: OpenFor) -> Result<Investigation> {
+        self.open_in_case(detector, how, None)
+    }
+
+    /// `open`, with the analyst's case applied (its allow-list decisions and order).
+    pub fn open_in_case(
+        &self,
+        detector: Option<Detector>,
+        how: OpenFor,
+        case: Option<crate::case::Case>,
+    ) -> Result<Investigation> {
         self.check_paths()?;
         let options = Options {
+            case,
             suppressed_per_host: match how.suppressed {
                 Suppressed::Keep => usize::MAX,
                 Suppressed::Drop => 0,

@@ -1,7 +1,7 @@
 //! `svchop export` (a case's report) and `svchop rules export` (the profile as other engines'
 //! rules).
 
-use super::args::{DetectArgs, ExportArgs, RulesExportArgs};
+use super::args::{DetectArgs, ExportArgs, ExportFormat, RulesExportArgs};
 use crate::ingest::LoadOptions;
 use crate::investigation::{Evidence, Investigation, Options};
 use crate::sink::text::emit;
@@ -12,6 +12,18 @@ use std::process::ExitCode;
 pub(super) fn export(a: &ExportArgs) -> Result<ExitCode> {
     let mut case = crate::case::persist::load(&a.case)?
         .with_context(|| format!("{} does not exist", a.case.display()))?;
+    if a.format == ExportFormat::Allowlist {
+        // The analyst's decisions alone: the evidence is not needed.
+        let text = crate::sink::report::report_text(
+            a.format.into(),
+            &case,
+            &[],
+            &crate::case::playbook::Playbook::builtin()?,
+            &crate::sink::report::ReportOptions::default(),
+            None,
+        )?;
+        return write_report(a.output.as_deref(), &text);
+    }
     let detect = DetectArgs {
         profile: case.sources.profile.clone(),
         allowlists: case
@@ -56,12 +68,17 @@ pub(super) fn export(a: &ExportArgs) -> Result<ExitCode> {
         &report,
         Some(&events),
     )?;
-    match &a.output {
+    write_report(a.output.as_deref(), &text)
+}
+
+/// The report to the file asked for, or to standard output.
+fn write_report(to: Option<&std::path::Path>, text: &str) -> Result<ExitCode> {
+    match to {
         Some(p) => {
             std::fs::write(p, text).with_context(|| format!("cannot write {}", p.display()))?;
         }
         None => {
-            emit(&text)?;
+            emit(text)?;
         }
     }
     Ok(ExitCode::SUCCESS)

@@ -5,13 +5,20 @@ use super::report_problems;
 use crate::detect::Severity;
 use crate::detect::finding::Finding;
 use crate::sink::{Footer, Listing, findings_sink, shown, text::Stdout, write_all};
-use anyhow::Result;
+use anyhow::{Context, Result};
 use std::process::ExitCode;
 
 pub(super) fn scan(a: &ScanArgs) -> Result<ExitCode> {
     let detector = a.detect.detector()?;
     let profile = detector.profile.name.clone();
-    let loaded = a.input.open(
+    let case = match &a.case {
+        Some(p) => Some(
+            crate::case::persist::load(p)?
+                .with_context(|| format!("{} does not exist", p.display()))?,
+        ),
+        None => None,
+    };
+    let loaded = a.input.open_in_case(
         Some(detector),
         OpenFor {
             fields: Fields::Typed,
@@ -21,6 +28,7 @@ pub(super) fn scan(a: &ScanArgs) -> Result<ExitCode> {
                 Suppressed::Drop
             },
         },
+        case,
     )?;
     let code = print_findings(
         &loaded.findings,

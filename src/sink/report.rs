@@ -435,6 +435,8 @@ pub enum ReportFormat {
     Json,
     /// The ATT&CK Navigator layer of the case's techniques.
     AttackLayer,
+    /// The case's allow-list decisions as an allow-list file (TOML).
+    Allowlist,
 }
 
 /// A case's report as text in one form (`svchop export` and the workbench's `x` and `X`).
@@ -451,6 +453,12 @@ pub fn report_text(
         ReportFormat::Json => {
             crate::sink::json::pretty(&report_json(case, findings, playbook))? + "\n"
         }
+        ReportFormat::Allowlist => format!(
+            "# The allow-list decisions of svchop case {:?} ({} entries), for --allowlist.\n{}",
+            case.name.replace(['\n', '\r'], " "),
+            case.allowlist.len(),
+            case.allowlist().to_toml()
+        ),
         ReportFormat::AttackLayer => {
             crate::sink::json::pretty(&crate::sink::attack_layer::layer(&case.name, findings))?
                 + "\n"
