@@ -103,6 +103,8 @@ pub struct AllowDraft {
     pub field: usize,
     pub values: Vec<String>,
     pub reason: String,
+    /// `Esc` was pressed once on a typed reason: a second one discards it.
+    pub confirm_discard: bool,
 }
 
 #[derive(Debug, Clone)]
@@ -122,6 +124,8 @@ pub enum Modal {
     AllowEdit(AllowDraft),
     AllowList {
         sel: usize,
+        /// `d` was pressed once on the selected entry: a second `d` removes it.
+        confirm_remove: bool,
     },
     Edit(Editor),
 }

@@ -259,7 +259,8 @@ fn allow_listing_suppresses_at_once_and_saves() {
     select_target(&mut s, "PC01");
     update(&mut s, Action::AllowList);
     update(&mut s, Action::RemoveAllow);
-    assert!(s.case.case.allowlist.is_empty());
+    update(&mut s, Action::RemoveAllow);
+    assert!(s.case.case.allowlist.is_empty(), "d, then d to confirm");
     assert!(
         !s.targets
             .iter()

@@ -362,3 +362,36 @@ fn a_step_note_takes_every_line_typed_and_nothing_leaks_into_the_view() {
         "{text}"
     );
 }
+
+/// #29: Esc in the allow-list editor with a reason typed asks first, as the note editor does;
+/// `d` in the allow-list asks before removing an entry.
+#[test]
+fn a_typed_reason_and_an_entry_are_not_thrown_away_on_one_key() {
+    let mut s = corpus_state();
+    update(&mut s, Action::Allow);
+    type_text(&mut s, "lab box");
+    update(&mut s, Action::Cancel);
+    assert!(matches!(s.ui.modal, Some(Modal::AllowEdit(_))), "the first Esc asks");
+    assert!(s.ui.status.contains("esc again discards"), "{}", s.ui.status);
+    type_text(&mut s, "!");
+    update(&mut s, Action::Cancel);
+    assert!(matches!(s.ui.modal, Some(Modal::AllowEdit(_))), "typing again: asks again");
+    update(&mut s, Action::Cancel);
+    assert!(s.ui.modal.is_none(), "the second Esc discards");
+    assert!(s.case.case.allowlist.is_empty());
+    // An entry saved, then `d` in the allow-list: asks, and Esc keeps it.
+    update(&mut s, Action::Allow);
+    type_text(&mut s, "lab box");
+    update(&mut s, Action::Open);
+    assert_eq!(s.case.case.allowlist.len(), 1);
+    update(&mut s, Action::AllowList);
+    update(&mut s, Action::RemoveAllow);
+    assert_eq!(s.case.case.allowlist.len(), 1, "the first d asks");
+    assert!(s.ui.status.contains("d again removes"), "{}", s.ui.status);
+    update(&mut s, Action::Cancel);
+    assert_eq!(s.case.case.allowlist.len(), 1, "esc keeps it");
+    assert!(matches!(s.ui.modal, Some(Modal::AllowList { .. })));
+    update(&mut s, Action::RemoveAllow);
+    assert_eq!(update(&mut s, Action::RemoveAllow), vec![Effect::SaveCase]);
+    assert!(s.case.case.allowlist.is_empty(), "d twice removes it");
+}

@@ -220,7 +220,12 @@ fn open_view(s: &mut AppState, action: &Action) -> bool {
             });
         }
         Action::Hops => s.ui.modal = Some(Modal::Hops { sel: 0 }),
-        Action::AllowList => s.ui.modal = Some(Modal::AllowList { sel: 0 }),
+        Action::AllowList => {
+            s.ui.modal = Some(Modal::AllowList {
+                sel: 0,
+                confirm_remove: false,
+            });
+        }
         Action::Allow => open_allow(s),
         Action::EditFindingNote => {
             if let Some(id) = s.finding().map(|f| f.id.clone()) {
@@ -455,6 +460,7 @@ fn open_allow(s: &mut AppState) {
         field,
         values,
         reason: String::new(),
+        confirm_discard: false,
     }));
 }
 

@@ -19,7 +19,24 @@ pub fn update_modal(s: &mut AppState, action: &Action) -> Vec<Effect> {
         Modal::Finder { query, sel, hits } => finder(s, query, sel, hits, action),
         Modal::Hops { sel } => hops(s, sel, action),
         Modal::AllowEdit(mut d) => match *action {
-            Action::Cancel | Action::Back => (None, vec![]),
+            _ if !matches!(action, Action::Cancel | Action::Back) && d.confirm_discard => {
+                d.confirm_discard = false;
+                return update_modal_again(s, Modal::AllowEdit(d), action);
+            }
+            // A typed reason is the analyst's work: the first Esc asks, as the note editor does
+            // (any other key goes on editing, and the next Esc asks again).
+            Action::Cancel | Action::Back if d.reason.trim().is_empty() || d.confirm_discard => {
+                if d.confirm_discard {
+                    s.ui.status = "allow-list entry discarded".into();
+                }
+                (None, vec![])
+            }
+            Action::Cancel | Action::Back => {
+                d.confirm_discard = true;
+                s.ui.status =
+                    "a reason is typed: esc again discards the entry, Enter saves it".into();
+                (Some(Modal::AllowEdit(d)), vec![])
+            }
             Action::Up | Action::Edit(EditKey::Left | EditKey::Up) => {
                 d.field = (d.field + ALLOW_FIELDS.len() - 1) % ALLOW_FIELDS.len();
                 (Some(Modal::AllowEdit(d)), vec![])
@@ -53,11 +70,20 @@ pub fn update_modal(s: &mut AppState, action: &Action) -> Vec<Effect> {
             }
             _ => (Some(Modal::AllowEdit(d)), vec![]),
         },
-        Modal::AllowList { sel } => allow_list(s, sel, action),
+        Modal::AllowList {
+            sel,
+            confirm_remove,
+        } => allow_list(s, sel, confirm_remove, action),
         Modal::Edit(e) => edit(s, e, action),
     };
     s.ui.modal = next;
     effects
+}
+
+/// The modal back in place and the action applied to it (after a pending question was dropped).
+fn update_modal_again(s: &mut AppState, modal: Modal, action: &Action) -> Vec<Effect> {
+    s.ui.modal = Some(modal);
+    update_modal(s, action)
 }
 
 /// A text editor: typing and cursor keys edit; ctrl-s (Enter on one line) saves; `Esc` closes
@@ -223,22 +249,45 @@ fn hops(s: &mut AppState, sel: usize, action: &Action) -> (Option<Modal>, Vec<Ef
     }
 }
 
-fn allow_list(s: &mut AppState, sel: usize, action: &Action) -> (Option<Modal>, Vec<Effect>) {
+fn allow_list(
+    s: &mut AppState,
+    sel: usize,
+    confirm: bool,
+    action: &Action,
+) -> (Option<Modal>, Vec<Effect>) {
     let n = s.case.case.allowlist.len();
+    let at = |sel: usize| {
+        Some(Modal::AllowList {
+            sel,
+            confirm_remove: false,
+        })
+    };
     match action {
+        Action::Back | Action::Cancel if confirm => {
+            s.ui.status = "kept".into();
+            (at(sel), vec![])
+        }
         Action::Back | Action::Cancel | Action::AllowList => (None, vec![]),
-        Action::Down => (
-            Some(Modal::AllowList {
-                sel: (sel + 1).min(n.saturating_sub(1)),
-            }),
-            vec![],
-        ),
-        Action::Up => (
-            Some(Modal::AllowList {
-                sel: sel.saturating_sub(1),
-            }),
-            vec![],
-        ),
+        Action::Down => (at((sel + 1).min(n.saturating_sub(1))), vec![]),
+        Action::Up => (at(sel.saturating_sub(1)), vec![]),
+        // An entry is a decision with its reason: the first `d` asks.
+        Action::RemoveAllow if !confirm => {
+            if let Some(e) = s.case.case.allowlist.get(sel) {
+                s.ui.status = format!(
+                    "remove allow-list entry {} = {}? d again removes it, esc keeps it",
+                    e.spec.field.label(),
+                    crate::model::sanitize::for_terminal(&e.spec.pattern)
+                );
+                return (
+                    Some(Modal::AllowList {
+                        sel,
+                        confirm_remove: true,
+                    }),
+                    vec![],
+                );
+            }
+            (at(sel), vec![])
+        }
         Action::RemoveAllow => {
             if let Some(removed) = s.case.case.remove_allow(sel) {
                 s.refresh();
@@ -247,16 +296,11 @@ fn allow_list(s: &mut AppState, sel: usize, action: &Action) -> (Option<Modal>, 
                     removed.spec.field.label(),
                     removed.spec.pattern
                 );
-                (
-                    Some(Modal::AllowList {
-                        sel: sel.min(n.saturating_sub(2)),
-                    }),
-                    vec![Effect::SaveCase],
-                )
+                (at(sel.min(n.saturating_sub(2))), vec![Effect::SaveCase])
             } else {
-                (Some(Modal::AllowList { sel }), vec![])
+                (at(sel), vec![])
             }
         }
-        _ => (Some(Modal::AllowList { sel }), vec![]),
+        _ => (at(sel), vec![]),
     }
 }

@@ -38,7 +38,7 @@ pub fn draw(f: &mut Frame<'_>, s: &AppState, area: Rect, theme: Theme) {
         Modal::Finder { query, sel, hits } => finder(s, query, *sel, hits, theme),
         Modal::Hops { sel } => hops(s, *sel, theme, inner_w),
         Modal::AllowEdit(d) => (" Allow-list the selected finding (←/→ field, type a reason, enter saves, esc cancels) ".into(), allow_edit(s, d, theme), 0),
-        Modal::AllowList { sel } => allow_list(s, *sel, theme),
+        Modal::AllowList { sel, .. } => allow_list(s, *sel, theme),
         Modal::Edit(e) => editor(e, theme),
     };
     let rect = centered(area, true);
