@@ -395,3 +395,24 @@ fn a_typed_reason_and_an_entry_are_not_thrown_away_on_one_key() {
     assert_eq!(update(&mut s, Action::RemoveAllow), vec![Effect::SaveCase]);
     assert!(s.case.case.allowlist.is_empty(), "d twice removes it");
 }
+
+/// #29: a tab key from the Timeline opens the Inspector (the whole screen at 80x24); Esc goes
+/// back to the Timeline on the same event, not to Targets.
+#[test]
+fn esc_from_an_inspector_tab_returns_to_the_timeline_row() {
+    let mut s = corpus_state();
+    update(&mut s, Action::Resize(80, 24));
+    update(&mut s, Action::Open);
+    assert_eq!(s.ui.focus, Pane::Timeline);
+    update(&mut s, Action::Down);
+    update(&mut s, Action::Down);
+    let row = s.ui.timeline_sel;
+    update(&mut s, Action::Tab(InspectorTab::Score));
+    update(&mut s, Action::Tab(InspectorTab::Detail));
+    assert_eq!(s.ui.focus, Pane::Inspector);
+    update(&mut s, Action::Back);
+    assert_eq!(s.ui.focus, Pane::Timeline, "back to the Timeline");
+    assert_eq!(s.ui.timeline_sel, row, "on the same row");
+    update(&mut s, Action::Back);
+    assert_eq!(s.ui.focus, Pane::Targets, "then to Targets");
+}

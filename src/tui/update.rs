@@ -252,6 +252,11 @@ fn update_main(s: &mut AppState, action: &Action) -> Vec<Effect> {
             step_finding(s, matches!(action, Action::NextFinding));
         }
         Action::Tab(t) => {
+            // Coming into the Inspector from another pane is a step Esc takes back (to that
+            // pane, its selection and scroll); switching tabs inside it is not.
+            if s.ui.focus != Pane::Inspector {
+                s.remember();
+            }
             s.ui.tab = t;
             s.ui.inspector_scroll = 0;
             s.ui.focus = Pane::Inspector;
