@@ -271,6 +271,8 @@ pub struct AppState {
     pub finder_values: Vec<(FinderKind, String)>,
     /// Per finding index: whether the filter lets it through (empty: no filter).
     pub filter_pass: Vec<bool>,
+    /// The events fall in more than one year: pivot and hops rows show it.
+    pub spans_years: bool,
 }
 
 impl AppState {
@@ -285,6 +287,16 @@ impl AppState {
             keymap,
             finder_values: Vec::new(),
             filter_pass: Vec::new(),
+            spans_years: false,
+        }
+    }
+
+    /// How pivot and hops rows show a time: with the year when the events span years.
+    pub fn row_time_format(&self) -> &'static str {
+        if self.spans_years {
+            "%Y-%m-%d %H:%M:%S"
+        } else {
+            "%m-%d %H:%M:%S"
         }
     }
 

@@ -416,3 +416,29 @@ fn esc_from_an_inspector_tab_returns_to_the_timeline_row() {
     update(&mut s, Action::Back);
     assert_eq!(s.ui.focus, Pane::Targets, "then to Targets");
 }
+
+/// #29: on evidence spanning years, pivot and hops rows carry the year; at 80x24 the
+/// timeline's title keeps the day (its rows show only the time).
+#[test]
+fn rows_carry_the_year_and_the_narrow_timeline_keeps_its_day() {
+    let mut s = corpus_state();
+    assert!(s.spans_years, "the corpus holds 2019 and 2020 logs");
+    select_target(&mut s, "PC01");
+    s.ui.focus = Pane::Timeline;
+    let (text, _) = screen(&s, 80, 24, color());
+    assert!(text.contains("Timeline 2019-02-16"), "{text}");
+    update(&mut s, Action::Pivot(PivotField::User));
+    let (text, _) = screen(&s, 200, 60, color());
+    let dated_row = |text: &str, day: &str| {
+        text.lines()
+            .any(|l| l.contains(day) && !l.contains("time:") && !l.contains("Timeline"))
+    };
+    assert!(dated_row(&text, "2019-02-16 17:5"), "pivot rows with the year:\n{text}");
+    update(&mut s, Action::Back);
+    update(&mut s, Action::Hops);
+    let (text, _) = screen(&s, 200, 60, color());
+    assert!(
+        dated_row(&text, "2019-") && dated_row(&text, "2020-"),
+        "hops rows with the year:\n{text}"
+    );
+}

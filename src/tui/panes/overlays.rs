@@ -211,7 +211,7 @@ fn finder(
 fn hops(s: &AppState, sel: usize, theme: Theme, width: usize) -> (String, Vec<Line<'static>>, usize) {
     let edges = crate::tui::hops::edges(s);
     let zone = s.ui.zone;
-    let time_fmt = "%m-%d %H:%M:%S";
+    let time_fmt = s.row_time_format();
     let paths: Vec<String> = edges.iter().map(|e| e.path.join(" ──▶ ")).collect();
     let natural = |head: &str, cells: &mut dyn Iterator<Item = usize>| {
         cells.max().unwrap_or(0).max(head.chars().count())

@@ -67,8 +67,11 @@ impl Widget for TimelinePane<'_> {
         let s = self.s;
         let focused = s.ui.focus == Pane::Timeline;
         let title = match (s.finding(), s.target()) {
+            // The day first: a narrow terminal cuts the title's end, and the rows of a chain
+            // within one day show only the time.
             (Some(f), Some(t)) => format!(
-                " Timeline {} {} {} ({}/{}) {}{} {} ",
+                " Timeline {} {} {} {} ({}/{}) {}{} ",
+                s.ui.zone.fmt_with(f.first_seen, "%Y-%m-%d"),
                 clip(&f.target_host, 24),
                 sev_short(f.severity),
                 f.id,
@@ -76,7 +79,6 @@ impl Widget for TimelinePane<'_> {
                 t.findings.len(),
                 stage_strip(f),
                 if f.is_suppressed() { " SUPPRESSED" } else { "" },
-                s.ui.zone.fmt_with(f.first_seen, "%Y-%m-%d")
             ),
             _ => " Timeline ".into(),
         };
@@ -295,7 +297,7 @@ impl TimelinePane<'_> {
                 };
                 format!(
                     "{} {} {} {}",
-                    s.ui.zone.fmt_with(e.ts, "%m-%d %H:%M:%S"),
+                    s.ui.zone.fmt_with(e.ts, s.row_time_format()),
                     e.host.key,
                     e.event_id,
                     with_source_host(summary(&e), &e, &data.addresses)
