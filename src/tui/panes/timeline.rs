@@ -67,18 +67,18 @@ impl Widget for TimelinePane<'_> {
         let s = self.s;
         let focused = s.ui.focus == Pane::Timeline;
         let title = match (s.finding(), s.target()) {
-            // The day first: a narrow terminal cuts the title's end, and the rows of a chain
-            // within one day show only the time.
+            // The day and the verdict first: a narrow terminal cuts the title's end, and the
+            // rows of a chain within one day show only the time.
             (Some(f), Some(t)) => format!(
-                " Timeline {} {} {} {} ({}/{}) {}{} ",
+                " Timeline {} {} {}{} {} ({}/{}) {} ",
                 s.ui.zone.fmt_with(f.first_seen, "%Y-%m-%d"),
                 clip(&f.target_host, 24),
                 sev_short(f.severity),
+                if f.is_suppressed() { " SUPPRESSED" } else { "" },
                 f.id,
                 s.ui.finding_sel + 1,
                 t.findings.len(),
                 stage_strip(f),
-                if f.is_suppressed() { " SUPPRESSED" } else { "" },
             ),
             _ => " Timeline ".into(),
         };
