@@ -182,12 +182,9 @@ impl Investigation {
     fn with_case(mut self, options: &Options, progress: ProgressFn<'_>) -> Self {
         if let Some(case) = &options.case {
             self.id_moves = case.id_moves(&self.findings);
-            let base = self
-                .detector
-                .as_ref()
-                .map(|d| d.allowlist.clone())
-                .unwrap_or_default();
-            case.apply(&base, &mut self.findings);
+            let none = crate::detect::allowlist::Allowlist::default();
+            let base = self.detector.as_ref().map_or(&none, |d| &d.allowlist);
+            case.apply(base, &mut self.findings);
         }
         if options.pivots {
             progress(Progress::Phase(format!(

@@ -182,11 +182,6 @@ impl Case {
         gained
     }
 
-    /// `move_ids` of these findings' `id_moves`.
-    pub fn adopt_ids(&mut self, findings: &[Finding]) -> usize {
-        let moves = self.id_moves(findings);
-        self.move_ids(&moves)
-    }
 
     pub fn add_allow(&mut self, spec: AllowSpec) {
         if !self.allowlist.iter().any(|a| a.spec == spec) {
@@ -319,10 +314,12 @@ mod tests {
         let marks = c.triage.remove("F-old").unwrap_or_default();
         c.triage.insert(old, marks);
         f.id = "F-new".into();
-        assert_eq!(c.adopt_ids(std::slice::from_ref(&f)), 1);
+        let moves = c.id_moves(std::slice::from_ref(&f));
+        assert_eq!(c.move_ids(&moves), 1);
         assert_eq!(c.note("F-new"), "seen before");
         assert_eq!(c.mark("F-new", "contain-target").state, StepState::Done);
         assert_eq!(c.note("F-old"), "");
-        assert_eq!(c.adopt_ids(&[f]), 0, "once");
+        let moves = c.id_moves(&[f]);
+        assert_eq!(c.move_ids(&moves), 0, "once");
     }
 }

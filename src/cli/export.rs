@@ -14,15 +14,10 @@ pub(super) fn export(a: &ExportArgs) -> Result<ExitCode> {
         .with_context(|| format!("{} does not exist", a.case.display()))?;
     if a.format == ExportFormat::Allowlist {
         // The analyst's decisions alone: the evidence is not needed.
-        let text = crate::sink::report::report_text(
-            a.format.into(),
-            &case,
-            &[],
-            &crate::case::playbook::Playbook::builtin()?,
-            &crate::sink::report::ReportOptions::default(),
-            None,
-        )?;
-        return write_report(a.output.as_deref(), &text);
+        return write_report(
+            a.output.as_deref(),
+            &crate::sink::report::allowlist_toml(&case),
+        );
     }
     let detect = DetectArgs {
         profile: case.sources.profile.clone(),

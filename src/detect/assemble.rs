@@ -395,7 +395,7 @@ pub fn finding_id(target_key: &str, stages: &[StageRef]) -> String {
 }
 
 /// The id earlier releases gave (over the evidence locations, paths included): cases saved by
-/// them are carried over to `finding_id` (`Case::adopt_ids`).
+/// them are carried over to `finding_id` (`Case::id_moves`).
 pub fn legacy_finding_id(target_key: &str, stages: &[StageRef]) -> String {
     let ev: Vec<String> = stages.iter().map(|s| s.evidence.clone()).collect();
     hashed_id(target_key, ev)

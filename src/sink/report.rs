@@ -439,6 +439,16 @@ pub enum ReportFormat {
     Allowlist,
 }
 
+/// The case's allow-list decisions as an allow-list file (`--allowlist` reads it anywhere).
+pub fn allowlist_toml(case: &Case) -> String {
+    format!(
+        "# The allow-list decisions of svchop case {:?} ({} entries), for --allowlist.\n{}",
+        case.name.replace(['\n', '\r'], " "),
+        case.allowlist.len(),
+        case.allowlist().to_toml()
+    )
+}
+
 /// A case's report as text in one form (`svchop export` and the workbench's `x` and `X`).
 pub fn report_text(
     format: ReportFormat,
@@ -453,12 +463,7 @@ pub fn report_text(
         ReportFormat::Json => {
             crate::sink::json::pretty(&report_json(case, findings, playbook))? + "\n"
         }
-        ReportFormat::Allowlist => format!(
-            "# The allow-list decisions of svchop case {:?} ({} entries), for --allowlist.\n{}",
-            case.name.replace(['\n', '\r'], " "),
-            case.allowlist.len(),
-            case.allowlist().to_toml()
-        ),
+        ReportFormat::Allowlist => allowlist_toml(case),
         ReportFormat::AttackLayer => {
             crate::sink::json::pretty(&crate::sink::attack_layer::layer(&case.name, findings))?
                 + "\n"

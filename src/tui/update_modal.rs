@@ -5,7 +5,7 @@ use super::action::Effect;
 use super::action::{ALLOW_FIELDS, Action};
 use super::navigate::{commit_allow, jump_to_finding};
 use super::editor::{EditKey, Editor};
-use super::state::{AppState, EditTarget, Modal};
+use super::state::{AllowDraft, AppState, EditTarget, Modal};
 
 pub fn update_modal(s: &mut AppState, action: &Action) -> Vec<Effect> {
     let Some(modal) = s.ui.modal.take() else {
@@ -18,58 +18,7 @@ pub fn update_modal(s: &mut AppState, action: &Action) -> Vec<Effect> {
         ),
         Modal::Finder { query, sel, hits } => finder(s, query, sel, hits, action),
         Modal::Hops { sel } => hops(s, sel, action),
-        Modal::AllowEdit(mut d) => match *action {
-            _ if !matches!(action, Action::Cancel | Action::Back) && d.confirm_discard => {
-                d.confirm_discard = false;
-                return update_modal_again(s, Modal::AllowEdit(d), action);
-            }
-            // A typed reason is the analyst's work: the first Esc asks, as the note editor does
-            // (any other key goes on editing, and the next Esc asks again).
-            Action::Cancel | Action::Back if d.reason.trim().is_empty() || d.confirm_discard => {
-                if d.confirm_discard {
-                    s.ui.status = "allow-list entry discarded".into();
-                }
-                (None, vec![])
-            }
-            Action::Cancel | Action::Back => {
-                d.confirm_discard = true;
-                s.ui.status =
-                    "a reason is typed: esc again discards the entry, Enter saves it".into();
-                (Some(Modal::AllowEdit(d)), vec![])
-            }
-            Action::Up | Action::Edit(EditKey::Left | EditKey::Up) => {
-                d.field = (d.field + ALLOW_FIELDS.len() - 1) % ALLOW_FIELDS.len();
-                (Some(Modal::AllowEdit(d)), vec![])
-            }
-            Action::Right | Action::Down | Action::Edit(EditKey::Right | EditKey::Down) => {
-                d.field = (d.field + 1) % ALLOW_FIELDS.len();
-                (Some(Modal::AllowEdit(d)), vec![])
-            }
-            Action::Input(c) => {
-                if !c.is_control() {
-                    d.reason.push(c);
-                }
-                (Some(Modal::AllowEdit(d)), vec![])
-            }
-            Action::Paste(ref text) => {
-                d.reason
-                    .extend(text.chars().map(|c| if c.is_control() { ' ' } else { c }));
-                (Some(Modal::AllowEdit(d)), vec![])
-            }
-            Action::Edit(EditKey::Backspace | EditKey::DeleteWordBack) => {
-                d.reason.pop();
-                (Some(Modal::AllowEdit(d)), vec![])
-            }
-            Action::Open | Action::Save | Action::Newline => {
-                let eff = commit_allow(s, &d);
-                if eff.is_empty() {
-                    (Some(Modal::AllowEdit(d)), eff)
-                } else {
-                    (None, eff)
-                }
-            }
-            _ => (Some(Modal::AllowEdit(d)), vec![]),
-        },
+        Modal::AllowEdit(d) => allow_edit(s, d, action),
         Modal::AllowList {
             sel,
             confirm_remove,
@@ -80,10 +29,62 @@ pub fn update_modal(s: &mut AppState, action: &Action) -> Vec<Effect> {
     effects
 }
 
-/// The modal back in place and the action applied to it (after a pending question was dropped).
-fn update_modal_again(s: &mut AppState, modal: Modal, action: &Action) -> Vec<Effect> {
-    s.ui.modal = Some(modal);
-    update_modal(s, action)
+/// The allow-list entry editor: field choice, the reason typed, Enter saves; `Esc` on a typed
+/// reason asks first, as the text editor does.
+fn allow_edit(
+    s: &mut AppState,
+    mut d: AllowDraft,
+    action: &Action,
+) -> (Option<Modal>, Vec<Effect>) {
+    let asked = std::mem::take(&mut d.confirm_discard);
+    match *action {
+        // A typed reason is the analyst's work: the first Esc asks, as the note editor does
+        // (any other key goes on editing, and the next Esc asks again).
+        Action::Cancel | Action::Back if d.reason.trim().is_empty() || asked => {
+            if asked {
+                s.ui.status = "allow-list entry discarded".into();
+            }
+            (None, vec![])
+        }
+        Action::Cancel | Action::Back => {
+            d.confirm_discard = true;
+            s.ui.status =
+                "a reason is typed: esc again discards the entry, Enter saves it".into();
+            (Some(Modal::AllowEdit(d)), vec![])
+        }
+        Action::Up | Action::Edit(EditKey::Left | EditKey::Up) => {
+            d.field = (d.field + ALLOW_FIELDS.len() - 1) % ALLOW_FIELDS.len();
+            (Some(Modal::AllowEdit(d)), vec![])
+        }
+        Action::Right | Action::Down | Action::Edit(EditKey::Right | EditKey::Down) => {
+            d.field = (d.field + 1) % ALLOW_FIELDS.len();
+            (Some(Modal::AllowEdit(d)), vec![])
+        }
+        Action::Input(c) => {
+            if !c.is_control() {
+                d.reason.push(c);
+            }
+            (Some(Modal::AllowEdit(d)), vec![])
+        }
+        Action::Paste(ref text) => {
+            d.reason
+                .extend(text.chars().map(|c| if c.is_control() { ' ' } else { c }));
+            (Some(Modal::AllowEdit(d)), vec![])
+        }
+        Action::Edit(EditKey::Backspace | EditKey::DeleteWordBack) => {
+            d.reason.pop();
+            (Some(Modal::AllowEdit(d)), vec![])
+        }
+        Action::Open | Action::Save | Action::Newline => {
+            let eff = commit_allow(s, &d);
+            if eff.is_empty() {
+                (Some(Modal::AllowEdit(d)), eff)
+            } else {
+                (None, eff)
+            }
+        }
+        _ => (Some(Modal::AllowEdit(d)), vec![]),
+    }
 }
 
 /// A text editor: typing and cursor keys edit; ctrl-s (Enter on one line) saves; `Esc` closes
