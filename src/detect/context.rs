@@ -1,6 +1,7 @@
 //! What the detections look up across a whole collection: per-host time windows over the store,
 //! which addresses belong to which host, and where lateral tools were run and at whom.
 
+use crate::model::stages::ids;
 use super::patterns::Patterns;
 use crate::model::host::{canonical_ip, host_key, is_loopback_or_empty, normalize_ip};
 use crate::model::{Event, HostName, is_ip_literal};
@@ -165,7 +166,7 @@ impl Context {
                 .push((e.ts, i, Arc::clone(&e.host.key)));
         }
         // WMI, scheduled tasks and WinRM create no service: never a service tool's run.
-        if matches!(e.event_id, 1 | 4688)
+        if ids("process_start").contains(&e.event_id)
             && let Some((tool, target)) = pats.client_tool(e)
             && pats.tools[tool].service
         {

@@ -3,6 +3,7 @@
 //! so that "no findings" is never mistaken for "no attack".
 
 use super::finding::Stage;
+use crate::model::Channel;
 use crate::ingest::report::{FileReport, Seen};
 use chrono::{DateTime, Utc};
 use serde::Serialize;
@@ -59,79 +60,54 @@ impl Have<'_> {
         ids.iter()
             .any(|id| self.0.contains_key(&(ch.to_string(), *id)))
     }
-    /// Whether any log and id that shows the stage (the stage table) is present.
-    fn shows(&self, stage: Stage) -> bool {
-        crate::model::stages::table()
-            .shown_by(stage.label())
-            .iter()
-            .any(|(ch, ids)| self.any(ch, ids))
-    }
 }
 
+/// The stages a host cannot see, each with the logs and ids it lacks, all from the stage table:
+/// `no Sysmon log, the Security log has no 4688 (hint) and the System log has no 7036/7035: what
+/// the service ran is not visible`. Defender rows are named only when the host has some.
 fn stage_rules(h: &Have<'_>) -> Vec<Blind> {
+    let table = crate::model::stages::table();
     let mut out = Vec::new();
-    let mut blind = |stage: Stage, seen: bool, why: String| {
-        if !seen {
-            out.push(Blind { stage, why });
+    for row in &table.table.stages {
+        let Some(stage) = Stage::ALL.into_iter().find(|s| s.label() == row.stage) else {
+            continue;
+        };
+        let shown_by = table.shown_by(&row.stage);
+        if shown_by.iter().any(|(ch, ids)| h.any(ch, ids)) {
+            continue;
         }
-    };
-    let sec_why = |what: &str| {
-        if h.channel(SEC) {
-            format!(
-                "the Security log has no {what} (auditing off, filtered export, or none happened)"
-            )
+        let (mut lacks, mut absent) = (Vec::new(), Vec::new());
+        for (src, (ch, ids)) in row.shown_by.iter().zip(&shown_by) {
+            if h.channel(ch) {
+                let ids: Vec<String> = ids.iter().map(u16::to_string).collect();
+                let hint = table
+                    .table
+                    .hints
+                    .get(&src.channel)
+                    .map_or(String::new(), |t| format!(" ({t})"));
+                lacks.push(format!("the {} log has no {}{hint}", src.channel, ids.join("/")));
+            } else if Channel::from_name(ch) != Channel::Defender
+                && !absent.contains(&src.channel.as_str())
+            {
+                absent.push(src.channel.as_str());
+            }
+        }
+        lacks.push(match absent.split_last() {
+            None => String::new(),
+            Some((last, [])) => format!("no {last} log"),
+            Some((last, rest)) => format!("no {} or {last} log", rest.join(", ")),
+        });
+        lacks.retain(|l| !l.is_empty());
+        let why = if lacks.is_empty() {
+            "no log that shows it".to_string()
         } else {
-            "no Security log".to_string()
-        }
-    };
-    blind(
-        Stage::Logon,
-        h.shows(Stage::Logon),
-        format!("{}: network logons are not visible", sec_why("4624")),
-    );
-    blind(
-        Stage::Share,
-        h.shows(Stage::Share),
-        format!(
-            "{} and no Sysmon 11: ADMIN$ writes are not visible",
-            sec_why("5140/5145")
-        ),
-    );
-    let pipe_why = if h.channel(SYSMON) {
-        "Sysmon has no 17/18 (pipe events not configured)"
-    } else {
-        "no Sysmon log"
-    };
-    blind(
-        Stage::Pipe,
-        h.shows(Stage::Pipe),
-        format!("{pipe_why} and no 5145: named pipes are not visible"),
-    );
-    let sys_why = if h.channel(SYS) {
-        "the System log has no 7045"
-    } else {
-        "no System log"
-    };
-    blind(
-        Stage::Install,
-        h.shows(Stage::Install),
-        format!("{sys_why}, no 4697 and no Sysmon 13: service installs are not visible"),
-    );
-    blind(
-        Stage::Exec,
-        h.shows(Stage::Exec),
-        "no Sysmon 1, no 4688 and no 7036: what the service ran is not visible".into(),
-    );
-    blind(
-        Stage::Cleanup,
-        h.shows(Stage::Cleanup),
-        "no 7036 and no Sysmon 23/26/12: stop and cleanup are not visible".into(),
-    );
-    blind(
-        Stage::Source,
-        h.shows(Stage::Source),
-        "no Sysmon 1/3 and no 4688: tools run from this host are not visible".into(),
-    );
+            lacks.join("; ")
+        };
+        out.push(Blind {
+            stage,
+            why: format!("{why}: {}", row.blind),
+        });
+    }
     out
 }
 
@@ -249,5 +225,28 @@ mod tests {
             "{}",
             logon.why
         );
+    }
+
+    #[test]
+    fn the_wording_names_every_id_the_stage_table_lists() {
+        // Every log present, none with a stage's ids: each stage is blind, and says which ids
+        // of which log it looked for, as the table lists them.
+        let cov = coverage(&[report(&[
+            ("WS01", "Security", 4907),
+            ("WS01", "System", 6005),
+            ("WS01", "Microsoft-Windows-Sysmon/Operational", 5),
+        ])]);
+        let t = crate::model::stages::table();
+        assert_eq!(cov[0].blind.len(), t.table.stages.len());
+        for (b, row) in cov[0].blind.iter().zip(&t.table.stages) {
+            assert_eq!(b.stage.label(), row.stage);
+            assert!(b.why.ends_with(&row.blind), "{}", b.why);
+            for src in row.shown_by.iter().filter(|s| s.channel != "Defender") {
+                let ids: Vec<String> = src.ids.iter().map(u16::to_string).collect();
+                let said = format!("the {} log has no {}", src.channel, ids.join("/"));
+                assert!(b.why.contains(&said), "{}: {said}", b.why);
+            }
+            assert!(!b.why.contains("Defender"), "{}", b.why);
+        }
     }
 }

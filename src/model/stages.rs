@@ -21,6 +21,8 @@ pub struct Source {
 pub struct StageRow {
     /// The stage's name as findings spell it (`logon`, `share`, ...).
     pub stage: String,
+    /// What a host whose logs hold none of `shown_by` cannot show (coverage report wording).
+    pub blind: String,
     pub shown_by: Vec<Source>,
 }
 
@@ -29,12 +31,14 @@ pub struct Context {
     pub shown_by: Vec<Source>,
 }
 
-/// A linker pass: the ids of these stages (of one channel only, when given), plus `ids`.
+/// A linker pass or an event kind: the ids of these stages (of these channels only, when given),
+/// plus `ids`.
 #[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct Pass {
     pub stages: Vec<String>,
     #[serde(default)]
-    pub channel: Option<String>,
+    pub channels: Vec<String>,
     #[serde(default)]
     pub ids: Vec<u16>,
 }
@@ -47,6 +51,9 @@ pub struct StageTable {
     pub context: Context,
     #[serde(default)]
     pub passes: BTreeMap<String, Pass>,
+    /// Why a log that is present may lack a stage's ids, by channel (short name).
+    #[serde(default)]
+    pub hints: BTreeMap<String, String>,
 }
 
 /// What the table gives, resolved once: kept ids per channel and each pass's ids.
@@ -64,12 +71,19 @@ pub fn table() -> &'static Resolved {
     &TABLE
 }
 
+/// The event ids of a pass or event kind of the built-in table (`process_start`, `scm_state`,
+/// ...), ascending; what the rules test an event's id against instead of spelling ids out.
+pub fn ids(name: &str) -> &'static [u16] {
+    TABLE.pass(name)
+}
+
 fn parse(text: &str) -> StageTable {
     // The built-in table is tested to parse; an empty table keeps nothing rather than panic.
     toml::from_str(text).unwrap_or(StageTable {
         stages: Vec::new(),
         context: Context::default(),
         passes: BTreeMap::new(),
+        hints: BTreeMap::new(),
     })
 }
 
@@ -91,16 +105,13 @@ fn resolve(table: StageTable) -> Resolved {
         .passes
         .iter()
         .map(|(name, pass)| {
-            let want = pass.channel.as_deref().map(channel_name);
+            let want: Vec<String> = pass.channels.iter().map(|c| channel_name(c)).collect();
             let mut ids: Vec<u16> = table
                 .stages
                 .iter()
                 .filter(|s| pass.stages.contains(&s.stage))
                 .flat_map(|s| &s.shown_by)
-                .filter(|src| {
-                    want.as_ref()
-                        .is_none_or(|w| *w == channel_name(&src.channel))
-                })
+                .filter(|src| want.is_empty() || want.contains(&channel_name(&src.channel)))
                 .flat_map(|src| src.ids.iter().copied())
                 .chain(pass.ids.iter().copied())
                 .collect();
@@ -154,7 +165,17 @@ mod tests {
             ]
         );
         let r = table();
-        for pass in ["install", "scm", "candidates", "hunt"] {
+        for pass in [
+            "install",
+            "scm",
+            "candidates",
+            "hunt",
+            "process_start",
+            "scm_state",
+            "share_access",
+            "session",
+            "sysmon_pipe",
+        ] {
             assert!(!r.pass(pass).is_empty(), "{pass}");
         }
         for p in t.passes.values() {
@@ -169,6 +190,12 @@ mod tests {
         let r = table();
         assert_eq!(r.pass("install"), [13, 4697, 7045]);
         assert_eq!(r.pass("scm"), [7000, 7009, 7034, 7035, 7036, 7045]);
+        assert_eq!(ids("process_start"), [1, 4688]);
+        assert_eq!(ids("scm_state"), [7000, 7009, 7034, 7035, 7036]);
+        assert_eq!(ids("share_access"), [5140, 5145]);
+        assert_eq!(ids("session"), [4624, 5140, 5145]);
+        assert_eq!(ids("sysmon_pipe"), [17, 18]);
+        assert!(ids("no such kind").is_empty());
         let sec = r.kept_ids("Security");
         assert!(sec.contains(&4672) && sec.contains(&4648) && !sec.contains(&4907));
         assert!(

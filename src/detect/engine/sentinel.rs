@@ -1,6 +1,7 @@
 //! Microsoft Sentinel DE-HY25.07 as written: three correlations (tool run, service install,
 //! SYSTEM process) grouped by target and user.
 
+use crate::model::stages::ids;
 use crate::detect::chain::Chain;
 use crate::detect::context::HostView;
 use crate::detect::finding::{ServiceRef, Stage};
@@ -15,7 +16,7 @@ use super::{JoinFacts, logon_passes};
 
 /// Sentinel Module 2: a process spawned by services.exe that looks like command execution.
 fn sentinel_process(p: &Profile, e: &Event) -> bool {
-    if !matches!(e.event_id, 1 | 4688) {
+    if !ids("process_start").contains(&e.event_id) {
         return false;
     }
     let pr = &e.fields.process;
@@ -47,7 +48,7 @@ fn sentinel_process(p: &Profile, e: &Event) -> bool {
 
 /// Sentinel Module 4: a lateral tool run, and the `\\HOST` its command names.
 pub(super) fn sentinel_tool(p: &Profile, e: &Event) -> Option<(String, Option<String>)> {
-    if !matches!(e.event_id, 1 | 4688) {
+    if !ids("process_start").contains(&e.event_id) {
         return None;
     }
     let pr = &e.fields.process;

@@ -2,6 +2,7 @@
 //! id, logon id, session key, pipe, written file), each lookup bounded (`MAX_WEAK_LINKS`,
 //! `PER_LOGON_ID`), so linking costs what the evidence holds, never installs x events.
 
+use crate::model::stages::ids;
 use crate::detect::chain::Chain;
 use crate::detect::context::HostView;
 use crate::detect::finding::Stage;
@@ -178,7 +179,7 @@ impl HostIndex {
         if let Some(name) = pipe_name(e) {
             let by_system = is_system_image(e);
             if pats.pipe_match(name).is_some()
-                || (by_system && matches!(e.event_id, 17 | 18) && pats.is_scm_pipe(name))
+                || (by_system && ids("sysmon_pipe").contains(&e.event_id) && pats.is_scm_pipe(name))
             {
                 self.linkable_pipes.push(i);
             }

@@ -117,10 +117,7 @@ pub fn scm_pids(l: &Linker<'_>) -> Vec<u32> {
     let mut pids: Vec<u32> = l
         .view
         .events_of(crate::model::stages::table().pass("scm"))
-        .filter(|(_, e)| {
-            e.channel == Channel::System
-                && matches!(e.event_id, 7045 | 7036 | 7035 | 7034 | 7000 | 7009)
-        })
+        .filter(|(_, e)| e.channel == Channel::System)
         .filter_map(|(_, e)| e.fields.exec_pid)
         .collect();
     pids.sort_unstable();

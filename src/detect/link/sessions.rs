@@ -1,6 +1,7 @@
 //! Logons and SMB sessions: network logons by logon id and by installer account, the sessions
 //! around an install, the remote SCM session or network logon just before a modification.
 
+use crate::model::stages::ids;
 use crate::detect::chain::Chain;
 use crate::detect::context::span;
 use crate::detect::finding::Stage;
@@ -183,10 +184,11 @@ impl Linker<'_> {
             // in time order, adding those of keys the chain learns on the way (as a scan would).
             let store = self.view.store;
             let mut work = BTreeSet::new();
+            let session_ids = ids("session");
             self.sess.candidates(store, c, (t0, from, to), &mut work);
             while let Some(i) = work.pop_first() {
                 let Some(e) = store.get(i) else { continue };
-                if c.has(i) || !matches!(e.event_id, 4624 | 5140 | 5145) {
+                if c.has(i) || !session_ids.contains(&e.event_id) {
                     continue;
                 }
                 let by_id = e.fields.logon_id.is_some_and(|l| c.logon_ids.contains(&l));

@@ -1,6 +1,7 @@
 //! Chains without an install: tool pipes, remote SCM access and helper binaries run by
 //! services.exe that no install explains, clustered by time and session.
 
+use crate::model::stages::ids;
 use crate::detect::chain::Chain;
 use crate::detect::finding::Stage;
 use crate::detect::link::{
@@ -235,12 +236,13 @@ pub(super) fn anchorless_chain(l: &Linker<'_>, members: &[usize], scm_pids: &[u3
         .unwrap_or(DateTime::<Utc>::MIN_UTC);
     c.t0 = Some(t0);
     let mut tool = None;
+    let (scm_state, process_start) = (ids("scm_state"), ids("process_start"));
     for &i in members {
         let Some(e) = l.view.store.get(i) else {
             continue;
         };
         infer_service(l, &mut c, e, &mut tool);
-        let scm = matches!(e.event_id, 7036 | 7035 | 7034 | 7000 | 7009);
+        let scm = scm_state.contains(&e.event_id);
         let stopped = scm
             && (e.event_id == 7034
                 || e.fields
@@ -249,7 +251,7 @@ pub(super) fn anchorless_chain(l: &Linker<'_>, members: &[usize], scm_pids: &[u3
                     .as_deref()
                     .is_some_and(|s| s.to_ascii_lowercase().contains("stop")));
         let stage = match e.event_id {
-            1 | 4688 => Stage::Exec,
+            id if process_start.contains(&id) => Stage::Exec,
             11 => Stage::Share,
             _ if stopped => Stage::Cleanup,
             _ if scm => Stage::Exec,
@@ -263,7 +265,7 @@ pub(super) fn anchorless_chain(l: &Linker<'_>, members: &[usize], scm_pids: &[u3
             _ => "service-control or tool pipe",
         };
         if c.add(i, stage, how) {
-            if matches!(e.event_id, 5140 | 5145) {
+            if ids("share_access").contains(&e.event_id) {
                 note_share_session(l, &mut c, e);
             }
             if e.event_id == 11 {
@@ -308,10 +310,10 @@ pub(super) fn infer_service(l: &Linker<'_>, c: &mut Chain, e: &Event, tool: &mut
             c.service.add_name("PSEXESVC");
         }
     }
-    if matches!(e.event_id, 7036 | 7035 | 7034 | 7000 | 7009 | 7040) {
+    if e.event_id == 7040 || ids("scm_state").contains(&e.event_id) {
         named_service(l, c, e, tool);
     }
-    if matches!(e.event_id, 1 | 4688)
+    if ids("process_start").contains(&e.event_id)
         && let Some((cmd, t)) = process_command_tool(l.pats, e)
     {
         // The command a service ran: its image path was this command line.
