@@ -33,65 +33,61 @@ pub fn looks_like_manifest(head: &str) -> bool {
 
 type Text = Option<Arc<str>>;
 
-/// A row as read: every column the model keeps.
-#[derive(Debug, Deserialize)]
-struct RowIn {
-    ts: Option<String>,
-    ts_ns: Option<i64>,
-    host_key: String,
-    host: String,
-    channel: String,
-    event_id: u16,
-    provider: Text,
-    record_id: Option<u64>,
-    source_file: Option<String>,
-    source_line: Option<u64>,
-    evidence: Option<String>,
-    exec_pid: Option<u32>,
-    logon_id: Option<String>,
-    subject_logon_id: Option<String>,
-    subject_user: Text,
-    subject_domain: Text,
-    subject_sid: Text,
-    target_user: Text,
-    target_domain: Text,
-    target_sid: Text,
-    user_sid: Text,
-    logon_type: Option<u8>,
-    workstation: Text,
-    auth_package: Text,
-    logon_process: Text,
-    service_name: Text,
-    service_image_path: Text,
-    service_account: Text,
-    service_type: Text,
-    service_start_type: Text,
-    service_key_name: Text,
-    service_state: Text,
-    process_image: Text,
-    process_command_line: Text,
-    process_pid: Option<u32>,
-    parent_image: Text,
-    parent_command_line: Text,
-    parent_pid: Option<u32>,
-    process_user: Text,
-    share_name: Text,
-    share_relative_target: Text,
-    share_access_list: Text,
-    share_access_mask: Option<u32>,
-    pipe_name: Text,
-    file_path: Text,
-    src_ip: Text,
-    src_port: Option<u16>,
-    src_host: Text,
-    dst_ip: Text,
-    dst_port: Option<u16>,
-    dst_host: Text,
-    initiated: Option<bool>,
-    registry_event_type: Text,
-    registry_target_object: Text,
-    registry_details: Text,
+/// The type of a field's column as read, by its kind in the table.
+macro_rules! row_in_type {
+    (text, $ty:ty) => {
+        Text
+    };
+    ($other:ident, $ty:ty) => {
+        Option<$ty>
+    };
 }
+
+/// A row as read: every column the model keeps (the fields every event has, then the typed field
+/// groups of `model::typed`; computed columns are not read back), and the groups made from it.
+macro_rules! row_in {
+    ($( $group:ident : $T:ident {
+        $( $(#[$doc:meta])* $f:ident : $kind:ident ($ty:ty) as $col:ident, $ct:ident, $desc:literal
+           $( + [$dcol:ident, $dct:ident, $ddesc:literal, $dfn:path] )* ; )*
+    } )*) => {
+        #[derive(Debug, Deserialize)]
+        struct RowIn {
+            ts: Option<String>,
+            ts_ns: Option<i64>,
+            host_key: String,
+            host: String,
+            channel: String,
+            event_id: u16,
+            provider: Text,
+            record_id: Option<u64>,
+            source_file: Option<String>,
+            source_line: Option<u64>,
+            evidence: Option<String>,
+            exec_pid: Option<u32>,
+            logon_id: Option<String>,
+            subject_logon_id: Option<String>,
+            subject_user: Text,
+            subject_domain: Text,
+            subject_sid: Text,
+            target_user: Text,
+            target_domain: Text,
+            target_sid: Text,
+            user_sid: Text,
+            $( $( $col: row_in_type!($kind, $ty), )* )*
+        }
+
+        impl RowIn {
+            /// The typed field groups of the row into `fields`, each stored only when something
+            /// in it is set, as the model does.
+            fn groups_into(&mut self, fields: &mut Fields) {
+                $(
+                    fields.$group = Group::filled($T { $( $f: self.$col.take(), )* });
+                )*
+            }
+        }
+    };
+}
+crate::model::typed::typed_groups!(row_in);
 
 impl RowIn {
     fn time(&self) -> Option<DateTime<Utc>> {
@@ -144,70 +140,27 @@ impl RowIn {
 
     /// The typed fields of the row. Each group is stored only when something in it is set, as
     /// the model does.
-    fn into_fields(self) -> Fields {
+    fn into_fields(mut self) -> Fields {
         let lid = |t: Option<String>| t.as_deref().and_then(LogonId::parse);
-        Fields {
-            logon_id: lid(self.logon_id),
-            subject_logon_id: lid(self.subject_logon_id),
+        let mut fields = Fields {
+            logon_id: lid(self.logon_id.take()),
+            subject_logon_id: lid(self.subject_logon_id.take()),
             subject: Group::filled(Account {
-                domain: self.subject_domain,
-                user: self.subject_user,
-                sid: self.subject_sid,
+                domain: self.subject_domain.take(),
+                user: self.subject_user.take(),
+                sid: self.subject_sid.take(),
             }),
             target: Group::filled(Account {
-                domain: self.target_domain,
-                user: self.target_user,
-                sid: self.target_sid,
+                domain: self.target_domain.take(),
+                user: self.target_user.take(),
+                sid: self.target_sid.take(),
             }),
-            user_sid: self.user_sid,
+            user_sid: self.user_sid.take(),
             exec_pid: self.exec_pid,
-            logon: Group::filled(LogonInfo {
-                logon_type: self.logon_type,
-                workstation: self.workstation,
-                auth_package: self.auth_package,
-                logon_process: self.logon_process,
-            }),
-            service: Group::filled(ServiceInfo {
-                name: self.service_name,
-                image_path: self.service_image_path,
-                account: self.service_account,
-                service_type: self.service_type,
-                start_type: self.service_start_type,
-                key_name: self.service_key_name,
-                state: self.service_state,
-            }),
-            process: Group::filled(ProcessInfo {
-                image: self.process_image,
-                command_line: self.process_command_line,
-                pid: self.process_pid,
-                parent_image: self.parent_image,
-                parent_command_line: self.parent_command_line,
-                parent_pid: self.parent_pid,
-                user: self.process_user,
-            }),
-            share: Group::filled(ShareInfo {
-                share_name: self.share_name,
-                relative_target: self.share_relative_target,
-                access_list: self.share_access_list,
-                access_mask: self.share_access_mask,
-                pipe_name: self.pipe_name,
-                file_path: self.file_path,
-            }),
-            net: Group::filled(NetInfo {
-                src_ip: self.src_ip,
-                src_port: self.src_port,
-                src_host: self.src_host,
-                dst_ip: self.dst_ip,
-                dst_port: self.dst_port,
-                dst_host: self.dst_host,
-                initiated: self.initiated,
-            }),
-            registry: Group::filled(RegistryInfo {
-                event_type: self.registry_event_type,
-                target_object: self.registry_target_object,
-                details: self.registry_details,
-            }),
-        }
+            ..Fields::default()
+        };
+        self.groups_into(&mut fields);
+        fields
     }
 }
 
@@ -323,5 +276,31 @@ mod tests {
         assert_eq!(rep.records_read, 3);
         assert_eq!(rep.records_skipped, 2);
         assert_eq!(rep.problems.len(), 2);
+    }
+
+    #[test]
+    fn every_typed_field_is_a_column_that_reads_back() {
+        use crate::detect::testkit::ev;
+        use crate::model::row::COLUMNS;
+        let mut e = ev("WS01", 0, crate::model::Channel::Security, 4624).done();
+        e.fields = crate::model::typed::every_field_set();
+        let json = serde_json::to_value(row(0, &e)).unwrap_or_default();
+        let obj = json.as_object().cloned().unwrap_or_default();
+        let names: Vec<&str> = COLUMNS.iter().map(|c| c.0).collect();
+        let keys: Vec<&str> = obj.keys().map(String::as_str).collect();
+        for k in &keys {
+            assert!(names.contains(k), "{k} is not a documented column");
+        }
+        // Every column of the typed groups (from `logon_type` on) is written.
+        let first = names.iter().position(|n| *n == "logon_type").unwrap_or(names.len());
+        assert!(first < names.len());
+        for n in &names[first..] {
+            assert!(keys.contains(n), "{n} not written");
+        }
+        let text = serde_json::to_string(&json).unwrap_or_default() + "\n";
+        let mut back = Vec::new();
+        read_rows_into(text.as_bytes(), &Arc::from("t.jsonl"), &mut |e| back.push(e));
+        assert_eq!(back.len(), 1);
+        assert_eq!(back[0].fields, e.fields);
     }
 }

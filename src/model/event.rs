@@ -113,102 +113,26 @@ impl Account {
     }
 }
 
-#[derive(Debug, Clone, Default, PartialEq, Eq, Hash, Serialize)]
-pub struct LogonInfo {
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub logon_type: Option<u8>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub workstation: Option<Arc<str>>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub auth_package: Option<Arc<str>>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub logon_process: Option<Arc<str>>,
+/// The group structs of the typed field table (`model::typed`).
+macro_rules! define_groups {
+    ($( $group:ident : $T:ident {
+        $( $(#[$doc:meta])* $f:ident : $kind:ident ($ty:ty) as $col:ident, $ct:ident, $desc:literal
+           $( + [$dcol:ident, $dct:ident, $ddesc:literal, $dfn:path] )* ; )*
+    } )*) => {
+        $(
+            #[derive(Debug, Clone, Default, PartialEq, Eq, Hash, Serialize)]
+            pub struct $T {
+                $(
+                    $(#[$doc])*
+                    #[serde(skip_serializing_if = "Option::is_none")]
+                    pub $f: Option<$ty>,
+                )*
+            }
+            empty_struct!($T { $($f),* });
+        )*
+    };
 }
-
-#[derive(Debug, Clone, Default, PartialEq, Eq, Hash, Serialize)]
-pub struct ServiceInfo {
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub name: Option<Arc<str>>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub image_path: Option<Arc<str>>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub account: Option<Arc<str>>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub service_type: Option<Arc<str>>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub start_type: Option<Arc<str>>,
-    /// The key name when the record gives it apart from the display name (7036 `Binary`).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub key_name: Option<Arc<str>>,
-    /// 7036 state (`running`, `stopped`) or 7009/7000 text.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub state: Option<Arc<str>>,
-}
-
-#[derive(Debug, Clone, Default, PartialEq, Eq, Hash, Serialize)]
-pub struct ProcessInfo {
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub image: Option<Arc<str>>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub command_line: Option<Arc<str>>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub pid: Option<u32>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub parent_image: Option<Arc<str>>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub parent_command_line: Option<Arc<str>>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub parent_pid: Option<u32>,
-    /// `DOMAIN\user` the process runs as (Sysmon `User`, Defender `AccountName`).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub user: Option<Arc<str>>,
-}
-
-#[derive(Debug, Clone, Default, PartialEq, Eq, Hash, Serialize)]
-pub struct ShareInfo {
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub share_name: Option<Arc<str>>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub relative_target: Option<Arc<str>>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub access_list: Option<Arc<str>>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub access_mask: Option<u32>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub pipe_name: Option<Arc<str>>,
-    /// File created or deleted (Sysmon 11/23/26 `TargetFilename`).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub file_path: Option<Arc<str>>,
-}
-
-#[derive(Debug, Clone, Default, PartialEq, Eq, Hash, Serialize)]
-pub struct NetInfo {
-    /// The remote client of a logon or share access; for Sysmon 3, the connection's source.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub src_ip: Option<Arc<str>>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub src_port: Option<u16>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub src_host: Option<Arc<str>>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub dst_ip: Option<Arc<str>>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub dst_port: Option<u16>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub dst_host: Option<Arc<str>>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub initiated: Option<bool>,
-}
-
-#[derive(Debug, Clone, Default, PartialEq, Eq, Hash, Serialize)]
-pub struct RegistryInfo {
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub event_type: Option<Arc<str>>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub target_object: Option<Arc<str>>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub details: Option<Arc<str>>,
-}
+super::typed::typed_groups!(define_groups);
 
 /// Typed fields, grouped by what they describe. The groups are stored only when filled.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Hash, Serialize)]
@@ -241,53 +165,6 @@ fn account_is_empty(a: &Group<Account>) -> bool {
 }
 
 empty_struct!(Account { domain, user, sid });
-empty_struct!(LogonInfo {
-    logon_type,
-    workstation,
-    auth_package,
-    logon_process
-});
-empty_struct!(ServiceInfo {
-    name,
-    image_path,
-    account,
-    service_type,
-    start_type,
-    key_name,
-    state
-});
-empty_struct!(ProcessInfo {
-    image,
-    command_line,
-    pid,
-    parent_image,
-    parent_command_line,
-    parent_pid,
-    user
-});
-empty_struct!(ShareInfo {
-    share_name,
-    relative_target,
-    access_list,
-    access_mask,
-    pipe_name,
-    file_path
-});
-empty_struct!(NetInfo {
-    src_ip,
-    src_port,
-    src_host,
-    dst_ip,
-    dst_port,
-    dst_host,
-    initiated
-});
-empty_struct!(RegistryInfo {
-    event_type,
-    target_object,
-    details
-});
-
 /// One normalized event.
 // `event_id` is Windows's own name for the field.
 #[allow(clippy::struct_field_names)]

@@ -12,6 +12,7 @@ pub mod row;
 pub mod sanitize;
 pub mod stages;
 pub mod time;
+pub mod typed;
 pub mod winpath;
 
 /// Hash tables of strings read from evidence (interned values, host names, a chunk's string

@@ -201,77 +201,50 @@ impl<'a> Reader<'a> {
         let target = self.account()?;
         let user_sid = self.text()?;
         let exec_pid = self.num()?;
-        let logon = self.group(|r| {
-            Some(LogonInfo {
-                logon_type: r.num()?,
-                workstation: r.text()?,
-                auth_package: r.text()?,
-                logon_process: r.text()?,
-            })
-        })?;
-        let service = self.group(|r| {
-            Some(ServiceInfo {
-                name: r.text()?,
-                image_path: r.text()?,
-                account: r.text()?,
-                service_type: r.text()?,
-                start_type: r.text()?,
-                key_name: r.text()?,
-                state: r.text()?,
-            })
-        })?;
-        let process = self.group(|r| {
-            Some(ProcessInfo {
-                image: r.text()?,
-                command_line: r.text()?,
-                pid: r.num()?,
-                parent_image: r.text()?,
-                parent_command_line: r.text()?,
-                parent_pid: r.num()?,
-                user: r.text()?,
-            })
-        })?;
-        let share = self.group(|r| {
-            Some(ShareInfo {
-                share_name: r.text()?,
-                relative_target: r.text()?,
-                access_list: r.text()?,
-                access_mask: r.num()?,
-                pipe_name: r.text()?,
-                file_path: r.text()?,
-            })
-        })?;
-        let net = self.group(|r| {
-            Some(NetInfo {
-                src_ip: r.text()?,
-                src_port: r.num()?,
-                src_host: r.text()?,
-                dst_ip: r.text()?,
-                dst_port: r.num()?,
-                dst_host: r.text()?,
-                initiated: r.num::<u64>()?.map(|b| b != 0),
-            })
-        })?;
-        let registry = self.group(|r| {
-            Some(RegistryInfo {
-                event_type: r.text()?,
-                target_object: r.text()?,
-                details: r.text()?,
-            })
-        })?;
-        Some(Fields {
+        let mut fields = Fields {
             logon_id,
             subject_logon_id,
             subject,
             target,
             user_sid,
             exec_pid,
-            logon,
-            service,
-            process,
-            share,
-            net,
-            registry,
-        })
+            ..Fields::default()
+        };
+        self.groups(&mut fields)?;
+        Some(fields)
     }
 }
+
+/// Reads one field of a group, by its kind in the table (`None`: bytes that do not decode).
+macro_rules! get_field {
+    (text, $r:ident) => {
+        $r.text()?
+    };
+    (num, $r:ident) => {
+        $r.num()?
+    };
+    (flag, $r:ident) => {
+        $r.num::<u64>()?.map(|b| b != 0)
+    };
+}
+
+/// The decoder of the typed field groups (`model::typed`), the encoder's order read back.
+macro_rules! decode_groups {
+    ($( $group:ident : $T:ident {
+        $( $(#[$doc:meta])* $f:ident : $kind:ident ($ty:ty) as $col:ident, $ct:ident, $desc:literal
+           $( + [$dcol:ident, $dct:ident, $ddesc:literal, $dfn:path] )* ; )*
+    } )*) => {
+        // `Some(None)` is an absent value; `None` is bytes that do not decode.
+        impl Reader<'_> {
+            /// The groups in table order, into `fields`.
+            pub(super) fn groups(&mut self, fields: &mut Fields) -> Option<()> {
+                $(
+                    // Struct fields are evaluated in the order written: the table's.
+                    fields.$group = self.group(|r| Some($T { $( $f: get_field!($kind, r), )* }))?;
+                )*
+                Some(())
+            }
+        }
+    };
+}
+crate::model::typed::typed_groups!(decode_groups);

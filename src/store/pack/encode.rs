@@ -237,54 +237,60 @@ impl Packer {
         self.account(5, &fl.target);
         self.text(8, fl.user_sid.as_ref());
         self.num(fl.exec_pid.map(u64::from));
-        self.group(&fl.logon, |w, lg| {
-            w.num(lg.logon_type.map(u64::from));
-            w.text(9, lg.workstation.as_ref());
-            w.text(10, lg.auth_package.as_ref());
-            w.text(11, lg.logon_process.as_ref());
-        });
-        self.group(&fl.service, |w, sv| {
-            w.text(12, sv.name.as_ref());
-            w.text(13, sv.image_path.as_ref());
-            w.text(14, sv.account.as_ref());
-            w.text(15, sv.service_type.as_ref());
-            w.text(16, sv.start_type.as_ref());
-            w.text(17, sv.key_name.as_ref());
-            w.text(18, sv.state.as_ref());
-        });
-        self.group(&fl.process, |w, pr| {
-            w.text(19, pr.image.as_ref());
-            w.text(20, pr.command_line.as_ref());
-            w.num(pr.pid.map(u64::from));
-            w.text(21, pr.parent_image.as_ref());
-            w.text(22, pr.parent_command_line.as_ref());
-            w.num(pr.parent_pid.map(u64::from));
-            w.text(23, pr.user.as_ref());
-        });
-        self.group(&fl.share, |w, sh| {
-            w.text(24, sh.share_name.as_ref());
-            w.text(25, sh.relative_target.as_ref());
-            w.text(26, sh.access_list.as_ref());
-            w.num(sh.access_mask.map(u64::from));
-            w.text(27, sh.pipe_name.as_ref());
-            w.text(28, sh.file_path.as_ref());
-        });
-        self.group(&fl.net, |w, nt| {
-            w.text(29, nt.src_ip.as_ref());
-            w.num(nt.src_port.map(u64::from));
-            w.text(30, nt.src_host.as_ref());
-            w.text(31, nt.dst_ip.as_ref());
-            w.num(nt.dst_port.map(u64::from));
-            w.text(32, nt.dst_host.as_ref());
-            w.num(nt.initiated.map(u64::from));
-        });
-        self.group(&fl.registry, |w, rg| {
-            w.text(33, rg.event_type.as_ref());
-            w.text(34, rg.target_object.as_ref());
-            w.text(35, rg.details.as_ref());
-        });
+        let end = self.groups(fl, 9);
+        debug_assert!(end <= TYPED_SLOTS);
     }
 }
+
+/// Writes one field of a group, by its kind in the table; a text takes the next string slot.
+macro_rules! put_field {
+    (text, $w:ident, $slot:ident, $v:expr) => {{
+        $w.text($slot, $v.as_ref());
+        $slot += 1;
+    }};
+    (num, $w:ident, $slot:ident, $v:expr) => {
+        $w.num($v.map(u64::from))
+    };
+    (flag, $w:ident, $slot:ident, $v:expr) => {
+        $w.num($v.map(u64::from))
+    };
+}
+
+/// How many string slots a field of this kind takes.
+macro_rules! text_slots {
+    (text) => {
+        1
+    };
+    ($other:ident) => {
+        0
+    };
+}
+
+/// The encoder of the typed field groups (`model::typed`): each group's flag, then its fields.
+macro_rules! encode_groups {
+    ($( $group:ident : $T:ident {
+        $( $(#[$doc:meta])* $f:ident : $kind:ident ($ty:ty) as $col:ident, $ct:ident, $desc:literal
+           $( + [$dcol:ident, $dct:ident, $ddesc:literal, $dfn:path] )* ; )*
+    } )*) => {
+        impl Packer {
+            /// The groups in table order, their text fields in string slots from `slot` on
+            /// (numbered whether or not a group is filled); returns the next free slot.
+            #[allow(unused_assignments)]
+            pub(super) fn groups(&mut self, fl: &Fields, mut slot: usize) -> usize {
+                $(
+                    let base = slot;
+                    self.group(&fl.$group, |w, g| {
+                        let mut slot = base;
+                        $( put_field!($kind, w, slot, g.$f); )*
+                    });
+                    slot += 0 $( + text_slots!($kind) )*;
+                )*
+                slot
+            }
+        }
+    };
+}
+crate::model::typed::typed_groups!(encode_groups);
 
 /// The number a string spells when it is a canonical decimal (no sign, no leading zero), so it
 /// reads back as the same text.

@@ -450,4 +450,26 @@ mod tests {
             assert_eq!(unzigzag(zigzag(v)), v);
         }
     }
+
+    #[test]
+    fn every_typed_field_decodes_as_it_was_packed() {
+        use crate::detect::testkit::ev;
+        for typed_only in [false, true] {
+            let mut p = if typed_only {
+                Packer::typed_only()
+            } else {
+                Packer::new()
+            };
+            let mut e = ev("WS01", 0, Channel::Security, 4624).done();
+            e.fields = crate::model::typed::every_field_set();
+            // Twice: the second time the strings are in the table.
+            p.push(&e);
+            p.push(&e);
+            let chunk = p.finish();
+            for n in 0..2 {
+                let back = chunk.decode_at(chunk.start(n).unwrap_or_default(), typed_only);
+                assert_eq!(back.map(|b| b.fields), Some(e.fields.clone()), "{typed_only} {n}");
+            }
+        }
+    }
 }
