@@ -1085,3 +1085,41 @@ fn a_case_allow_list_reaches_scan_three_ways() {
         assert!(shown.contains("lab machine"), "{args:?}: {shown}");
     }
 }
+
+/// `-` reads standard input (a spool in the cache directory, removed at exit): the same findings
+/// and events as the file, located at `(stdin)`.
+#[test]
+fn standard_input_reads_as_the_file() {
+    let cache = tempfile::tempdir().unwrap();
+    let files = [
+        lm("LM_renamed_psexecsvc_5145.evtx"),
+        corpus().join("json/empire_psexec_dcerpc_tcp_svcctl_2020-09-20121608.json"),
+    ];
+    for file in &files {
+        for what in [
+            &["scan", "--format", "json"][..],
+            &["events", "--format", "jsonl"],
+        ] {
+            let direct = stdout_ok(svchop().args(what).arg(file));
+            let piped = stdout_ok(
+                svchop()
+                    .env("XDG_CACHE_HOME", cache.path())
+                    .args(what)
+                    .arg("-")
+                    .pipe_stdin(file)
+                    .unwrap(),
+            );
+            assert!(direct.len() > 200, "{what:?} {}", file.display());
+            let shown = file.display().to_string();
+            let direct = direct
+                .replace(&shown.replace('\\', "\\\\"), "(stdin)")
+                .replace(&shown, "(stdin)");
+            assert_eq!(direct, piped, "{what:?} {}", file.display());
+        }
+    }
+    // The spool is gone once svchop has exited.
+    let left: Vec<_> = std::fs::read_dir(cache.path().join("svchop"))
+        .map(|d| d.flatten().map(|e| e.path()).collect())
+        .unwrap_or_default();
+    assert!(left.is_empty(), "{left:?}");
+}

@@ -152,7 +152,9 @@ pub fn default_case_path(name: &str, cwd: &Path) -> PathBuf {
             }
         })
         .collect();
-    let safe = if safe.trim_matches(['.', '_']).is_empty() {
+    let safe = if name == "-" {
+        "stdin".to_string()
+    } else if safe.trim_matches(['.', '_']).is_empty() {
         "case".to_string()
     } else {
         safe
@@ -213,7 +215,9 @@ pub fn check_not_in_evidence(case_path: &Path, sources: &[PathBuf]) -> Result<()
 /// the folder of an evidence file: `cd EVIDENCE; svchop open FILE` must not write there), if any.
 pub fn evidence_holding<'a>(path: &Path, sources: &'a [PathBuf]) -> Option<&'a PathBuf> {
     let abs = absolute(path);
-    sources.iter().find(|s| {
+    // Standard input (`-`) is a stream, not a place on disk.
+    let on_disk = |s: &&PathBuf| !crate::ingest::stdin::is_dash(s);
+    sources.iter().filter(on_disk).find(|s| {
         let ev = absolute(s);
         if ev.is_dir() {
             abs.starts_with(&ev)

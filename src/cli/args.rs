@@ -511,7 +511,7 @@ impl InputArgs {
 
     pub(super) fn check_paths(&self) -> Result<()> {
         for p in &self.paths {
-            if !p.exists() {
+            if !p.exists() && !crate::ingest::stdin::is_dash(p) {
                 bail!("{} does not exist", p.display());
             }
         }

@@ -17,13 +17,15 @@ use std::process::ExitCode;
 
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
-    match run(cli) {
+    let code = match run(cli) {
         Ok(code) => code,
         Err(e) => {
             eprintln!("svchop: {}", message(&e));
             ExitCode::from(2)
         }
-    }
+    };
+    crate::ingest::stdin::remove_spool();
+    code
 }
 
 /// The error and its causes, each said once: a cause whose text the message already holds (a

@@ -147,7 +147,15 @@ pub(super) fn after_workbench(
 /// instead) rather than fail on the first terminal call.
 fn needs_terminal() -> Result<()> {
     use std::io::IsTerminal;
-    if !(std::io::stdin().is_terminal() && std::io::stdout().is_terminal()) {
+    // Keys come from standard input, or from the controlling terminal when evidence is piped
+    // in (`cat export.jsonl | svchop open -`), as the terminal library reads them.
+    let keys = std::io::stdin().is_terminal()
+        || std::fs::OpenOptions::new()
+            .read(true)
+            .write(true)
+            .open("/dev/tty")
+            .is_ok();
+    if !(keys && std::io::stdout().is_terminal()) {
         bail!(
             "the workbench needs a terminal (standard input and output are not one); for scripts and pipelines use `svchop scan`"
         );
@@ -160,7 +168,7 @@ pub(super) fn open(a: &OpenArgs) -> Result<ExitCode> {
         bail!("give the evidence to open: svchop open PATH... (or --findings FILE)");
     }
     for p in a.paths.iter().chain(a.findings.iter()) {
-        if !p.exists() {
+        if !p.exists() && !crate::ingest::stdin::is_dash(p) {
             bail!("{} does not exist", p.display());
         }
     }

@@ -12,6 +12,7 @@ pub mod jsonscan;
 pub mod kept;
 pub mod report;
 pub mod shapes;
+pub mod stdin;
 pub mod table;
 pub mod xmldata;
 
@@ -97,7 +98,12 @@ pub fn plan_all(paths: &[PathBuf]) -> (Vec<Planned>, Vec<String>) {
     let mut out = Vec::new();
     let mut skipped = Vec::new();
     for p in paths {
-        if p.is_dir() {
+        if stdin::is_dash(p) {
+            match stdin::spool() {
+                Ok(spool) => out.push((spool, true)),
+                Err(e) => skipped.push(format!("{} (standard input not read: {e})", stdin::SHOWN)),
+            }
+        } else if p.is_dir() {
             let mut found = Vec::new();
             walk(p, &mut found, &mut skipped);
             found.sort();
@@ -147,7 +153,11 @@ pub fn read_one_into(
     opts: &LoadOptions,
     sink: &mut dyn FnMut(Event),
 ) -> Result<FileReport, String> {
-    let shown: Arc<str> = Arc::from(path.display().to_string().as_str());
+    let shown: Arc<str> = if stdin::is_spool(path) {
+        Arc::from(stdin::SHOWN)
+    } else {
+        Arc::from(path.display().to_string().as_str())
+    };
     match sniff(path) {
         // A FIFO or device (`/dev/stdin`, a named pipe) would block or never end: files only.
         Ok(Kind::NotAFile) => {

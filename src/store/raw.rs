@@ -7,7 +7,7 @@
 use crate::model::SourceRef;
 use evtx::{EvtxChunkData, ParserSettings};
 use std::io::{BufRead, Read, Seek, SeekFrom};
-use std::path::Path;
+
 use std::sync::Arc;
 
 #[derive(Debug, Clone, thiserror::Error, PartialEq, Eq)]
@@ -26,7 +26,7 @@ pub enum RawError {
 /// the JSON text of the record as the file has it (a JSON line trimmed; an array element
 /// re-serialized compactly).
 pub fn record_text(src: &SourceRef) -> Result<String, RawError> {
-    let path = Path::new(&*src.file);
+    let path = &crate::ingest::stdin::file_of(&src.file);
     let moved = |e: &dyn std::fmt::Display| RawError::Moved {
         file: src.file.to_string(),
         why: e.to_string(),
