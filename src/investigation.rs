@@ -14,7 +14,7 @@ use crate::detect::finding::Finding;
 use crate::detect::fleet::FleetFacts;
 use crate::ingest::{FileReport, IngestReport, LoadOptions, first_part, plan_all};
 use crate::pivot::PivotIndex;
-use crate::store::raw::{RawError, record_text};
+use crate::store::raw::{RawError, record_text_with};
 use crate::store::{Loaded, Store, from_events, read_parts};
 use std::collections::BTreeSet;
 use std::path::PathBuf;
@@ -140,6 +140,8 @@ pub struct Investigation {
     pub fleet_facts: Option<FleetFacts>,
     /// The demo case's records, where the evidence is the built-in demo.
     demo: Option<Arc<DemoCase>>,
+    /// How archives were read (their password), to read a record in one again.
+    archives: crate::ingest::archive::ArchiveOptions,
 }
 
 type ProgressFn<'a> = &'a (dyn Fn(Progress) + Sync);
@@ -266,6 +268,7 @@ impl Investigation {
             warnings: Vec::new(),
             fleet_facts: None,
             demo: None,
+            archives: options.load.archive.clone(),
         }
     }
 
@@ -347,7 +350,7 @@ impl Investigation {
                     file: e.source.file.to_string(),
                 });
         }
-        record_text(&e.source)
+        record_text_with(&e.source, &self.archives)
     }
 }
 

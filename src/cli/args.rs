@@ -33,8 +33,12 @@ pub struct OpenArgs {
     /// Force the JSON record shape instead of detecting it per record.
     #[arg(long, value_enum)]
     pub input_format: Option<Shape>,
+    /// Read zone-less timestamps at this UTC offset (`+02:00`, `-04:00`, `UTC`) instead of inferring it.
     #[arg(long, value_name = "OFFSET", allow_hyphen_values = true)]
     pub assume_tz: Option<String>,
+    /// Password of encrypted zip archives (Velociraptor collections); else `SVCHOP_ARCHIVE_PASSWORD`.
+    #[arg(long, value_name = "PASSWORD")]
+    pub archive_password: Option<String>,
     #[command(flatten)]
     pub detect: DetectArgs,
     /// Case file (created if missing). Default: `<name>.svchop-case.json` in the working directory.
@@ -390,6 +394,9 @@ pub struct InputArgs {
     /// Read zone-less timestamps at this UTC offset (`+02:00`, `-04:00`, `UTC`) instead of inferring it.
     #[arg(long, value_name = "OFFSET", allow_hyphen_values = true)]
     pub assume_tz: Option<String>,
+    /// Password of encrypted zip archives (Velociraptor collections); else `SVCHOP_ARCHIVE_PASSWORD`.
+    #[arg(long, value_name = "PASSWORD")]
+    pub archive_password: Option<String>,
     /// Show times in this zone: UTC (default), local, +HH:MM, or an IANA name (Europe/Berlin).
     #[arg(long, value_name = "ZONE", default_value = "UTC", value_parser = parse_zone, allow_hyphen_values = true)]
     pub tz: DisplayZone,
@@ -470,6 +477,14 @@ impl InputArgs {
                 .map(crate::model::time::parse_offset)
                 .transpose()
                 .map_err(anyhow::Error::msg)?,
+            archive: crate::ingest::archive::ArchiveOptions {
+                password: self
+                    .archive_password
+                    .clone()
+                    .or_else(|| std::env::var("SVCHOP_ARCHIVE_PASSWORD").ok())
+                    .filter(|p| !p.is_empty()),
+                ..Default::default()
+            },
             ..LoadOptions::default()
         })
     }
@@ -561,6 +576,7 @@ impl OpenArgs {
             paths: self.paths.clone(),
             input_format: self.input_format,
             assume_tz: self.assume_tz.clone(),
+            archive_password: self.archive_password.clone(),
             tz: self.tz,
         }
     }

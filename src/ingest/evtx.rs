@@ -79,6 +79,35 @@ fn read_evtx_file(
     }
 }
 
+/// An EVTX image held in memory (an archive member), read as a file of it is read: its chunks in
+/// parallel when it is large, records rendered with `rendered`, damage counted the same way.
+pub fn read_evtx_in_memory(
+    bytes: &[u8],
+    shown: &Arc<str>,
+    rendered: bool,
+    sink: &mut dyn FnMut(Event),
+) -> FileReport {
+    let small = bytes.len() as u64 <= SMALL_EVTX_BYTES;
+    let via = if rendered { Via::Rendering } else { Via::Templates };
+    match EvtxParser::from_read_seek(std::io::Cursor::new(bytes)) {
+        Ok(p) => {
+            let mut report = read_parser(
+                p.with_configuration(ParserSettings::new().num_threads(usize::from(small))),
+                shown,
+                via,
+                sink,
+            );
+            count_damage(&mut std::io::Cursor::new(bytes), bytes.len() as u64, &mut report);
+            report
+        }
+        Err(e) => {
+            let mut report = FileReport::new(shown, "evtx");
+            report.problem("file", format!("not readable as EVTX: {e}"));
+            report
+        }
+    }
+}
+
 /// Reads an EVTX image held in memory (single-threaded; used by the fuzz targets).
 #[cfg(any(test, feature = "bench"))]
 pub fn read_evtx_bytes(bytes: Vec<u8>, shown: &Arc<str>) -> (Vec<Event>, FileReport) {
@@ -210,8 +239,8 @@ pub const FILE_HEADER: u64 = 4096;
 pub const CHUNK: u64 = 65536;
 
 /// How many records chunk `k`'s header lists (`None`: no readable chunk header there).
-fn listed_in_chunk(f: &mut std::fs::File, k: u64) -> Option<u64> {
-    use std::io::{Read, Seek, SeekFrom};
+fn listed_in_chunk<R: std::io::Read + std::io::Seek>(f: &mut R, k: u64) -> Option<u64> {
+    use std::io::SeekFrom;
     let mut head = [0u8; 40];
     f.seek(SeekFrom::Start(FILE_HEADER + k * CHUNK)).ok()?;
     if f.read(&mut head).ok()? < 40 || !head.starts_with(b"ElfChnk\0") {
@@ -233,13 +262,18 @@ fn account_for_chunks(path: &Path, report: &mut FileReport) {
     let Ok(len) = f.metadata().map(|m| m.len()) else {
         return;
     };
+    count_damage(&mut f, len, report);
+}
+
+/// `account_for_chunks` on an image of `len` bytes.
+fn count_damage<R: std::io::Read + std::io::Seek>(f: &mut R, len: u64, report: &mut FileReport) {
     let failed: Vec<u64> = report
         .problems
         .iter()
         .filter_map(|p| p.at.strip_prefix("chunk ")?.parse().ok())
         .collect();
     for k in failed {
-        if let Some(n) = listed_in_chunk(&mut f, k).filter(|&n| n > 1) {
+        if let Some(n) = listed_in_chunk(f, k).filter(|&n| n > 1) {
             // The parser counted the chunk as one skipped record.
             report.records_skipped += n - 1;
             report.problem(
@@ -251,7 +285,7 @@ fn account_for_chunks(path: &Path, report: &mut FileReport) {
     let body = len.saturating_sub(FILE_HEADER);
     let (whole, rest) = (body / CHUNK, body % CHUNK);
     if rest > 0 {
-        let records = listed_in_chunk(&mut f, whole);
+        let records = listed_in_chunk(f, whole);
         let what = records.map_or_else(
             || "its records (how many is unknown: its header is cut or damaged)".to_string(),
             |n| format!("its {n} record(s)"),

@@ -246,7 +246,8 @@ pub fn read_json_from<R: BufRead>(
     super::collected(|sink| read_json_from_into(reader, shown, opts, sink))
 }
 
-fn read_json_from_into<R: BufRead>(
+/// `read_json_into` on any buffered reader (an archive member in memory).
+pub fn read_json_from_into<R: BufRead>(
     mut reader: R,
     shown: &Arc<str>,
     opts: JsonOptions,

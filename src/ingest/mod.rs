@@ -2,6 +2,7 @@
 //! parallel, normalized into `Event`s handed to a sink (the store packs them as they come), with
 //! an `IngestReport` per file. Never prints and never writes anything (evidence is read-only).
 
+pub mod archive;
 pub mod evtx;
 pub mod evtxjson;
 pub mod evtxjsonfast;
@@ -42,6 +43,8 @@ pub struct LoadOptions {
     /// templates), JSON records parsed as a whole value (not read by the `evtx_dump` fast
     /// path). Slower; the paths-agree tests check that the fast readers give the same events.
     pub reference_readers: bool,
+    /// How archives are read (limits, password).
+    pub archive: archive::ArchiveOptions,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -52,6 +55,8 @@ pub(crate) enum Kind {
     Table,
     /// The manifest of a normalized table (its parts are read).
     TableManifest,
+    /// A zip, tar, gzip or 7z archive: its members are read.
+    Archive(archive::Format),
     Other,
     /// A FIFO, socket, device or folder: never opened.
     NotAFile,
@@ -65,13 +70,20 @@ pub(crate) fn sniff(path: &Path) -> std::io::Result<Kind> {
     let mut f = std::fs::File::open(path)?;
     let mut head = [0u8; 4096];
     let n = f.read(&mut head)?;
-    let head = &head[..n];
+    Ok(kind_of(&head[..n]))
+}
+
+/// What a file's first bytes (up to 4 KiB) show it to be.
+pub(crate) fn kind_of(head: &[u8]) -> Kind {
     if head.starts_with(b"ElfFile\0") {
-        return Ok(Kind::Evtx);
+        return Kind::Evtx;
+    }
+    if let Some(format) = archive::Format::of(head) {
+        return Kind::Archive(format);
     }
     let text = String::from_utf8_lossy(head);
     let t = text.trim_start_matches('\u{feff}').trim_start();
-    Ok(if t.starts_with('{') && table::looks_like_row(t) {
+    if t.starts_with('{') && table::looks_like_row(t) {
         Kind::Table
     } else if t.starts_with('{') && table::looks_like_manifest(t) {
         Kind::TableManifest
@@ -79,7 +91,7 @@ pub(crate) fn sniff(path: &Path) -> std::io::Result<Kind> {
         Kind::Json
     } else {
         Kind::Other
-    })
+    }
 }
 
 /// One file to read, and whether it was named on the command line (a named file that is neither
@@ -145,6 +157,77 @@ pub(crate) fn collected<R>(read: impl FnOnce(&mut dyn FnMut(Event)) -> R) -> (Ve
     (events, r)
 }
 
+/// Reads one file, an archive's members too, handing each kept event to `sink`: a report per file
+/// or member, or its location when it was found in a folder or an archive and is neither EVTX nor
+/// JSON (ignored). An archive has a report of its own only when something in it was refused or
+/// could not be read.
+pub fn read_path_into(
+    path: &Path,
+    named: bool,
+    opts: &LoadOptions,
+    sink: &mut dyn FnMut(Event),
+) -> Vec<Result<FileReport, String>> {
+    let Ok(Kind::Archive(format)) = sniff(path) else {
+        return vec![read_one_into(path, named, opts, sink)];
+    };
+    let shown = path.display().to_string();
+    let mut out = Vec::new();
+    let walked = archive::walk_file(path, &shown, format, &opts.archive, &mut |at, bytes| {
+        out.push(read_bytes_into(bytes, at, opts, sink));
+    });
+    out.extend(walked.ignored.into_iter().map(Err));
+    let own = walked.report;
+    let members = out.iter().filter(|r| r.is_ok()).count();
+    if !own.problems.is_empty() || members == 0 {
+        let mut own = own;
+        if members == 0 && own.problems.is_empty() {
+            own.problem("archive", "no EVTX or JSON member in it");
+        }
+        out.insert(0, Ok(own));
+    }
+    out
+}
+
+/// An archive member (in memory) read as a file of it is read.
+fn read_bytes_into(
+    bytes: &[u8],
+    at: &str,
+    opts: &LoadOptions,
+    sink: &mut dyn FnMut(Event),
+) -> Result<FileReport, String> {
+    let shown: Arc<str> = Arc::from(at);
+    let head = &bytes[..bytes.len().min(4096)];
+    match kind_of(head) {
+        Kind::Evtx => Ok(evtx::read_evtx_in_memory(
+            bytes,
+            &shown,
+            opts.reference_readers,
+            sink,
+        )),
+        Kind::Json => {
+            let jo = json::JsonOptions {
+                forced: opts.forced_shape,
+                assume_offset: opts.assume_offset,
+                whole_values: opts.reference_readers,
+            };
+            Ok(json::read_json_from_into(
+                std::io::Cursor::new(bytes),
+                &shown,
+                jo,
+                sink,
+            ))
+        }
+        Kind::Table => Ok(table::read_rows_into(
+            std::io::Cursor::new(bytes),
+            &shown,
+            sink,
+        )),
+        Kind::TableManifest => Ok(FileReport::new(&shown, "svchop table manifest")),
+        // Archives in archives are walked by `archive`; the rest is ignored, as in a folder.
+        Kind::Archive(_) | Kind::Other | Kind::NotAFile => Err(shown.to_string()),
+    }
+}
+
 /// Reads one file, handing each kept event to `sink`: its report, or the path when the file was
 /// found in a folder and is neither EVTX nor JSON (ignored).
 pub fn read_one_into(
@@ -192,6 +275,11 @@ pub fn read_one_into(
         },
         // Its parts are the table: nothing to read here.
         Ok(Kind::TableManifest) => Ok(FileReport::new(&shown, "svchop table manifest")),
+        Ok(Kind::Archive(format)) => {
+            let mut rep = FileReport::new(&shown, format.name());
+            rep.problem("file", "an archive: read through read_path_into");
+            Ok(rep)
+        }
         Ok(Kind::Other) if !named => Err(shown.to_string()),
         Ok(Kind::Other) => {
             let mut rep = FileReport::new(&shown, "unknown");

@@ -10,7 +10,7 @@ pub mod pack;
 pub mod raw;
 pub mod window;
 
-use crate::ingest::{IngestReport, LoadOptions, Planned, each_file, plan_all, read_one_into};
+use crate::ingest::{IngestReport, LoadOptions, Planned, each_file, plan_all, read_path_into};
 use crate::model::Event;
 pub use pack::{Chunk, Store};
 use rayon::prelude::*;
@@ -103,7 +103,7 @@ pub fn read_parts(
     let shared = Mutex::new(crate::model::FastSet::default());
     let results = each_file(files, progress, |path, named| {
         let mut batch = Batch::new(opts.typed_only, &shared);
-        let r = read_one_into(path, named, opts, &mut |e| {
+        let r = read_path_into(path, named, opts, &mut |e| {
             if opts
                 .only_hosts
                 .as_ref()
@@ -117,11 +117,13 @@ pub fn read_parts(
     });
     drop(shared);
     let mut out = Parts::default();
-    for (c, r) in results {
+    for (c, reports) in results {
         out.chunks.extend(c);
-        match r {
-            Ok(rep) => out.report.files.push(rep),
-            Err(ignored) => out.ignored.push(ignored),
+        for r in reports {
+            match r {
+                Ok(rep) => out.report.files.push(rep),
+                Err(ignored) => out.ignored.push(ignored),
+            }
         }
     }
     out

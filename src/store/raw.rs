@@ -25,13 +25,38 @@ pub enum RawError {
 /// The text of the record at `src`, as it was when loaded: the record rendered as JSON (EVTX) or
 /// the JSON text of the record as the file has it (a JSON line trimmed; an array element
 /// re-serialized compactly).
+#[cfg(any(test, feature = "bench"))]
 pub fn record_text(src: &SourceRef) -> Result<String, RawError> {
-    let path = &crate::ingest::stdin::file_of(&src.file);
+    record_text_with(src, &crate::ingest::archive::ArchiveOptions::default())
+}
+
+/// `record_text`, archives read with these options (their password).
+pub fn record_text_with(
+    src: &SourceRef,
+    archives: &crate::ingest::archive::ArchiveOptions,
+) -> Result<String, RawError> {
     let moved = |e: &dyn std::fmt::Display| RawError::Moved {
         file: src.file.to_string(),
         why: e.to_string(),
     };
-    let mut f = std::fs::File::open(path).map_err(|e| moved(&e))?;
+    let path = crate::ingest::stdin::file_of(&src.file);
+    let in_archive = if crate::ingest::stdin::is_spool(&path) {
+        None
+    } else {
+        crate::ingest::archive::read_location(&src.file, archives).map_err(|e| moved(&e))?
+    };
+    match in_archive {
+        Some(bytes) => record_in(std::io::Cursor::new(bytes), src),
+        None => record_in(std::fs::File::open(&path).map_err(|e| moved(&e))?, src),
+    }
+}
+
+/// The record at `src` in the evidence `f` holds (a file, or an archive member in memory).
+fn record_in<F: Read + Seek>(mut f: F, src: &SourceRef) -> Result<String, RawError> {
+    let moved = |e: &dyn std::fmt::Display| RawError::Moved {
+        file: src.file.to_string(),
+        why: e.to_string(),
+    };
     let mut magic = [0u8; 8];
     let n = f.read(&mut magic).map_err(|e| moved(&e))?;
     if magic[..n].starts_with(b"ElfFile\0") {
@@ -65,12 +90,12 @@ use crate::ingest::evtx::{CHUNK as CHUNK_SIZE, FILE_HEADER};
 /// Finds the chunk whose header names `id` among its records (headers only: 64 KiB apart), then
 /// parses that chunk alone, as the loader parses every chunk. A chunk whose header is damaged
 /// is tried only when no header names the record.
-fn evtx_record(mut f: std::fs::File, id: u64) -> Option<String> {
+fn evtx_record<F: Read + Seek>(mut f: F, id: u64) -> Option<String> {
     evtx_pass(&mut f, id, true).or_else(|| evtx_pass(&mut f, id, false))
 }
 
-fn evtx_pass(f: &mut std::fs::File, id: u64, by_header: bool) -> Option<String> {
-    let len = f.metadata().ok()?.len();
+fn evtx_pass<F: Read + Seek>(f: &mut F, id: u64, by_header: bool) -> Option<String> {
+    let len = f.seek(SeekFrom::End(0)).ok()?;
     let settings = Arc::new(ParserSettings::new().num_threads(1));
     let mut at = FILE_HEADER;
     while at + CHUNK_SIZE <= len {
@@ -105,7 +130,7 @@ fn record_in_chunk(data: Vec<u8>, id: u64, settings: &Arc<ParserSettings>) -> Op
 }
 
 /// The JSON line starting at byte `at`, trimmed as the loader trims it.
-fn json_line(f: std::fs::File, at: u64) -> Option<String> {
+fn json_line<F: Read + Seek>(f: F, at: u64) -> Option<String> {
     let mut r = std::io::BufReader::new(f);
     r.seek(SeekFrom::Start(at)).ok()?;
     let mut buf = Vec::new();
@@ -124,7 +149,7 @@ fn json_line(f: std::fs::File, at: u64) -> Option<String> {
 
 /// The JSON value starting at byte `at` of the file (an array element or one of a run of
 /// objects, found by its brackets as the loader finds it), re-serialized as the loader did.
-fn json_value(mut f: std::fs::File, at: u64) -> Option<String> {
+fn json_value<F: Read + Seek>(mut f: F, at: u64) -> Option<String> {
     f.seek(SeekFrom::Start(at)).ok()?;
     let bytes = crate::ingest::jsonscan::value_at(std::io::BufReader::new(f), at)?;
     let v = crate::ingest::json::parse_mending_surrogates(&String::from_utf8_lossy(&bytes)).ok()?;
