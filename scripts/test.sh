@@ -8,7 +8,7 @@ if ! command -v tmux >/dev/null 2>&1; then
 fi
 rustup component add rustfmt clippy >/dev/null 2>&1 || true
 # Interoperability tests (tests/interop.rs) check exports with each ecosystem's own tools:
-# sigma-cli/pySigma, eql and PySpark from PyPI (Spark needs Java 17+), Kusto.Language from npm.
+# sigma-cli/pySigma, eql, PySpark and python-evtx from PyPI (Spark needs Java 17+), Kusto.Language from npm.
 if ! command -v java >/dev/null 2>&1; then
   apt-get update -qq && apt-get install -y -qq openjdk-17-jre-headless >/dev/null
 fi

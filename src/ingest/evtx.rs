@@ -13,7 +13,8 @@ use evtx::{EvtxParser, ParserSettings};
 use std::path::Path;
 use std::sync::Arc;
 
-enum Outcome {
+/// What became of one record.
+pub(crate) enum Outcome {
     Kept(Box<Event>),
     /// Not used by the detections: (host, channel, event id) for coverage.
     Dropped(Option<(String, String, u16)>),
@@ -190,7 +191,9 @@ fn read_parser<T: std::io::Read + std::io::Seek>(
     report
 }
 
-fn classify(
+/// A rendered record (`{"Event": {...}}`) normalized: kept, dropped (not read by any detection)
+/// or unusable. Windows Event XML is read through here too (`evtxml`).
+pub(crate) fn classify(
     data: &serde_json::Value,
     (header_id, file): (u64, &Arc<str>),
     hosts: &mut crate::model::HostCache,

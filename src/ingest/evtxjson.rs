@@ -141,6 +141,11 @@ pub fn system_to_raw<N: Node>(system: &N) -> Option<RawRecord<'static>> {
     })
 }
 
+/// The time of a `System` element (`TimeCreated/@SystemTime`).
+pub fn parse_system_time_of(system: &Value) -> RecordTime {
+    system_time(system)
+}
+
 fn system_time<N: Node>(system: &N) -> RecordTime {
     let Some(tc) = system.get("TimeCreated") else {
         return RecordTime::default();

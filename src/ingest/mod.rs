@@ -6,6 +6,7 @@ pub mod archive;
 pub mod evtx;
 pub mod evtxjson;
 pub mod evtxjsonfast;
+pub mod evtxml;
 pub mod evtxpeek;
 pub mod fieldmap;
 pub mod json;
@@ -55,6 +56,8 @@ pub(crate) enum Kind {
     Table,
     /// The manifest of a normalized table (its parts are read).
     TableManifest,
+    /// Windows Event XML (`wevtutil`, Event Viewer, `ToXml()`).
+    Xml,
     /// A zip, tar, gzip or 7z archive: its members are read.
     Archive(archive::Format),
     Other,
@@ -89,6 +92,8 @@ pub(crate) fn kind_of(head: &[u8]) -> Kind {
         Kind::TableManifest
     } else if t.starts_with('{') || t.starts_with('[') {
         Kind::Json
+    } else if evtxml::looks_like_xml(t) {
+        Kind::Xml
     } else {
         Kind::Other
     }
@@ -223,6 +228,11 @@ fn read_bytes_into(
             sink,
         )),
         Kind::TableManifest => Ok(FileReport::new(&shown, "svchop table manifest")),
+        Kind::Xml => Ok(evtxml::read_xml_into(
+            std::io::Cursor::new(bytes),
+            &shown,
+            sink,
+        )),
         // Archives in archives are walked by `archive`; the rest is ignored, as in a folder.
         Kind::Archive(_) | Kind::Other | Kind::NotAFile => Err(shown.to_string()),
     }
@@ -261,6 +271,18 @@ pub fn read_one_into(
             };
             Ok(json::read_json_into(path, &shown, jo, sink))
         }
+        Ok(Kind::Xml) => match std::fs::File::open(path) {
+            Ok(f) => Ok(evtxml::read_xml_into(
+                std::io::BufReader::with_capacity(1 << 20, f),
+                &shown,
+                sink,
+            )),
+            Err(e) => {
+                let mut rep = FileReport::new(&shown, "xml");
+                rep.problem("file", format!("cannot open: {e}"));
+                Ok(rep)
+            }
+        },
         Ok(Kind::Table) => match std::fs::File::open(path) {
             Ok(f) => Ok(table::read_rows_into(
                 std::io::BufReader::with_capacity(1 << 20, f),

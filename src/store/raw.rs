@@ -73,6 +73,8 @@ fn record_in<F: Read + Seek>(mut f: F, src: &SourceRef) -> Result<String, RawErr
     })?;
     let text = if src.line.is_some() {
         json_line(f, at)
+    } else if starts_with_at(&mut f, at, b'<') {
+        xml_event(f, at)
     } else {
         json_value(f, at)
     };
@@ -154,4 +156,28 @@ fn json_value<F: Read + Seek>(mut f: F, at: u64) -> Option<String> {
     let bytes = crate::ingest::jsonscan::value_at(std::io::BufReader::new(f), at)?;
     let v = crate::ingest::json::parse_mending_surrogates(&String::from_utf8_lossy(&bytes)).ok()?;
     Some(v.to_string())
+}
+
+/// Whether the byte at `at` is `b`.
+fn starts_with_at<F: Read + Seek>(f: &mut F, at: u64, b: u8) -> bool {
+    let mut one = [0u8; 1];
+    f.seek(SeekFrom::Start(at)).is_ok() && f.read_exact(&mut one).is_ok() && one[0] == b
+}
+
+/// The `<Event>` element starting at byte `at` of a Windows Event XML file, as the file has it.
+fn xml_event<F: Read + Seek>(f: F, at: u64) -> Option<String> {
+    let mut r = std::io::BufReader::new(f);
+    r.seek(SeekFrom::Start(at)).ok()?;
+    let mut buf = Vec::new();
+    let mut r = r.take(crate::ingest::evtxml::RECORD_MAX_BYTES);
+    loop {
+        if r.read_until(b'>', &mut buf).ok()? == 0 {
+            return None;
+        }
+        if buf.ends_with(b"</Event>") || buf.ends_with(b":Event>") {
+            break;
+        }
+    }
+    let text = String::from_utf8_lossy(&buf).into_owned();
+    text.starts_with('<').then_some(text)
 }

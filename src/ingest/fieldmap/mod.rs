@@ -410,12 +410,20 @@ fn service_fields(lk: &Lookup, f: &mut Draft) {
     }
 }
 
-/// The SCM writes the service key name into 7036/7000 `Binary` as hex UTF-16LE, `<key>/4`.
-pub fn decode_binary_key(hex: &str) -> Option<Arc<str>> {
-    let bytes: Vec<u8> = (0..hex.len() / 2)
-        .filter_map(|i| hex.get(i * 2..i * 2 + 2))
-        .filter_map(|b| u8::from_str_radix(b, 16).ok())
-        .collect();
+/// The SCM writes the service key name into 7036/7000 `Binary` as UTF-16LE, `<key>/4`: rendered
+/// as hex by Windows and the evtx crate, as base64 by some XML and JSON exporters.
+pub fn decode_binary_key(text: &str) -> Option<Arc<str>> {
+    use base64::Engine;
+    let hex = text.trim();
+    let is_hex = hex.len().is_multiple_of(2) && hex.bytes().all(|b| b.is_ascii_hexdigit());
+    let bytes: Vec<u8> = if is_hex {
+        (0..hex.len() / 2)
+            .filter_map(|i| hex.get(i * 2..i * 2 + 2))
+            .filter_map(|b| u8::from_str_radix(b, 16).ok())
+            .collect()
+    } else {
+        base64::engine::general_purpose::STANDARD.decode(hex).ok()?
+    };
     let units: Vec<u16> = bytes
         .chunks_exact(2)
         .map(|c| u16::from_le_bytes([c[0], c[1]]))
