@@ -1,7 +1,8 @@
-//! Windows Event XML read as its EVTX reads: every dev-corpus EVTX rendered to XML by an
-//! independent parser (python-evtx, installed by `scripts/test.sh` into the project's venv) in
-//! the `wevtutil` form (no root) and the Event Viewer form (an `<Events>` root) gives the events
-//! and the findings of the EVTX.
+//! Windows Event XML and EvtxECmd output read as their EVTX reads: every dev-corpus EVTX rendered
+//! by an independent parser (python-evtx, installed by `scripts/test.sh` into the project's venv)
+//! as XML in the `wevtutil` form (no root) and the Event Viewer form (an `<Events>` root), and as
+//! EvtxECmd's CSV and JSON lines (its documented columns, `scripts/interop/evtx_to_xml.py`),
+//! gives the events and the findings of the EVTX.
 //!
 //! What python-evtx's rendering cannot carry is compared as it carries it: times to the
 //! microsecond (it drops the last tick digit Windows writes), booleans as `True`/`False`, hex
@@ -70,7 +71,8 @@ fn comparable(e: &Event) -> (i64, String) {
     let extra: Vec<(String, String)> = e
         .extra
         .iter()
-        .filter(|(k, _)| &**k != "EventRecordID")
+        // EvtxECmd rows also name the EVTX they were read from.
+        .filter(|(k, _)| &**k != "EventRecordID" && &**k != "SourceFile")
         .map(|(k, x)| {
             let hex = x
                 .strip_prefix("0x")
@@ -84,7 +86,9 @@ fn comparable(e: &Event) -> (i64, String) {
         })
         .collect();
     v["extra"] = serde_json::json!(extra);
-    (micros(e.ts), v.to_string())
+    // A line break inside a value is CR LF in the EVTX; an XML parser (the one EvtxECmd's
+    // Json.NET payload goes through) gives it as LF, as XML requires.
+    (micros(e.ts), v.to_string().replace("\\r\\n", "\\n"))
 }
 
 /// Whether two comparable events agree: all but the time exactly, the time within 8 us.
@@ -115,13 +119,20 @@ fn event_xml_in_both_forms_reads_as_the_evtx() {
     let mut compared_findings = 0;
     for (n, file) in evtx_files().iter().enumerate() {
         let evtx = load_paths(std::slice::from_ref(file));
-        for form in ["wevtutil", "events"] {
-            let xml = dir.path().join(format!("{n}-{form}.xml"));
+        for form in ["wevtutil", "events", "evtxecmd-csv", "evtxecmd-json"] {
+            let xml = dir.path().join(format!("{n}-{form}"));
             let clean = render(file, form, &xml);
             let read = load_paths(std::slice::from_ref(&xml));
             // Every record python-evtx wrote is read.
             let text = std::fs::read_to_string(&xml).unwrap();
-            let written = text.matches("<Event xmlns").count() as u64;
+            let written = if form.starts_with("evtxecmd") {
+                // One row per line: JSON lines, or CSV after its header (no value holds a
+                // line break: the payload is JSON, its breaks escaped).
+                text.lines().filter(|l| !l.is_empty()).count() as u64
+                    - u64::from(form == "evtxecmd-csv")
+            } else {
+                text.matches("<Event xmlns").count() as u64
+            };
             let records = |r: &svchop::ingest::IngestReport| -> u64 {
                 r.files.iter().map(|f| f.records_read).sum()
             };
@@ -195,6 +206,32 @@ fn a_record_is_read_again_from_the_xml() {
         assert!(
             text.contains(&format!("<EventRecordID>{id}</EventRecordID>")),
             "{text}"
+        );
+    }
+}
+
+#[test]
+fn an_evtxecmd_row_is_read_again_from_the_csv() {
+    let file = corpus().join("evtx-attack-samples/Lateral Movement/LM_REMCOM_5145_TargetHost.evtx");
+    let dir = tempfile::tempdir().unwrap();
+    let csv = dir.path().join("remcom.csv");
+    assert!(render(&file, "evtxecmd-csv", &csv));
+    let read = load_paths(std::slice::from_ref(&csv));
+    assert!(read.events.len() > 10);
+    for i in 0..read.store.len() {
+        let e = read.store.get(i).unwrap();
+        let text = svchop::store::raw::record_text(&e.source).unwrap();
+        let row: serde_json::Value = serde_json::from_str(&text).unwrap();
+        let number = e.source.record_id.unwrap().to_string();
+        assert_eq!(
+            row["RecordNumber"].as_str(),
+            Some(number.as_str()),
+            "{text}"
+        );
+        assert!(
+            row["Payload"]
+                .as_str()
+                .is_some_and(|p| p.contains("EventData"))
         );
     }
 }

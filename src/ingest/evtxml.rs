@@ -259,7 +259,7 @@ pub fn read_xml_into<R: BufRead>(
 
 /// `<Data Name="X">` written twice in one record (4648's two `LogonGuid`s): the second is `X_1`,
 /// the third `X_2`, as the evtx crate names them.
-fn number_repeated_names(tree: &mut Value) {
+pub(crate) fn number_repeated_names(tree: &mut Value) {
     let Some(Value::Array(items)) = tree.get_mut("EventData").and_then(|d| d.get_mut("Data"))
     else {
         return;

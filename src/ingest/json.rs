@@ -254,7 +254,8 @@ pub fn read_json_from_into<R: BufRead>(
     sink: &mut dyn FnMut(Event),
 ) -> FileReport {
     let mut report = FileReport::new(shown, "json");
-    let lines_mode = looks_like_lines(&mut reader);
+    let csv_mode = super::evtxecmd::looks_like_csv_reader(&mut reader);
+    let lines_mode = !csv_mode && looks_like_lines(&mut reader);
     let mut c = Collector {
         opts,
         report: &mut report,
@@ -269,7 +270,10 @@ pub fn read_json_from_into<R: BufRead>(
         unknown: 0,
         first_unknown: None,
     };
-    let container = if lines_mode {
+    let container = if csv_mode {
+        read_csv(reader, &mut c);
+        "csv"
+    } else if lines_mode {
         read_lines(reader, &mut c);
         "jsonl"
     } else {
@@ -292,6 +296,52 @@ pub fn read_json_from_into<R: BufRead>(
     c.finish();
     report.format = format;
     report
+}
+
+/// CSV rows (EvtxECmd's), each a record of its columns: read as the same record in JSON lines.
+fn read_csv<R: BufRead>(reader: R, c: &mut Collector<'_>) {
+    let mut rdr = csv::ReaderBuilder::new()
+        .has_headers(true)
+        .flexible(true)
+        .from_reader(reader);
+    let headers: Vec<String> = match rdr.headers() {
+        Ok(h) => h
+            .iter()
+            .map(|k| k.trim_start_matches('\u{feff}').to_string())
+            .collect(),
+        Err(e) => {
+            c.unreadable("line 1", format!("damaged CSV header: {e}"));
+            return;
+        }
+    };
+    let mut row = csv::StringRecord::new();
+    loop {
+        let pos = rdr.position().clone();
+        let at = format!("line {}", pos.line());
+        match rdr.read_record(&mut row) {
+            Ok(false) => break,
+            Ok(true) => {
+                let size = row.as_byte_record().as_slice().len();
+                if size > RECORD_MAX_BYTES {
+                    c.too_large(&at, size as u64, Some(pos.byte()));
+                    continue;
+                }
+                let v: serde_json::Map<String, Value> = headers
+                    .iter()
+                    .zip(row.iter())
+                    .map(|(k, x)| (k.clone(), Value::String(x.to_string())))
+                    .collect();
+                c.take(&Value::Object(v), Some(pos.line()), pos.byte());
+            }
+            Err(e) => {
+                c.unreadable(&at, format!("damaged CSV row: {e}"));
+                // A broken quote can swallow the rest: stop rather than misread rows.
+                if !matches!(e.kind(), csv::ErrorKind::UnequalLengths { .. }) {
+                    break;
+                }
+            }
+        }
+    }
 }
 
 /// How much of a file's start is looked at to tell JSON lines.

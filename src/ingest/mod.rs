@@ -5,6 +5,7 @@
 pub mod archive;
 pub mod evtx;
 pub mod evtxjson;
+pub mod evtxecmd;
 pub mod evtxjsonfast;
 pub mod evtxml;
 pub mod evtxpeek;
@@ -94,6 +95,9 @@ pub(crate) fn kind_of(head: &[u8]) -> Kind {
         Kind::Json
     } else if evtxml::looks_like_xml(t) {
         Kind::Xml
+    } else if evtxecmd::looks_like_csv(t) {
+        // Read by the JSON reader, row by row (`json::read_csv`).
+        Kind::Json
     } else {
         Kind::Other
     }

@@ -28,6 +28,10 @@ pub enum Shape {
     #[value(name = "winlogbeat6")]
     #[serde(rename = "winlogbeat6")]
     Winlogbeat6,
+    /// EvtxECmd (KAPE) CSV or JSON rows: `RecordNumber`, `EventId`, `Computer`, `Payload`.
+    #[value(name = "evtxecmd")]
+    #[serde(rename = "evtxecmd")]
+    EvtxECmd,
 }
 
 impl Shape {
@@ -39,6 +43,7 @@ impl Shape {
             Shape::Sentinel => "sentinel",
             Shape::Defender => "defender",
             Shape::Winlogbeat6 => "winlogbeat6",
+            Shape::EvtxECmd => "evtxecmd",
         }
     }
 
@@ -47,6 +52,8 @@ impl Shape {
         let m = v.as_object()?;
         if unwrap_event(v).is_some() {
             Some(Shape::EvtxJson)
+        } else if super::evtxecmd::is_row(m) {
+            Some(Shape::EvtxECmd)
         } else if m.get("winlog").is_some_and(Value::is_object) {
             Some(Shape::Ecs)
         } else if m.contains_key("event_id")
@@ -77,6 +84,7 @@ impl Shape {
             Shape::Sentinel => sentinel(v.as_object()?),
             Shape::Defender => Some(defender(v.as_object()?)),
             Shape::Winlogbeat6 => winlogbeat6(v),
+            Shape::EvtxECmd => super::evtxecmd::to_raw(v.as_object()?),
         }
     }
 }

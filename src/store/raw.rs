@@ -72,7 +72,7 @@ fn record_in<F: Read + Seek>(mut f: F, src: &SourceRef) -> Result<String, RawErr
         file: src.file.to_string(),
     })?;
     let text = if src.line.is_some() {
-        json_line(f, at)
+        json_line(&mut f, at).or_else(|| csv_row(&mut f, at))
     } else if starts_with_at(&mut f, at, b'<') {
         xml_event(f, at)
     } else {
@@ -180,4 +180,35 @@ fn xml_event<F: Read + Seek>(f: F, at: u64) -> Option<String> {
     }
     let text = String::from_utf8_lossy(&buf).into_owned();
     text.starts_with('<').then_some(text)
+}
+
+/// The CSV row starting at byte `at` (EvtxECmd's), as a JSON object of its header's columns.
+fn csv_row<F: Read + Seek>(f: &mut F, at: u64) -> Option<String> {
+    f.seek(SeekFrom::Start(0)).ok()?;
+    let mut head = csv::ReaderBuilder::new()
+        .has_headers(true)
+        .flexible(true)
+        .from_reader(std::io::BufReader::new(&mut *f));
+    let headers: Vec<String> = head
+        .headers()
+        .ok()?
+        .iter()
+        .map(|k| k.trim_start_matches('\u{feff}').to_string())
+        .collect();
+    drop(head);
+    f.seek(SeekFrom::Start(at)).ok()?;
+    let mut rows = csv::ReaderBuilder::new()
+        .has_headers(false)
+        .flexible(true)
+        .from_reader(std::io::BufReader::new(f));
+    let mut row = csv::StringRecord::new();
+    if !rows.read_record(&mut row).ok()? {
+        return None;
+    }
+    let obj: serde_json::Map<String, serde_json::Value> = headers
+        .into_iter()
+        .zip(row.iter())
+        .map(|(k, v)| (k, serde_json::Value::String(v.to_string())))
+        .collect();
+    Some(serde_json::Value::Object(obj).to_string())
 }
