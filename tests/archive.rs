@@ -248,3 +248,52 @@ fn bombs_encrypted_members_and_7z_are_refused_with_a_counted_problem() {
     let (_, err) = run_in(dir.path(), &["scan", "c.7z"]);
     assert!(err.contains("7z"), "{err}");
 }
+
+#[test]
+fn a_7z_plain_and_encrypted_gives_the_folders_findings() {
+    let dir = tempfile::tempdir().unwrap();
+    let src = dir.path().join("hosts");
+    let picks = [
+        "evtx-attack-samples/Lateral Movement/LM_REMCOM_5145_TargetHost.evtx",
+        "evtx-attack-samples/Lateral Movement/LM_sysmon_psexec_smb_meterpreter.evtx",
+        "json/empire_psexec_dcerpc_tcp_svcctl_2020-09-20121608.json",
+    ];
+    for p in picks {
+        let to = src.join(p);
+        std::fs::create_dir_all(to.parent().unwrap()).unwrap();
+        std::fs::copy(corpus().join(p), &to).unwrap();
+    }
+    let (folder, _) = run_in(&src, &["scan", ".", "--format", "json"]);
+    assert!(folder.len() > 1000);
+    sevenz_rust2::compress_to_path(&src, dir.path().join("c.7z")).unwrap();
+    sevenz_rust2::compress_to_path_encrypted(
+        &src,
+        dir.path().join("locked.7z"),
+        sevenz_rust2::Password::from("infected"),
+    )
+    .unwrap();
+    // Members are named below the folder compressed: the folder's scan names them `./...`.
+    let as_folder = |text: &str| {
+        regex::Regex::new(r"[A-Za-z0-9_.-]+\.7z!")
+            .unwrap()
+            .replace_all(text, "./")
+            .into_owned()
+    };
+    let (got, err) = run_in(dir.path(), &["scan", "c.7z", "--format", "json"]);
+    assert!(got.contains("c.7z!"), "{err}");
+    assert_eq!(as_folder(&got), folder);
+    let (_, err) = run_in(dir.path(), &["scan", "locked.7z"]);
+    assert!(err.contains("--archive-password"), "{err}");
+    let (got, err) = run_in(
+        dir.path(),
+        &[
+            "scan",
+            "locked.7z",
+            "--archive-password",
+            "infected",
+            "--format",
+            "json",
+        ],
+    );
+    assert_eq!(as_folder(&got), folder, "{err}");
+}

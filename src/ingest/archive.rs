@@ -1,6 +1,6 @@
 //! Archives read in place: KAPE and Velociraptor collections (zip, sometimes a zip of per-host
 //! zips, sometimes password-protected), Security-Datasets (a zip of one JSON file), `.tar`,
-//! `.tar.gz` and single `.gz` files. Members are walked as a folder is, each read into memory and
+//! `.tar.gz`, `.7z` and single `.gz` files. Members are walked as a folder is, each read into memory and
 //! sniffed by content like a file; nothing is extracted to disk and the archive is never written
 //! to. A member's location names the archive and the member, one `!` per level:
 //! `collection.zip!C/Windows/System32/winevt/Logs/Security.evtx`. A single `.gz` is its member:
@@ -8,8 +8,7 @@
 //!
 //! An archive is evidence an attacker may have shaped: `Limits` bound what one can cost (bytes a
 //! member unpacks to, bytes in all, unpacked bytes per packed byte, members, nesting), each
-//! refusal counted as a problem of the archive, never a crash. 7z is recognised and reported as
-//! not read.
+//! refusal counted as a problem of the archive, never a crash.
 
 use std::io::{Cursor, Read, Seek};
 use std::path::Path;
@@ -204,10 +203,7 @@ impl Walk<'_> {
             Format::Zip => self.zip(reader, shown, depth, each),
             Format::Tar => self.tar(reader, packed, shown, depth, each),
             Format::Gzip => self.gzip(reader, packed, shown, depth, each),
-            Format::SevenZip => self.refuse(
-                shown,
-                "a 7z archive: svchop does not read 7z; extract it (7z x) and give the folder".into(),
-            ),
+            Format::SevenZip => self.sevenz(reader, packed, shown, depth, each),
         }
     }
 
@@ -274,6 +270,62 @@ impl Walk<'_> {
                 drop(member);
                 self.member(&name, bytes, depth, each);
             }
+        }
+    }
+
+    fn sevenz<R: Read + Seek>(
+        &mut self,
+        reader: R,
+        packed: u64,
+        shown: &str,
+        depth: usize,
+        each: &mut dyn FnMut(&str, &[u8]),
+    ) {
+        use sevenz_rust2::{ArchiveReader, Error, Password};
+        let password = self
+            .opts
+            .password
+            .as_deref()
+            .map_or_else(Password::empty, Password::from);
+        let locked = |e: &Error| matches!(e, Error::PasswordRequired | Error::MaybeBadPassword(_));
+        let mut archive = match ArchiveReader::new(reader, password) {
+            Ok(a) => a,
+            Err(e) if locked(&e) => {
+                self.locked += 1;
+                return;
+            }
+            Err(e) => return self.refuse(shown, format!("not readable as 7z: {e}")),
+        };
+        let walked = archive.for_each_entries(|entry, r| {
+            let name = format!("{shown}!{}", entry.name());
+            if self.stopped || entry.is_directory() || !entry.has_stream() {
+                return Ok(!self.stopped);
+            }
+            if !self.wanted(&name) {
+                // Solid blocks are one stream: a member passed over is still read through.
+                std::io::copy(r, &mut std::io::sink())?;
+                return Ok(true);
+            }
+            let ignored = self.ignored.len();
+            // A member's packed size is not kept apart in a solid block: the archive's is the
+            // bound its ratio is judged by.
+            match self.take(r, packed, &name) {
+                Some(bytes) => self.member(&name, bytes, depth, each),
+                None if self.ignored.len() > ignored => {
+                    std::io::copy(r, &mut std::io::sink())?;
+                }
+                // Refused: reading on would unpack what was refused.
+                None => {
+                    self.refuse(shown, "the rest of the 7z archive is not read".into());
+                    return Ok(false);
+                }
+            }
+            Ok(true)
+        });
+        match walked {
+            Ok(()) => {}
+            Err(e) if locked(&e) => self.locked += 1,
+            Err(e) => self.refuse(shown, format!("7z member not readable: {e}")),
         }
     }
 
