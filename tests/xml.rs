@@ -235,3 +235,47 @@ fn an_evtxecmd_row_is_read_again_from_the_csv() {
         );
     }
 }
+
+/// Text as Windows PowerShell 5's `>` writes it: UTF-16LE with a byte-order mark.
+fn utf16le(text: &str) -> Vec<u8> {
+    let mut out = vec![0xFF, 0xFE];
+    for u in text.encode_utf16() {
+        out.extend(u.to_le_bytes());
+    }
+    out
+}
+
+#[test]
+fn utf16_xml_and_json_read_as_their_utf8() {
+    let dir = tempfile::tempdir().unwrap();
+    let evtx = corpus().join("evtx-attack-samples/Lateral Movement/LM_REMCOM_5145_TargetHost.evtx");
+    let xml = dir.path().join("remcom.xml");
+    assert!(render(&evtx, "wevtutil", &xml));
+    let json = corpus().join("json/empire_psexec_dcerpc_tcp_svcctl_2020-09-20121608.json");
+    for utf8 in [xml, json] {
+        let wide = dir.path().join("wide.txt");
+        std::fs::write(&wide, utf16le(&std::fs::read_to_string(&utf8).unwrap())).unwrap();
+        let (a, b) = (
+            load_paths(std::slice::from_ref(&utf8)),
+            load_paths(std::slice::from_ref(&wide)),
+        );
+        assert!(a.events.len() > 10, "{}", utf8.display());
+        let strip = |e: &Event| {
+            let mut e = e.clone();
+            e.source.file = "F".into();
+            serde_json::to_string(&e).unwrap()
+        };
+        let (a_ev, b_ev): (Vec<String>, Vec<String>) = (
+            a.events.iter().map(strip).collect(),
+            b.events.iter().map(strip).collect(),
+        );
+        assert_eq!(a_ev, b_ev, "{}", utf8.display());
+        assert!(b.report.files[0].format.ends_with("(utf-16)"));
+        // The Raw tab reads each record again from the UTF-16 file.
+        for i in (0..b.store.len()).step_by(5) {
+            let want = svchop::store::raw::record_text(&a.store.get(i).unwrap().source).unwrap();
+            let got = svchop::store::raw::record_text(&b.store.get(i).unwrap().source).unwrap();
+            assert_eq!(got, want);
+        }
+    }
+}

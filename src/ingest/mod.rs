@@ -17,6 +17,7 @@ pub mod report;
 pub mod shapes;
 pub mod stdin;
 pub mod table;
+pub mod utf16;
 pub mod xmldata;
 
 use crate::model::Event;
@@ -59,6 +60,8 @@ pub(crate) enum Kind {
     TableManifest,
     /// Windows Event XML (`wevtutil`, Event Viewer, `ToXml()`).
     Xml,
+    /// UTF-16 text (a byte-order mark) holding JSON, XML or a table: read through `utf16`.
+    Utf16 { big_endian: bool },
     /// A zip, tar, gzip or 7z archive: its members are read.
     Archive(archive::Format),
     Other,
@@ -84,6 +87,13 @@ pub(crate) fn kind_of(head: &[u8]) -> Kind {
     }
     if let Some(format) = archive::Format::of(head) {
         return Kind::Archive(format);
+    }
+    if let Some(big_endian) = utf16::bom(head) {
+        let text = utf16::head_as_utf8(head, big_endian);
+        return match kind_of(text.as_bytes()) {
+            Kind::Json | Kind::Xml | Kind::Table => Kind::Utf16 { big_endian },
+            _ => Kind::Other,
+        };
     }
     let text = String::from_utf8_lossy(head);
     let t = text.trim_start_matches('\u{feff}').trim_start();
@@ -237,9 +247,54 @@ fn read_bytes_into(
             &shown,
             sink,
         )),
+        Kind::Utf16 { big_endian } => Ok(read_text_into(
+            utf16::Utf16::new(bytes, big_endian),
+            &shown,
+            opts,
+            sink,
+        )),
         // Archives in archives are walked by `archive`; the rest is ignored, as in a folder.
         Kind::Archive(_) | Kind::Other | Kind::NotAFile => Err(shown.to_string()),
     }
+}
+
+/// Text evidence from a transcoding reader (UTF-16 read as UTF-8), sniffed and read as a file
+/// of that text is.
+fn read_text_into<R: Read>(
+    text: R,
+    shown: &Arc<str>,
+    opts: &LoadOptions,
+    sink: &mut dyn FnMut(Event),
+) -> FileReport {
+    use std::io::BufRead;
+    let mut reader = std::io::BufReader::with_capacity(1 << 20, text);
+    let head = reader.fill_buf().map(|b| b[..b.len().min(4096)].to_vec());
+    let mut report = match head.as_deref().map(kind_of) {
+        Ok(Kind::Json) => json::read_json_from_into(
+            reader,
+            shown,
+            json::JsonOptions {
+                forced: opts.forced_shape,
+                assume_offset: opts.assume_offset,
+                whole_values: opts.reference_readers,
+            },
+            sink,
+        ),
+        Ok(Kind::Xml) => evtxml::read_xml_into(reader, shown, sink),
+        Ok(Kind::Table) => table::read_rows_into(reader, shown, sink),
+        Ok(_) => {
+            let mut rep = FileReport::new(shown, "utf-16");
+            rep.problem("file", "UTF-16 text that is neither JSON nor Event XML; skipped");
+            rep
+        }
+        Err(e) => {
+            let mut rep = FileReport::new(shown, "utf-16");
+            rep.problem("file", format!("cannot read: {e}"));
+            rep
+        }
+    };
+    report.format = format!("{} (utf-16)", report.format);
+    report
 }
 
 /// Reads one file, handing each kept event to `sink`: its report, or the path when the file was
@@ -275,6 +330,19 @@ pub fn read_one_into(
             };
             Ok(json::read_json_into(path, &shown, jo, sink))
         }
+        Ok(Kind::Utf16 { big_endian }) => match std::fs::File::open(path) {
+            Ok(f) => Ok(read_text_into(
+                utf16::Utf16::new(f, big_endian),
+                &shown,
+                opts,
+                sink,
+            )),
+            Err(e) => {
+                let mut rep = FileReport::new(&shown, "utf-16");
+                rep.problem("file", format!("cannot open: {e}"));
+                Ok(rep)
+            }
+        },
         Ok(Kind::Xml) => match std::fs::File::open(path) {
             Ok(f) => Ok(evtxml::read_xml_into(
                 std::io::BufReader::with_capacity(1 << 20, f),

@@ -71,6 +71,21 @@ fn record_in<F: Read + Seek>(mut f: F, src: &SourceRef) -> Result<String, RawErr
     let at = src.offset.ok_or_else(|| RawError::NoLocation {
         file: src.file.to_string(),
     })?;
+    if let Some(big_endian) = crate::ingest::utf16::bom(&magic[..n]) {
+        // Offsets count the UTF-8 the text reads as: the record is found in that.
+        f.seek(SeekFrom::Start(0)).map_err(|e| moved(&e))?;
+        let mut text = crate::ingest::utf16::Utf16::new(std::io::BufReader::new(f), big_endian);
+        std::io::copy(&mut (&mut text).take(at), &mut std::io::sink()).map_err(|e| moved(&e))?;
+        let mut record = Vec::new();
+        text.take(crate::ingest::evtxml::RECORD_MAX_BYTES)
+            .read_to_end(&mut record)
+            .map_err(|e| moved(&e))?;
+        let from_start = SourceRef {
+            offset: Some(0),
+            ..src.clone()
+        };
+        return record_in(std::io::Cursor::new(record), &from_start);
+    }
     let text = if src.line.is_some() {
         json_line(&mut f, at).or_else(|| csv_row(&mut f, at))
     } else if starts_with_at(&mut f, at, b'<') {
