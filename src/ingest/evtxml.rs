@@ -15,8 +15,8 @@ use serde_json::{Map, Value};
 use std::io::BufRead;
 use std::sync::Arc;
 
-/// A record larger than this (bytes of XML) is skipped and counted, as an over-long JSON line is.
-pub const RECORD_MAX_BYTES: u64 = 64 << 20;
+/// A record larger than this (bytes of XML) is skipped and counted: the cap of a JSON record.
+pub const RECORD_MAX_BYTES: u64 = super::jsonscan::RECORD_MAX_BYTES as u64;
 
 /// Whether a file's first bytes look like Windows Event XML.
 pub fn looks_like_xml(head: &str) -> bool {
