@@ -61,23 +61,9 @@ fn read_evtx_file(
     sink: &mut dyn FnMut(Event),
 ) -> FileReport {
     let small = std::fs::metadata(path).is_ok_and(|m| m.len() <= SMALL_EVTX_BYTES);
-    match EvtxParser::from_path(path) {
-        Ok(p) => {
-            let mut report = read_parser(
-                p.with_configuration(ParserSettings::new().num_threads(usize::from(small))),
-                shown,
-                via,
-                sink,
-            );
-            account_for_chunks(path, &mut report);
-            report
-        }
-        Err(e) => {
-            let mut report = FileReport::new(shown, "evtx");
-            report.problem("file", format!("not readable as EVTX: {e}"));
-            report
-        }
-    }
+    read_opened(EvtxParser::from_path(path), small, (shown, via), sink, |report| {
+        account_for_chunks(path, report);
+    })
 }
 
 /// An EVTX image held in memory (an archive member), read as a file of it is read: its chunks in
@@ -90,7 +76,22 @@ pub fn read_evtx_in_memory(
 ) -> FileReport {
     let small = bytes.len() as u64 <= SMALL_EVTX_BYTES;
     let via = if rendered { Via::Rendering } else { Via::Templates };
-    match EvtxParser::from_read_seek(std::io::Cursor::new(bytes)) {
+    let parser = EvtxParser::from_read_seek(std::io::Cursor::new(bytes));
+    read_opened(parser, small, (shown, via), sink, |report| {
+        count_damage(&mut std::io::Cursor::new(bytes), bytes.len() as u64, report);
+    })
+}
+
+/// An opened image read (one thread when `small`), then its damage counted by `damage`; a
+/// report of why when it did not open as EVTX.
+fn read_opened<T: std::io::Read + std::io::Seek>(
+    opened: evtx::err::Result<EvtxParser<T>>,
+    small: bool,
+    (shown, via): (&Arc<str>, Via),
+    sink: &mut dyn FnMut(Event),
+    damage: impl FnOnce(&mut FileReport),
+) -> FileReport {
+    match opened {
         Ok(p) => {
             let mut report = read_parser(
                 p.with_configuration(ParserSettings::new().num_threads(usize::from(small))),
@@ -98,7 +99,7 @@ pub fn read_evtx_in_memory(
                 via,
                 sink,
             );
-            count_damage(&mut std::io::Cursor::new(bytes), bytes.len() as u64, &mut report);
+            damage(&mut report);
             report
         }
         Err(e) => {

@@ -288,8 +288,7 @@ fn record(
     report: &mut FileReport,
     sink: &mut dyn FnMut(Event),
 ) {
-    // The record as the evtx crate renders it: `{"Event": {...}}`.
-    let wrapped = Value::Object(Map::from_iter([("Event".to_string(), tree.clone())]));
+    // The record as the evtx crate renders it, without the `Event` wrapper (read alike).
     let id = tree
         .get("System")
         .and_then(|s| s.get("EventRecordID"))
@@ -297,7 +296,7 @@ fn record(
         .and_then(|t| t.trim().parse::<u64>().ok())
         .unwrap_or(0);
     report.records_read += 1;
-    match classify(&wrapped, (id, shown), hosts) {
+    match classify(tree, (id, shown), hosts) {
         Outcome::Kept(mut ev) => {
             ev.source.offset = Some(offset);
             report.records_kept += 1;

@@ -50,6 +50,17 @@ pub struct LoadOptions {
     pub archive: archive::ArchiveOptions,
 }
 
+impl LoadOptions {
+    /// How the JSON reader reads (the same for a file, an archive member or UTF-16 text).
+    fn json(&self) -> json::JsonOptions {
+        json::JsonOptions {
+            forced: self.forced_shape,
+            assume_offset: self.assume_offset,
+            whole_values: self.reference_readers,
+        }
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Kind {
     Evtx,
@@ -224,11 +235,7 @@ fn read_bytes_into(
             sink,
         )),
         Kind::Json => {
-            let jo = json::JsonOptions {
-                forced: opts.forced_shape,
-                assume_offset: opts.assume_offset,
-                whole_values: opts.reference_readers,
-            };
+            let jo = opts.json();
             Ok(json::read_json_from_into(
                 std::io::Cursor::new(bytes),
                 &shown,
@@ -258,6 +265,23 @@ fn read_bytes_into(
     }
 }
 
+/// The report `read` gives on the opened file, or one saying it could not be opened.
+fn opened(
+    path: &Path,
+    shown: &str,
+    format: &str,
+    read: impl FnOnce(std::fs::File) -> FileReport,
+) -> FileReport {
+    match std::fs::File::open(path) {
+        Ok(f) => read(f),
+        Err(e) => {
+            let mut rep = FileReport::new(shown, format);
+            rep.problem("file", format!("cannot open: {e}"));
+            rep
+        }
+    }
+}
+
 /// Text evidence from a transcoding reader (UTF-16 read as UTF-8), sniffed and read as a file
 /// of that text is.
 fn read_text_into<R: Read>(
@@ -273,11 +297,7 @@ fn read_text_into<R: Read>(
         Ok(Kind::Json) => json::read_json_from_into(
             reader,
             shown,
-            json::JsonOptions {
-                forced: opts.forced_shape,
-                assume_offset: opts.assume_offset,
-                whole_values: opts.reference_readers,
-            },
+            opts.json(),
             sink,
         ),
         Ok(Kind::Xml) => evtxml::read_xml_into(reader, shown, sink),
@@ -323,50 +343,18 @@ pub fn read_one_into(
         Ok(Kind::Evtx) if opts.reference_readers => Ok(evtx::read_evtx_rendered(path, &shown, sink)),
         Ok(Kind::Evtx) => Ok(evtx::read_evtx_into(path, &shown, sink)),
         Ok(Kind::Json) => {
-            let jo = json::JsonOptions {
-                forced: opts.forced_shape,
-                assume_offset: opts.assume_offset,
-                whole_values: opts.reference_readers,
-            };
+            let jo = opts.json();
             Ok(json::read_json_into(path, &shown, jo, sink))
         }
-        Ok(Kind::Utf16 { big_endian }) => match std::fs::File::open(path) {
-            Ok(f) => Ok(read_text_into(
-                utf16::Utf16::new(f, big_endian),
-                &shown,
-                opts,
-                sink,
-            )),
-            Err(e) => {
-                let mut rep = FileReport::new(&shown, "utf-16");
-                rep.problem("file", format!("cannot open: {e}"));
-                Ok(rep)
-            }
-        },
-        Ok(Kind::Xml) => match std::fs::File::open(path) {
-            Ok(f) => Ok(evtxml::read_xml_into(
-                std::io::BufReader::with_capacity(1 << 20, f),
-                &shown,
-                sink,
-            )),
-            Err(e) => {
-                let mut rep = FileReport::new(&shown, "xml");
-                rep.problem("file", format!("cannot open: {e}"));
-                Ok(rep)
-            }
-        },
-        Ok(Kind::Table) => match std::fs::File::open(path) {
-            Ok(f) => Ok(table::read_rows_into(
-                std::io::BufReader::with_capacity(1 << 20, f),
-                &shown,
-                sink,
-            )),
-            Err(e) => {
-                let mut rep = FileReport::new(&shown, "svchop table");
-                rep.problem("file", format!("cannot open: {e}"));
-                Ok(rep)
-            }
-        },
+        Ok(Kind::Utf16 { big_endian }) => Ok(opened(path, &shown, "utf-16", |f| {
+            read_text_into(utf16::Utf16::new(f, big_endian), &shown, opts, sink)
+        })),
+        Ok(Kind::Xml) => Ok(opened(path, &shown, "xml", |f| {
+            evtxml::read_xml_into(std::io::BufReader::with_capacity(1 << 20, f), &shown, sink)
+        })),
+        Ok(Kind::Table) => Ok(opened(path, &shown, "svchop table", |f| {
+            table::read_rows_into(std::io::BufReader::with_capacity(1 << 20, f), &shown, sink)
+        })),
         // Its parts are the table: nothing to read here.
         Ok(Kind::TableManifest) => Ok(FileReport::new(&shown, "svchop table manifest")),
         Ok(Kind::Archive(format)) => {
