@@ -300,6 +300,26 @@ impl Investigation {
         }
     }
 
+    /// A live collection's scan so far (`Detector::scan_again`, `None` without a detector),
+    /// through the case step.
+    pub(crate) fn of_rescan(
+        store: Arc<Store>,
+        rescan: Option<crate::detect::again::Rescan>,
+        report: IngestReport,
+        ignored: Vec<String>,
+        options: &Options,
+    ) -> Investigation {
+        let inv = match rescan {
+            Some(r) => Investigation {
+                suppressed_dropped: r.dropped,
+                addresses: r.addresses,
+                ..Self::bare(store, r.findings, report, ignored, options)
+            },
+            None => Self::bare(store, Vec::new(), report, ignored, options),
+        };
+        inv.with_case(options, &|_| {})
+    }
+
     /// Imported findings: the evidence of their hosts (when paths are given) is loaded and each
     /// stage tied to its event; the findings are not recomputed.
     fn imported(

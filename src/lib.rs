@@ -31,6 +31,7 @@ internal! {
     filter;
     ingest;
     investigation;
+    live;
     model;
     pivot;
     rules;

@@ -54,6 +54,8 @@ pub struct OpenArgs {
     /// jsonl|json`) instead of scanning; PATHs, when given, supply the events of their hosts.
     #[arg(long, value_name = "FILE|DIR")]
     pub findings: Option<PathBuf>,
+    #[command(flatten)]
+    pub follow: FollowArgs,
 }
 
 #[derive(ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]
@@ -336,6 +338,37 @@ pub struct ScanArgs {
     pub case: Option<PathBuf>,
     #[command(flatten)]
     pub output: FindingsOutput,
+    #[command(flatten)]
+    pub follow: FollowArgs,
+}
+
+/// Following folders as evidence lands in them (`scan --follow`, `open --follow`).
+#[derive(Args, Debug, Clone)]
+pub struct FollowArgs {
+    /// Keep watching the folders: new files, JSON lines appended to, EVTX files replaced by a
+    /// newer copy are read as they land, and the findings updated (`scan` prints each change;
+    /// ctrl-c ends it, exit 0).
+    #[arg(long)]
+    pub follow: bool,
+    /// With --follow: how long a file's size and time must stay the same before it is read
+    /// (a file moved in by a rename is read at once).
+    #[arg(long, value_name = "MS", default_value_t = 500, requires = "follow")]
+    pub settle_ms: u64,
+    /// With --follow: walk the folders every 250 ms without the system's file notifications
+    /// (network shares, where they do not arrive).
+    #[arg(long, requires = "follow")]
+    pub poll: bool,
+}
+
+impl FollowArgs {
+    pub fn settings(&self) -> crate::live::watch::Settings {
+        let d = crate::live::watch::Settings::default();
+        crate::live::watch::Settings {
+            settle: std::time::Duration::from_millis(self.settle_ms),
+            poll_only: self.poll,
+            ..d
+        }
+    }
 }
 
 /// How findings are printed (`svchop scan`, `svchop fleet rank`).

@@ -6,6 +6,7 @@ mod args;
 mod events;
 mod export;
 mod fleet;
+mod follow;
 mod open;
 mod scan;
 mod sources;

@@ -164,6 +164,9 @@ fn needs_terminal() -> Result<()> {
 }
 
 pub(super) fn open(a: &OpenArgs) -> Result<ExitCode> {
+    if a.follow.follow && (a.findings.is_some() || a.paths.iter().any(|p| crate::ingest::stdin::is_dash(p))) {
+        anyhow::bail!("--follow watches evidence folders: it cannot be used with --findings or standard input (-)");
+    }
     if a.paths.is_empty() && a.findings.is_none() {
         bail!("give the evidence to open: svchop open PATH... (or --findings FILE)");
     }
@@ -221,6 +224,7 @@ pub(super) fn open(a: &OpenArgs) -> Result<ExitCode> {
         options,
         case,
         zone: a.tz,
+        follow: a.follow.follow.then(|| a.follow.settings()),
     })?;
     let code = after_workbench(&closed.saves, &path);
     Ok(match closed.load_failed {
@@ -297,6 +301,7 @@ pub(super) fn demo(a: &DemoArgs) -> Result<ExitCode> {
             options: workbench_options(LoadOptions::default(), detector),
             case: handle,
             zone: a.tz,
+            follow: None,
         })?;
         return Ok(after_workbench(&closed.saves, &path));
     }

@@ -9,15 +9,12 @@ use anyhow::{Context, Result};
 use std::process::ExitCode;
 
 pub(super) fn scan(a: &ScanArgs) -> Result<ExitCode> {
+    if a.follow.follow {
+        return super::follow::scan_follow(a);
+    }
     let detector = a.detect.detector()?;
     let profile = detector.profile.name.clone();
-    let case = match &a.case {
-        Some(p) => Some(
-            crate::case::persist::load(p)?
-                .with_context(|| format!("{} does not exist", p.display()))?,
-        ),
-        None => None,
-    };
+    let case = load_case(a.case.as_deref())?;
     let loaded = a.input.open_in_case(
         Some(detector),
         OpenFor {
@@ -39,6 +36,14 @@ pub(super) fn scan(a: &ScanArgs) -> Result<ExitCode> {
     )?;
     report_problems(&loaded.report);
     Ok(code)
+}
+
+/// The case `--case` names.
+pub(super) fn load_case(path: Option<&std::path::Path>) -> Result<Option<crate::case::Case>> {
+    path.map(|p| {
+        crate::case::persist::load(p)?.with_context(|| format!("{} does not exist", p.display()))
+    })
+    .transpose()
 }
 
 /// Ranked findings into the sink of the asked format, on standard output; the exit code

@@ -15,13 +15,6 @@ use std::collections::BTreeSet;
 use std::fmt::Write;
 use std::sync::LazyLock;
 
-/// Collection-wide facts the score may add (source fan-out).
-#[derive(Debug, Default)]
-pub struct Extras {
-    /// Source IP -> number of hosts it logged on to within the burst window.
-    pub bursts: std::collections::HashMap<String, usize>,
-}
-
 static RANDOM_NAME: LazyLock<Option<Regex>> = LazyLock::new(|| Regex::new("^[A-Z0-9]{6,8}$").ok());
 
 /// Sentinel's service flags plus the tool signature, kept as words on each service.
@@ -81,7 +74,8 @@ pub struct Builder<'a> {
     pub pats: &'a Patterns,
     pub weights: &'a Weights,
     pub profile: &'a Profile,
-    pub extras: &'a Extras,
+    /// The collection-wide facts the score may add (source fan-out).
+    pub reads: &'a super::reads::Reads<'a>,
 }
 
 impl Builder<'_> {
@@ -301,7 +295,7 @@ impl Builder<'_> {
         if let Some((ip, n)) = c
             .source_ips
             .iter()
-            .filter_map(|ip| self.extras.bursts.get(ip).map(|n| (ip, *n)))
+            .filter_map(|ip| self.reads.burst(ip).map(|n| (ip, n)))
             .max_by_key(|(_, n)| *n)
         {
             parts.push(part(

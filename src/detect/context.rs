@@ -106,7 +106,7 @@ impl AddressBook {
 pub type SmbOut = (DateTime<Utc>, usize, Arc<str>);
 
 /// Collection-wide facts: host addresses and lateral tool runs.
-#[derive(Debug, Default)]
+#[derive(Debug, Default, Clone)]
 pub struct Context {
     /// IP -> host key -> when that host was seen with that address (first, last). Addresses
     /// move (DHCP, lab rebuilds), so a mapping only counts near the time it was seen.
@@ -191,6 +191,19 @@ impl Context {
                 host.key.to_string(),
                 BTreeSet::from([host.display.to_string()]),
             );
+        }
+    }
+
+    /// The facts of a host's events moved `by` places in the store (a live collection's
+    /// store, with more evidence before them). Before `finish`.
+    pub fn shift(&mut self, by: isize) {
+        for r in &mut self.client_runs {
+            r.idx = r.idx.saturating_add_signed(by);
+        }
+        for list in self.outbound_smb.values_mut() {
+            for (_, idx, _) in list {
+                *idx = idx.saturating_add_signed(by);
+            }
         }
     }
 
@@ -361,19 +374,6 @@ impl Context {
             });
         }
         host_key(t) == key
-    }
-
-    /// Whether `name` (short name, FQDN or IP) designates a host whose own events are in the
-    /// collection.
-    pub fn is_logged_host(&self, name: &str, at: DateTime<Utc>) -> bool {
-        let t = name.trim().trim_start_matches('\\');
-        if is_ip_literal(t) {
-            return self
-                .hosts_of_ip(t, at)
-                .iter()
-                .any(|h| self.host_names.contains_key(h));
-        }
-        self.host_names.contains_key(&host_key(t))
     }
 
     /// The address book of the collection (each host by its longest display name).

@@ -2,6 +2,7 @@
 //! allow-list. Pure: takes the store and the loaded assets, returns findings in a deterministic
 //! order. The TUI, `svchop scan` and exports all call `Detector::scan`.
 
+pub mod again;
 pub mod allowlist;
 pub mod assets;
 pub mod assemble;
@@ -16,19 +17,21 @@ pub mod install;
 pub mod link;
 pub mod patterns;
 pub mod profile;
+pub mod reads;
 pub mod score;
 pub mod signal;
 
 use crate::store::{Store, Window};
 use allowlist::Allowlist;
 use assets::{AssetError, SCORING_TOML, parse_toml};
-use assemble::{Builder, Extras};
+use assemble::Builder;
 use chain::Chain;
 use context::Context;
 use finding::Finding;
 use link::Linker;
 use patterns::Patterns;
 use profile::{Engine, Profile};
+use reads::Reads;
 use rayon::prelude::*;
 use score::Weights;
 
@@ -133,38 +136,12 @@ impl Detector {
         mut facts: Facts,
         suppressed_per_host: usize,
     ) -> (Vec<Finding>, usize) {
-        let extras = Extras {
-            bursts: std::mem::take(&mut facts.bursts).finish(&self.profile),
-        };
-        let (ctx, joins) = (&facts.context, &facts.joins);
+        let bursts = std::mem::take(&mut facts.bursts).finish(&self.profile);
         let per_host: Vec<(Vec<Finding>, usize)> = hosts
             .par_iter()
             .map(|(key, range)| {
-                let (key, range) = (*key, range.clone());
-                let outside = if self.profile.engine.is_chain() {
-                    ctx.linkable_from_elsewhere(key)
-                } else {
-                    joins.outside(packed, &range, &self.profile)
-                };
-                let store = Window::host(packed, range.clone(), outside);
-                let view = context::HostView {
-                    store: &store,
-                    range,
-                    key,
-                };
-                let chains = self.host_chains(view, &facts, &extras.bursts);
-                let mut found: Vec<Finding> = chains
-                    .iter()
-                    .filter_map(|c| self.finding(&store, &extras, c))
-                    .collect();
-                // Finding ids carry the target host: copies are always on the same host.
-                self.settle(&mut found);
-                if self.profile.engine == Engine::Chain {
-                    campaign::merge_mass_installs(&mut found, &self.weights);
-                }
-                found.sort_by(Finding::order);
-                let dropped = drop_suppressed(&mut found, suppressed_per_host);
-                (found, dropped)
+                let reads = Reads::new(&facts.context, &bursts);
+                self.scan_host(packed, (key, range.clone()), &facts, &reads, suppressed_per_host)
             })
             .collect();
         let dropped = per_host.iter().map(|(_, d)| d).sum();
@@ -172,39 +149,78 @@ impl Detector {
         (findings, dropped)
     }
 
+    /// The findings of one host (in rank order) and how many suppressed were dropped, the
+    /// collection's facts read through `reads`.
+    fn scan_host(
+        &self,
+        packed: &std::sync::Arc<Store>,
+        (key, range): (&str, std::ops::Range<usize>),
+        facts: &Facts,
+        reads: &Reads<'_>,
+        suppressed_per_host: usize,
+    ) -> (Vec<Finding>, usize) {
+        let outside = if self.profile.engine.is_chain() {
+            reads.linkable_from_elsewhere(key)
+        } else {
+            facts.joins.outside(packed, &range, &self.profile)
+        };
+        let store = Window::host(packed, range.clone(), outside);
+        let view = context::HostView {
+            store: &store,
+            range,
+            key,
+        };
+        let chains = self.host_chains(view, facts, reads);
+        let mut found: Vec<Finding> = chains
+            .iter()
+            .filter_map(|c| self.finding(&store, reads, c))
+            .collect();
+        // Finding ids carry the target host: copies are always on the same host.
+        self.settle(&mut found);
+        if self.profile.engine == Engine::Chain {
+            campaign::merge_mass_installs(&mut found, &self.weights);
+        }
+        found.sort_by(Finding::order);
+        let dropped = drop_suppressed(&mut found, suppressed_per_host);
+        (found, dropped)
+    }
+
     /// The collection-wide facts, folded host by host.
     fn facts(&self, packed: &Store, hosts: &[(&str, std::ops::Range<usize>)]) -> Facts {
-        let p = &self.profile;
         hosts
             .par_iter()
-            .map(|(_, range)| {
-                let mut f = Facts::default();
-                for i in range.clone() {
-                    // The chain engines read the rest of an event only when its id is one they
-                    // learn from: the others are not decoded.
-                    if p.engine.is_chain()
-                        && let Some((host, id)) = packed.host_and_id(i)
-                        && !context::LEARNED_IDS.contains(&id)
-                    {
-                        f.context.learn_host(host);
-                        continue;
-                    }
-                    if let Some(e) = packed.get_typed(i) {
-                        if p.engine.is_chain() {
-                            f.context.learn(i, &e, &self.patterns);
-                        } else {
-                            f.joins.learn(i, &e, p);
-                        }
-                        f.bursts.learn(&e);
-                    }
-                }
-                f
-            })
+            .map(|(_, range)| self.host_facts(packed, range.clone()))
             .reduce(Facts::default, Facts::absorb)
     }
 
+    /// What one host's events tell the collection.
+    fn host_facts(&self, packed: &Store, range: std::ops::Range<usize>) -> Facts {
+        let p = &self.profile;
+        let mut f = Facts::default();
+        for i in range {
+            // The chain engines read the rest of an event only when its id is one they learn
+            // from: the others are not decoded.
+            if p.engine.is_chain()
+                && let Some((host, id)) = packed.host_and_id(i)
+                && !context::LEARNED_IDS.contains(&id)
+            {
+                f.context.learn_host(host);
+                continue;
+            }
+            if let Some(e) = packed.get_typed(i) {
+                if p.engine.is_chain() {
+                    f.context.learn(i, &e, &self.patterns);
+                } else {
+                    f.joins.learn(i, &e, p);
+                }
+                f.bursts.learn(&e);
+            }
+        }
+        f
+    }
+
     /// The finding a chain makes, if the profile keeps it.
-    fn finding(&self, store: &Window, extras: &Extras, c: &Chain) -> Option<Finding> {
+    fn finding(&self, store: &Window, reads: &Reads<'_>, c: &Chain) -> Option<Finding> {
         if !keep_chain(c, self.profile.engine) {
             return None;
         }
@@ -213,7 +229,7 @@ impl Detector {
             pats: &self.patterns,
             weights: &self.weights,
             profile: &self.profile,
-            extras,
+            reads,
         };
         b.finding(c)
             .filter(|f| f.severity >= self.profile.report_min_severity)
@@ -230,7 +246,7 @@ impl Detector {
         &self,
         view: context::HostView<'_>,
         facts: &Facts,
-        bursts: &std::collections::HashMap<String, usize>,
+        reads: &Reads<'_>,
     ) -> Vec<Chain> {
         let p = &self.profile;
         match p.engine {
@@ -240,14 +256,14 @@ impl Detector {
                 let l = Linker {
                     sess: link::HostIndex::build(&view, &self.patterns),
                     view,
-                    ctx: &facts.context,
+                    ctx: reads,
                     pats: &self.patterns,
                     profile: p,
                     scm_from_processes: std::sync::OnceLock::new(),
                     campaign_rule: &self.weights.campaign,
                 };
                 if p.engine == Engine::Hunt {
-                    engine::hunt::hunt(&l, bursts)
+                    engine::hunt::hunt(&l)
                 } else {
                     engine::chain::chains_on_host(&l)
                 }
@@ -257,7 +273,7 @@ impl Detector {
 }
 
 /// What the whole collection tells each host's scan, gathered host by host.
-#[derive(Default)]
+#[derive(Default, Clone)]
 struct Facts {
     /// The chain and hunt engines' (addresses, tool runs, outbound SMB, fan-out).
     context: Context,
@@ -267,6 +283,12 @@ struct Facts {
 }
 
 impl Facts {
+    /// A host's facts with its events moved `by` places in the store.
+    fn shift(&mut self, by: isize) {
+        self.context.shift(by);
+        self.joins.shift(by);
+    }
+
     fn absorb(mut self, later: Facts) -> Facts {
         self.context.absorb(later.context);
         self.joins.absorb(later.joins);

@@ -12,7 +12,7 @@ pub mod window;
 
 use crate::ingest::{IngestReport, LoadOptions, Planned, each_file, plan_all, read_path_into};
 use crate::model::Event;
-pub use pack::{Chunk, Store};
+pub use pack::{Chunk, Place, Store};
 use rayon::prelude::*;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
@@ -58,6 +58,11 @@ impl Parts {
         self.chunks.extend(batch.chunks);
     }
 
+    /// The packed events, to share with stores built later (a live collection's).
+    pub fn take_chunks(&mut self) -> Vec<Chunk> {
+        std::mem::take(&mut self.chunks)
+    }
+
     /// The store of everything read: events in store order, copies merged (and counted).
     pub fn into_loaded(self) -> Loaded {
         let (store, merged) = Store::new(self.chunks);
@@ -100,6 +105,20 @@ pub fn read_parts(
     opts: &LoadOptions,
     progress: &(dyn Fn(usize, usize) + Sync),
 ) -> Parts {
+    let mut out = Parts::default();
+    for part in read_files(files, opts, progress) {
+        out.absorb(part);
+    }
+    out
+}
+
+/// `read_parts`, each file's own part (a live collection replaces a file's events when it
+/// changes), in the order of `files`.
+pub fn read_files(
+    files: &[Planned],
+    opts: &LoadOptions,
+    progress: &(dyn Fn(usize, usize) + Sync),
+) -> Vec<Parts> {
     let shared = Mutex::new(crate::model::FastSet::default());
     let results = each_file(files, progress, |path, named| {
         let mut batch = Batch::new(opts.typed_only, &shared);
@@ -116,17 +135,22 @@ pub fn read_parts(
         (batch.chunks, r)
     });
     drop(shared);
-    let mut out = Parts::default();
-    for (c, reports) in results {
-        out.chunks.extend(c);
-        for r in reports {
-            match r {
-                Ok(rep) => out.report.files.push(rep),
-                Err(ignored) => out.ignored.push(ignored),
+    results
+        .into_iter()
+        .map(|(chunks, reports)| {
+            let mut out = Parts {
+                chunks,
+                ..Parts::default()
+            };
+            for r in reports {
+                match r {
+                    Ok(rep) => out.report.files.push(rep),
+                    Err(ignored) => out.ignored.push(ignored),
+                }
             }
-        }
-    }
-    out
+            out
+        })
+        .collect()
 }
 
 /// Events already in memory (the demo case, tests, benchmarks) stored as loading stores what it

@@ -73,6 +73,10 @@ pub enum Action {
     },
     Loaded(Box<Investigation>),
     LoadFailed(String),
+    /// A followed collection (`open --follow`): files being read.
+    LiveReading(String),
+    /// A followed collection: the findings after more evidence landed, and what changed.
+    Live(Box<LiveUpdate>),
     Saved(Result<String, String>),
     Exported(Result<String, String>),
     /// The record text of the event at this store index, read from the evidence (or why not).
@@ -395,3 +399,12 @@ pub const ALLOW_FIELDS: [AllowField; 6] = [
     AllowField::SourceIp,
     AllowField::TargetHost,
 ];
+
+/// What an update of a followed collection brings the workbench.
+#[derive(Debug)]
+pub struct LiveUpdate {
+    pub inv: Investigation,
+    pub changes: Vec<crate::live::changes::Change>,
+    /// What was read, for the status line.
+    pub status: String,
+}

@@ -7,6 +7,7 @@ pub mod finder;
 pub mod hops;
 pub mod editor;
 pub mod keymap;
+pub mod live;
 pub mod navigate;
 pub mod panes;
 pub mod pivot;
@@ -35,6 +36,8 @@ pub struct OpenConfig {
     pub options: Options,
     pub case: CaseHandle,
     pub zone: crate::model::time::DisplayZone,
+    /// Follow the evidence folders as files land (`open --follow`).
+    pub follow: Option<crate::live::watch::Settings>,
 }
 
 /// Opens the evidence through the one pipeline, reporting progress and partial results as
@@ -186,7 +189,11 @@ pub fn run(cfg: OpenConfig) -> Result<Closed> {
         case: Some(state.case.case.clone()),
         ..cfg.options
     };
-    std::thread::spawn(move || load(evidence, &options, &tx));
+    let follow = cfg.follow;
+    std::thread::spawn(move || match (follow, evidence) {
+        (Some(settings), Evidence::Paths(paths)) => live::follow(paths, options, settings, &tx),
+        (_, evidence) => load(evidence, &options, &tx),
+    });
     let (mut term, _guard) = terminal::enter()?;
     let size = term.size()?;
     update(&mut state, Action::Resize(size.width, size.height));
@@ -242,3 +249,5 @@ mod tests;
 mod tests_nav;
 #[cfg(test)]
 mod tests_snap;
+#[cfg(test)]
+mod tests_live;

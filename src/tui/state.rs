@@ -202,6 +202,10 @@ pub struct UiState {
     /// The record text read last for the Raw tab: the event's store index, and the text or why
     /// it could not be read (read by an effect; drawing never reads a file).
     pub record: Option<(usize, Result<String, String>)>,
+    /// A followed collection (`open --follow`): what was read last, or is being read.
+    pub live: Option<String>,
+    /// Findings new or changed since the analyst last looked at them (followed collections).
+    pub fresh: std::collections::BTreeMap<String, crate::live::changes::Kind>,
 }
 
 impl Default for UiState {
@@ -233,6 +237,8 @@ impl Default for UiState {
             forward: Vec::new(),
             filter: None,
             hscroll: 0,
+            live: None,
+            fresh: std::collections::BTreeMap::new(),
             record: None,
         }
     }

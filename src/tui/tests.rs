@@ -54,7 +54,7 @@ pub(super) fn state_of(evidence: Evidence) -> AppState {
 }
 
 /// The workbench before anything is loaded, with a case that is never written.
-fn empty_state(det: &Detector) -> AppState {
+pub(super) fn empty_state(det: &Detector) -> AppState {
     let case = CaseHandle {
         case: Case::new("t", CaseSources::default()),
         path: PathBuf::from("unused.json"),

@@ -94,7 +94,7 @@ fn on_load(s: &mut AppState, action: Action) -> Option<Action> {
 }
 
 /// Puts loaded results on screen, on this host and finding where they still exist.
-fn show(
+pub(super) fn show(
     s: &mut AppState,
     inv: super::state::Investigation,
     keep_target: Option<String>,
@@ -147,7 +147,18 @@ fn step(s: &mut AppState, action: Action) -> Vec<Effect> {
     let Some(action) = on_load(s, action) else {
         return vec![];
     };
+    let effects = act(s, action);
+    super::live::seen(s);
+    effects
+}
+
+fn act(s: &mut AppState, action: Action) -> Vec<Effect> {
     match action {
+        Action::LiveReading(what) => {
+            s.ui.live = Some(what);
+            return vec![];
+        }
+        Action::Live(up) => return super::live::apply(s, *up),
         Action::Saved(r) => {
             s.case.saves.changed = true;
             s.case.saves.failed = r.as_ref().err().cloned();

@@ -96,10 +96,7 @@ fn hunt_step(pats: &Patterns, e: &Event) -> Option<(Stage, &'static str)> {
 }
 
 /// Hunt guide: stage hits chained per host by time; type-3 bursts and 445 fan-out attached.
-pub(crate) fn hunt(
-    l: &Linker<'_>,
-    bursts: &std::collections::HashMap<String, usize>,
-) -> Vec<Chain> {
+pub(crate) fn hunt(l: &Linker<'_>) -> Vec<Chain> {
     let gap = secs(l.profile.windows.stage_window);
     let mut chains: Vec<Chain> = Vec::new();
     let mut last = None;
@@ -117,13 +114,13 @@ pub(crate) fn hunt(
         if let Some(c) = chains.last_mut() {
             c.add(i, stage, step);
             c.signals.extend(Signal::hunt_step(step));
-            hunt_note(c, &e, bursts);
+            hunt_note(c, &e, l.ctx);
         }
     }
     chains
 }
 
-fn hunt_note(c: &mut Chain, e: &Event, bursts: &std::collections::HashMap<String, usize>) {
+fn hunt_note(c: &mut Chain, e: &Event, facts: &crate::detect::reads::Reads<'_>) {
     let f = &e.fields;
     if let Some(n) = f.service.name.as_deref() {
         if e.event_id == 7045 || e.event_id == 4697 {
@@ -136,7 +133,7 @@ fn hunt_note(c: &mut Chain, e: &Event, bursts: &std::collections::HashMap<String
     }
     if let Some(ip) = f.net.src_ip.as_deref().filter(|i| !is_loopback_or_empty(i)) {
         c.source_ips.insert(ip.to_string());
-        if bursts.contains_key(ip) {
+        if facts.burst(ip).is_some() {
             c.signals.insert(Signal::HuntStep(6));
         }
     }
@@ -151,7 +148,7 @@ fn hunt_note(c: &mut Chain, e: &Event, bursts: &std::collections::HashMap<String
 type Hit = (chrono::DateTime<chrono::Utc>, std::sync::Arc<str>);
 
 /// What `bursts` counts, gathered event by event: per source, (time, target host key).
-#[derive(Debug, Default)]
+#[derive(Debug, Default, Clone)]
 pub(crate) struct Bursts {
     by_src: BTreeMap<String, Vec<Hit>>,
     /// Target keys named by address, shared.

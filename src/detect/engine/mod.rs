@@ -34,7 +34,7 @@ fn logon_passes(p: &Profile, e: &Event) -> bool {
 /// host (facts of parts merge into the facts of the whole): Sentinel's lateral tool runs, and
 /// for a profile that joins logons across hosts (Threat Hunter Playbook) the network logons by
 /// logon id.
-#[derive(Debug, Default)]
+#[derive(Debug, Default, Clone)]
 pub(crate) struct JoinFacts {
     /// Sentinel correlation 2: (store index, file name, the `\\HOST` named), in store order.
     tools: Vec<(usize, String, Option<String>)>,
@@ -83,6 +83,18 @@ impl JoinFacts {
         &self.install_logon_ids
     }
 
+    /// The facts of a host's events moved `by` places in the store (`Context::shift`).
+    pub(crate) fn shift(&mut self, by: isize) {
+        for t in &mut self.tools {
+            t.0 = t.0.saturating_add_signed(by);
+        }
+        for v in self.logons_by_id.values_mut() {
+            for i in v {
+                *i = i.saturating_add_signed(by);
+            }
+        }
+    }
+
     /// Adds what other hosts gave (any order: lists are put back in store order).
     pub(crate) fn absorb(&mut self, other: JoinFacts) {
         self.install_logon_ids.extend(other.install_logon_ids);
@@ -93,6 +105,30 @@ impl JoinFacts {
             mine.append(&mut v);
             mine.sort_unstable();
         }
+    }
+
+    /// Everything the joins hold, as one number (events named by where they were read): a
+    /// live collection scans a host again when it changes.
+    pub(crate) fn digest(&self, store: &Store) -> u64 {
+        use std::hash::{Hash, Hasher};
+        let mut h = std::hash::DefaultHasher::new();
+        let event = |h: &mut std::hash::DefaultHasher, i: usize| {
+            crate::detect::reads::identity(store, i).hash(h);
+        };
+        for (i, file, target) in &self.tools {
+            event(&mut h, *i);
+            (file, target).hash(&mut h);
+        }
+        let mut ids: Vec<&u64> = self.logons_by_id.keys().collect();
+        ids.sort();
+        for id in ids {
+            id.hash(&mut h);
+            for &i in self.logons_by_id.get(id).into_iter().flatten() {
+                event(&mut h, i);
+            }
+        }
+        self.install_logon_ids.hash(&mut h);
+        h.finish()
     }
 
     /// Other hosts' events the joins of the host at `range` may reach: every tool run (Sentinel),

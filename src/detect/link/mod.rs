@@ -3,7 +3,7 @@
 //! events are looked up through one `HostIndex`; the rules live by what they link.
 
 use crate::detect::chain::Chain;
-use crate::detect::context::{Context, HostView};
+use crate::detect::context::HostView;
 use crate::detect::finding::Stage;
 use crate::detect::patterns::{Patterns, exe_path, file_name};
 use crate::detect::profile::Profile;
@@ -24,7 +24,8 @@ const WELL_KNOWN_SIDS: &[&str] = &["S-1-5-18", "S-1-5-19", "S-1-5-20", "S-1-0-0"
 
 pub struct Linker<'a> {
     pub view: HostView<'a>,
-    pub ctx: &'a Context,
+    /// The collection-wide facts, each lookup noted when a live collection asks.
+    pub ctx: &'a crate::detect::reads::Reads<'a>,
     pub pats: &'a Patterns,
     pub profile: &'a Profile,
     /// The host's events by event id, logon id and (source, account).

@@ -47,7 +47,7 @@ impl Linker<'_> {
     /// One connection per source host is kept (the latest before the chain).
     pub fn outbound_sources(&self, c: &mut Chain, t0: DateTime<Utc>) {
         let win = secs(self.profile.windows.tool_to_install);
-        let Some(ips) = self.ctx.host_ips.get(&c.target_key) else {
+        let Some(ips) = self.ctx.host_ips(&c.target_key) else {
             return;
         };
         let mut latest: std::collections::BTreeMap<&str, (DateTime<Utc>, usize)> =

@@ -19,7 +19,7 @@ mod encode;
 mod order;
 
 pub use encode::Packer;
-pub use order::Store;
+pub use order::{Place, Store};
 use decode::Reader;
 use order::Kind;
 
@@ -53,6 +53,11 @@ impl Chunk {
 
     pub fn is_empty(&self) -> bool {
         self.count == 0
+    }
+
+    /// The keys of the hosts whose events are in the chunk.
+    pub fn host_keys(&self) -> impl Iterator<Item = &str> {
+        self.hosts.iter().map(|h| &*h.key)
     }
 
     /// Where the `n`th event packed starts (until the store has its own list of offsets).

@@ -16,7 +16,8 @@ use super::{Chunk, Header};
 /// of the same events, at a fraction of the memory. Index `i` names the same event in both.
 #[derive(Debug, Default)]
 pub struct Store {
-    pub(super) chunks: Vec<Chunk>,
+    /// Shared: a live collection builds its next store from the same chunks.
+    pub(super) chunks: Vec<Arc<Chunk>>,
     /// (chunk, byte offset in the chunk) of each event, in store order.
     pub(super) order: Vec<(u32, u32)>,
     pub(super) hosts: Vec<(Arc<str>, Range<usize>)>,
@@ -25,6 +26,17 @@ pub struct Store {
     /// The decode budget of a host window (`Window::host`): hosts with more events are read
     /// event by event. `None`: `WINDOW_DECODED_MAX`.
     pub(super) decoded_max: Option<usize>,
+}
+
+/// Where an event was read: its host, time and evidence location (`Store::place`).
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct Place {
+    pub host: Arc<str>,
+    pub ts: DateTime<Utc>,
+    pub file: Arc<str>,
+    pub record_id: Option<u64>,
+    pub line: Option<u64>,
+    pub offset: Option<u64>,
 }
 
 /// The events of one host, in store order, with copies merged.
@@ -42,6 +54,12 @@ impl Store {
     /// Orders the chunks' events (each chunk packed in store order) and merges copies of the
     /// same record. Returns the store and how many copies were merged.
     pub fn new(chunks: Vec<Chunk>) -> (Self, u64) {
+        Self::from_shared(chunks.into_iter().map(Arc::new).collect())
+    }
+
+    /// `new` over chunks another store may share (a live collection's next store). A chunk
+    /// held elsewhere keeps its own offset list, to be ordered again.
+    pub fn from_shared(chunks: Vec<Arc<Chunk>>) -> (Self, u64) {
         let mut runs: BTreeMap<Arc<str>, Vec<(u32, Range<usize>)>> = BTreeMap::new();
         for (c, chunk) in chunks.iter().enumerate() {
             let Ok(c) = u32::try_from(c) else { break };
@@ -83,7 +101,9 @@ impl Store {
         store.order.shrink_to_fit();
         // Every event is now reached through `order`: the chunks' own offset lists can go.
         for c in &mut store.chunks {
-            c.starts = Vec::new();
+            if let Some(c) = Arc::get_mut(c) {
+                c.starts = Vec::new();
+            }
         }
         (store, merged)
     }
@@ -177,6 +197,51 @@ impl Store {
         Some(self.chunks.get(c as usize)?.header_at(at)?.ts)
     }
 
+    /// Where the event at store index `i` was read (host, time, location), without decoding
+    /// the rest: what names the event in a store built of more evidence around it.
+    pub fn place(&self, i: usize) -> Option<Place> {
+        let &(c, at) = self.order.get(i)?;
+        let h = self.chunks.get(c as usize)?.header_at(at)?;
+        Some(Place {
+            host: Arc::clone(&h.host.key),
+            ts: h.ts,
+            file: Arc::clone(h.file),
+            record_id: h.record_id,
+            line: h.line,
+            offset: h.offset,
+        })
+    }
+
+    /// How many other copies of the event at `i` were merged into it.
+    pub fn copies(&self, i: usize) -> usize {
+        self.also_at.get(&i).map_or(0, |a| a.len())
+    }
+
+    /// The store index of the event read at `p` (`place`), found by its place in store order
+    /// (a live collection's events keep their order as others arrive around them).
+    pub fn locate(&self, p: &Place) -> Option<usize> {
+        let r = self.host_range(&p.host)?;
+        // `order_key`'s order, spelled out.
+        let want = (p.ts, &*p.file, p.record_id, p.line);
+        let (mut lo, mut hi) = (r.start, r.end);
+        while lo < hi {
+            let mid = lo + (hi - lo) / 2;
+            let m = self.place(mid)?;
+            let before = (m.ts, &*m.file, m.record_id, m.line) < want;
+            if before {
+                lo = mid + 1;
+            } else {
+                hi = mid;
+            }
+        }
+        (lo < r.end && self.place(lo).is_some_and(|m| m == *p)).then_some(lo)
+    }
+
+    /// The chunks the store orders (shared with the next store of a live collection).
+    pub fn chunks(&self) -> &[Arc<Chunk>] {
+        &self.chunks
+    }
+
     /// Every event in store order, each decoded as it is reached.
     pub fn events(&self) -> impl Iterator<Item = Event> + '_ {
         (0..self.len()).filter_map(|i| self.get(i))
@@ -223,7 +288,7 @@ impl Ord for Cursor<'_> {
 
 /// The host's runs merged into store order (ties between files in run order, as a stable sort
 /// of the runs one after another), copies of a record merged as they meet.
-pub(super) fn host_order(chunks: &[Chunk], runs: &[(u32, Range<usize>)]) -> HostOrder {
+pub(super) fn host_order(chunks: &[Arc<Chunk>], runs: &[(u32, Range<usize>)]) -> HostOrder {
     use std::cmp::Reverse;
     let cursor = |run: usize, n: usize| -> Option<Cursor<'_>> {
         let (c, range) = runs.get(run)?;
@@ -270,7 +335,7 @@ pub(super) fn host_order(chunks: &[Chunk], runs: &[(u32, Range<usize>)]) -> Host
 }
 
 pub(super) fn flush<'a>(
-    chunks: &'a [Chunk],
+    chunks: &'a [Arc<Chunk>],
     same_time: &mut Vec<(Header<'a>, u32, u32)>,
     out: &mut HostOrder,
 ) {
@@ -290,7 +355,7 @@ pub(super) type Kind = (u128, Option<Arc<str>>, u16);
 /// lookup, not a comparison with every earlier event (an attacker can log thousands at once).
 /// Copies of a record share their channel and event id, so only the events whose channel and
 /// event id another event at the instant has are decoded and compared.
-pub(super) fn merge_copies(chunks: &[Chunk], same_time: &[(Header<'_>, u32, u32)], out: &mut HostOrder) {
+pub(super) fn merge_copies(chunks: &[Arc<Chunk>], same_time: &[(Header<'_>, u32, u32)], out: &mut HostOrder) {
     let kinds: Vec<Option<Kind>> = same_time
         .iter()
         .map(|&(_, c, at)| chunks.get(c as usize)?.kind_at(at).map(|(_, k)| k))
@@ -370,7 +435,7 @@ mod tests {
             e.source.file = Arc::from(format!("f{k}").as_str());
             p.push(&e);
         }
-        let chunks = vec![p.finish()];
+        let chunks = vec![Arc::new(p.finish())];
         let n = usize::try_from(n).unwrap();
         host_order(&chunks, &[(0, 0..n)])
     }
@@ -404,7 +469,7 @@ mod tests {
         p.push(&ev("WS01", 0, Channel::Security, 5140).done());
         p.push(&ev("WS01", 0, Channel::System, 7045).done());
         p.push(&logon("b"));
-        let chunks = vec![p.finish()];
+        let chunks = vec![Arc::new(p.finish())];
         let o = host_order(&chunks, &[(0, 0..4)]);
         assert_eq!(o.merged, 1);
         assert_eq!((o.decoded, o.comparisons), (2, 1));

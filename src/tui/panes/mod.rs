@@ -177,6 +177,9 @@ fn hints(s: &AppState) -> Vec<String> {
 /// What the left of the status line says: the loading banner, the filter, the last message.
 fn status_text(s: &AppState) -> String {
     let mut parts = Vec::new();
+    if let Some(l) = &s.ui.live {
+        parts.push(l.clone());
+    }
     if let Some(p) = &s.ui.partial {
         parts.push(p.banner());
     }

@@ -62,21 +62,51 @@ fn columns(s: &AppState, width: u16, wide: bool) -> (&'static str, usize) {
     (date_fmt, host_w)
 }
 
+/// The pane's title: how many targets, those hidden, and the new or changed findings of a
+/// followed collection.
+fn title(s: &AppState) -> String {
+    let title = if s.ui.show_suppressed {
+        format!(" Targets ({}) +suppressed ", s.targets.len())
+    } else if s.hidden_targets > 0 {
+        format!(
+            " Targets ({}; {} allow-listed hidden, S shows) ",
+            s.targets.len(),
+            s.hidden_targets
+        )
+    } else {
+        format!(" Targets ({}) ", s.targets.len())
+    };
+    // A followed collection: how many findings are new or changed and not yet looked at.
+    if s.ui.fresh.is_empty() {
+        title
+    } else {
+        format!("{title}* {} new/changed ", s.ui.fresh.len())
+    }
+}
+
+/// The mark before a host: `*` a finding new or changed and not looked at, `~` all
+/// allow-listed.
+fn mark(s: &AppState, t: &crate::tui::state::TargetRow) -> &'static str {
+    let fresh = t.findings.iter().any(|&fi| {
+        s.data
+            .as_ref()
+            .and_then(|d| d.findings.get(fi))
+            .is_some_and(|f| s.ui.fresh.contains_key(&f.id))
+    });
+    if fresh {
+        "*"
+    } else if t.all_suppressed {
+        "~"
+    } else {
+        " "
+    }
+}
+
 impl Widget for TargetsPane<'_> {
     fn render(self, area: Rect, buf: &mut Buffer) {
         let s = self.s;
         let focused = s.ui.focus == Pane::Targets;
-        let title = if s.ui.show_suppressed {
-            format!(" Targets ({}) +suppressed ", s.targets.len())
-        } else if s.hidden_targets > 0 {
-            format!(
-                " Targets ({}; {} allow-listed hidden, S shows) ",
-                s.targets.len(),
-                s.hidden_targets
-            )
-        } else {
-            format!(" Targets ({}) ", s.targets.len())
-        };
+        let title = title(s);
         let block = Block::default()
             .borders(Borders::ALL)
             .title(title)
@@ -103,7 +133,7 @@ impl Widget for TargetsPane<'_> {
                 .map_or((0, total_steps), |f| {
                     s.case.case.progress(&f.id, total_steps)
                 });
-            let mark = if t.all_suppressed { "~" } else { " " };
+            let mark = mark(s, t);
             let mut text = format!(
                 "{:<4} {:>3} {:<host_w$} {:>2} {:>2}/{:<3}",
                 sev_short(t.severity),

@@ -70,11 +70,16 @@ impl Widget for TimelinePane<'_> {
             // The day and the verdict first: a narrow terminal cuts the title's end, and the
             // rows of a chain within one day show only the time.
             (Some(f), Some(t)) => format!(
-                " Timeline {} {} {}{} {} ({}/{}) {} ",
+                " Timeline {} {} {}{}{} {} ({}/{}) {} ",
                 s.ui.zone.fmt_with(f.first_seen, "%Y-%m-%d"),
                 clip(&f.target_host, 24),
                 sev_short(f.severity),
                 if f.is_suppressed() { " SUPPRESSED" } else { "" },
+                match s.ui.fresh.get(&f.id) {
+                    Some(crate::live::changes::Kind::New) => " NEW",
+                    Some(_) => " UPDATED",
+                    None => "",
+                },
                 f.id,
                 s.ui.finding_sel + 1,
                 t.findings.len(),
