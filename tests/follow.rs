@@ -383,3 +383,40 @@ fn notes_follow_a_finding_whose_id_changed() {
         assert_eq!(case.note(from), "");
     }
 }
+
+/// An EVTX file cut off mid-copy, then replaced by the whole copy: the second read replaces
+/// what the first gave, and the findings are those of the whole file.
+#[test]
+fn an_evtx_replaced_by_a_newer_copy_is_read_again() {
+    let src =
+        common::corpus().join("evtx-attack-samples/Lateral Movement/LM_5145_Remote_FileCopy.evtx");
+    let whole = std::fs::read(&src).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let copy = dir.path().join("Security.evtx");
+    // The file header and the first few 64 KiB chunks only.
+    std::fs::write(&copy, &whole[..4096 + 3 * 65536]).unwrap();
+    let detector = svchop::detect::Detector::builtin("default").unwrap();
+    let options = Options::scan_with(Some(detector), svchop::ingest::LoadOptions::default());
+    let mut live = Collection::new(options.clone());
+    let cut = live.take(&[(copy.clone(), true)], &|_, _| {});
+    std::fs::write(&copy, &whole).unwrap();
+    let full = live.take(&[(copy.clone(), true)], &|_, _| {});
+    let want = svchop::investigation::Investigation::open(
+        svchop::investigation::Evidence::Paths(vec![copy.clone()]),
+        &options,
+        &|_| {},
+    )
+    .unwrap();
+    assert!(
+        full.investigation.store.len() > cut.investigation.store.len(),
+        "the whole copy has more events"
+    );
+    assert_eq!(full.investigation.store.len(), want.store.len());
+    let json = |v: &[svchop::detect::finding::Finding]| serde_json::to_string(v).unwrap();
+    assert_eq!(json(&full.investigation.findings), json(&want.findings));
+    assert_eq!(
+        full.investigation.report.files.len(),
+        1,
+        "one report for the file"
+    );
+}

@@ -390,3 +390,66 @@ fn open_on_nothing_readable_exits_2() {
     let s = t.wait_for_any(&["rc=[0]", "rc=[1]", "rc=[2]"]);
     assert!(s.contains("rc=[2]"), "exit code 2 expected:\n{s}");
 }
+
+/// `open --follow` at 80x24 and 200x60: the workbench waits on an empty folder, a host folder
+/// landing shows its findings, a later one marks new and changed findings (`*`), the status
+/// line says what was read, a note written before the update is still there after it, and
+/// quitting keeps the case.
+#[test]
+fn workbench_follows_a_collection_as_it_lands() {
+    if !have_tmux() {
+        return;
+    }
+    for (w, h) in [(80, 24), (200, 60)] {
+        let dir = tempfile::tempdir().unwrap();
+        let demo = dir.path().join("demo");
+        let status = Command::new(assert_cmd::cargo::cargo_bin("svchop"))
+            .args(["demo", "--headless", "--hosts", "12", "--write"])
+            .arg(&demo)
+            .stdout(std::process::Stdio::null())
+            .status()
+            .unwrap();
+        assert!(status.success());
+        let live = dir.path().join("live");
+        std::fs::create_dir(&live).unwrap();
+        let case = dir.path().join("f.svchop-case.json");
+        let bin = assert_cmd::cargo::cargo_bin("svchop");
+        let t = Tmux::start(
+            &format!(
+                "{} open --follow --settle-ms 100 '{}' --case '{}'",
+                bin.display(),
+                live.display(),
+                case.display()
+            ),
+            w,
+            h,
+        );
+        t.wait_for("nothing to read yet");
+        let land = |name: &str| {
+            let to = live.join(name);
+            std::fs::create_dir(&to).unwrap();
+            for f in std::fs::read_dir(demo.join(name)).unwrap().flatten() {
+                std::fs::copy(f.path(), to.join(f.file_name())).unwrap();
+            }
+        };
+        land("FS01");
+        let s = t.wait_for("following: 3 file(s) read");
+        assert!(s.contains("q quit"), "{s}");
+        assert!(s.contains("fs01"), "{s}");
+        // A note on the top finding, then more evidence: the note stays, new findings are marked.
+        t.keys(&["Enter", "n"]);
+        t.literal("seen before the rest landed");
+        t.keys(&["C-s"]);
+        t.wait_for("saved");
+        t.keys(&["Escape", "Escape"]);
+        land("WS04");
+        land("ADMIN01");
+        let s = t.wait_for("new/changed");
+        assert!(s.contains("q quit"), "{s}");
+        assert!(s.contains('*'), "{s}");
+        t.keys(&["q"]);
+        t.wait_gone();
+        let saved = std::fs::read_to_string(&case).unwrap();
+        assert!(saved.contains("seen before the rest landed"), "{saved}");
+    }
+}

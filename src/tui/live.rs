@@ -35,12 +35,21 @@ pub fn follow(paths: Vec<PathBuf>, options: Options, settings: Settings, tx: &Se
             }
             continue;
         }
-        first = false;
         let reading = format!("following: reading {} file(s)…", ready.len());
         if tx.send(Action::LiveReading(reading)).is_err() {
             return;
         }
-        let up = live.take(&ready, &|_, _| {});
+        // The first files are the collection as it stands: loading progress as for `open`.
+        let progress = |done, total| {
+            if first {
+                let _ = tx.send(Action::Progress {
+                    files_done: done,
+                    files_total: total,
+                });
+            }
+        };
+        let up = live.take(&ready, &progress);
+        first = false;
         watch.retry_later(&up.with_problems);
         let status = format!("following: {}", up.brief());
         if send(tx, up, &status).is_err() {
