@@ -54,12 +54,71 @@ fn account_matches(acct: &crate::model::Account, value: &str) -> bool {
         }
 }
 
+/// Whether a value is a SID (`S-1-5-18`): a user pivot on it matches the SID fields.
+pub fn is_sid(value: &str) -> bool {
+    value
+        .trim()
+        .get(..4)
+        .is_some_and(|p| p.eq_ignore_ascii_case("s-1-"))
+}
+
+/// An address worth pivoting on (not empty, `-` or a loopback).
+fn usable_ip(ip: &str) -> bool {
+    !crate::model::host::is_loopback_or_empty(ip) && ip.trim() != "-"
+}
+
+/// The remote side of an event's connection: the address that is not the logging host's. A
+/// Sysmon 3 record names both ends (old Sysmon puts the local side first on inbound
+/// connections); other events name the source only.
+pub fn remote_ip(e: &Event) -> Option<String> {
+    let n = &e.fields.net;
+    let src = n.src_ip.as_deref().filter(|i| usable_ip(i));
+    let dst = n.dst_ip.as_deref().filter(|i| usable_ip(i));
+    if e.event_id != 3 {
+        return src.map(str::to_string);
+    }
+    let names_me = |h: Option<&str>| h.is_some_and(|h| crate::model::host_key(h) == *e.host.key);
+    let remote = if names_me(n.src_host.as_deref()) {
+        dst
+    } else if names_me(n.dst_host.as_deref()) {
+        src
+    } else {
+        match n.initiated {
+            Some(true) => dst,
+            Some(false) if n.src_port.is_some_and(|p| p < 1024) => dst,
+            _ => src,
+        }
+    };
+    remote.or(src).or(dst).map(str::to_string)
+}
+
+/// Every address an event carries (source and destination).
+fn event_ips(e: &Event) -> impl Iterator<Item = &str> {
+    let n = &e.fields.net;
+    [n.src_ip.as_deref(), n.dst_ip.as_deref()]
+        .into_iter()
+        .flatten()
+        .filter(|i| usable_ip(i))
+}
+
+/// Every SID an event carries (subject, target, the record's user).
+fn event_sids(e: &Event) -> impl Iterator<Item = &str> {
+    let f = &e.fields;
+    [
+        f.subject.sid.as_deref(),
+        f.target.sid.as_deref(),
+        f.user_sid.as_deref(),
+    ]
+    .into_iter()
+    .flatten()
+}
+
 /// The value of `field` on an event.
 pub fn event_value(e: &Event, field: PivotField) -> Option<String> {
     let f = &e.fields;
     match field {
         PivotField::User => e.actor(),
-        PivotField::SourceIp => f.net.src_ip.as_deref().map(str::to_string),
+        PivotField::SourceIp => remote_ip(e),
         PivotField::SourceHost => f
             .logon
             .workstation
@@ -99,12 +158,14 @@ pub fn finding_value(f: &Finding, field: PivotField) -> Option<String> {
 pub fn event_matches(e: &Event, field: PivotField, value: &str) -> bool {
     let f = &e.fields;
     match field {
+        PivotField::User if is_sid(value) => event_sids(e).any(|s| eq(s, value)),
         PivotField::User => {
             [&f.subject, &f.target]
                 .iter()
                 .any(|a| account_matches(a, value))
                 || f.process.user.as_deref().is_some_and(|u| eq(u, value))
         }
+        PivotField::SourceIp => event_ips(e).any(|i| eq(i, value)),
         PivotField::SourceHost => {
             let key = crate::model::host_key(value);
             [f.logon.workstation.as_deref(), f.net.src_host.as_deref()]
@@ -201,6 +262,7 @@ fn short_domain(d: &str) -> String {
 /// The keys a pivot value is looked up under (their lists together are the matches).
 pub fn query_keys(field: PivotField, value: &str) -> Vec<String> {
     match field {
+        PivotField::User if is_sid(value) => vec![format!("s:{}", fold(value))],
         PivotField::User => {
             let mut keys = vec![format!("p:{}", fold(value))];
             match value.rsplit_once('\\') {
@@ -237,8 +299,10 @@ fn event_keys(e: &Event, field: PivotField) -> Vec<String> {
             if let Some(p) = f.process.user.as_deref() {
                 keys.push(format!("p:{}", fold(p)));
             }
+            keys.extend(event_sids(e).map(|s| format!("s:{}", fold(s))));
             keys
         }
+        PivotField::SourceIp => event_ips(e).map(fold).collect(),
         PivotField::SourceHost => {
             let mut v: Vec<String> = [f.logon.workstation.as_deref(), f.net.src_host.as_deref()]
                 .into_iter()
@@ -374,7 +438,20 @@ pub fn search(
         .filter(|(_, f)| finding_matches(f, field, value))
         .map(|(i, _)| i)
         .collect();
-    let events: Vec<usize> = index.matches(field, value).unwrap_or_else(|| {
+    let events = matching_events(store, index, field, value);
+    if field == PivotField::User && is_sid(value) {
+        return with_sid_accounts(store, index, findings, value, found, events);
+    }
+    (found, events)
+}
+
+fn matching_events(
+    store: &crate::store::Store,
+    index: &PivotIndex,
+    field: PivotField,
+    value: &str,
+) -> Vec<usize> {
+    index.matches(field, value).unwrap_or_else(|| {
         let mut v: Vec<usize> = (0..store.len())
             .filter(|&i| {
                 store
@@ -382,10 +459,55 @@ pub fn search(
                     .is_some_and(|e| event_matches(&e, field, value))
             })
             .collect();
-        v.sort_by_key(|&i| store.time(i));
+        v.sort_by_key(|&i| (store.time(i), i));
         v
-    });
-    (found, events)
+    })
+}
+
+/// A SID matches the events of its account too: the accounts the SID's own events name with
+/// it (`NT AUTHORITY\SYSTEM` for `S-1-5-18`), their events and findings added.
+fn with_sid_accounts(
+    store: &crate::store::Store,
+    index: &PivotIndex,
+    findings: &[Finding],
+    sid: &str,
+    mut found: Vec<usize>,
+    events: Vec<usize>,
+) -> (Vec<usize>, Vec<usize>) {
+    let mut names: Vec<String> = Vec::new();
+    for &i in &events {
+        let Some(e) = store.get_typed(i) else { continue };
+        for a in [&e.fields.subject, &e.fields.target] {
+            if a.sid.as_deref().is_some_and(|s| eq(s, sid))
+                && let Some(name) = a.display()
+                && !is_sid(&name)
+                && !names.contains(&name)
+            {
+                names.push(name);
+            }
+        }
+        // A handful of spellings is every account a SID has.
+        if names.len() >= 4 {
+            break;
+        }
+    }
+    let mut all = events;
+    for name in &names {
+        let more = matching_events(store, index, PivotField::User, name);
+        all.extend(more);
+        found.extend(
+            findings
+                .iter()
+                .enumerate()
+                .filter(|(_, f)| finding_matches(f, PivotField::User, name))
+                .map(|(i, _)| i),
+        );
+    }
+    all.sort_by_key(|&i| (store.time(i), i));
+    all.dedup();
+    found.sort_unstable();
+    found.dedup();
+    (found, all)
 }
 
 #[cfg(test)]

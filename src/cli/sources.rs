@@ -104,16 +104,22 @@ pub(super) fn wrap_into(out: &mut String, text: &str) {
 }
 
 pub(super) fn sources_table(loaded: &Investigation, tz: DisplayZone) -> String {
+    sources_table_in(loaded, tz, crate::tui::terminal::stdout_width())
+}
+
+/// The sources table fitted to `width` columns (`None`: nothing cut). On a narrow terminal the
+/// times and hosts go first (the JSON form has them); paths keep their file name.
+fn sources_table_in(loaded: &Investigation, tz: DisplayZone, width: Option<usize>) -> String {
     let cols = [
-        Column::keep_end("PATH"),
+        Column::keep_end("PATH").at_least(32),
         Column::whole("FORMAT"),
         Column::whole("READ"),
         Column::whole("KEPT"),
         Column::whole("SKIPPED"),
-        Column::new("HOSTS"),
-        Column::whole("FIRST"),
-        Column::whole("LAST"),
-        Column::new("PROBLEMS"),
+        Column::new("HOSTS").optional(),
+        Column::whole("FIRST").optional(),
+        Column::whole("LAST").optional(),
+        Column::new("PROBLEMS").at_least(12),
     ];
     let rows: Vec<Vec<String>> = loaded
         .report
@@ -138,7 +144,7 @@ pub(super) fn sources_table(loaded: &Investigation, tz: DisplayZone) -> String {
             ]
         })
         .collect();
-    let mut out = table(&cols, &rows, crate::tui::terminal::stdout_width());
+    let mut out = table(&cols, &rows, width);
     out.push_str(&sources_summary(loaded));
     out
 }
@@ -171,4 +177,37 @@ pub(super) fn sources_summary(loaded: &Investigation) -> String {
     }
     out.push('\n');
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// At 80 columns every row fits on its line and keeps its file name (the times go, the JSON
+    /// form has them); wide, every column is there.
+    #[test]
+    fn the_sources_table_fits_80_columns() {
+        let dir = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+            .join("../shared/corpus/dev/evtx-attack-samples/Lateral Movement");
+        let options = crate::investigation::Options::scan_with(
+            None,
+            crate::ingest::LoadOptions::default(),
+        );
+        let inv = Investigation::open(
+            crate::investigation::Evidence::Paths(vec![dir]),
+            &options,
+            &|_| {},
+        )
+        .unwrap_or_else(|e| panic!("{e}"));
+        let text = sources_table_in(&inv, DisplayZone::Utc, Some(80));
+        let table: Vec<&str> = text.lines().take_while(|l| !l.is_empty()).collect();
+        assert!(table.len() > 10);
+        for l in &table {
+            assert!(l.chars().count() <= 80, "{} columns: {l}", l.chars().count());
+        }
+        assert!(text.contains("LM_REMCOM_5145_TargetHost.evtx"), "{text}");
+        assert!(text.contains("PROBLEMS"));
+        let wide = sources_table_in(&inv, DisplayZone::Utc, Some(250));
+        assert!(wide.contains("FIRST") && wide.contains("HOSTS"), "{wide}");
+    }
 }

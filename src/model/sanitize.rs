@@ -61,6 +61,15 @@ pub fn for_terminal(text: &str) -> Cow<'_, str> {
     Cow::Owned(out)
 }
 
+/// An analyst's own text (a note, a line of it) for the terminal: a tab shown as the spaces it
+/// stands for, not as `\t`; every other control character escaped as `for_terminal` does.
+pub fn for_note(text: &str) -> Cow<'_, str> {
+    if !text.contains('\t') {
+        return for_terminal(text);
+    }
+    Cow::Owned(for_terminal(&text.replace('\t', "    ")).into_owned())
+}
+
 /// Sanitized and cut to at most `max` characters (with `…` when cut).
 pub fn clip(text: &str, max: usize) -> String {
     let safe = for_terminal(text);
@@ -108,9 +117,16 @@ pub fn for_markdown(text: &str) -> String {
 /// A multi-line text (an analyst's note) for Markdown: each line escaped as `for_markdown` does,
 /// its line breaks kept as hard breaks (`indent` continues a list item), never a literal `\n`.
 pub fn for_markdown_lines(text: &str, indent: &str) -> String {
+    // The analyst's tabs stay tabs (whitespace in Markdown), not an escaped `\t`.
     text.trim_end()
         .split('\n')
-        .map(|l| for_markdown(l.trim_end_matches('\r')))
+        .map(|l| {
+            l.trim_end_matches('\r')
+                .split('\t')
+                .map(for_markdown)
+                .collect::<Vec<_>>()
+                .join("\t")
+        })
         .collect::<Vec<_>>()
         .join(&format!("  \n{indent}"))
 }

@@ -13,6 +13,9 @@ pub struct Column {
     pub whole: bool,
     /// Left out on a terminal too narrow for every column (it is elsewhere too: in the JSON).
     pub optional: bool,
+    /// The least width a cut column keeps (besides its header's): a path column keeps enough
+    /// of its end for the file name, optional columns giving way first.
+    pub min: usize,
 }
 
 impl Column {
@@ -22,6 +25,7 @@ impl Column {
             keep_end: false,
             whole: false,
             optional: false,
+            min: 0,
         }
     }
 
@@ -32,6 +36,7 @@ impl Column {
             keep_end: true,
             whole: false,
             optional: false,
+            min: 0,
         }
     }
 
@@ -42,7 +47,15 @@ impl Column {
             keep_end: false,
             whole: true,
             optional: false,
+            min: 0,
         }
+    }
+
+    /// This column, never cut narrower than `min` (optional columns go first).
+    #[must_use]
+    pub const fn at_least(mut self, min: usize) -> Self {
+        self.min = min;
+        self
     }
 
     /// This column, left out when the terminal is too narrow for all.
@@ -104,7 +117,7 @@ fn columns_that_fit(columns: &[Column], natural: &[usize], width: Option<usize>)
                 if c.whole {
                     natural[i]
                 } else {
-                    natural[i].min(c.header.len().max(6))
+                    natural[i].min(c.header.len().max(6).max(c.min))
                 }
             })
             .sum::<usize>()
@@ -136,17 +149,35 @@ fn fitted_widths(columns: &[&Column], natural: &[usize], w: usize) -> Vec<usize>
         .map(|(n, _)| *n)
         .collect();
     let mut fitted = fit_widths(&flexible, w.saturating_sub(gaps + fixed), 4).into_iter();
-    natural
+    let mut widths: Vec<usize> = natural
         .iter()
         .zip(columns)
         .map(|(n, c)| {
             if c.whole {
                 *n
             } else {
-                fitted.next().unwrap_or(*n).max(c.header.len())
+                fitted
+                    .next()
+                    .unwrap_or(*n)
+                    .max(c.header.len())
+                    .max(c.min.min(*n))
             }
         })
-        .collect()
+        .collect();
+    // What a column's least width took beyond the fair shares comes off the other cut columns,
+    // the widest first (never below their header).
+    let mut excess = (widths.iter().sum::<usize>() + gaps).saturating_sub(w);
+    while excess > 0 {
+        let Some(i) = (0..widths.len())
+            .filter(|&i| !columns[i].whole && widths[i] > columns[i].header.len().max(6).max(columns[i].min.min(natural[i])))
+            .max_by_key(|&i| widths[i])
+        else {
+            break;
+        };
+        widths[i] -= 1;
+        excess -= 1;
+    }
+    widths
 }
 
 /// Renders rows under headers, each cell sanitized, columns padded. On a terminal of `width`

@@ -442,3 +442,117 @@ fn rows_carry_the_year_and_the_narrow_timeline_keeps_its_day() {
         "hops rows with the year:\n{text}"
     );
 }
+
+/// Pasted text is kept as pasted: a tab stays a tab (shown as spaces, never `\t`), CRLF and
+/// lone CR make one line break each, and the report writes the tab, not `tab\\there`.
+#[test]
+fn pasted_text_is_kept_as_pasted() {
+    let mut s = corpus_state();
+    s.ui.focus = Pane::Timeline;
+    let fid = s.finding().unwrap().id.clone();
+    update(&mut s, Action::EditFindingNote);
+    update(
+        &mut s,
+        Action::Paste("tab\there\r\nsecond line\rthird".into()),
+    );
+    let (text, _) = screen(&s, 80, 24, color());
+    assert!(text.contains("tab    here"), "{text}");
+    assert!(!text.contains("\\t"), "{text}");
+    assert_eq!(update(&mut s, Action::Save), vec![Effect::SaveCase]);
+    assert_eq!(s.case.case.note(&fid), "tab\there\nsecond line\nthird");
+    update(&mut s, Action::Tab(InspectorTab::Notes));
+    let (text, _) = screen(&s, 200, 60, color());
+    assert!(text.contains("tab    here") && text.contains("second line"), "{text}");
+    let md = crate::sink::report::report_md(
+        &s.case.case,
+        &s.data.as_ref().unwrap().findings,
+        &s.playbook,
+        &crate::sink::report::ReportOptions::default(),
+        None,
+    );
+    assert!(md.contains("tab\there"), "{md}");
+    assert!(!md.contains("tab\\\\there") && !md.contains("tab\\there"), "{md}");
+}
+
+/// The address pivot follows the remote side of a connection and lists every event carrying
+/// the address in any field: on the LOGON row "10.0.2.18:445 -> 10.0.2.19" of IEWIN7's finding
+/// (old Sysmon puts the local side first) `i` pivots to 10.0.2.19, with its Sysmon 3 events.
+#[test]
+fn the_address_pivot_follows_the_remote_side() {
+    let mut s = corpus_state();
+    let fi = s
+        .data
+        .as_ref()
+        .unwrap()
+        .findings
+        .iter()
+        .position(|f| f.id == "F-6edab54b150e")
+        .expect("IEWIN7's finding from 10.0.2.19");
+    super::navigate::jump_to_finding(&mut s, fi);
+    let rows = s.timeline_rows();
+    let row = rows
+        .iter()
+        .position(|(i, _, _)| {
+            s.data
+                .as_ref()
+                .unwrap()
+                .store
+                .get(*i)
+                .is_some_and(|e| e.event_id == 3 && e.fields.net.src_ip.as_deref() == Some("10.0.2.18"))
+        })
+        .expect("the Sysmon 3 row with the target's address first");
+    s.ui.timeline_sel = row;
+    update(&mut s, Action::Pivot(PivotField::SourceIp));
+    let p = s.ui.pivots.last().expect("a pivot");
+    assert_eq!(p.value, "10.0.2.19");
+    let data = s.data.as_ref().unwrap();
+    let sysmon3 = p
+        .all_events
+        .iter()
+        .filter(|&&i| data.store.get(i).is_some_and(|e| e.event_id == 3))
+        .count();
+    assert!(sysmon3 >= 5, "{sysmon3} Sysmon 3 events carry 10.0.2.19");
+    assert!(p.all_findings.contains(&fi));
+}
+
+/// A user pivot from an event that names its account only by SID follows the finding's
+/// account; a SID pivot finds the SID's events and its account's.
+#[test]
+fn a_sid_pivot_finds_its_events_and_its_account() {
+    let s = corpus_state();
+    let data = s.data.as_ref().unwrap();
+    let (sid, name) = (0..data.store.len())
+        .filter_map(|i| data.store.get(i))
+        .find_map(|e| {
+            let a = &e.fields.subject;
+            Some((a.sid.clone()?, a.display().filter(|n| !crate::pivot::is_sid(n))?))
+        })
+        .expect("an event naming an account and its SID");
+    let by_sid = super::pivot::search(data, PivotField::User, &sid);
+    assert!(!by_sid.all_events.is_empty(), "{sid}: its own events");
+    let by_name = super::pivot::search(data, PivotField::User, &name);
+    for i in &by_name.all_events {
+        assert!(by_sid.all_events.contains(i), "{sid} finds {name}'s events too");
+    }
+    // The user pivot on a demo finding whose install names the account by SID only.
+    let mut s = super::tests::state_of(crate::investigation::Evidence::Demo(Box::new(
+        crate::demo::generate(&crate::demo::DemoOptions::default()),
+    )));
+    let data = s.data.as_ref().unwrap();
+    let (fi, row) = data.findings.iter().enumerate().find_map(|(fi, f)| {
+        f.user.as_ref()?;
+        let row = f.stages.iter().position(|st| {
+            data.store
+                .get(st.event_index)
+                .and_then(|e| e.actor())
+                .is_some_and(|a| crate::pivot::is_sid(&a))
+        })?;
+        Some((fi, row))
+    })
+    .expect("a demo finding with a stage naming its account by SID only");
+    let user = data.findings[fi].user.clone().unwrap();
+    super::navigate::jump_to_finding(&mut s, fi);
+    s.ui.timeline_sel = row;
+    update(&mut s, Action::Pivot(PivotField::User));
+    assert_eq!(s.ui.pivots.last().map(|p| p.value.clone()), Some(user));
+}

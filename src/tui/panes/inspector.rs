@@ -3,7 +3,7 @@
 
 use crate::case::playbook::fill;
 use crate::model::Event;
-use crate::model::sanitize::{clip, for_terminal};
+use crate::model::sanitize::{clip, for_note, for_terminal};
 use crate::model::time::fmt_utc;
 use crate::tui::state::{AppState, InspectorTab, Pane};
 use crate::tui::theme::Theme;
@@ -142,7 +142,7 @@ impl InspectorPane<'_> {
         };
         lines.extend(
             text.lines()
-                .map(|l| Line::from(for_terminal(l).into_owned())),
+                .map(|l| Line::from(for_note(l).into_owned())),
         );
         lines
     }
@@ -275,9 +275,9 @@ impl InspectorPane<'_> {
             // A step note may hold several lines: the first beside the step, the rest below it.
             let mut note = m.note.lines();
             if let Some(first) = note.next() {
-                let _ = write!(text, "  — {}", for_terminal(first));
+                let _ = write!(text, "  — {}", for_note(first));
             }
-            let more: Vec<String> = note.map(|l| format!("      {}", for_terminal(l))).collect();
+            let more: Vec<String> = note.map(|l| format!("      {}", for_note(l))).collect();
             let selected = i == s.ui.triage_sel && s.ui.focus == Pane::Inspector;
             let style = if selected {
                 self.theme.selected()
@@ -352,7 +352,7 @@ impl InspectorPane<'_> {
                     .case
                     .note(&f.id)
                     .lines()
-                    .map(|l| Line::from(for_terminal(l).into_owned())),
+                    .map(|l| Line::from(for_note(l).into_owned())),
             );
             lines.push(Line::from(""));
         }
@@ -362,7 +362,7 @@ impl InspectorPane<'_> {
                 .case
                 .case_note
                 .lines()
-                .map(|l| Line::from(for_terminal(l).into_owned())),
+                .map(|l| Line::from(for_note(l).into_owned())),
         );
         lines.push(Line::from(""));
         lines.push(Line::styled(

@@ -2,7 +2,7 @@
 //! editor and manager, and the note editor.
 
 use crate::sink::table::sev_short;
-use crate::model::sanitize::{clip, for_terminal};
+use crate::model::sanitize::{clip, for_note, for_terminal};
 use crate::tui::action::{ALLOW_FIELDS, Action};
 use crate::tui::state::{AppState, EditTarget, Modal};
 use crate::tui::theme::Theme;
@@ -95,11 +95,11 @@ fn editor(e: &Editor, theme: Theme) -> (String, Vec<Line<'static>>, usize) {
     let push_text = |text: &str, lines: &mut Vec<Line<'static>>, cur: &mut Vec<Span<'static>>| {
         let mut parts = text.split('\n');
         if let Some(first) = parts.next() {
-            cur.push(Span::raw(for_terminal(first).into_owned()));
+            cur.push(Span::raw(for_note(first).into_owned()));
         }
         for part in parts {
             lines.push(Line::from(std::mem::take(cur)));
-            cur.push(Span::raw(for_terminal(part).into_owned()));
+            cur.push(Span::raw(for_note(part).into_owned()));
         }
     };
     push_text(before, &mut lines, &mut cur);
