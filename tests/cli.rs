@@ -1123,3 +1123,49 @@ fn standard_input_reads_as_the_file() {
         .unwrap_or_default();
     assert!(left.is_empty(), "{left:?}");
 }
+
+/// Completion scripts for every shell clap knows, and a man page with a page for each command;
+/// `--color` is accepted on every command.
+#[test]
+fn completions_man_page_and_color() {
+    for (shell, says) in [
+        ("bash", "_svchop()"),
+        ("zsh", "#compdef svchop"),
+        ("fish", "complete -c svchop"),
+        ("powershell", "Register-ArgumentCompleter"),
+    ] {
+        let out = stdout_ok(svchop().args(["completions", shell]));
+        assert!(
+            out.contains(says),
+            "{shell}: {}",
+            &out[..out.len().min(300)]
+        );
+        assert!(out.contains("follow"), "{shell} completes --follow");
+    }
+    let man = stdout_ok(svchop().arg("man"));
+    assert!(
+        man.starts_with(".ie") || man.contains(".TH svchop 1"),
+        "{}",
+        &man[..200]
+    );
+    for page in [
+        "svchop-scan",
+        "svchop-open",
+        "svchop-export",
+        "svchop-completions",
+    ] {
+        assert!(man.contains(&format!(".TH {page} ")), "{page}");
+    }
+    for color in ["auto", "always", "never"] {
+        svchop()
+            .args(["scan", "--color", color])
+            .arg(lm("LM_REMCOM_5145_TargetHost.evtx"))
+            .assert()
+            .code(0);
+    }
+    svchop()
+        .args(["scan", "--color", "sometimes"])
+        .arg(lm("LM_REMCOM_5145_TargetHost.evtx"))
+        .assert()
+        .code(2);
+}

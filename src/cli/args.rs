@@ -23,6 +23,25 @@ pub struct Cli {
     pub command: Option<Command>,
     #[command(flatten)]
     pub open: OpenArgs,
+    /// Colour in the workbench: auto (unless `NO_COLOR` is set), always, never. svchop's other
+    /// output is plain text.
+    #[arg(long, value_enum, global = true, default_value_t = ColorChoice::Auto)]
+    pub color: ColorChoice,
+}
+
+#[derive(ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ColorChoice {
+    Auto,
+    Always,
+    Never,
+}
+
+/// A shell completion script.
+#[derive(Args, Debug)]
+pub struct CompletionsArgs {
+    /// bash, zsh, fish, powershell or elvish.
+    #[arg(value_enum)]
+    pub shell: clap_complete::Shell,
 }
 
 /// Opening the workbench.
@@ -162,6 +181,11 @@ pub enum Command {
     /// facts of each part, merged, findings host group by host group, ranked together.
     #[command(subcommand)]
     Fleet(FleetCommand),
+    /// Print a completion script for a shell on standard output
+    /// (`svchop completions bash > /etc/bash_completion.d/svchop`).
+    Completions(CompletionsArgs),
+    /// Print svchop's manual page (roff) on standard output (`svchop man | man -l -`).
+    Man,
 }
 
 #[derive(Subcommand, Debug)]

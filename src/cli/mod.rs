@@ -47,7 +47,35 @@ pub(super) fn message(e: &anyhow::Error) -> String {
 }
 
 pub fn run(cli: Cli) -> Result<ExitCode> {
+    crate::tui::theme::set_color(match cli.color {
+        ColorChoice::Auto => None,
+        ColorChoice::Always => Some(true),
+        ColorChoice::Never => Some(false),
+    });
     match cli.command {
+        Some(Command::Completions(a)) => {
+            let mut cmd = <Cli as clap::CommandFactory>::command();
+            let mut out = Vec::new();
+            clap_complete::generate(a.shell, &mut cmd, "svchop", &mut out);
+            crate::sink::text::emit(&String::from_utf8_lossy(&out))?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Some(Command::Man) => {
+            let cmd = <Cli as clap::CommandFactory>::command();
+            let mut out = Vec::new();
+            clap_mangen::Man::new(cmd.clone()).render(&mut out)?;
+            // Each command's own page after the main one (`man -l` shows them in turn).
+            for sub in cmd.get_subcommands().filter(|c| !c.is_hide_set()) {
+                let name = format!("svchop-{}", sub.get_name());
+                let page = sub
+                    .clone()
+                    .display_name(name)
+                    .version(env!("CARGO_PKG_VERSION"));
+                clap_mangen::Man::new(page).render(&mut out)?;
+            }
+            crate::sink::text::emit(&String::from_utf8_lossy(&out))?;
+            Ok(ExitCode::SUCCESS)
+        }
         Some(Command::Events(a)) => events::events(&a),
         Some(Command::Sources(a)) => sources::sources(&a),
         Some(Command::Scan(a)) => scan::scan(&a),

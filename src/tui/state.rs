@@ -202,6 +202,8 @@ pub struct UiState {
     /// The record text read last for the Raw tab: the event's store index, and the text or why
     /// it could not be read (read by an effect; drawing never reads a file).
     pub record: Option<(usize, Result<String, String>)>,
+    /// Rows read into a triage step taller than the pane (`j` past its bottom).
+    pub triage_offset: usize,
     /// A followed collection (`open --follow`): what was read last, or is being read.
     pub live: Option<String>,
     /// Findings new or changed since the analyst last looked at them (followed collections).
@@ -237,6 +239,7 @@ impl Default for UiState {
             forward: Vec::new(),
             filter: None,
             hscroll: 0,
+            triage_offset: 0,
             live: None,
             fresh: std::collections::BTreeMap::new(),
             record: None,

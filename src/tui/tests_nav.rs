@@ -188,7 +188,13 @@ fn triage_walk_keeps_the_selected_step_in_view() {
             text.contains(&head),
             "step {i} ({head}) on screen: {text}"
         );
-        update(&mut s, Action::Down);
+        // A step taller than the pane is read to its end first (`j` scrolls through it).
+        for _ in 0..200 {
+            update(&mut s, Action::Down);
+            if s.ui.triage_sel != i || i + 1 == steps {
+                break;
+            }
+        }
     }
     update(&mut s, Action::Top);
     update(&mut s, Action::Bottom);
@@ -555,4 +561,37 @@ fn a_sid_pivot_finds_its_events_and_its_account() {
     s.ui.timeline_sel = row;
     update(&mut s, Action::Pivot(PivotField::User));
     assert_eq!(s.ui.pivots.last().map(|p| p.value.clone()), Some(user));
+}
+
+/// A triage step taller than the pane at 80x24 (a long note) is read to its end and its
+/// reference with `j`, back with `k`, before they move to another step.
+#[test]
+fn a_step_taller_than_the_pane_is_read_with_j_and_k() {
+    let mut s = corpus_state();
+    update(&mut s, Action::Resize(80, 24));
+    update(&mut s, Action::Tab(InspectorTab::Triage));
+    s.ui.focus = Pane::Inspector;
+    let fid = s.finding().unwrap().id.clone();
+    let step = s.playbook.step[0].id.clone();
+    let note: Vec<String> = (1..=40).map(|i| format!("line {i} of a long note")).collect();
+    s.case.case.set_step_note(&fid, &step, &note.join("\n"));
+    let (text, _) = screen(&s, 80, 24, color());
+    assert!(!text.contains("line 40 "), "taller than the pane: {text}");
+    let mut reached = false;
+    for _ in 0..80 {
+        let (text, _) = screen(&s, 80, 24, color());
+        if text.contains("line 40 ") && text.contains("from ") {
+            reached = true;
+            break;
+        }
+        update(&mut s, Action::Down);
+        assert_eq!(s.ui.triage_sel, 0, "j reads the step before moving on: {text}");
+    }
+    assert!(reached, "the step's end and reference were reached with j");
+    update(&mut s, Action::Down);
+    assert_eq!(s.ui.triage_sel, 1, "then j moves to the next step");
+    update(&mut s, Action::Up);
+    assert_eq!(s.ui.triage_sel, 0);
+    let (text, _) = screen(&s, 80, 24, color());
+    assert!(text.contains("line 1 of"), "back on the step, from its start: {text}");
 }

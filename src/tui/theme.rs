@@ -9,12 +9,22 @@ pub struct Theme {
     pub color: bool,
 }
 
+/// `--color always|never`, when given (`auto`: `NO_COLOR` decides).
+static COLOR: std::sync::OnceLock<Option<bool>> = std::sync::OnceLock::new();
+
+/// What `--color` said, for the workbench this process opens (set once, by the command line).
+pub fn set_color(choice: Option<bool>) {
+    let _ = COLOR.set(choice);
+}
+
 // Every style is asked of the theme, also those that do not depend on colour today.
 #[allow(clippy::unused_self)]
 impl Theme {
+    /// `--color always|never`, else colour unless `NO_COLOR` is set (and not empty).
     pub fn from_env() -> Self {
+        let env = std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty());
         Theme {
-            color: std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty()),
+            color: COLOR.get().copied().flatten().unwrap_or(env),
         }
     }
 

@@ -396,6 +396,7 @@ fn step_finding(s: &mut AppState, forward: bool) {
     };
     s.ui.timeline_sel = 0;
     s.ui.triage_sel = 0;
+    s.ui.triage_offset = 0;
 }
 
 fn clamp_move(cur: usize, delta: i64, len: usize) -> usize {
@@ -422,13 +423,29 @@ fn move_sel(s: &mut AppState, delta: i64) {
                 s.ui.finding_sel = 0;
                 s.ui.timeline_sel = 0;
                 s.ui.triage_sel = 0;
+                s.ui.triage_offset = 0;
             }
         }
         Pane::Timeline => {
             s.ui.timeline_sel = clamp_move(s.ui.timeline_sel, delta, s.timeline_rows().len());
         }
         Pane::Inspector if s.ui.tab == InspectorTab::Triage => {
-            s.ui.triage_sel = clamp_move(s.ui.triage_sel, delta, s.playbook.step_count());
+            // A step taller than the pane is read to its end (and its reference) before `j`
+            // moves on, and back to its start before `k` does.
+            let over = super::panes::inspector::triage_overflow(s);
+            let offset = s.ui.triage_offset;
+            let by = usize::try_from(delta.unsigned_abs()).unwrap_or(usize::MAX);
+            if delta > 0 && offset < over {
+                s.ui.triage_offset = offset.saturating_add(by).min(over);
+            } else if delta < 0 && offset > 0 {
+                s.ui.triage_offset = offset.saturating_sub(by);
+            } else {
+                let before = s.ui.triage_sel;
+                s.ui.triage_sel = clamp_move(s.ui.triage_sel, delta, s.playbook.step_count());
+                if before != s.ui.triage_sel {
+                    s.ui.triage_offset = 0;
+                }
+            }
         }
         Pane::Inspector => {
             let max = super::panes::inspector::max_scroll(s);

@@ -250,12 +250,14 @@ impl InspectorPane<'_> {
     }
 
     /// The triage walk and the line of the selected step.
-    fn triage_walk(&self) -> (Vec<Line<'static>>, usize) {
+    /// The walk's lines, where the selected step starts and how many lines it takes.
+    fn triage_walk(&self) -> (Vec<Line<'static>>, usize, usize) {
         let s = self.s;
         let Some(f) = s.finding() else {
-            return (vec![Line::from("no finding selected")], 0);
+            return (vec![Line::from("no finding selected")], 0, 0);
         };
         let mut selected_line = 0;
+        let mut selected_len = 0;
         let (done, total) = s.case.case.progress(&f.id, s.playbook.step_count());
         let mut lines = vec![Line::styled(
             format!(
@@ -296,8 +298,11 @@ impl InspectorPane<'_> {
                     self.theme.dim(),
                 ));
             }
+            if i == s.ui.triage_sel {
+                selected_len = lines.len() - selected_line;
+            }
         }
-        (lines, selected_line)
+        (lines, selected_line, selected_len)
     }
 
     fn coverage(&self) -> Vec<Line<'static>> {
@@ -424,19 +429,47 @@ pub fn max_scroll(s: &AppState) -> usize {
     wrapped_rows(&lines, inner.width).saturating_sub(usize::from(inner.height))
 }
 
+/// The rows above the selected step, and the rows it takes (its note and source line too).
+fn step_rows(lines: &[Line<'static>], (start, len): (usize, usize), width: u16) -> (usize, usize) {
+    let start = start.min(lines.len());
+    let before = wrapped_rows(&lines[..start], width);
+    let own = wrapped_rows(&lines[start..(start + len.max(1)).min(lines.len())], width);
+    (before, own)
+}
+
 /// The triage walk's scroll: the selected step (and its source line) in view below the pinned
-/// header, with steps that wrap counted as the rows they take.
-fn triage_scroll(lines: &[Line<'static>], selected_line: usize, width: u16, height: u16) -> usize {
-    let before = wrapped_rows(&lines[..selected_line.min(lines.len())], width);
-    let own = wrapped_rows(
-        &lines[selected_line.min(lines.len())..(selected_line + 2).min(lines.len())],
-        width,
-    );
-    if own > usize::from(height) {
-        // Taller than the pane: its start, where the analyst begins reading.
-        return before;
+/// header, with steps that wrap counted as the rows they take. A step taller than the pane
+/// shows from its start, `offset` rows further as `j` reads on.
+fn triage_scroll(
+    lines: &[Line<'static>],
+    selected: (usize, usize),
+    (width, height): (u16, u16),
+    offset: usize,
+) -> usize {
+    let (before, own) = step_rows(lines, selected, width);
+    let height = usize::from(height);
+    if own > height {
+        return before + offset.min(own - height);
     }
-    (before + own).saturating_sub(usize::from(height))
+    (before + own).saturating_sub(height)
+}
+
+/// How many rows the selected triage step runs past the bottom of the pane at the terminal's
+/// size (`j` / `k` scroll through them before moving to the next step).
+pub fn triage_overflow(s: &AppState) -> usize {
+    let inner = Block::default().borders(Borders::ALL).inner(super::inspector_rect(s));
+    let pane = InspectorPane {
+        s,
+        theme: Theme { color: false },
+    };
+    let (lines, selected, len) = pane.triage_walk();
+    let mut lines = cut_long(lines, usize::from(inner.width.max(1)));
+    if lines.len() <= 1 || inner.height <= 2 {
+        return 0;
+    }
+    lines.remove(0);
+    let (_, own) = step_rows(&lines, (selected.saturating_sub(1), len), inner.width);
+    own.saturating_sub(usize::from(inner.height - 1))
 }
 
 impl Widget for InspectorPane<'_> {
@@ -465,10 +498,10 @@ impl Widget for InspectorPane<'_> {
             .border_style(self.theme.border(focused));
         let inner = block.inner(area);
         block.render(area, buf);
-        let (lines, selected) = if s.ui.tab == InspectorTab::Triage {
+        let (lines, selected, len) = if s.ui.tab == InspectorTab::Triage {
             self.triage_walk()
         } else {
-            (self.lines(), 0)
+            (self.lines(), 0, 0)
         };
         let mut lines = cut_long(lines, usize::from(inner.width.max(1)));
         let mut body = inner;
@@ -479,7 +512,12 @@ impl Widget for InspectorPane<'_> {
                 Layout::vertical([Constraint::Length(1), Constraint::Min(1)]).areas(inner);
             Paragraph::new(header).render(top, buf);
             body = rest;
-            triage_scroll(&lines, selected.saturating_sub(1), body.width, body.height)
+            triage_scroll(
+                &lines,
+                (selected.saturating_sub(1), len),
+                (body.width, body.height),
+                s.ui.triage_offset,
+            )
         } else {
             s.ui.inspector_scroll
         };
