@@ -110,6 +110,8 @@ pub enum Progress {
 pub enum OpenError {
     #[error("nothing could be read from {files} file(s){details}")]
     NothingRead { files: usize, details: String },
+    #[error("no event log in {paths}: {ignored}")]
+    NoLogs { paths: String, ignored: String },
 }
 
 /// The evidence read and scanned.
@@ -156,6 +158,7 @@ impl Investigation {
         match evidence {
             Evidence::Paths(paths) => {
                 let loaded = read_in_parts(&paths, options, progress);
+                no_logs(&paths, &loaded)?;
                 nothing_read(&loaded.report)?;
                 Ok(Self::scanned(loaded, options, None, progress))
             }
@@ -439,6 +442,38 @@ fn memory_loaded(events: Vec<crate::model::Event>, name: &str, options: &Options
         },
         ignored: Vec::new(),
     }
+}
+
+/// An error naming the folders and what was in them when they held no file svchop reads.
+fn no_logs(paths: &[PathBuf], loaded: &Loaded) -> Result<(), OpenError> {
+    if !loaded.report.files.is_empty() {
+        return Ok(());
+    }
+    let shown: Vec<String> = paths
+        .iter()
+        .map(|p| crate::model::sanitize::clip(&p.display().to_string(), 120))
+        .collect();
+    let ignored = if loaded.ignored.is_empty() {
+        "no files in it".to_string()
+    } else {
+        let first: Vec<String> = loaded
+            .ignored
+            .iter()
+            .take(3)
+            .map(|i| crate::model::sanitize::clip(i, 160))
+            .collect();
+        let more = loaded.ignored.len().saturating_sub(first.len());
+        format!(
+            "{} file(s) ignored, none EVTX, JSON, Event XML, EvtxECmd CSV or an archive of them ({}{})",
+            loaded.ignored.len(),
+            first.join("; "),
+            if more > 0 { format!("; {more} more") } else { String::new() }
+        )
+    };
+    Err(OpenError::NoLogs {
+        paths: shown.join(", "),
+        ignored,
+    })
 }
 
 /// An error when not one record could be read, with the first problems.

@@ -1169,3 +1169,22 @@ fn completions_man_page_and_color() {
         .assert()
         .code(2);
 }
+
+/// A folder without one event log says which folder and what was in it (exit 2).
+#[test]
+fn a_folder_without_logs_is_named_with_what_it_held() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("a.txt"), "notes, not a log").unwrap();
+    let out = svchop().arg("scan").arg(dir.path()).output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains(&dir.path().display().to_string()), "{err}");
+    assert!(
+        err.contains("a.txt") && err.contains("1 file(s) ignored"),
+        "{err}"
+    );
+    let empty = tempfile::tempdir().unwrap();
+    let out = svchop().arg("scan").arg(empty.path()).output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("no files in it"));
+}

@@ -59,7 +59,8 @@ pub fn findings_table(
         Column::whole("ID").optional(),
         Column::whole("FIRST SEEN").optional(),
         Column::new("TARGET"),
-        Column::new("SOURCE"),
+        // An IPv4 address whole.
+        Column::new("SOURCE").at_least(15),
         Column::new("USER"),
         Column::new("SERVICE"),
         Column::whole("STAGES"),

@@ -595,3 +595,61 @@ fn a_step_taller_than_the_pane_is_read_with_j_and_k() {
     let (text, _) = screen(&s, 80, 24, color());
     assert!(text.contains("line 1 of"), "back on the step, from its start: {text}");
 }
+
+/// Hops at 80x24: each row keeps its target (a long chain loses its start, not its end), no
+/// empty CAMPAIGN column, and `>` scrolls the rows sideways.
+#[test]
+fn hops_at_80_columns_keep_the_target_and_scroll_sideways() {
+    let mut s = corpus_state();
+    update(&mut s, Action::Resize(80, 24));
+    update(&mut s, Action::Hops);
+    let edges = crate::tui::hops::edges(&s);
+    assert!(!edges.is_empty());
+    let (text, _) = screen(&s, 80, 24, color());
+    let rows: Vec<&str> = text.lines().collect();
+    for e in edges.iter().take(10) {
+        let target: String = e.target.chars().take(6).collect();
+        assert!(
+            rows.iter().any(|r| r.contains(&target)),
+            "the row of {} -> {} shows its target: {text}",
+            e.source,
+            e.target
+        );
+    }
+    if edges.iter().all(|e| e.campaign.is_none()) {
+        assert!(!text.contains("CAMPAIGN"), "no empty campaign column: {text}");
+    }
+    update(&mut s, Action::ScrollRight);
+    let (scrolled, _) = screen(&s, 80, 24, color());
+    assert_ne!(scrolled, text, "> scrolls the hops sideways");
+    assert!(s.ui.modal.is_some(), "still in the hops view");
+}
+
+/// Pivot rows: severities padded so scores align, hosts named as Targets names them.
+#[test]
+fn pivot_rows_align_and_name_hosts_as_targets_do() {
+    let mut s = super::tests::state_of(crate::investigation::Evidence::Demo(Box::new(
+        crate::demo::generate(&crate::demo::DemoOptions::default()),
+    )));
+    update(&mut s, Action::Resize(200, 60));
+    // dave's findings: RemCom at Critical, sc.exe at Medium.
+    let p = super::pivot::search(s.data.as_ref().unwrap(), PivotField::User, "CORP\\dave");
+    super::navigate::open_pivot(&mut s, p);
+    let (text, _) = screen(&s, 200, 60, color());
+    let finding_rows: Vec<&str> = text.lines().filter(|l| l.contains("FINDING ")).collect();
+    assert!(finding_rows.len() > 1, "{text}");
+    let score_at = |r: &str| {
+        let after = &r[r.find("FINDING ").unwrap() + 8..];
+        after.find(" F-")
+    };
+    let first = score_at(finding_rows[0]);
+    assert!(
+        finding_rows.iter().all(|r| score_at(r) == first),
+        "scores aligned: {finding_rows:#?}"
+    );
+    let p = s.ui.pivots.last().unwrap();
+    let data = s.data.as_ref().unwrap();
+    if let Some(e) = p.events.first().and_then(|&i| data.store.get(i)) {
+        assert!(text.contains(&*e.host.display), "{text}");
+    }
+}

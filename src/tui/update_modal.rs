@@ -235,6 +235,15 @@ fn hops(s: &mut AppState, sel: usize, action: &Action) -> (Option<Modal>, Vec<Ef
             }),
             vec![],
         ),
+        // Long hop chains scroll sideways, as the Timeline's rows do.
+        Action::ScrollRight => {
+            s.ui.hscroll = (s.ui.hscroll + 20).min(100_000);
+            (Some(Modal::Hops { sel }), vec![])
+        }
+        Action::ScrollLeft => {
+            s.ui.hscroll = s.ui.hscroll.saturating_sub(20);
+            (Some(Modal::Hops { sel }), vec![])
+        }
         Action::Open => {
             if let Some(e) = super::hops::edges(s).get(sel) {
                 let fi = e.finding;

@@ -208,26 +208,30 @@ fn finder(
 
 /// The hops view: time, severity, the path of hops, account, campaign and tool; the columns
 /// share the view's width (the path and names take what the fixed columns leave).
-fn hops(s: &AppState, sel: usize, theme: Theme, width: usize) -> (String, Vec<Line<'static>>, usize) {
-    let edges = crate::tui::hops::edges(s);
-    let zone = s.ui.zone;
-    let time_fmt = s.row_time_format();
-    let paths: Vec<String> = edges.iter().map(|e| e.path.join(" ──▶ ")).collect();
+/// The hops view's column widths at `width`: time, campaign (0 when no hop has one; else
+/// with its space), and the hops, account and tool sharing the rest.
+fn hops_widths(
+    edges: &[crate::tui::hops::Edge],
+    paths: &[String],
+    time_w: usize,
+    width: usize,
+) -> (usize, [usize; 3]) {
     let natural = |head: &str, cells: &mut dyn Iterator<Item = usize>| {
         cells.max().unwrap_or(0).max(head.chars().count())
     };
-    let time_w = zone
-        .fmt_with(chrono::DateTime::UNIX_EPOCH, time_fmt)
-        .chars()
-        .count();
-    let camp_w = natural(
-        "CAMPAIGN",
-        &mut edges
-            .iter()
-            .map(|e| e.campaign.as_deref().unwrap_or("-").chars().count()),
-    );
-    // Spaces after the time, severity and campaign columns and between the others.
-    let fixed = time_w + 1 + 4 + 1 + camp_w + 3;
+    // The campaign column only when some hop belongs to one.
+    let camp_w = if edges.iter().any(|e| e.campaign.is_some()) {
+        natural(
+            "CAMPAIGN",
+            &mut edges
+                .iter()
+                .map(|e| e.campaign.as_deref().unwrap_or("-").chars().count()),
+        ) + 1
+    } else {
+        0
+    };
+    // Spaces after the time and severity columns and between the others.
+    let fixed = time_w + 1 + 4 + 1 + camp_w + 2;
     let widths = crate::sink::text::fit_widths(
         &[
             natural("HOPS", &mut paths.iter().map(|p| p.chars().count())),
@@ -237,26 +241,59 @@ fn hops(s: &AppState, sel: usize, theme: Theme, width: usize) -> (String, Vec<Li
         width.saturating_sub(fixed),
         8,
     );
+    (camp_w, [widths[0], widths[1], widths[2]])
+}
+
+fn hops(s: &AppState, sel: usize, theme: Theme, width: usize) -> (String, Vec<Line<'static>>, usize) {
+    let edges = crate::tui::hops::edges(s);
+    let zone = s.ui.zone;
+    let time_fmt = s.row_time_format();
+    let paths: Vec<String> = edges.iter().map(|e| e.path.join(" ──▶ ")).collect();
+    let time_w = zone
+        .fmt_with(chrono::DateTime::UNIX_EPOCH, time_fmt)
+        .chars()
+        .count();
+    let (camp_w, widths) = hops_widths(&edges, &paths, time_w, width);
     let (hop_w, user_w, tool_w) = (widths[0], widths[1], widths[2]);
+    let campaign = |c: &str| {
+        if camp_w == 0 {
+            String::new()
+        } else {
+            format!("{c:<w$} ", w = camp_w - 1)
+        }
+    };
+    // Rows scroll sideways with `<` / `>` (the time and severity stay).
+    let shift = |row: String| -> String { row.chars().skip(s.ui.hscroll).collect() };
+    let head = clip(&format!("TIME ({})", zone.label()), time_w);
     let mut lines = vec![Line::styled(
         format!(
-            "{:<time_w$} SEV  {:<hop_w$} {:<user_w$} {:<camp_w$} TOOL",
-            clip(&format!("TIME ({})", zone.label()), time_w),
-            "HOPS",
-            "ACCOUNT",
-            "CAMPAIGN"
+            "{head:<time_w$} SEV  {}",
+            shift(format!(
+                "{:<hop_w$} {:<user_w$} {}TOOL",
+                "HOPS",
+                "ACCOUNT",
+                campaign("CAMPAIGN")
+            ))
         ),
         theme.dim(),
     )];
     for (i, (e, path)) in edges.iter().zip(&paths).enumerate() {
+        // A chain too long for its column keeps its end: where the movement arrived.
+        let hops = if s.ui.hscroll > 0 {
+            path.clone()
+        } else {
+            crate::sink::text::clip_start(path, hop_w)
+        };
         let text = format!(
-            "{} {:<4} {:<hop_w$} {:<user_w$} {:<camp_w$} {}",
+            "{} {:<4} {}",
             zone.fmt_with(e.time, time_fmt),
             sev_short(e.severity),
-            clip(path, hop_w),
-            clip(&e.user, user_w),
-            e.campaign.as_deref().unwrap_or("-"),
-            clip(&e.tool, tool_w)
+            shift(format!(
+                "{hops:<hop_w$} {:<user_w$} {}{}",
+                clip(&e.user, user_w),
+                campaign(e.campaign.as_deref().unwrap_or("-")),
+                clip(&e.tool, tool_w)
+            ))
         );
         let st = if i == sel {
             theme.selected()

@@ -288,7 +288,7 @@ impl TimelinePane<'_> {
             let text = if n < p.findings.len() {
                 let f = &data.findings[p.findings[n]];
                 format!(
-                    "FINDING {} {:>3} {} {} svc={} user={}",
+                    "FINDING {:<4} {:>3} {} {} svc={} user={}",
                     sev_short(f.severity),
                     f.score,
                     f.id,
@@ -303,7 +303,8 @@ impl TimelinePane<'_> {
                 format!(
                     "{} {} {} {}",
                     s.ui.zone.fmt_with(e.ts, s.row_time_format()),
-                    e.host.key,
+                    // The host as Targets names it.
+                    e.host.display,
                     e.event_id,
                     with_source_host(summary(&e), &e, &data.addresses)
                 )
