@@ -115,10 +115,29 @@ fn summary_table(out: &mut String, case: &Case, active: &[&Finding], playbook: &
 
 /// Indicators of the active findings, each list sorted and without repeats.
 fn iocs(out: &mut String, active: &[&Finding], events: EventLookup<'_>) {
-    use std::collections::BTreeSet;
     if active.is_empty() {
         return;
     }
+    let _ = writeln!(out, "## Indicators\n");
+    for (label, set) in indicators(active, events) {
+        if set.is_empty() {
+            continue;
+        }
+        let _ = writeln!(out, "**{label}** ({})\n", set.len());
+        for v in set {
+            let _ = writeln!(out, "- {}", md(&v));
+        }
+        out.push('\n');
+    }
+}
+
+/// The findings' indicators by kind (hosts, source IPs, accounts, services, paths and command
+/// lines, hashes from the stage events), each sorted and without repeats.
+pub fn indicators(
+    active: &[&Finding],
+    events: EventLookup<'_>,
+) -> Vec<(&'static str, std::collections::BTreeSet<String>)> {
+    use std::collections::BTreeSet;
     let mut hosts = BTreeSet::new();
     let mut ips = BTreeSet::new();
     let mut accounts = BTreeSet::new();
@@ -155,24 +174,14 @@ fn iocs(out: &mut String, active: &[&Finding], events: EventLookup<'_>) {
             }
         }
     }
-    let _ = writeln!(out, "## Indicators\n");
-    for (label, set) in [
-        ("Hosts", &hosts),
-        ("Source IPs", &ips),
-        ("Accounts", &accounts),
-        ("Services", &services),
-        ("Paths and command lines", &paths),
-        ("Hashes", &hashes),
-    ] {
-        if set.is_empty() {
-            continue;
-        }
-        let _ = writeln!(out, "**{label}** ({})\n", set.len());
-        for v in set {
-            let _ = writeln!(out, "- {}", md(v));
-        }
-        out.push('\n');
-    }
+    vec![
+        ("Hosts", hosts),
+        ("Source IPs", ips),
+        ("Accounts", accounts),
+        ("Services", services),
+        ("Paths and command lines", paths),
+        ("Hashes", hashes),
+    ]
 }
 
 /// A finding in a few lines: heading, stages present and missing, triage state and notes.

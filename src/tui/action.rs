@@ -30,6 +30,10 @@ pub enum Action {
     ToggleStep,
     Export,
     ExportFinding,
+    /// Copy the value under the cursor (a command line, an event row, the finding).
+    Copy,
+    /// Copy the finding's indicators.
+    CopyIocs,
     Pivot(PivotField),
     Back,
     Forward,
@@ -79,6 +83,8 @@ pub enum Action {
     Live(Box<LiveUpdate>),
     Saved(Result<String, String>),
     Exported(Result<String, String>),
+    /// What a copy did (sent to the terminal's clipboard, written to a file), or why not.
+    Copied(Result<String, String>),
     /// The record text of the event at this store index, read from the evidence (or why not).
     RecordRead {
         event: usize,
@@ -204,6 +210,16 @@ const BINDABLE: &[Bindable] = &[
         "export_finding",
         || Action::ExportFinding,
         "export the selected finding's report (Markdown)",
+    ),
+    (
+        "copy",
+        || Action::Copy,
+        "copy the command line, event row or finding under the cursor (OSC 52)",
+    ),
+    (
+        "copy_iocs",
+        || Action::CopyIocs,
+        "copy the finding's indicators (hosts, IPs, accounts, services, paths, hashes)",
     ),
     (
         "pivot_user",
@@ -388,6 +404,9 @@ pub enum Effect {
     Suspend,
     /// Read the record text of the event at this store index from the evidence (the Raw tab).
     ReadRecord(usize),
+    /// Put this text on the clipboard (OSC 52) and in a file beside the case; `what` names it
+    /// for the status line.
+    Copy { what: String, text: String },
 }
 
 /// Allow-list fields in the order the editor offers them.

@@ -3,6 +3,7 @@
 //! with a new frame; every analyst decision is saved to the case file as it is made.
 
 pub mod action;
+pub mod copy;
 pub mod finder;
 pub mod hops;
 pub mod editor;
@@ -100,6 +101,7 @@ pub fn execute(s: &AppState, effect: &Effect) -> Action {
         Effect::ExportFinding(id) => Action::Exported(export_finding(s, id)),
         // The runtime suspends before it gets here (it holds the terminal).
         Effect::Suspend => Action::Resize(s.ui.width, s.ui.height),
+        Effect::Copy { what, text } => Action::Copied(copy::out(&report_stem(s), what, text)),
         Effect::ReadRecord(i) => Action::RecordRead {
             event: *i,
             text: s.data.as_ref().map_or_else(

@@ -653,3 +653,60 @@ fn pivot_rows_align_and_name_hosts_as_targets_do() {
         assert!(text.contains(&*e.host.display), "{text}");
     }
 }
+
+/// `y` copies the command line under the cursor, `Y` the finding's indicators: to the clipboard
+/// with OSC 52 and to a file beside the case, escape sequences made visible.
+#[test]
+fn copy_sends_the_value_and_writes_it_beside_the_case() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut s = corpus_state();
+    s.case.path = dir.path().join("c.svchop-case.json");
+    s.ui.focus = Pane::Timeline;
+    let data = s.data.as_ref().unwrap();
+    let (fi, row) = data
+        .findings
+        .iter()
+        .enumerate()
+        .find_map(|(fi, f)| {
+            let row = f.stages.iter().position(|st| {
+                data.store
+                    .get(st.event_index)
+                    .is_some_and(|e| e.fields.process.command_line.is_some())
+            })?;
+            Some((fi, row))
+        })
+        .unwrap();
+    super::navigate::jump_to_finding(&mut s, fi);
+    s.ui.timeline_sel = row;
+    let cmd = s
+        .selected_event_ref()
+        .and_then(|e| e.fields.process.command_line.as_deref().map(str::to_string))
+        .unwrap();
+    let effects = update(&mut s, Action::Copy);
+    let [Effect::Copy { what, text }] = effects.as_slice() else {
+        panic!("one copy effect: {effects:?}");
+    };
+    assert_eq!(what, "the command line");
+    assert_eq!(text, &cmd);
+    let result = super::execute(&s, &effects[0]);
+    update(&mut s, result);
+    assert!(s.ui.status.starts_with("copied the command line"), "{}", s.ui.status);
+    let file = dir.path().join("c-clipboard.txt");
+    assert_eq!(std::fs::read_to_string(&file).unwrap(), cmd);
+    let iocs = update(&mut s, Action::CopyIocs);
+    let [Effect::Copy { text, .. }] = iocs.as_slice() else {
+        panic!("{iocs:?}");
+    };
+    let f = s.finding().unwrap();
+    assert!(text.contains("# Hosts") && text.contains(&f.target_host), "{text}");
+    assert_eq!(
+        super::copy::osc52("a\x1b[2Jb"),
+        "\x1b]52;c;YRtbMkpi\x07",
+        "the value travels base64-encoded"
+    );
+    super::copy::out(&dir.path().join("e").display().to_string(), "x", "a\x1b[2Jb").unwrap();
+    assert_eq!(
+        std::fs::read_to_string(dir.path().join("e-clipboard.txt")).unwrap(),
+        "a\\x1b[2Jb"
+    );
+}

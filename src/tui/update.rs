@@ -178,6 +178,13 @@ fn act(s: &mut AppState, action: Action) -> Vec<Effect> {
             };
             return vec![];
         }
+        Action::Copied(r) => {
+            s.ui.status = match r {
+                Ok(m) => m,
+                Err(e) => format!("copy failed: {e}"),
+            };
+            return vec![];
+        }
         Action::RecordRead { event, text } => {
             s.ui.record = Some((event, text));
             return vec![];
@@ -215,6 +222,33 @@ fn act(s: &mut AppState, action: Action) -> Vec<Effect> {
         return vec![];
     }
     update_main(s, &action)
+}
+
+/// `z`: times in UTC, local time, and the zone given on the command line, in turn.
+fn cycle_zone(s: &mut AppState) {
+    use crate::model::time::DisplayZone as Z;
+    let mut order = vec![Z::Utc, Z::Local];
+    if !order.contains(&s.ui.configured_zone) {
+        order.push(s.ui.configured_zone);
+    }
+    let i = order.iter().position(|z| *z == s.ui.zone).unwrap_or(0);
+    s.ui.zone = order[(i + 1) % order.len()];
+    s.ui.status = format!("times shown in {}", s.ui.zone.label());
+}
+
+/// `y` / `Y`: the value under the cursor or the finding's indicators, to the clipboard.
+fn copy(s: &mut AppState, action: &Action) -> Vec<Effect> {
+    let copy = if matches!(action, Action::Copy) {
+        super::copy::under_cursor(s)
+    } else {
+        super::copy::indicators(s)
+    };
+    if let Some((what, text)) = copy {
+        vec![Effect::Copy { what, text }]
+    } else {
+        s.ui.status = "nothing to copy here".into();
+        vec![]
+    }
 }
 
 /// Actions that change or export the case: held back while only part of the evidence is in,
@@ -287,16 +321,7 @@ fn update_main(s: &mut AppState, action: &Action) -> Vec<Effect> {
             s.ui.inspector_scroll = 0;
             s.ui.focus = Pane::Inspector;
         }
-        Action::CycleZone => {
-            use crate::model::time::DisplayZone as Z;
-            let mut order = vec![Z::Utc, Z::Local];
-            if !order.contains(&s.ui.configured_zone) {
-                order.push(s.ui.configured_zone);
-            }
-            let i = order.iter().position(|z| *z == s.ui.zone).unwrap_or(0);
-            s.ui.zone = order[(i + 1) % order.len()];
-            s.ui.status = format!("times shown in {}", s.ui.zone.label());
-        }
+        Action::CycleZone => cycle_zone(s),
         Action::ToggleAllEvents => {
             s.ui.all_events = !s.ui.all_events;
             s.ui.timeline_sel = 0;
@@ -342,6 +367,7 @@ fn update_main(s: &mut AppState, action: &Action) -> Vec<Effect> {
                 .map(|f| vec![Effect::ExportFinding(f.id.clone())])
                 .unwrap_or_default();
         }
+        Action::Copy | Action::CopyIocs => return copy(s, action),
         Action::Up => move_sel(s, -1),
         Action::Down => move_sel(s, 1),
         Action::PageUp => move_sel(s, -PAGE),
