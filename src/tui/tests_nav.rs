@@ -710,3 +710,19 @@ fn copy_sends_the_value_and_writes_it_beside_the_case() {
         "a\\x1b[2Jb"
     );
 }
+
+/// A view's message leaves with it: after `Esc` out of a pivot the status line no longer
+/// speaks of the pivot.
+#[test]
+fn status_messages_leave_with_their_view() {
+    let mut s = corpus_state();
+    s.ui.focus = Pane::Timeline;
+    update(&mut s, Action::Pivot(PivotField::SourceIp));
+    assert!(s.ui.status.starts_with("pivot "), "{}", s.ui.status);
+    update(&mut s, Action::Back);
+    assert!(s.ui.pivots.is_empty());
+    assert!(!s.ui.status.contains("pivot "), "{}", s.ui.status);
+    s.ui.status = "NOT SAVED: disk full".into();
+    update(&mut s, Action::FocusNext);
+    assert_eq!(s.ui.status, "NOT SAVED: disk full", "a failed save stays said");
+}

@@ -127,7 +127,17 @@ fn spans_years(store: &crate::store::Store) -> bool {
 /// Applies an action; returns the effects for the runtime to carry out (their results come
 /// back as actions). The Raw tab's record is asked for here, whatever moved the selection.
 pub fn update(s: &mut AppState, action: Action) -> Vec<Effect> {
+    // A message about a view goes with it: leaving the view (back, another pane or tab) clears
+    // what the view said, unless the step says something new or a save failed.
+    let leaves = matches!(
+        action,
+        Action::Back | Action::Forward | Action::FocusNext | Action::FocusPrev | Action::Tab(_)
+    ) && s.ui.modal.is_none();
+    let before = leaves.then(|| s.ui.status.clone());
     let mut effects = step(s, action);
+    if before.is_some_and(|b| b == s.ui.status) && !s.ui.status.starts_with("NOT SAVED") {
+        s.ui.status.clear();
+    }
     if let Some(i) = record_wanted(s) {
         effects.push(Effect::ReadRecord(i));
     }
