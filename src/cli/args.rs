@@ -384,6 +384,19 @@ pub struct FollowArgs {
     pub poll: bool,
 }
 
+impl ScanArgs {
+    /// The case `--case` names.
+    pub fn case(&self) -> Result<Option<crate::case::Case>> {
+        self.case
+            .as_deref()
+            .map(|p| {
+                crate::case::persist::load(p)?
+                    .with_context(|| format!("{} does not exist", p.display()))
+            })
+            .transpose()
+    }
+}
+
 impl FollowArgs {
     pub fn settings(&self) -> crate::live::watch::Settings {
         let d = crate::live::watch::Settings::default();

@@ -29,7 +29,7 @@ pub(super) fn scan_follow(a: &ScanArgs) -> Result<ExitCode> {
     }
     a.input.check_paths()?;
     let options = Options {
-        case: super::scan::load_case(a.case.as_deref())?,
+        case: a.case()?,
         suppressed_per_host: if a.output.show_suppressed {
             usize::MAX
         } else {

@@ -78,6 +78,7 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         }
         Some(Command::Events(a)) => events::events(&a),
         Some(Command::Sources(a)) => sources::sources(&a),
+        Some(Command::Scan(a)) if a.follow.follow => follow::scan_follow(&a),
         Some(Command::Scan(a)) => scan::scan(&a),
         Some(Command::Demo(a)) => open::demo(&a),
         Some(Command::Open(a)) => open::open(&a),

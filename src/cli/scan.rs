@@ -5,16 +5,13 @@ use super::report_problems;
 use crate::detect::Severity;
 use crate::detect::finding::Finding;
 use crate::sink::{Footer, Listing, findings_sink, shown, text::Stdout, write_all};
-use anyhow::{Context, Result};
+use anyhow::Result;
 use std::process::ExitCode;
 
 pub(super) fn scan(a: &ScanArgs) -> Result<ExitCode> {
-    if a.follow.follow {
-        return super::follow::scan_follow(a);
-    }
     let detector = a.detect.detector()?;
     let profile = detector.profile.name.clone();
-    let case = load_case(a.case.as_deref())?;
+    let case = a.case()?;
     let loaded = a.input.open_in_case(
         Some(detector),
         OpenFor {
@@ -36,14 +33,6 @@ pub(super) fn scan(a: &ScanArgs) -> Result<ExitCode> {
     )?;
     report_problems(&loaded.report);
     Ok(code)
-}
-
-/// The case `--case` names.
-pub(super) fn load_case(path: Option<&std::path::Path>) -> Result<Option<crate::case::Case>> {
-    path.map(|p| {
-        crate::case::persist::load(p)?.with_context(|| format!("{} does not exist", p.display()))
-    })
-    .transpose()
 }
 
 /// Ranked findings into the sink of the asked format, on standard output; the exit code

@@ -121,7 +121,7 @@ pub fn apply(s: &mut AppState, up: LiveUpdate) -> Vec<Effect> {
         }
     }
     let n = inv.findings.len();
-    super::update::show(s, inv, keep_target, keep_finding);
+    super::results::show(s, inv, keep_target, keep_finding);
     research_pivots(s);
     s.ui.live = Some(status);
     if first {

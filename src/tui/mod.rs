@@ -12,6 +12,7 @@ pub mod live;
 pub mod navigate;
 pub mod panes;
 pub mod pivot;
+pub mod results;
 pub mod state;
 pub mod terminal;
 pub mod theme;

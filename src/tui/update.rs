@@ -31,7 +31,7 @@ fn on_load(s: &mut AppState, action: Action) -> Option<Action> {
             files_shown,
             files_total,
         } => {
-            show(s, *inv, None, None);
+            super::results::show(s, *inv, None, None);
             s.ui.partial = Some(Partial {
                 files_shown,
                 files_done: files_shown,
@@ -53,7 +53,7 @@ fn on_load(s: &mut AppState, action: Action) -> Option<Action> {
                 s.ui.modal = None;
                 s.ui.timeline_sel = 0;
             }
-            show(s, *inv, keep_target, keep_finding);
+            super::results::show(s, *inv, keep_target, keep_finding);
             let n = s.data.as_ref().map_or(0, |d| d.findings.len());
             let unloaded = s.data.as_ref().map_or(0, |d| {
                 d.findings
@@ -91,37 +91,6 @@ fn on_load(s: &mut AppState, action: Action) -> Option<Action> {
         other => return Some(other),
     }
     None
-}
-
-/// Puts loaded results on screen, on this host and finding where they still exist.
-pub(super) fn show(
-    s: &mut AppState,
-    inv: super::state::Investigation,
-    keep_target: Option<String>,
-    keep_finding: Option<String>,
-) {
-    s.case.case.move_ids(&inv.id_moves);
-    // Store indices of the new data name other events.
-    s.ui.record = None;
-    s.spans_years = spans_years(&inv.store);
-    s.data = Some(inv);
-    s.ui.loading = Loading::Done;
-    s.refresh_keeping(keep_target, keep_finding);
-    s.finder_values = super::finder::candidates(s);
-}
-
-/// Whether the evidence's events fall in more than one calendar year (UTC): rows then carry
-/// the year, or 2019 rows and 2020 rows read as out of order.
-fn spans_years(store: &crate::store::Store) -> bool {
-    use chrono::Datelike;
-    let mut years = store.hosts().flat_map(|(_, r)| {
-        [store.time(r.start), r.end.checked_sub(1).and_then(|i| store.time(i))]
-            .into_iter()
-            .flatten()
-            .map(|t| t.year())
-    });
-    let first = years.next();
-    years.any(|y| Some(y) != first)
 }
 
 /// Applies an action; returns the effects for the runtime to carry out (their results come
