@@ -434,9 +434,10 @@ fn workbench_follows_a_collection_as_it_lands() {
             }
         };
         land("FS01");
-        let s = t.wait_for("following: 3 file(s) read");
-        assert!(s.contains("q quit"), "{s}");
-        assert!(s.contains("fs01"), "{s}");
+        // Its three logs may be read in one update or several, as they settle.
+        let s = t.wait_for("fs01");
+        assert!(s.contains("following: ") && s.contains("q quit"), "{s}");
+        std::thread::sleep(Duration::from_millis(1500));
         // A note on the top finding, then more evidence: the note stays, new findings are marked.
         t.keys(&["Enter", "n"]);
         t.literal("seen before the rest landed");
