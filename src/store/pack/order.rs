@@ -237,11 +237,6 @@ impl Store {
         (lo < r.end && self.place(lo).is_some_and(|m| m == *p)).then_some(lo)
     }
 
-    /// The chunks the store orders (shared with the next store of a live collection).
-    pub fn chunks(&self) -> &[Arc<Chunk>] {
-        &self.chunks
-    }
-
     /// Every event in store order, each decoded as it is reached.
     pub fn events(&self) -> impl Iterator<Item = Event> + '_ {
         (0..self.len()).filter_map(|i| self.get(i))
