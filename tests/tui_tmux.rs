@@ -203,12 +203,60 @@ fn session(case: &Path, w: u16, h: u16) {
     t.keys(&["Enter"]);
     // The tab bar always says "Timeline": wait for the chain's stages themselves.
     t.wait_for_any(&["INSTALL", "PIPE", "EXEC"]);
-    t.keys(&["/"]);
+    t.keys(&["C-p"]);
     t.literal("PC01");
     t.wait_for("> PC01");
     t.keys(&["Enter"]);
     t.wait_for("PC01.example.corp CRIT");
-    // Inspector, a pivot from it, a finding opened from the pivot, and back twice.
+    search_jump_mark_copy(&t);
+    inspector_pivot_filter(&t);
+    triage_and_notes(&t);
+    // Allow-listed last: the host, now covered whole, leaves Targets at once.
+    t.keys(&["a"]);
+    t.wait_for("Allow-list the selected finding");
+    t.literal("sanctioned e2e lab");
+    t.keys(&["Enter"]);
+    t.wait_for("allow-listed service_name = RemComSvc");
+    t.keys(&["q"]);
+    t.wait_gone();
+    let saved = std::fs::read_to_string(case).unwrap();
+    assert!(
+        saved.contains("sanctioned e2e lab")
+            && saved.contains("e2e note: RemCom from 10.0.2.16")
+            && saved.contains("line 1 of step note\\nline 2 of step note")
+            && saved.contains("\"marks\"")
+            && saved.contains("\"done\""),
+        "{saved}"
+    );
+    reopen(case, w, h);
+}
+
+/// On the timeline of PC01's chain: search (every event of the host around the chain), the next
+/// match, a jump to a time, a mark and a copy of the row.
+fn search_jump_mark_copy(t: &Tmux) {
+    // Search in the timeline (every event of the host around the chain), the next match, a
+    // jump to a time, a mark and a copy of the row.
+    t.keys(&["t", "/"]);
+    t.wait_for("Search the pane");
+    t.literal("remcomsvc");
+    t.keys(&["Enter"]);
+    t.wait_for("/remcomsvc: row");
+    t.keys(&["n"]);
+    t.wait_for("/remcomsvc: row");
+    t.keys(&[":"]);
+    t.wait_for("Jump to a time");
+    t.literal("17:55");
+    t.keys(&["Enter"]);
+    t.wait_for("at the first row at or after");
+    t.keys(&["m"]);
+    t.wait_for("1 marked");
+    t.keys(&["y"]);
+    t.wait_for_any(&["copied", "copy failed"]);
+    t.keys(&["t"]);
+}
+
+/// The Inspector, a pivot from it, a finding opened from the pivot, back twice; a filter.
+fn inspector_pivot_filter(t: &Tmux) {
     t.keys(&["Enter"]);
     t.wait_for("1 Detail");
     t.keys(&["u"]);
@@ -227,11 +275,10 @@ fn session(case: &Path, w: u16, h: u16) {
     t.wait_for("filter: sev:high");
     t.keys(&["F"]);
     t.wait_for("filter cleared");
-    t.keys(&["a"]);
-    t.wait_for("Allow-list the selected finding");
-    t.literal("sanctioned e2e lab");
-    t.keys(&["Enter"]);
-    t.wait_for("allow-listed service_name = RemComSvc");
+}
+
+/// A triage step marked done, a two-line step note, the finding's note from the Notes tab.
+fn triage_and_notes(t: &Tmux) {
     t.keys(&["4"]);
     t.wait_for("Triage 0/15");
     // The last step, in view with the header, and marked where the analyst sees it.
@@ -240,8 +287,23 @@ fn session(case: &Path, w: u16, h: u16) {
     assert!(s.contains("Triage 0/15"), "{s}");
     t.keys(&["Space"]);
     t.wait_for("Triage 1/15");
-    t.keys(&["n"]);
-    t.wait_for("Edit note for");
+    // A step note of two lines: Enter is a new line, and no key typed reaches the view.
+    t.keys(&["e"]);
+    t.wait_for("Edit note for step");
+    t.literal("line 1 of step note");
+    t.keys(&["Enter"]);
+    t.literal("line 2 of step note");
+    t.keys(&["C-s"]);
+    let s = t.wait_for("note saved");
+    assert!(
+        !s.contains("Pivot:") && s.contains("line 2 of step note"),
+        "{s}"
+    );
+    // The finding's note, from the Notes tab, which lists the marked event.
+    t.keys(&["5"]);
+    t.wait_for("Marked events: 1");
+    t.keys(&["e"]);
+    t.wait_for("Edit note for F-");
     // Cursor edits: typed at the end, then at the start of the line.
     t.literal("RemCom from 10.0.2.16");
     t.keys(&["Home"]);
@@ -249,23 +311,17 @@ fn session(case: &Path, w: u16, h: u16) {
     t.wait_for("e2e note: RemCom from 10.0.2.16");
     t.keys(&["C-s"]);
     t.wait_for("note saved");
-    t.keys(&["q"]);
-    t.wait_gone();
-    let saved = std::fs::read_to_string(case).unwrap();
-    assert!(
-        saved.contains("sanctioned e2e lab")
-            && saved.contains("e2e note: RemCom from 10.0.2.16")
-            && saved.contains("\"done\""),
-        "{saved}"
-    );
+}
 
+/// Reopened: everything restored, then exported.
+fn reopen(case: &Path, w: u16, h: u16) {
     let t = Tmux::start(&open_cmd(case), w, h);
     t.wait_for("finding(s) loaded");
     // PC01 is fully allow-listed now: hidden from Targets until `S` shows suppressed findings.
     t.wait_for("allow-listed hidden, S shows");
     t.keys(&["S"]);
     t.wait_for("+suppressed");
-    t.keys(&["/"]);
+    t.keys(&["C-p"]);
     t.literal("PC01");
     t.wait_for("> PC01");
     t.keys(&["Enter"]);
@@ -274,6 +330,7 @@ fn session(case: &Path, w: u16, h: u16) {
     t.wait_for("Triage 1/15");
     t.keys(&["5"]);
     t.wait_for("e2e note: RemCom from 10.0.2.16");
+    t.wait_for("Marked events: 1");
     t.keys(&["x"]);
     t.wait_for("exported");
     t.keys(&["q"]);
@@ -281,6 +338,14 @@ fn session(case: &Path, w: u16, h: u16) {
     let report = case.with_file_name("e2e-report.md");
     let md = std::fs::read_to_string(&report).unwrap();
     assert!(md.contains("e2e note: RemCom from 10.0.2.16"), "{md}");
+    // The finding is allow-listed: the Markdown lists it in the appendix; the JSON report
+    // carries its triage, step notes and marked event whole.
+    let json = std::fs::read_to_string(case.with_file_name("e2e-report.json")).unwrap();
+    assert!(json.contains("line 2 of step note"), "{json}");
+    assert!(
+        json.contains("\"marks\"") && json.contains("#record="),
+        "{json}"
+    );
     assert!(md.contains("sanctioned e2e lab") && md.contains("Allow-list decisions"));
     assert!(md.contains("# svchop case"));
 }
@@ -439,7 +504,7 @@ fn workbench_follows_a_collection_as_it_lands() {
         assert!(s.contains("following: ") && s.contains("q quit"), "{s}");
         std::thread::sleep(Duration::from_millis(1500));
         // A note on the top finding, then more evidence: the note stays, new findings are marked.
-        t.keys(&["Enter", "n"]);
+        t.keys(&["Enter", "e"]);
         t.literal("seen before the rest landed");
         t.keys(&["C-s"]);
         t.wait_for("saved");

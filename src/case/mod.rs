@@ -112,7 +112,44 @@ pub struct Case {
     pub notes: BTreeMap<String, String>,
     #[serde(default)]
     pub case_note: String,
+    /// Finding id -> the events the analyst marked on it (`m`), in time order.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub marks: BTreeMap<String, Vec<MarkedEvent>>,
     pub updated: DateTime<Utc>,
+}
+
+/// An event the analyst marked on a finding: what it is and where it is in the evidence, kept
+/// in the case so the report carries it without the evidence at hand.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MarkedEvent {
+    pub time: DateTime<Utc>,
+    pub host: String,
+    pub event_id: u16,
+    pub channel: String,
+    pub summary: String,
+    /// The file and record (or line) the event was read from.
+    pub evidence: String,
+    pub marked: DateTime<Utc>,
+}
+
+impl MarkedEvent {
+    /// The event a mark stands for, read from the store.
+    pub fn of(e: &crate::model::Event) -> Self {
+        MarkedEvent {
+            time: e.ts,
+            host: e.host.display.to_string(),
+            event_id: e.event_id,
+            channel: e.channel.name().to_string(),
+            summary: crate::model::describe::summary(e),
+            evidence: e.source.to_string(),
+            marked: Utc::now(),
+        }
+    }
+
+    /// Whether two marks stand for the same event (where it was read, when, which id).
+    pub fn same_event(&self, other: &MarkedEvent) -> bool {
+        self.evidence == other.evidence && self.time == other.time && self.event_id == other.event_id
+    }
 }
 
 impl Case {
@@ -125,6 +162,7 @@ impl Case {
             triage: BTreeMap::new(),
             notes: BTreeMap::new(),
             case_note: String::new(),
+            marks: BTreeMap::new(),
             updated: Utc::now(),
         }
     }
@@ -143,14 +181,18 @@ impl Case {
     /// Notes and triage saved under the ids earlier releases gave (which changed with the
     /// spelling of the evidence path), and the ids of these findings they belong to now.
     pub fn id_moves(&self, findings: &[Finding]) -> Vec<IdMove> {
-        if self.notes.is_empty() && self.triage.is_empty() {
+        if self.notes.is_empty() && self.triage.is_empty() && self.marks.is_empty() {
             return Vec::new();
         }
         findings
             .iter()
             .filter_map(|f| {
                 let legacy = crate::detect::assemble::legacy_finding_id(&f.target_key, &f.stages);
-                let held = |id: &String| self.notes.contains_key(id) || self.triage.contains_key(id);
+                let held = |id: &String| {
+                    self.notes.contains_key(id)
+                        || self.triage.contains_key(id)
+                        || self.marks.contains_key(id)
+                };
                 (legacy != f.id && held(&legacy)).then(|| IdMove {
                     from: legacy,
                     to: f.id.clone(),
@@ -175,6 +217,12 @@ impl Case {
                 && let Some(t) = self.triage.remove(&m.from)
             {
                 self.triage.insert(m.to.clone(), t);
+                any = true;
+            }
+            if !self.marks.contains_key(&m.to)
+                && let Some(t) = self.marks.remove(&m.from)
+            {
+                self.marks.insert(m.to.clone(), t);
                 any = true;
             }
             gained += usize::from(any);
@@ -233,6 +281,39 @@ impl Case {
 
     pub fn note(&self, finding: &str) -> &str {
         self.notes.get(finding).map_or("", String::as_str)
+    }
+
+    /// The events marked on a finding, in time order.
+    pub fn marks(&self, finding: &str) -> &[MarkedEvent] {
+        self.marks.get(finding).map_or(&[], Vec::as_slice)
+    }
+
+    /// Marks the event on the finding, or takes the mark off when it is there; `true` when the
+    /// event is marked now.
+    pub fn toggle_mark(&mut self, finding: &str, mark: MarkedEvent) -> bool {
+        let list = self.marks.entry(finding.to_string()).or_default();
+        let on = if let Some(i) = list.iter().position(|m| m.same_event(&mark)) {
+            list.remove(i);
+            false
+        } else {
+            let at = list.partition_point(|m| m.time <= mark.time);
+            list.insert(at, mark);
+            true
+        };
+        if list.is_empty() {
+            self.marks.remove(finding);
+        }
+        on
+    }
+
+    /// Whether this event is marked on the finding.
+    pub fn is_marked(&self, finding: &str, e: &crate::model::Event) -> bool {
+        let list = self.marks(finding);
+        !list.is_empty() && {
+            let evidence = e.source.to_string();
+            list.iter()
+                .any(|m| m.time == e.ts && m.event_id == e.event_id && m.evidence == evidence)
+        }
     }
 
     pub fn set_note(&mut self, finding: &str, text: &str) {

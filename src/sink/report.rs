@@ -205,6 +205,29 @@ fn compact_md(out: &mut String, case: &Case, f: &Finding, playbook: &Playbook) {
     if !note.is_empty() {
         let _ = writeln!(out, "**Note**\n\n{}\n", md_lines(note, ""));
     }
+    marks_md(out, case, f);
+}
+
+/// The events the analyst marked on the finding, each with where it is in the evidence.
+fn marks_md(out: &mut String, case: &Case, f: &Finding) {
+    let marks = case.marks(&f.id);
+    if marks.is_empty() {
+        return;
+    }
+    let _ = writeln!(out, "**Marked events** ({})\n", marks.len());
+    for m in marks {
+        let _ = writeln!(
+            out,
+            "- {} {} {} {}: {} (evidence: {})",
+            fmt_short(m.time),
+            md(&m.host),
+            md(&m.channel),
+            m.event_id,
+            md(&m.summary),
+            md(&m.evidence)
+        );
+    }
+    out.push('\n');
 }
 
 fn summary(out: &mut String, case: &Case, findings: &[&Finding], opts: &ReportOptions) {
@@ -266,6 +289,7 @@ fn triage_md(out: &mut String, case: &Case, f: &Finding, playbook: &Playbook) {
         let _ = writeln!(out, "\n**Note**\n\n{}", md_lines(note, ""));
     }
     out.push('\n');
+    marks_md(out, case, f);
 }
 
 fn allow_md(out: &mut String, case: &Case, suppressed: &[&Finding]) {
@@ -322,7 +346,12 @@ pub fn report_json(case: &Case, findings: &[Finding], playbook: &Playbook) -> se
                     json!({"id": s.id, "phase": s.phase, "text": fill(s, f), "state": m.state, "note": m.note})
                 })
                 .collect();
-            json!({"finding": f, "triage": steps, "note": case.note(&f.id)})
+            let marks = case.marks(&f.id);
+            if marks.is_empty() {
+                json!({"finding": f, "triage": steps, "note": case.note(&f.id)})
+            } else {
+                json!({"finding": f, "triage": steps, "note": case.note(&f.id), "marks": marks})
+            }
         })
         .collect();
     json!({

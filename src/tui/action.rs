@@ -12,6 +12,14 @@ pub enum Action {
     Quit,
     Help,
     Find,
+    /// `/`: search the focused pane; `n` / `N` the next and previous match.
+    Search,
+    SearchNext,
+    SearchPrev,
+    /// `:`: jump to a time in the timeline or pivot.
+    JumpTime,
+    /// `m`: mark (or unmark) the event under the cursor on the finding.
+    Mark,
     FocusNext,
     FocusPrev,
     NextFinding,
@@ -107,6 +115,27 @@ const BINDABLE: &[Bindable] = &[
         "find",
         || Action::Find,
         "fuzzy-find a host, user, service or IP",
+    ),
+    (
+        "search",
+        || Action::Search,
+        "search the focused pane (timeline, pivot, inspector, targets)",
+    ),
+    ("search_next", || Action::SearchNext, "next match of the search"),
+    (
+        "search_prev",
+        || Action::SearchPrev,
+        "previous match of the search",
+    ),
+    (
+        "jump_time",
+        || Action::JumpTime,
+        "jump to a time: 11:40, \"2020-08-27 11:40\" (in the zone shown)",
+    ),
+    (
+        "mark",
+        || Action::Mark,
+        "mark the event under the cursor on the finding (listed in Notes, carried into the report)",
     ),
     ("focus_next", || Action::FocusNext, "next pane"),
     ("focus_prev", || Action::FocusPrev, "previous pane"),

@@ -10,6 +10,10 @@ pub enum EditTarget {
     Step { finding: String, step: String },
     /// The filter line (`f`).
     Filter,
+    /// The search line (`/`).
+    Search,
+    /// The time to jump to (`:`).
+    Jump,
 }
 
 /// Cursor movements and deletions (the keys are in `assets/keymap.toml`'s `editor` section).

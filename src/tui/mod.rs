@@ -13,6 +13,7 @@ pub mod navigate;
 pub mod panes;
 pub mod pivot;
 pub mod results;
+pub mod search;
 pub mod state;
 pub mod terminal;
 pub mod theme;
@@ -254,3 +255,5 @@ mod tests_nav;
 mod tests_snap;
 #[cfg(test)]
 mod tests_live;
+#[cfg(test)]
+mod tests_search;

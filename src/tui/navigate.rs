@@ -19,10 +19,19 @@ pub fn commit_allow(s: &mut AppState, d: &AllowDraft) -> Vec<Effect> {
     }
     let spec = draft_spec(d, field, &pattern, d.reason.trim());
     let covered = covered(s, &spec);
+    let host = s.target().map(|t| (t.key.clone(), t.display.clone()));
     s.case.case.add_allow(spec);
     s.refresh();
+    // A host the entry covers whole leaves Targets: say so, and how to see it again.
+    let gone = match host {
+        Some((key, display)) if s.target().is_none_or(|t| t.key != key) => format!(
+            "; {} hidden, every finding allow-listed (S shows it)",
+            crate::model::sanitize::clip(&display, 40)
+        ),
+        _ => String::new(),
+    };
     s.ui.status = format!(
-        "allow-listed {} = {pattern} (exactly as written; covers {covered} finding(s))",
+        "allow-listed {} = {pattern} (exactly as written; covers {covered} finding(s)){gone}",
         field.label()
     );
     vec![Effect::SaveCase]

@@ -208,6 +208,10 @@ pub struct UiState {
     pub live: Option<String>,
     /// Findings new or changed since the analyst last looked at them (followed collections).
     pub fresh: std::collections::BTreeMap<String, crate::live::changes::Kind>,
+    /// What `/` searches for (`n` / `N` move to its next and previous match).
+    pub search: Option<String>,
+    /// The Inspector's line the search stopped at last.
+    pub search_line: usize,
 }
 
 impl Default for UiState {
@@ -243,6 +247,8 @@ impl Default for UiState {
             live: None,
             fresh: std::collections::BTreeMap::new(),
             record: None,
+            search: None,
+            search_line: 0,
         }
     }
 }
@@ -444,23 +450,17 @@ impl AppState {
             .filter
             .as_ref()
             .is_some_and(|f| f.suppressed == crate::filter::Suppressed::Only);
-        // The host the analyst is on stays listed even when the allow-list now covers all of
-        // it (marked `~`), so the next key acts where they were looking; it leaves the list
-        // on a later refresh.
+        // A host the allow-list now covers whole leaves the list at once (the selection moves
+        // to the host ranked next); `S` lists it again, with every finding.
         self.targets = targets(
             &data.findings,
             &self.filter_pass,
             self.ui.show_suppressed || only_suppressed,
-            keep_target.as_deref(),
         );
         self.hidden_targets = if self.ui.show_suppressed {
             0
         } else {
-            hidden_targets(&data.findings, &self.filter_pass).saturating_sub(usize::from(
-                self.targets
-                    .iter()
-                    .any(|t| t.all_suppressed && Some(&t.key) == keep_target.as_ref()),
-            ))
+            hidden_targets(&data.findings, &self.filter_pass)
         };
         // Stay on the host and finding the analyst was looking at.
         if let Some(i) = keep_target.and_then(|k| self.targets.iter().position(|t| t.key == k)) {
@@ -541,8 +541,6 @@ impl AppState {
     }
 }
 
-/// Targets ranked by their highest finding score. Hosts whose findings are all suppressed stay
-/// listed (marked, at the bottom) so an allow-list decision never hides a host.
 /// Hosts whose every finding the allow-list covers.
 pub fn hidden_targets(findings: &[Finding], pass: &[bool]) -> usize {
     let mut active: BTreeMap<&str, bool> = BTreeMap::new();
@@ -560,7 +558,6 @@ pub fn targets(
     findings: &[Finding],
     pass: &[bool],
     show_suppressed: bool,
-    keep: Option<&str>,
 ) -> Vec<TargetRow> {
     let mut groups: BTreeMap<&str, Vec<usize>> = BTreeMap::new();
     let passes = |i: usize| pass.get(i).copied().unwrap_or(true);
@@ -597,7 +594,7 @@ pub fn targets(
                 all_suppressed,
             }
         })
-        .filter(|r| show_suppressed || !r.all_suppressed || keep == Some(r.key.as_str()))
+        .filter(|r| show_suppressed || !r.all_suppressed)
         .collect();
     rows.sort_by(|a, b| {
         a.all_suppressed

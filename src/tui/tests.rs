@@ -230,22 +230,27 @@ fn allow_listing_suppresses_at_once_and_saves() {
         "{}",
         s.ui.status
     );
-    // The host the analyst is on stays (marked `~`, ranked last, its count not raised) so the
-    // next key acts where they were looking; once they are elsewhere it leaves the list, the
-    // title says how many are hidden, and `S` shows them.
-    let row = s.targets.iter().find(|t| t.key == "PC01").unwrap();
-    assert!(row.all_suppressed, "all three RemCom findings suppressed");
-    assert_eq!(row.findings.len(), 3);
-    assert_eq!(s.target().map(|t| t.key.as_str()), Some("PC01"));
-    let after = s.targets.iter().position(|t| t.key == "PC01").unwrap();
-    assert!(after >= before, "ranked below active targets");
-    let (text, _) = screen(&s, 200, 60, color());
-    assert!(text.contains("~PC01"), "marked: {text}");
-    s.ui.target_sel = s.targets.iter().position(|t| t.key != "PC01").unwrap();
-    s.refresh();
+    // A host the entry covers whole leaves Targets at once (no count jumping to its suppressed
+    // findings, no row left behind): the selection moves on, the status line says where it
+    // went, the title says how many are hidden, and `S` shows it.
     assert!(
         s.targets.iter().all(|t| t.key != "PC01"),
-        "fully allow-listed host hidden once the analyst is elsewhere"
+        "fully allow-listed host hidden at once"
+    );
+    assert!(s.target().is_some_and(|t| t.key != "PC01"));
+    assert_eq!(s.ui.target_sel, before.min(s.targets.len() - 1));
+    let all = &s.data.as_ref().unwrap().findings;
+    for t in &s.targets {
+        assert!(
+            t.findings.iter().all(|&i| !all[i].is_suppressed()),
+            "{}: a row counts only the findings it shows",
+            t.key
+        );
+    }
+    assert!(
+        s.ui.status.contains("PC01") && s.ui.status.contains("hidden"),
+        "{}",
+        s.ui.status
     );
     assert_eq!(s.hidden_targets, 1);
     let (text, _) = screen(&s, 200, 60, color());

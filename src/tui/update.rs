@@ -242,6 +242,7 @@ fn changes_case(action: &Action) -> bool {
             | Action::EditCaseNote
             | Action::EditStepNote
             | Action::ToggleStep
+            | Action::Mark
             | Action::Export
             | Action::ExportFinding
     )
@@ -259,6 +260,12 @@ fn open_view(s: &mut AppState, action: &Action) -> bool {
             });
         }
         Action::Hops => s.ui.modal = Some(Modal::Hops { sel: 0 }),
+        Action::Search => {
+            s.ui.modal = Some(Modal::Edit(Editor::new(EditTarget::Search, String::new(), false)));
+        }
+        Action::JumpTime => {
+            s.ui.modal = Some(Modal::Edit(Editor::new(EditTarget::Jump, String::new(), false)));
+        }
         Action::AllowList => {
             s.ui.modal = Some(Modal::AllowList {
                 sel: 0,
@@ -347,6 +354,10 @@ fn update_main(s: &mut AppState, action: &Action) -> Vec<Effect> {
                 .unwrap_or_default();
         }
         Action::Copy | Action::CopyIocs => return copy(s, action),
+        Action::SearchNext | Action::SearchPrev => {
+            super::search::next(s, matches!(action, Action::SearchNext));
+        }
+        Action::Mark if super::search::toggle_mark(s) => return vec![Effect::SaveCase],
         Action::Up => move_sel(s, -1),
         Action::Down => move_sel(s, 1),
         Action::PageUp => move_sel(s, -PAGE),

@@ -108,11 +108,23 @@ fn edit(s: &mut AppState, mut e: Editor, action: &Action) -> (Option<Modal>, Vec
         Action::Edit(k) => e.key(*k),
         Action::Newline if e.multiline => e.insert('\n'),
         Action::Save | Action::Newline | Action::Open => {
-            return if e.target == EditTarget::Filter {
-                (apply_filter(s, e), vec![])
-            } else {
-                save_text(s, &e.target, &e.text);
-                (None, vec![Effect::SaveCase])
+            return match e.target {
+                EditTarget::Filter => (apply_filter(s, e), vec![]),
+                EditTarget::Search => {
+                    super::search::start(s, &e.text);
+                    (None, vec![])
+                }
+                EditTarget::Jump => match super::search::jump(s, &e.text) {
+                    Ok(()) => (None, vec![]),
+                    Err(why) => {
+                        s.ui.status = why;
+                        (Some(Modal::Edit(e)), vec![])
+                    }
+                },
+                _ => {
+                    save_text(s, &e.target, &e.text);
+                    (None, vec![Effect::SaveCase])
+                }
             };
         }
         _ => {}
@@ -171,7 +183,7 @@ fn save_text(s: &mut AppState, target: &EditTarget, text: &str) {
         EditTarget::Finding(id) => s.case.case.set_note(id, text),
         EditTarget::Case => s.case.case.case_note = text.to_string(),
         EditTarget::Step { finding, step } => s.case.case.set_step_note(finding, step, text),
-        EditTarget::Filter => return,
+        EditTarget::Filter | EditTarget::Search | EditTarget::Jump => return,
     }
     s.ui.status = "note saved".into();
 }

@@ -347,9 +347,10 @@ impl InspectorPane<'_> {
     fn notes(&self) -> Vec<Line<'static>> {
         let s = self.s;
         let mut lines = Vec::new();
+        let key = |action: &str, or: &'static str| s.keymap.key_for(action).unwrap_or(or).to_string();
         if let Some(f) = s.finding() {
             lines.push(Line::styled(
-                format!("Finding {} note (n to edit):", f.id),
+                format!("Finding {} note ({} to edit):", f.id, key("edit_finding_note", "e")),
                 self.theme.title(),
             ));
             lines.extend(
@@ -360,8 +361,35 @@ impl InspectorPane<'_> {
                     .map(|l| Line::from(for_note(l).into_owned())),
             );
             lines.push(Line::from(""));
+            let marks = s.case.case.marks(&f.id);
+            lines.push(Line::styled(
+                format!(
+                    "Marked events: {} ({} on a timeline or pivot row marks or unmarks it)",
+                    marks.len(),
+                    key("mark", "m")
+                ),
+                self.theme.title(),
+            ));
+            for m in marks {
+                lines.push(Line::from(format!(
+                    "{} {} {} {} {}",
+                    s.ui.zone.fmt_with(m.time, "%Y-%m-%d %H:%M:%S"),
+                    for_terminal(&m.host),
+                    for_terminal(&m.channel),
+                    m.event_id,
+                    for_terminal(&m.summary)
+                )));
+                lines.push(Line::styled(
+                    format!("    evidence: {}", for_terminal(&m.evidence)),
+                    self.theme.dim(),
+                ));
+            }
+            lines.push(Line::from(""));
         }
-        lines.push(Line::styled("Case note (N to edit):", self.theme.title()));
+        lines.push(Line::styled(
+            format!("Case note ({} to edit):", key("edit_case_note", "E")),
+            self.theme.title(),
+        ));
         lines.extend(
             s.case
                 .case
@@ -427,6 +455,28 @@ pub fn max_scroll(s: &AppState) -> usize {
     };
     let lines = cut_long(pane.lines(), usize::from(inner.width.max(1)));
     wrapped_rows(&lines, inner.width).saturating_sub(usize::from(inner.height))
+}
+
+/// The selected tab's lines as plain text (what search reads), and the scroll that puts line
+/// `at` on the pane's top row (held within `max_scroll`).
+pub fn line_texts(s: &AppState) -> Vec<String> {
+    let pane = InspectorPane {
+        s,
+        theme: Theme { color: false },
+    };
+    pane.lines().iter().map(ToString::to_string).collect()
+}
+
+/// The scroll that shows line `at` of the selected tab on the pane's top row.
+pub fn scroll_to_line(s: &AppState, at: usize) -> usize {
+    let inner = Block::default().borders(Borders::ALL).inner(super::inspector_rect(s));
+    let pane = InspectorPane {
+        s,
+        theme: Theme { color: false },
+    };
+    let lines = cut_long(pane.lines(), usize::from(inner.width.max(1)));
+    let before = wrapped_rows(&lines[..at.min(lines.len())], inner.width);
+    before.min(wrapped_rows(&lines, inner.width).saturating_sub(usize::from(inner.height)))
 }
 
 /// The rows above the selected step, and the rows it takes (its note and source line too).
@@ -521,7 +571,7 @@ impl Widget for InspectorPane<'_> {
         } else {
             s.ui.inspector_scroll
         };
-        Paragraph::new(lines)
+        Paragraph::new(super::with_matches(s, lines, self.theme))
             .wrap(Wrap { trim: false })
             .scroll((u16::try_from(scroll).unwrap_or(u16::MAX), 0))
             .render(body, buf);

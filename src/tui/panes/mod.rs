@@ -14,6 +14,74 @@ use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Clear, Paragraph, Wrap};
 
+/// A line with every occurrence of `needle` (upper or lower case alike) styled `hit` on top of
+/// its own style: the search's matches on screen.
+pub fn highlight(line: Line<'static>, needle: &str, hit: ratatui::style::Style) -> Line<'static> {
+    let needle: Vec<char> = needle.chars().map(fold).collect();
+    if needle.is_empty() {
+        return line;
+    }
+    let chars: Vec<(char, ratatui::style::Style)> = line
+        .spans
+        .iter()
+        .flat_map(|sp| sp.content.chars().map(move |c| (c, sp.style)))
+        .collect();
+    let folded: Vec<char> = chars.iter().map(|(c, _)| fold(*c)).collect();
+    let mut hits = vec![false; chars.len()];
+    let mut any = false;
+    let mut i = 0;
+    while i + needle.len() <= folded.len() {
+        if folded[i..i + needle.len()] == needle[..] {
+            hits[i..i + needle.len()].iter_mut().for_each(|h| *h = true);
+            any = true;
+            i += needle.len();
+        } else {
+            i += 1;
+        }
+    }
+    if !any {
+        return line;
+    }
+    let mut spans: Vec<Span<'static>> = Vec::new();
+    let mut cur = String::new();
+    let mut cur_style = None;
+    for ((c, style), hit_here) in chars.into_iter().zip(hits) {
+        let style = if hit_here { style.patch(hit) } else { style };
+        if cur_style != Some(style) {
+            if let Some(st) = cur_style {
+                spans.push(Span::styled(std::mem::take(&mut cur), st));
+            }
+            cur_style = Some(style);
+        }
+        cur.push(c);
+    }
+    if let Some(st) = cur_style {
+        spans.push(Span::styled(cur, st));
+    }
+    Line {
+        spans,
+        style: line.style,
+        alignment: line.alignment,
+    }
+}
+
+/// The lines with the search's matches marked (every pane shows them; `n` / `N` move in the
+/// focused one).
+pub fn with_matches(s: &AppState, lines: Vec<Line<'static>>, theme: Theme) -> Vec<Line<'static>> {
+    match s.ui.search.as_deref() {
+        Some(q) if !q.is_empty() => lines
+            .into_iter()
+            .map(|l| highlight(l, q, theme.matched()))
+            .collect(),
+        _ => lines,
+    }
+}
+
+/// A character as search compares it (lower case).
+pub fn fold(c: char) -> char {
+    c.to_lowercase().next().unwrap_or(c)
+}
+
 /// Whether the terminal is large enough for all panes at once.
 pub fn is_wide(area: Rect) -> bool {
     area.width >= 120 && area.height >= 30
@@ -163,12 +231,19 @@ fn hints(s: &AppState) -> Vec<String> {
     vec![
         format!("{} export", k("export")),
         format!("{} hops", k("hops")),
+        format!("{} time", k("jump_time")),
+        format!("{} mark", k("mark")),
         format!("{} note", k("edit_finding_note")),
         format!("{} triage", k("tab_triage")),
         format!("{} allow", k("allow")),
         format!("{} filter", k("filter")),
         format!("{} back", k("back")),
         format!("{} find", k("find")),
+        if s.ui.search.is_some() {
+            format!("{}/{} next match", k("search_next"), k("search_prev"))
+        } else {
+            format!("{} search", k("search"))
+        },
         format!("{} help", k("help")),
         format!("{} quit", k("quit")),
     ]

@@ -83,9 +83,13 @@ fn editor(e: &Editor, theme: Theme) -> (String, Vec<Line<'static>>, usize) {
         EditTarget::Case => "Edit case note".into(),
         EditTarget::Step { step, .. } => format!("Edit note for step {step}"),
         EditTarget::Filter => "Filter".into(),
+        EditTarget::Search => "Search the pane".into(),
+        EditTarget::Jump => "Jump to a time".into(),
     };
     let keys = match (e.multiline, &e.target) {
         (_, EditTarget::Filter) => "enter applies, esc cancels",
+        (_, EditTarget::Search) => "enter finds, then n / N; esc cancels",
+        (_, EditTarget::Jump) => "enter jumps, esc cancels",
         (true, _) => "ctrl-s saves, enter new line, esc cancels",
         (false, _) => "enter or ctrl-s saves, esc cancels",
     };
@@ -124,6 +128,24 @@ fn editor(e: &Editor, theme: Theme) -> (String, Vec<Line<'static>>, usize) {
         ] {
             lines.push(Line::styled(help, theme.dim()));
         }
+    }
+    let help: &[&str] = match e.target {
+        EditTarget::Search => &[
+            "text in the rows of the focused pane (any field of an event), upper or lower case",
+            "n: next match, N: previous; an empty line ends the search",
+        ],
+        EditTarget::Jump => &[
+            "11:40 or 11:40:56 (on the day of the selected row), 2020-08-27, \"2020-08-27 11:40\"",
+            "in the zone times are shown in (z cycles); 2020-08-27T11:40:56Z for UTC",
+            "the timeline (or the open pivot) goes to its first row at or after that time",
+        ],
+        _ => &[],
+    };
+    if !help.is_empty() {
+        lines.push(Line::from(""));
+    }
+    for h in help {
+        lines.push(Line::styled(*h, theme.dim()));
     }
     (format!(" {what} ({keys}) "), lines, cursor_line)
 }

@@ -160,6 +160,6 @@ impl Widget for TargetsPane<'_> {
                 "no findings: nothing points at remote service-based lateral movement"
             }));
         }
-        Paragraph::new(lines).render(inner, buf);
+        Paragraph::new(super::with_matches(s, lines, self.theme)).render(inner, buf);
     }
 }

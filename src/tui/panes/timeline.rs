@@ -141,8 +141,40 @@ impl Widget for TimelinePane<'_> {
                 "select a target (Targets pane) to see its chain",
             ));
         }
-        Paragraph::new(lines).render(inner, buf);
+        Paragraph::new(super::with_matches(s, lines, self.theme)).render(inner, buf);
     }
+}
+
+/// Row `n` of a pivot as shown: a finding, then the events (with their year when the events
+/// span years); `None` past the end.
+pub fn pivot_row_text(s: &AppState, p: &crate::tui::state::Pivot, n: usize) -> Option<String> {
+    let data = s.data.as_ref()?;
+    if n < p.findings.len() {
+        let f = data.findings.get(p.findings[n])?;
+        return Some(format!(
+            "FINDING {:<4} {:>3} {} {} svc={} user={}",
+            sev_short(f.severity),
+            f.score,
+            f.id,
+            f.target_host,
+            f.service_label(),
+            f.user.as_deref().unwrap_or("-")
+        ));
+    }
+    let e = data.store.get(*p.events.get(n - p.findings.len())?)?;
+    let mark = if s.finding().is_some_and(|f| s.case.case.is_marked(&f.id, &e)) {
+        "● "
+    } else {
+        ""
+    };
+    Some(format!(
+        "{mark}{} {} {} {}",
+        s.ui.zone.fmt_with(e.ts, s.row_time_format()),
+        // The host as Targets names it.
+        e.host.display,
+        e.event_id,
+        with_source_host(summary(&e), &e, &data.addresses)
+    ))
 }
 
 /// An imported finding's stage whose event was not loaded: shown from the finding.
@@ -156,6 +188,7 @@ fn row_data(s: &AppState, idx: usize) -> Option<RowData> {
     let data = s.data.as_ref()?;
     if let Some(e) = data.store.get(idx) {
         return Some(RowData {
+            marked: s.finding().is_some_and(|f| s.case.case.is_marked(&f.id, &e)),
             ts: e.ts,
             host_key: e.host.key.to_string(),
             host: e.host.display.to_string(),
@@ -164,6 +197,7 @@ fn row_data(s: &AppState, idx: usize) -> Option<RowData> {
         });
     }
     unloaded(s, idx).map(|st| RowData {
+        marked: false,
         ts: st.time,
         host_key: crate::model::host_key(&st.host),
         host: st.host.clone(),
@@ -197,6 +231,8 @@ pub fn with_source_host(
 
 /// What a timeline row shows of its event.
 struct RowData {
+    /// Marked on the finding (`m`).
+    marked: bool,
     ts: chrono::DateTime<chrono::Utc>,
     host_key: String,
     host: String,
@@ -214,7 +250,11 @@ impl TimelinePane<'_> {
         g: &str,
         (target, width, selected, dated): (&str, usize, bool, bool),
     ) -> Line<'static> {
-        let gutter = if stage.is_some() { "┃" } else { "│" };
+        let gutter = match (e.marked, stage.is_some()) {
+            (true, _) => "●",
+            (false, true) => "┃",
+            (false, false) => "│",
+        };
         let other_host = if e.host_key == target {
             String::new()
         } else {
@@ -276,7 +316,7 @@ impl TimelinePane<'_> {
             .border_style(self.theme.border(s.ui.focus == Pane::Timeline));
         let inner = block.inner(area);
         block.render(area, buf);
-        let (Some(p), Some(data)) = (s.ui.pivots.last(), s.data.as_ref()) else {
+        let (Some(p), Some(_)) = (s.ui.pivots.last(), s.data.as_ref()) else {
             return;
         };
         let height = usize::from(inner.height);
@@ -285,29 +325,8 @@ impl TimelinePane<'_> {
         let start = window_start(p.sel, height);
         let mut lines = Vec::new();
         for n in start..total.min(start + height) {
-            let text = if n < p.findings.len() {
-                let f = &data.findings[p.findings[n]];
-                format!(
-                    "FINDING {:<4} {:>3} {} {} svc={} user={}",
-                    sev_short(f.severity),
-                    f.score,
-                    f.id,
-                    f.target_host,
-                    f.service_label(),
-                    f.user.as_deref().unwrap_or("-")
-                )
-            } else {
-                let Some(e) = data.store.get(p.events[n - p.findings.len()]) else {
-                    continue;
-                };
-                format!(
-                    "{} {} {} {}",
-                    s.ui.zone.fmt_with(e.ts, s.row_time_format()),
-                    // The host as Targets names it.
-                    e.host.display,
-                    e.event_id,
-                    with_source_host(summary(&e), &e, &data.addresses)
-                )
+            let Some(text) = pivot_row_text(s, p, n) else {
+                continue;
             };
             let style = if n == p.sel {
                 self.theme.selected()
@@ -322,7 +341,7 @@ impl TimelinePane<'_> {
         if total == 0 {
             lines.push(Line::from("nothing shares this value"));
         }
-        Paragraph::new(lines).render(inner, buf);
+        Paragraph::new(super::with_matches(s, lines, self.theme)).render(inner, buf);
     }
 }
 
