@@ -25,6 +25,7 @@ macro_rules! internal {
 internal! {
     case;
     cli;
+    config;
     demo;
     detect;
     sink;

@@ -1188,3 +1188,68 @@ fn a_folder_without_logs_is_named_with_what_it_held() {
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("no files in it"));
 }
+
+/// The config file: every command takes its profile, zone and allow-list files (a flag still
+/// wins), `svchop config --print` says where each setting came from, and a bad file is exit 2
+/// naming the file and the line.
+#[test]
+fn the_config_file_is_read_by_every_command() {
+    let home = tempfile::tempdir().unwrap();
+    let dir = home.path().join("svchop");
+    std::fs::create_dir(&dir).unwrap();
+    std::fs::write(dir.join("allow.toml"), "[[entry]]\nfield = \"service_name\"\npattern = \"RemCom*\"\nand = [{ field = \"source_ip\", pattern = \"10.0.2.16\" }]\nreason = \"sanctioned by change CHG-1\"\n").unwrap();
+    std::fs::write(
+        dir.join("config.toml"),
+        "# an analyst's settings\ntz = \"+02:00\"\nallowlists = [\"allow.toml\"]\n",
+    )
+    .unwrap();
+    let file = lm("LM_REMCOM_5145_TargetHost.evtx");
+    let with = |cmd: &mut Command| {
+        cmd.env("XDG_CONFIG_HOME", home.path())
+            .env_remove("SVCHOP_CONFIG");
+    };
+    let mut c = svchop();
+    with(&mut c);
+    let text = stdout_ok(c.args(["scan"]).arg(&file));
+    assert!(
+        text.contains("3 suppressed"),
+        "the config's allow-list: {text}"
+    );
+    let mut c = svchop();
+    with(&mut c);
+    let text = stdout_ok(c.args(["scan", "--show-suppressed"]).arg(&file));
+    assert!(text.contains("+02:00"), "the config's zone: {text}");
+    let mut c = svchop();
+    with(&mut c);
+    let text = stdout_ok(
+        c.args(["scan", "--show-suppressed", "--tz", "UTC"])
+            .arg(&file),
+    );
+    assert!(!text.contains("+02:00"), "the flag wins: {text}");
+    let mut c = svchop();
+    with(&mut c);
+    let text = stdout_ok(c.args(["config", "--print"]));
+    assert!(
+        text.contains("tz = \"+02:00\"  # config file, line 2"),
+        "{text}"
+    );
+    assert!(
+        text.contains("profile = \"default\"  # built-in default"),
+        "{text}"
+    );
+    assert!(text.contains("allow.toml"), "{text}");
+    std::fs::write(
+        dir.join("config.toml"),
+        "tz = \"+02:00\"\n\nprofile = \"no-such\"\n",
+    )
+    .unwrap();
+    let mut c = svchop();
+    with(&mut c);
+    let out = c.args(["scan"]).arg(&file).output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("config.toml, line 3") && err.contains("no-such"),
+        "{err}"
+    );
+}

@@ -520,3 +520,50 @@ fn workbench_follows_a_collection_as_it_lands() {
         assert!(saved.contains("seen before the rest landed"), "{saved}");
     }
 }
+
+/// The mouse at 200x60: a click on a host selects it (its chain in the Timeline), the wheel over
+/// the Timeline moves there; with `mouse = false` in the config file a click does nothing.
+#[test]
+fn mouse_clicks_select_and_the_config_can_turn_it_off() {
+    if !have_tmux() {
+        return;
+    }
+    for mouse in [true, false] {
+        let dir = tempfile::tempdir().unwrap();
+        let config = dir.path().join("config.toml");
+        std::fs::write(&config, format!("mouse = {mouse}\n")).unwrap();
+        let case = dir.path().join("m.svchop-case.json");
+        let t = Tmux::start(
+            &format!(
+                "env SVCHOP_CONFIG='{}' {}",
+                config.display(),
+                open_cmd(&case)
+            ),
+            200,
+            60,
+        );
+        let s = t.wait_for("finding(s) loaded");
+        let y = s
+            .lines()
+            .position(|l| l.contains("PC01.example.corp"))
+            .expect("PC01 listed");
+        // SGR mouse report of a left click at column 5, row y (1-based).
+        t.literal(&format!("\x1b[<0;5;{}M", y + 1));
+        if mouse {
+            t.wait_for("Timeline 2019-02-16Z PC01");
+            // Three rows down: the fourth row's event (the svcctl pipe) in the Inspector below.
+            t.literal("\x1b[<65;120;10M");
+            let end = Instant::now() + Duration::from_secs(30);
+            while !t.screen().lines().skip(34).any(|l| l.contains("svcctl")) {
+                assert!(Instant::now() < end, "wheel: {}", t.screen());
+                std::thread::sleep(Duration::from_millis(50));
+            }
+        } else {
+            std::thread::sleep(Duration::from_millis(500));
+            let s = t.screen();
+            assert!(!s.contains("Timeline 2019-02-16Z PC01"), "{s}");
+        }
+        t.keys(&["q"]);
+        t.wait_gone();
+    }
+}

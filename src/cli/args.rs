@@ -186,6 +186,23 @@ pub enum Command {
     Completions(CompletionsArgs),
     /// Print svchop's manual page (roff) on standard output (`svchop man | man -l -`).
     Man,
+    /// The settings every command reads from the config file
+    /// (`$XDG_CONFIG_HOME/svchop/config.toml`, else `~/.config/svchop/config.toml`, or the file
+    /// `SVCHOP_CONFIG` names): default profile, display zone, colour, mouse, allow-list files
+    /// and keymap overrides.
+    Config(ConfigArgs),
+}
+
+/// `svchop config`.
+#[derive(Args, Debug)]
+pub struct ConfigArgs {
+    /// Print the effective settings as a config file, each with where it came from (the
+    /// default).
+    #[arg(long)]
+    pub print: bool,
+    /// Print only where the config file is (or would be).
+    #[arg(long, conflicts_with = "print")]
+    pub path: bool,
 }
 
 #[derive(Subcommand, Debug)]
@@ -435,7 +452,9 @@ impl DetectArgs {
         if self.no_default_allowlist {
             d.allowlist = Allowlist::default();
         }
-        for path in &self.allowlists {
+        // The allow-list files of the config file, then those given on the command line.
+        let configured = &crate::config::current().allowlists.value;
+        for path in configured.iter().chain(&self.allowlists) {
             let text = std::fs::read_to_string(path)
                 .with_context(|| format!("cannot read allow-list {}", path.display()))?;
             // A case file's allow-list decisions (the workbench's), as the case holds them.

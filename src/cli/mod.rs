@@ -13,11 +13,24 @@ mod sources;
 
 use anyhow::{Result, bail};
 pub use args::*;
-use clap::Parser;
 use std::process::ExitCode;
 
 pub fn main() -> ExitCode {
-    let cli = Cli::parse();
+    // The config file first: its settings are the flags' defaults (a bad file is exit 2 with
+    // its name and line, before anything runs).
+    let config = match crate::config::load() {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("svchop: {}", crate::model::sanitize::for_terminal(&e));
+            return ExitCode::from(2);
+        }
+    };
+    let cmd = config.defaults_on(<Cli as clap::CommandFactory>::command());
+    crate::config::set(config);
+    let cli = match <Cli as clap::FromArgMatches>::from_arg_matches(&cmd.get_matches()) {
+        Ok(c) => c,
+        Err(e) => e.exit(),
+    };
     let code = match run(cli) {
         Ok(code) => code,
         Err(e) => {
@@ -74,6 +87,17 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
                 clap_mangen::Man::new(page).render(&mut out)?;
             }
             crate::sink::text::emit(&String::from_utf8_lossy(&out))?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Some(Command::Config(a)) => {
+            let c = crate::config::current();
+            if a.path {
+                let p = c.path.as_ref().map_or_else(String::new, |p| p.display().to_string());
+                crate::sink::text::emit(&format!("{p}\n"))?;
+            } else {
+                let no_color = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
+                crate::sink::text::emit(&c.print(no_color))?;
+            }
             Ok(ExitCode::SUCCESS)
         }
         Some(Command::Events(a)) => events::events(&a),

@@ -71,6 +71,12 @@ pub enum Action {
     Cancel,
     Resize(u16, u16),
     // Internal, not bindable:
+    /// The mouse: the wheel or a click at a cell.
+    Mouse {
+        what: super::mouse::Mouse,
+        col: u16,
+        row: u16,
+    },
     Progress {
         files_done: usize,
         files_total: usize,

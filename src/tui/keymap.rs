@@ -29,6 +29,21 @@ impl Keymap {
         })
     }
 
+    /// The keymap with the config file's bindings over it (`[keys.<section>]`, key = action).
+    #[must_use]
+    pub fn with_overrides(
+        mut self,
+        keys: &BTreeMap<String, BTreeMap<String, crate::config::Setting<String>>>,
+    ) -> Self {
+        for (section, bound) in keys {
+            let m = self.sections.entry(section.clone()).or_default();
+            for (k, v) in bound {
+                m.insert(k.clone(), v.value.clone());
+            }
+        }
+        self
+    }
+
     fn lookup(&self, section: &str, key: &str) -> Option<Action> {
         self.sections
             .get(section)?
@@ -189,5 +204,33 @@ mod tests {
             km.resolve(Context::Editor, ctrl_s),
             Some(Action::Save)
         ));
+    }
+}
+
+#[cfg(test)]
+mod override_tests {
+    use super::*;
+
+    #[test]
+    fn the_config_file_rebinds_keys() {
+        let c = crate::config::parse(
+            "[keys.global]\n\"ctrl-f\" = \"find\"\nm = \"pivot_image\"\n",
+            std::path::Path::new("c.toml"),
+        )
+        .unwrap();
+        let km = Keymap::builtin().unwrap().with_overrides(&c.keys);
+        let ctrl_f = KeyEvent::new(KeyCode::Char('f'), KeyModifiers::CONTROL);
+        assert!(matches!(km.resolve(Context::Normal, ctrl_f), Some(Action::Find)));
+        let m = KeyEvent::new(KeyCode::Char('m'), KeyModifiers::NONE);
+        assert!(matches!(
+            km.resolve(Context::Normal, m),
+            Some(Action::Pivot(crate::pivot::PivotField::Image))
+        ));
+        // The help screen lists what is bound now.
+        assert!(
+            km.bindings()
+                .iter()
+                .any(|(s, k, a)| s == "global" && k == "ctrl-f" && a == "find")
+        );
     }
 }

@@ -9,6 +9,7 @@ pub mod hops;
 pub mod editor;
 pub mod keymap;
 pub mod live;
+pub mod mouse;
 pub mod navigate;
 pub mod panes;
 pub mod pivot;
@@ -173,6 +174,22 @@ fn export(s: &AppState) -> Result<String, String> {
 
 /// Runs the workbench until the analyst quits; says what became of the analyst's changes (a
 /// failed last save is tried once more on the way out).
+/// The wheel and a left click; other mouse events do nothing.
+fn mouse_action(m: crossterm::event::MouseEvent) -> Option<Action> {
+    use crossterm::event::{MouseButton, MouseEventKind as K};
+    let what = match m.kind {
+        K::ScrollUp => mouse::Mouse::WheelUp,
+        K::ScrollDown => mouse::Mouse::WheelDown,
+        K::Down(MouseButton::Left) => mouse::Mouse::Click,
+        _ => return None,
+    };
+    Some(Action::Mouse {
+        what,
+        col: m.column,
+        row: m.row,
+    })
+}
+
 /// How the workbench closed: what was saved, and why loading failed if it did (nothing
 /// readable: the command exits 2).
 pub struct Closed {
@@ -182,7 +199,8 @@ pub struct Closed {
 
 pub fn run(cfg: OpenConfig) -> Result<Closed> {
     let playbook = crate::case::playbook::Playbook::builtin()?;
-    let keymap = keymap::Keymap::builtin()?;
+    let settings = crate::config::current();
+    let keymap = keymap::Keymap::builtin()?.with_overrides(&settings.keys);
     let theme = theme::Theme::from_env();
     let mut state = AppState::new(cfg.case, playbook, keymap);
     state.ui.zone = cfg.zone;
@@ -198,7 +216,7 @@ pub fn run(cfg: OpenConfig) -> Result<Closed> {
         (Some(settings), Evidence::Paths(paths)) => live::follow(paths, options, settings, &tx),
         (_, evidence) => load(evidence, &options, &tx),
     });
-    let (mut term, _guard) = terminal::enter()?;
+    let (mut term, _guard) = terminal::enter(settings.mouse.value)?;
     let size = term.size()?;
     update(&mut state, Action::Resize(size.width, size.height));
     loop {
@@ -217,6 +235,7 @@ pub fn run(cfg: OpenConfig) -> Result<Closed> {
                 state.keymap.resolve(context(&state), k)
             }
             TermEvent::Resize(w, h) => Some(Action::Resize(w, h)),
+            TermEvent::Mouse(m) if settings.mouse.value => mouse_action(m),
             TermEvent::Paste(text) if matches!(context(&state), Context::Editor | Context::Finder) => {
                 Some(Action::Paste(text))
             }

@@ -145,7 +145,8 @@ impl Texts {
                     .is_some_and(|t| has(&t.display) || has(&t.key)),
                 Scope::Timeline => {
                     let rows = s.timeline_rows();
-                    rows.get(i).is_some_and(|r| has(&r.2) || event_has(s, r.0, needle))
+                    rows.get(i)
+                        .is_some_and(|r| has(&r.2) || event_has(s, r.0, needle))
                 }
                 Scope::Pivot => s.ui.pivots.last().is_some_and(|p| {
                     super::panes::timeline::pivot_row_text(s, p, i).is_some_and(|t| has(&t))
@@ -251,7 +252,10 @@ pub fn jump(s: &mut AppState, text: &str) -> Result<(), String> {
     }
     let shown = s.ui.zone.fmt_with(at, "%Y-%m-%d %H:%M:%S");
     s.ui.status = if found.is_some() {
-        format!("at the first row at or after {shown} ({})", s.ui.zone.label())
+        format!(
+            "at the first row at or after {shown} ({})",
+            s.ui.zone.label()
+        )
     } else {
         format!("every row is before {shown}: at the last")
     };

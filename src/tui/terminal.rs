@@ -2,7 +2,13 @@
 //! ratatui's init installs a panic hook that restores the terminal first; `Guard` restores it on
 //! every other way out (errors included).
 
-use crossterm::event::{DisableBracketedPaste, EnableBracketedPaste};
+use crossterm::event::{
+    DisableBracketedPaste, DisableMouseCapture, EnableBracketedPaste, EnableMouseCapture,
+};
+use std::sync::atomic::{AtomicBool, Ordering};
+
+/// The mouse is captured (the wheel and clicks reach the workbench).
+static MOUSE: AtomicBool = AtomicBool::new(false);
 use ratatui::DefaultTerminal;
 
 pub struct Guard;
@@ -14,6 +20,9 @@ impl Drop for Guard {
 }
 
 fn leave() {
+    if MOUSE.load(Ordering::Relaxed) {
+        let _ = crossterm::execute!(std::io::stdout(), DisableMouseCapture);
+    }
     let _ = crossterm::execute!(std::io::stdout(), DisableBracketedPaste);
     ratatui::restore();
 }
@@ -33,14 +42,19 @@ pub fn stdout_width() -> Option<usize> {
 }
 
 /// Raw mode, the alternate screen and bracketed paste (a pasted text arrives whole, so its line
-/// breaks do not act as Enter).
-pub fn enter() -> std::io::Result<(DefaultTerminal, Guard)> {
+/// breaks do not act as Enter); with `mouse`, the wheel and clicks too (the terminal's own
+/// selection then takes Shift).
+pub fn enter(mouse: bool) -> std::io::Result<(DefaultTerminal, Guard)> {
+    MOUSE.store(mouse, Ordering::Relaxed);
     Ok((init()?, Guard))
 }
 
 fn init() -> std::io::Result<DefaultTerminal> {
     let term = ratatui::try_init()?;
     crossterm::execute!(std::io::stdout(), EnableBracketedPaste)?;
+    if MOUSE.load(Ordering::Relaxed) {
+        crossterm::execute!(std::io::stdout(), EnableMouseCapture)?;
+    }
     Ok(term)
 }
 

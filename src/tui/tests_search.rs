@@ -103,10 +103,7 @@ fn matches_are_highlighted_on_screen() {
         .unwrap();
     let x = line[..line.find("RemComSvc").unwrap()].chars().count();
     let cell = &buf[(u16::try_from(x).unwrap(), u16::try_from(y).unwrap())];
-    assert!(
-        cell.modifier
-            .contains(ratatui::style::Modifier::UNDERLINED)
-    );
+    assert!(cell.modifier.contains(ratatui::style::Modifier::UNDERLINED));
 }
 
 #[test]
@@ -188,19 +185,29 @@ fn jump_goes_to_the_first_row_at_or_after_the_time() {
     type_line(
         &mut s,
         Action::JumpTime,
-        &t.format("%Y-%m-%d %H:%M:%S%.3f").to_string().replace(' ', "T"),
+        &t.format("%Y-%m-%d %H:%M:%S%.3f")
+            .to_string()
+            .replace(' ', "T"),
     );
     assert!(s.ui.modal.is_none(), "{}", s.ui.status);
     assert_eq!(s.ui.focus, Pane::Timeline);
     assert_eq!(s.ui.timeline_sel, want, "{}", s.ui.status);
     // A time alone is on the selected row's day.
     s.ui.timeline_sel = 0;
-    type_line(&mut s, Action::JumpTime, &t.format("%H:%M:%S%.3f").to_string());
+    type_line(
+        &mut s,
+        Action::JumpTime,
+        &t.format("%H:%M:%S%.3f").to_string(),
+    );
     assert_eq!(s.ui.timeline_sel, want, "{}", s.ui.status);
     // Past the end: the last row, said so; nonsense: the line stays open with why.
     type_line(&mut s, Action::JumpTime, "2099-01-01");
     assert_eq!(s.ui.timeline_sel, data_times.len() - 1);
-    assert!(s.ui.status.contains("every row is before"), "{}", s.ui.status);
+    assert!(
+        s.ui.status.contains("every row is before"),
+        "{}",
+        s.ui.status
+    );
     type_line(&mut s, Action::JumpTime, "teatime");
     assert!(matches!(s.ui.modal, Some(Modal::Edit(_))));
     assert!(s.ui.status.contains("not a time"), "{}", s.ui.status);
@@ -236,7 +243,10 @@ fn marks_are_listed_in_notes_saved_and_reported() {
         None,
     );
     assert!(md.contains("**Marked events** (1)"), "{md}");
-    assert!(md.contains(&format!("(evidence: {}", crate::model::sanitize::for_markdown(&marks[0].evidence))));
+    assert!(md.contains(&format!(
+        "(evidence: {}",
+        crate::model::sanitize::for_markdown(&marks[0].evidence)
+    )));
     // `m` again takes the mark off.
     s.ui.focus = Pane::Timeline;
     update(&mut s, Action::Mark);
@@ -253,8 +263,14 @@ fn the_new_keys_resolve_where_the_analyst_is() {
     let k = |c: char| KeyEvent::new(KeyCode::Char(c), KeyModifiers::NONE);
     let r = |ctx, ev| km.resolve(ctx, ev);
     assert!(matches!(r(Context::Normal, k('/')), Some(Action::Search)));
-    assert!(matches!(r(Context::Normal, k('n')), Some(Action::SearchNext)));
-    assert!(matches!(r(Context::Normal, k('N')), Some(Action::SearchPrev)));
+    assert!(matches!(
+        r(Context::Normal, k('n')),
+        Some(Action::SearchNext)
+    ));
+    assert!(matches!(
+        r(Context::Normal, k('N')),
+        Some(Action::SearchPrev)
+    ));
     assert!(matches!(r(Context::Normal, k(':')), Some(Action::JumpTime)));
     assert!(matches!(r(Context::Normal, k('m')), Some(Action::Mark)));
     assert!(matches!(
@@ -265,10 +281,19 @@ fn the_new_keys_resolve_where_the_analyst_is() {
         r(Context::Normal, k('e')),
         Some(Action::EditFindingNote)
     ));
-    assert!(matches!(r(Context::Triage, k('e')), Some(Action::EditStepNote)));
-    assert!(matches!(r(Context::Normal, k('E')), Some(Action::EditCaseNote)));
+    assert!(matches!(
+        r(Context::Triage, k('e')),
+        Some(Action::EditStepNote)
+    ));
+    assert!(matches!(
+        r(Context::Normal, k('E')),
+        Some(Action::EditCaseNote)
+    ));
     let ctrl_p = KeyEvent::new(KeyCode::Char('p'), KeyModifiers::CONTROL);
     assert!(matches!(r(Context::Normal, ctrl_p), Some(Action::Find)));
     // In an editor they are text.
-    assert!(matches!(r(Context::Editor, k('n')), Some(Action::Input('n'))));
+    assert!(matches!(
+        r(Context::Editor, k('n')),
+        Some(Action::Input('n'))
+    ));
 }

@@ -174,6 +174,17 @@ fn act(s: &mut AppState, action: Action) -> Vec<Effect> {
             s.ui.height = h;
             return vec![];
         }
+        Action::Mouse { what, col, row } => {
+            let Some(delta) = super::mouse::apply(s, what, col, row) else {
+                return vec![];
+            };
+            if s.ui.modal.is_some() {
+                let key = if delta < 0 { Action::Up } else { Action::Down };
+                return super::update_modal::update_modal(s, &key);
+            }
+            move_sel(s, delta);
+            return vec![];
+        }
         // `q` in the help view closes it (the analyst is reading keys, not leaving).
         Action::Quit if matches!(s.ui.modal, Some(Modal::Help { .. })) => {
             s.ui.modal = None;
