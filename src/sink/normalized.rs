@@ -47,9 +47,9 @@ impl TableFormat {
 /// Whether `name` is a part file of a table (either format).
 fn is_part(name: &str) -> bool {
     name.starts_with("events-")
-        && std::path::Path::new(name).extension().is_some_and(|x| {
-            x.eq_ignore_ascii_case("jsonl") || x.eq_ignore_ascii_case("parquet")
-        })
+        && std::path::Path::new(name)
+            .extension()
+            .is_some_and(|x| x.eq_ignore_ascii_case("jsonl") || x.eq_ignore_ascii_case("parquet"))
 }
 
 /// One part file being written.
@@ -94,50 +94,55 @@ impl Part {
 
 /// Parquet parts: rows gathered into Arrow record batches of the documented columns.
 mod parquet_part {
+    //! Parquet parts written with the parquet crate's own column writers (no Arrow in the build):
+    //! every column optional, strings as UTF-8 byte arrays, Snappy-compressed.
     use super::{COLUMNS, ColType};
-    use arrow_array::{ArrayRef, BooleanArray, Int32Array, Int64Array, RecordBatch, StringArray};
-    use arrow_schema::{DataType, Field, Schema};
-    use parquet::arrow::ArrowWriter;
     use parquet::basic::Compression;
+    use parquet::column::writer::ColumnWriter;
+    use parquet::data_type::ByteArray;
     use parquet::file::properties::WriterProperties;
+    use parquet::file::writer::SerializedFileWriter;
     use serde_json::Value;
     use std::sync::Arc;
 
-    /// Rows per record batch (row group pieces).
+    /// Rows per row group.
     const BATCH: usize = 1 << 16;
 
     pub struct Writer {
-        out: ArrowWriter<std::fs::File>,
-        schema: Arc<Schema>,
+        out: SerializedFileWriter<std::fs::File>,
         rows: Vec<Value>,
     }
 
-    pub fn schema() -> Schema {
-        Schema::new(
-            COLUMNS
-                .iter()
-                .map(|(n, t, _)| {
-                    let dt = match t {
-                        ColType::String => DataType::Utf8,
-                        ColType::Long => DataType::Int64,
-                        ColType::Int => DataType::Int32,
-                        ColType::Bool => DataType::Boolean,
-                    };
-                    Field::new(*n, dt, true)
-                })
-                .collect::<Vec<_>>(),
-        )
+    /// The table's schema as a Parquet message type.
+    pub fn message_type() -> String {
+        let fields: Vec<String> = COLUMNS
+            .iter()
+            .map(|(n, t, _)| {
+                let ty = match t {
+                    ColType::String => "BYTE_ARRAY",
+                    ColType::Long => "INT64",
+                    ColType::Int => "INT32",
+                    ColType::Bool => "BOOLEAN",
+                };
+                let annotation = if matches!(t, ColType::String) {
+                    " (STRING)"
+                } else {
+                    ""
+                };
+                format!("  OPTIONAL {ty} {n}{annotation};")
+            })
+            .collect();
+        format!("message svchop_events {{\n{}\n}}", fields.join("\n"))
     }
 
     impl Writer {
         pub fn new(f: std::fs::File) -> anyhow::Result<Self> {
-            let schema = Arc::new(schema());
+            let schema = Arc::new(parquet::schema::parser::parse_message_type(&message_type())?);
             let props = WriterProperties::builder()
                 .set_compression(Compression::SNAPPY)
                 .build();
             Ok(Writer {
-                out: ArrowWriter::try_new(f, Arc::clone(&schema), Some(props))?,
-                schema,
+                out: SerializedFileWriter::new(f, schema, Arc::new(props))?,
                 rows: Vec::with_capacity(BATCH),
             })
         }
@@ -150,44 +155,44 @@ mod parquet_part {
             Ok(())
         }
 
+        /// The buffered rows as one row group, column by column: the values present, and a
+        /// definition level per row (1 present, 0 null).
         fn flush(&mut self) -> anyhow::Result<()> {
             if self.rows.is_empty() {
                 return Ok(());
             }
             let rows = std::mem::take(&mut self.rows);
-            let get = |name: &'static str| rows.iter().map(move |r| r.get(name));
-            let columns: Vec<ArrayRef> = COLUMNS
-                .iter()
-                .map(|(n, t, _)| -> ArrayRef {
-                    match t {
-                        ColType::String => Arc::new(
-                            get(n)
-                                .map(|v| v.and_then(Value::as_str))
-                                .collect::<StringArray>(),
-                        ),
-                        ColType::Long => Arc::new(
-                            get(n)
-                                .map(|v| v.and_then(Value::as_i64))
-                                .collect::<Int64Array>(),
-                        ),
-                        ColType::Int => Arc::new(
-                            get(n)
-                                .map(|v| {
-                                    v.and_then(Value::as_i64)
-                                        .and_then(|x| i32::try_from(x).ok())
-                                })
-                                .collect::<Int32Array>(),
-                        ),
-                        ColType::Bool => Arc::new(
-                            get(n)
-                                .map(|v| v.and_then(Value::as_bool))
-                                .collect::<BooleanArray>(),
-                        ),
+            let mut group = self.out.next_row_group()?;
+            for (name, _, _) in COLUMNS {
+                let Some(mut col) = group.next_column()? else {
+                    anyhow::bail!("parquet: no column for {name}");
+                };
+                let cells: Vec<Option<&Value>> = rows.iter().map(|r| r.get(*name)).collect();
+                match col.untyped() {
+                    ColumnWriter::ByteArrayColumnWriter(w) => {
+                        let (vals, defs) = levels(&cells, |v| {
+                            v.as_str().map(|s| ByteArray::from(s.as_bytes().to_vec()))
+                        });
+                        w.write_batch(&vals, Some(&defs), None)?;
                     }
-                })
-                .collect();
-            let batch = RecordBatch::try_new(Arc::clone(&self.schema), columns)?;
-            self.out.write(&batch)?;
+                    ColumnWriter::Int64ColumnWriter(w) => {
+                        let (vals, defs) = levels(&cells, Value::as_i64);
+                        w.write_batch(&vals, Some(&defs), None)?;
+                    }
+                    ColumnWriter::Int32ColumnWriter(w) => {
+                        let (vals, defs) =
+                            levels(&cells, |v| v.as_i64().and_then(|x| i32::try_from(x).ok()));
+                        w.write_batch(&vals, Some(&defs), None)?;
+                    }
+                    ColumnWriter::BoolColumnWriter(w) => {
+                        let (vals, defs) = levels(&cells, Value::as_bool);
+                        w.write_batch(&vals, Some(&defs), None)?;
+                    }
+                    _ => anyhow::bail!("parquet: column {name} has a type svchop does not write"),
+                }
+                col.close()?;
+            }
+            group.close()?;
             Ok(())
         }
 
@@ -196,6 +201,25 @@ mod parquet_part {
             self.out.close()?;
             Ok(())
         }
+    }
+
+    /// The values present and each row's definition level.
+    fn levels<T>(
+        cells: &[Option<&Value>],
+        get: impl Fn(&Value) -> Option<T>,
+    ) -> (Vec<T>, Vec<i16>) {
+        let mut vals = Vec::with_capacity(cells.len());
+        let defs = cells
+            .iter()
+            .map(|c| match c.and_then(|v| get(v)) {
+                Some(x) => {
+                    vals.push(x);
+                    1
+                }
+                None => 0,
+            })
+            .collect();
+        (vals, defs)
     }
 }
 
@@ -339,42 +363,33 @@ mod tests {
 
     #[test]
     fn a_parquet_table_holds_every_row_in_the_documented_columns() {
-        use arrow_array::Array;
-        let events = crate::demo::events(&crate::demo::generate(
-            &crate::demo::DemoOptions::default(),
-        ));
+        use parquet::file::reader::{FileReader, SerializedFileReader};
+        use parquet::record::RowAccessor;
+        let events =
+            crate::demo::events(&crate::demo::generate(&crate::demo::DemoOptions::default()));
         let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
         let m = write_table(events.iter(), dir.path(), Vec::new(), TableFormat::Parquet)
             .unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(m.parts, vec!["events-00000.parquet".to_string()]);
         let f = std::fs::File::open(dir.path().join(&m.parts[0])).unwrap_or_else(|e| panic!("{e}"));
-        let reader =
-            parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder::try_new(f)
-                .and_then(parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder::build)
-                .unwrap_or_else(|e| panic!("{e}"));
+        let reader = SerializedFileReader::new(f).unwrap_or_else(|e| panic!("{e}"));
+        let schema = reader.metadata().file_metadata().schema_descr_ptr();
+        let names: Vec<String> = schema
+            .columns()
+            .iter()
+            .map(|c| c.name().to_string())
+            .collect();
+        let want: Vec<String> = COLUMNS.iter().map(|c| c.0.to_string()).collect();
+        assert_eq!(names, want);
+        let at = |name: &str| names.iter().position(|n| n == name).unwrap_or(usize::MAX);
+        let (seq, id, ts) = (at("seq"), at("event_id"), at("ts"));
         let mut rows = 0;
-        for batch in reader {
-            let batch = batch.unwrap_or_else(|e| panic!("{e}"));
-            let names: Vec<String> = batch
-                .schema()
-                .fields()
-                .iter()
-                .map(|f| f.name().clone())
-                .collect();
-            let want: Vec<String> = COLUMNS.iter().map(|c| c.0.to_string()).collect();
-            assert_eq!(names, want);
-            let seq = batch
-                .column_by_name("seq")
-                .and_then(|c| c.as_any().downcast_ref::<arrow_array::Int64Array>())
-                .unwrap_or_else(|| panic!("seq column"));
-            assert!(seq.null_count() == 0);
-            assert_eq!(seq.value(0), i64::try_from(rows).unwrap_or(-1));
-            let ids = batch
-                .column_by_name("event_id")
-                .and_then(|c| c.as_any().downcast_ref::<arrow_array::Int32Array>())
-                .unwrap_or_else(|| panic!("event_id column"));
-            assert_eq!(ids.value(0), i32::from(events[rows].event_id));
-            rows += batch.num_rows();
+        for row in reader.get_row_iter(None).unwrap_or_else(|e| panic!("{e}")) {
+            let row = row.unwrap_or_else(|e| panic!("{e}"));
+            assert_eq!(row.get_long(seq).ok(), i64::try_from(rows).ok());
+            assert_eq!(row.get_int(id).ok(), Some(i32::from(events[rows].event_id)));
+            assert!(row.get_string(ts).is_ok_and(|t| t.starts_with('2')));
+            rows += 1;
         }
         assert_eq!(rows, events.len());
         assert_eq!(rows, m.rows);
