@@ -92,10 +92,9 @@ impl Part {
     }
 }
 
-/// Parquet parts: rows gathered into Arrow record batches of the documented columns.
+/// Parquet parts written with the parquet crate's own column writers (no Arrow in the build):
+/// the documented columns, every one optional, strings as UTF-8 byte arrays, Snappy-compressed.
 mod parquet_part {
-    //! Parquet parts written with the parquet crate's own column writers (no Arrow in the build):
-    //! every column optional, strings as UTF-8 byte arrays, Snappy-compressed.
     use super::{COLUMNS, ColType};
     use parquet::basic::Compression;
     use parquet::column::writer::ColumnWriter;
@@ -211,7 +210,7 @@ mod parquet_part {
         let mut vals = Vec::with_capacity(cells.len());
         let defs = cells
             .iter()
-            .map(|c| match c.and_then(|v| get(v)) {
+            .map(|c| match c.and_then(&get) {
                 Some(x) => {
                     vals.push(x);
                     1
