@@ -34,6 +34,8 @@ if grep -rln "ratatui\|crossterm" src --include='*.rs' | grep -v '^src/tui/'; th
   exit 1
 fi
 cargo fmt --all -- --check
+# cargo fmt does not reach the modules lib.rs declares through its `internal!` macro: every file.
+find src tests benches examples fuzz -name '*.rs' -print0 2>/dev/null | xargs -0 rustfmt --edition 2024 --check
 cargo clippy --all-targets --locked -- -D warnings
 # Without the `bench` feature too: the crate-private build has its own dead-code and API lints.
 cargo clippy --lib --bins --locked -- -D warnings

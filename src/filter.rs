@@ -178,7 +178,8 @@ impl Filter {
             Suppressed::Hide if f.is_suppressed() => return false,
             _ => {}
         }
-        if self.since.is_some_and(|s| f.last_seen < s) || self.until.is_some_and(|u| f.first_seen > u)
+        if self.since.is_some_and(|s| f.last_seen < s)
+            || self.until.is_some_and(|u| f.first_seen > u)
         {
             return false;
         }
@@ -187,7 +188,11 @@ impl Filter {
             .iter()
             .flat_map(|s| [s.name.as_deref(), s.image_path.as_deref()])
             .flatten();
-        let sources = f.source_hosts.iter().chain(&f.source_ips).map(String::as_str);
+        let sources = f
+            .source_hosts
+            .iter()
+            .chain(&f.source_ips)
+            .map(String::as_str);
         if !(any(&self.hosts, &mut std::iter::once(f.target_host.as_str()))
             && any(&self.users, &mut f.user.as_deref().into_iter())
             && any(&self.tools, &mut f.tools.iter().map(String::as_str))
@@ -297,8 +302,17 @@ mod tests {
         let g = Filter::parse(r#"since:"2020-10-19 13:05""#, plus2).unwrap();
         assert_eq!(g.since, Some(utc("2020-10-19T11:05:00Z")));
         // An unknown key is a free word; a bad value is an error that says what is expected.
-        assert_eq!(Filter::parse("c:\\windows", DisplayZone::Utc).unwrap().words, ["c:\\windows"]);
-        assert!(Filter::parse("sev:urgent", DisplayZone::Utc).unwrap_err().contains("critical"));
+        assert_eq!(
+            Filter::parse("c:\\windows", DisplayZone::Utc)
+                .unwrap()
+                .words,
+            ["c:\\windows"]
+        );
+        assert!(
+            Filter::parse("sev:urgent", DisplayZone::Utc)
+                .unwrap_err()
+                .contains("critical")
+        );
         assert!(Filter::parse("since:yesterday", DisplayZone::Utc).is_err());
         assert!(Filter::parse("  ", DisplayZone::Utc).unwrap().is_empty());
     }
@@ -310,8 +324,16 @@ mod tests {
             Some("cmd.exe /c whoami > \\\\127.0.0.1\\ADMIN$\\__out".into());
         let f = Filter::parse("WHOAMI admin$", DisplayZone::Utc).unwrap();
         assert!(f.matches_event(&e));
-        assert!(!Filter::parse("mimikatz", DisplayZone::Utc).unwrap().matches_event(&e));
-        assert!(Filter::parse("ws01 sysmon", DisplayZone::Utc).unwrap().matches_event(&e));
+        assert!(
+            !Filter::parse("mimikatz", DisplayZone::Utc)
+                .unwrap()
+                .matches_event(&e)
+        );
+        assert!(
+            Filter::parse("ws01 sysmon", DisplayZone::Utc)
+                .unwrap()
+                .matches_event(&e)
+        );
         let late = Filter::parse("since:2030-01-01", DisplayZone::Utc).unwrap();
         assert!(!late.matches_event(&e));
     }

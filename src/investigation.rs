@@ -205,7 +205,11 @@ impl Investigation {
     /// A fleet part: its facts learned (phase 1), or the events of its hosts and those the
     /// facts carry, scanned host by host with the facts of the whole collection (phase 2). A
     /// part may hold nothing of use (a partition without rows): no facts or findings, no error.
-    fn fleet_part(paths: &[PathBuf], facts: Option<&FleetFacts>, options: &Options) -> Investigation {
+    fn fleet_part(
+        paths: &[PathBuf],
+        facts: Option<&FleetFacts>,
+        options: &Options,
+    ) -> Investigation {
         let mut parts = crate::store::read_all(paths, &options.load, &|_, _| {});
         let Some(facts) = facts else {
             let loaded = parts.into_loaded();
@@ -467,7 +471,11 @@ fn no_logs(paths: &[PathBuf], loaded: &Loaded) -> Result<(), OpenError> {
             "{} file(s) ignored, none EVTX, JSON, Event XML, EvtxECmd CSV or an archive of them ({}{})",
             loaded.ignored.len(),
             first.join("; "),
-            if more > 0 { format!("; {more} more") } else { String::new() }
+            if more > 0 {
+                format!("; {more} more")
+            } else {
+                String::new()
+            }
         )
     };
     Err(OpenError::NoLogs {

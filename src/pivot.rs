@@ -476,7 +476,9 @@ fn with_sid_accounts(
 ) -> (Vec<usize>, Vec<usize>) {
     let mut names: Vec<String> = Vec::new();
     for &i in &events {
-        let Some(e) = store.get_typed(i) else { continue };
+        let Some(e) = store.get_typed(i) else {
+            continue;
+        };
         for a in [&e.fields.subject, &e.fields.target] {
             if a.sid.as_deref().is_some_and(|s| eq(s, sid))
                 && let Some(name) = a.display()

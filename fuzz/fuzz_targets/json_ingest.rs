@@ -8,7 +8,11 @@ use svchop::ingest::json::{JsonOptions, read_json_from};
 
 fuzz_target!(|data: &[u8]| {
     let shown: Arc<str> = Arc::from("fuzz.json");
-    let opts = JsonOptions { forced: None, assume_offset: None, whole_values: false };
+    let opts = JsonOptions {
+        forced: None,
+        assume_offset: None,
+        whole_values: false,
+    };
     let (events, report) = read_json_from(data, &shown, opts);
     assert!(report.records_kept as usize == events.len());
     for e in &events {

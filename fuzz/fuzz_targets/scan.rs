@@ -12,7 +12,11 @@ static DETECTOR: OnceLock<Detector> = OnceLock::new();
 fuzz_target!(|data: &[u8]| {
     let det = DETECTOR.get_or_init(|| Detector::builtin("default").expect("assets"));
     let shown: Arc<str> = Arc::from("fuzz.jsonl");
-    let opts = JsonOptions { forced: None, assume_offset: None, whole_values: false };
+    let opts = JsonOptions {
+        forced: None,
+        assume_offset: None,
+        whole_values: false,
+    };
     let (events, _) = read_json_from(data, &shown, opts);
     let store = Arc::new(svchop::store::from_events(events, false).0);
     let (findings, _) = det.scan(&store, true);

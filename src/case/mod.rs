@@ -2,7 +2,6 @@
 //! (atomically), and the report exports. Pure apart from `persist`, which only writes the case
 //! file and exports, never the evidence.
 
-
 pub mod imported;
 pub mod persist;
 pub mod playbook;
@@ -148,7 +147,9 @@ impl MarkedEvent {
 
     /// Whether two marks stand for the same event (where it was read, when, which id).
     pub fn same_event(&self, other: &MarkedEvent) -> bool {
-        self.evidence == other.evidence && self.time == other.time && self.event_id == other.event_id
+        self.evidence == other.evidence
+            && self.time == other.time
+            && self.event_id == other.event_id
     }
 }
 
@@ -229,7 +230,6 @@ impl Case {
         }
         gained
     }
-
 
     pub fn add_allow(&mut self, spec: AllowSpec) {
         if !self.allowlist.iter().any(|a| a.spec == spec) {

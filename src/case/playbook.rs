@@ -28,7 +28,6 @@ impl Playbook {
     pub fn step_count(&self) -> usize {
         self.step.len()
     }
-
 }
 
 fn or_unknown(v: String) -> String {

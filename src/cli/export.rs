@@ -45,7 +45,11 @@ pub(super) fn export(a: &ExportArgs) -> Result<ExitCode> {
     let opened = Investigation::open(evidence, &options, &|_| {})?;
     case.move_ids(&opened.id_moves);
     let findings = &opened.findings;
-    if let Some(missing) = a.findings.iter().find(|id| !findings.iter().any(|f| &&f.id == id)) {
+    if let Some(missing) = a
+        .findings
+        .iter()
+        .find(|id| !findings.iter().any(|f| &&f.id == id))
+    {
         anyhow::bail!("no finding {missing} in this case's evidence");
     }
     let playbook = crate::case::playbook::Playbook::builtin()?;

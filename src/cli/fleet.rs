@@ -6,9 +6,9 @@ use super::args::{
 };
 use super::report_problems;
 use super::scan::print_findings;
+use crate::detect::Detector;
 use crate::detect::fleet::{FactsError, FleetFacts};
 use crate::investigation::{Evidence, Investigation, Options};
-use crate::detect::Detector;
 use anyhow::{Context, Result, bail};
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -73,7 +73,12 @@ fn facts(a: &FleetFactsArgs) -> Result<ExitCode> {
     let f = opened
         .fleet_facts
         .context("no detector to learn the facts with")?;
-    write_out(&a.to, &(serde_json::to_string(&f)? + "\n"), &a.input.paths, &[])?;
+    write_out(
+        &a.to,
+        &(serde_json::to_string(&f)? + "\n"),
+        &a.input.paths,
+        &[],
+    )?;
     report_problems(&opened.report);
     Ok(ExitCode::SUCCESS)
 }

@@ -5,9 +5,9 @@
 use super::args::{ScanArgs, ScanFormat};
 use crate::detect::Severity;
 use crate::investigation::Options;
+use crate::live::Collection;
 use crate::live::changes::{Change, Kind};
 use crate::live::watch::Follow;
-use crate::live::Collection;
 use crate::model::sanitize::{clip, for_json};
 use anyhow::{Result, bail};
 use std::io::Write;
@@ -21,7 +21,11 @@ pub(super) fn scan_follow(a: &ScanArgs) -> Result<ExitCode> {
     if !matches!(format, ScanFormat::Jsonl | ScanFormat::Table) {
         bail!("--follow prints one line per change: use --format jsonl or table");
     }
-    if a.input.paths.iter().any(|p| crate::ingest::stdin::is_dash(p)) {
+    if a.input
+        .paths
+        .iter()
+        .any(|p| crate::ingest::stdin::is_dash(p))
+    {
         bail!("--follow watches folders and files: standard input (-) cannot be followed");
     }
     if a.output.fail_on.is_some() {

@@ -18,7 +18,8 @@ use std::process::ExitCode;
 pub fn main() -> ExitCode {
     // The config file first: its settings are the flags' defaults (a bad file is exit 2 with
     // its name and line, before anything runs).
-    let config = match crate::config::load() {
+    let config = match crate::config::load(&|n| crate::tui::action::Action::from_name(n).is_some())
+    {
         Ok(c) => c,
         Err(e) => {
             eprintln!("svchop: {}", crate::model::sanitize::for_terminal(&e));
@@ -92,7 +93,10 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         Some(Command::Config(a)) => {
             let c = crate::config::current();
             if a.path {
-                let p = c.path.as_ref().map_or_else(String::new, |p| p.display().to_string());
+                let p = c
+                    .path
+                    .as_ref()
+                    .map_or_else(String::new, |p| p.display().to_string());
                 crate::sink::text::emit(&format!("{p}\n"))?;
             } else {
                 let no_color = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
@@ -127,4 +131,3 @@ pub(super) fn report_problems(r: &crate::ingest::report::IngestReport) {
         );
     }
 }
-

@@ -4,11 +4,11 @@
 use super::args::{DemoArgs, OpenArgs};
 use crate::detect::Detector;
 use crate::detect::allowlist::Allowlist;
-use crate::sink::text::Stdout;
-use crate::sink::{Footer, FindingsFormat, Listing, findings_sink, write_all};
 use crate::ingest::LoadOptions;
 use crate::investigation::{Evidence, Investigation, Options};
+use crate::sink::text::Stdout;
 use crate::sink::text::emit;
+use crate::sink::{FindingsFormat, Footer, Listing, findings_sink, write_all};
 use anyhow::{Context, Result, bail};
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -164,8 +164,12 @@ fn needs_terminal() -> Result<()> {
 }
 
 pub(super) fn open(a: &OpenArgs) -> Result<ExitCode> {
-    if a.follow.follow && (a.findings.is_some() || a.paths.iter().any(|p| crate::ingest::stdin::is_dash(p))) {
-        anyhow::bail!("--follow watches evidence folders: it cannot be used with --findings or standard input (-)");
+    if a.follow.follow
+        && (a.findings.is_some() || a.paths.iter().any(|p| crate::ingest::stdin::is_dash(p)))
+    {
+        anyhow::bail!(
+            "--follow watches evidence folders: it cannot be used with --findings or standard input (-)"
+        );
     }
     if a.paths.is_empty() && a.findings.is_none() {
         bail!("give the evidence to open: svchop open PATH... (or --findings FILE)");

@@ -45,9 +45,7 @@ pub(super) fn print_findings(
     tz: crate::model::time::DisplayZone,
 ) -> Result<ExitCode> {
     let min = a.min_severity.unwrap_or(Severity::Low);
-    let listed = findings
-        .iter()
-        .filter(|f| shown(f, min, a.show_suppressed));
+    let listed = findings.iter().filter(|f| shown(f, min, a.show_suppressed));
     let suppressed = dropped + findings.iter().filter(|f| f.is_suppressed()).count();
     let listing = Listing {
         profile: profile.to_string(),

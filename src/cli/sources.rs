@@ -189,10 +189,8 @@ mod tests {
     fn the_sources_table_fits_80_columns() {
         let dir = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR"))
             .join("../shared/corpus/dev/evtx-attack-samples/Lateral Movement");
-        let options = crate::investigation::Options::scan_with(
-            None,
-            crate::ingest::LoadOptions::default(),
-        );
+        let options =
+            crate::investigation::Options::scan_with(None, crate::ingest::LoadOptions::default());
         let inv = Investigation::open(
             crate::investigation::Evidence::Paths(vec![dir]),
             &options,
@@ -203,7 +201,11 @@ mod tests {
         let table: Vec<&str> = text.lines().take_while(|l| !l.is_empty()).collect();
         assert!(table.len() > 10);
         for l in &table {
-            assert!(l.chars().count() <= 80, "{} columns: {l}", l.chars().count());
+            assert!(
+                l.chars().count() <= 80,
+                "{} columns: {l}",
+                l.chars().count()
+            );
         }
         assert!(text.contains("LM_REMCOM_5145_TargetHost.evtx"), "{text}");
         assert!(text.contains("PROBLEMS"));

@@ -85,7 +85,13 @@ pub fn install_7045(
     name: &str,
     image: &str,
 ) {
-    install_7045_as(env, h, ts, (sid, name, image), ("user mode service", "demand start"));
+    install_7045_as(
+        env,
+        h,
+        ts,
+        (sid, name, image),
+        ("user mode service", "demand start"),
+    );
 }
 
 /// A 7045 of a given service type and start type (a kernel driver: `kernel mode driver`,

@@ -41,6 +41,21 @@ pub struct Rescan {
     pub scanned: Vec<String>,
 }
 
+/// Each finding with where its stages' events were read (found again after the store changes).
+fn with_places(found: Vec<Finding>, packed: &Store) -> Vec<(Finding, Vec<Option<Place>>)> {
+    found
+        .into_iter()
+        .map(|f| {
+            let places = f
+                .stages
+                .iter()
+                .map(|s| packed.place(s.event_index))
+                .collect();
+            (f, places)
+        })
+        .collect()
+}
+
 impl Detector {
     /// The findings of `packed`, equal to `scan_keeping(packed, suppressed_per_host)`, scanning
     /// again only the hosts in `changed` (whose own events changed since `memo` was written),
@@ -94,13 +109,7 @@ impl Detector {
                     suppressed_per_host,
                 );
                 let reads = reads.noted();
-                let found = found
-                    .into_iter()
-                    .map(|f| {
-                        let places = f.stages.iter().map(|s| packed.place(s.event_index)).collect();
-                        (f, places)
-                    })
-                    .collect();
+                let found = with_places(found, packed);
                 let m = HostMemo {
                     digest: answers(&reads),
                     reads,
@@ -246,7 +255,11 @@ mod tests {
                         .map(|f| f.stages.iter().map(|s| s.event_index).collect())
                         .collect()
                 };
-                assert_eq!(index(&got.findings), index(&want), "{profile}: event indices");
+                assert_eq!(
+                    index(&got.findings),
+                    index(&want),
+                    "{profile}: event indices"
+                );
                 skipped += store.hosts().count() - got.scanned.len();
             }
             if profile == "default" {

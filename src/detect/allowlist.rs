@@ -195,7 +195,10 @@ fn entry_regex(field: AllowField, pattern: &str, literal: bool) -> String {
 
 /// A path glob folded as paths are (separators, case), its wildcards kept.
 fn normalize_path_glob(glob: &str) -> String {
-    glob.trim().trim_matches('"').replace('/', "\\").to_ascii_lowercase()
+    glob.trim()
+        .trim_matches('"')
+        .replace('/', "\\")
+        .to_ascii_lowercase()
 }
 
 /// `*` any run within one folder, `**` any run across folders, `?` one character but a `\\`.
@@ -235,18 +238,14 @@ fn holds(field: AllowField, re: &Regex, subject: &Subject<'_>) -> bool {
                     .all(|i| i.as_deref().is_some_and(hit))
         }
         AllowField::ServiceType => {
-            !f.services.is_empty()
-                && f.services.iter().all(|s| s.flags.iter().any(|x| hit(x)))
+            !f.services.is_empty() && f.services.iter().all(|s| s.flags.iter().any(|x| hit(x)))
         }
         AllowField::Account => f
             .user
             .as_deref()
             .is_some_and(|u| hit(u) || hit(u.rsplit('\\').next().unwrap_or(u))),
         AllowField::SourceHost => {
-            !f.source_hosts.is_empty()
-                && f.source_hosts
-                    .iter()
-                    .all(|h| hit(h) || hit(&host_key(h)))
+            !f.source_hosts.is_empty() && f.source_hosts.iter().all(|h| hit(h) || hit(&host_key(h)))
         }
         AllowField::SourceIp => !f.source_ips.is_empty() && f.source_ips.iter().all(|ip| hit(ip)),
         AllowField::TargetHost => hit(&f.target_host) || hit(&f.target_key),
@@ -255,9 +254,8 @@ fn holds(field: AllowField, re: &Regex, subject: &Subject<'_>) -> bool {
 
 /// What on a finding outranks an entry of facts the attacker chooses: the first sign found.
 pub fn attack_sign(f: &Finding) -> Option<String> {
-    let part = |name: &str| -> Option<&ScorePart> {
-        f.score_breakdown.iter().find(|p| p.name == name)
-    };
+    let part =
+        |name: &str| -> Option<&ScorePart> { f.score_breakdown.iter().find(|p| p.name == name) };
     if let Some(p) = part("fingerprint") {
         return Some(p.why.clone());
     }

@@ -1,9 +1,9 @@
 //! What the detections look up across a whole collection: per-host time windows over the store,
 //! which addresses belong to which host, and where lateral tools were run and at whom.
 
-use crate::model::stages::ids;
 use super::patterns::Patterns;
 use crate::model::host::{canonical_ip, host_key, is_loopback_or_empty, normalize_ip};
+use crate::model::stages::ids;
 use crate::model::{Event, HostName, is_ip_literal};
 use crate::store::{Ev, Window};
 use chrono::{DateTime, TimeDelta, Utc};
@@ -500,14 +500,18 @@ mod tests {
         let mut c = Context::default();
         let src: Arc<str> = Arc::from("WS01");
         for (s, idx) in [(30, 0), (10, 1), (20, 2), (20, 3), (40, 4), (20, 5)] {
-            c.outbound_smb
-                .entry("10.0.0.5".into())
-                .or_default()
-                .push((t(s), idx, Arc::clone(&src)));
+            c.outbound_smb.entry("10.0.0.5".into()).or_default().push((
+                t(s),
+                idx,
+                Arc::clone(&src),
+            ));
         }
         c.finish();
         let idx = |from, to| -> Vec<usize> {
-            c.smb_to("10.0.0.5", t(from), t(to)).iter().map(|x| x.1).collect()
+            c.smb_to("10.0.0.5", t(from), t(to))
+                .iter()
+                .map(|x| x.1)
+                .collect()
         };
         assert_eq!(idx(15, 30), vec![2, 3, 5, 0]);
         assert_eq!(idx(20, 20), vec![2, 3, 5]);

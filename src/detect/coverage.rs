@@ -3,8 +3,8 @@
 //! so that "no findings" is never mistaken for "no attack".
 
 use super::finding::Stage;
-use crate::model::Channel;
 use crate::ingest::report::{FileReport, Seen};
+use crate::model::Channel;
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 use std::collections::BTreeMap;
@@ -85,7 +85,11 @@ fn stage_rules(h: &Have<'_>) -> Vec<Blind> {
                     .hints
                     .get(&src.channel)
                     .map_or(String::new(), |t| format!(" ({t})"));
-                lacks.push(format!("the {} log has no {}{hint}", src.channel, ids.join("/")));
+                lacks.push(format!(
+                    "the {} log has no {}{hint}",
+                    src.channel,
+                    ids.join("/")
+                ));
             } else if Channel::from_name(ch) != Channel::Defender
                 && !absent.contains(&src.channel.as_str())
             {

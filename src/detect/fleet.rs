@@ -16,8 +16,8 @@
 
 use super::Detector;
 use super::context::Seen;
-use super::finding::Finding;
 use super::engine::hunt::Bursts;
+use super::finding::Finding;
 use crate::model::Event;
 use crate::store::Store;
 use chrono::{DateTime, Utc};
@@ -99,9 +99,7 @@ pub enum FactsError {
     Version(u32),
     #[error("facts of profile {found:?} given to a scan with profile {want:?}")]
     Profile { found: String, want: String },
-    #[error(
-        "facts already complete (merged from every part): merge the parts' facts instead"
-    )]
+    #[error("facts already complete (merged from every part): merge the parts' facts instead")]
     Complete,
 }
 
@@ -231,7 +229,11 @@ impl FleetFacts {
     /// Hosts of `only` whose events in `packed` are not as many as the facts counted: (host,
     /// here, in the facts). A host's events split between two host scans, or facts of other
     /// data, give other findings than one scan.
-    pub fn host_mismatches(&self, packed: &Store, only: &BTreeSet<String>) -> Vec<(String, u64, u64)> {
+    pub fn host_mismatches(
+        &self,
+        packed: &Store,
+        only: &BTreeSet<String>,
+    ) -> Vec<(String, u64, u64)> {
         packed
             .hosts()
             .filter(|(k, _)| only.contains(*k))
@@ -282,8 +284,10 @@ impl Detector {
             .collect();
         out.events = packed.len() as u64;
         for (ip, hosts) in &facts.context.ip_hosts {
-            out.ip_hosts
-                .insert(ip.clone(), hosts.iter().map(|(h, s)| (h.clone(), *s)).collect());
+            out.ip_hosts.insert(
+                ip.clone(),
+                hosts.iter().map(|(h, s)| (h.clone(), *s)).collect(),
+            );
         }
         for (k, names) in &facts.context.host_names {
             out.host_names.insert(k.clone(), names.clone());
@@ -351,10 +355,8 @@ impl Detector {
         let mut local = self.facts(packed, &all);
         facts.replace_in(&mut local);
         local.context.finish();
-        let hosts: Vec<(&str, std::ops::Range<usize>)> = all
-            .into_iter()
-            .filter(|(k, _)| only.contains(*k))
-            .collect();
+        let hosts: Vec<(&str, std::ops::Range<usize>)> =
+            all.into_iter().filter(|(k, _)| only.contains(*k)).collect();
         self.scan_hosts(packed, &hosts, local, suppressed_per_host)
     }
 }

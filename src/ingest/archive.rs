@@ -181,7 +181,9 @@ impl Walk<'_> {
     /// Whether the member named `name` is to be read (all are, unless one is sought).
     fn wanted(&self, name: &str) -> bool {
         self.target.is_none_or(|t| {
-            t == name || t.strip_prefix(name).is_some_and(|rest| rest.starts_with('!'))
+            t == name
+                || t.strip_prefix(name)
+                    .is_some_and(|rest| rest.starts_with('!'))
         })
     }
 
@@ -233,14 +235,15 @@ impl Walk<'_> {
                     self.locked += 1;
                     continue;
                 }
-                Err(zip::result::ZipError::UnsupportedArchive(why))
-                    if why.contains("assword") =>
-                {
+                Err(zip::result::ZipError::UnsupportedArchive(why)) if why.contains("assword") => {
                     self.locked += 1;
                     continue;
                 }
                 Err(e) => {
-                    self.refuse(&format!("{shown}!#{i}"), format!("member not readable: {e}"));
+                    self.refuse(
+                        &format!("{shown}!#{i}"),
+                        format!("member not readable: {e}"),
+                    );
                     continue;
                 }
             };
@@ -355,10 +358,7 @@ impl Walk<'_> {
             if !(kind.is_file() || kind.is_gnu_sparse()) {
                 continue;
             }
-            let name = format!(
-                "{shown}!{}",
-                String::from_utf8_lossy(&entry.path_bytes())
-            );
+            let name = format!("{shown}!{}", String::from_utf8_lossy(&entry.path_bytes()));
             if !self.wanted(&name) {
                 continue;
             }
@@ -411,7 +411,9 @@ impl Walk<'_> {
             );
             return None;
         }
-        let room = l.member_bytes.min(l.total_bytes.saturating_sub(self.unpacked));
+        let room = l
+            .member_bytes
+            .min(l.total_bytes.saturating_sub(self.unpacked));
         let mut bytes = Vec::new();
         let mut block = vec![0u8; 64 << 10];
         loop {
@@ -442,7 +444,11 @@ impl Walk<'_> {
                     format!(
                         "unpacks to more than {} bytes (the limit {}): not read",
                         room,
-                        if room < l.member_bytes { "for the archive" } else { "per member" }
+                        if room < l.member_bytes {
+                            "for the archive"
+                        } else {
+                            "per member"
+                        }
                     ),
                 );
                 return None;
@@ -529,7 +535,12 @@ pub fn read_location(location: &str, opts: &ArchiveOptions) -> std::io::Result<O
             .find(|(p, _)| p.is_file());
         match split {
             Some(s) => s,
-            None => return Err(std::io::Error::new(std::io::ErrorKind::NotFound, "not found")),
+            None => {
+                return Err(std::io::Error::new(
+                    std::io::ErrorKind::NotFound,
+                    "not found",
+                ));
+            }
         }
     };
     let mut head = [0u8; 512];
@@ -549,11 +560,18 @@ pub fn read_location(location: &str, opts: &ArchiveOptions) -> std::io::Result<O
     };
     // Walk as loading walked (the same names), keeping the member asked for.
     let mut found = None;
-    let walked = walk(file, &shown, format, opts, Some(&want), &mut |name, bytes| {
-        if found.is_none() && name == want {
-            found = Some(bytes.to_vec());
-        }
-    });
+    let walked = walk(
+        file,
+        &shown,
+        format,
+        opts,
+        Some(&want),
+        &mut |name, bytes| {
+            if found.is_none() && name == want {
+                found = Some(bytes.to_vec());
+            }
+        },
+    );
     match found {
         Some(b) => Ok(Some(b)),
         None => Err(std::io::Error::other(

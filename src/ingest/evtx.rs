@@ -61,9 +61,15 @@ fn read_evtx_file(
     sink: &mut dyn FnMut(Event),
 ) -> FileReport {
     let small = std::fs::metadata(path).is_ok_and(|m| m.len() <= SMALL_EVTX_BYTES);
-    read_opened(EvtxParser::from_path(path), small, (shown, via), sink, |report| {
-        account_for_chunks(path, report);
-    })
+    read_opened(
+        EvtxParser::from_path(path),
+        small,
+        (shown, via),
+        sink,
+        |report| {
+            account_for_chunks(path, report);
+        },
+    )
 }
 
 /// An EVTX image held in memory (an archive member), read as a file of it is read: its chunks in
@@ -75,7 +81,11 @@ pub fn read_evtx_in_memory(
     sink: &mut dyn FnMut(Event),
 ) -> FileReport {
     let small = bytes.len() as u64 <= SMALL_EVTX_BYTES;
-    let via = if rendered { Via::Rendering } else { Via::Templates };
+    let via = if rendered {
+        Via::Rendering
+    } else {
+        Via::Templates
+    };
     let parser = EvtxParser::from_read_seek(std::io::Cursor::new(bytes));
     read_opened(parser, small, (shown, via), sink, |report| {
         count_damage(&mut std::io::Cursor::new(bytes), bytes.len() as u64, report);
@@ -228,7 +238,8 @@ fn finish(
     // Cite the record as evtx_dump and the file itself number it; keep the logged
     // EventRecordID (it differs in exported or filtered logs) among the fields.
     if let Some(logged) = raw.record_id.filter(|l| *l != header_id) {
-        raw.data.push(("EventRecordID".into(), logged.to_string().into()));
+        raw.data
+            .push(("EventRecordID".into(), logged.to_string().into()));
     }
     raw.record_id = Some(header_id);
     match normalize(raw, file, TimeDelta::zero(), hosts) {

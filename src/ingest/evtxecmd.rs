@@ -33,9 +33,15 @@ pub fn looks_like_csv_reader<R: BufRead>(reader: &mut R) -> bool {
 
 /// Whether a JSON record is an EvtxECmd row (its own keys, not a rendered record).
 pub fn is_row(m: &Map<String, Value>) -> bool {
-    ["Payload", "EventRecordId", "TimeCreated", "Channel", "Computer"]
-        .iter()
-        .all(|k| m.contains_key(*k))
+    [
+        "Payload",
+        "EventRecordId",
+        "TimeCreated",
+        "Channel",
+        "Computer",
+    ]
+    .iter()
+    .all(|k| m.contains_key(*k))
 }
 
 /// Json.NET's form of XML (`@attr`, `#text`) in the evtx crate's (`#attributes`, `#text`).
@@ -74,10 +80,12 @@ fn text(m: &Map<String, Value>, k: &str) -> Option<String> {
 /// The record a row came from; `None` without a channel and event id.
 pub fn to_raw(m: &Map<String, Value>) -> Option<RawRecord<'static>> {
     let attr = |name: &str, value: Option<String>| {
-        value.map(|v| Value::Object(Map::from_iter([(
-            "#attributes".to_string(),
-            Value::Object(Map::from_iter([(name.to_string(), Value::String(v))])),
-        )])))
+        value.map(|v| {
+            Value::Object(Map::from_iter([(
+                "#attributes".to_string(),
+                Value::Object(Map::from_iter([(name.to_string(), Value::String(v))])),
+            )]))
+        })
     };
     // CSV times carry no zone; they are UTC.
     let time = text(m, "TimeCreated").map(|t| {

@@ -2,10 +2,10 @@
 //! the evtx crate, `evtx_dump`, and (without the `Event` wrapper) Velociraptor's `parse_evtx`.
 //! Turned into a `RawRecord`; shared by the EVTX reader and the JSON reader.
 
-use std::borrow::Cow;
 use super::fieldmap::{DataFields, RawRecord, RecordTime, parse_pid};
 use crate::model::time::{parse_epoch, parse_time};
 use serde_json::Value;
+use std::borrow::Cow;
 
 /// A JSON tree the System reader reads: `serde_json::Value`, or the small tree the fast
 /// reader builds of `System` alone (`evtxjsonfast`). Both read alike (a key written twice: its
@@ -202,7 +202,10 @@ fn flatten_data_items(v: &Value, out: &mut DataFields<'static>) {
             Value::Object(_) => item.get("#text").and_then(text_of).unwrap_or_default(),
             other => text_of(other).unwrap_or_default(),
         };
-        out.push((name.unwrap_or_else(|| format!("Data[{i}]")).into(), value.into()));
+        out.push((
+            name.unwrap_or_else(|| format!("Data[{i}]")).into(),
+            value.into(),
+        ));
     }
 }
 
@@ -244,8 +247,14 @@ mod tests {
                 assert_eq!(got, want, "{w}");
             }
         }
-        assert_eq!(read(json!(7045), json!(9), json!(452)), Some((7045, Some(9), Some(452))));
-        assert_eq!(read(json!(1), json!(2), json!("0x1c4")), Some((1, Some(2), Some(452))));
+        assert_eq!(
+            read(json!(7045), json!(9), json!(452)),
+            Some((7045, Some(9), Some(452)))
+        );
+        assert_eq!(
+            read(json!(1), json!(2), json!("0x1c4")),
+            Some((1, Some(2), Some(452)))
+        );
     }
 
     #[test]

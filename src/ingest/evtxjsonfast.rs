@@ -323,7 +323,9 @@ impl<'de> Visitor<'de> for ScalarVisitor {
     }
     fn visit_f64<E>(self, v: f64) -> Result<Scalar<'de>, E> {
         Ok(Scalar(Cow::Owned(
-            Number::from_f64(v).map(|n| n.to_string()).unwrap_or_default(),
+            Number::from_f64(v)
+                .map(|n| n.to_string())
+                .unwrap_or_default(),
         )))
     }
     fn visit_unit<E>(self) -> Result<Scalar<'de>, E> {
@@ -392,8 +394,13 @@ mod tests {
         let (mut taken, mut evtx_shaped) = (0, 0);
         let mut texts: Vec<String> = Vec::new();
         let demo = crate::demo::generate(&crate::demo::DemoOptions::default());
-        texts.extend(demo.files.iter().flat_map(|(_, recs)| recs.iter().map(ToString::to_string)));
-        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/corpus/dev/json");
+        texts.extend(
+            demo.files
+                .iter()
+                .flat_map(|(_, recs)| recs.iter().map(ToString::to_string)),
+        );
+        let root =
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/corpus/dev/json");
         for e in std::fs::read_dir(root).into_iter().flatten().flatten() {
             let text = std::fs::read_to_string(e.path()).unwrap_or_default();
             texts.extend(text.lines().map(str::to_string));
@@ -402,6 +409,9 @@ mod tests {
             taken += usize::from(same(t.trim()));
             evtx_shaped += usize::from(slow(t.trim()).is_some());
         }
-        assert!(evtx_shaped > 1000 && taken == evtx_shaped, "{taken} of {evtx_shaped} taken");
+        assert!(
+            evtx_shaped > 1000 && taken == evtx_shaped,
+            "{taken} of {evtx_shaped} taken"
+        );
     }
 }

@@ -51,12 +51,10 @@ impl Open {
             if a.key.as_ref().starts_with(b"xmlns") {
                 continue;
             }
-            let value = a
-                .unescape_value()
-                .map_or_else(
-                    |_| String::from_utf8_lossy(&a.value).into_owned(),
-                    std::borrow::Cow::into_owned,
-                );
+            let value = a.unescape_value().map_or_else(
+                |_| String::from_utf8_lossy(&a.value).into_owned(),
+                std::borrow::Cow::into_owned,
+            );
             attrs.insert(key, Value::String(value));
         }
         Open {
@@ -249,7 +247,10 @@ pub fn read_xml_into<R: BufRead>(
     let mut report = r.report;
     if !r.stack.is_empty() {
         report.records_skipped += 1;
-        report.problem(format!("byte {}", r.start), "the file ends inside an <Event>");
+        report.problem(
+            format!("byte {}", r.start),
+            "the file ends inside an <Event>",
+        );
     }
     if r.count == 0 && report.problems.is_empty() {
         report.problem("file", "no <Event> element in it");
@@ -266,9 +267,7 @@ pub(crate) fn number_repeated_names(tree: &mut Value) {
     };
     let mut seen: std::collections::HashMap<String, usize> = std::collections::HashMap::new();
     for item in items {
-        let Some(Value::String(name)) = item
-            .get_mut("#attributes")
-            .and_then(|a| a.get_mut("Name"))
+        let Some(Value::String(name)) = item.get_mut("#attributes").and_then(|a| a.get_mut("Name"))
         else {
             continue;
         };
@@ -301,7 +300,12 @@ fn record(
             ev.source.offset = Some(offset);
             report.records_kept += 1;
             report.saw(&ev.host.display, ev.ts);
-            report.note(&ev.host.display, ev.channel.name(), ev.event_id, Some(ev.ts));
+            report.note(
+                &ev.host.display,
+                ev.channel.name(),
+                ev.event_id,
+                Some(ev.ts),
+            );
             sink(*ev);
         }
         Outcome::Dropped(what) => {

@@ -65,8 +65,8 @@ pub fn each_line<R: BufRead>(
 fn gather_line<R: BufRead>(reader: &mut R, bytes: &mut Vec<u8>) -> std::io::Result<u64> {
     bytes.clear();
     // `read_until` and `skip_until` find the newline with memchr.
-    let kept = std::io::Read::take(&mut *reader, RECORD_MAX_BYTES as u64 + 1)
-        .read_until(b'\n', bytes)?;
+    let kept =
+        std::io::Read::take(&mut *reader, RECORD_MAX_BYTES as u64 + 1).read_until(b'\n', bytes)?;
     let mut len = kept as u64;
     if kept > RECORD_MAX_BYTES && bytes.last() != Some(&b'\n') {
         len += reader.skip_until(b'\n')? as u64;
@@ -251,8 +251,13 @@ mod tests {
         // A line of exactly the cap with its newline is kept; one byte more is not.
         let mut edge = vec![b'1'; RECORD_MAX_BYTES - 1];
         edge.push(b'\n');
-        assert!(matches!(lines(&edge, 1 << 16).as_slice(), [(0, Ok(t))] if t.len() == RECORD_MAX_BYTES));
+        assert!(
+            matches!(lines(&edge, 1 << 16).as_slice(), [(0, Ok(t))] if t.len() == RECORD_MAX_BYTES)
+        );
         edge.insert(0, b'1');
-        assert_eq!(lines(&edge, 1 << 16), vec![(0, Err(RECORD_MAX_BYTES as u64 + 1))]);
+        assert_eq!(
+            lines(&edge, 1 << 16),
+            vec![(0, Err(RECORD_MAX_BYTES as u64 + 1))]
+        );
     }
 }

@@ -4,8 +4,8 @@
 
 pub mod archive;
 pub mod evtx;
-pub mod evtxjson;
 pub mod evtxecmd;
+pub mod evtxjson;
 pub mod evtxjsonfast;
 pub mod evtxml;
 pub mod evtxpeek;
@@ -72,7 +72,9 @@ pub(crate) enum Kind {
     /// Windows Event XML (`wevtutil`, Event Viewer, `ToXml()`).
     Xml,
     /// UTF-16 text (a byte-order mark) holding JSON, XML or a table: read through `utf16`.
-    Utf16 { big_endian: bool },
+    Utf16 {
+        big_endian: bool,
+    },
     /// A zip, tar, gzip or 7z archive: its members are read.
     Archive(archive::Format),
     Other,
@@ -294,17 +296,15 @@ fn read_text_into<R: Read>(
     let mut reader = std::io::BufReader::with_capacity(1 << 20, text);
     let head = reader.fill_buf().map(|b| b[..b.len().min(4096)].to_vec());
     let mut report = match head.as_deref().map(kind_of) {
-        Ok(Kind::Json) => json::read_json_from_into(
-            reader,
-            shown,
-            opts.json(),
-            sink,
-        ),
+        Ok(Kind::Json) => json::read_json_from_into(reader, shown, opts.json(), sink),
         Ok(Kind::Xml) => evtxml::read_xml_into(reader, shown, sink),
         Ok(Kind::Table) => table::read_rows_into(reader, shown, sink),
         Ok(_) => {
             let mut rep = FileReport::new(shown, "utf-16");
-            rep.problem("file", "UTF-16 text that is neither JSON nor Event XML; skipped");
+            rep.problem(
+                "file",
+                "UTF-16 text that is neither JSON nor Event XML; skipped",
+            );
             rep
         }
         Err(e) => {
@@ -340,7 +340,9 @@ pub fn read_one_into(
             );
             Ok(rep)
         }
-        Ok(Kind::Evtx) if opts.reference_readers => Ok(evtx::read_evtx_rendered(path, &shown, sink)),
+        Ok(Kind::Evtx) if opts.reference_readers => {
+            Ok(evtx::read_evtx_rendered(path, &shown, sink))
+        }
         Ok(Kind::Evtx) => Ok(evtx::read_evtx_into(path, &shown, sink)),
         Ok(Kind::Json) => {
             let jo = opts.json();

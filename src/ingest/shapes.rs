@@ -1,12 +1,12 @@
 //! The JSON record shapes svchop accepts, and how each is renamed to Windows field names.
 //! Detection is per record (a file may mix shapes); `--input-format` forces one.
 
-use std::borrow::Cow;
 use super::evtxjson::{flatten_data, text_of, to_raw, unwrap_event};
 use super::fieldmap::{DataFields, RawRecord, RecordTime, parse_pid};
 use crate::model::time::{ParsedTime, parse_time};
 use serde::Serialize;
 use serde_json::{Map, Value};
+use std::borrow::Cow;
 
 /// Also the `--input-format` values (detected per record when the option is not given).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, PartialOrd, Ord, clap::ValueEnum)]

@@ -35,7 +35,9 @@ pub fn cache_dir() -> PathBuf {
 
 /// The spool file holding standard input, written on the first call.
 pub fn spool() -> std::io::Result<PathBuf> {
-    let mut held = SPOOL.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+    let mut held = SPOOL
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
     if let Some(p) = &*held {
         return Ok(p.clone());
     }

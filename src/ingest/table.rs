@@ -236,7 +236,8 @@ mod tests {
 
     #[test]
     fn a_row_reads_back_as_the_event_it_was_written_from() {
-        let events = crate::demo::events(&crate::demo::generate(&crate::demo::DemoOptions::default()));
+        let events =
+            crate::demo::events(&crate::demo::generate(&crate::demo::DemoOptions::default()));
         let text: String = events
             .iter()
             .take(2000)
@@ -244,7 +245,9 @@ mod tests {
             .map(|(i, e)| serde_json::to_string(&row(i as u64, e)).unwrap_or_default() + "\n")
             .collect();
         let mut back = Vec::new();
-        let rep = read_rows_into(text.as_bytes(), &Arc::from("t.jsonl"), &mut |e| back.push(e));
+        let rep = read_rows_into(text.as_bytes(), &Arc::from("t.jsonl"), &mut |e| {
+            back.push(e);
+        });
         assert!(rep.problems.is_empty(), "{:?}", rep.problems);
         let kept: Vec<&Event> = events
             .iter()
@@ -292,14 +295,19 @@ mod tests {
             assert!(names.contains(k), "{k} is not a documented column");
         }
         // Every column of the typed groups (from `logon_type` on) is written.
-        let first = names.iter().position(|n| *n == "logon_type").unwrap_or(names.len());
+        let first = names
+            .iter()
+            .position(|n| *n == "logon_type")
+            .unwrap_or(names.len());
         assert!(first < names.len());
         for n in &names[first..] {
             assert!(keys.contains(n), "{n} not written");
         }
         let text = serde_json::to_string(&json).unwrap_or_default() + "\n";
         let mut back = Vec::new();
-        read_rows_into(text.as_bytes(), &Arc::from("t.jsonl"), &mut |e| back.push(e));
+        read_rows_into(text.as_bytes(), &Arc::from("t.jsonl"), &mut |e| {
+            back.push(e);
+        });
         assert_eq!(back.len(), 1);
         assert_eq!(back[0].fields, e.fields);
     }

@@ -128,14 +128,24 @@ mod tests {
     fn utf16_reads_as_utf8_across_reads() {
         let text = "<Event>ä €𝄞 \r\n</Event>";
         for big in [false, true] {
-            let mut bytes = if big { vec![0xFE, 0xFF] } else { vec![0xFF, 0xFE] };
+            let mut bytes = if big {
+                vec![0xFE, 0xFF]
+            } else {
+                vec![0xFF, 0xFE]
+            };
             for u in text.encode_utf16() {
-                bytes.extend(if big { u.to_be_bytes() } else { u.to_le_bytes() });
+                bytes.extend(if big {
+                    u.to_be_bytes()
+                } else {
+                    u.to_le_bytes()
+                });
             }
             assert_eq!(bom(&bytes), Some(big));
             // One byte at a time: odd bytes and split surrogate pairs wait for the rest.
             let mut out = String::new();
-            Utf16::new(Slow(&bytes), big).read_to_string(&mut out).unwrap();
+            Utf16::new(Slow(&bytes), big)
+                .read_to_string(&mut out)
+                .unwrap();
             assert_eq!(out, text);
         }
     }

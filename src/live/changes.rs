@@ -47,7 +47,11 @@ impl Change {
 /// The changes from `old` to `new` (each in rank order): new and updated findings in `new`'s
 /// order, then the withdrawn in `old`'s.
 pub fn between(old: &[Finding], new: &[Finding]) -> Vec<Change> {
-    let old_at: HashMap<&str, usize> = old.iter().enumerate().map(|(i, f)| (f.id.as_str(), i)).collect();
+    let old_at: HashMap<&str, usize> = old
+        .iter()
+        .enumerate()
+        .map(|(i, f)| (f.id.as_str(), i))
+        .collect();
     let new_ids: BTreeSet<&str> = new.iter().map(|f| f.id.as_str()).collect();
     // Findings whose id went away, by target, with their evidence: a new id on the same target
     // sharing evidence with one of them is that finding grown.
@@ -162,9 +166,14 @@ mod tests {
             });
             let (store, _) = crate::store::from_events(crate::demo::events(&case), true);
             let d = crate::detect::Detector::builtin("default").ok()?;
-            d.scan(&std::sync::Arc::new(store), true).0.into_iter().next()
+            d.scan(&std::sync::Arc::new(store), true)
+                .0
+                .into_iter()
+                .next()
         });
-        PROTO.clone().unwrap_or_else(|| panic!("the demo has findings"))
+        PROTO
+            .clone()
+            .unwrap_or_else(|| panic!("the demo has findings"))
     }
 
     fn finding(id: &str, target: &str, evidence: &[&str]) -> Finding {
@@ -214,7 +223,10 @@ mod tests {
         );
         let moves = id_moves(&c);
         assert_eq!(moves.len(), 1);
-        assert_eq!((moves[0].from.as_str(), moves[0].to.as_str()), ("F-b", "F-b2"));
+        assert_eq!(
+            (moves[0].from.as_str(), moves[0].to.as_str()),
+            ("F-b", "F-b2")
+        );
         let gone = between(&new, &old[..1]);
         assert!(gone.iter().all(|c| c.kind == Kind::Withdrawn));
         assert_eq!(gone.len(), 3);

@@ -113,8 +113,6 @@ impl Collection {
         }
     }
 
-
-
     /// Reads these files (new, or changed since they were last read: what they gave before is
     /// replaced), and scans the collection again.
     pub fn take(&mut self, files: &[Planned], progress: &(dyn Fn(usize, usize) + Sync)) -> Update {
@@ -215,5 +213,4 @@ impl Collection {
             scan_time: std::time::Duration::ZERO,
         }
     }
-
 }

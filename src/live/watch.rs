@@ -75,7 +75,10 @@ pub struct Follow {
     retried: HashSet<PathBuf>,
     /// What in the folders is not read (links, devices, unreadable folders), as last walked.
     pub ignored: Vec<String>,
-    events: Option<(notify::RecommendedWatcher, Receiver<notify::Result<notify::Event>>)>,
+    events: Option<(
+        notify::RecommendedWatcher,
+        Receiver<notify::Result<notify::Event>>,
+    )>,
     /// Why the platform's notifications are not used, when they are not.
     pub polling_because: Option<String>,
 }
@@ -111,10 +114,7 @@ impl Follow {
                 "notified, walked every {} ms",
                 self.settings.poll.as_millis()
             ),
-            Some(why) => format!(
-                "walked every {} ms ({why})",
-                self.settings.poll.as_millis()
-            ),
+            Some(why) => format!("walked every {} ms ({why})", self.settings.poll.as_millis()),
         }
     }
 
@@ -219,7 +219,13 @@ impl Follow {
 /// The platform's notifications for every root (recursive), or why not.
 fn notifications(
     roots: &[PathBuf],
-) -> Result<(notify::RecommendedWatcher, Receiver<notify::Result<notify::Event>>), String> {
+) -> Result<
+    (
+        notify::RecommendedWatcher,
+        Receiver<notify::Result<notify::Event>>,
+    ),
+    String,
+> {
     use notify::Watcher;
     let (tx, rx) = channel();
     let mut w = notify::recommended_watcher(move |e| {
@@ -274,7 +280,10 @@ mod tests {
             f.retry_later(std::slice::from_ref(&b2));
             assert_eq!(f.ready(Duration::from_secs(3)), vec![(b2.clone(), false)]);
             f.retry_later(std::slice::from_ref(&b2));
-            assert!(f.ready(Duration::from_millis(400)).is_empty(), "retried once");
+            assert!(
+                f.ready(Duration::from_millis(400)).is_empty(),
+                "retried once"
+            );
         }
     }
 }

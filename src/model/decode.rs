@@ -18,8 +18,7 @@ static ENCODED_COMMAND: LazyLock<Option<Regex>> = LazyLock::new(|| {
 });
 
 static FROM_BASE64: LazyLock<Option<Regex>> = LazyLock::new(|| {
-    Regex::new(r"(?i)FromBase64String\(\s*['\x22]([A-Za-z0-9+/]{16,}={0,2})['\x22]")
-        .ok()
+    Regex::new(r"(?i)FromBase64String\(\s*['\x22]([A-Za-z0-9+/]{16,}={0,2})['\x22]").ok()
 });
 
 /// Each payload found in `text`: how it was encoded, and the decoded text.
@@ -29,7 +28,11 @@ pub fn payloads(text: &str) -> Vec<(&'static str, String)> {
         return out;
     };
     for c in encoded.captures_iter(text) {
-        if let Some(t) = c.get(1).and_then(|m| b64(m.as_str())).and_then(|b| utf16le(&b)) {
+        if let Some(t) = c
+            .get(1)
+            .and_then(|m| b64(m.as_str()))
+            .and_then(|b| utf16le(&b))
+        {
             out.push(("-EncodedCommand (base64, UTF-16LE)", t));
         }
     }
@@ -136,9 +139,7 @@ fn message(code: u32) -> Option<&'static str> {
     })
 }
 
-static MESSAGE_CODE: LazyLock<Option<Regex>> = LazyLock::new(|| {
-    Regex::new(r"%%(\d{1,5})").ok()
-});
+static MESSAGE_CODE: LazyLock<Option<Regex>> = LazyLock::new(|| Regex::new(r"%%(\d{1,5})").ok());
 
 /// Access-mask bits in words (file, pipe and share rights; generic rights).
 fn access_mask(mask: u32) -> String {
@@ -179,7 +180,10 @@ fn access_mask(mask: u32) -> String {
 pub fn explain(field: &str, value: &str) -> Option<String> {
     let lower = field.to_ascii_lowercase();
     if lower.contains("accessmask") || lower.contains("access_mask") {
-        let hex = value.trim().trim_start_matches("0x").trim_start_matches("0X");
+        let hex = value
+            .trim()
+            .trim_start_matches("0x")
+            .trim_start_matches("0X");
         if let Ok(m) = u32::from_str_radix(hex, 16) {
             return Some(access_mask(m));
         }

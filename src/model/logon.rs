@@ -7,7 +7,6 @@ use std::fmt;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct LogonId(pub u64);
 
-
 impl LogonId {
     /// Parses `0x3e7`, `0X3E7`, `3e7h`-free hex with prefix, or decimal. Empty, `-` and junk give `None`.
     pub fn parse(text: &str) -> Option<Self> {

@@ -151,6 +151,10 @@ mod tests {
         values.dedup();
         // Each text and number distinct; the one flag is `true`.
         assert_eq!(values.len(), n);
-        assert!(COLUMNS.len() > n, "{} columns for {n} fields", COLUMNS.len());
+        assert!(
+            COLUMNS.len() > n,
+            "{} columns for {n} fields",
+            COLUMNS.len()
+        );
     }
 }

@@ -43,13 +43,17 @@ pub fn normalize_command(command: &str) -> String {
 /// A target that is the machine the command ran on: empty, `.`, `localhost`, a loopback
 /// address (`127.0.0.1`, any of 127/8, `::1`, `0.0.0.0`).
 pub fn names_this_machine(target: &str) -> bool {
-    let t = target.trim().trim_start_matches('\\').trim_matches(['"', '[', ']']);
+    let t = target
+        .trim()
+        .trim_start_matches('\\')
+        .trim_matches(['"', '[', ']']);
     t.is_empty()
         || t == "."
         || t.eq_ignore_ascii_case("localhost")
         || t.to_ascii_lowercase().starts_with("localhost.")
         || crate::model::host::is_loopback_or_empty(t)
-        || t.parse::<std::net::IpAddr>().is_ok_and(|ip| ip.is_loopback() || ip.is_unspecified())
+        || t.parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback() || ip.is_unspecified())
 }
 
 pub fn pipe_base(pipe: &str) -> &str {
@@ -83,7 +87,12 @@ pub fn exe_path(image: &str) -> String {
             // A driver has no arguments: `...\Definition Updates\{GUID}\x.sys` is whole.
             lower
                 .find(".exe")
-                .or_else(|| lower.rsplit_once('.').is_some_and(|(_, x)| x == "sys").then(|| lower.len() - 4))
+                .or_else(|| {
+                    lower
+                        .rsplit_once('.')
+                        .is_some_and(|(_, x)| x == "sys")
+                        .then(|| lower.len() - 4)
+                })
                 .map_or_else(|| first.to_string(), |i| t[..i + 4].to_string())
         }
     };
@@ -207,16 +216,37 @@ mod tests {
     #[test]
     fn paths_resolve_as_windows_resolves_them() {
         for (raw, want) in [
-            ("%systemroot%\\AdminArsenal\\PDQ\\..\\..\\X.exe", "c:\\windows\\x.exe"),
-            ("C:\\Program Files\\..\\Windows\\X.exe", "c:\\windows\\x.exe"),
-            ("\"C:\\Program Files\\.\\A\\\\b.exe\" /svc", "c:\\program files\\a\\b.exe"),
-            ("\\SystemRoot\\System32\\drivers\\VBoxSF.sys", "c:\\windows\\system32\\drivers\\vboxsf.sys"),
-            ("system32\\DRIVERS\\VBoxGuest.sys", "c:\\windows\\system32\\drivers\\vboxguest.sys"),
+            (
+                "%systemroot%\\AdminArsenal\\PDQ\\..\\..\\X.exe",
+                "c:\\windows\\x.exe",
+            ),
+            (
+                "C:\\Program Files\\..\\Windows\\X.exe",
+                "c:\\windows\\x.exe",
+            ),
+            (
+                "\"C:\\Program Files\\.\\A\\\\b.exe\" /svc",
+                "c:\\program files\\a\\b.exe",
+            ),
+            (
+                "\\SystemRoot\\System32\\drivers\\VBoxSF.sys",
+                "c:\\windows\\system32\\drivers\\vboxsf.sys",
+            ),
+            (
+                "system32\\DRIVERS\\VBoxGuest.sys",
+                "c:\\windows\\system32\\drivers\\vboxguest.sys",
+            ),
             ("\\??\\C:\\ProgramData\\x.sys", "c:\\programdata\\x.sys"),
             ("C:/Windows/../../../x.exe", "c:\\x.exe"),
             ("C:\\Windows\\x.exe. . ", "c:\\windows\\x.exe"),
-            ("\\\\10.0.0.5\\ADMIN$\\..\\x.exe", "\\\\10.0.0.5\\admin$\\x.exe"),
-            ("%ProgramFiles%\\Acme\\a.exe", "c:\\program files\\acme\\a.exe"),
+            (
+                "\\\\10.0.0.5\\ADMIN$\\..\\x.exe",
+                "\\\\10.0.0.5\\admin$\\x.exe",
+            ),
+            (
+                "%ProgramFiles%\\Acme\\a.exe",
+                "c:\\program files\\acme\\a.exe",
+            ),
         ] {
             assert_eq!(normalize_path(raw), want, "{raw}");
         }

@@ -108,7 +108,9 @@ impl RuleModel {
             if !e.spec.and.is_empty() {
                 // An entry of several facts has no one-field filter: left out, so the rule
                 // suppresses less than svchop, never more.
-                allow.unused.push(format!("{} {pat} (and more)", e.spec.field.label()));
+                allow
+                    .unused
+                    .push(format!("{} {pat} (and more)", e.spec.field.label()));
                 continue;
             }
             match e.spec.field {

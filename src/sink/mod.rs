@@ -132,8 +132,7 @@ struct JsonArray<W> {
 impl<W: Write> FindingSink for JsonArray<W> {
     fn finding(&mut self, f: &Finding) -> io::Result<()> {
         let text = json::pretty(f)?;
-        self.out
-            .write_all(if self.any { b",\n" } else { b"[\n" })?;
+        self.out.write_all(if self.any { b",\n" } else { b"[\n" })?;
         self.any = true;
         for (i, l) in text.lines().enumerate() {
             if i > 0 {
@@ -232,8 +231,16 @@ mod tests {
             assert_eq!(written(FindingsFormat::Json, &findings[..n]), want);
         }
         let csv = written(FindingsFormat::Csv, &findings);
-        assert_eq!(csv.lines().count(), findings.len() + 1, "a header and a row each");
-        assert_eq!(written(FindingsFormat::Csv, &[]).lines().count(), 1, "the header alone");
+        assert_eq!(
+            csv.lines().count(),
+            findings.len() + 1,
+            "a header and a row each"
+        );
+        assert_eq!(
+            written(FindingsFormat::Csv, &[]).lines().count(),
+            1,
+            "the header alone"
+        );
         let lines = written(FindingsFormat::Jsonl, &findings);
         assert_eq!(lines.lines().count(), findings.len());
         for (l, f) in lines.lines().zip(&findings) {

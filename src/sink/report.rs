@@ -5,10 +5,10 @@
 use crate::case::Case;
 use crate::case::playbook::{Playbook, fill};
 use crate::detect::finding::{Finding, Severity};
-use crate::sink::markdown::finding_md;
 use crate::model::sanitize::for_markdown as md;
 use crate::model::sanitize::for_markdown_lines as md_lines;
 use crate::model::time::fmt_short;
+use crate::sink::markdown::finding_md;
 use serde_json::json;
 use std::fmt::Write;
 
@@ -41,7 +41,11 @@ pub fn report_md(
         .filter(|f| opts.min_severity.is_none_or(|m| f.severity >= m))
         .filter(|f| opts.only.is_empty() || opts.only.contains(&f.id))
         .collect();
-    let active: Vec<&Finding> = chosen.iter().copied().filter(|f| !f.is_suppressed()).collect();
+    let active: Vec<&Finding> = chosen
+        .iter()
+        .copied()
+        .filter(|f| !f.is_suppressed())
+        .collect();
     let mut out = format!("# svchop case: {}\n\n", md(&case.name));
     summary(&mut out, case, &chosen, opts);
     summary_table(&mut out, case, &active, playbook);
@@ -52,7 +56,11 @@ pub fn report_md(
         Severity::Medium,
         Severity::Low,
     ] {
-        let group: Vec<&Finding> = active.iter().copied().filter(|f| f.severity == sev).collect();
+        let group: Vec<&Finding> = active
+            .iter()
+            .copied()
+            .filter(|f| f.severity == sev)
+            .collect();
         if group.is_empty() {
             continue;
         }
@@ -68,7 +76,11 @@ pub fn report_md(
     }
     // Suppressed findings are not findings of the report: the appendix lists each with the
     // entry and reason that suppressed it (no triage list, no timeline).
-    let suppressed: Vec<&Finding> = chosen.iter().copied().filter(|f| f.is_suppressed()).collect();
+    let suppressed: Vec<&Finding> = chosen
+        .iter()
+        .copied()
+        .filter(|f| f.is_suppressed())
+        .collect();
     allow_md(&mut out, case, &suppressed);
     if opts.compact && out.chars().count() > COMPACT_MAX {
         let cut: String = out.chars().take(COMPACT_MAX - 200).collect();
@@ -198,7 +210,11 @@ fn compact_md(out: &mut String, case: &Case, f: &Finding, playbook: &Playbook) {
         out,
         "Stages seen: {}; not seen: {}. Triage {done}/{total}. {}\n",
         present.join(", "),
-        if missing.is_empty() { "none".to_string() } else { missing.join(", ") },
+        if missing.is_empty() {
+            "none".to_string()
+        } else {
+            missing.join(", ")
+        },
         md(&f.recommendation)
     );
     let note = case.note(&f.id);
@@ -254,8 +270,10 @@ fn summary(out: &mut String, case: &Case, findings: &[&Finding], opts: &ReportOp
         let _ = writeln!(
             out,
             "This report holds {}{}.\n",
-            opts.min_severity
-                .map_or(String::new(), |s| format!("findings of severity {} and above", s.label())),
+            opts.min_severity.map_or(String::new(), |s| format!(
+                "findings of severity {} and above",
+                s.label()
+            )),
             if opts.only.is_empty() {
                 String::new()
             } else {
@@ -418,13 +436,34 @@ mod tests {
         let case = Case::new("t", crate::case::CaseSources::default());
         let pb = Playbook::builtin().unwrap();
         let events = |i: usize| store.get(i);
-        let full = report_md(&case, &findings, &pb, &ReportOptions::default(), Some(&events));
+        let full = report_md(
+            &case,
+            &findings,
+            &pb,
+            &ReportOptions::default(),
+            Some(&events),
+        );
         let active: Vec<&Finding> = findings.iter().filter(|f| !f.is_suppressed()).collect();
-        let rows = full.lines().filter(|l| l.starts_with("| Critical |") || l.starts_with("| High |") || l.starts_with("| Medium |") || l.starts_with("| Low |")).count();
+        let rows = full
+            .lines()
+            .filter(|l| {
+                l.starts_with("| Critical |")
+                    || l.starts_with("| High |")
+                    || l.starts_with("| Medium |")
+                    || l.starts_with("| Low |")
+            })
+            .count();
         assert_eq!(rows, active.len(), "one summary row a finding");
-        assert!(full.contains("## Indicators") && full.contains("**Services**"), "{full}");
+        assert!(
+            full.contains("## Indicators") && full.contains("**Services**"),
+            "{full}"
+        );
         for f in &active {
-            assert!(full.contains(&format!("- {}", md(&f.target_host))), "{}", f.target_host);
+            assert!(
+                full.contains(&format!("- {}", md(&f.target_host))),
+                "{}",
+                f.target_host
+            );
         }
         // One finding.
         let one = &active[0].id;
@@ -441,7 +480,10 @@ mod tests {
             ..ReportOptions::default()
         };
         let h = report_md(&case, &findings, &pb, &high, None);
-        assert!(!h.contains("## Low findings") && !h.contains("## Medium findings"), "{h}");
+        assert!(
+            !h.contains("## Low findings") && !h.contains("## Medium findings"),
+            "{h}"
+        );
         // Compact: shorter, and under the cap even for thousands of findings.
         let compact = ReportOptions {
             compact: true,
@@ -457,7 +499,11 @@ mod tests {
             })
             .collect();
         let big = report_md(&case, &many, &pb, &compact, None);
-        assert!(big.chars().count() <= COMPACT_MAX, "{}", big.chars().count());
+        assert!(
+            big.chars().count() <= COMPACT_MAX,
+            "{}",
+            big.chars().count()
+        );
         assert!(big.contains("cut at"), "says it was cut");
     }
 

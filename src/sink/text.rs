@@ -169,7 +169,15 @@ fn fitted_widths(columns: &[&Column], natural: &[usize], w: usize) -> Vec<usize>
     let mut excess = (widths.iter().sum::<usize>() + gaps).saturating_sub(w);
     while excess > 0 {
         let Some(i) = (0..widths.len())
-            .filter(|&i| !columns[i].whole && widths[i] > columns[i].header.len().max(6).max(columns[i].min.min(natural[i])))
+            .filter(|&i| {
+                !columns[i].whole
+                    && widths[i]
+                        > columns[i]
+                            .header
+                            .len()
+                            .max(6)
+                            .max(columns[i].min.min(natural[i]))
+            })
             .max_by_key(|&i| widths[i])
         else {
             break;
@@ -349,7 +357,10 @@ mod tests {
         assert_eq!(fit_widths(&[4, 3, 60, 40], 50, 4), vec![4, 3, 22, 21]);
         assert_eq!(fit_widths(&[4, 3, 10], 50, 4), vec![4, 3, 10]);
         let cols = [Column::keep_end("PATH"), Column::new("N")];
-        let rows = [vec!["/evidence/hosts/WS01/Windows/System32/winevt/Logs/Security.evtx".into(), "7".into()]];
+        let rows = [vec![
+            "/evidence/hosts/WS01/Windows/System32/winevt/Logs/Security.evtx".into(),
+            "7".into(),
+        ]];
         let t = table(&cols, &rows, Some(30));
         assert!(t.contains("…") && t.contains("Security.evtx"), "{t}");
         assert_eq!(clip_start("abcdef", 4), "…def");

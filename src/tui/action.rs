@@ -1,9 +1,9 @@
 //! Every intent the workbench understands. Bindable actions have a name used by the keymap;
 //! internal ones (loading progress, results) are not bindable.
 
-use crate::investigation::Investigation;
 use super::editor::EditKey;
 use crate::detect::allowlist::AllowField;
+use crate::investigation::Investigation;
 
 pub use crate::pivot::PivotField;
 
@@ -73,7 +73,7 @@ pub enum Action {
     // Internal, not bindable:
     /// The mouse: the wheel or a click at a cell.
     Mouse {
-        what: super::mouse::Mouse,
+        what: Mouse,
         col: u16,
         row: u16,
     },
@@ -127,7 +127,11 @@ const BINDABLE: &[Bindable] = &[
         || Action::Search,
         "search the focused pane (timeline, pivot, inspector, targets)",
     ),
-    ("search_next", || Action::SearchNext, "next match of the search"),
+    (
+        "search_next",
+        || Action::SearchNext,
+        "next match of the search",
+    ),
     (
         "search_prev",
         || Action::SearchPrev,
@@ -331,7 +335,11 @@ const BINDABLE: &[Bindable] = &[
         || Action::Cancel,
         "close the editor (asks first when the text changed)",
     ),
-    ("suspend", || Action::Suspend, "suspend to the shell (fg returns)"),
+    (
+        "suspend",
+        || Action::Suspend,
+        "suspend to the shell (fg returns)",
+    ),
     (
         "cursor_left",
         || Action::Edit(EditKey::Left),
@@ -342,7 +350,11 @@ const BINDABLE: &[Bindable] = &[
         || Action::Edit(EditKey::Right),
         "cursor right (in the allow-list editor: next field)",
     ),
-    ("cursor_up", || Action::Edit(EditKey::Up), "cursor up a line"),
+    (
+        "cursor_up",
+        || Action::Edit(EditKey::Up),
+        "cursor up a line",
+    ),
     (
         "cursor_down",
         || Action::Edit(EditKey::Down),
@@ -354,7 +366,11 @@ const BINDABLE: &[Bindable] = &[
         || Action::Edit(EditKey::WordRight),
         "word right",
     ),
-    ("line_start", || Action::Edit(EditKey::Home), "start of the line"),
+    (
+        "line_start",
+        || Action::Edit(EditKey::Home),
+        "start of the line",
+    ),
     ("line_end", || Action::Edit(EditKey::End), "end of the line"),
     (
         "delete_back",
@@ -393,6 +409,14 @@ impl Action {
     pub fn describe(name: &str) -> &'static str {
         BINDABLE.iter().find(|b| b.0 == name).map_or("", |b| b.2)
     }
+}
+
+/// What the mouse did (at a cell of the terminal).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mouse {
+    WheelUp,
+    WheelDown,
+    Click,
 }
 
 /// The inspector's tabs.
@@ -441,7 +465,10 @@ pub enum Effect {
     ReadRecord(usize),
     /// Put this text on the clipboard (OSC 52) and in a file beside the case; `what` names it
     /// for the status line.
-    Copy { what: String, text: String },
+    Copy {
+        what: String,
+        text: String,
+    },
 }
 
 /// Allow-list fields in the order the editor offers them.

@@ -98,6 +98,8 @@ pub fn out(stem: &str, what: &str, text: &str) -> Result<String, String> {
     Ok(if sent {
         format!("copied {what} ({chars} characters) to the clipboard, and to {file}")
     } else {
-        format!("{what} ({chars} characters) is too long for the clipboard escape: written to {file}")
+        format!(
+            "{what} ({chars} characters) is too long for the clipboard escape: written to {file}"
+        )
     })
 }

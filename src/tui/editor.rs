@@ -7,7 +7,10 @@
 pub enum EditTarget {
     Finding(String),
     Case,
-    Step { finding: String, step: String },
+    Step {
+        finding: String,
+        step: String,
+    },
     /// The filter line (`f`).
     Filter,
     /// The search line (`/`).
@@ -105,7 +108,9 @@ impl Editor {
     }
 
     fn line_end(&self, at: usize) -> usize {
-        self.text[at..].find('\n').map_or(self.text.len(), |i| at + i)
+        self.text[at..]
+            .find('\n')
+            .map_or(self.text.len(), |i| at + i)
     }
 
     /// Start of the word before `at` (skipping spaces first), as shells do.

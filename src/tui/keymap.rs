@@ -216,11 +216,15 @@ mod override_tests {
         let c = crate::config::parse(
             "[keys.global]\n\"ctrl-f\" = \"find\"\nm = \"pivot_image\"\n",
             std::path::Path::new("c.toml"),
+            &|n| Action::from_name(n).is_some(),
         )
         .unwrap();
         let km = Keymap::builtin().unwrap().with_overrides(&c.keys);
         let ctrl_f = KeyEvent::new(KeyCode::Char('f'), KeyModifiers::CONTROL);
-        assert!(matches!(km.resolve(Context::Normal, ctrl_f), Some(Action::Find)));
+        assert!(matches!(
+            km.resolve(Context::Normal, ctrl_f),
+            Some(Action::Find)
+        ));
         let m = KeyEvent::new(KeyCode::Char('m'), KeyModifiers::NONE);
         assert!(matches!(
             km.resolve(Context::Normal, m),

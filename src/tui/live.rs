@@ -4,9 +4,9 @@
 
 use super::action::{Action, Effect, LiveUpdate};
 use super::state::{AppState, EditTarget, Loading, Modal, Pivot};
-use crate::live::changes::{Kind, id_moves};
 use crate::investigation::Options;
 use crate::live::Collection;
+use crate::live::changes::{Kind, id_moves};
 use crate::live::watch::{Follow, Settings};
 use std::path::PathBuf;
 use std::sync::mpsc::Sender;
@@ -84,9 +84,9 @@ pub fn apply(s: &mut AppState, up: LiveUpdate) -> Vec<Effect> {
             .find(|m| m.from == id)
             .map_or_else(|| id.to_string(), |m| m.to.clone())
     };
-    let held = moves
-        .iter()
-        .any(|m| s.case.case.notes.contains_key(&m.from) || s.case.case.triage.contains_key(&m.from));
+    let held = moves.iter().any(|m| {
+        s.case.case.notes.contains_key(&m.from) || s.case.case.triage.contains_key(&m.from)
+    });
     inv.id_moves.extend(moves.iter().cloned());
     let first = !matches!(s.ui.loading, Loading::Done);
     let keep_target = s.target().map(|t| t.key.clone());
@@ -127,7 +127,11 @@ pub fn apply(s: &mut AppState, up: LiveUpdate) -> Vec<Effect> {
     if first {
         s.ui.status = format!("{n} finding(s); following the folders for more; ? for help");
     }
-    if held { vec![Effect::SaveCase] } else { Vec::new() }
+    if held {
+        vec![Effect::SaveCase]
+    } else {
+        Vec::new()
+    }
 }
 
 /// Pivots (open and in the back stack) found again in the new events: their rows name store

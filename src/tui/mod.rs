@@ -4,9 +4,9 @@
 
 pub mod action;
 pub mod copy;
+pub mod editor;
 pub mod finder;
 pub mod hops;
-pub mod editor;
 pub mod keymap;
 pub mod live;
 pub mod mouse;
@@ -21,9 +21,9 @@ pub mod theme;
 pub mod update;
 pub mod update_modal;
 
-use crate::sink::report::{ReportFormat, ReportOptions, report_md, report_text};
 use crate::case::persist;
 use crate::investigation::{Evidence, Investigation, Options, Progress};
+use crate::sink::report::{ReportFormat, ReportOptions, report_md, report_text};
 use action::Action;
 use anyhow::Result;
 use crossterm::event::{self, Event as TermEvent, KeyEventKind};
@@ -178,9 +178,9 @@ fn export(s: &AppState) -> Result<String, String> {
 fn mouse_action(m: crossterm::event::MouseEvent) -> Option<Action> {
     use crossterm::event::{MouseButton, MouseEventKind as K};
     let what = match m.kind {
-        K::ScrollUp => mouse::Mouse::WheelUp,
-        K::ScrollDown => mouse::Mouse::WheelDown,
-        K::Down(MouseButton::Left) => mouse::Mouse::Click,
+        K::ScrollUp => action::Mouse::WheelUp,
+        K::ScrollDown => action::Mouse::WheelDown,
+        K::Down(MouseButton::Left) => action::Mouse::Click,
         _ => return None,
     };
     Some(Action::Mouse {
@@ -236,7 +236,9 @@ pub fn run(cfg: OpenConfig) -> Result<Closed> {
             }
             TermEvent::Resize(w, h) => Some(Action::Resize(w, h)),
             TermEvent::Mouse(m) if settings.mouse.value => mouse_action(m),
-            TermEvent::Paste(text) if matches!(context(&state), Context::Editor | Context::Finder) => {
+            TermEvent::Paste(text)
+                if matches!(context(&state), Context::Editor | Context::Finder) =>
+            {
                 Some(Action::Paste(text))
             }
             _ => None,
@@ -269,10 +271,10 @@ pub fn run(cfg: OpenConfig) -> Result<Closed> {
 #[cfg(test)]
 mod tests;
 #[cfg(test)]
-mod tests_nav;
-#[cfg(test)]
-mod tests_snap;
-#[cfg(test)]
 mod tests_live;
 #[cfg(test)]
+mod tests_nav;
+#[cfg(test)]
 mod tests_search;
+#[cfg(test)]
+mod tests_snap;

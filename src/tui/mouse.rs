@@ -3,17 +3,10 @@
 //! (80x24) switches panes. Where things are is computed from the state, as rendering lays them
 //! out; nothing is remembered from the last frame.
 
+use super::action::Mouse;
 use super::panes::{areas, status_rows, targets::window_start, targets_width};
 use super::state::{AppState, Pane};
 use ratatui::layout::{Position, Rect};
-
-/// What the mouse did, in the terminal's cells.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Mouse {
-    WheelUp,
-    WheelDown,
-    Click,
-}
 
 /// Rows the wheel moves per notch.
 const WHEEL: i64 = 3;
@@ -89,12 +82,8 @@ fn click(s: &mut AppState, pane: Pane, rect: Rect, row: u16) {
                 return;
             };
             let i = window_start(s.ui.target_sel, height.saturating_sub(1)) + line;
-            if i < s.targets.len() && i != s.ui.target_sel {
-                s.ui.target_sel = i;
-                s.ui.finding_sel = 0;
-                s.ui.timeline_sel = 0;
-                s.ui.triage_sel = 0;
-                s.ui.triage_offset = 0;
+            if i < s.targets.len() {
+                s.select_target_row(i);
             }
         }
         Pane::Timeline => {

@@ -25,10 +25,13 @@ pub fn show(
 fn spans_years(store: &crate::store::Store) -> bool {
     use chrono::Datelike;
     let mut years = store.hosts().flat_map(|(_, r)| {
-        [store.time(r.start), r.end.checked_sub(1).and_then(|i| store.time(i))]
-            .into_iter()
-            .flatten()
-            .map(|t| t.year())
+        [
+            store.time(r.start),
+            r.end.checked_sub(1).and_then(|i| store.time(i)),
+        ]
+        .into_iter()
+        .flatten()
+        .map(|t| t.year())
     });
     let first = years.next();
     years.any(|y| Some(y) != first)

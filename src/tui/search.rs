@@ -191,15 +191,7 @@ fn cursor(s: &AppState, scope: Scope) -> usize {
 
 fn set_cursor(s: &mut AppState, scope: Scope, i: usize) {
     match scope {
-        Scope::Targets => {
-            if s.ui.target_sel != i {
-                s.ui.target_sel = i;
-                s.ui.finding_sel = 0;
-                s.ui.timeline_sel = 0;
-                s.ui.triage_sel = 0;
-                s.ui.triage_offset = 0;
-            }
-        }
+        Scope::Targets => s.select_target_row(i),
         Scope::Timeline => s.ui.timeline_sel = i,
         Scope::Pivot => {
             if let Some(p) = s.ui.pivots.last_mut() {

@@ -378,6 +378,18 @@ impl AppState {
         true
     }
 
+    /// Selects host row `i` of Targets: another host starts at its first finding, the top of
+    /// its timeline and triage walk.
+    pub fn select_target_row(&mut self, i: usize) {
+        if i != self.ui.target_sel {
+            self.ui.target_sel = i;
+            self.ui.finding_sel = 0;
+            self.ui.timeline_sel = 0;
+            self.ui.triage_sel = 0;
+            self.ui.triage_offset = 0;
+        }
+    }
+
     /// Whether the filter lets finding `i` through.
     pub fn passes(&self, i: usize) -> bool {
         self.filter_pass.get(i).copied().unwrap_or(true)
@@ -409,7 +421,9 @@ impl AppState {
                 .copied()
                 .filter(|&i| self.event_passes(i))
                 .collect();
-            p.sel = p.sel.min((p.findings.len() + p.events.len()).saturating_sub(1));
+            p.sel = p
+                .sel
+                .min((p.findings.len() + p.events.len()).saturating_sub(1));
         }
         self.ui.pivots = pivots;
     }
@@ -554,11 +568,7 @@ pub fn hidden_targets(findings: &[Finding], pass: &[bool]) -> usize {
 /// The target rows: hosts with a finding the allow-list leaves visible, ranked by their best;
 /// with `show_suppressed`, every host and every finding (fully allow-listed hosts last, `~`).
 /// `pass` (per finding; empty: all) is the analyst's filter: what it leaves out is not listed.
-pub fn targets(
-    findings: &[Finding],
-    pass: &[bool],
-    show_suppressed: bool,
-) -> Vec<TargetRow> {
+pub fn targets(findings: &[Finding], pass: &[bool], show_suppressed: bool) -> Vec<TargetRow> {
     let mut groups: BTreeMap<&str, Vec<usize>> = BTreeMap::new();
     let passes = |i: usize| pass.get(i).copied().unwrap_or(true);
     for (i, f) in findings.iter().enumerate().filter(|(i, _)| passes(*i)) {

@@ -37,7 +37,11 @@ pub fn stdout_width() -> Option<usize> {
     std::env::var("COLUMNS")
         .ok()
         .and_then(|c| c.parse().ok())
-        .or_else(|| crossterm::terminal::size().ok().map(|(w, _)| usize::from(w)))
+        .or_else(|| {
+            crossterm::terminal::size()
+                .ok()
+                .map(|(w, _)| usize::from(w))
+        })
         .filter(|w| *w >= 20)
 }
 

@@ -72,7 +72,12 @@ pub(super) fn corpus_state() -> AppState {
     state_of(Evidence::Paths(vec![lateral()]))
 }
 
-pub(super) fn screen(s: &AppState, w: u16, h: u16, theme: Theme) -> (String, ratatui::buffer::Buffer) {
+pub(super) fn screen(
+    s: &AppState,
+    w: u16,
+    h: u16,
+    theme: Theme,
+) -> (String, ratatui::buffer::Buffer) {
     let mut t = Terminal::new(TestBackend::new(w, h)).unwrap();
     t.draw(|f| panes::draw(f, s, theme)).unwrap();
     let buf = t.backend().buffer().clone();
@@ -579,7 +584,8 @@ fn first_files_are_shown_while_the_rest_loads() {
     assert!(!text.contains("PARTIAL"), "{text}");
 
     // Exactly what loading everything at once finds.
-    let once = Investigation::open(Evidence::Paths(paths.clone()), &options(&det), &|_| {}).unwrap();
+    let once =
+        Investigation::open(Evidence::Paths(paths.clone()), &options(&det), &|_| {}).unwrap();
     let data = s.data.as_ref().unwrap();
     assert_eq!(finding_ids(&data.findings), finding_ids(&once.findings));
     assert_eq!(data.store.len(), once.store.len());

@@ -6,10 +6,10 @@ use super::tests::{empty_state, screen};
 use super::theme::Theme;
 use super::update::{Effect, update};
 use crate::detect::Detector;
+use crate::ingest::Planned;
 use crate::investigation::{Evidence, Investigation, Options};
 use crate::live::Collection;
 use crate::live::changes::Kind;
-use crate::ingest::Planned;
 use std::path::PathBuf;
 
 fn options(det: &Detector) -> Options {
@@ -44,6 +44,7 @@ fn live_action(up: crate::live::Update) -> Action {
 }
 
 #[test]
+#[allow(clippy::too_many_lines)] // One walk through a collection landing in three steps.
 fn updates_land_in_place_and_notes_follow_their_finding() {
     let dir = tempfile::tempdir().unwrap();
     let (first, second) = landing(dir.path());
@@ -62,7 +63,10 @@ fn updates_land_in_place_and_notes_follow_their_finding() {
     let mut live = Collection::new(options(&det));
     let mut s = empty_state(&det);
     update(&mut s, live_action(live.take(&first, &|_, _| {})));
-    assert!(s.ui.fresh.is_empty(), "the first findings are not marked new");
+    assert!(
+        s.ui.fresh.is_empty(),
+        "the first findings are not marked new"
+    );
     let fi = s
         .data
         .as_ref()
@@ -73,15 +77,25 @@ fn updates_land_in_place_and_notes_follow_their_finding() {
         .unwrap();
     super::navigate::jump_to_finding(&mut s, fi);
     assert_eq!(s.finding().unwrap().id, old);
-    s.case.case.notes.insert(old.clone(), "first look: PAExec".into());
+    s.case
+        .case
+        .notes
+        .insert(old.clone(), "first look: PAExec".into());
     // A note being typed when the update lands.
     update(&mut s, Action::EditFindingNote);
     for c in " and more".chars() {
         update(&mut s, Action::Input(c));
     }
     let effects = update(&mut s, live_action(live.take(&second, &|_, _| {})));
-    assert!(effects.contains(&Effect::SaveCase), "the moved note is saved");
-    assert_eq!(s.finding().unwrap().id, new, "still on the same finding, now {new}");
+    assert!(
+        effects.contains(&Effect::SaveCase),
+        "the moved note is saved"
+    );
+    assert_eq!(
+        s.finding().unwrap().id,
+        new,
+        "still on the same finding, now {new}"
+    );
     assert_eq!(s.case.case.note(&new), "first look: PAExec");
     assert_eq!(s.case.case.note(&old), "");
     match &s.ui.modal {
@@ -91,14 +105,24 @@ fn updates_land_in_place_and_notes_follow_their_finding() {
         }
         other => panic!("the editor stays open: {other:?}"),
     }
-    assert!(!s.ui.fresh.is_empty(), "new and changed findings are marked");
-    assert!(!s.ui.fresh.contains_key(&new), "the finding on screen counts as seen");
+    assert!(
+        !s.ui.fresh.is_empty(),
+        "new and changed findings are marked"
+    );
+    assert!(
+        !s.ui.fresh.contains_key(&new),
+        "the finding on screen counts as seen"
+    );
     let (text, _) = screen(&s, 200, 60, Theme { color: false });
     assert!(text.contains("new/changed"), "{text}");
     assert!(text.contains("following: test"), "{text}");
 
     // What the workbench shows equals a one-shot open of every file.
-    let mut all: Vec<PathBuf> = first.iter().chain(&second).map(|(p, _)| p.clone()).collect();
+    let mut all: Vec<PathBuf> = first
+        .iter()
+        .chain(&second)
+        .map(|(p, _)| p.clone())
+        .collect();
     all.sort();
     let once = Investigation::open(Evidence::Paths(all), &options(&det), &|_| {}).unwrap();
     let key = |f: &crate::detect::finding::Finding| (f.id.clone(), f.severity, f.score);

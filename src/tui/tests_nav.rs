@@ -89,7 +89,11 @@ fn filters_narrow_targets_timeline_and_pivots_and_clear_with_one_key() {
     assert!(s.ui.modal.is_none(), "applied: {}", s.ui.status);
     let data = s.data.as_ref().unwrap();
     let shown: Vec<usize> = s.targets.iter().flat_map(|t| t.findings.clone()).collect();
-    assert!(!shown.is_empty() && shown.len() < all, "{} of {all}", shown.len());
+    assert!(
+        !shown.is_empty() && shown.len() < all,
+        "{} of {all}",
+        shown.len()
+    );
     assert!(
         shown
             .iter()
@@ -182,12 +186,17 @@ fn triage_walk_keeps_the_selected_step_in_view() {
         let (text, _) = screen(&s, 80, 24, color());
         let step = &s.playbook.step[i];
         let head: String = step.text.chars().take(20).collect();
-        let head = head.split('{').next().unwrap_or_default().trim().to_string();
-        assert!(text.contains("Triage 0/"), "header pinned at step {i}: {text}");
+        let head = head
+            .split('{')
+            .next()
+            .unwrap_or_default()
+            .trim()
+            .to_string();
         assert!(
-            text.contains(&head),
-            "step {i} ({head}) on screen: {text}"
+            text.contains("Triage 0/"),
+            "header pinned at step {i}: {text}"
         );
+        assert!(text.contains(&head), "step {i} ({head}) on screen: {text}");
         // A step taller than the pane is read to its end first (`j` scrolls through it).
         for _ in 0..200 {
             update(&mut s, Action::Down);
@@ -234,7 +243,10 @@ fn columns_share_the_terminal_width() {
     let mut s = corpus_state();
     let (large, _) = screen(&s, 200, 60, color());
     assert!(large.contains("04246w-win10.threebeesco.com"), "{large}");
-    assert!(large.contains("2020-08-27 11:40"), "LAST SEEN with the year: {large}");
+    assert!(
+        large.contains("2020-08-27 11:40"),
+        "LAST SEEN with the year: {large}"
+    );
     let (small, _) = screen(&s, 80, 24, color());
     assert!(small.lines().all(|l| l.chars().count() <= 80));
     update(&mut s, Action::Resize(200, 60));
@@ -261,7 +273,10 @@ fn detail_decodes_payloads_and_names_addresses() {
     let find = |pred: &dyn Fn(&crate::model::Event) -> bool| {
         data.findings.iter().enumerate().find_map(|(fi, f)| {
             f.stages.iter().enumerate().find_map(|(si, st)| {
-                data.store.get(st.event_index).filter(|e| pred(e)).map(|_| (fi, si))
+                data.store
+                    .get(st.event_index)
+                    .filter(|e| pred(e))
+                    .map(|_| (fi, si))
             })
         })
     };
@@ -287,7 +302,10 @@ fn detail_decodes_payloads_and_names_addresses() {
     s.ui.focus = Pane::Timeline;
     let (text, _) = screen(&s, 200, 60, color());
     assert!(text.contains("[= "), "the logon's source host: {text}");
-    for ((fi, si), want) in [(encoded, "decoded from process.command_line"), (named, "in this collection)")] {
+    for ((fi, si), want) in [
+        (encoded, "decoded from process.command_line"),
+        (named, "in this collection)"),
+    ] {
         super::navigate::jump_to_finding(&mut s, fi);
         s.ui.timeline_sel = si;
         s.ui.focus = Pane::Inspector;
@@ -313,7 +331,9 @@ fn long_rows_scroll_sideways() {
     // The end of the PowerShell command line, cut at 80 columns before, is on screen now.
     let hidden_before = |needle: &str| !before.contains(needle) && after.contains(needle);
     assert!(
-        ["else{", "StreamReade", "%%COMSPEC%%"].iter().any(|n| hidden_before(n)),
+        ["else{", "StreamReade", "%%COMSPEC%%"]
+            .iter()
+            .any(|n| hidden_before(n)),
         "{after}"
     );
     for _ in 0..5 {
@@ -350,7 +370,9 @@ fn a_step_note_takes_every_line_typed_and_nothing_leaks_into_the_view() {
     let step = s.playbook.step[1].id.clone();
     press(&mut s, &[enter]);
     press(&mut s, &chars("4je"));
-    assert!(matches!(&s.ui.modal, Some(Modal::Edit(e)) if matches!(e.target, EditTarget::Step { .. })));
+    assert!(
+        matches!(&s.ui.modal, Some(Modal::Edit(e)) if matches!(e.target, EditTarget::Step { .. }))
+    );
     press(&mut s, &chars("first line"));
     press(&mut s, &[enter, enter]);
     press(&mut s, &chars("line 2 of step note"));
@@ -377,11 +399,21 @@ fn a_typed_reason_and_an_entry_are_not_thrown_away_on_one_key() {
     update(&mut s, Action::Allow);
     type_text(&mut s, "lab box");
     update(&mut s, Action::Cancel);
-    assert!(matches!(s.ui.modal, Some(Modal::AllowEdit(_))), "the first Esc asks");
-    assert!(s.ui.status.contains("esc again discards"), "{}", s.ui.status);
+    assert!(
+        matches!(s.ui.modal, Some(Modal::AllowEdit(_))),
+        "the first Esc asks"
+    );
+    assert!(
+        s.ui.status.contains("esc again discards"),
+        "{}",
+        s.ui.status
+    );
     type_text(&mut s, "!");
     update(&mut s, Action::Cancel);
-    assert!(matches!(s.ui.modal, Some(Modal::AllowEdit(_))), "typing again: asks again");
+    assert!(
+        matches!(s.ui.modal, Some(Modal::AllowEdit(_))),
+        "typing again: asks again"
+    );
     update(&mut s, Action::Cancel);
     assert!(s.ui.modal.is_none(), "the second Esc discards");
     assert!(s.case.case.allowlist.is_empty());
@@ -439,7 +471,10 @@ fn rows_carry_the_year_and_the_narrow_timeline_keeps_its_day() {
         text.lines()
             .any(|l| l.contains(day) && !l.contains("time:") && !l.contains("Timeline"))
     };
-    assert!(dated_row(&text, "2019-02-16 17:5"), "pivot rows with the year:\n{text}");
+    assert!(
+        dated_row(&text, "2019-02-16 17:5"),
+        "pivot rows with the year:\n{text}"
+    );
     update(&mut s, Action::Back);
     update(&mut s, Action::Hops);
     let (text, _) = screen(&s, 200, 60, color());
@@ -468,7 +503,10 @@ fn pasted_text_is_kept_as_pasted() {
     assert_eq!(s.case.case.note(&fid), "tab\there\nsecond line\nthird");
     update(&mut s, Action::Tab(InspectorTab::Notes));
     let (text, _) = screen(&s, 200, 60, color());
-    assert!(text.contains("tab    here") && text.contains("second line"), "{text}");
+    assert!(
+        text.contains("tab    here") && text.contains("second line"),
+        "{text}"
+    );
     let md = crate::sink::report::report_md(
         &s.case.case,
         &s.data.as_ref().unwrap().findings,
@@ -477,7 +515,10 @@ fn pasted_text_is_kept_as_pasted() {
         None,
     );
     assert!(md.contains("tab\there"), "{md}");
-    assert!(!md.contains("tab\\\\there") && !md.contains("tab\\there"), "{md}");
+    assert!(
+        !md.contains("tab\\\\there") && !md.contains("tab\\there"),
+        "{md}"
+    );
 }
 
 /// The address pivot follows the remote side of a connection and lists every event carrying
@@ -499,12 +540,9 @@ fn the_address_pivot_follows_the_remote_side() {
     let row = rows
         .iter()
         .position(|(i, _, _)| {
-            s.data
-                .as_ref()
-                .unwrap()
-                .store
-                .get(*i)
-                .is_some_and(|e| e.event_id == 3 && e.fields.net.src_ip.as_deref() == Some("10.0.2.18"))
+            s.data.as_ref().unwrap().store.get(*i).is_some_and(|e| {
+                e.event_id == 3 && e.fields.net.src_ip.as_deref() == Some("10.0.2.18")
+            })
         })
         .expect("the Sysmon 3 row with the target's address first");
     s.ui.timeline_sel = row;
@@ -531,31 +569,41 @@ fn a_sid_pivot_finds_its_events_and_its_account() {
         .filter_map(|i| data.store.get(i))
         .find_map(|e| {
             let a = &e.fields.subject;
-            Some((a.sid.clone()?, a.display().filter(|n| !crate::pivot::is_sid(n))?))
+            Some((
+                a.sid.clone()?,
+                a.display().filter(|n| !crate::pivot::is_sid(n))?,
+            ))
         })
         .expect("an event naming an account and its SID");
     let by_sid = super::pivot::search(data, PivotField::User, &sid);
     assert!(!by_sid.all_events.is_empty(), "{sid}: its own events");
     let by_name = super::pivot::search(data, PivotField::User, &name);
     for i in &by_name.all_events {
-        assert!(by_sid.all_events.contains(i), "{sid} finds {name}'s events too");
+        assert!(
+            by_sid.all_events.contains(i),
+            "{sid} finds {name}'s events too"
+        );
     }
     // The user pivot on a demo finding whose install names the account by SID only.
     let mut s = super::tests::state_of(crate::investigation::Evidence::Demo(Box::new(
         crate::demo::generate(&crate::demo::DemoOptions::default()),
     )));
     let data = s.data.as_ref().unwrap();
-    let (fi, row) = data.findings.iter().enumerate().find_map(|(fi, f)| {
-        f.user.as_ref()?;
-        let row = f.stages.iter().position(|st| {
-            data.store
-                .get(st.event_index)
-                .and_then(|e| e.actor())
-                .is_some_and(|a| crate::pivot::is_sid(&a))
-        })?;
-        Some((fi, row))
-    })
-    .expect("a demo finding with a stage naming its account by SID only");
+    let (fi, row) = data
+        .findings
+        .iter()
+        .enumerate()
+        .find_map(|(fi, f)| {
+            f.user.as_ref()?;
+            let row = f.stages.iter().position(|st| {
+                data.store
+                    .get(st.event_index)
+                    .and_then(|e| e.actor())
+                    .is_some_and(|a| crate::pivot::is_sid(&a))
+            })?;
+            Some((fi, row))
+        })
+        .expect("a demo finding with a stage naming its account by SID only");
     let user = data.findings[fi].user.clone().unwrap();
     super::navigate::jump_to_finding(&mut s, fi);
     s.ui.timeline_sel = row;
@@ -573,7 +621,9 @@ fn a_step_taller_than_the_pane_is_read_with_j_and_k() {
     s.ui.focus = Pane::Inspector;
     let fid = s.finding().unwrap().id.clone();
     let step = s.playbook.step[0].id.clone();
-    let note: Vec<String> = (1..=40).map(|i| format!("line {i} of a long note")).collect();
+    let note: Vec<String> = (1..=40)
+        .map(|i| format!("line {i} of a long note"))
+        .collect();
     s.case.case.set_step_note(&fid, &step, &note.join("\n"));
     let (text, _) = screen(&s, 80, 24, color());
     assert!(!text.contains("line 40 "), "taller than the pane: {text}");
@@ -585,7 +635,10 @@ fn a_step_taller_than_the_pane_is_read_with_j_and_k() {
             break;
         }
         update(&mut s, Action::Down);
-        assert_eq!(s.ui.triage_sel, 0, "j reads the step before moving on: {text}");
+        assert_eq!(
+            s.ui.triage_sel, 0,
+            "j reads the step before moving on: {text}"
+        );
     }
     assert!(reached, "the step's end and reference were reached with j");
     update(&mut s, Action::Down);
@@ -593,7 +646,10 @@ fn a_step_taller_than_the_pane_is_read_with_j_and_k() {
     update(&mut s, Action::Up);
     assert_eq!(s.ui.triage_sel, 0);
     let (text, _) = screen(&s, 80, 24, color());
-    assert!(text.contains("line 1 of"), "back on the step, from its start: {text}");
+    assert!(
+        text.contains("line 1 of"),
+        "back on the step, from its start: {text}"
+    );
 }
 
 /// Hops at 80x24: each row keeps its target (a long chain loses its start, not its end), no
@@ -617,7 +673,10 @@ fn hops_at_80_columns_keep_the_target_and_scroll_sideways() {
         );
     }
     if edges.iter().all(|e| e.campaign.is_none()) {
-        assert!(!text.contains("CAMPAIGN"), "no empty campaign column: {text}");
+        assert!(
+            !text.contains("CAMPAIGN"),
+            "no empty campaign column: {text}"
+        );
     }
     update(&mut s, Action::ScrollRight);
     let (scrolled, _) = screen(&s, 80, 24, color());
@@ -690,7 +749,11 @@ fn copy_sends_the_value_and_writes_it_beside_the_case() {
     assert_eq!(text, &cmd);
     let result = super::execute(&s, &effects[0]);
     update(&mut s, result);
-    assert!(s.ui.status.starts_with("copied the command line"), "{}", s.ui.status);
+    assert!(
+        s.ui.status.starts_with("copied the command line"),
+        "{}",
+        s.ui.status
+    );
     let file = dir.path().join("c-clipboard.txt");
     assert_eq!(std::fs::read_to_string(&file).unwrap(), cmd);
     let iocs = update(&mut s, Action::CopyIocs);
@@ -698,13 +761,21 @@ fn copy_sends_the_value_and_writes_it_beside_the_case() {
         panic!("{iocs:?}");
     };
     let f = s.finding().unwrap();
-    assert!(text.contains("# Hosts") && text.contains(&f.target_host), "{text}");
+    assert!(
+        text.contains("# Hosts") && text.contains(&f.target_host),
+        "{text}"
+    );
     assert_eq!(
         super::copy::osc52("a\x1b[2Jb"),
         "\x1b]52;c;YRtbMkpi\x07",
         "the value travels base64-encoded"
     );
-    super::copy::out(&dir.path().join("e").display().to_string(), "x", "a\x1b[2Jb").unwrap();
+    super::copy::out(
+        &dir.path().join("e").display().to_string(),
+        "x",
+        "a\x1b[2Jb",
+    )
+    .unwrap();
     assert_eq!(
         std::fs::read_to_string(dir.path().join("e-clipboard.txt")).unwrap(),
         "a\\x1b[2Jb"
@@ -724,5 +795,8 @@ fn status_messages_leave_with_their_view() {
     assert!(!s.ui.status.contains("pivot "), "{}", s.ui.status);
     s.ui.status = "NOT SAVED: disk full".into();
     update(&mut s, Action::FocusNext);
-    assert_eq!(s.ui.status, "NOT SAVED: disk full", "a failed save stays said");
+    assert_eq!(
+        s.ui.status, "NOT SAVED: disk full",
+        "a failed save stays said"
+    );
 }

@@ -272,10 +272,18 @@ fn open_view(s: &mut AppState, action: &Action) -> bool {
         }
         Action::Hops => s.ui.modal = Some(Modal::Hops { sel: 0 }),
         Action::Search => {
-            s.ui.modal = Some(Modal::Edit(Editor::new(EditTarget::Search, String::new(), false)));
+            s.ui.modal = Some(Modal::Edit(Editor::new(
+                EditTarget::Search,
+                String::new(),
+                false,
+            )));
         }
         Action::JumpTime => {
-            s.ui.modal = Some(Modal::Edit(Editor::new(EditTarget::Jump, String::new(), false)));
+            s.ui.modal = Some(Modal::Edit(Editor::new(
+                EditTarget::Jump,
+                String::new(),
+                false,
+            )));
         }
         Action::AllowList => {
             s.ui.modal = Some(Modal::AllowList {
@@ -287,7 +295,11 @@ fn open_view(s: &mut AppState, action: &Action) -> bool {
         Action::EditFindingNote => {
             if let Some(id) = s.finding().map(|f| f.id.clone()) {
                 let text = s.case.case.note(&id).to_string();
-                s.ui.modal = Some(Modal::Edit(Editor::new(EditTarget::Finding(id), text, true)));
+                s.ui.modal = Some(Modal::Edit(Editor::new(
+                    EditTarget::Finding(id),
+                    text,
+                    true,
+                )));
             }
         }
         Action::EditCaseNote => {
@@ -347,7 +359,11 @@ fn update_main(s: &mut AppState, action: &Action) -> Vec<Effect> {
             }
         }
         Action::Filter => {
-            let text = s.ui.filter.as_ref().map(|f| f.text.clone()).unwrap_or_default();
+            let text =
+                s.ui.filter
+                    .as_ref()
+                    .map(|f| f.text.clone())
+                    .unwrap_or_default();
             s.ui.modal = Some(Modal::Edit(Editor::new(EditTarget::Filter, text, false)));
         }
         Action::ScrollRight => s.ui.hscroll = (s.ui.hscroll + 20).min(100_000),
@@ -444,14 +460,7 @@ fn move_sel(s: &mut AppState, delta: i64) {
     }
     match s.ui.focus {
         Pane::Targets => {
-            let before = s.ui.target_sel;
-            s.ui.target_sel = clamp_move(s.ui.target_sel, delta, s.targets.len());
-            if before != s.ui.target_sel {
-                s.ui.finding_sel = 0;
-                s.ui.timeline_sel = 0;
-                s.ui.triage_sel = 0;
-                s.ui.triage_offset = 0;
-            }
+            s.select_target_row(clamp_move(s.ui.target_sel, delta, s.targets.len()));
         }
         Pane::Timeline => {
             s.ui.timeline_sel = clamp_move(s.ui.timeline_sel, delta, s.timeline_rows().len());
@@ -564,5 +573,9 @@ fn edit_step_note(s: &mut AppState) {
         return;
     };
     let text = s.case.case.mark(&fid, &step).note;
-    s.ui.modal = Some(Modal::Edit(Editor::new(EditTarget::Step { finding: fid, step }, text, true)));
+    s.ui.modal = Some(Modal::Edit(Editor::new(
+        EditTarget::Step { finding: fid, step },
+        text,
+        true,
+    )));
 }

@@ -3,8 +3,8 @@
 
 use super::action::Effect;
 use super::action::{ALLOW_FIELDS, Action};
-use super::navigate::{commit_allow, jump_to_finding};
 use super::editor::{EditKey, Editor};
+use super::navigate::{commit_allow, jump_to_finding};
 use super::state::{AllowDraft, AppState, EditTarget, Modal};
 
 pub fn update_modal(s: &mut AppState, action: &Action) -> Vec<Effect> {
@@ -48,8 +48,7 @@ fn allow_edit(
         }
         Action::Cancel | Action::Back => {
             d.confirm_discard = true;
-            s.ui.status =
-                "a reason is typed: esc again discards the entry, Enter saves it".into();
+            s.ui.status = "a reason is typed: esc again discards the entry, Enter saves it".into();
             (Some(Modal::AllowEdit(d)), vec![])
         }
         Action::Up | Action::Edit(EditKey::Left | EditKey::Up) => {
@@ -100,8 +99,7 @@ fn edit(s: &mut AppState, mut e: Editor, action: &Action) -> (Option<Modal>, Vec
         }
         Action::Cancel | Action::Back => {
             e.confirm_discard = true;
-            s.ui.status =
-                "the text has changed: esc again discards it, ctrl-s saves it".into();
+            s.ui.status = "the text has changed: esc again discards it, ctrl-s saves it".into();
         }
         Action::Input(c) => e.insert(*c),
         Action::Paste(text) => e.paste(text),

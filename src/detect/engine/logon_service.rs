@@ -1,6 +1,7 @@
 //! Elastic, Sigma and the Threat Hunter Playbook as written: a network logon joined to a service
 //! install on its logon id (or the install alone where the profile allows it).
 
+use super::{JoinFacts, logon_passes};
 use crate::detect::chain::Chain;
 use crate::detect::context::HostView;
 use crate::detect::finding::Stage;
@@ -10,7 +11,6 @@ use crate::detect::signal::Signal;
 use crate::model::Event;
 use crate::model::host::is_loopback_or_empty;
 use std::collections::BTreeMap;
-use super::{JoinFacts, logon_passes};
 
 /// Elastic / Sigma / Threat Hunter Playbook: each install with a logon id joined to the network
 /// logons of that id (same host unless the profile says otherwise) within the window.

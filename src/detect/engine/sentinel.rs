@@ -1,7 +1,7 @@
 //! Microsoft Sentinel DE-HY25.07 as written: three correlations (tool run, service install,
 //! SYSTEM process) grouped by target and user.
 
-use crate::model::stages::ids;
+use super::{JoinFacts, logon_passes};
 use crate::detect::chain::Chain;
 use crate::detect::context::HostView;
 use crate::detect::finding::{ServiceRef, Stage};
@@ -10,9 +10,9 @@ use crate::detect::patterns::file_name;
 use crate::detect::profile::{Profile, secs};
 use crate::detect::signal::Signal;
 use crate::model::Event;
+use crate::model::stages::ids;
 use crate::store::Window;
 use std::collections::BTreeMap;
-use super::{JoinFacts, logon_passes};
 
 /// Sentinel Module 2: a process spawned by services.exe that looks like command execution.
 fn sentinel_process(p: &Profile, e: &Event) -> bool {

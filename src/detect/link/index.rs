@@ -2,17 +2,17 @@
 //! id, logon id, session key, pipe, written file), each lookup bounded (`MAX_WEAK_LINKS`,
 //! `PER_LOGON_ID`), so linking costs what the evidence holds, never installs x events.
 
-use crate::model::stages::ids;
+use super::{MAX_WEAK_LINKS, PER_LOGON_ID, is_system_image, pipe_name, session_of, share_stage};
 use crate::detect::chain::Chain;
 use crate::detect::context::HostView;
 use crate::detect::finding::Stage;
 use crate::detect::patterns::{Patterns, file_name};
 use crate::model::host::is_loopback_or_empty;
+use crate::model::stages::ids;
 use crate::model::{Event, FastMap, LogonId};
 use crate::store::Ev;
 use chrono::{DateTime, Utc};
 use std::collections::{BTreeSet, HashMap};
-use super::{session_of, pipe_name, is_system_image, share_stage, PER_LOGON_ID, MAX_WEAK_LINKS};
 
 /// Store indices (in time order) of a host's events: all by event id, and 4624/5140/5145 by
 /// logon id and by session key, so linking stages look up what can match instead of scanning
@@ -237,7 +237,13 @@ impl HostIndex {
         from: DateTime<Utc>,
         to: DateTime<Utc>,
     ) -> Vec<(usize, Ev<'s>)> {
-        Self::in_order(&self.pipes_created_by, [&image_file.to_string()], store, from, to)
+        Self::in_order(
+            &self.pipes_created_by,
+            [&image_file.to_string()],
+            store,
+            from,
+            to,
+        )
     }
 
     /// Files of this name written over SMB in `[from, to]`.

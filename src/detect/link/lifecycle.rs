@@ -1,6 +1,7 @@
 //! The service's life after the install: state changes, start time-outs, its binary and key
 //! deleted, and inbound SMB just before the chain.
 
+use super::Linker;
 use crate::detect::chain::Chain;
 use crate::detect::context::{inbound_scm_peer, inbound_smb_peer, span};
 use crate::detect::finding::Stage;
@@ -8,7 +9,6 @@ use crate::detect::patterns::{exe_path, file_name};
 use crate::detect::profile::secs;
 use crate::model::Event;
 use chrono::{DateTime, Utc};
-use super::Linker;
 
 impl Linker<'_> {
     /// 7036/7035/7000/7009/7034 for this service, Sysmon 23/26 deleting its binary, Sysmon 12
@@ -94,5 +94,4 @@ impl Linker<'_> {
             }
         }
     }
-
 }

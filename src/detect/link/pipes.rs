@@ -1,6 +1,7 @@
 //! Named pipes (tool pipes naming the service, the tool's generic pipes, SCM pipes) and the
 //! helper binary written over SMB.
 
+use super::{Linker, is_system_image, note_fingerprint, pipe_name, push_unique};
 use crate::detect::chain::Chain;
 use crate::detect::context::span;
 use crate::detect::finding::Stage;
@@ -9,7 +10,6 @@ use crate::detect::profile::secs;
 use crate::detect::signal::Signal;
 use crate::model::Event;
 use chrono::{DateTime, Utc};
-use super::{Linker, pipe_name, is_system_image, push_unique, note_fingerprint};
 
 impl Linker<'_> {
     /// Tool pipes naming this service, generic tool pipes of the same tool, and SCM pipes
@@ -140,8 +140,7 @@ impl Linker<'_> {
         let (from, to) = span(t0, secs(self.profile.windows.stage_window), secs(1));
         for (i, e) in self.sess.files_written(self.view.store, &want, from, to) {
             let e: &Event = &e;
-            if c.add(i, Stage::Share, "service binary written over SMB")
-            {
+            if c.add(i, Stage::Share, "service binary written over SMB") {
                 if e.event_id == 5145 {
                     self.note_session(c, e);
                 } else {
@@ -154,5 +153,4 @@ impl Linker<'_> {
             }
         }
     }
-
 }

@@ -1,16 +1,16 @@
 //! The service's processes: its binary, its children, what services.exe started right after
 //! the install when it matches the service's command.
 
+use super::{Linker, note_fingerprint, push_unique, relates};
 use crate::detect::chain::Chain;
 use crate::detect::context::span;
 use crate::detect::finding::Stage;
 use crate::detect::patterns::{exe_path, file_name};
 use crate::detect::profile::secs;
 use crate::detect::signal::Signal;
+use crate::model::Channel;
 use crate::model::Event;
 use chrono::{DateTime, Utc};
-use super::{Linker, relates, push_unique, note_fingerprint};
-use crate::model::Channel;
 
 impl Linker<'_> {
     /// Processes of the service: its binary, its children (by PID or parent image), or what
@@ -109,7 +109,6 @@ impl Linker<'_> {
         pids.dedup();
         pids
     }
-
 }
 
 /// PIDs of services.exe, from the SCM's own System events (`Execution/@ProcessID`).

@@ -1,16 +1,16 @@
 //! Logons and SMB sessions: network logons by logon id and by installer account, the sessions
 //! around an install, the remote SCM session or network logon just before a modification.
 
-use crate::model::stages::ids;
+use super::{Linker, WELL_KNOWN_SIDS, near_any, push_unique, session_of, share_stage};
 use crate::detect::chain::Chain;
 use crate::detect::context::span;
 use crate::detect::finding::Stage;
 use crate::detect::profile::secs;
 use crate::model::host::is_loopback_or_empty;
+use crate::model::stages::ids;
 use crate::model::{Event, LogonId};
 use chrono::{DateTime, Utc};
 use std::collections::BTreeSet;
-use super::{Linker, share_stage, WELL_KNOWN_SIDS, session_of, push_unique, near_any};
 
 impl Linker<'_> {
     pub fn is_network_logon(&self, e: &Event) -> bool {
@@ -35,7 +35,9 @@ impl Linker<'_> {
     pub fn logons_by_id(&self, c: &mut Chain, ids: &[LogonId], t0: DateTime<Utc>) {
         let back = secs(self.profile.windows.logon_to_install.max(0));
         let (from, to) = span(t0, back, secs(1));
-        let (events, skipped) = self.sess.with_logon_ids(self.view.store, ids, t0, (from, to));
+        let (events, skipped) = self
+            .sess
+            .with_logon_ids(self.view.store, ids, t0, (from, to));
         c.omitted += skipped;
         for (i, e) in events {
             let e: &Event = &e;
@@ -226,9 +228,7 @@ impl Linker<'_> {
     /// path write by services.exe), the session that made it. Its logon joins by logon id.
     pub fn scm_session_before(&self, c: &mut Chain, t0: DateTime<Utc>) {
         let (from, to) = span(t0, secs(self.profile.windows.stage_window), secs(1));
-        let latest = self
-            .sess
-            .last_remote_scm_session(self.view.store, from, to);
+        let latest = self.sess.last_remote_scm_session(self.view.store, from, to);
         if let Some((i, e)) = latest
             && c.add(
                 i,
@@ -263,5 +263,4 @@ impl Linker<'_> {
             self.note_session(c, &e);
         }
     }
-
 }

@@ -1,6 +1,7 @@
 //! Where the movement came from: lateral tools run elsewhere naming this host, outbound
 //! sessions of other hosts to it, a client tool run on the target itself (local use).
 
+use super::{Linker, push_unique};
 use crate::detect::chain::Chain;
 use crate::detect::context::span;
 use crate::detect::finding::Stage;
@@ -8,7 +9,6 @@ use crate::detect::profile::secs;
 use crate::detect::signal::Signal;
 use crate::model::Event;
 use chrono::{DateTime, Utc};
-use super::{Linker, push_unique};
 
 impl Linker<'_> {
     /// A lateral tool run elsewhere that names this host, shortly before the install.
@@ -37,7 +37,10 @@ impl Linker<'_> {
                     c.known_tool = true;
                     c.signals.insert(Signal::ToolServiceProcess);
                     push_unique(&mut c.remote, format!("tool run on {}", run.source_key));
-                    push_unique(&mut c.remote_proof, format!("tool run on {}", run.source_key));
+                    push_unique(
+                        &mut c.remote_proof,
+                        format!("tool run on {}", run.source_key),
+                    );
                 }
             }
         }
@@ -53,8 +56,12 @@ impl Linker<'_> {
         let mut latest: std::collections::BTreeMap<&str, (DateTime<Utc>, usize)> =
             std::collections::BTreeMap::new();
         // Connections from `win` before the chain to 2 s after it.
-        let from = t0.checked_sub_signed(win).unwrap_or(DateTime::<Utc>::MIN_UTC);
-        let to = t0.checked_add_signed(secs(2)).unwrap_or(DateTime::<Utc>::MAX_UTC);
+        let from = t0
+            .checked_sub_signed(win)
+            .unwrap_or(DateTime::<Utc>::MIN_UTC);
+        let to = t0
+            .checked_add_signed(secs(2))
+            .unwrap_or(DateTime::<Utc>::MAX_UTC);
         for ip in ips.keys() {
             if !self.ctx.is_own_ip(&c.target_key, ip, t0) {
                 continue;
@@ -119,5 +126,4 @@ impl Linker<'_> {
             }
         }
     }
-
 }

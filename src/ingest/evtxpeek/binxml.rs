@@ -149,7 +149,10 @@ impl Cursor<'_> {
     /// A name reference: the name at its chunk offset, skipped when it is written right here.
     pub(super) fn name(&mut self) -> Option<String> {
         let at = self.u32()? as usize;
-        let len = usize::from(u16::from_le_bytes([*self.data.get(at + 6)?, *self.data.get(at + 7)?]));
+        let len = usize::from(u16::from_le_bytes([
+            *self.data.get(at + 6)?,
+            *self.data.get(at + 7)?,
+        ]));
         let name = utf16(self.data.get(at + 8..at + 8 + len * 2)?)?;
         if at == self.pos {
             // next (4), hash (2), length (2), the characters, NUL (2).
@@ -161,14 +164,18 @@ impl Cursor<'_> {
 
 /// UTF-16LE text with every unpaired surrogate read as U+FFFD.
 pub(super) fn lossy_utf16(bytes: &[u8]) -> String {
-    let units = bytes.chunks_exact(2).map(|u| u16::from_le_bytes([u[0], u[1]]));
+    let units = bytes
+        .chunks_exact(2)
+        .map(|u| u16::from_le_bytes([u[0], u[1]]));
     char::decode_utf16(units)
         .map(|c| c.unwrap_or(char::REPLACEMENT_CHARACTER))
         .collect()
 }
 
 pub(super) fn utf16(bytes: &[u8]) -> Option<String> {
-    let units = bytes.chunks_exact(2).map(|u| u16::from_le_bytes([u[0], u[1]]));
+    let units = bytes
+        .chunks_exact(2)
+        .map(|u| u16::from_le_bytes([u[0], u[1]]));
     char::decode_utf16(units).collect::<Result<_, _>>().ok()
 }
 
@@ -268,7 +275,11 @@ pub(super) fn layout_at(data: &[u8], offset: u32) -> Option<Layout> {
     if event.name != "Event" {
         return None;
     }
-    let systems: Vec<&Element> = event.children.iter().filter(|c| c.name == "System").collect();
+    let systems: Vec<&Element> = event
+        .children
+        .iter()
+        .filter(|c| c.name == "System")
+        .collect();
     let [system] = systems.as_slice() else {
         return None;
     };
@@ -334,7 +345,11 @@ pub(super) fn full_layout(event: &Element, system: &Element) -> Option<Full> {
     // `EventData` as a value, or no text at all in `Event`.
     let nested = match event.content.as_slice() {
         [] => None,
-        [Slot::Value(i) | Slot::Optional(i)] if data.is_empty() && event.child("EventData").is_none() => Some(*i),
+        [Slot::Value(i) | Slot::Optional(i)]
+            if data.is_empty() && event.child("EventData").is_none() =>
+        {
+            Some(*i)
+        }
         _ => return None,
     };
     Some(Full {
@@ -372,7 +387,8 @@ pub(super) fn unique_names(data: &[(String, Slot)]) -> Option<()> {
 /// Whether `stream` (at chunk offset `at`) is one template instance and nothing else: an
 /// optional fragment header, the instance, its values, then the end or EOF.
 pub(super) fn single_instance(stream: &[u8], at: usize) -> bool {
-    single_instance_end(stream, at).is_some_and(|end| matches!(stream.get(end..), Some([] | [0, ..])))
+    single_instance_end(stream, at)
+        .is_some_and(|end| matches!(stream.get(end..), Some([] | [0, ..])))
 }
 
 /// Where the one template instance of `stream` ends.
@@ -405,7 +421,11 @@ pub(super) fn single_instance_end(stream: &[u8], at: usize) -> Option<usize> {
 
 /// `EventData`'s fields: `<Data Name="X">` and plain child elements, by name; anything else
 /// (unnamed `Data`, attributes, nested elements, text between them) is left to the renderer.
-pub(super) fn event_data(part: &Element, out: &mut Vec<(String, Slot)>, deps: &mut Vec<u16>) -> Option<()> {
+pub(super) fn event_data(
+    part: &Element,
+    out: &mut Vec<(String, Slot)>,
+    deps: &mut Vec<u16>,
+) -> Option<()> {
     if !part.attributes.is_empty() || !part.content.is_empty() {
         return None;
     }

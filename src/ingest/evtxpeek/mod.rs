@@ -1,5 +1,5 @@
 //! EVTX records read from their template and values, without rendering them to JSON.
-//! 
+//!
 //! A record written by Windows is one template instance: the template definition (`BinXML` in
 //! the chunk, MS-EVEN6 2.2.5) gives the shape, `<Event><System><EventID>%n</EventID>...`, and the
 //! record only the substitution values. Which value sits in which field is read once per
@@ -7,7 +7,7 @@
 //! walk over its values. So a record no detection uses is dropped on its channel and event id,
 //! and a kept record is built straight from its values, neither rendered to JSON text nor parsed
 //! again.
-//! 
+//!
 //! Anything this reader does not fully understand (another token, an element left out because a
 //! value it depends on is NULL, a value of another type, a name written twice, `UserData`) gives
 //! [`Read::Render`], and the record is rendered as before: the answer, when there is one, is the
@@ -22,9 +22,7 @@ use std::collections::HashMap;
 
 mod binxml;
 
-use binxml::{
-    DataLayout, Layout, Slot, data_layout_at, layout_at, lossy_utf16, single_instance,
-};
+use binxml::{DataLayout, Layout, Slot, data_layout_at, layout_at, lossy_utf16, single_instance};
 
 /// What a record's template says about it.
 #[derive(Debug)]
@@ -60,7 +58,11 @@ impl Templates {
         self.try_read(record, keep).unwrap_or(Read::Render)
     }
 
-    fn try_read(&mut self, record: &EvtxRecord<'_>, keep: impl Fn(&str, u16) -> bool) -> Option<Read> {
+    fn try_read(
+        &mut self,
+        record: &EvtxRecord<'_>,
+        keep: impl Fn(&str, u16) -> bool,
+    ) -> Option<Read> {
         let data = record.chunk.data;
         let instance = only_instance(record)?;
         let layout = self
@@ -330,7 +332,9 @@ mod tests {
                 }
             }
         }
-        eprintln!("{records} records: {dropped} dropped, {kept} built, {kept_rendered} kept and rendered");
+        eprintln!(
+            "{records} records: {dropped} dropped, {kept} built, {kept_rendered} kept and rendered"
+        );
         assert!(records > 5_000, "{records} records read");
         assert!(
             (dropped + kept) * 100 >= records * 90,

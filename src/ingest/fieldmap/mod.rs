@@ -107,7 +107,11 @@ impl RawRecord<'_> {
     pub fn into_owned(self) -> RawRecord<'static> {
         let own = |c: Cow<'_, str>| Cow::Owned(c.into_owned());
         RawRecord {
-            data: self.data.into_iter().map(|(k, v)| (own(k), own(v))).collect(),
+            data: self
+                .data
+                .into_iter()
+                .map(|(k, v)| (own(k), own(v)))
+                .collect(),
             channel: self.channel,
             provider: self.provider,
             event_id: self.event_id,
@@ -134,7 +138,9 @@ impl RawRecord<'_> {
         {
             Some((_, v)) if v.is_empty() || v == "-" => *v = Cow::Owned(value),
             Some(_) => {}
-            None => self.data.push((Cow::Owned(name.to_string()), Cow::Owned(value))),
+            None => self
+                .data
+                .push((Cow::Owned(name.to_string()), Cow::Owned(value))),
         }
     }
 }
@@ -320,7 +326,9 @@ fn typed_fields(lk: &Lookup<'_>, channel: &Channel) -> Draft {
     f.logon_id = if is_logon {
         g(typed!("TargetLogonId")).and_then(LogonId::parse)
     } else {
-        g(typed!("LogonId")).and_then(LogonId::parse).or(f.subject_logon_id)
+        g(typed!("LogonId"))
+            .and_then(LogonId::parse)
+            .or(f.subject_logon_id)
     };
     f.subject.user = val(g(typed!("SubjectUserName")));
     f.subject.domain = val(g(typed!("SubjectDomainName")));

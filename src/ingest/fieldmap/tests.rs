@@ -32,7 +32,13 @@ fn typed_names_are_found_in_any_case_and_nothing_else_is() {
             let other = String::from_utf8(b).unwrap();
             assert_eq!(typed_slot(&other), None, "{other}");
         }
-        assert_eq!(typed_slot(&t[1..]).map(|j| TYPED[j]), TYPED.iter().copied().find(|n| n.eq_ignore_ascii_case(&t[1..])));
+        assert_eq!(
+            typed_slot(&t[1..]).map(|j| TYPED[j]),
+            TYPED
+                .iter()
+                .copied()
+                .find(|n| n.eq_ignore_ascii_case(&t[1..]))
+        );
         assert_eq!(typed_slot(&format!("{t}x")), None);
     }
     assert_eq!(typed_slot(""), None);
@@ -51,8 +57,13 @@ fn records_of_many_fields_keep_their_untyped_ones() {
         data,
         ..rec(7045, "System", &[])
     };
-    let e = normalize(r, &Arc::from("f"), TimeDelta::zero(), &mut HostCache::default())
-        .unwrap();
+    let e = normalize(
+        r,
+        &Arc::from("f"),
+        TimeDelta::zero(),
+        &mut HostCache::default(),
+    )
+    .unwrap();
     assert_eq!(e.extra.len(), 70);
     assert!(e.extra.iter().all(|(k, _)| k.starts_with("Extra")));
     assert_eq!(e.fields.service.name.as_deref(), Some("svc"));

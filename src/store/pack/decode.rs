@@ -1,6 +1,8 @@
 //! Decoding: a `Reader` gives back the `Event` a `Packer` wrote, or `None` for bytes that do
 //! not decode (never a panic).
 
+use super::encode::unzigzag;
+use super::{Chunk, Header};
 use crate::model::group::{Empty, Group};
 use crate::model::{
     Account, Channel, Event, Fields, HostName, LogonId, LogonInfo, NetInfo, ProcessInfo,
@@ -8,8 +10,6 @@ use crate::model::{
 };
 use chrono::DateTime;
 use std::sync::Arc;
-use super::{Chunk, Header};
-use super::encode::unzigzag;
 
 pub(super) struct Reader<'a> {
     pub(super) bytes: &'a [u8],

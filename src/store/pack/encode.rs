@@ -1,12 +1,10 @@
 //! Encoding: a `Packer` writes a file's events into a `Chunk` (numbers as varints, strings a
 //! file repeats interned once, mostly-unique values inline once that shows).
 
-use crate::model::group::{Empty, Group};
-use crate::model::{
-    Account, Channel, Event, Fields, HostName, SourceRef,
-};
-use std::sync::Arc;
 use super::Chunk;
+use crate::model::group::{Empty, Group};
+use crate::model::{Account, Channel, Event, Fields, HostName, SourceRef};
+use std::sync::Arc;
 
 /// How a string slot is being stored: counts of values seen and of values new to the table.
 #[derive(Debug, Default, Clone, Copy)]
@@ -214,7 +212,11 @@ impl Packer {
     }
 
     /// A field group: a flag, then its fields when it is filled.
-    pub(super) fn group<T: Empty + PartialEq>(&mut self, g: &Group<T>, write: impl FnOnce(&mut Self, &T)) {
+    pub(super) fn group<T: Empty + PartialEq>(
+        &mut self,
+        g: &Group<T>,
+        write: impl FnOnce(&mut Self, &T),
+    ) {
         let filled = **g != *T::empty();
         self.flag(filled);
         if filled {

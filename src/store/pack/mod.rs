@@ -1,5 +1,5 @@
 //! Events packed into bytes, for collections too large to keep as `Event` structs.
-//! 
+//!
 //! A `Chunk` holds one file's events (a few bytes to a hundred per event) plus the strings and
 //! host names they share; `Chunk::decode` gives back the same `Event`. Strings a file repeats
 //! (accounts, images, command lines, addresses) are stored once per chunk and shared between
@@ -8,9 +8,7 @@
 //! give `None`. Encoding (`encode`), decoding (`decode`) and the store order with its copy
 //! merge (`order`) each have their file.
 
-use crate::model::{
-    Event, HostName,
-};
+use crate::model::{Event, HostName};
 use chrono::{DateTime, Utc};
 use std::sync::{Arc, Mutex};
 
@@ -18,10 +16,10 @@ mod decode;
 mod encode;
 mod order;
 
-pub use encode::Packer;
-pub use order::{Place, Store};
 use decode::Reader;
+pub use encode::Packer;
 use order::Kind;
+pub use order::{Place, Store};
 
 /// One file's events, packed.
 #[derive(Debug, Default, Clone)]

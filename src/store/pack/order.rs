@@ -1,15 +1,13 @@
 //! The one store order: chunks' events by host, then time, then the record's own order, with
 //! copies of one record (the same log read from two files) merged once.
 
-use crate::model::{
-    Event, HostName, SourceRef,
-};
+use super::{Chunk, Header};
+use crate::model::{Event, HostName, SourceRef};
 use chrono::{DateTime, Utc};
 use rayon::prelude::*;
 use std::collections::{BTreeMap, HashMap};
 use std::ops::Range;
 use std::sync::Arc;
-use super::{Chunk, Header};
 
 /// Every kept event of a collection, packed, in store order (host key, time, file, record id,
 /// line) with copies of the same record merged: what `Window::new` and `ingest::dedupe` make
@@ -188,7 +186,10 @@ impl Store {
     /// The event id of the event at store index `i`, without decoding the rest.
     pub fn event_id(&self, i: usize) -> Option<u16> {
         let &(c, at) = self.order.get(i)?;
-        self.chunks.get(c as usize)?.kind_at(at).map(|(_, (_, _, id))| id)
+        self.chunks
+            .get(c as usize)?
+            .kind_at(at)
+            .map(|(_, (_, _, id))| id)
     }
 
     /// The time of the event at store index `i`, without decoding the rest.
@@ -350,7 +351,11 @@ pub(super) type Kind = (u128, Option<Arc<str>>, u16);
 /// lookup, not a comparison with every earlier event (an attacker can log thousands at once).
 /// Copies of a record share their channel and event id, so only the events whose channel and
 /// event id another event at the instant has are decoded and compared.
-pub(super) fn merge_copies(chunks: &[Arc<Chunk>], same_time: &[(Header<'_>, u32, u32)], out: &mut HostOrder) {
+pub(super) fn merge_copies(
+    chunks: &[Arc<Chunk>],
+    same_time: &[(Header<'_>, u32, u32)],
+    out: &mut HostOrder,
+) {
     let kinds: Vec<Option<Kind>> = same_time
         .iter()
         .map(|&(_, c, at)| chunks.get(c as usize)?.kind_at(at).map(|(_, k)| k))
@@ -376,7 +381,10 @@ pub(super) fn merge_copies(chunks: &[Arc<Chunk>], same_time: &[(Header<'_>, u32,
         };
         out.decoded += 1;
         let bucket = by_identity
-            .entry(std::hash::BuildHasher::hash_one(&identity, record_identity(&e)))
+            .entry(std::hash::BuildHasher::hash_one(
+                &identity,
+                record_identity(&e),
+            ))
             .or_default();
         let found = bucket.iter().copied().find(|&k| {
             out.comparisons += 1;
@@ -494,7 +502,10 @@ mod tests {
         let chunk = p.finish();
         for (n, e) in events.iter().enumerate() {
             let (host, (code, other, id)) = chunk.kind_at(chunk.start(n).unwrap()).unwrap();
-            assert_eq!((&*host.key, code, other, id), (&*e.host.key, 0, None, e.event_id));
+            assert_eq!(
+                (&*host.key, code, other, id),
+                (&*e.host.key, 0, None, e.event_id)
+            );
         }
     }
 
@@ -528,7 +539,11 @@ mod tests {
             let chunk = p.finish();
             for n in 0..2 {
                 let back = chunk.decode_at(chunk.start(n).unwrap_or_default(), typed_only);
-                assert_eq!(back.map(|b| b.fields), Some(e.fields.clone()), "{typed_only} {n}");
+                assert_eq!(
+                    back.map(|b| b.fields),
+                    Some(e.fields.clone()),
+                    "{typed_only} {n}"
+                );
             }
         }
     }

@@ -81,10 +81,7 @@ impl InspectorPane<'_> {
             ];
             // An address the collection knows: named as its host.
             if k.ends_with("_ip")
-                && let Some(host) = s
-                    .data
-                    .as_ref()
-                    .and_then(|d| d.addresses.host_of(v, e.ts))
+                && let Some(host) = s.data.as_ref().and_then(|d| d.addresses.host_of(v, e.ts))
             {
                 spans.push(Span::styled(
                     format!("  ({} in this collection)", for_terminal(host)),
@@ -127,12 +124,11 @@ impl InspectorPane<'_> {
             format!("evidence: {}", for_terminal(&e.source.to_string())),
             self.theme.dim(),
         )];
-        let read = s
-            .ui
-            .record
-            .as_ref()
-            .filter(|(at, _)| Some(*at) == s.selected_event())
-            .map(|(_, text)| text);
+        let read =
+            s.ui.record
+                .as_ref()
+                .filter(|(at, _)| Some(*at) == s.selected_event())
+                .map(|(_, text)| text);
         let text = match read {
             Some(Ok(r)) => serde_json::from_str::<serde_json::Value>(r)
                 .and_then(|v| serde_json::to_string_pretty(&v))
@@ -140,10 +136,7 @@ impl InspectorPane<'_> {
             Some(Err(why)) => format!("(record text not available: {why})"),
             None => "(reading the record…)".to_string(),
         };
-        lines.extend(
-            text.lines()
-                .map(|l| Line::from(for_note(l).into_owned())),
-        );
+        lines.extend(text.lines().map(|l| Line::from(for_note(l).into_owned())));
         lines
     }
 
@@ -163,12 +156,7 @@ impl InspectorPane<'_> {
                 for_terminal(&p.why)
             )));
         }
-        if let Some(w) = self
-            .s
-            .data
-            .as_ref()
-            .and_then(|d| d.detector.as_ref())
-        {
+        if let Some(w) = self.s.data.as_ref().and_then(|d| d.detector.as_ref()) {
             lines.push(Line::from(w.weights.cutoffs()));
         }
         lines.push(Line::from(format!(
@@ -347,10 +335,15 @@ impl InspectorPane<'_> {
     fn notes(&self) -> Vec<Line<'static>> {
         let s = self.s;
         let mut lines = Vec::new();
-        let key = |action: &str, or: &'static str| s.keymap.key_for(action).unwrap_or(or).to_string();
+        let key =
+            |action: &str, or: &'static str| s.keymap.key_for(action).unwrap_or(or).to_string();
         if let Some(f) = s.finding() {
             lines.push(Line::styled(
-                format!("Finding {} note ({} to edit):", f.id, key("edit_finding_note", "e")),
+                format!(
+                    "Finding {} note ({} to edit):",
+                    f.id,
+                    key("edit_finding_note", "e")
+                ),
                 self.theme.title(),
             ));
             lines.extend(
@@ -448,7 +441,9 @@ fn wrapped_rows(lines: &[Line<'static>], width: u16) -> usize {
 /// How far the selected tab can scroll at the terminal's size: its last line at the bottom of
 /// the pane (the update clamps with it, so `k` after many `j` moves at once).
 pub fn max_scroll(s: &AppState) -> usize {
-    let inner = Block::default().borders(Borders::ALL).inner(super::inspector_rect(s));
+    let inner = Block::default()
+        .borders(Borders::ALL)
+        .inner(super::inspector_rect(s));
     let pane = InspectorPane {
         s,
         theme: Theme { color: false },
@@ -469,7 +464,9 @@ pub fn line_texts(s: &AppState) -> Vec<String> {
 
 /// The scroll that shows line `at` of the selected tab on the pane's top row.
 pub fn scroll_to_line(s: &AppState, at: usize) -> usize {
-    let inner = Block::default().borders(Borders::ALL).inner(super::inspector_rect(s));
+    let inner = Block::default()
+        .borders(Borders::ALL)
+        .inner(super::inspector_rect(s));
     let pane = InspectorPane {
         s,
         theme: Theme { color: false },
@@ -507,7 +504,9 @@ fn triage_scroll(
 /// How many rows the selected triage step runs past the bottom of the pane at the terminal's
 /// size (`j` / `k` scroll through them before moving to the next step).
 pub fn triage_overflow(s: &AppState) -> usize {
-    let inner = Block::default().borders(Borders::ALL).inner(super::inspector_rect(s));
+    let inner = Block::default()
+        .borders(Borders::ALL)
+        .inner(super::inspector_rect(s));
     let pane = InspectorPane {
         s,
         theme: Theme { color: false },

@@ -275,7 +275,12 @@ fn status_text(s: &AppState) -> String {
 /// The status area's height: one line, or two when the message would not fit beside the
 /// essential hints (the message then gets a line of its own, whole).
 pub fn status_rows(s: &AppState, width: u16) -> u16 {
-    let essential = hints(s).iter().rev().take(2).map(|h| h.len() + 2).sum::<usize>();
+    let essential = hints(s)
+        .iter()
+        .rev()
+        .take(2)
+        .map(|h| h.len() + 2)
+        .sum::<usize>();
     if status_text(s).chars().count() + essential + 1 > usize::from(width) {
         2
     } else {
@@ -300,10 +305,7 @@ fn draw_status(f: &mut Frame<'_>, s: &AppState, area: Rect, theme: Theme) {
     };
     let left = match message_row {
         Some(top) => {
-            f.render_widget(
-                Paragraph::new(Line::styled(clip(&text, width), style)),
-                top,
-            );
+            f.render_widget(Paragraph::new(Line::styled(clip(&text, width), style)), top);
             String::new()
         }
         None => text,

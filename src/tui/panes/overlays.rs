@@ -1,14 +1,14 @@
 //! Views over the panes: help (generated from the keymap), fuzzy finder, hops graph, allow-list
 //! editor and manager, and the note editor.
 
-use crate::sink::table::sev_short;
 use crate::model::sanitize::{clip, for_note, for_terminal};
+use crate::sink::table::sev_short;
 use crate::tui::action::{ALLOW_FIELDS, Action};
+use crate::tui::editor::Editor;
 use crate::tui::state::{AppState, EditTarget, Modal};
 use crate::tui::theme::Theme;
 use ratatui::Frame;
 use ratatui::layout::Rect;
-use crate::tui::editor::Editor;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Clear, Paragraph, Wrap};
 
@@ -266,7 +266,12 @@ fn hops_widths(
     (camp_w, [widths[0], widths[1], widths[2]])
 }
 
-fn hops(s: &AppState, sel: usize, theme: Theme, width: usize) -> (String, Vec<Line<'static>>, usize) {
+fn hops(
+    s: &AppState,
+    sel: usize,
+    theme: Theme,
+    width: usize,
+) -> (String, Vec<Line<'static>>, usize) {
     let edges = crate::tui::hops::edges(s);
     let zone = s.ui.zone;
     let time_fmt = s.row_time_format();

@@ -1,8 +1,8 @@
 //! Targets: hosts ranked by their highest finding score, with severity (as a word), number of
 //! findings, first/last seen, triage progress, and a mark when every finding is suppressed.
 
-use crate::sink::table::sev_short;
 use crate::model::sanitize::clip;
+use crate::sink::table::sev_short;
 use crate::tui::state::{AppState, Pane};
 use crate::tui::theme::Theme;
 use ratatui::buffer::Buffer;

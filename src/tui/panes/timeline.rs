@@ -4,9 +4,9 @@
 
 use super::targets::window_start;
 use crate::detect::Stage;
-use crate::sink::table::{sev_short, stage_strip};
 use crate::model::describe::summary;
 use crate::model::sanitize::clip;
+use crate::sink::table::{sev_short, stage_strip};
 use crate::tui::state::{AppState, Pane};
 use crate::tui::theme::Theme;
 use ratatui::buffer::Buffer;
@@ -102,7 +102,10 @@ impl Widget for TimelinePane<'_> {
                 .time(i.0)
                 .map(|t| s.ui.zone.fmt_with(t, "%Y-%m-%d"))
         };
-        let days = rows.iter().filter_map(day).collect::<std::collections::BTreeSet<_>>();
+        let days = rows
+            .iter()
+            .filter_map(day)
+            .collect::<std::collections::BTreeSet<_>>();
         let dated = days.len() > 1;
         let height = usize::from(inner.height);
         let start = window_start(s.ui.timeline_sel, height);
@@ -162,7 +165,10 @@ pub fn pivot_row_text(s: &AppState, p: &crate::tui::state::Pivot, n: usize) -> O
         ));
     }
     let e = data.store.get(*p.events.get(n - p.findings.len())?)?;
-    let mark = if s.finding().is_some_and(|f| s.case.case.is_marked(&f.id, &e)) {
+    let mark = if s
+        .finding()
+        .is_some_and(|f| s.case.case.is_marked(&f.id, &e))
+    {
         "● "
     } else {
         ""
@@ -188,7 +194,9 @@ fn row_data(s: &AppState, idx: usize) -> Option<RowData> {
     let data = s.data.as_ref()?;
     if let Some(e) = data.store.get(idx) {
         return Some(RowData {
-            marked: s.finding().is_some_and(|f| s.case.case.is_marked(&f.id, &e)),
+            marked: s
+                .finding()
+                .is_some_and(|f| s.case.case.is_marked(&f.id, &e)),
             ts: e.ts,
             host_key: e.host.key.to_string(),
             host: e.host.display.to_string(),
@@ -281,7 +289,10 @@ impl TimelinePane<'_> {
             format!("  ({link})")
         };
         let body = clip(
-            &shifted(&format!("{other_host}{}{tail}", e.summary), self.s.ui.hscroll),
+            &shifted(
+                &format!("{other_host}{}{tail}", e.summary),
+                self.s.ui.hscroll,
+            ),
             rest_w,
         );
         let head_style = if selected {

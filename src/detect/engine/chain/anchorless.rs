@@ -1,7 +1,8 @@
 //! Chains without an install: tool pipes, remote SCM access and helper binaries run by
 //! services.exe that no install explains, clustered by time and session.
 
-use crate::model::stages::ids;
+use super::install::link_rest;
+use super::{process_command_tool, short};
 use crate::detect::chain::Chain;
 use crate::detect::finding::Stage;
 use crate::detect::link::{
@@ -10,12 +11,11 @@ use crate::detect::link::{
 use crate::detect::patterns::{exe_path, file_stem, is_exe};
 use crate::detect::profile::secs;
 use crate::detect::signal::Signal;
-use crate::model::host::is_loopback_or_empty;
 use crate::model::Event;
+use crate::model::host::is_loopback_or_empty;
+use crate::model::stages::ids;
 use chrono::{DateTime, Utc};
 use std::collections::{HashMap, HashSet};
-use super::{process_command_tool, short};
-use super::install::link_rest;
 
 /// What can start a chain without an install record.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -71,7 +71,8 @@ pub(super) fn candidate(l: &Linker<'_>, e: &Event) -> Option<Cand> {
             let s = &e.fields.service;
             let named = |n: Option<&str>| {
                 n.is_some_and(|n| {
-                    pats.tool_for_service(Some(n), None).is_some() || pats.tool_for_name(n).is_some()
+                    pats.tool_for_service(Some(n), None).is_some()
+                        || pats.tool_for_name(n).is_some()
                 })
             };
             (named(s.name.as_deref()) || named(s.key_name.as_deref())).then_some(Cand::Strong)
@@ -109,7 +110,11 @@ pub(super) fn named_service(l: &Linker<'_>, c: &mut Chain, e: &Event, tool: &mut
 
 /// A binary written over SMB into the Windows folder: a known tool's helper is enough on its own,
 /// any other executable needs another sign (a pipe, a service start) to start a chain.
-pub(super) fn helper_write(pats: &crate::detect::patterns::Patterns, written: &str, full: &str) -> Option<Cand> {
+pub(super) fn helper_write(
+    pats: &crate::detect::patterns::Patterns,
+    written: &str,
+    full: &str,
+) -> Option<Cand> {
     if pats.tool_for_image(full).is_some() {
         Some(Cand::Strong)
     } else {
@@ -321,9 +326,7 @@ pub(super) fn infer_service(l: &Linker<'_>, c: &mut Chain, e: &Event, tool: &mut
         let name = l.pats.tools[t].name.clone();
         c.tools.insert(name);
         c.known_tool = true;
-        if c.service.image.is_none()
-            && e.fields.process.command_line.as_deref() == Some(cmd)
-        {
+        if c.service.image.is_none() && e.fields.process.command_line.as_deref() == Some(cmd) {
             c.service.image = Some(cmd.to_string());
         }
         note_fingerprint(

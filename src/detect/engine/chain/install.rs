@@ -1,18 +1,16 @@
 //! A chain anchored on a service install (or a modification of an existing service): its
 //! records, what was modified and restored, and every other stage linked around it.
 
+use super::short;
 use crate::detect::chain::Chain;
 use crate::detect::finding::Stage;
 use crate::detect::install::InstallRecord;
-use crate::detect::link::{
-    Linker, note_fingerprint, push_unique,
-};
+use crate::detect::link::{Linker, note_fingerprint, push_unique};
 use crate::detect::profile::secs;
 use crate::detect::signal::Signal;
 use crate::model::Event;
 use chrono::{DateTime, Utc};
 use std::collections::HashSet;
-use super::short;
 
 pub(super) fn install_chain(l: &Linker<'_>, group: &[InstallRecord], scm_pids: &[u32]) -> Chain {
     let mut c = Chain::new(l.view.key);
@@ -93,10 +91,12 @@ pub(super) fn add_records(c: &mut Chain, group: &[InstallRecord], modified: Opti
     // A record without a type (Sysmon 13) counts as a driver by its `.sys` file.
     c.service.kernel_driver = group.iter().all(|r| match r.kernel_driver {
         Some(driver) => driver,
-        None => r
-            .image
-            .as_deref()
-            .is_some_and(|i| i.trim().trim_matches('"').to_ascii_lowercase().ends_with(".sys")),
+        None => r.image.as_deref().is_some_and(|i| {
+            i.trim()
+                .trim_matches('"')
+                .to_ascii_lowercase()
+                .ends_with(".sys")
+        }),
     }) && !group.is_empty();
     for r in group {
         let (stage, how) = match modified {

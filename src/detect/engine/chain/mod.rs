@@ -5,9 +5,7 @@
 use crate::detect::chain::Chain;
 use crate::detect::finding::Stage;
 use crate::detect::install::install_groups;
-use crate::detect::link::{
-    Linker, note_fingerprint, push_unique,
-};
+use crate::detect::link::{Linker, note_fingerprint, push_unique};
 use crate::detect::profile::secs;
 use crate::detect::signal::Signal;
 use crate::model::{Channel, Event};
@@ -18,10 +16,10 @@ use std::collections::{HashMap, HashSet};
 mod anchorless;
 mod install;
 
-use anchorless::{anchorless_chain, clusters};
 use crate::detect::link::process_command_tool;
-use install::install_chain;
 use crate::detect::link::scm_pids;
+use anchorless::{anchorless_chain, clusters};
+use install::install_chain;
 
 /// All chains on one host.
 pub fn chains_on_host(l: &Linker<'_>) -> Vec<Chain> {
@@ -148,7 +146,11 @@ fn run_chains<'r>(
             && run.ts.signed_duration_since(t) <= secs(60)
         {
             let c = &mut out[at];
-            if c.add(run.idx, Stage::Source, format!("{} run (same action)", tool.name)) {
+            if c.add(
+                run.idx,
+                Stage::Source,
+                format!("{} run (same action)", tool.name),
+            ) {
                 c.tools.insert(tool.name.clone());
                 if let Some(e) = l.view.store.get(run.idx)
                     && c.service.image.is_none()
@@ -190,7 +192,10 @@ fn run_chain(
     c.add(
         run.idx,
         Stage::Source,
-        format!("{} run on {source} naming {target} (seen from the source only)", tool.name),
+        format!(
+            "{} run on {source} naming {target} (seen from the source only)",
+            tool.name
+        ),
     );
     c.source_hosts.insert(source.to_string());
     c.tools.insert(tool.name.clone());
@@ -198,7 +203,10 @@ fn run_chain(
     c.signals.insert(Signal::ToolServiceProcess);
     push_unique(
         &mut c.remote,
-        format!("seen from the source only: {} run on {source} ({why})", tool.name),
+        format!(
+            "seen from the source only: {} run on {source} ({why})",
+            tool.name
+        ),
     );
     if let Some(e) = l.view.store.get(run.idx) {
         let cmd = e.fields.process.command_line.as_deref().unwrap_or("");
