@@ -58,7 +58,7 @@ fn step(s: &mut AppState, forward: bool, here: bool) {
     let needle: String = query.chars().map(fold).collect();
     let scope = scope(s);
     let texts = Texts::of(s, scope);
-    let len = texts.len(s);
+    let len = texts.len();
     let shown = crate::model::sanitize::clip(&query, 40);
     if len == 0 {
         s.ui.status = format!("/{shown}: nothing to search here");
@@ -104,6 +104,8 @@ fn step(s: &mut AppState, forward: bool, here: bool) {
 /// lists (an event is decoded only when its turn comes).
 enum Texts {
     Lines(Vec<String>),
+    /// The Timeline's rows: event index and how it was linked.
+    Timeline(Vec<(usize, String)>),
     Rows(usize),
 }
 
@@ -117,7 +119,12 @@ impl Texts {
                     .collect(),
             ),
             Scope::Targets => Texts::Rows(s.targets.len()),
-            Scope::Timeline => Texts::Rows(s.timeline_rows().len()),
+            Scope::Timeline => Texts::Timeline(
+                s.timeline_rows()
+                    .into_iter()
+                    .map(|(i, _, link)| (i, link))
+                    .collect(),
+            ),
             Scope::Pivot => Texts::Rows(
                 s.ui.pivots
                     .last()
@@ -127,9 +134,10 @@ impl Texts {
         }
     }
 
-    fn len(&self, _s: &AppState) -> usize {
+    fn len(&self) -> usize {
         match self {
             Texts::Lines(l) => l.len(),
+            Texts::Timeline(rows) => rows.len(),
             Texts::Rows(n) => *n,
         }
     }
@@ -138,16 +146,14 @@ impl Texts {
         let has = |t: &str| t.chars().map(fold).collect::<String>().contains(needle);
         match self {
             Texts::Lines(l) => l.get(i).is_some_and(|t| t.contains(needle)),
+            Texts::Timeline(rows) => rows
+                .get(i)
+                .is_some_and(|(e, link)| has(link) || event_has(s, *e, needle)),
             Texts::Rows(_) => match scope(s) {
                 Scope::Targets => s
                     .targets
                     .get(i)
                     .is_some_and(|t| has(&t.display) || has(&t.key)),
-                Scope::Timeline => {
-                    let rows = s.timeline_rows();
-                    rows.get(i)
-                        .is_some_and(|r| has(&r.2) || event_has(s, r.0, needle))
-                }
                 Scope::Pivot => s.ui.pivots.last().is_some_and(|p| {
                     super::panes::timeline::pivot_row_text(s, p, i).is_some_and(|t| has(&t))
                         || i.checked_sub(p.findings.len())
@@ -161,7 +167,7 @@ impl Texts {
                     has(&crate::case::playbook::fill(step, f))
                         || has(&s.case.case.mark(&f.id, &step.id).note)
                 }
-                Scope::Inspector => false,
+                Scope::Inspector | Scope::Timeline => false,
             },
         }
     }
