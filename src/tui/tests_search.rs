@@ -73,6 +73,23 @@ fn search_walks_the_timeline_matches_and_wraps() {
     assert!(s.ui.status.contains("no search yet"), "{}", s.ui.status);
 }
 
+/// The style of the first cell of `needle` on a screen drawn at `w`x`h`.
+fn first_cell_of(
+    s: &AppState,
+    (width, height): (u16, u16),
+    color: bool,
+    needle: &str,
+) -> ratatui::buffer::Cell {
+    let (text, buf) = screen(s, width, height, Theme { color });
+    let (row, line) = text
+        .lines()
+        .enumerate()
+        .find(|(_, l)| l.contains(needle))
+        .unwrap_or_else(|| panic!("{needle} on screen at {width}x{height}:\n{text}"));
+    let col = line[..line.find(needle).unwrap()].chars().count();
+    buf[(u16::try_from(col).unwrap(), u16::try_from(row).unwrap())].clone()
+}
+
 #[test]
 fn matches_are_highlighted_on_screen() {
     let mut s = on_timeline();
@@ -80,29 +97,11 @@ fn matches_are_highlighted_on_screen() {
     for (w, h) in [(80, 24), (200, 60)] {
         s.ui.width = w;
         s.ui.height = h;
-        let (text, buf) = screen(&s, w, h, Theme { color: true });
-        let (y, line) = text
-            .lines()
-            .enumerate()
-            .find(|(_, l)| l.contains("RemComSvc"))
-            .unwrap_or_else(|| panic!("a match on screen at {w}x{h}:\n{text}"));
-        let x = line[..line.find("RemComSvc").unwrap()].chars().count();
-        let cell = &buf[(u16::try_from(x).unwrap(), u16::try_from(y).unwrap())];
-        assert_eq!(
-            cell.bg,
-            ratatui::style::Color::Yellow,
-            "highlighted at {w}x{h}: {line}"
-        );
+        let cell = first_cell_of(&s, (w, h), true, "RemComSvc");
+        assert_eq!(cell.bg, ratatui::style::Color::Yellow, "at {w}x{h}");
     }
     // Without colour the match is still marked (underlined, bold).
-    let (text, buf) = screen(&s, 200, 60, Theme { color: false });
-    let (y, line) = text
-        .lines()
-        .enumerate()
-        .find(|(_, l)| l.contains("RemComSvc"))
-        .unwrap();
-    let x = line[..line.find("RemComSvc").unwrap()].chars().count();
-    let cell = &buf[(u16::try_from(x).unwrap(), u16::try_from(y).unwrap())];
+    let cell = first_cell_of(&s, (200, 60), false, "RemComSvc");
     assert!(cell.modifier.contains(ratatui::style::Modifier::UNDERLINED));
 }
 

@@ -438,9 +438,9 @@ fn wrapped_rows(lines: &[Line<'static>], width: u16) -> usize {
         .line_count(width.max(1))
 }
 
-/// How far the selected tab can scroll at the terminal's size: its last line at the bottom of
-/// the pane (the update clamps with it, so `k` after many `j` moves at once).
-pub fn max_scroll(s: &AppState) -> usize {
+/// The selected tab's lines as the pane shows them (long lines cut) and the pane's inside, at
+/// the terminal's size.
+fn measured(s: &AppState) -> (Vec<Line<'static>>, Rect) {
     let inner = Block::default()
         .borders(Borders::ALL)
         .inner(super::inspector_rect(s));
@@ -448,12 +448,20 @@ pub fn max_scroll(s: &AppState) -> usize {
         s,
         theme: Theme { color: false },
     };
-    let lines = cut_long(pane.lines(), usize::from(inner.width.max(1)));
+    (
+        cut_long(pane.lines(), usize::from(inner.width.max(1))),
+        inner,
+    )
+}
+
+/// How far the selected tab can scroll at the terminal's size: its last line at the bottom of
+/// the pane (the update clamps with it, so `k` after many `j` moves at once).
+pub fn max_scroll(s: &AppState) -> usize {
+    let (lines, inner) = measured(s);
     wrapped_rows(&lines, inner.width).saturating_sub(usize::from(inner.height))
 }
 
-/// The selected tab's lines as plain text (what search reads), and the scroll that puts line
-/// `at` on the pane's top row (held within `max_scroll`).
+/// The selected tab's lines as plain text (what search reads).
 pub fn line_texts(s: &AppState) -> Vec<String> {
     let pane = InspectorPane {
         s,
@@ -462,16 +470,10 @@ pub fn line_texts(s: &AppState) -> Vec<String> {
     pane.lines().iter().map(ToString::to_string).collect()
 }
 
-/// The scroll that shows line `at` of the selected tab on the pane's top row.
+/// The scroll that shows line `at` of the selected tab on the pane's top row (held within
+/// `max_scroll`).
 pub fn scroll_to_line(s: &AppState, at: usize) -> usize {
-    let inner = Block::default()
-        .borders(Borders::ALL)
-        .inner(super::inspector_rect(s));
-    let pane = InspectorPane {
-        s,
-        theme: Theme { color: false },
-    };
-    let lines = cut_long(pane.lines(), usize::from(inner.width.max(1)));
+    let (lines, inner) = measured(s);
     let before = wrapped_rows(&lines[..at.min(lines.len())], inner.width);
     before.min(wrapped_rows(&lines, inner.width).saturating_sub(usize::from(inner.height)))
 }
