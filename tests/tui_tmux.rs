@@ -338,8 +338,9 @@ fn reopen(case: &Path, w: u16, h: u16) {
     let report = case.with_file_name("e2e-report.md");
     let md = std::fs::read_to_string(&report).unwrap();
     assert!(md.contains("e2e note: RemCom from 10.0.2.16"), "{md}");
-    // The finding is allow-listed: the Markdown lists it in the appendix; the JSON report
-    // carries its triage, step notes and marked event whole.
+    // The finding is allow-listed: the Markdown lists it in the appendix, with its marked
+    // event; the JSON report carries its triage, step notes and marked event whole.
+    assert!(md.contains("**Marked events of F-"), "{md}");
     let json = std::fs::read_to_string(case.with_file_name("e2e-report.json")).unwrap();
     assert!(json.contains("line 2 of step note"), "{json}");
     assert!(

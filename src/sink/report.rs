@@ -226,11 +226,16 @@ fn compact_md(out: &mut String, case: &Case, f: &Finding, playbook: &Playbook) {
 
 /// The events the analyst marked on the finding, each with where it is in the evidence.
 fn marks_md(out: &mut String, case: &Case, f: &Finding) {
+    marks_titled(out, case, f, "Marked events");
+}
+
+/// `marks_md` under a title of its own.
+fn marks_titled(out: &mut String, case: &Case, f: &Finding, title: &str) {
     let marks = case.marks(&f.id);
     if marks.is_empty() {
         return;
     }
-    let _ = writeln!(out, "**Marked events** ({})\n", marks.len());
+    let _ = writeln!(out, "**{title}** ({})\n", marks.len());
     for m in marks {
         let _ = writeln!(
             out,
@@ -350,6 +355,10 @@ fn allow_md(out: &mut String, case: &Case, suppressed: &[&Finding]) {
         }
     }
     out.push('\n');
+    // Events the analyst marked on a finding before allow-listing it stay in the record.
+    for f in suppressed {
+        marks_titled(out, case, f, &format!("Marked events of {}", md(&f.id)));
+    }
 }
 
 pub fn report_json(case: &Case, findings: &[Finding], playbook: &Playbook) -> serde_json::Value {
