@@ -145,11 +145,14 @@ impl MarkedEvent {
         }
     }
 
+    /// Whether the mark stands for the event read from `evidence` at `time` with this id.
+    pub fn stands_for(&self, evidence: &str, time: DateTime<Utc>, event_id: u16) -> bool {
+        self.evidence == evidence && self.time == time && self.event_id == event_id
+    }
+
     /// Whether two marks stand for the same event (where it was read, when, which id).
     pub fn same_event(&self, other: &MarkedEvent) -> bool {
-        self.evidence == other.evidence
-            && self.time == other.time
-            && self.event_id == other.event_id
+        self.stands_for(&other.evidence, other.time, other.event_id)
     }
 }
 
@@ -312,7 +315,7 @@ impl Case {
         !list.is_empty() && {
             let evidence = e.source.to_string();
             list.iter()
-                .any(|m| m.time == e.ts && m.event_id == e.event_id && m.evidence == evidence)
+                .any(|m| m.stands_for(&evidence, e.ts, e.event_id))
         }
     }
 

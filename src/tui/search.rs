@@ -55,7 +55,7 @@ fn step(s: &mut AppState, forward: bool, here: bool) {
     let Some(query) = s.ui.search.clone() else {
         return;
     };
-    let needle: String = query.chars().map(fold).collect();
+    let needle = folded(&query);
     let scope = scope(s);
     let texts = Texts::of(s, scope);
     let len = texts.len();
@@ -76,7 +76,7 @@ fn step(s: &mut AppState, forward: bool, here: bool) {
         let i = if forward {
             (start + k) % len
         } else {
-            (start + len - k % len) % len
+            (start + len - k) % len
         };
         if texts.matches(s, i, &needle) {
             set_cursor(s, scope, i);
@@ -100,13 +100,15 @@ fn step(s: &mut AppState, forward: bool, here: bool) {
     s.ui.status = format!("/{shown}: no match in {len} row(s)");
 }
 
-/// What a scope's rows say: computed once for the lines of the Inspector, row by row for the
-/// lists (an event is decoded only when its turn comes).
+/// What a scope's rows say: the Inspector's lines and the Timeline's rows computed once, the
+/// lists read row by row (an event is decoded only when its turn comes).
 enum Texts {
     Lines(Vec<String>),
     /// The Timeline's rows: event index and how it was linked.
     Timeline(Vec<(usize, String)>),
-    Rows(usize),
+    Targets(usize),
+    Pivot(usize),
+    Triage(usize),
 }
 
 impl Texts {
@@ -114,23 +116,23 @@ impl Texts {
         match scope {
             Scope::Inspector => Texts::Lines(
                 super::panes::inspector::line_texts(s)
-                    .into_iter()
-                    .map(|l| l.chars().map(fold).collect())
+                    .iter()
+                    .map(|l| folded(l))
                     .collect(),
             ),
-            Scope::Targets => Texts::Rows(s.targets.len()),
+            Scope::Targets => Texts::Targets(s.targets.len()),
             Scope::Timeline => Texts::Timeline(
                 s.timeline_rows()
                     .into_iter()
                     .map(|(i, _, link)| (i, link))
                     .collect(),
             ),
-            Scope::Pivot => Texts::Rows(
+            Scope::Pivot => Texts::Pivot(
                 s.ui.pivots
                     .last()
                     .map_or(0, |p| p.findings.len() + p.events.len()),
             ),
-            Scope::Triage => Texts::Rows(s.playbook.step.len()),
+            Scope::Triage => Texts::Triage(s.playbook.step.len()),
         }
     }
 
@@ -138,39 +140,41 @@ impl Texts {
         match self {
             Texts::Lines(l) => l.len(),
             Texts::Timeline(rows) => rows.len(),
-            Texts::Rows(n) => *n,
+            Texts::Targets(n) | Texts::Pivot(n) | Texts::Triage(n) => *n,
         }
     }
 
     fn matches(&self, s: &AppState, i: usize, needle: &str) -> bool {
-        let has = |t: &str| t.chars().map(fold).collect::<String>().contains(needle);
+        let has = |t: &str| folded(t).contains(needle);
         match self {
             Texts::Lines(l) => l.get(i).is_some_and(|t| t.contains(needle)),
             Texts::Timeline(rows) => rows
                 .get(i)
                 .is_some_and(|(e, link)| has(link) || event_has(s, *e, needle)),
-            Texts::Rows(_) => match scope(s) {
-                Scope::Targets => s
-                    .targets
-                    .get(i)
-                    .is_some_and(|t| has(&t.display) || has(&t.key)),
-                Scope::Pivot => s.ui.pivots.last().is_some_and(|p| {
-                    super::panes::timeline::pivot_row_text(s, p, i).is_some_and(|t| has(&t))
-                        || i.checked_sub(p.findings.len())
-                            .and_then(|j| p.events.get(j))
-                            .is_some_and(|&e| event_has(s, e, needle))
-                }),
-                Scope::Triage => {
-                    let (Some(step), Some(f)) = (s.playbook.step.get(i), s.finding()) else {
-                        return false;
-                    };
-                    has(&crate::case::playbook::fill(step, f))
-                        || has(&s.case.case.mark(&f.id, &step.id).note)
-                }
-                Scope::Inspector | Scope::Timeline => false,
-            },
+            Texts::Targets(_) => s
+                .targets
+                .get(i)
+                .is_some_and(|t| has(&t.display) || has(&t.key)),
+            Texts::Pivot(_) => s.ui.pivots.last().is_some_and(|p| {
+                super::panes::timeline::pivot_row_text(s, p, i).is_some_and(|t| has(&t))
+                    || i.checked_sub(p.findings.len())
+                        .and_then(|j| p.events.get(j))
+                        .is_some_and(|&e| event_has(s, e, needle))
+            }),
+            Texts::Triage(_) => {
+                let (Some(step), Some(f)) = (s.playbook.step.get(i), s.finding()) else {
+                    return false;
+                };
+                has(&crate::case::playbook::fill(step, f))
+                    || has(&s.case.case.mark(&f.id, &step.id).note)
+            }
         }
     }
+}
+
+/// Text as search compares it (each character folded to lower case).
+fn folded(t: &str) -> String {
+    t.chars().map(fold).collect()
 }
 
 /// Whether an event's summary or any of its fields holds the (folded) needle.
@@ -178,7 +182,6 @@ fn event_has(s: &AppState, i: usize, needle: &str) -> bool {
     let Some(e) = s.data.as_ref().and_then(|d| d.store.get(i)) else {
         return false;
     };
-    let folded = |t: &str| t.chars().map(fold).collect::<String>();
     folded(&crate::model::describe::summary(&e)).contains(needle)
         || crate::filter::event_values(&e)
             .iter()
@@ -223,11 +226,8 @@ pub fn jump(s: &mut AppState, text: &str) -> Result<(), String> {
     if times.is_empty() {
         return Err("nothing to jump in: select a finding first".into());
     }
-    let cur = if pivot {
-        s.ui.pivots.last().map_or(0, |p| p.sel)
-    } else {
-        s.ui.timeline_sel
-    };
+    let scope = if pivot { Scope::Pivot } else { Scope::Timeline };
+    let cur = cursor(s, scope);
     let day = times
         .get(cur.min(times.len() - 1))
         .copied()
@@ -241,13 +241,7 @@ pub fn jump(s: &mut AppState, text: &str) -> Result<(), String> {
         s.remember();
         s.ui.focus = Pane::Timeline;
     }
-    if pivot {
-        if let Some(p) = s.ui.pivots.last_mut() {
-            p.sel = i;
-        }
-    } else {
-        s.ui.timeline_sel = i;
-    }
+    set_cursor(s, scope, i);
     let shown = s.ui.zone.fmt_with(at, "%Y-%m-%d %H:%M:%S");
     s.ui.status = if found.is_some() {
         format!(
